@@ -1,0 +1,1 @@
+"""One module per ``eqlc`` sub-command; each defines ``register(app)``."""

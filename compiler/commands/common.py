@@ -1,0 +1,41 @@
+"""Helpers shared by the sub-commands: consoles, JSON output, progress bars, error exits."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Iterable, Iterator, TypeVar
+
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..errors import EqlError
+
+T = TypeVar("T")
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+EXIT_BAD_INPUT = 2
+
+
+def print_json(doc: Any) -> None:
+    sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def fail(error: EqlError) -> None:
+    """Print a located error (no traceback) and exit 2."""
+    err.print(error.render(), markup=False)
+    raise SystemExit(EXIT_BAD_INPUT)
+
+
+def progress(items: Iterable[T], total: int, label: str, enabled: bool = True) -> Iterator[T]:
+    """Iterate with a rich progress bar on stderr when it is a terminal and ``enabled``."""
+    if not enabled or total < 2 or not err.is_terminal:
+        yield from items
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        for item in items:
+            yield item
+            bar.advance(task)

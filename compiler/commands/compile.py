@@ -1,0 +1,114 @@
+"""``eqlc compile PATH --target T``: translate rules, reporting exact / assumptions / refused.
+
+``--json`` prints ``{"results": [{"rule", "target", "status", "notes", "output"}]}`` for every
+rule under PATH (the shape every target shares); exit 0 unless a rule failed to load.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..errors import EqlError
+from ..loaders import iter_batch, rule_files
+from ..result import Status, Translation
+from ..rule import Rule
+from ..target import REGISTRY, get_target
+from .common import err, out, print_json, progress
+
+_STYLE = {Status.EXACT: "green", Status.ASSUMPTIONS: "yellow", Status.REFUSED: "red"}
+
+
+def compile_rule(rule: Rule, target: str, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
+    """Compile one rule for one target; an unexpected emitter failure becomes a refusal, never a crash."""
+    try:
+        t = get_target(target).compile(rule, profile=profile, mapping=mapping)
+    except EqlError:
+        raise
+    except Exception as exc:  # an emitter bug must not lose the batch: report it as a refusal
+        t = Translation.refused(target, f"internal error in the {target} emitter: {type(exc).__name__}: {exc}")
+    t.rule_path = rule.path
+    return t
+
+
+def _out_name(rule: Rule) -> str:
+    base = Path(rule.path or "rule").stem if rule.path else "rule"
+    if rule.path and rule.path.endswith(".ndjson"):
+        base = (rule.rule_id or rule.name or base).replace("/", "_").replace(" ", "_")
+    return base
+
+
+def write_translation(t: Translation, rule: Rule, outdir: Path, extension: str) -> list[Path]:
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    if t.output is not None:
+        p = outdir / f"{_out_name(rule)}{extension}"
+        p.write_text(t.output + ("" if t.output.endswith("\n") else "\n"), encoding="utf-8")
+        written.append(p)
+    for name, text in t.artifacts.items():
+        p = outdir / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+        written.append(p)
+    return written
+
+
+EXTENSIONS = {"sigma": ".yml", "kql": ".kql", "spl": ".spl", "osquery": ".sql", "python": ".py"}
+
+
+def compile_cmd(
+    path: Path = typer.Argument(..., help="A rule file or a directory of rules."),
+    target: str = typer.Option(..., "--target", "-t", help=f"One of: {', '.join(REGISTRY)}, or 'all'."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Target profile (kql: defender|sentinel-asim; spl: ecs|cim)."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML file merged over the target's field mapping."),
+    outdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Write each translation (and its deployment files) here."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document with every result."),
+) -> None:
+    """Compile rules for a target; each result is exact, exact with stated assumptions, or refused."""
+    targets = list(REGISTRY) if target == "all" else [target]
+    for t in targets:
+        if t not in REGISTRY:
+            err.print(f"error: unknown target {t!r}; expected one of {', '.join(REGISTRY)} or all")
+            raise typer.Exit(2)
+    if not path.exists():
+        err.print(f"{path}: error: no such file or directory")
+        raise typer.Exit(2)
+    files = rule_files(path)
+    results: list[Translation] = []
+    load_errors: list[EqlError] = []
+    for _f, loaded in progress(iter_batch([path]), len(files), "compiling", not json_out):
+        if isinstance(loaded, EqlError):
+            load_errors.append(loaded)
+            err.print(loaded.render(), markup=False)
+            continue
+        for rule in loaded:
+            for t in targets:
+                tr = compile_rule(rule, t, profile, str(mapping) if mapping else None)
+                results.append(tr)
+                if outdir is not None:
+                    sub = outdir / t if len(targets) > 1 else outdir
+                    write_translation(tr, rule, sub, EXTENSIONS.get(t, ".txt"))
+                if not json_out:
+                    _show(tr)
+    if json_out:
+        print_json({"results": [r.as_dict() for r in results]})
+    elif len(results) > 1:
+        counts = {s: sum(r.status is s for r in results) for s in Status}
+        out.print(f"{len(results)} translations: " + ", ".join(f"{counts[s]} {s.value}" for s in Status))
+    raise typer.Exit(2 if load_errors else 0)
+
+
+def _show(t: Translation) -> None:
+    style = _STYLE[t.status]
+    out.print(f"[bold]{t.rule_path}[/bold] -> {t.target}{' (' + t.profile + ')' if t.profile else ''}: [{style}]{t.status.value}[/{style}]")
+    for n in t.notes:
+        out.print(f"  - {n}", markup=False)
+    if t.output is not None:
+        out.print(t.output, markup=False)
+    out.print()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compile")(compile_cmd)

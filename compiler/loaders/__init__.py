@@ -1,0 +1,88 @@
+"""Rule loaders: plain ``.eql``, Elastic detection-rules TOML, Kibana NDJSON exports, and Elastic's
+prebuilt-rule documentation pages (Markdown and plain text).
+
+``load_rules(path)`` loads one file or every rule file under a directory and raises the first
+:class:`EqlError`; ``load_batch(path)`` never stops at a bad file and returns the failures beside
+the rules, which is what batch commands use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Union
+
+from ..errors import EqlError
+from ..rule import Rule
+from .docs import load_markdown, load_text
+from .eqlfile import load_eql
+from .kibana import load_ndjson
+from .toml_rule import load_toml
+
+LOADERS: dict[str, Callable[[Path, str], list[Rule]]] = {
+    ".eql": load_eql,
+    ".toml": load_toml,
+    ".ndjson": load_ndjson,
+    ".md": load_markdown,
+    ".txt": load_text,
+}
+
+
+@dataclass
+class Batch:
+    rules: list[Rule] = field(default_factory=list)
+    errors: list[EqlError] = field(default_factory=list)
+    files: int = 0
+
+
+def rule_files(path: Union[str, Path]) -> list[Path]:
+    """The rule files at ``path``: the file itself, or every loadable file below a directory."""
+    p = Path(path)
+    if p.is_dir():
+        return sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in LOADERS)
+    return [p]
+
+
+def load_file(path: Path, dialect: str = "elasticsearch") -> list[Rule]:
+    """All rules in one file; :class:`EqlError` (naming the file) on any problem."""
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise EqlError(f"unknown rule file type {path.suffix!r}; expected one of {', '.join(LOADERS)}", path=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise EqlError(f"file is not UTF-8 text ({err.reason})", path=str(path)) from None
+    except OSError as err:
+        raise EqlError(f"cannot read file: {err.strerror}", path=str(path)) from None
+    return loader(path, text) if dialect == "elasticsearch" else loader(path, text, dialect=dialect)  # type: ignore[call-arg]
+
+
+def iter_batch(paths: Iterable[Union[str, Path]]) -> Iterable[tuple[Path, Union[list[Rule], EqlError]]]:
+    for root in paths:
+        for f in rule_files(root):
+            try:
+                yield f, load_file(f)
+            except EqlError as err:
+                yield f, err
+
+
+def load_batch(*paths: Union[str, Path]) -> Batch:
+    batch = Batch()
+    for f, result in iter_batch(paths):
+        batch.files += 1
+        if isinstance(result, EqlError):
+            batch.errors.append(result)
+        else:
+            batch.rules.extend(result)
+    return batch
+
+
+def load_rules(path: Union[str, Path]) -> list[Rule]:
+    """Every rule at ``path`` (a file or a directory); raises the first :class:`EqlError`."""
+    files = rule_files(path)
+    if not files or not files[0].exists():
+        raise EqlError("no such file or directory", path=str(path))
+    out: list[Rule] = []
+    for f in files:
+        out.extend(load_file(f))
+    return out

@@ -1,0 +1,96 @@
+"""Parse EQL text into the IR: Lark (LALR) front end, readable syntax errors, semantic checks."""
+
+from __future__ import annotations
+
+import functools
+
+from lark import Lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from grammar import grammar_text
+
+from . import ir
+from .checks import check_query
+from .errors import EqlError
+from .transform import ToIR
+
+DIALECTS = ("elasticsearch", "endgame")
+
+# How terminals are named in "expected ..." messages.
+_TERMINAL_NAMES = {
+    "FIELD": "a field name", "STRING": "a string", "INT": "a number", "DECIMAL": "a number",
+    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "VBAR": "'|'",
+    "BANG": "'!'", "EQUAL": "'='", "COMPARE": "a comparison operator", "STRING_OP": "like/regex/:",
+    "EQ_LEGACY": "'='", "TILDE": "'~'", "QMARK": "'?'", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'",
+    "SLASH": "'/'", "PERCENT": "'%'", "$END": "end of query", "IN_CI": "in~",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True, cache=False)
+
+
+def _expected(names: set[str]) -> str:
+    shown = sorted({_TERMINAL_NAMES.get(n, n.lower()) for n in names})
+    return ", ".join(shown[:8]) + (", ..." if len(shown) > 8 else "")
+
+
+def _syntax_error(err: UnexpectedInput, text: str) -> EqlError:
+    if isinstance(err, UnexpectedCharacters):
+        ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
+        if ch == "'" :
+            msg = "unterminated or invalid single-quoted string"
+        elif ch == '"':
+            msg = "unterminated string (strings cannot span lines)"
+        else:
+            msg = f"unexpected character {ch!r}"
+        return EqlError(msg, err.line, err.column)
+    if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
+        lines = text.rstrip().splitlines() or [""]
+        return EqlError(
+            f"unexpected end of query; expected {_expected(set(err.expected))}",
+            len(lines),
+            len(lines[-1]) + 1,
+        )
+    assert isinstance(err, UnexpectedToken)
+    tok = err.token
+    return EqlError(f"unexpected {str(tok)!r}; expected {_expected(set(err.expected))}", tok.line, tok.column)
+
+
+def parse_query(text: str, dialect: str = "elasticsearch", check: bool = True) -> ir.Query:
+    """Parse one EQL query into the IR.
+
+    Raises :class:`EqlError` (with ``line``/``column`` relative to ``text`` and ``source`` set)
+    for any syntax or semantic problem; never another exception for any input text.
+    """
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as err:
+        raise _attach(_syntax_error(err, text), text) from None
+    except RecursionError:
+        raise EqlError("query is nested too deeply", 1, 1, text) from None
+    try:
+        query = ToIR(dialect).transform(tree)
+        if check:
+            check_query(query, dialect)
+    except VisitError as wrapped:
+        err = wrapped.orig_exc
+        if isinstance(err, EqlError):
+            raise _attach(err, text) from None
+        if isinstance(err, RecursionError):
+            raise EqlError("query is nested too deeply", 1, 1, text) from None
+        raise
+    except EqlError as err:
+        raise _attach(err, text) from None
+    except RecursionError:
+        raise EqlError("query is nested too deeply", 1, 1, text) from None
+    return query
+
+
+def _attach(err: EqlError, text: str) -> EqlError:
+    if err.source is None:
+        err.source = text
+    return err

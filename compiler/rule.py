@@ -1,0 +1,115 @@
+"""A detection rule: the parsed query (IR) plus the metadata targets need for deployment."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Optional
+
+from . import ir
+
+# MITRE ATT&CK enterprise tactics, for rules that name tactics without ids (documentation pages).
+TACTIC_IDS = {
+    "reconnaissance": "TA0043", "resource development": "TA0042", "initial access": "TA0001",
+    "execution": "TA0002", "persistence": "TA0003", "privilege escalation": "TA0004",
+    "defense evasion": "TA0005", "credential access": "TA0006", "discovery": "TA0007",
+    "lateral movement": "TA0008", "collection": "TA0009", "command and control": "TA0011",
+    "exfiltration": "TA0010", "impact": "TA0040",
+}
+
+EQLC_NAMESPACE = uuid.UUID("5b0d2f7e-3c1a-4f59-9a55-0c1e2a7e9e01")
+
+
+@dataclass(frozen=True)
+class Technique:
+    id: str
+    name: str = ""
+    subtechniques: tuple["Technique", ...] = ()
+
+
+@dataclass(frozen=True)
+class Threat:
+    """One ATT&CK mapping entry: a tactic and the techniques (with sub-techniques) under it."""
+
+    tactic_id: str
+    tactic_name: str
+    techniques: tuple[Technique, ...] = ()
+
+
+@dataclass
+class Rule:
+    """A rule: ``query`` is the IR; ``query_text`` the EQL as written; ``path`` where it came from.
+
+    ``query_line``/``query_column`` locate the query's first character in the file, so errors
+    found later (by a target) can still point into the file.
+    """
+
+    query: ir.Query
+    query_text: str
+    path: Optional[str] = None
+    name: str = ""
+    rule_id: Optional[str] = None
+    description: str = ""
+    severity: Optional[str] = None
+    risk_score: Optional[int] = None
+    tags: tuple[str, ...] = ()
+    threat: tuple[Threat, ...] = ()
+    index: tuple[str, ...] = ()
+    interval: Optional[str] = None  # e.g. "5m"
+    from_: Optional[str] = None  # look-back, e.g. "now-9m"
+    references: tuple[str, ...] = ()
+    false_positives: tuple[str, ...] = ()
+    author: tuple[str, ...] = ()
+    license: Optional[str] = None
+    created: Optional[str] = None  # YYYY/MM/DD
+    updated: Optional[str] = None
+    version: Optional[int] = None
+    event_category_override: Optional[str] = None
+    timestamp_override: Optional[str] = None
+    tiebreaker_field: Optional[str] = None
+    query_line: int = 1
+    query_column: int = 1
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def stable_id(self) -> str:
+        """``rule_id`` or, for sources without one, a UUIDv5 of the rule name."""
+        return self.rule_id or str(uuid.uuid5(EQLC_NAMESPACE, self.name or self.query_text))
+
+    @property
+    def lookback_ms(self) -> Optional[int]:
+        """The look-back window of ``from`` (``now-9m`` -> 540000), if it has that form."""
+        return duration_ms(self.from_[4:]) if self.from_ and self.from_.startswith("now-") else None
+
+    @property
+    def interval_ms(self) -> Optional[int]:
+        return duration_ms(self.interval) if self.interval else None
+
+    @property
+    def os_types(self) -> tuple[str, ...]:
+        """Operating systems from the rule's ``OS: ...`` tags (lower-case)."""
+        return tuple(t.split(":", 1)[1].strip().lower() for t in self.tags if t.lower().startswith("os:"))
+
+    def technique_ids(self) -> list[str]:
+        out: list[str] = []
+        for th in self.threat:
+            for t in th.techniques:
+                out.append(t.id)
+                out.extend(s.id for s in t.subtechniques)
+        return list(dict.fromkeys(out))
+
+    def tactic_names(self) -> list[str]:
+        return list(dict.fromkeys(th.tactic_name for th in self.threat if th.tactic_name))
+
+
+_UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def duration_ms(text: Optional[str]) -> Optional[int]:
+    """``"5m"`` -> 300000; None for anything else."""
+    if not text:
+        return None
+    for unit in ("ms", "s", "m", "h", "d"):
+        if text.endswith(unit) and text[: -len(unit)].isdigit():
+            return int(text[: -len(unit)]) * _UNITS[unit]
+    return None

@@ -1,0 +1,59 @@
+"""The contract between the CLI/verifier and each target under ``targets/``.
+
+A target reads the IR (``rule.query``) and never the EQL text. It owns its operators, escaping and
+field mappings (YAML beside its code). ``compile`` returns a :class:`~compiler.result.Translation`;
+``execute`` runs a translation on ECS fixture events through the target's engine (SQLite,
+duckdb-kql, the SPL reference evaluator...) and returns the ids of the events it selects, so that
+``eqlc verify`` can compare every target with the Python matcher.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Iterable, Optional, Protocol
+
+from .result import Translation
+from .rule import Rule
+
+# name -> "module:attribute" of a Target instance; imported lazily so that one target's optional
+# dependencies never slow down or break another.
+REGISTRY: dict[str, str] = {
+    "sigma": "targets.sigma:TARGET",
+    "kql": "targets.kql:TARGET",
+    "spl": "targets.spl:TARGET",
+    "osquery": "targets.osquery:TARGET",
+    "python": "targets.python:TARGET",
+}
+
+EVENT_ID_FIELD = "_id"  # fixture events carry their id here (see examples/*/fixtures.ndjson)
+
+
+class Target(Protocol):
+    name: str
+    profiles: tuple[str, ...]
+
+    def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
+        """Translate ``rule``; never raises for a rule it cannot express (returns REFUSED)."""
+
+    def execute(
+        self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None, mapping: Optional[str] = None
+    ) -> list[str]:
+        """Run ``translation`` over ECS ``events`` (each with ``_id``); the ids it selects, in order."""
+
+
+def available() -> list[str]:
+    """Targets whose module exists in this installation."""
+    out = []
+    for name, ref in REGISTRY.items():
+        module = ref.split(":")[0]
+        if importlib.util.find_spec(module) is not None:
+            out.append(name)
+    return out
+
+
+def get_target(name: str) -> Target:
+    ref = REGISTRY.get(name)
+    if ref is None:
+        raise KeyError(f"unknown target {name!r}; expected one of {', '.join(REGISTRY)}")
+    module, attr = ref.split(":")
+    return getattr(importlib.import_module(module), attr)
