@@ -1,0 +1,76 @@
+"""Reading field values out of ECS events the way Elasticsearch indexes them.
+
+Elasticsearch expands dotted keys into objects (``{"process.name": "a"}`` is ``process.name``),
+flattens arrays (of values and of objects), and indexes nothing for ``null``, ``[]`` or
+``[null]``. :func:`values` returns the indexed values of a field as a list: empty means the field
+has no value (missing or null), one element a scalar, more an array. Every engine and fixture
+adapter in eqlc reads events through this function so they all agree on what an event contains.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+Path = tuple[Union[str, int], ...]
+
+
+def _walk(node: Any, path: Path, i: int, out: list) -> None:
+    if i == len(path):
+        if isinstance(node, list):
+            for item in node:
+                _walk(item, path, i, out)
+        elif node is not None:
+            out.append(node)
+        return
+    if isinstance(node, list):
+        part = path[i]
+        if isinstance(part, int):
+            if -len(node) <= part < len(node):
+                _walk(node[part], path, i + 1, out)
+            return
+        for item in node:
+            _walk(item, path, i, out)
+        return
+    if not isinstance(node, dict):
+        return
+    part = path[i]
+    if isinstance(part, int):
+        return
+    # Try the longest dotted key first ("process.name" as one key), then nested objects.
+    for j in range(len(path), i, -1):
+        segs = path[i:j]
+        if any(isinstance(s, int) for s in segs):
+            continue
+        key = ".".join(segs)  # type: ignore[arg-type]
+        if key in node:
+            _walk(node[key], path, j, out)
+            if j == i + 1 or out:
+                return
+
+
+def values(event: dict, path: Path) -> list:
+    """The indexed values of ``path`` in ``event`` (``[]`` when missing or null)."""
+    out: list = []
+    _walk(event, path, 0, out)
+    return out
+
+
+def split_path(name: str) -> Path:
+    """``"process.args[0]"`` -> ``("process", "args", 0)`` (no backtick handling: use IR fields)."""
+    out: list[Union[str, int]] = []
+    for seg in name.split("."):
+        while "[" in seg and seg.endswith("]"):
+            base, _, idx = seg.partition("[")
+            if base:
+                out.append(base)
+            out.append(int(idx[:-1]))
+            seg = ""
+        if seg:
+            out.append(seg)
+    return tuple(out)
+
+
+def first(event: dict, path: Path) -> Any:
+    """The first indexed value, or None."""
+    v = values(event, path)
+    return v[0] if v else None
