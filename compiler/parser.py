@@ -55,7 +55,30 @@ def _syntax_error(err: UnexpectedInput, text: str) -> EqlError:
         )
     assert isinstance(err, UnexpectedToken)
     tok = err.token
+    removed = _removed_syntax(text, tok)
+    if removed:
+        return EqlError(removed, tok.line, tok.column)
     return EqlError(f"unexpected {str(tok)!r}; expected {_expected(set(err.expected))}", tok.line, tok.column)
+
+
+_RELATIONSHIPS = ("descendant", "child", "event")
+
+
+def _removed_syntax(text: str, tok: object) -> str | None:
+    """Messages for Endgame syntax that Elasticsearch removed, so users learn why, not just where."""
+    value = str(tok)
+    before = text[: getattr(tok, "start_pos", 0) or 0].rstrip()
+    if value == "of" and before.split() and before.split()[-1] in _RELATIONSHIPS:
+        return f"process relationships ('{before.split()[-1]} of [...]') are not supported: Elasticsearch removed them from EQL"
+    if before.split() and before.split()[-1] == "join" or (not before.strip() and value == "join") or text.lstrip().startswith("join"):
+        return "'join' queries are not supported: Elasticsearch removed them from EQL (use a sequence)"
+    if value == "fork":
+        return "sequence 'fork' is not supported: Elasticsearch removed it from EQL"
+    if getattr(tok, "type", "") == "DECIMAL" and before.endswith("maxspan=") is False and before.split("=")[-1].strip().isdigit() and "maxspan" in before[-20:]:
+        return f"Decimal time interval [{before.split('=')[-1].strip()}{value}] not supported"
+    if getattr(tok, "type", "") == "COMPARE" and any(op in before.split()[-2:-1] for op in ("==", "!=", "<", "<=", ">", ">=")):
+        return "comparisons cannot be chained (write 'a < b and b < c')"
+    return None
 
 
 def parse_query(text: str, dialect: str = "elasticsearch", check: bool = True) -> ir.Query:

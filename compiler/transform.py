@@ -199,7 +199,7 @@ class ToIR(Transformer):
     def runs(self, meta: Meta, children: list) -> int:
         value = int(children[2])
         if not 1 <= value <= 100:
-            raise EqlError(f"A query cannot be repeated more than 100 times; runs={value} must be 1 to 100", meta.line, meta.column)
+            raise EqlError(f"runs must be between 1 and 100, found [{value}]", meta.line, meta.column)
         return value
 
     def until(self, meta: Meta, children: list) -> tuple:
