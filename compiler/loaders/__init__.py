@@ -35,11 +35,27 @@ class Batch:
     files: int = 0
 
 
+def _looks_like_rule(path: Path) -> bool:
+    """In a directory scan, skip files that merely share an extension with a rule format:
+    fixture NDJSON, a README.md, LICENSE.txt. A file named explicitly is always loaded."""
+    suffix = path.suffix.lower()
+    if suffix in (".eql", ".toml"):
+        return True
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:20000]
+    except OSError:
+        return True
+    if suffix == ".ndjson":
+        first = next((line for line in head.splitlines() if line.strip()), "")
+        return '"query"' in first and ('"rule_id"' in first or '"language"' in first)
+    return "Rule type" in head and "eql" in head  # a documentation page of an EQL rule
+
+
 def rule_files(path: Union[str, Path]) -> list[Path]:
-    """The rule files at ``path``: the file itself, or every loadable file below a directory."""
+    """The rule files at ``path``: the file itself, or every rule file below a directory."""
     p = Path(path)
     if p.is_dir():
-        return sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in LOADERS)
+        return sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in LOADERS and _looks_like_rule(f))
     return [p]
 
 

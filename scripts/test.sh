@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, then run the whole suite.
+# Used by the README and by .ci/run (CI runs it on a clean clone with ../shared beside it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+# Microsoft's Kusto parser (Kusto.Language, npm build), used to validate emitted KQL.
+if [ -f tests/node/package-lock.json ]; then
+  npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+fi
+
+# Headless Chromium, used to open the HTML report in a test.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "warning: could not install chromium; the HTML report test will fail" >&2
+  else
+    echo "warning: chromium is not installed and this user cannot apt-get it" >&2
+  fi
+fi
+
+if [ ! -d ../shared/corpus/elastic-detection-rules ]; then
+  echo "error: ../shared (the shared corpus and research material) must be beside the project" >&2
+  exit 2
+fi
+
+exec python3 -m pytest -n 2 -q "$@"
