@@ -2,13 +2,42 @@
 
 Public API::
 
-    from compiler import parse_query, load_rules, EqlError
-    query = parse_query('process where process.name == "dracut"')   # the IR
-    rules = load_rules("rules/")                                        # list[Rule]
+    from compiler import parse_query, load_rules, compile, matcher, EqlError
+
+    query = parse_query('process where process.name == "dracut"')   # the IR (compiler.ir.Query)
+    rules = load_rules("rules/")                                        # list[Rule], any input format
+    result = compile(rules[0], "kql", profile="defender")              # Translation: status, notes, output
+    m = matcher(rules[0])                                               # Elasticsearch semantics in Python
+    m.match({"process": {"name": "dracut"}, "event": {"category": "process"}})
+
+Every user-caused problem raises :class:`EqlError` with ``path``, ``line`` and ``column``.
 """
 
+from __future__ import annotations
+
+from typing import Any, Optional
+
 from .errors import EqlError
+from .loaders import load_rules
 from .parser import parse_query
 from .printer import to_eql
+from .result import Status, Translation
+from .rule import Rule
 
-__all__ = ["EqlError", "parse_query", "to_eql"]
+__all__ = ["EqlError", "Rule", "Status", "Translation", "compile", "load_rules", "matcher", "parse_query", "to_eql"]
+
+
+def compile(rule: Rule, target: str, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:  # noqa: A001
+    """Translate ``rule`` for ``target`` (sigma, kql, spl, osquery, python)."""
+    from .commands.compile import compile_rule
+
+    return compile_rule(rule, target, profile, mapping)
+
+
+def __getattr__(name: str) -> Any:
+    # The matcher is imported on first use so that parsing stays light.
+    if name == "matcher":
+        from .matcher import matcher
+
+        return matcher
+    raise AttributeError(name)
