@@ -204,6 +204,12 @@ class Compare:
     right: "Expr"
     span: Span = _span()
 
+    @property
+    def case_insensitive(self) -> bool:
+        """Always False: Elasticsearch's ``==`` and ordering comparisons are case-sensitive
+        (case-insensitive equality is ``:``, a :class:`WildcardMatch`)."""
+        return False
+
 
 @dataclass(frozen=True)
 class IsNull:
