@@ -1,0 +1,564 @@
+"""Boolean conditions: IR expressions -> Kusto predicates with Elasticsearch's meaning.
+
+How Elasticsearch's meaning is kept (see shared/research/eql-semantics.md §0-§3):
+
+* A comparison of a field with literals is a Lucene query there: two-valued, and ``not`` is
+  ``must_not``, so ``not f == "x"`` matches events without ``f``. Kusto stores a missing string as
+  ``""`` (never null), so a string predicate is two-valued as well and ``not(...)`` already
+  matches missing values -- *unless* the predicate itself is true for ``""`` (``f == ""``,
+  ``f : "*"``, a regex matching the empty string). Such predicates get ``isnotempty(f) and``,
+  and the translation states that an ECS ``""`` is treated as missing (Kusto cannot tell them
+  apart).
+* Numeric, datetime and bool columns can be null in Kusto; a predicate over them under a ``not``
+  gets ``isnotnull(c) and`` so that ``not`` matches missing values as ``must_not`` does.
+* Functions over functions and arithmetic are Painless scripts in Elasticsearch: three-valued,
+  a missing field makes the script false *even under a ``not`` written around the script*. Such
+  "script leaves" get an explicit presence guard on every field they read, inside the negation.
+* Fields the table implies (``facts``: event.category, event.type, event.action) are decided from
+  the profile and stated; value-mapped fields translate literal by literal; anything else with
+  no column is refused by name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+import re2
+
+from compiler import ir
+from compiler.lucene_regex import RegexError, Untranslatable, to_pattern
+from compiler.result import Notes, Refused
+
+from . import syntax
+from .profile import FieldMap, Profile, Table
+
+Cond = Union[str, bool]  # Kusto text, or a constant the emitter already decided
+
+NATIVE_FUNCTIONS = {"startswith", "endswith", "stringcontains", "cidrmatch"}
+
+
+@dataclass
+class Fact:
+    """A leaf decided from the table's facts: the translation assumes ``leaf`` is ``value`` for
+    every row (the fixture adapter uses this to know which events the assumption covers)."""
+
+    leaf: ir.Expr
+    value: bool
+
+
+@dataclass
+class Emitter:
+    profile: Profile
+    table: Table
+    notes: Notes
+    facts: list[Fact] = field(default_factory=list)
+    lookups: dict[str, object] = field(default_factory=dict)
+    prep: list[str] = field(default_factory=list)  # mv-apply stages for array columns
+    _arrays: int = 0
+
+    # ---- fields -----------------------------------------------------------------------------
+    def fieldmap(self, f: ir.Field) -> FieldMap:
+        if f.has_index:
+            raise Refused(f"array index in field {f.name}: Elasticsearch rejects it and it has no Kusto column")
+        fm = self.table.fields.get(f.name)
+        if fm is None:
+            if f.name in self.table.facts:
+                raise Refused(f"{f.name} is implied by {self.table.name} but is used here in a way only a literal comparison can decide")
+            opt = "optional field ?" if f.optional else "field "
+            raise Refused(f"{opt}{f.name} has no column in {self.table.name} (profile {self.profile.name})")
+        if fm.note:
+            self.notes.assume(fm.note)
+        if fm.lookup is not None:
+            self.lookups[fm.lookup.name] = fm.lookup
+            if fm.lookup.note:
+                self.notes.assume(fm.lookup.note)
+        return fm
+
+    def note_empty(self, fm: FieldMap) -> None:
+        self.notes.assume(
+            f"Kusto stores a missing string as \"\": an ECS {fm.field} equal to \"\" is treated as missing ({fm.text})"
+        )
+
+    # ---- entry point -----------------------------------------------------------------------
+    def condition(self, expr: ir.Expr) -> Cond:
+        return self.cond(expr, negated=False)
+
+    def cond(self, e: ir.Expr, negated: bool) -> Cond:
+        if isinstance(e, ir.And):
+            return conj([self.cond(t, negated) for t in e.terms])
+        if isinstance(e, ir.Or):
+            return disj([self.cond(t, negated) for t in e.terms])
+        if isinstance(e, ir.Not):
+            if is_script(e.expr):
+                guard, text = self.script(e.expr)
+                return conj([guard, f"not({text})"])
+            return negate(self.cond(e.expr, not negated))
+        if isinstance(e, ir.Boolean):
+            return e.value
+        if is_script(e):
+            guard, text = self.script(e)
+            return conj([guard, text])
+        return self.leaf(e, negated)
+
+    # ---- native leaves ---------------------------------------------------------------------
+    def leaf(self, e: ir.Expr, negated: bool) -> Cond:
+        f = leaf_field(e)
+        if f is None:
+            raise Refused(f"unsupported condition {type(e).__name__}")
+        if f.name in self.table.facts and f.name not in self.table.fields:
+            return self.fact(e, f)
+        fm = self.fieldmap(f)
+        if fm.values is not None:
+            return self.value_mapped(e, fm)
+        if fm.is_array:
+            return self.array_leaf(e, fm)
+        if isinstance(e, ir.IsNull):
+            if fm.is_string:
+                self.note_empty(fm)
+                return f"isempty({fm.text})"
+            return f"isnull({fm.text})"
+        if fm.is_string:
+            text, empty_matches = self.string_leaf(e, fm.text)
+            if empty_matches:
+                self.note_empty(fm)
+                return conj([f"isnotempty({fm.text})", text])
+            return text
+        if fm.is_numeric:
+            text = self.numeric_leaf(e, fm)
+            return conj([f"isnotnull({fm.text})", text]) if negated else text
+        raise Refused(f"{f.name} maps to {fm.text} of type {fm.type}, which the KQL emitter does not compare")
+
+    def fact(self, e: ir.Expr, f: ir.Field) -> Cond:
+        """Decide a leaf on a field the table implies (event.category/type/action)."""
+        values, ci = literal_values(e)
+        if values is None:
+            raise Refused(f"{describe(e)} on {f.name}: only literal comparisons of a field implied by {self.table.name} can be decided")
+        implied = self.table.facts[f.name]
+        hit = any(eq_fold(v, i, ci) for v in values for i in implied)
+        shown = describe(e)
+        if hit:
+            self.notes.assume(f"{shown} is taken to hold for every {self.table.name} row ({f.name} implied: {', '.join(implied)})")
+        else:
+            self.notes.assume(f"{shown} is taken to be false for every {self.table.name} row ({f.name} implied: {', '.join(implied)})")
+        self.facts.append(Fact(e, hit))
+        return hit
+
+    def value_mapped(self, e: ir.Expr, fm: FieldMap) -> Cond:
+        assert fm.values is not None
+        if isinstance(e, ir.IsNull):
+            return f"isempty({fm.text})"
+        values, ci = literal_values(e)
+        if values is None:
+            raise Refused(f"{describe(e)}: {fm.field} is value-mapped to {fm.text}; only literal comparisons with {', '.join(map(repr, fm.values))} translate")
+        out: list[str] = []
+        for v in values:
+            keys = [k for k in fm.values if eq_fold(v, k, ci)]
+            if not keys:
+                raise Refused(f"{fm.field} value {v!r} has no {fm.text} equivalent in the {self.profile.name} mapping")
+            for k in keys:
+                out.extend(x for x in fm.values[k] if x not in out)
+        self.notes.assume(f"{describe(e)} is translated as {fm.text} in ({', '.join(out)}) (value mapping)")
+        return f"{fm.text} in ({', '.join(syntax.quote(x) for x in out)})"
+
+    def string_leaf(self, e: ir.Expr, col: str) -> tuple[str, bool]:
+        """A predicate on a string expression ``col``; also whether it is true for ``""``."""
+        if isinstance(e, ir.Compare):
+            lit = literal_of(e)
+            if e.op is not ir.CompareOp.EQ:
+                raise Refused(f"ordering comparison {e.op.value} on string field {leaf_field(e).name}: Kusto has no string ordering operator with Elasticsearch's code-point order")
+            s = string_literal(lit, leaf_field(e))
+            return self.eq_strings(col, [s], ci=False), s == ""
+        if isinstance(e, ir.InSet):
+            strs = [string_literal(v, leaf_field(e)) for v in e.values if not isinstance(v, ir.Null)]
+            if not strs:
+                return "false", False
+            return self.eq_strings(col, strs, e.case_insensitive), "" in strs
+        if isinstance(e, ir.WildcardMatch):
+            parts: list[str] = []
+            exact: list[str] = []
+            empty = False
+            for p in e.patterns:
+                kind = p.kind
+                if kind is ir.PatternKind.GENERAL:
+                    body = syntax.wildcard_regex(p, e.case_insensitive)
+                    parts.append(f"{col} matches regex {syntax.quote_regex(syntax.anchored(body))}")
+                    empty = empty or all(x is ir.Wildcard.STAR for x in p.parts)
+                elif kind is ir.PatternKind.EXACT:
+                    exact.append(p.text)
+                    empty = empty or p.text == ""
+                else:
+                    parts.append(self.pattern_op(col, kind, p.literal, e.case_insensitive))
+                    empty = empty or p.literal == ""
+            if exact:
+                parts.insert(0, self.eq_strings(col, exact, e.case_insensitive))
+            return _or_text(parts), empty
+        if isinstance(e, ir.RegexMatch):
+            try:
+                body = to_pattern(e.patterns, e.case_insensitive, flavor="re2")
+            except (Untranslatable, RegexError) as err:
+                raise Refused(f"regex {e.patterns!r}: {err}") from None
+            anchored = syntax.anchored(body)
+            return f"{col} matches regex {syntax.quote_regex(anchored)}", re2.fullmatch(anchored, "") is not None
+        if isinstance(e, ir.FunctionCall):
+            name = e.name.lower()
+            lits = [string_literal(a, leaf_field(e)) for a in e.args[1:]]
+            if name == "startswith":
+                return self.pattern_op(col, ir.PatternKind.PREFIX, lits[0], e.case_insensitive), lits[0] == ""
+            if name in ("endswith", "stringcontains"):
+                lit = lits[0]
+                if any(ch in lit for ch in "*?\\"):
+                    raise Refused(f"{e.name}({leaf_field(e).name}, {lit!r}): Elasticsearch runs it as an unescaped wildcard query, so '*', '?' and '\\' in the literal have no settled meaning")
+                if name == "stringcontains" and lit == "":
+                    return "false", False
+                kind = ir.PatternKind.SUFFIX if name == "endswith" else ir.PatternKind.CONTAINS
+                return self.pattern_op(col, kind, lit, e.case_insensitive), lit == ""
+            if name == "cidrmatch":
+                return self.cidr(col, lits), False
+        raise Refused(f"unsupported condition {describe(e)}")
+
+    def eq_strings(self, col: str, values: list[str], ci: bool) -> str:
+        """Equality with any of ``values`` (a Kusto ``==``/``in`` or, for case-insensitive
+        values with non-ASCII letters, an ASCII-folding regex)."""
+        if ci:
+            plain = [v for v in values if not syntax.has_non_ascii_letter(v)]
+            folded = [v for v in values if syntax.has_non_ascii_letter(v)]
+        else:
+            plain, folded = list(values), []
+        parts: list[str] = []
+        if len(plain) == 1:
+            parts.append(f"{col} {syntax.STRING_OPERATORS[ir.PatternKind.EXACT][ci]} {syntax.quote(plain[0])}")
+        elif plain:
+            parts.append(f"{col} {syntax.SET_OPERATORS[ci]} ({', '.join(syntax.quote(v) for v in plain)})")
+        for v in folded:
+            parts.append(f"{col} matches regex {syntax.quote_regex(syntax.anchored(syntax.literal_regex(v, True)))}")
+        return _or_text(parts)
+
+    def pattern_op(self, col: str, kind: ir.PatternKind, literal: str, ci: bool) -> str:
+        if ci and syntax.has_non_ascii_letter(literal):
+            body = syntax.literal_regex(literal, True)
+            body = {ir.PatternKind.EXACT: body, ir.PatternKind.PREFIX: body + "(?s:.*)",
+                    ir.PatternKind.SUFFIX: "(?s:.*)" + body, ir.PatternKind.CONTAINS: "(?s:.*)" + body + "(?s:.*)"}[kind]
+            return f"{col} matches regex {syntax.quote_regex(syntax.anchored(body))}"
+        return f"{col} {syntax.STRING_OPERATORS[kind][ci]} {syntax.quote(literal)}"
+
+    def cidr(self, col: str, blocks: list[str]) -> str:
+        v4 = [b for b in blocks if ":" not in b]
+        v6 = [b for b in blocks if ":" in b]
+        parts = []
+        if v4:
+            parts.append(f"coalesce(ipv4_is_in_any_range({col}, {', '.join(syntax.quote(b) for b in v4)}), false)")
+        if v6:
+            parts.append(f"coalesce(ipv6_is_in_any_range({col}, {', '.join(syntax.quote(b) for b in v6)}), false)")
+        return _or_text(parts)
+
+    def numeric_leaf(self, e: ir.Expr, fm: FieldMap) -> str:
+        col = fm.text
+        if isinstance(e, ir.Compare):
+            lit = literal_of(e)
+            n = number_literal(lit, fm)
+            op = e.op.value
+            if e.right is not lit:  # literal on the left: flip the comparison
+                op = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}[op]
+            return f"{col} {op} {n}"
+        if isinstance(e, ir.InSet):
+            nums = [number_literal(v, fm) for v in e.values if not isinstance(v, ir.Null)]
+            if not nums:
+                return "false"
+            return f"{col} in ({', '.join(nums)})" if len(nums) > 1 else f"{col} == {nums[0]}"
+        if isinstance(e, ir.WildcardMatch) and all(p.kind is ir.PatternKind.EXACT for p in e.patterns):
+            nums = [number_literal(ir.String(p.text), fm) for p in e.patterns]
+            return f"{col} in ({', '.join(nums)})" if len(nums) > 1 else f"{col} == {nums[0]}"
+        raise Refused(f"{describe(e)}: {fm.field} maps to the numeric column {col}, where only comparisons with numbers translate")
+
+    # ---- array (dynamic) columns -------------------------------------------------------------
+    def array_leaf(self, e: ir.Expr, fm: FieldMap) -> Cond:
+        """Element-wise: the leaf holds if any element satisfies it (Lucene's multi-value rule),
+        computed with ``mv-apply`` ahead of the ``where``."""
+        n = self._arrays
+        self._arrays += 1
+        elem = f"__e{n}"
+        count = f"__m{n}"
+        if isinstance(e, ir.IsNull):
+            self.prep.append(f"| extend {count} = coalesce(array_length({fm.text}), 0)")
+            return f"{count} == 0"
+        text, _ = self.string_leaf(e, elem)
+        self.prep.append(f"| mv-apply {elem} = {fm.text} to typeof(string) on (summarize {count} = countif({text}))")
+        self.notes.assume(f"{fm.field} is the dynamic array {fm.text}, matched element by element with mv-apply")
+        return f"{count} > 0"
+
+    # ---- script leaves -----------------------------------------------------------------------
+    def script(self, e: ir.Expr) -> tuple[Cond, str]:
+        """(presence guard, predicate) for an expression Elasticsearch runs as a script."""
+        used: dict[str, FieldMap] = {}
+        text = self.bool_expr(e, used)
+        guards: list[Cond] = []
+        for fm in used.values():
+            if fm.is_array or fm.values is not None:
+                raise Refused(f"{fm.field} ({fm.text}) inside a function or arithmetic is not translated")
+            if fm.is_string:
+                self.note_empty(fm)
+                guards.append(f"isnotempty({fm.text})")
+            else:
+                guards.append(f"isnotnull({fm.text})")
+        return conj(guards), text
+
+    def bool_expr(self, e: ir.Expr, used: dict) -> str:
+        if isinstance(e, ir.Compare):
+            lt, ltype = self.value(e.left, used)
+            rt, rtype = self.value(e.right, used)
+            if e.op is not ir.CompareOp.EQ and "string" in (ltype, rtype):
+                raise Refused(f"ordering comparison {e.op.value} between strings: Kusto has no string ordering operator")
+            if ltype != rtype and "null" not in (ltype, rtype):
+                raise Refused(f"comparison of a {ltype} with a {rtype} in {describe(e)}")
+            return f"{lt} {e.op.value} {rt}"
+        if isinstance(e, ir.FunctionCall) and e.name.lower() in ("startswith", "endswith", "stringcontains"):
+            (a, at), (b, bt) = self.value(e.args[0], used), self.value(e.args[1], used)
+            if "string" != at or "string" != bt:
+                raise Refused(f"{e.name} over non-strings")
+            if e.case_insensitive:
+                self.check_script_fold(e)
+            kind = {"startswith": ir.PatternKind.PREFIX, "endswith": ir.PatternKind.SUFFIX, "stringcontains": ir.PatternKind.CONTAINS}[e.name.lower()]
+            op = syntax.STRING_OPERATORS[kind][e.case_insensitive]
+            if kind is ir.PatternKind.CONTAINS:  # Elasticsearch: an empty argument never contains anything
+                return f"(isnotempty({a}) and isnotempty({b}) and {a} {op} {b})"
+            return f"{a} {op} {b}"
+        if isinstance(e, (ir.WildcardMatch, ir.RegexMatch, ir.InSet)):
+            t, typ = self.value(e.expr, used)
+            if typ != "string":
+                raise Refused(f"{describe(e)} over a {typ} expression")
+            text, _ = self.string_leaf(e, t)
+            return text
+        raise Refused(f"unsupported condition {describe(e)}")
+
+    def check_script_fold(self, e: ir.Expr) -> None:
+        for lit in iter_strings(e):
+            if syntax.has_non_ascii_letter(lit):
+                raise Refused(f"{e.name}~ with the non-ASCII letters of {lit!r}: Elasticsearch scripts fold Unicode case here, Kusto's case-insensitive operators fold ASCII only")
+        self.notes.assume(f"{e.name}~ over computed values: Elasticsearch folds Unicode case in scripts, Kusto ASCII only; values are taken to need ASCII folding only")
+
+    def value(self, e: ir.Expr, used: dict) -> tuple[str, str]:
+        """(Kusto text, type) of a value expression inside a script."""
+        if isinstance(e, ir.Field):
+            fm = self.fieldmap(e)
+            used[fm.field] = fm
+            typ = "string" if fm.is_string else "number" if fm.is_numeric else fm.type
+            return fm.text, typ
+        if isinstance(e, ir.String):
+            return syntax.quote(e.value), "string"
+        if isinstance(e, ir.Number):
+            return repr(e.value), "number"
+        if isinstance(e, ir.Boolean):
+            return ("true" if e.value else "false"), "bool"
+        if isinstance(e, ir.Null):
+            raise Refused("null inside a function or arithmetic")
+        if isinstance(e, ir.Negate):
+            t, typ = self.value(e.expr, used)
+            if typ != "number":
+                raise Refused("unary minus on a non-number")
+            return f"-({t})", "number"
+        if isinstance(e, ir.Arithmetic):
+            return self.arith(e.op.value, e.left, e.right, used)
+        if isinstance(e, ir.FunctionCall):
+            return self.function(e, used)
+        raise Refused(f"unsupported value {type(e).__name__}")
+
+    def arith(self, op: str, left: ir.Expr, right: ir.Expr, used: dict) -> tuple[str, str]:
+        lt, ltype = self.value(left, used)
+        rt, rtype = self.value(right, used)
+        if ltype != "number" or rtype != "number":
+            raise Refused(f"arithmetic '{op}' on a non-number")
+        if op in ("/", "%") and isinstance(right, ir.Number) and right.value == 0:
+            raise Refused(f"division by zero: Elasticsearch rejects it, Kusto returns null")
+        # Kusto, like Java, truncates integer division toward zero and gives % the sign of the dividend.
+        return f"({lt} {op} {rt})", "number"
+
+    def function(self, e: ir.FunctionCall, used: dict) -> tuple[str, str]:
+        name = e.name.lower()
+        arith = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "modulo": "%"}
+        if name in arith:
+            return self.arith(arith[name], e.args[0], e.args[1], used)
+        if name == "length":
+            t, typ = self.value(e.args[0], used)
+            if typ != "string":
+                raise Refused("length() of a non-string")
+            return f"strlen({t})", "number"
+        if name == "string":
+            t, typ = self.value(e.args[0], used)
+            return (t if typ == "string" else f"tostring({t})"), "string"
+        if name == "concat":
+            parts = []
+            for a in e.args:
+                t, typ = self.value(a, used)
+                parts.append(t if typ == "string" else f"tostring({t})")
+            return f"strcat({', '.join(parts)})", "string"
+        if name == "substring":
+            t, typ = self.value(e.args[0], used)
+            if typ != "string":
+                raise Refused("substring() of a non-string")
+            bounds = e.args[1:]
+            if not all(isinstance(b, ir.Number) and isinstance(b.value, int) and b.value >= 0 for b in bounds):
+                raise Refused("substring() with negative or computed offsets is not translated")
+            start = bounds[0].value  # type: ignore[union-attr]
+            if len(bounds) == 1:
+                return f"substring({t}, {start})", "string"
+            end = bounds[1].value  # type: ignore[union-attr]
+            return f"substring({t}, {start}, {max(0, end - start)})", "string"
+        raise Refused(f"function {e.name}() has no exact Kusto translation in eqlc")
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+def conj(items: list[Cond]) -> Cond:
+    out: list[str] = []
+    for c in items:
+        if c is False:
+            return False
+        if c is True:
+            continue
+        if c not in out:
+            out.append(c)  # type: ignore[arg-type]
+    if not out:
+        return True
+    return out[0] if len(out) == 1 else "(" + " and ".join(out) + ")"
+
+
+def disj(items: list[Cond]) -> Cond:
+    out: list[str] = []
+    for c in items:
+        if c is True:
+            return True
+        if c is False:
+            continue
+        if c not in out:
+            out.append(c)  # type: ignore[arg-type]
+    if not out:
+        return False
+    return out[0] if len(out) == 1 else "(" + " or ".join(out) + ")"
+
+
+def negate(c: Cond) -> Cond:
+    if isinstance(c, bool):
+        return not c
+    return f"not({c})"
+
+
+def _or_text(parts: list[str]) -> str:
+    if not parts:
+        return "false"
+    return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
+
+
+def is_script(e: ir.Expr) -> bool:
+    """True if Elasticsearch evaluates ``e`` as a Painless script rather than a Lucene query."""
+    if isinstance(e, ir.Compare):
+        return not _field_literal(e.left, e.right)
+    if isinstance(e, (ir.WildcardMatch, ir.RegexMatch, ir.InSet, ir.IsNull)):
+        return not isinstance(e.expr, ir.Field)
+    if isinstance(e, ir.FunctionCall):
+        if e.name.lower() in NATIVE_FUNCTIONS:
+            return not (isinstance(e.args[0], ir.Field) and all(isinstance(a, ir.String) for a in e.args[1:]))
+        return True
+    return False
+
+
+def _field_literal(a: ir.Expr, b: ir.Expr) -> bool:
+    return (isinstance(a, ir.Field) and isinstance(b, ir.LITERAL_TYPES)) or (
+        isinstance(b, ir.Field) and isinstance(a, ir.LITERAL_TYPES)
+    )
+
+
+def leaf_field(e: ir.Expr) -> Optional[ir.Field]:
+    if isinstance(e, ir.Compare):
+        return e.left if isinstance(e.left, ir.Field) else e.right if isinstance(e.right, ir.Field) else None
+    if isinstance(e, (ir.WildcardMatch, ir.RegexMatch, ir.InSet, ir.IsNull)):
+        return e.expr if isinstance(e.expr, ir.Field) else None
+    if isinstance(e, ir.FunctionCall) and e.args and isinstance(e.args[0], ir.Field):
+        return e.args[0]
+    return None
+
+
+def literal_of(e: ir.Compare) -> ir.Expr:
+    return e.right if isinstance(e.left, ir.Field) else e.left
+
+
+def literal_values(e: ir.Expr) -> tuple[Optional[list[str]], bool]:
+    """The literal strings an equality-like leaf compares with, and its case-insensitivity."""
+    if isinstance(e, ir.Compare) and e.op is ir.CompareOp.EQ and isinstance(literal_of(e), ir.String):
+        return [literal_of(e).value], False  # type: ignore[union-attr]
+    if isinstance(e, ir.InSet) and all(isinstance(v, ir.String) for v in e.values):
+        return [v.value for v in e.values], e.case_insensitive  # type: ignore[union-attr]
+    if isinstance(e, ir.WildcardMatch) and all(p.kind is ir.PatternKind.EXACT for p in e.patterns):
+        return [p.text for p in e.patterns], e.case_insensitive
+    return None, False
+
+
+def ascii_fold(s: str) -> str:
+    return "".join(c.lower() if c.isascii() else c for c in s)
+
+
+def eq_fold(a: str, b: str, ci: bool) -> bool:
+    return ascii_fold(a) == ascii_fold(b) if ci else a == b
+
+
+def string_literal(v: ir.Expr, f: Optional[ir.Field]) -> str:
+    if isinstance(v, ir.String):
+        return v.value
+    if isinstance(v, ir.Number) and isinstance(v.value, int):
+        return str(v.value)  # a term query on a keyword field matches the number's text
+    name = f.name if f else "a string field"
+    raise Refused(f"{name} is a string column but is compared with {type(v).__name__.lower()} {getattr(v, 'value', '')!r}")
+
+
+def number_literal(v: ir.Expr, fm: FieldMap) -> str:
+    if isinstance(v, ir.Number):
+        return repr(v.value)
+    if isinstance(v, ir.String) and re.fullmatch(r"-?[0-9]+", v.value):
+        return v.value
+    raise Refused(f"{fm.field} maps to the numeric column {fm.text} but is compared with {getattr(v, 'value', v)!r}")
+
+
+def iter_strings(e: object):
+    if isinstance(e, ir.String):
+        yield e.value
+    elif isinstance(e, tuple):
+        for x in e:
+            yield from iter_strings(x)
+    elif hasattr(e, "__dataclass_fields__"):
+        for k in e.__dataclass_fields__:  # type: ignore[attr-defined]
+            yield from iter_strings(getattr(e, k))
+
+
+def describe(e: ir.Expr) -> str:
+    """A short EQL-like rendering of a leaf for notes and refusals."""
+    try:
+        from compiler.printer import expr as print_expr
+
+        return print_expr(e)
+    except Exception:  # fall back to a local rendering if the printer cannot render the node
+        pass
+    f = leaf_field(e)
+    name = f.name if f else "expression"
+    if isinstance(e, ir.Compare):
+        return f"{name} {e.op.value} {_lit(literal_of(e))}"
+    if isinstance(e, ir.InSet):
+        return f"{name} {'in~' if e.case_insensitive else 'in'} ({', '.join(_lit(v) for v in e.values)})"
+    if isinstance(e, ir.WildcardMatch):
+        return f"{name} {'like~' if e.case_insensitive else 'like'} ({', '.join(_lit(ir.String(p.text)) for p in e.patterns)})"
+    if isinstance(e, ir.RegexMatch):
+        return f"{name} {'regex~' if e.case_insensitive else 'regex'} ({', '.join(_lit(ir.String(p)) for p in e.patterns)})"
+    if isinstance(e, ir.IsNull):
+        return f"{name} == null"
+    if isinstance(e, ir.FunctionCall):
+        return f"{e.name}{'~' if e.case_insensitive else ''}(...)"
+    return type(e).__name__
+
+
+def _lit(v: ir.Expr) -> str:
+    if isinstance(v, ir.String):
+        return '"' + v.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, ir.Null):
+        return "null"
+    if isinstance(v, ir.Boolean):
+        return "true" if v.value else "false"
+    return repr(getattr(v, "value", v))

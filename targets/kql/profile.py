@@ -1,0 +1,174 @@
+"""Schema profiles: which Kusto table holds each EQL event category and which column holds each
+ECS field, read from the profile's YAML (``defender.yaml``, ``sentinel-asim.yaml``) with the user's
+``--mapping FILE`` deep-merged over it.
+
+The same :class:`Profile` drives the emitter and the duckdb-kql fixture adapter, so a field is
+mapped once. Nothing here knows KQL syntax; it only answers "which column, of which type, with
+which stated caveat".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from compiler.mapping import load_mapping
+
+HERE = Path(__file__).resolve().parent
+PROFILE_FILES = {"defender": HERE / "defender.yaml", "sentinel-asim": HERE / "sentinel-asim.yaml"}
+DEFAULT_PROFILE = "defender"
+
+STRING_TYPES = {"string"}
+NUMERIC_TYPES = {"int", "long", "real", "decimal"}
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A join that brings a column the event table lacks (e.g. DeviceInfo's OSPlatform)."""
+
+    name: str
+    table: str
+    on: str
+    query: str
+    columns: dict[str, str]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Where one ECS field lives in one table.
+
+    ``values`` (ECS value -> column values) makes the field value-mapped: only literal
+    comparisons with a listed value translate. ``expr`` is a Kusto expression used instead of
+    a bare column (e.g. a file name cut from a path); ``columns`` are the columns it reads.
+    """
+
+    field: str
+    column: Optional[str]
+    type: str
+    note: str = ""
+    values: Optional[dict[str, tuple[str, ...]]] = None
+    lookup: Optional[Lookup] = None
+    expr: Optional[str] = None
+    columns: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The Kusto expression that reads the field."""
+        return self.expr if self.expr else _ident(self.column or "")
+
+    @property
+    def is_string(self) -> bool:
+        return self.type in STRING_TYPES
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES
+
+    @property
+    def is_array(self) -> bool:
+        return self.type == "dynamic"
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    category: str
+    note: str
+    facts: dict[str, tuple[str, ...]]
+    fields: dict[str, FieldMap]
+
+
+@dataclass
+class Profile:
+    name: str
+    timestamp: str
+    event_id: tuple[str, ...]
+    tables: dict[str, Table]
+    types: dict[str, str]
+    lookups: dict[str, Lookup]
+    extra_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    raw: dict = field(default_factory=dict)
+
+    def table_for(self, category: str) -> Optional[Table]:
+        for t in self.tables.values():
+            if t.category == category:
+                return t
+        return None
+
+    def categories(self) -> list[str]:
+        return [t.category for t in self.tables.values()]
+
+    def columns_of(self, table: Table) -> dict[str, str]:
+        """Every column this profile reads from ``table`` (name -> Kusto type)."""
+        out = {self.timestamp: self.types.get(self.timestamp, "datetime")}
+        for c in self.event_id:
+            out[c] = self.types.get(c, "string")
+        for fm in table.fields.values():
+            if fm.lookup is not None:
+                continue
+            for c in (fm.columns or ((fm.column,) if fm.column else ())):
+                out[c] = self.types.get(c, fm.type)
+        return out
+
+
+_IDENT_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _ident(name: str) -> str:
+    """A column reference; names that are not plain identifiers are bracket-quoted."""
+    if name and all(c in _IDENT_OK for c in name) and not name[0].isdigit():
+        return name
+    return "['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']"
+
+
+def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lookup]) -> FieldMap:
+    if isinstance(spec, str):
+        return FieldMap(ecs, spec, types.get(spec, "string"))
+    if not isinstance(spec, dict):
+        raise ValueError(f"mapping for {ecs!r} must be a column name or a table, not {spec!r}")
+    values = spec.get("values")
+    if values is not None:
+        values = {str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in values.items()}
+    lookup = None
+    if spec.get("lookup"):
+        lookup = lookups[spec["lookup"]]
+    column = spec.get("column")
+    typ = spec.get("type") or (lookup.columns.get(column) if lookup and column else None) or types.get(column or "", "string")
+    return FieldMap(
+        ecs, column, typ, note=str(spec.get("note", "")).strip(), values=values, lookup=lookup,
+        expr=spec.get("expr"), columns=tuple(spec.get("columns", ())),
+    )
+
+
+def load_profile(name: Optional[str] = None, mapping: Optional[str] = None) -> Profile:
+    """The named profile (default ``defender``) with ``mapping`` deep-merged over its YAML."""
+    name = name or DEFAULT_PROFILE
+    if name not in PROFILE_FILES:
+        raise KeyError(f"unknown KQL profile {name!r}; expected one of {', '.join(PROFILE_FILES)}")
+    data = load_mapping(PROFILE_FILES[name], mapping)
+    types = {str(k): str(v) for k, v in (data.get("types") or {}).items()}
+    lookups = {
+        k: Lookup(k, v["table"], v["join_on"], v["query"], dict(v.get("columns", {})), str(v.get("note", "")).strip())
+        for k, v in (data.get("lookups") or {}).items()
+    }
+    common = data.get("common_fields") or {}
+    tables: dict[str, Table] = {}
+    for tname, tspec in (data.get("tables") or {}).items():
+        fields: dict[str, FieldMap] = {}
+        for ecs, spec in common.items():
+            fields[ecs] = _field_map(ecs, spec, types, lookups)
+        for ecs, spec in (tspec.get("fields") or {}).items():
+            if spec is None:  # an override can remove a field with `field: null`
+                fields.pop(ecs, None)
+                continue
+            fields[ecs] = _field_map(ecs, spec, types, lookups)
+        facts = {k: tuple(str(x) for x in v) for k, v in (tspec.get("facts") or {}).items()}
+        tables[tname] = Table(tname, str(tspec["category"]), str(tspec.get("note", "")).strip(), facts, fields)
+    extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
+    return Profile(
+        name=name, timestamp=str(data.get("timestamp", "Timestamp")),
+        event_id=tuple(data.get("event_id") or ()), tables=tables, types=types, lookups=lookups,
+        extra_columns=extra, raw=data,
+    )

@@ -1,0 +1,112 @@
+"""Kusto spelling: string literals, the operator chosen for each meaning, wildcard-to-RE2.
+
+Operators are data (:data:`STRING_OPERATORS`): each EQL meaning (equality, prefix, suffix,
+substring; case-sensitive or not) has exactly one Kusto operator. Term operators (``has`` and
+friends) are never used: they match whole terms, which no EQL operator does.
+
+Sources (Microsoft's Kusto reference, MicrosoftDocs/dataexplorer-docs):
+* datatypes-string-operators.md: ``==``/``in``/``startswith_cs``/``endswith_cs``/``contains_cs``
+  are case-sensitive, ``=~``/``in~``/``startswith``/``endswith``/``contains`` case-insensitive,
+  and "Case-insensitive operators are currently supported only for ASCII-text. For non-ASCII
+  comparison, use the tolower() function." EQL's case-insensitive operators fold ASCII only
+  (Elasticsearch ``AutomatonQueries.toCaseInsensitiveChar``), so a Kusto case-insensitive operator
+  is used only when the literal has no non-ASCII letter; otherwise the match is written as an RE2
+  regex with explicit ``[aA]`` classes for the ASCII letters, which is exact either way.
+* matches-regex-operator.md: ``matches regex`` is an unanchored RE2 search, so every regex is
+  wrapped in ``^(?:...)$`` (RE2's ``$`` without the m flag is end of text).
+* scalar-data-types/string.md: ``"..."`` strings take backslash escapes; verbatim ``@"..."``
+  strings take none and write a ``"`` as ``""``.
+"""
+
+from __future__ import annotations
+
+from compiler.ir import Pattern, PatternKind, Wildcard
+
+# meaning -> (case-sensitive operator, case-insensitive operator)
+STRING_OPERATORS = {
+    PatternKind.EXACT: ("==", "=~"),
+    PatternKind.PREFIX: ("startswith_cs", "startswith"),
+    PatternKind.SUFFIX: ("endswith_cs", "endswith"),
+    PatternKind.CONTAINS: ("contains_cs", "contains"),
+}
+SET_OPERATORS = ("in", "in~")
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+class UnquotableString(ValueError):
+    """A string Kusto literals cannot carry (control characters other than tab/newline/CR)."""
+
+
+def quote(text: str) -> str:
+    """A Kusto string literal for ``text``.
+
+    Backslash-heavy values (Windows paths) are written verbatim, ``@"C:\\x"``, with ``"``
+    doubled; values with tab/newline/CR use an escaped ``"..."`` string.
+    """
+    for ch in text:
+        if (ord(ch) < 0x20 and ch not in "\t\n\r") or ord(ch) == 0x7F:
+            raise UnquotableString(f"the string {text!r} contains the control character U+{ord(ch):04X}")
+    if "\\" in text and not any(ch in text for ch in "\t\n\r"):
+        return '@"' + text.replace('"', '""') + '"'
+    return '"' + "".join(_ESCAPES.get(ch, ch) for ch in text) + '"'
+
+
+def quote_regex(pattern: str) -> str:
+    """A regex literal: verbatim so that RE2 backslashes pass through untouched."""
+    if any(ch in pattern for ch in "\n\r\t"):
+        return quote(pattern)
+    return '@"' + pattern.replace('"', '""') + '"'
+
+
+def has_non_ascii_letter(text: str) -> bool:
+    """True if ``text`` has a character Kusto's case-insensitive operators might not fold as
+    Elasticsearch does (a non-ASCII character with case)."""
+    return any(ord(ch) > 127 and ch.lower() != ch.upper() for ch in text) or any(
+        ord(ch) > 127 and (ch.lower() != ch or ch.upper() != ch) for ch in text
+    )
+
+
+_RE2_META = set("\\.^$|?*+()[]{}")
+
+
+def _re2_char(ch: str, ci: bool) -> str:
+    if ci and ch.isascii() and ch.isalpha():
+        return f"[{ch.lower()}{ch.upper()}]"
+    if ch in _RE2_META:
+        return "\\" + ch
+    code = ord(ch)
+    if code < 0x20 or code == 0x7F:
+        return f"\\x{code:02x}"
+    return ch
+
+
+def literal_regex(text: str, ci: bool) -> str:
+    """RE2 for a literal string; ``ci`` folds ASCII letters only (as Elasticsearch does)."""
+    return "".join(_re2_char(ch, ci) for ch in text)
+
+
+def wildcard_regex(pattern: Pattern, ci: bool) -> str:
+    """RE2 (unanchored body) for an EQL wildcard pattern: ``*`` any string, ``?`` one code
+    point, everything else literal (Elasticsearch has no escape in patterns)."""
+    out = []
+    for part in pattern.parts:
+        if part is Wildcard.STAR:
+            out.append("(?s:.*)")
+        elif part is Wildcard.QUESTION:
+            out.append("(?s:.)")
+        else:
+            out.append(literal_regex(part, ci))
+    return "".join(out)
+
+
+def anchored(body: str) -> str:
+    return f"^(?:{body})$"
+
+
+def timespan(millis: int) -> str:
+    """A Kusto timespan literal for a whole number of milliseconds."""
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if millis % size == 0:
+            return f"{millis // size}{unit}"
+    return f"{millis}ms"
