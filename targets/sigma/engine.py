@@ -1,0 +1,135 @@
+"""Run emitted Sigma through pySigma's sqlite backend on ECS events, with Python's sqlite3.
+
+The SQL is pySigma's own (``SQLiteBackend.convert``); this module only supplies what a deployment
+supplies:
+
+* the ``logs`` table, one row per event and log source (``adapter.rows``), every column declared
+  ``COLLATE NOCASE`` without a type: Sigma strings compare case-insensitively (ASCII-only, as
+  Elasticsearch folds), ``|cased`` becomes GLOB, which ignores collation, and numbers keep their
+  type because a column without type has no affinity;
+* a processing pipeline that adds ``eqlc_category``/``eqlc_product`` conditions per log source,
+  the way backends' pipelines map a log source to a table;
+* a ``REGEXP`` function (SQLite has none): Python ``re.search``, PCRE-like for Sigma's regex
+  subset, including ``$`` matching before a final newline.
+
+Single-event rules are ``SELECT * FROM logs WHERE ...``; correlations return ``event_ids`` (JSON
+arrays of ``<n>:<rowid>``). Either way the rows are mapped back to the events' ``_id``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sqlite3
+from typing import Iterable, Optional
+
+from sigma.backends.sqlite import sqliteBackend
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
+from sigma.processing.conditions import LogsourceCondition
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import AddConditionTransformation
+from sigma.rule import SigmaRule
+
+from compiler.target import EVENT_ID_FIELD
+
+from . import adapter
+from .mapping import Mapping
+
+ROW_ID = "eqlc_row"
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: Optional[str], value: object) -> Optional[int]:
+    if pattern is None or value is None:
+        return None
+    return int(_compiled(pattern).search(str(value)) is not None)
+
+
+def logsource_pipeline(collection: SigmaCollection) -> ProcessingPipeline:
+    """One AddCondition per (category, product) used by the collection's detection rules."""
+    items = []
+    seen = set()
+    for rule in collection.rules:
+        if not isinstance(rule, SigmaRule):
+            continue
+        key = (rule.logsource.category, rule.logsource.product)
+        if key in seen or key[0] is None:
+            continue
+        seen.add(key)
+        cond = {"eqlc_category": key[0]}
+        if key[1]:
+            cond["eqlc_product"] = key[1]
+        items.append(ProcessingItem(
+            AddConditionTransformation(conditions=cond, name=f"eqlc_ls_{len(items)}"),
+            rule_conditions=[LogsourceCondition(category=key[0], product=key[1])],
+            identifier=f"eqlc_logsource_{len(items)}",
+        ))
+    return ProcessingPipeline(name="eqlc log sources", priority=10, items=items)
+
+
+def to_sql(text: str) -> list[str]:
+    """pySigma's sqlite SQL for the emitted text (one query per alert-producing rule)."""
+    collection = SigmaCollection.from_yaml(text)
+    backend = sqliteBackend(processing_pipeline=logsource_pipeline(collection))
+    queries = backend.convert(collection)
+    return [str(q) for q in queries]
+
+
+def load_table(events: list[dict], mapping: Mapping) -> tuple[sqlite3.Connection, dict[int, str]]:
+    rows: list[dict] = []
+    owner: dict[int, str] = {}
+    for ev in events:
+        for row in adapter.rows(ev, mapping):
+            rows.append(row)
+            owner[len(rows)] = str(ev.get(EVENT_ID_FIELD))
+    cols: list[str] = ["timestamp", "eqlc_category", "eqlc_product"]
+    for ls in mapping.logsources.values():
+        for field_ in ls.fields.values():
+            name = field_ if isinstance(field_, str) else (field_.get("field") or field_.get("tail_of") or field_.get("argv_of"))
+            if name and name not in cols:
+                cols.append(name)
+    for r in rows:
+        for c in r:
+            if c not in cols:
+                cols.append(c)
+    con = sqlite3.connect(":memory:")
+    con.create_function("REGEXP", 2, _regexp, deterministic=True)
+    decl = ", ".join([f'"{ROW_ID}" INTEGER PRIMARY KEY'] + [f'"{c}" COLLATE NOCASE' for c in cols])
+    con.execute(f"CREATE TABLE logs ({decl})")
+    placeholders = ", ".join("?" for _ in cols)
+    con.executemany(
+        f"INSERT INTO logs ({', '.join(chr(34) + c + chr(34) for c in cols)}) VALUES ({placeholders})",
+        [[r.get(c) for c in cols] for r in rows],
+    )
+    return con, owner
+
+
+def run(text: str, events: Iterable[dict], mapping: Mapping) -> list[str]:
+    """The ``_id``s of the events the emitted Sigma selects (every event of any correlation alert)."""
+    events = list(events)
+    queries = to_sql(text)
+    con, owner = load_table(events, mapping)
+    hit: set[str] = set()
+    for sql in queries:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        for row in cur.fetchall():
+            rec = dict(zip(names, row))
+            if "event_ids" in rec:
+                for eid in json.loads(rec["event_ids"] or "[]"):
+                    hit.add(owner[int(str(eid).rsplit(":", 1)[1])])
+            else:
+                hit.add(owner[rec[ROW_ID]])
+    con.close()
+    order = [str(e.get(EVENT_ID_FIELD)) for e in events]
+    return [i for i in dict.fromkeys(order) if i in hit]
+
+
+def is_correlation(text: str) -> bool:
+    return any(isinstance(r, SigmaCorrelationRule) for r in SigmaCollection.from_yaml(text).rules)

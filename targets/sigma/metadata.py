@@ -1,0 +1,88 @@
+"""Sigma rule metadata from the Elastic rule: id, title, tags, level, dates, references.
+
+ATT&CK tags are built offline from the rule's own threat mapping (tactic names and technique ids,
+as the Sigma tags appendix spells them: ``attack.persistence``, ``attack.t1059.004``); nothing is
+fetched. References to attack.mitre.org are left out because the tags carry them (SigmaHQ's
+``sigmahq_mitre_link`` validator asks for tags instead of such links).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Optional
+
+from compiler.rule import Rule
+
+# Fixed namespace so that the same Elastic rule_id always gives the same Sigma id.
+SIGMA_NAMESPACE = uuid.UUID("6f4d9a0e-1c57-5b8e-9d3a-2f61c0e8b7a4")
+
+LEVELS = {"informational", "low", "medium", "high", "critical"}
+
+
+def sigma_id(rule: Rule, suffix: str = "") -> str:
+    return str(uuid.uuid5(SIGMA_NAMESPACE, rule.stable_id + suffix))
+
+
+def _date(text: Optional[str]) -> Optional[str]:
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d{4})[/-](\d{2})[/-](\d{2})", text.strip())
+    return f"{m.group(1)}-{m.group(2)}-{m.group(3)}" if m else None
+
+
+def tags(rule: Rule) -> list[str]:
+    out: list[str] = []
+    for th in rule.threat:
+        if th.tactic_name:
+            out.append("attack." + re.sub(r"[^a-z0-9]+", "-", th.tactic_name.lower()).strip("-"))
+        for t in th.techniques:
+            out.append("attack." + t.id.lower())
+            out.extend("attack." + s.id.lower() for s in t.subtechniques)
+    return list(dict.fromkeys(out))
+
+
+def level(rule: Rule) -> Optional[str]:
+    if rule.severity and rule.severity.lower() in LEVELS:
+        return rule.severity.lower()
+    if rule.risk_score is not None:  # Elastic's score bands: 21 low, 47 medium, 73 high, 99 critical
+        return "low" if rule.risk_score < 47 else "medium" if rule.risk_score < 73 else "high" if rule.risk_score < 99 else "critical"
+    return None
+
+
+def header(rule: Rule, title: Optional[str] = None, suffix: str = "", description: Optional[str] = None) -> dict:
+    """The metadata keys that precede ``logsource``/``correlation``."""
+    doc: dict = {"title": (title or rule.name or "Untitled EQL rule").strip()}
+    doc["id"] = sigma_id(rule, suffix)
+    if rule.rule_id and not suffix:
+        try:
+            doc["related"] = [{"id": str(uuid.UUID(rule.rule_id)), "type": "derived"}]
+        except ValueError:
+            pass
+    doc["status"] = "experimental"
+    desc = description or " ".join((rule.description or "").split())
+    doc["description"] = desc or f"Translated by eqlc from the EQL rule {doc['title']!r}."
+    refs = [r for r in dict.fromkeys(rule.references) if "attack.mitre.org" not in r]
+    if refs:
+        doc["references"] = refs
+    doc["author"] = ", ".join(rule.author) if rule.author else "eqlc"
+    created, updated = _date(rule.created), _date(rule.updated)
+    if created:
+        doc["date"] = created
+    if updated and created and updated > created:
+        doc["modified"] = updated
+    t = tags(rule)
+    if t:
+        doc["tags"] = t
+    return doc
+
+
+def footer(rule: Rule) -> dict:
+    doc: dict = {}
+    fps = [" ".join(f.split()) for f in rule.false_positives if f and f.strip()]
+    if fps:
+        doc["falsepositives"] = fps
+    lv = level(rule)
+    if lv:
+        doc["level"] = lv
+    return doc
