@@ -222,8 +222,9 @@ class Emitter:
         """Equality with any of ``values`` (a Kusto ``==``/``in`` or, for case-insensitive
         values with non-ASCII letters, an ASCII-folding regex)."""
         if ci:
-            plain = [v for v in values if not syntax.has_non_ascii_letter(v)]
-            folded = [v for v in values if syntax.has_non_ascii_letter(v)]
+            self.note_fold()
+            plain = [v for v in values if not self.fold_by_regex(v)]
+            folded = [v for v in values if self.fold_by_regex(v)]
         else:
             plain, folded = list(values), []
         parts: list[str] = []
@@ -235,8 +236,23 @@ class Emitter:
             parts.append(f"{col} matches regex {syntax.quote_regex(syntax.anchored(syntax.literal_regex(v, True)))}")
         return _or_text(parts)
 
+    def fold_by_regex(self, literal: str) -> bool:
+        """Case-insensitive matching is written as an ASCII-folding regex when the literal has
+        non-ASCII letters, or everywhere when the profile says ``case_insensitive: regex``."""
+        return self.profile.raw.get("case_insensitive") == "regex" or syntax.has_non_ascii_letter(literal)
+
+    def note_fold(self) -> None:
+        if self.profile.raw.get("case_insensitive") != "regex":
+            self.notes.assume(
+                "case-insensitive operators (=~, in~, startswith, endswith, contains) fold ASCII letters only, "
+                "as Elasticsearch does (Kusto documents case-insensitive operators for ASCII text only); values "
+                "with non-ASCII letters that some case mappings fold to ASCII (İ, ı, ſ, K) are assumed absent"
+            )
+
     def pattern_op(self, col: str, kind: ir.PatternKind, literal: str, ci: bool) -> str:
-        if ci and syntax.has_non_ascii_letter(literal):
+        if ci:
+            self.note_fold()
+        if ci and self.fold_by_regex(literal):
             body = syntax.literal_regex(literal, True)
             body = {ir.PatternKind.EXACT: body, ir.PatternKind.PREFIX: body + "(?s:.*)",
                     ir.PatternKind.SUFFIX: "(?s:.*)" + body, ir.PatternKind.CONTAINS: "(?s:.*)" + body + "(?s:.*)"}[kind]

@@ -9,6 +9,7 @@ which stated caveat".
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -143,10 +144,19 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
 
 
 def load_profile(name: Optional[str] = None, mapping: Optional[str] = None) -> Profile:
-    """The named profile (default ``defender``) with ``mapping`` deep-merged over its YAML."""
+    """The named profile (default ``defender``) with ``mapping`` deep-merged over its YAML.
+
+    Parsed profiles are cached by file modification times: compiling a corpus reads each YAML once.
+    """
     name = name or DEFAULT_PROFILE
     if name not in PROFILE_FILES:
         raise KeyError(f"unknown KQL profile {name!r}; expected one of {', '.join(PROFILE_FILES)}")
+    stamp = (PROFILE_FILES[name].stat().st_mtime_ns, Path(mapping).stat().st_mtime_ns if mapping and Path(mapping).exists() else None)
+    return _load_profile(name, mapping, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
     data = load_mapping(PROFILE_FILES[name], mapping)
     types = {str(k): str(v) for k, v in (data.get("types") or {}).items()}
     lookups = {

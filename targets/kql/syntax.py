@@ -62,9 +62,7 @@ def quote_regex(pattern: str) -> str:
 def has_non_ascii_letter(text: str) -> bool:
     """True if ``text`` has a character Kusto's case-insensitive operators might not fold as
     Elasticsearch does (a non-ASCII character with case)."""
-    return any(ord(ch) > 127 and ch.lower() != ch.upper() for ch in text) or any(
-        ord(ch) > 127 and (ch.lower() != ch or ch.upper() != ch) for ch in text
-    )
+    return any(ord(ch) > 127 and (ch.lower() != ch or ch.upper() != ch) for ch in text)
 
 
 _RE2_META = set("\\.^$|?*+()[]{}")

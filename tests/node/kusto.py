@@ -1,0 +1,90 @@
+"""Drive Microsoft's Kusto.Language (npm ``@kusto/language-service-next``) from the test suite.
+
+All queries of a call go to ONE ``node kqlcheck.js`` process (the library takes ~1 s to load,
+then a few ms per query). The declared schemas are the vendor tables in
+``../shared/schemas/*.json`` (types normalised to Kusto's), plus the columns a profile declares
+that the shared file lacks (ASIM's common fields).
+
+If ``tests/node/node_modules`` is missing the helper raises with the install command instead of
+skipping: a validation that did not run must never look green.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Iterable
+
+NODE_DIR = Path(__file__).resolve().parent
+ROOT = NODE_DIR.parent.parent
+SCHEMAS = ROOT.parent / "shared" / "schemas"
+INSTALL = "npm ci --prefix tests/node"
+PROFILE_SCHEMA = {"defender": "microsoft-defender-xdr.json", "sentinel-asim": "microsoft-sentinel-asim.json"}
+
+_TYPES = {
+    "string": "string", "long": "long", "int": "int", "integer": "int", "datetime": "datetime",
+    "date/time": "datetime", "bool": "bool", "boolean": "bool", "dynamic": "dynamic", "real": "real",
+    "double": "real", "guid": "guid", "timespan": "timespan",
+}
+
+
+class KustoSetupError(RuntimeError):
+    pass
+
+
+def require_node() -> str:
+    node = shutil.which("node")
+    if node is None:
+        raise KustoSetupError("node is not installed; the KQL validation needs Node 20+")
+    lib = NODE_DIR / "node_modules" / "@kusto" / "language-service-next"
+    if not lib.is_dir():
+        raise KustoSetupError(f"@kusto/language-service-next is not installed: run `{INSTALL}` from the repository root")
+    return node
+
+
+def kusto_type(vendor_type: str) -> str:
+    """The shared ASIM file uses ASIM's logical types (Username, IP address, Enumerated...):
+    all of them are strings in Kusto; unknown or empty types are aliases, also strings."""
+    return _TYPES.get(vendor_type.strip().lower(), "string")
+
+
+def vendor_tables(profile: str) -> dict[str, dict[str, str]]:
+    data = json.loads((SCHEMAS / PROFILE_SCHEMA[profile]).read_text(encoding="utf-8"))
+    out: dict[str, dict[str, str]] = {}
+    for table, cols in data["tables"].items():
+        out[table] = {c.strip(): kusto_type(t) for c, t in cols.items() if c.strip() and " " not in c.strip()}
+    return out
+
+
+def declared_tables(profile: str) -> dict[str, dict[str, str]]:
+    """Vendor tables plus the profile's declared extra columns (added to every table)."""
+    from targets.kql.profile import load_profile
+
+    tables = vendor_tables(profile)
+    prof = load_profile(profile)
+    extra: dict[str, str] = {}
+    for cols in prof.extra_columns.values():
+        extra.update(cols)
+    if extra:
+        for cols in tables.values():
+            for c, t in extra.items():
+                cols.setdefault(c, t)
+    return tables
+
+
+def analyse(queries: Iterable[str], tables: dict[str, dict[str, str]]) -> list[list[dict]]:
+    """Diagnostics per query (an empty list = Kusto.Language found nothing wrong)."""
+    node = require_node()
+    queries = list(queries)
+    request = json.dumps({"database": "eqlc", "tables": tables, "queries": queries})
+    proc = subprocess.run(
+        [node, str(NODE_DIR / "kqlcheck.js")], input=request, capture_output=True, text=True, timeout=300,
+    )
+    if proc.returncode != 0:
+        raise KustoSetupError(f"kqlcheck.js failed (exit {proc.returncode}): {proc.stderr.strip()}")
+    results = json.loads(proc.stdout)["results"]
+    if len(results) != len(queries):
+        raise KustoSetupError(f"kqlcheck.js answered {len(results)} results for {len(queries)} queries")
+    return [r["diagnostics"] for r in results]
