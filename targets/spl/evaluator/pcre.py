@@ -1,0 +1,69 @@
+"""PCRE patterns (as ``match()``, ``mvfind()`` and ``regex`` receive them) run with Python's ``re``.
+
+Splunk: "Splunk regular expressions are PCRE (Perl Compatible Regular Expressions) and use the PCRE
+C library" (Knowledge Manager Manual > About Splunk regular expressions), and ``match()`` "returns
+TRUE if the regular expression <regex> finds a match against any substring of the string value"
+(unanchored). Python's ``re`` agrees with PCRE on the constructs eqlc emits (classes, groups,
+``(?s:...)``, quantifiers, ``\\A``, ``$`` = end or before a final newline) once a few spellings are
+translated: ``\\z`` (absolute end) is Python's ``\\Z``, ``\\x{hhhh}`` is a code point. Python
+matches on code points, which is PCRE in UTF-8 mode; eqlc states that assumption wherever it
+matters (single-character wildcards). Anything else PCRE-specific is rejected as unsupported.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from .errors import SplSyntaxError, Unsupported
+
+
+def _translate(pattern: str) -> str:
+    out: list[str] = []
+    i = 0
+    n = len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c != "\\":
+            out.append(c)
+            i += 1
+            continue
+        if i + 1 >= n:
+            raise SplSyntaxError("regex ends with a lone backslash")
+        d = pattern[i + 1]
+        if d == "z":
+            out.append(r"\Z")
+            i += 2
+        elif d == "Z":  # PCRE \Z: end or before a final newline
+            out.append(r"(?=\n?\Z)")
+            i += 2
+        elif d == "x" and i + 2 < n and pattern[i + 2] == "{":
+            end = pattern.find("}", i + 3)
+            if end < 0:
+                raise SplSyntaxError("unterminated \\x{...} in regex")
+            code = int(pattern[i + 3 : end], 16)
+            out.append(re.escape(chr(code)))
+            i = end + 1
+        elif d in "QEKRXCgkPpNhHvV" or d.isdigit() and d != "0":
+            raise Unsupported(f"PCRE escape \\{d} is outside the subset the evaluator supports")
+        else:
+            out.append(pattern[i : i + 2])
+            i += 2
+    text = "".join(out)
+    for construct in ("(*", "(?|", "(?>", "(?R", "(?P>", "*+", "++", "?+"):
+        if construct in text:
+            raise Unsupported(f"PCRE construct {construct!r} is outside the supported subset")
+    return text
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_pcre(pattern: str) -> "re.Pattern[str]":
+    try:
+        return re.compile(_translate(pattern))
+    except re.error as err:
+        raise SplSyntaxError(f"invalid regular expression {pattern!r}: {err}") from None
+
+
+def search(pattern: str, text: str) -> bool:
+    """PCRE unanchored search, as ``match()`` and ``mvfind()`` perform it."""
+    return compile_pcre(pattern).search(text) is not None
