@@ -51,6 +51,18 @@ from .values import (
 Value = Union[SigmaText, int, float, bool, None, str]
 
 
+def _dedupe(values: tuple, folded: bool) -> tuple:
+    """Values without repeats; case-insensitive items also drop values differing only in ASCII case
+    (SigmaHQ's sigmahq_field_duplicate_value compares them so)."""
+    out, seen = [], set()
+    for v in values:
+        key = (type(v).__name__, v.lower() if folded and isinstance(v, str) and v.isascii() else v)
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Item:
     """One Sigma detection item: OR over ``values``."""
@@ -58,6 +70,10 @@ class Item:
     field: str
     modifiers: tuple[str, ...]
     values: tuple[Value, ...]
+
+    def __post_init__(self) -> None:
+        folded = "cased" not in self.modifiers and "re" not in self.modifiers
+        object.__setattr__(self, "values", _dedupe(self.values, folded))
 
     @property
     def key(self) -> str:
@@ -152,7 +168,7 @@ class Converter:
 
     def _assume_tail(self, spec: FieldSpec) -> None:
         src = self._source_of(spec.sigma)
-        after = " or ".join(repr(c) for c in spec.after)
+        after = " or ".join(f"'{c}'" for c in spec.after)
         what = "file name" if set(spec.after) == set(spec.excludes) else "extension"
         text = (
             f"{spec.ecs} is read as the part of {spec.sigma} ({src}) after its last {after}: assumes {spec.sigma} is a full "

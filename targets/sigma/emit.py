@@ -114,7 +114,7 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
     for i, term in enumerate(seq.terms, 1):
         name = f"{base}_step_{i}"
         doc, sel = _detection_doc(rule, term.query, mapping, profile, log,
-                                  title=f"{(rule.name or 'EQL sequence').strip()} - step {i}", suffix=f"/step/{i}", name=name)
+                                  title=f"{(rule.name or 'EQL sequence').strip()} - Step {i}", suffix=f"/step/{i}", name=name)
         docs.append(doc)
         sels.append(sel)
         names.append(name)

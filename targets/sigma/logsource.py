@@ -178,13 +178,14 @@ def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLo
 def _assume(sel: Selection, category: str, type_conds: list, from_tag: bool, log: AssumptionLog, mapping: Mapping, query: ir.EventQuery) -> None:
     ls, product = sel.logsource, sel.product
     sigma = ", ".join(f"{k}: {v}" for k, v in sel.sigma_logsource.items())
-    stated = [f"event.category == {category!r}"] + [eql_text(c) for c in sel.absorbed if c is not None]
-    holds = f"ECS {category!r} events" + (f" with event.type in {list(ls.event_types)}" if ls.event_types else "")
+    stated = [f'event.category == "{category}"'] + [eql_text(c) for c in sel.absorbed]
+    holds = f'ECS "{category}" events' + (f" with event.type {' or '.join(ls.event_types)}" if ls.event_types else "")
     if product:
-        holds += f" and host.os.type {'%r' % next(k for k, v in mapping.products.items() if v == product)}"
-    text = f"Sigma log source `{sigma}` stands for `{'` and `'.join(s.replace(chr(39), chr(34)) for s in stated)}`: assumes it holds exactly those events ({holds})"
+        os_value = next(k for k, v in mapping.products.items() if v == product)
+        holds += f' and host.os.type "{os_value}"'
+    text = f"Sigma log source `{sigma}` stands for `{'` and `'.join(stated)}`: assumes it holds exactly those events ({holds})"
     if ls.event_types and not type_conds:
-        text += f"; the query does not restrict event.type, the log source holds only {list(ls.event_types)}"
+        text += f"; the query does not restrict event.type, the log source holds only event.type {' or '.join(ls.event_types)}"
     if from_tag:
         text += f"; product {product} comes from the rule's OS tag, the query does not test host.os.type"
     cat_cond = ir.Compare(ir.CompareOp.EQ, ir.Field(split_path(mapping.category_field)), ir.String(category))

@@ -8,6 +8,7 @@ fetched. References to attack.mitre.org are left out because the tags carry them
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
 from typing import Optional
@@ -24,11 +25,31 @@ def sigma_id(rule: Rule, suffix: str = "") -> str:
     return str(uuid.uuid5(SIGMA_NAMESPACE, rule.stable_id + suffix))
 
 
-def _date(text: Optional[str]) -> Optional[str]:
+def _date(text: Optional[str]) -> Optional[datetime.date]:
     if not text:
         return None
     m = re.fullmatch(r"(\d{4})[/-](\d{2})[/-](\d{2})", text.strip())
-    return f"{m.group(1)}-{m.group(2)}-{m.group(3)}" if m else None
+    if not m:
+        return None
+    try:
+        return datetime.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+# Words SigmaHQ's title-case validator (sigmahq_title_case) lets stay lower-case.
+_SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "new", "of", "on", "or", "over", "the",
+                "through", "to", "via", "with", "without"}
+
+
+def title_case(title: str) -> str:
+    """Capitalise the lower-case words SigmaHQ's convention wants capitalised (others untouched)."""
+    words = []
+    for w in title.split(" "):
+        if w.islower() and w not in _SMALL_WORDS and not any(c in w for c in "./_") and not w[0].isdigit():
+            w = w[0].upper() + w[1:]
+        words.append(w)
+    return " ".join(words)
 
 
 def tags(rule: Rule) -> list[str]:
@@ -52,7 +73,7 @@ def level(rule: Rule) -> Optional[str]:
 
 def header(rule: Rule, title: Optional[str] = None, suffix: str = "", description: Optional[str] = None) -> dict:
     """The metadata keys that precede ``logsource``/``correlation``."""
-    doc: dict = {"title": (title or rule.name or "Untitled EQL rule").strip()}
+    doc: dict = {"title": title_case(" ".join((title or rule.name or "Untitled EQL rule").split()))}
     doc["id"] = sigma_id(rule, suffix)
     if rule.rule_id and not suffix:
         try:

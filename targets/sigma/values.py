@@ -39,8 +39,9 @@ def compose(parts: Sequence[Part]) -> SigmaText:
             out.append("\\" + ch)
         elif ch == "\\":
             nxt = flat[i + 1] if i + 1 < len(flat) else None
-            # A following wildcard, escaped wildcard or backslash starts with a special char.
-            out.append("\\\\" if nxt is not None and nxt[0] in "*?\\" else "\\")
+            # A following wildcard, escaped wildcard or backslash starts with a special char; a
+            # final backslash is doubled too, because startswith/contains append a wildcard to it.
+            out.append("\\\\" if nxt is None or nxt[0] in "*?\\" else "\\")
         else:
             out.append(ch)
     return SigmaText("".join(out))
