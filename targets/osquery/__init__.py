@@ -1,0 +1,58 @@
+"""osquery SQL target: EQL rules as queries over osquery's tables, with an osquery pack.
+
+``compile`` translates a rule's IR into SQLite queries over osquery's evented tables
+(``process_events``, ``file_events``, ``socket_events``; profile ``events``, the default) or over
+``processes`` (profile ``hunting``: the processes running at query time), and writes an osquery
+pack (JSON) beside the SQL. Field meanings come from ``mapping.yaml`` (override with
+``--mapping``). A rule osquery cannot express exactly is refused with the reason; a translation
+that holds only under stated conditions lists them as notes.
+
+``execute`` runs the pack's queries in SQLite over osquery's table schemas, on rows made from
+ECS events by the adapter built from the same mapping (:mod:`.runner`, :mod:`.adapter`).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from compiler.result import Refused, Status, Translation
+from compiler.rule import Rule
+
+from . import fields as _fields
+from . import pack as _pack
+from .planner import plan as _plan
+from .runner import execute as _execute
+
+NAME = "osquery"
+PROFILES = ("events", "hunting")
+
+
+class OsqueryTarget:
+    name = NAME
+    profiles = PROFILES
+
+    def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
+        profile = profile or PROFILES[0]
+        m = _fields.load(mapping)
+        try:
+            p = _plan(rule, m, profile)
+        except Refused as r:
+            return Translation.refused(NAME, r.reason, profile=profile)
+        notes = list(p.notes)
+        if len(p.queries) == 1:
+            output = p.queries[0].sql
+        else:
+            output = "\n\n".join(f"-- {q.table} on {', '.join(q.platforms)}\n{q.sql}" for q in p.queries)
+        pack = _pack.build(rule, p, _pack.interval_seconds(rule, m.default_interval), notes)
+        status = Status.ASSUMPTIONS if notes else Status.EXACT
+        return Translation(NAME, status, notes, output, {_pack.artifact_name(rule): _pack.dumps(pack)}, profile=profile)
+
+    def execute(
+        self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None, mapping: Optional[str] = None
+    ) -> list[str]:
+        return _execute(translation, events, _fields.load(mapping))
+
+
+TARGET = OsqueryTarget()
+
+__all__ = ["TARGET", "OsqueryTarget"]

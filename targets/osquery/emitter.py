@@ -1,0 +1,462 @@
+"""IR -> osquery SQL (SQLite) for one table on one platform.
+
+Null and negation: SQL's ``NOT`` of NULL is NULL, while Elasticsearch's ``not``/``!=`` on a
+native query is Lucene's ``must_not``, which *matches* events that lack the field. The emitter
+therefore never emits ``NOT`` over a nullable test: negations are pushed down to the leaves
+(De Morgan), and a negated leaf is written ``(<field is missing> OR <value fails the test>)``.
+Above the leaves there are only AND/OR, where a NULL leaf behaves as false, which is what a
+missing field means for a positive test. "Missing" covers SQL NULL and the values osquery
+writes when it has none (``''``, ``-1``; see ``mapping.yaml``).
+
+Fields whose value is fixed for a table (``event.category`` of ``process_events``, or
+``host.os.type`` on a platform) or drawn from a small enumeration (``event.action`` from
+``syscall``) are decided at compile time: the predicate's own SQL is evaluated by SQLite on each
+possible value (:func:`.engine.const_eval`), so the folded result is exactly what the emitted
+test would have computed; an enumeration becomes ``column IN (...)``.
+
+Anything the mapping cannot express is refused with the reason (:class:`Refused`); a refusal
+inside an AND that is already false (or an OR already true) does not matter and is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from compiler import ir
+from compiler.result import Refused
+
+from . import predicates as P
+from . import sqltext, tokens
+from .engine import const_eval
+from .fields import FieldMap, Mapping, TableMap
+
+@dataclass(frozen=True)
+class EnumTest:
+    """A test on an enumerated column: which listed values pass, and whether NULL/unlisted ones do.
+
+    Kept structured so that ``syscall IN (...) AND syscall IN (...)`` folds into one test.
+    """
+
+    ref: str
+    domain: tuple  # SQL literals of the listed values
+    accept: frozenset
+    accept_other: bool
+
+    def merge(self, other: "EnumTest", kind: str) -> "EnumTest":
+        if kind == "and":
+            return EnumTest(self.ref, self.domain, self.accept & other.accept, self.accept_other and other.accept_other)
+        return EnumTest(self.ref, self.domain, self.accept | other.accept, self.accept_other or other.accept_other)
+
+    def constant(self) -> Optional[bool]:
+        if self.accept_other and self.accept == frozenset(self.domain):
+            return True
+        if not self.accept_other and not self.accept:
+            return False
+        return None
+
+    def sql(self) -> str:
+        if self.accept_other:
+            no = [d for d in self.domain if d not in self.accept]
+            test = f"{self.ref} <> {no[0]}" if len(no) == 1 else f"{self.ref} NOT IN ({', '.join(no)})"
+            return f"({self.ref} IS NULL OR {test})"
+        yes = [d for d in self.domain if d in self.accept]
+        return f"{self.ref} = {yes[0]}" if len(yes) == 1 else f"{self.ref} IN ({', '.join(yes)})"
+
+
+@dataclass(frozen=True)
+class Present:
+    """``field has a value`` (``f != null``); ``key`` names the field's missing-test."""
+
+    key: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class NegLeaf:
+    """A negated test: the field is missing (``missing`` parts) or its value fails (``core``)."""
+
+    key: str
+    missing: tuple
+    core: str
+
+    def sql(self) -> str:
+        return "(" + " OR ".join(self.missing + (self.core,)) + ")"
+
+
+Node = Union[bool, str, tuple, EnumTest, Present, NegLeaf]  # tuple: ("and"|"or", children)
+
+
+@dataclass(frozen=True)
+class Frag:
+    """A translated condition with what it relied on."""
+
+    sql: Node
+    notes: tuple = ()
+    fields: frozenset = frozenset()
+    joins: frozenset = frozenset()
+
+
+def _meta(frags: list[Frag]) -> dict:
+    notes: dict = {}
+    for f in frags:
+        for n in f.notes:
+            notes[n] = None
+    return dict(
+        notes=tuple(notes),
+        fields=frozenset().union(*(f.fields for f in frags)) if frags else frozenset(),
+        joins=frozenset().union(*(f.joins for f in frags)) if frags else frozenset(),
+    )
+
+
+def _simplify(kind: str, children: list) -> Node:
+    """Merge tests on the same enumerated column; inside an AND that already requires a field to
+    be present, its negated tests need not allow "missing". May decide the whole node."""
+    merged: dict = {}
+    rest: list = []
+    for c in children:
+        if isinstance(c, EnumTest):
+            merged[c.ref] = merged[c.ref].merge(c, kind) if c.ref in merged else c
+        else:
+            rest.append(c)
+    out: list = []
+    for test in merged.values():
+        const = test.constant()
+        if const is (kind == "or"):
+            return const
+        if const is None:
+            out.append(test)
+    if kind == "and":
+        present = {c.key for c in rest if isinstance(c, Present)}
+        rest = [c.core if isinstance(c, NegLeaf) and c.key in present else c for c in rest]
+    out = out + rest
+    out = list(dict.fromkeys(out))
+    if not out:
+        return kind == "and"
+    return out[0] if len(out) == 1 else (kind, tuple(out))
+
+
+def combine(kind: str, items: list) -> Frag:
+    """AND/OR of translated terms (``Frag``) or refusals (``Refused``), folding constants."""
+    absorbing = kind == "or"  # True absorbs OR, False absorbs AND
+    frags = [i for i in items if isinstance(i, Frag)]
+    decided = [f for f in frags if f.sql is absorbing]
+    if decided:
+        return Frag(absorbing, **_meta(decided))
+    refusals = [i for i in items if isinstance(i, Refused)]
+    if refusals:
+        raise refusals[0]
+    live = [f for f in frags if f.sql is not (not absorbing)]
+    meta = _meta(frags)
+    children: list = []
+    for f in live:
+        if isinstance(f.sql, tuple) and f.sql[0] == kind:
+            children.extend(f.sql[1])
+        else:
+            children.append(f.sql)
+    return Frag(_simplify(kind, children), **meta)
+
+
+def render(node: Node, top: bool = False) -> str:
+    """SQL text of a condition tree; top-level conjuncts one per line."""
+    if node is True:
+        return "1"
+    if node is False:
+        return "0"
+    if isinstance(node, str):
+        return node
+    if isinstance(node, (EnumTest, NegLeaf)):
+        return node.sql()
+    if isinstance(node, Present):
+        return node.sql
+    kind, children = node
+    parts = []
+    for child in children:
+        text = render(child)
+        if isinstance(child, tuple) and child[0] != kind:
+            text = f"({text})"
+        parts.append(text)
+    if top:
+        return ("\n  AND " if kind == "and" else "\n   OR ").join(parts)
+    return (" AND " if kind == "and" else " OR ").join(parts)
+
+
+def basename_sql(ref: str) -> str:
+    """The last '/'-separated segment of ``ref``: ``rtrim`` strips the trailing run of characters
+    that are not '/', leaving the directory part; the name is what follows it. SQLite's
+    ``rtrim``/``length``/``substr`` count characters, so multi-byte names are cut correctly."""
+    return f"substr({ref}, length(rtrim({ref}, replace({ref}, '/', ''))) + 1)"
+
+
+def extension_sql(name: str) -> str:
+    """The text after the last '.' of ``name``; NULL when there is none (or it is empty)."""
+    tail = f"substr({name}, length(rtrim({name}, replace({name}, '.', ''))) + 1)"
+    return f"NULLIF(CASE WHEN instr({name}, '.') > 0 THEN {tail} END, '')"
+
+
+class Emitter:
+    """Translate conditions for ``table`` as osquery runs it on ``platform``."""
+
+    def __init__(self, table: TableMap, platform: str, mapping: Mapping) -> None:
+        self.table = table
+        self.platform = platform
+        self.mapping = mapping
+
+    # ---- fields ---------------------------------------------------------------------------
+    def lookup(self, f: ir.Field) -> FieldMap:
+        name = f.name
+        if f.has_index:
+            raise Refused(f"array index in {name}: Elasticsearch does not support it and osquery has no arrays")
+        if name == "host.os.type":
+            return FieldMap(name, "constant", constant=(self.mapping.os_types[self.platform],))
+        fm = self.table.field(name, self.platform)
+        if fm is None or fm.kind == "absent":
+            if f.optional:
+                return FieldMap(
+                    name,
+                    "constant",
+                    constant=(),
+                    note=(
+                        f"?{name} is not recorded by osquery's {self.table.name} table: read as having no value, as "
+                        "Elasticsearch reads an optional field missing from the index mapping"
+                    ),
+                )
+            where = ""
+            if any((self.table.field(name, p) or FieldMap(name, "absent")).kind != "absent" for p in self.table.platforms):
+                where = f" on {self.platform}"
+            raise Refused(f"{name} is not recorded by osquery's {self.table.name} table{where}")
+        if fm.kind == "refuse":
+            raise Refused(f"{name}: {fm.reason}")
+        return fm
+
+    def column_type(self, fm: FieldMap) -> str:
+        table = self.table.joins[fm.join].table if fm.join else self.table.name
+        return self.mapping.schema[table][fm.column]
+
+    def column_literal(self, fm: FieldMap, value: object) -> str:
+        if self.column_type(fm) in ("BIGINT", "INTEGER"):
+            return sqltext.number(int(value))  # type: ignore[call-overload]
+        return sqltext.quote(str(value))
+
+    def value_sql(self, fm: FieldMap, ref: str, with_when: bool = True) -> str:
+        if fm.kind == "basename":
+            v = basename_sql(ref)
+        elif fm.kind == "token_count":
+            v = tokens.count_sql(ref)
+        elif fm.kind == "extension":
+            v = extension_sql(basename_sql(ref))
+        elif fm.type == "keyword" and self.column_type(fm) in ("BIGINT", "INTEGER"):
+            v = f"CAST({ref} AS TEXT)"
+        else:
+            v = ref
+        if with_when and fm.when:
+            alias = fm.join or self.table.name
+            cond = " AND ".join(f"{alias}.{c} = {sqltext.quote(str(val))}" for c, val in fm.when)
+            v = f"CASE WHEN {cond} THEN {v} END"
+        return v
+
+    def missing_parts(self, fm: FieldMap, ref: str, v: str) -> list[str]:
+        null_of = v if (fm.when or fm.kind == "extension") else ref
+        return [f"{null_of} IS NULL"] + [f"{ref} = {self.column_literal(fm, s)}" for s in fm.missing]
+
+    def missing_sql(self, fm: FieldMap, ref: str, v: str) -> str:
+        parts = self.missing_parts(fm, ref, v)
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+    def present_sql(self, fm: FieldMap, ref: str, v: str) -> str:
+        parts = [f"{ref} <> {self.column_literal(fm, s)}" for s in fm.missing]
+        if not parts or fm.when or fm.kind == "extension":
+            parts.insert(0, f"{v if (fm.when or fm.kind == 'extension') else ref} IS NOT NULL")
+        return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+
+    # ---- leaves ---------------------------------------------------------------------------
+    def literal_sql(self, value: object, ftype: str) -> str:
+        if value is None:
+            return "NULL"
+        if ftype == "long":
+            return sqltext.number(int(value))  # type: ignore[call-overload]
+        if isinstance(value, bool):
+            return sqltext.quote("true" if value else "false")
+        return sqltext.quote(str(value))
+
+    def const_truth(self, pred: Optional[P.Pred], values: tuple, ftype: str) -> bool:
+        """Does a field with exactly these ECS ``values`` satisfy ``pred`` (None: ``== null``)?"""
+        if pred is None:
+            return len(values) == 0
+        for value in values:
+            pos, _ = pred.render(self.literal_sql(value, ftype), ftype)
+            if const_eval(pos):
+                return True
+        return False
+
+    def leaf(self, f: ir.Field, pred: Optional[P.Pred], neg: bool) -> Frag:
+        """``pred`` over field ``f`` (``pred`` None means ``f == null``), negated if ``neg``."""
+        fm = self.lookup(f)
+        notes = [fm.note] if fm.note else []
+        used = frozenset({f.name})
+        if fm.kind == "constant":
+            return Frag(self.const_truth(pred, fm.constant, fm.type) != neg, tuple(notes), used)
+        if fm.kind == "enum":
+            return self.enum_leaf(fm, pred, neg, tuple(notes), used)
+        joins: frozenset = frozenset()
+        alias = self.table.name
+        if fm.join:
+            join = self.table.joins[fm.join]
+            alias = join.alias
+            joins = frozenset({fm.join})
+            if join.note:
+                notes.append(join.note)
+        ref = f"{alias}.{fm.column}"
+        v = self.value_sql(fm, ref)
+        if pred is None:
+            if not neg:
+                if fm.join:
+                    raise Refused(
+                        f"{f.name} == null: a missing value cannot be told apart from a parent that has exited "
+                        f"(no {self.table.joins[fm.join].table} row)"
+                    )
+                return Frag(self.missing_sql(fm, ref, v), tuple(notes), used, joins)
+            return Frag(Present(self.missing_sql(fm, ref, v), self.present_sql(fm, ref, v)), tuple(notes), used, joins)
+        pos, negc = self.render_pred(fm, pred, v)
+        if neg:
+            key = self.missing_sql(fm, ref, v)
+            return Frag(NegLeaf(key, tuple(self.missing_parts(fm, ref, v)), negc), tuple(notes), used, joins)
+        # A test that an osquery "no value" marker ('' or -1) would pass must exclude it.
+        bare = self.value_sql(fm, ref, with_when=False)
+        for sentinel in fm.missing:
+            probe_pos, _ = self.render_pred(fm, pred, bare.replace(ref, self.column_literal(fm, sentinel)))
+            if const_eval(probe_pos):
+                return Frag(f"({self.present_sql(fm, ref, v)} AND {pos})", tuple(notes), used, joins)
+        return Frag(pos, tuple(notes), used, joins)
+
+    def render_pred(self, fm: FieldMap, pred: P.Pred, v: str) -> tuple[str, str]:
+        if fm.kind == "tokens":
+            return tokens.render(pred, v)
+        return pred.render(v, fm.type)
+
+    def enum_leaf(self, fm: FieldMap, pred: Optional[P.Pred], neg: bool, notes: tuple, used: frozenset) -> Frag:
+        domain = tuple(self.column_literal(fm, c) for c, _ in fm.values)
+        accept = frozenset(self.column_literal(fm, c) for c, ecs in fm.values if self.const_truth(pred, ecs, fm.type) != neg)
+        other = self.const_truth(pred, (), fm.type) != neg
+        test = EnumTest(f"{fm.join or self.table.name}.{fm.column}", domain, accept, other)
+        const = test.constant()
+        return Frag(test if const is None else const, notes, used)
+
+    # ---- expressions ----------------------------------------------------------------------
+    def translate(self, expr: ir.Expr, neg: bool = False) -> Frag:
+        if isinstance(expr, ir.Not):
+            return self.translate(expr.expr, not neg)
+        if isinstance(expr, (ir.And, ir.Or)):
+            kind = "and" if isinstance(expr, ir.And) else "or"
+            if neg:
+                kind = "or" if kind == "and" else "and"
+            items: list = []
+            for term in expr.terms:
+                try:
+                    items.append(self.translate(term, neg))
+                except Refused as r:
+                    items.append(r)
+            return combine(kind, items)
+        if isinstance(expr, ir.Boolean):
+            return Frag(expr.value != neg)
+        if isinstance(expr, ir.IsNull):
+            if not isinstance(expr.expr, ir.Field):
+                raise Refused("a null check of a computed value runs as an Elasticsearch script; not translated")
+            return self.leaf(expr.expr, None, neg)
+        field_, pred = self.predicate(expr)
+        return self.leaf(field_, pred, neg)
+
+    def predicate(self, expr: ir.Expr) -> tuple[ir.Field, P.Pred]:
+        """The field and the test of a leaf condition (field against literals)."""
+        if isinstance(expr, ir.Compare):
+            left, right, op = expr.left, expr.right, expr.op.value
+            if isinstance(right, ir.Field) and isinstance(left, ir.LITERAL_TYPES):
+                left, right = right, left
+                op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+            if not (isinstance(left, ir.Field) and isinstance(right, ir.LITERAL_TYPES)):
+                raise Refused(_script_reason(expr))
+            if isinstance(right, ir.Null):
+                raise Refused(f"comparison of {left.name} with null using {op} is not translated")
+            if op == "==":
+                return left, P.Equals(left.name, (right,))
+            return left, P.Order(left.name, op, right)
+        if isinstance(expr, ir.InSet):
+            f = _field(expr.expr, expr)
+            if not all(isinstance(v, ir.LITERAL_TYPES) for v in expr.values):
+                raise Refused(_script_reason(expr))
+            if expr.case_insensitive:
+                return f, P.CiEquals(f.name, tuple(P.ecs_text(v, f.name) for v in expr.values))
+            return f, P.Equals(f.name, tuple(expr.values))
+        if isinstance(expr, ir.WildcardMatch):
+            f = _field(expr.expr, expr)
+            return f, P.Wildcards(f.name, tuple(expr.patterns), expr.case_insensitive)
+        if isinstance(expr, ir.RegexMatch):
+            f = _field(expr.expr, expr)
+            return f, P.Regex(f.name, tuple(expr.patterns), expr.case_insensitive)
+        if isinstance(expr, ir.FunctionCall):
+            name = expr.name
+            args = expr.args
+            if name in ("startsWith", "endsWith", "stringContains") and len(args) == 2:
+                f = _field(args[0], expr)
+                if not isinstance(args[1], ir.String):
+                    raise Refused(_script_reason(expr))
+                return f, P.StringFunction(f.name, name, args[1].value, expr.case_insensitive)
+            if name == "cidrMatch" and len(args) >= 2:
+                f = _field(args[0], expr)
+                if not all(isinstance(a, ir.String) for a in args[1:]):
+                    raise Refused(_script_reason(expr))
+                return f, P.Cidr(f.name, tuple(a.value for a in args[1:]))  # type: ignore[union-attr]
+            raise Refused(_script_reason(expr))
+        if isinstance(expr, ir.Field):
+            raise Refused(f"the bare field {expr.name} used as a condition is not translated")
+        raise Refused(f"{type(expr).__name__} conditions are not translated for osquery")
+
+
+def _field(node: ir.Expr, whole: ir.Expr) -> ir.Field:
+    if not isinstance(node, ir.Field):
+        raise Refused(_script_reason(whole))
+    return node
+
+
+def _script_reason(expr: ir.Expr) -> str:
+    what = expr.name if isinstance(expr, ir.FunctionCall) else type(expr).__name__
+    return (
+        f"{what} over a computed value or a non-literal argument runs as an Elasticsearch script "
+        "(per array value, null-propagating); not translated for osquery"
+    )
+
+
+@dataclass
+class QueryPlan:
+    """One SQL query of a translation: a table, the platforms it runs on, and its text."""
+
+    table: str
+    platforms: list[str]
+    sql: str
+    main_columns: int = 0
+
+
+@dataclass
+class Plan:
+    """Everything a compile produced (the Translation is built from it)."""
+
+    queries: list[QueryPlan] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    fields: set = field(default_factory=set)  # ECS fields the translation reads (for adapters)
+    table_names: list[str] = field(default_factory=list)
+
+
+def select_sql(table: TableMap, frag: Frag, schema: dict) -> str:
+    main = table.name
+    cols = [f"{main}.*"]
+    joins = []
+    for alias in sorted(frag.joins):
+        j = table.joins[alias]
+        for col in ("path", "cmdline"):
+            if col in schema[j.table]:
+                cols.append(f"{alias}.{col} AS {alias}_{col}")
+        joins.append(f"LEFT JOIN {j.table} AS {alias} ON {alias}.{j.key} = {main}.{j.on}")
+    lines = ["SELECT " + ", ".join(cols), f"FROM {main}"] + joins
+    if frag.sql is not True:
+        lines.append("WHERE " + render(frag.sql, top=True))
+    return "\n".join(lines) + ";"

@@ -1,0 +1,171 @@
+"""The ECS -> osquery mapping as typed objects (read from ``mapping.yaml``, user-overridable).
+
+The emitter asks a :class:`TableMap` how to read an ECS field on one platform; the fixture
+adapter asks the same objects how to fill columns from an ECS event and how to read the ECS
+view back from a row. Both therefore agree on every field by construction.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from compiler.mapping import load_mapping
+
+DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
+SCHEMA_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "schemas" / "osquery.json"
+
+Scalar = Union[str, int]
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """How one ECS field is read from an osquery row (see the kinds in ``mapping.yaml``)."""
+
+    ecs: str
+    kind: str  # column | basename | extension | enum | constant | refuse | tokens | token_count | absent
+    column: Optional[str] = None
+    join: Optional[str] = None
+    type: str = "keyword"  # keyword | long | ip
+    missing: tuple = ()
+    values: tuple = ()  # enum: ((column value, (ECS values...)), ...)
+    constant: tuple = ()
+    when: tuple = ()  # ((column, value), ...)
+    note: Optional[str] = None
+    reason: Optional[str] = None
+
+    @property
+    def value_map(self) -> dict:
+        return dict(self.values)
+
+
+@dataclass(frozen=True)
+class JoinMap:
+    alias: str
+    table: str
+    key: str  # column of the joined table
+    on: str  # column of the main table
+    note: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class TableMap:
+    name: str
+    category: str
+    platforms: tuple[str, ...]
+    fields: dict  # platform -> {ecs name: FieldMap}
+    joins: dict  # alias -> JoinMap
+    note: Optional[str] = None
+    column_types: dict = field(default_factory=dict)  # column -> SQL type (from the schema)
+
+    def field(self, name: str, platform: str) -> Optional[FieldMap]:
+        return self.fields[platform].get(name)
+
+    def is_integer(self, table: str, column: str, schema: dict) -> bool:
+        return schema[table][column] in ("BIGINT", "INTEGER")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """The whole mapping: tables, profiles, platform names."""
+
+    tables: dict  # name -> TableMap
+    profiles: dict  # profile -> {category: table}
+    os_types: dict  # osquery platform -> ECS host.os.type
+    os_tags: dict  # rule OS tag -> osquery platform
+    default_interval: int
+    schema: dict  # table -> {column: SQL type}
+
+    def table_for(self, profile: str, category: str) -> Optional[TableMap]:
+        name = self.profiles.get(profile, {}).get(category)
+        return self.tables.get(name) if name else None
+
+    def platform_of_os_type(self, os_type: object) -> Optional[str]:
+        for platform, ecs in self.os_types.items():
+            if ecs == os_type:
+                return platform
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def load_schema() -> dict:
+    """osquery's table columns and SQL types (shared, from osquery's own specs)."""
+    data = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return {name: dict(t["columns"]) for name, t in data["tables"].items()}
+
+
+def _field(name: str, spec: Any) -> FieldMap:
+    if spec is None:
+        return FieldMap(name, "absent")
+    if not isinstance(spec, dict):
+        raise ValueError(f"mapping for {name}: expected a mapping, got {spec!r}")
+    note = spec.get("note")
+    common = dict(join=spec.get("join"), type=spec.get("type", "keyword"), note=" ".join(note.split()) if note else None,
+                  missing=tuple(spec.get("missing", ())), when=tuple(sorted((spec.get("when") or {}).items())))
+    if spec.get("refuse"):
+        return FieldMap(name, "refuse", reason=" ".join(str(spec["refuse"]).split()), note=common["note"])
+    if spec.get("constant") is not None:
+        vals = spec["constant"]
+        vals = vals if isinstance(vals, list) else [vals]
+        return FieldMap(name, "constant", constant=tuple(vals), note=common["note"])
+    if spec.get("values"):
+        values = tuple((k, tuple(v if isinstance(v, list) else [v])) for k, v in spec["values"].items())
+        return FieldMap(name, "enum", column=spec["column"], values=values, **common)
+    if spec.get("tokens"):
+        kind = "token_count" if spec.get("count") else "tokens"
+        if kind == "token_count":
+            common["type"] = "long"
+        return FieldMap(name, kind, column=spec["tokens"], **common)
+    for kind in ("basename", "extension"):
+        if spec.get(kind):
+            return FieldMap(name, kind, column=spec[kind], **common)
+    if spec.get("column"):
+        return FieldMap(name, "column", column=spec["column"], **common)
+    raise ValueError(f"mapping for {name}: no kind (column, basename, extension, values, constant, refuse, tokens)")
+
+
+def _table(name: str, spec: dict) -> TableMap:
+    platforms = tuple(spec.get("platforms", ("linux",)))
+    per_platform: dict = {}
+    for platform in platforms:
+        fields = {}
+        for ecs, fspec in (spec.get("fields") or {}).items():
+            if isinstance(fspec, dict) and platform in (fspec.get("platforms") or {}):
+                fspec = fspec["platforms"][platform]
+            fields[ecs] = _field(ecs, fspec)
+        per_platform[platform] = fields
+    joins = {
+        alias: JoinMap(alias, j["table"], j["key"], j["main"], " ".join(j["note"].split()) if j.get("note") else None)
+        for alias, j in (spec.get("joins") or {}).items()
+    }
+    note = spec.get("note")
+    return TableMap(name, spec["category"], platforms, per_platform, joins, " ".join(note.split()) if note else None)
+
+
+@functools.lru_cache(maxsize=32)
+def load(override: Optional[str] = None) -> Mapping:
+    """The default mapping with ``override`` (a user's YAML path) deep-merged over it."""
+    data = load_mapping(DEFAULT_MAPPING, override)
+    schema = load_schema()
+    tables = {name: _table(name, spec) for name, spec in (data.get("tables") or {}).items()}
+    for t in tables.values():
+        if t.name not in schema:
+            raise ValueError(f"mapping table {t.name} is not in osquery's schema ({SCHEMA_PATH})")
+        for fields in t.fields.values():
+            for f in fields.values():
+                table = t.joins[f.join].table if f.join else t.name
+                if f.column and f.column not in schema[table]:
+                    raise ValueError(f"mapping for {f.ecs}: {table} has no column {f.column}")
+                if f.join and f.join not in t.joins:
+                    raise ValueError(f"mapping for {f.ecs}: unknown join {f.join}")
+    return Mapping(
+        tables=tables,
+        profiles=dict(data.get("profiles") or {}),
+        os_types=dict(data.get("os_types") or {}),
+        os_tags={str(k).lower(): v for k, v in (data.get("os_tags") or {}).items()},
+        default_interval=int(data.get("default_interval", 300)),
+        schema=schema,
+    )

@@ -1,0 +1,141 @@
+"""Run a translation's queries over ECS events in SQLite, as osquery would run them.
+
+Each event becomes the rows osquery would hold for it (:mod:`.adapter`) in a database with
+osquery's tables (:mod:`.engine`); the pack's queries for the event's platform run there, and
+the event is selected when a query returns the event's own row. Events are loaded one at a
+time (the tables are emptied between events) because fixtures reuse pids with different
+parents: one ``processes`` table could not hold every fixture's parent at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from compiler.events import values
+from compiler.result import Status, Translation
+from compiler.target import EVENT_ID_FIELD
+
+from . import engine
+from .adapter import Adapter, Loaded
+from .fields import Mapping, TableMap
+
+_FROM = re.compile(r"^FROM (\w+)$", re.MULTILINE)
+
+
+@dataclass
+class PackQuery:
+    table: TableMap
+    platforms: list[str]
+    sql: str
+
+
+def pack_queries(translation: Translation, mapping: Mapping) -> list[PackQuery]:
+    """The queries of a translation, from its pack artifact (the deployed form)."""
+    packs = [text for name, text in translation.artifacts.items() if name.endswith(".pack.json")]
+    if translation.status is Status.REFUSED or not packs:
+        return []
+    out = []
+    for q in json.loads(packs[0])["queries"].values():
+        m = _FROM.search(q["query"])
+        if not m:
+            raise ValueError(f"cannot find the table of the query {q['query']!r}")
+        out.append(PackQuery(mapping.tables[m.group(1)], q["platform"].split(","), q["query"]))
+    return out
+
+
+def event_platform(event: dict, table: TableMap, mapping: Mapping) -> str:
+    """The osquery platform whose host an event comes from (its ``host.os.type``; Linux otherwise)."""
+    for os_type in values(event, ("host", "os", "type")):
+        platform = mapping.platform_of_os_type(os_type)
+        if platform in table.platforms:
+            return platform
+    return table.platforms[0]
+
+
+def in_table(event: dict, table: TableMap) -> bool:
+    """Does osquery record this event in ``table``? (Its ``event.category``, as ``cat where`` tests.)"""
+    return table.category in values(event, ("event", "category"))
+
+
+@dataclass
+class Run:
+    """One query run over the rows of one event."""
+
+    query: PackQuery
+    adapter: Adapter
+    loaded: Loaded
+    selected: bool
+
+
+class Runner:
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+        self.conn = engine.connect()
+
+    def load(self, loaded: Loaded, table: TableMap) -> tuple:
+        """Empty the tables, insert the rows; return the main row as SQLite stored it."""
+        for name in self.mapping.schema:
+            self.conn.execute(f"DELETE FROM {name}")
+        rowid = self._insert(table.name, loaded.main)
+        for alias, row in loaded.joined.items():
+            self._insert(table.joins[alias].table, row)
+        return self.conn.execute(f"SELECT * FROM {table.name} WHERE rowid = ?", (rowid,)).fetchone()
+
+    def _insert(self, table: str, row: dict) -> int:
+        cols = list(row)
+        cur = self.conn.execute(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", [row[c] for c in cols]
+        )
+        return int(cur.lastrowid or 0)
+
+    def selects(self, sql: str, main_row: tuple) -> bool:
+        n = len(main_row)
+        return any(tuple(r[:n]) == tuple(main_row) for r in self.conn.execute(sql))
+
+    def run_event(self, queries: list[PackQuery], event: dict) -> list["Run"]:
+        """Load ``event`` for every query that osquery would run on its host; the outcomes."""
+        out = []
+        for q in queries:
+            if not in_table(event, q.table):
+                continue
+            platform = event_platform(event, q.table, self.mapping)
+            if platform not in q.platforms:
+                continue
+            adapter = Adapter(self.mapping, q.table, platform)
+            loaded = adapter.load(event)
+            main_row = self.load(loaded, q.table)
+            out.append(Run(q, adapter, loaded, self.selects(q.sql, main_row)))
+        return out
+
+    def run(self, queries: list[PackQuery], events: Iterable[dict]) -> list[str]:
+        return [str(e.get(EVENT_ID_FIELD)) for e in events if any(r.selected for r in self.run_event(queries, e))]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def execute(translation: Translation, events: Iterable[dict], mapping: Mapping) -> list[str]:
+    queries = pack_queries(translation, mapping)
+    if not queries:
+        return []
+    runner = Runner(mapping)
+    try:
+        return runner.run(queries, events)
+    finally:
+        runner.close()
+
+
+def prepare_all(translation: Translation, mapping: Mapping, conn: Optional[sqlite3.Connection] = None) -> None:
+    """Prepare every query of ``translation`` in osquery's schema (raises on any SQL error)."""
+    own = conn is None
+    conn = conn or engine.connect()
+    try:
+        for q in pack_queries(translation, mapping):
+            engine.prepare(conn, q.sql)
+    finally:
+        if own:
+            conn.close()

@@ -1,0 +1,68 @@
+"""Checking a translation against the reference semantics, event by event.
+
+For each ECS event the runner writes the rows osquery would hold and runs the pack's queries.
+Two comparisons are meaningful:
+
+* the *view* of the rows (the ECS event Elasticsearch would see for exactly those rows) against
+  the reference matcher: this must always agree, it is the claim "the SQL selects what the EQL
+  rule selects" on data osquery can hold;
+* the original event, where the rows reproduce every field the translation reads
+  (``mismatches`` is empty): the same claim on the fixture itself. Events the rows cannot
+  reproduce (a ``process.name`` that is not the executable's file name, a vendor's
+  ``event.action``...) are listed with the fields at fault instead of being compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from compiler.result import Translation
+from compiler.rule import Rule
+from compiler.target import EVENT_ID_FIELD
+
+from . import fields as F
+from .planner import plan
+from .runner import Runner, in_table, pack_queries
+
+
+@dataclass
+class EventCheck:
+    id: str
+    selected: bool
+    loaded: bool  # some query ran over rows made from this event
+    mismatches: list = field(default_factory=list)  # fields the rows cannot reproduce
+    views: list = field(default_factory=list)  # (view event, selected) per query run
+
+    @property
+    def faithful(self) -> bool:
+        return not self.mismatches
+
+
+def check_events(
+    rule: Rule, translation: Translation, events: Iterable[dict], mapping: Optional[str] = None, profile: Optional[str] = None
+) -> list[EventCheck]:
+    m = F.load(mapping)
+    read = plan(rule, m, profile or translation.profile or "events").fields
+    queries = pack_queries(translation, m)
+    runner = Runner(m)
+    out = []
+    try:
+        for event in events:
+            runs = runner.run_event(queries, event)
+            eid = str(event.get(EVENT_ID_FIELD))
+            check = EventCheck(eid, any(r.selected for r in runs), bool(runs))
+            if not runs and any(in_table(event, q.table) for q in queries):
+                check.mismatches.append("host.os.type")  # the pack does not run on this event's platform
+            for r in runs:
+                check.mismatches.extend(f for f in r.adapter.mismatches(event, r.loaded, read) if f not in check.mismatches)
+                check.views.append((r.adapter.view_event(r.loaded, eid), r.selected))
+            out.append(check)
+    finally:
+        runner.close()
+    return out
+
+
+def unrepresentable(rule: Rule, translation: Translation, events: Iterable[dict], mapping: Optional[str] = None) -> dict:
+    """``{event id: [fields]}`` for events osquery's rows cannot reproduce for this translation."""
+    return {c.id: c.mismatches for c in check_events(rule, translation, events, mapping) if c.mismatches}
