@@ -102,6 +102,7 @@ class Complement:
 class Interval:
     lo: int
     hi: int
+    digits: int = 0  # > 0: fixed width, zero-padded (both bounds written with that many digits)
 
 
 Node = Union[Char, Range, Shorthand, Class, AnyChar, AnyString, Empty, Concat, Union_, Repeat, Intersection, Complement, Interval]
@@ -224,7 +225,9 @@ class _Parser:
             if not (sep and lo.isdigit() and hi.isdigit()):
                 raise RegexError("expected a numeric interval <n-m>", pos)
             self.i = end + 1
-            return Interval(int(lo), int(hi))
+            a, b = int(lo), int(hi)
+            digits = len(lo) if len(lo) == len(hi) else 0  # Lucene RegExp: same width -> fixed
+            return Interval(min(a, b), max(a, b), digits)
         if c in "*+?{":
             raise RegexError(f"nothing to repeat before {c!r}", pos)
         if c in ")]}":
@@ -273,8 +276,35 @@ class _Parser:
 
 
 def parse_regex(text: str) -> Node:
-    """Parse a Lucene regular expression; raise :class:`RegexError` if it is invalid."""
-    return _Parser(text).parse()
+    """Parse a Lucene regular expression; raise :class:`RegexError` if it is invalid.
+
+    The tree is normalised without changing its language: a quantified quantifier such as
+    ``(x*)?`` (what ``.*?`` means in Lucene, which has no lazy quantifiers) becomes ``x*``, and a
+    numeric interval ``<n-m>`` becomes the union of the decimal strings it accepts.
+    """
+    return simplify(_Parser(text).parse())
+
+
+def simplify(node: Node) -> Node:
+    """Collapse nested ``?``/``*``/``+`` and expand ``<n-m>`` (language-preserving)."""
+    if isinstance(node, Repeat):
+        inner = simplify(node.item)
+        outer = (node.lo, node.hi)
+        if isinstance(inner, Repeat):
+            a = (inner.lo, inner.hi)
+            simple = {(0, 1), (0, None), (1, None)}
+            if a in simple and outer in simple:
+                lo = 0 if 0 in (a[0], outer[0]) else 1
+                hi = None if None in (a[1], outer[1]) else 1
+                return Repeat(inner.item, lo, hi)
+        return Repeat(inner, node.lo, node.hi)
+    if isinstance(node, Interval):
+        return _interval_node(node)
+    if isinstance(node, (Concat, Union_, Intersection)):
+        return type(node)(tuple(simplify(i) for i in node.items))
+    if isinstance(node, Complement):
+        return Complement(simplify(node.item))
+    return node
 
 
 # ---- rendering -------------------------------------------------------------------------------
@@ -353,8 +383,10 @@ class Renderer:
                     parts.append(f"{self.class_char(item.lo)}-{self.class_char(item.hi)}")
                 else:
                     if item.letter.isupper():
-                        raise Untranslatable(f"negated shorthand \\{item.letter} inside a character class")
-                    parts.append(_SHORT_CLASS[item.letter])
+                        for lo, hi in _complement(_SHORT_RANGES[item.letter.lower()]):
+                            parts.append(f"{self.hexchar(chr(lo))}-{self.hexchar(chr(hi))}")
+                    else:
+                        parts.append(_SHORT_CLASS[item.letter])
             return "[" + ("^" if node.negated else "") + "".join(parts) + "]"
         if isinstance(node, Concat):
             return "".join(self.group(i) if isinstance(i, Union_) else self.render(i) for i in node.items)
@@ -382,7 +414,7 @@ class Renderer:
         if isinstance(node, Complement):
             raise Untranslatable("regex complement '~' has no equivalent in Perl-style regex engines")
         if isinstance(node, Interval):
-            raise Untranslatable("numeric interval '<n-m>' is not supported by the translation")
+            return self.render(_interval_node(node))
         raise TypeError(node)
 
     def group(self, node: Node) -> str:
@@ -421,3 +453,222 @@ def has_nested_quantifier(node: Node) -> bool:
         if has_nested_quantifier(child):
             return True
     return False
+
+
+# ---- numeric intervals <n-m> -------------------------------------------------------------------
+def _digit_class(lo: int, hi: int) -> Node:
+    if lo == hi:
+        return Char(str(lo))
+    return Class((Range(str(lo), str(hi)),), False)
+
+
+def _same_width(lo: str, hi: str) -> list:
+    """Alternatives (each a tuple of nodes) for the decimal strings of one width in [lo, hi]."""
+    if not lo:
+        return [()]
+    if lo == hi:
+        return [tuple(Char(c) for c in lo)]
+    if lo[0] == hi[0]:
+        return [(Char(lo[0]),) + rest for rest in _same_width(lo[1:], hi[1:])]
+    n = len(lo) - 1
+    out = [(Char(lo[0]),) + rest for rest in _same_width(lo[1:], "9" * n)]
+    if int(hi[0]) - int(lo[0]) > 1:
+        out.append((_digit_class(int(lo[0]) + 1, int(hi[0]) - 1),) + tuple(_digit_class(0, 9) for _ in range(n)))
+    out += [(Char(hi[0]),) + rest for rest in _same_width("0" * n, hi[1:])]
+    return out
+
+
+def _interval_node(node: "Interval") -> Node:
+    """Lucene's makeDecimalInterval: fixed width (zero-padded) when ``digits`` > 0, otherwise any
+    number of leading zeros before the number's canonical form."""
+    alts: list = []
+    if node.digits:
+        width = node.digits
+        if len(str(node.hi)) > width:
+            raise RegexError(f"interval <{node.lo}-{node.hi}> does not fit in {width} digits", 0)
+        alts = _same_width(str(node.lo).zfill(width), str(node.hi).zfill(width))
+        return Union_(tuple(Concat(a) for a in alts)) if len(alts) > 1 else Concat(alts[0])
+    lo, hi = node.lo, node.hi
+    for width in range(len(str(lo)), len(str(hi)) + 1):
+        a = max(lo, 10 ** (width - 1) if width > 1 else 0)
+        b = min(hi, 10**width - 1)
+        if a <= b:
+            alts += _same_width(str(a), str(b))
+    body = Union_(tuple(Concat(a) for a in alts)) if len(alts) > 1 else Concat(alts[0])
+    return Concat((Repeat(Char("0"), 0, None), body))
+
+
+# ---- code point ranges ---------------------------------------------------------------------------
+MAX_CODE = 0x10FFFF
+_SHORT_RANGES = {
+    "d": [(48, 57)],
+    "s": [(9, 13), (32, 32)],  # [ \t\n\x0B\f\r]
+    "w": [(48, 57), (65, 90), (95, 95), (97, 122)],
+}
+
+
+def _normalise(ranges: list) -> list:
+    out: list = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _complement(ranges: list) -> list:
+    out = []
+    prev = 0
+    for lo, hi in _normalise(ranges):
+        if lo > prev:
+            out.append((prev, lo - 1))
+        prev = hi + 1
+    if prev <= MAX_CODE:
+        out.append((prev, MAX_CODE))
+    return out
+
+
+def _char_ranges(ch: str, ci: bool) -> list:
+    return [(ord(c), ord(c)) for c in _fold_char(ch, ci)]
+
+
+def _class_ranges(node: "Class", ci: bool) -> list:
+    ranges: list = []
+    for item in node.items:
+        if isinstance(item, Char):
+            ranges += _char_ranges(item.ch, ci)
+        elif isinstance(item, Range):
+            ranges.append((ord(item.lo), ord(item.hi)))
+        else:
+            r = _SHORT_RANGES[item.letter.lower()]
+            ranges += _complement(r) if item.letter.isupper() else r
+    ranges = _normalise(ranges)
+    return _complement(ranges) if node.negated else ranges
+
+
+# ---- Thompson NFA (for a linear-time DFA simulation where RE2 is not available) ---------------
+MAX_NFA_STATES = 200_000
+
+
+class _NFA:
+    def __init__(self) -> None:
+        self.eps: list = []
+        self.ranges: list = []
+        self.target: list = []
+
+    def state(self) -> int:
+        if len(self.eps) >= MAX_NFA_STATES:
+            raise Untranslatable(f"regular expression too large for the automaton fallback (> {MAX_NFA_STATES} states)")
+        self.eps.append([])
+        self.ranges.append(None)
+        self.target.append(None)
+        return len(self.eps) - 1
+
+    def chars(self, ranges: list) -> tuple:
+        a, b = self.state(), self.state()
+        if ranges:
+            flat: list = []
+            for lo, hi in _normalise(ranges):
+                flat += [lo, hi + 1]
+            self.ranges[a] = tuple(flat)
+            self.target[a] = b
+        return a, b
+
+    def build(self, node: Node, ci: bool) -> tuple:
+        if isinstance(node, Char):
+            return self.chars(_char_ranges(node.ch, ci))
+        if isinstance(node, AnyChar):
+            return self.chars([(0, MAX_CODE)])
+        if isinstance(node, Shorthand):
+            r = _SHORT_RANGES[node.letter.lower()]
+            return self.chars(_complement(r) if node.letter.isupper() else r)
+        if isinstance(node, Class):
+            return self.chars(_class_ranges(node, ci))
+        if isinstance(node, Empty):
+            return self.chars([])
+        if isinstance(node, AnyString):
+            return self.build(Repeat(AnyChar(), 0, None), ci)
+        if isinstance(node, Concat):
+            if not node.items:
+                a = self.state()
+                return a, a
+            first = self.build(node.items[0], ci)
+            start, end = first
+            for item in node.items[1:]:
+                s, e = self.build(item, ci)
+                self.eps[end].append(s)
+                end = e
+            return start, end
+        if isinstance(node, Union_):
+            a, b = self.state(), self.state()
+            for item in node.items:
+                s, e = self.build(item, ci)
+                self.eps[a].append(s)
+                self.eps[e].append(b)
+            return a, b
+        if isinstance(node, Repeat):
+            start = self.state()
+            end = start
+            for _ in range(node.lo):
+                s, e = self.build(node.item, ci)
+                self.eps[end].append(s)
+                end = e
+            if node.hi is None:
+                s, e = self.build(node.item, ci)
+                loop_out = self.state()
+                self.eps[end] += [s, loop_out]
+                self.eps[e] += [s, loop_out]
+                return start, loop_out
+            out = self.state()
+            self.eps[end].append(out)
+            for _ in range(node.hi - node.lo):
+                s, e = self.build(node.item, ci)
+                self.eps[end].append(s)
+                self.eps[e].append(out)
+                end = e
+            return start, out
+        if isinstance(node, Interval):
+            return self.build(_interval_node(node), ci)
+        if isinstance(node, Intersection):
+            raise Untranslatable("regex intersection '&' has no equivalent in Perl-style regex engines")
+        if isinstance(node, Complement):
+            raise Untranslatable("regex complement '~' has no equivalent in Perl-style regex engines")
+        raise TypeError(node)
+
+    def export(self, start: int, accept: int) -> tuple:
+        trans = tuple((tuple(self.eps[i]), self.ranges[i], self.target[i]) for i in range(len(self.eps)))
+        return (start, accept, trans)
+
+
+def to_nfa(patterns: "tuple[str, ...] | list[str]", case_insensitive: bool = False) -> tuple:
+    """A Thompson NFA ``(start, accept, transitions)`` for the whole-value match of the alternation
+    of Lucene ``patterns``; each transition is ``(epsilon targets, flattened half-open code point
+    ranges or None, target)``. Plain tuples, so a generated module can hold it as a literal."""
+    nfa = _NFA()
+    node = Union_(tuple(parse_regex(p) for p in patterns)) if len(patterns) > 1 else parse_regex(patterns[0])
+    start, accept = nfa.build(node, case_insensitive)
+    return nfa.export(start, accept)
+
+
+def wildcard_nfa(pattern: str, dotall: bool = True) -> tuple:
+    """NFA for an EQL wildcard pattern (``*`` any run, ``?`` one character, no escape). With
+    ``dotall=False`` the wildcards do not match line terminators (Java regex ``.``, which is
+    what Elasticsearch's script path uses)."""
+    line_terms = [(10, 10), (13, 13), (0x85, 0x85), (0x2028, 0x2029)]
+    anything = [(0, MAX_CODE)] if dotall else _complement(line_terms)
+    nfa = _NFA()
+    start = nfa.state()
+    end = start
+    for ch in pattern:
+        if ch == "*":
+            s, e = nfa.chars(anything)
+            loop_out = nfa.state()
+            nfa.eps[end] += [s, loop_out]
+            nfa.eps[e] += [s, loop_out]
+            end = loop_out
+        else:
+            s, e = nfa.chars(anything if ch == "?" else [(ord(ch), ord(ch))])
+            nfa.eps[end].append(s)
+            end = e
+    return nfa.export(start, end)

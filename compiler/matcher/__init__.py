@@ -1,0 +1,166 @@
+"""The native Python matcher: Elasticsearch EQL semantics, compiled to Python, streaming.
+
+::
+
+    from compiler.matcher import matcher
+    m = matcher('process where process.name == "dracut"')
+    m.match(event)                      # single-event queries: bool
+    for hit in m.run(events):           # every query kind: Match(events=[...], keys=[...])
+        ...
+
+``matcher()`` parses (or takes) a query, rewrites it as Elasticsearch's optimizer does, generates
+Python source for it (one getter per field, one function per condition; see codegen.py) and
+compiles that source once. The same source, written out with the runtime, is the standalone
+module of the ``python`` target, so both forms share one meaning.
+
+Keyword options mirror Elasticsearch's EQL search API: ``event_category_field``,
+``timestamp_field``, ``tiebreaker_field``; ``mapping`` takes an index mapping (dict, JSON/YAML path)
+so that aliases, keyword vs text, ``ignore_above``, ``null_value`` and date formats behave as in an
+index (see esmapping.py). ``dialect="endgame"`` gives the ``eql`` package's semantics instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator, Optional, Union
+
+from .. import ir
+from ..errors import EqlError
+from ..parser import parse_query
+from ..rule import Rule
+from . import runtime as _rt
+from .build import Generated, generate
+from .codegen import Options
+from .esmapping import IndexMapping, infer_mapping, load_index_mapping, merge_mappings
+from .runtime import EventOrderError, Match
+
+__all__ = ["Match", "Matcher", "EventOrderError", "matcher", "infer_mapping", "merge_mappings", "IndexMapping"]
+
+_DEFAULT_CATEGORY = "event.category"
+# "endgame": the eql package's semantics (case-insensitive, its default); "endgame-cs": the same
+# with its CASE_INSENSITIVE switch off.
+DIALECTS = ("elasticsearch", "endgame", "endgame-cs")
+_DEFAULT_TIMESTAMP = "@timestamp"
+
+
+class Matcher:
+    """A compiled query. ``match`` for single-event queries; ``run`` streams any query kind."""
+
+    def __init__(self, query: ir.Query, options: Options, text: Optional[str] = None) -> None:
+        self.query = query
+        self.options = options
+        self.text = text
+        generated: Generated = generate(query, options)
+        self.generated = generated
+        self.kind = generated.kind
+        self.source = generated.source
+        namespace = dict(vars(_rt))
+        self._endgame = options.dialect.startswith("endgame")
+        if self._endgame:
+            from . import endgame_rt
+
+            namespace["_eg"] = endgame_rt
+        try:
+            code = compile(generated.source, "<eqlc matcher>", "exec")
+            exec(code, namespace)  # noqa: S102 - code generated from the IR, no user text is executed
+        except ImportError as err:
+            raise EqlError(str(err)) from None
+        self._spec = namespace["SPEC"]
+        self._cond = self._spec["terms"][0]["cond"] if self.kind == "event" else None
+        if self._endgame and self._cond is not None:
+            term = self._spec["terms"][0]
+            type_of, cond, etype = self._spec["type_of"], term["cond"], term["type"]
+            self._cond = lambda e: (etype is None or type_of(e) == etype) and bool(cond(e))
+
+    @property
+    def pruned(self) -> bool:
+        """True when Elasticsearch would not run the query at all (its condition folds to false
+        or null, e.g. ``?unmapped != "x"``): it matches nothing."""
+        return bool(self._spec.get("pruned"))
+
+    def match(self, event: dict) -> bool:
+        """Does ``event`` satisfy this single-event query (pipes ignored)?"""
+        if self._cond is None:
+            raise TypeError(f"match() is for single-event queries; this is a {self.kind} query: use run()")
+        if self._spec.get("pruned"):
+            return False
+        return bool(self._cond(event))
+
+    def run(
+        self,
+        events: Iterable[dict],
+        *,
+        sort: bool = False,
+        size: Optional[int] = None,
+        result_position: str = "tail",
+        max_samples_per_key: int = 1,
+    ) -> Iterator[Match]:
+        """Stream matches over ``events``.
+
+        Event queries yield matches in input order (``sort=True``: Elasticsearch's order by
+        timestamp, tiebreaker, input order). Sequences need events ordered by timestamp: pass them
+        sorted (only events sharing a timestamp are buffered, to order them by tiebreaker) or use
+        ``sort=True`` (buffers everything); an out-of-order event raises EventOrderError. Samples
+        are unordered and are reported at the end of the input, ordered by join key.
+        ``size``/``result_position`` apply Elasticsearch's request limit (earliest/latest ``size``
+        results); ``| head``/``| tail`` pipes always apply.
+        """
+        if self._endgame:
+            from . import endgame_rt
+
+            return endgame_rt.run(self._spec, events)
+        return _rt._run_query(
+            self._spec, events, sort=sort, size=size, result_position=result_position,
+            max_samples_per_key=max_samples_per_key,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Matcher {self.kind} {self.options.dialect}>"
+
+
+def matcher(
+    query_or_rule: Union[str, ir.Query, Rule],
+    dialect: str = "elasticsearch",
+    mapping: Union[None, str, dict, IndexMapping] = None,
+    event_category_field: str = _DEFAULT_CATEGORY,
+    timestamp_field: str = _DEFAULT_TIMESTAMP,
+    tiebreaker_field: Optional[str] = None,
+) -> Matcher:
+    """Compile an EQL query (text, IR ``Query`` or ``Rule``) into a :class:`Matcher`.
+
+    For a Rule, its ``event_category_override``, ``timestamp_override`` (falling back to
+    ``@timestamp`` for events without it, as Kibana's detection engine does) and
+    ``tiebreaker_field`` apply unless the caller passes other values.
+    """
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+    text = None
+    timestamp_fields: tuple = (timestamp_field,)
+    if isinstance(query_or_rule, Rule):
+        rule = query_or_rule
+        query = rule.query
+        text = rule.query_text
+        if event_category_field == _DEFAULT_CATEGORY and rule.event_category_override:
+            event_category_field = rule.event_category_override
+        if timestamp_field == _DEFAULT_TIMESTAMP and rule.timestamp_override:
+            timestamp_fields = (rule.timestamp_override, _DEFAULT_TIMESTAMP)
+        if tiebreaker_field is None and rule.tiebreaker_field:
+            tiebreaker_field = rule.tiebreaker_field
+        if dialect != "elasticsearch":
+            query = parse_query(rule.query_text, dialect="endgame")
+    elif isinstance(query_or_rule, ir.Query):
+        query = query_or_rule
+    elif isinstance(query_or_rule, str):
+        text = query_or_rule
+        query = parse_query(query_or_rule, dialect="elasticsearch" if dialect == "elasticsearch" else "endgame")
+    else:
+        raise TypeError(f"expected EQL text, an IR Query or a Rule, not {type(query_or_rule).__name__}")
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+    options = Options(
+        dialect=dialect,
+        mapping=load_index_mapping(mapping),
+        event_category_field=event_category_field,
+        timestamp_fields=timestamp_fields,
+        tiebreaker_field=tiebreaker_field,
+    )
+    return Matcher(query, options, text)

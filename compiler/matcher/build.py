@@ -1,0 +1,92 @@
+"""Assemble the generated module for one query: conditions, keys, timestamps, and the SPEC the
+runtime engines execute. Shared by the in-process matcher and the standalone Python target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .. import ir
+from . import optimize as opt
+from .codegen import ESCodegen, ModuleBuilder, Options
+
+
+@dataclass
+class Generated:
+    source: str
+    kind: str
+    pruned: bool = False
+    re2_only: list = field(default_factory=list)  # Java-syntax regexes (script path): need RE2
+
+
+def expand_runs(terms: tuple) -> list:
+    out = []
+    for t in terms:
+        out.extend([t] * max(1, t.runs))
+    return out
+
+
+def category_condition(q: ir.EventQuery, category_field: str) -> Any:
+    if q.category is None:
+        return q.condition
+    cat = ir.Compare(ir.CompareOp.EQ, ir.Field(tuple(category_field.split("."))), ir.String(q.category))
+    return ir.And((cat, q.condition))
+
+
+def generate(query: ir.Query, options: Options) -> Generated:
+    if options.dialect.startswith("endgame"):
+        from .endgame import generate_endgame
+
+        return generate_endgame(query, options)
+    m = ModuleBuilder()
+    cg = ESCodegen(options, m)
+    body = query.body
+    spec: dict = {"pipes": [(p.name, int(p.args[0].value)) for p in query.pipes if p.name in ("head", "tail")]}
+    pruned = False
+    if isinstance(body, ir.EventQuery):
+        cond = cg.prepare(category_condition(body, options.event_category_field))
+        name, pruned = cg.condition_function(cond)
+        spec_terms = [f'{{"cond": {name}, "keys": None, "missing": False}}']
+        kind = "event"
+    else:
+        kind = "sequence" if isinstance(body, ir.Sequence) else "sample"
+        terms = expand_runs(body.terms)
+        conds = [cg.prepare(category_condition(t.query, options.event_category_field)) for t in terms]
+        keys = [tuple(cg._resolve_nulls(k) for k in body.keys(t)) for t in terms]
+        conds = opt.propagate_key_constraints(conds, keys)
+        conds = [opt.optimize(c, opt.Folder(cg.fold_eval), cg._integer_field) for c in conds]
+        spec_terms = []
+        styles: list = []
+        for t, c, k in zip(terms, conds, keys):
+            cname, term_pruned = cg.condition_function(c)
+            pruned = pruned or term_pruned
+            kname, kstyles = cg.key_function(k)
+            if not styles:
+                styles = kstyles
+            spec_terms.append(f'{{"cond": {cname}, "keys": {kname}, "missing": {t.missing!r}}}')
+        if kind == "sample":
+            styles = [None] * len(styles)
+        spec["key_styles"] = styles
+        if isinstance(body, ir.Sequence):
+            spec["maxspan"] = body.maxspan.millis if body.maxspan else None
+            if body.until is not None:
+                u = body.until
+                ucond = cg.prepare(category_condition(u.query, options.event_category_field))
+                ukeys = tuple(cg._resolve_nulls(k) for k in body.keys(u))
+                uname, _ = cg.condition_function(ucond)
+                ukname, _ = cg.key_function(ukeys)
+                spec["until"] = f'{{"cond": {uname}, "keys": {ukname}, "missing": False}}'
+    if kind != "sample":
+        spec["timestamp"] = cg.first_value_function(options.timestamp_fields, date=True)
+        spec["tiebreaker"] = cg.first_value_function((options.tiebreaker_field,), date=False) if options.tiebreaker_field else None
+    lines = ["SPEC = {", f'    "kind": {kind!r},', "    \"terms\": [" + ", ".join(spec_terms) + "],"]
+    for key, value in spec.items():
+        if key in ("until", "timestamp", "tiebreaker"):
+            lines.append(f"    {key!r}: {value if value is not None else 'None'},")
+        else:
+            lines.append(f"    {key!r}: {value!r},")
+    lines.append(f'    "pruned": {pruned!r},')
+    lines.append(f'    "dialect": {options.dialect!r},')
+    lines.append("}")
+    m.emit("\n".join(lines))
+    return Generated(m.source(), kind, pruned, list(m.needs_re2_only))
