@@ -444,6 +444,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     fields: set = field(default_factory=set)  # ECS fields the translation reads (for adapters)
     table_names: list[str] = field(default_factory=list)
+    false_on: set = field(default_factory=set)  # platforms where the condition can never hold
 
 
 def select_sql(table: TableMap, frag: Frag, schema: dict) -> str:

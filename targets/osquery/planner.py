@@ -121,6 +121,7 @@ def plan(rule: Rule, mapping: Mapping, profile: str) -> Plan:
             by_sql[key] = QueryPlan(table.name, [], sql, len(mapping.schema[table.name]))
         by_sql[key].platforms.append(platform)
     result.queries = list(by_sql.values())
+    result.false_on = {p for t in tables for p in t.platforms} - possible
     result.table_names = list(dict.fromkeys(q.table for q in result.queries))
     return result
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from compiler.events import values
 from compiler.result import Translation
 from compiler.rule import Rule
 from compiler.target import EVENT_ID_FIELD
 
 from . import fields as F
 from .planner import plan
-from .runner import Runner, in_table, pack_queries
+from .runner import Runner, event_platform, in_table, pack_queries
 
 
 @dataclass
@@ -43,7 +44,8 @@ def check_events(
     rule: Rule, translation: Translation, events: Iterable[dict], mapping: Optional[str] = None, profile: Optional[str] = None
 ) -> list[EventCheck]:
     m = F.load(mapping)
-    read = plan(rule, m, profile or translation.profile or "events").fields
+    p = plan(rule, m, profile or translation.profile or "events")
+    read = p.fields
     queries = pack_queries(translation, m)
     runner = Runner(m)
     out = []
@@ -52,8 +54,16 @@ def check_events(
             runs = runner.run_event(queries, event)
             eid = str(event.get(EVENT_ID_FIELD))
             check = EventCheck(eid, any(r.selected for r in runs), bool(runs))
-            if not runs and any(in_table(event, q.table) for q in queries):
-                check.mismatches.append("host.os.type")  # the pack does not run on this event's platform
+            if not runs:
+                for q in queries:
+                    if in_table(event, q.table):
+                        # The pack does not run on this event's platform: right if the condition is
+                        # false there and the event's host.os.type is exactly that platform's.
+                        platform = event_platform(event, q.table, m)
+                        exact = values(event, ("host", "os", "type")) == [m.os_types[platform]]
+                        if not (platform in p.false_on and exact):
+                            check.mismatches.append("host.os.type")
+                        break
             for r in runs:
                 check.mismatches.extend(f for f in r.adapter.mismatches(event, r.loaded, read) if f not in check.mismatches)
                 check.views.append((r.adapter.view_event(r.loaded, eid), r.selected))

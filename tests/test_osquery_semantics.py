@@ -1,0 +1,303 @@
+"""Elasticsearch's meaning, kept by the osquery SQL: hand-derived expectations, run in SQLite.
+
+Each case is an EQL query, ECS events written so that osquery can hold them exactly (the test
+asserts that: no field the translation reads is lost by the adapter), and the ids Elasticsearch
+selects, derived by hand from ../shared/research/eql-semantics.md (the section is named per case).
+The emitted SQL runs over osquery's table schemas in SQLite (targets/osquery/engine.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from compiler import parse_query
+from compiler.result import Status
+from compiler.rule import Rule
+from targets.osquery import TARGET
+from targets.osquery.verify import check_events
+
+
+def rule(text: str, tags=("OS: Linux",), name="test rule") -> Rule:
+    return Rule(query=parse_query(text), query_text=text, name=name, tags=tuple(tags), interval="10m", description="d")
+
+
+def proc(i, exe="/usr/bin/dracut", cmd="dracut -f", action="exec", ptype="start", parent=None, os="linux", **extra):
+    """A process event osquery can hold exactly: name = basename(executable), one value per field."""
+    ev = {"_id": i, "event": {"category": ["process"], "type": [ptype], "action": action}, "host": {"os": {"type": os}}}
+    p = {"pid": 4242}
+    if exe is not None:
+        p["executable"] = exe
+        p["name"] = exe.rsplit("/", 1)[-1]
+    if cmd is not None:
+        p["command_line"] = cmd
+    if parent:
+        pp = {"pid": 4000}
+        if parent.get("exe") is not None:
+            pp["executable"] = parent["exe"]
+            pp["name"] = parent["exe"].rsplit("/", 1)[-1]
+        if parent.get("cmd") is not None:
+            pp["command_line"] = parent["cmd"]
+        p["parent"] = pp
+    p.update(extra.pop("process", {}))
+    ev["process"] = p
+    ev.update(extra)
+    return ev
+
+
+def run(text, events, mapping=None, profile=None, **kw):
+    r = rule(text, **kw)
+    t = TARGET.compile(r, profile=profile, mapping=mapping)
+    assert t.status is not Status.REFUSED, t.notes
+    checks = check_events(r, t, events, mapping=mapping, profile=profile)
+    unfaithful = {c.id: c.mismatches for c in checks if c.mismatches}
+    assert not unfaithful, f"test events osquery cannot hold exactly: {unfaithful}"
+    assert TARGET.execute(t, events, mapping=mapping, profile=profile) == [c.id for c in checks if c.selected]
+    return t, [c.id for c in checks if c.selected]
+
+
+# §1, §2: == is case-sensitive; != and not match events without the field.
+NAMES = [
+    proc("exact"),
+    proc("upper", exe="/usr/bin/DRACUT"),
+    proc("longer", exe="/usr/bin/dracut-install"),
+    proc("other-dir", exe="/opt/dracut"),
+    proc("no-exe", exe=None),
+    proc("bare", exe="dracut"),
+]
+
+
+def test_equality_on_the_computed_name_is_exact_and_case_sensitive():
+    assert run('process where process.name == "dracut"', NAMES)[1] == ["exact", "other-dir", "bare"]
+
+
+def test_not_equal_matches_events_without_the_field():
+    assert run('process where process.name != "dracut"', NAMES)[1] == ["upper", "longer", "no-exe"]
+
+
+def test_not_in_matches_events_without_the_field():
+    assert run('process where not process.name in ("dracut", "DRACUT")', NAMES)[1] == ["longer", "no-exe"]
+
+
+def test_null_checks_use_osquery_empty_markers():
+    assert run("process where process.executable == null", NAMES)[1] == ["no-exe"]
+    assert run("process where process.executable != null", NAMES)[1] == ["exact", "upper", "longer", "other-dir", "bare"]
+
+
+# §1, §4: `:` / like~ fold ASCII only; like is case-sensitive; * and ? are the only wildcards.
+CMDS = [
+    proc("lower", cmd="run foo now"),
+    proc("mixed", cmd="run FoO now"),
+    proc("accent", cmd="run fÓo now"),
+    proc("percent", cmd="50% done_x"),
+    proc("digits", cmd="5000 doneXx"),
+    proc("no-cmd", cmd=None),
+    proc("quote", cmd="it's a \"q\" \\ here"),
+]
+
+
+def test_colon_wildcard_folds_ascii_only():
+    assert run('process where process.command_line : "*foo*"', CMDS)[1] == ["lower", "mixed"]
+
+
+def test_like_is_case_sensitive():
+    assert run('process where process.command_line like "*foo*"', CMDS)[1] == ["lower"]
+
+
+def test_sql_wildcards_in_eql_patterns_are_literal():
+    assert run('process where process.command_line : "50% done_*"', CMDS)[1] == ["percent"]
+    assert run('process where process.command_line like "50% done_?"', CMDS)[1] == ["percent"]
+
+
+def test_negated_wildcard_matches_missing():
+    assert run('process where not process.command_line : "*foo*"', CMDS)[1] == ["accent", "percent", "digits", "no-cmd", "quote"]
+
+
+def test_quotes_and_backslashes_round_trip():
+    assert run('process where process.command_line == "it\'s a \\"q\\" \\\\ here"', CMDS)[1] == ["quote"]
+
+
+def test_case_insensitive_equality_does_not_fold_non_ascii():
+    events = [proc("a", cmd="ÉCOLE"), proc("b", cmd="école"), proc("c", cmd="éCOLE")]
+    assert run('process where process.command_line : "École"', events)[1] == ["a"]  # É == É, cole/COLE fold
+    assert run('process where process.command_line : "éCole"', events)[1] == ["b", "c"]
+    assert run('process where process.command_line in~ ("éCOLE", "x")', events)[1] == ["b", "c"]
+
+
+def test_star_matches_empty_and_question_one_code_point():
+    events = [proc("empty-tail", cmd="ab"), proc("one", cmd="abé"), proc("two", cmd="abéé")]
+    assert run('process where process.command_line like "ab*"', events)[1] == ["empty-tail", "one", "two"]
+    assert run('process where process.command_line like "ab?"', events)[1] == ["one"]
+
+
+def test_pattern_that_matches_empty_text_does_not_match_osquery_empty_marker():
+    events = [proc("empty", cmd=None), proc("some", cmd="x")]
+    assert run('process where process.command_line : "*"', events)[1] == ["some"]
+
+
+# §9 regex: whole value, Lucene syntax, regex~ folds single ASCII characters.
+def test_regex_is_whole_value_and_lucene():
+    events = [proc("a", exe="/usr/bin/dracut"), proc("b", exe="/usr/bin/xdracut"), proc("c", exe="/usr/bin/Dracut")]
+    assert run('process where process.name regex "dra.*"', events)[1] == ["a"]
+    assert run('process where process.name regex~ "DRA.*"', events)[1] == ["a", "c"]
+    assert run('process where process.name regex~ "[A-Z]racut"', events)[1] == ["c"]
+    assert run('process where not process.name regex "dra.*"', events)[1] == ["b", "c"]
+
+
+# Enumerated and fixed fields: decided from what osquery records.
+def test_event_action_reads_the_syscall():
+    events = [
+        proc("exec", action="exec"),
+        proc("fork", action="fork"),
+        {"_id": "kill", "event": {"category": ["process"]}, "host": {"os": {"type": "linux"}},
+         "process": {"pid": 1, "executable": "/bin/kill", "name": "kill"}},
+    ]
+    t, ids = run('process where event.action == "exec"', events)
+    assert "process_events.syscall IN ('execve', 'execveat')" in t.output
+    assert ids == ["exec"]
+    assert run('process where event.action != "exec"', events)[1] == ["fork", "kill"]
+    assert run('process where event.type == "start" and event.action in ("exec", "exec_event", "executed")', events)[1] == ["exec"]
+
+
+def test_a_condition_osquery_rows_never_meet_is_refused():
+    t = TARGET.compile(rule('process where event.action == "executed"'))
+    assert t.status is Status.REFUSED and "event.action" in t.notes[0]
+    t = TARGET.compile(rule('process where host.os.type == "windows" and process.name == "x"', tags=()))
+    assert t.status is Status.REFUSED and "host.os.type" in t.notes[0]
+
+
+def test_host_os_type_is_the_pack_platform():
+    t = TARGET.compile(rule('process where host.os.type == "macos" and event.action == "exec"', tags=()))
+    pack = json.loads(next(iter(t.artifacts.values())))
+    assert [q["platform"] for q in pack["queries"].values()] == ["darwin"]
+    assert "syscall" not in t.output  # macOS process_events has no syscall column; every row is an exec
+
+
+def test_platforms_differ_per_table_columns():
+    t = TARGET.compile(rule('process where event.action == "exec"', tags=()))
+    pack = json.loads(next(iter(t.artifacts.values())))
+    assert sorted(q["platform"] for q in pack["queries"].values()) == ["darwin", "linux"]
+
+
+# The parent join: facts come from the processes table while the parent runs.
+PARENTS = [
+    proc("bash", parent={"exe": "/usr/bin/bash", "cmd": "bash -c x"}),
+    proc("sudo", parent={"exe": "/usr/bin/sudo", "cmd": "sudo dracut"}),
+    proc("gone", process={"parent": {"pid": 4000}}),  # the parent has exited: no processes row
+]
+
+
+def test_parent_fields_come_from_the_joined_processes_row():
+    t, ids = run('process where process.parent.name == "bash"', PARENTS)
+    assert "LEFT JOIN processes AS parent ON parent.pid = process_events.parent" in t.output
+    assert any("parent is still running" in n for n in t.notes)
+    assert ids == ["bash"]
+    assert run('process where process.parent.executable != null and not process.parent.name : "SUDO"', PARENTS)[1] == ["bash"]
+    assert run('process where not process.parent.name : "SUDO"', PARENTS)[1] == ["bash", "gone"]
+
+
+def test_parent_field_null_check_is_refused():
+    t = TARGET.compile(rule("process where process.parent.executable == null"))
+    assert t.status is Status.REFUSED and "exited" in t.notes[0]
+
+
+def test_parent_pid_needs_no_join():
+    t, ids = run("process where process.parent.pid == 4000", PARENTS)
+    assert "JOIN" not in t.output and ids == ["bash", "sudo", "gone"]
+
+
+# Keyword fields held in integer columns compare as text (§6: == on keyword is a term query).
+def test_user_id_compares_as_text():
+    events = [proc("root", user={"id": "0"}), proc("user", user={"id": "1000"})]
+    assert run('process where user.id == "0"', events)[1] == ["root"]
+    assert run('process where user.id == "00"', events)[1] == []
+    assert run('process where user.id : "10*"', events)[1] == ["user"]
+    assert run("process where user.id in (0, 5)", events)[1] == ["root"]
+
+
+def test_numbers_compare_numerically():
+    events = [proc("small", process={"pid": 9}), proc("big", process={"pid": 100})]
+    assert run("process where process.pid > 10", events)[1] == ["big"]
+    assert run('process where process.pid == "9"', events)[1] == ["small"]
+
+
+# Functions that are native queries in Elasticsearch.
+def test_string_functions():
+    events = [proc("a", cmd="curl http://x"), proc("b", cmd="CURL HTTP://X")]
+    assert run('process where startsWith(process.command_line, "curl")', events)[1] == ["a"]
+    assert run('process where startsWith~(process.command_line, "curl")', events)[1] == ["a", "b"]
+    assert run('process where endsWith~(process.command_line, "//x")', events)[1] == ["a", "b"]
+    assert run('process where not stringContains(process.command_line, "http")', events)[1] == ["b"]
+    t = TARGET.compile(rule('process where stringContains(process.command_line, "a*b")'))
+    assert t.status is Status.REFUSED and "wildcard" in t.notes[0]
+
+
+def test_script_functions_are_refused():
+    t = TARGET.compile(rule("process where length(process.command_line) > 3"))
+    assert t.status is Status.REFUSED and "script" in t.notes[0]
+
+
+# Fields osquery does not record.
+def test_unrecorded_fields_are_refused_and_optional_ones_read_as_missing():
+    t = TARGET.compile(rule('process where process.name == "x" and container.id == "c"'))
+    assert t.status is Status.REFUSED and t.notes == ["container.id is not recorded by osquery's process_events table"]
+    t, ids = run('process where process.name == "dracut" and not ?container.id == "c"', NAMES)
+    assert ids == ["exact", "other-dir", "bare"]
+    assert any("?container.id" in n for n in t.notes)
+    t = TARGET.compile(rule('process where ?container.id == "c"'))
+    assert t.status is Status.REFUSED
+
+
+def test_args_are_refused_by_default_with_the_opt_in_named():
+    t = TARGET.compile(rule('process where process.args == "-f"'))
+    assert t.status is Status.REFUSED and "args-from-cmdline.yaml" in t.notes[0]
+
+
+def test_sequences_and_samples_are_refused():
+    t = TARGET.compile(rule("sequence by process.pid [process where true] [process where true]"))
+    assert t.status is Status.REFUSED and "sequence" in t.notes[0]
+
+
+# file_events and socket_events.
+def fileev(i, path, action="creation", etype="creation"):
+    name = path.rsplit("/", 1)[-1]
+    ev = {"_id": i, "event": {"category": ["file"], "type": [etype], "action": action}, "host": {"os": {"type": "linux"}},
+          "file": {"path": path, "name": name}}
+    if "." in name and not name.endswith("."):
+        ev["file"]["extension"] = name.rsplit(".", 1)[-1]
+    return ev
+
+
+def test_file_events():
+    events = [fileev("sh", "/etc/cron.d/job.sh"), fileev("SH", "/tmp/x.SH"), fileev("noext", "/etc/cron.d/job"),
+              fileev("mod", "/etc/cron.d/a.sh", "modification", "change")]
+    t, ids = run('file where event.type == "creation" and file.extension : "sh"', events)
+    assert ids == ["sh", "SH"] and "file_events.action = 'CREATED'" in t.output
+    assert any("file_paths" in n for n in t.notes)
+    assert run('file where file.path : "/etc/cron.d/*" and event.action != "creation"', events)[1] == ["mod"]
+    assert run('file where not file.extension in ("sh")', events)[1] == ["SH", "noext"]
+
+
+def netev(i, ip, port=443, action="connection_attempted", name="curl"):
+    return {"_id": i, "event": {"category": ["network"], "type": ["start"], "action": action}, "host": {"os": {"type": "linux"}},
+            "process": {"pid": 7, "executable": f"/usr/bin/{name}", "name": name},
+            "destination": {"ip": ip, "port": port}, "network": {"type": "ipv6" if ":" in ip else "ipv4"}}
+
+
+def test_socket_events_ip_and_cidr():
+    events = [netev("v4", "10.1.2.3"), netev("v6", "fe80::1"), netev("pub", "8.8.8.8", 53), netev("mapped", "::ffff:10.9.9.9")]
+    assert run('network where destination.ip == "10.1.2.3"', events)[1] == ["v4"]
+    assert run('network where cidrMatch(destination.ip, "10.0.0.0/8", "fe80::/10")', events)[1] == ["v4", "v6", "mapped"]
+    assert run('network where not cidrMatch(destination.ip, "10.0.0.0/8")', events)[1] == ["v6", "pub"]
+    assert run("network where destination.port == 53", events)[1] == ["pub"]
+
+
+# The hunting profile: running processes, the parent from the same table.
+def test_hunting_profile_selects_the_process_row_not_its_parent():
+    events = [proc("bash-child", exe="/usr/bin/dracut", parent={"exe": "/usr/bin/bash"}),
+              proc("other", exe="/usr/bin/vi", parent={"exe": "/usr/bin/bash"})]
+    t, ids = run('process where process.name == "bash" or process.parent.name == "bash"', events, profile="hunting")
+    assert "FROM processes" in t.output and ids == ["bash-child", "other"]
+    t, ids = run('process where process.name == "bash"', events, profile="hunting")
+    assert ids == []  # the parent's own row matches, but it is not one of the events
