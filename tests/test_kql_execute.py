@@ -37,6 +37,8 @@ def matcher_ids(rule: Rule, events: list[dict]) -> list[str]:
     from compiler.matcher import matcher
 
     m = matcher(rule)
+    if rule.query.pipes or rule.query.kind != "event":  # pipes and sequences need the whole stream
+        return list(dict.fromkeys(e["_id"] for match in m.run(events) for e in match.events))
     return [e["_id"] for e in events if m.match(e)]
 
 
