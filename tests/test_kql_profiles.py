@@ -1,0 +1,83 @@
+"""The profile YAML files name real columns with the vendor's types, the CLI emits the query and
+its deployment files, and a missing Node set-up fails loudly with the install command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from targets.kql.profile import load_profile
+from tests.corpus import EXAMPLE_DIR
+from tests.node import kusto
+
+DATA = Path(__file__).resolve().parent / "data" / "kql"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("profile", ["defender", "sentinel-asim"])
+def test_every_mapped_column_exists_with_the_vendor_type(profile):
+    prof = load_profile(profile)
+    vendor = kusto.declared_tables(profile)
+    checked = 0
+    for table in prof.tables.values():
+        assert table.name in vendor, f"{table.name} is not a {profile} table"
+        for column, typ in prof.columns_of(table).items():
+            assert column in vendor[table.name], f"{table.name}.{column} is not in the vendor schema"
+            assert kusto.kusto_type(typ) == vendor[table.name][column], f"{table.name}.{column}: {typ} vs {vendor[table.name][column]}"
+            checked += 1
+    for lk in prof.lookups.values():
+        for column, typ in {lk.on: "string", **lk.columns}.items():
+            assert vendor[lk.table][column] == typ
+    assert checked > 50
+
+
+def test_user_mapping_is_deep_merged():
+    prof = load_profile("defender", str(DATA / "args_dynamic.yaml"))
+    fm = prof.tables["DeviceProcessEvents"].fields["process.args"]
+    assert (fm.column, fm.type) == ("ProcessArgs", "dynamic")
+    assert prof.tables["DeviceProcessEvents"].fields["process.name"].column == "FileName"  # untouched
+
+
+def test_missing_node_modules_fails_with_the_install_command(monkeypatch, tmp_path):
+    monkeypatch.setattr(kusto, "NODE_DIR", tmp_path)
+    with pytest.raises(kusto.KustoSetupError, match="npm ci --prefix tests/node"):
+        kusto.analyse(["print 1"], {})
+
+
+def test_cli_json_and_deployment_files(tmp_path):
+    rule = tmp_path / "rule.eql"
+    rule.write_text('process where host.os.type == "windows" and process.name : "cmd.exe"\n', encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "compiler", "compile", str(rule), "--target", "kql", "--json"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    [res] = doc["results"]
+    assert res["target"] == "kql" and res["status"] == "assumptions"
+    assert "FileName =~ \"cmd.exe\"" in res["output"] and "OSPlatform in (" in res["output"]
+    subprocess.run([sys.executable, "-m", "compiler", "compile", str(rule), "--target", "kql", "-o", str(tmp_path / "out")],
+                   check=True, capture_output=True, cwd=ROOT, timeout=120)
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == ["rule.defender.json", "rule.kql", "rule.sentinel.yaml"]
+    sentinel = yaml.safe_load((tmp_path / "out" / "rule.sentinel.yaml").read_text(encoding="utf-8"))
+    assert sentinel["kind"] == "Scheduled" and sentinel["query"].startswith("DeviceProcessEvents")
+    assert sentinel["queryFrequency"] == "5m" and sentinel["queryPeriod"] == "5m"
+    defender = json.loads((tmp_path / "out" / "rule.defender.json").read_text(encoding="utf-8"))
+    assert defender["queryCondition"]["queryText"] == sentinel["query"]
+    assert defender["schedule"]["period"] == "1H"
+
+
+def test_example_toml_deployment_metadata():
+    from compiler.loaders import load_file
+    from targets.kql import TARGET
+
+    [rule] = load_file(EXAMPLE_DIR / "rule.toml")
+    t = TARGET.compile(rule, mapping=str(DATA / "args_dynamic.yaml"))
+    sentinel = yaml.safe_load(t.artifacts["rule.sentinel.yaml"])
+    assert sentinel["relevantTechniques"] and all(x.startswith("T") for x in sentinel["relevantTechniques"])
+    assert sentinel["tactics"] and " " not in "".join(sentinel["tactics"])
+    assert sentinel["severity"] in ("Low", "Medium", "High", "Informational")
