@@ -24,6 +24,7 @@ from compiler.target import EVENT_ID_FIELD
 
 from . import fields as F
 from .planner import plan
+from .adapter import Adapter
 from .runner import Runner, event_platform, in_table, pack_queries
 
 
@@ -76,3 +77,71 @@ def check_events(
 def unrepresentable(rule: Rule, translation: Translation, events: Iterable[dict], mapping: Optional[str] = None) -> dict:
     """``{event id: [fields]}`` for events osquery's rows cannot reproduce for this translation."""
     return {c.id: c.mismatches for c in check_events(rule, translation, events, mapping) if c.mismatches}
+
+
+_ES_TYPES = {"keyword": "keyword", "long": "long", "ip": "ip"}
+
+
+def es_index_mapping(mapping: F.Mapping) -> dict:
+    """The Elasticsearch index mapping of the ECS fields the osquery mapping defines (ECS types:
+    ``process.pid`` long, ``destination.ip`` ip, ``user.id`` keyword...), so that the reference
+    matcher types the views' values as an ECS index would."""
+    props: dict = {}
+
+    def put(name: str, es_type: str) -> None:
+        node = props
+        parts = name.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {"properties": {}})["properties"]
+        node[parts[-1]] = {"type": es_type}
+
+    put("host.os.type", "keyword")
+    for table in mapping.tables.values():
+        for fields in table.fields.values():
+            for fm in fields.values():
+                if fm.kind in ("absent", "refuse"):
+                    continue
+                put(fm.ecs, "long" if fm.kind == "token_count" else _ES_TYPES.get(fm.type, "keyword"))
+    return {"properties": props}
+
+
+@dataclass
+class Disagreement:
+    query: str
+    platform: str
+    view: dict
+    sql_selected: bool
+
+
+def differential(rule: Rule, translation: Translation, rows: int = 40, mapping: Optional[str] = None, seed: int = 0) -> tuple[int, int, list]:
+    """Generate ``rows`` row sets per query and platform from the rule's literals (a quarter at
+    random, the rest built to make the condition true, or false), run the SQL, and compare with
+    the reference matcher on each row set's ECS view.
+
+    Returns (row sets run, row sets the SQL selected, disagreements)."""
+    from compiler.matcher import matcher
+
+    from .fuzz import WitnessMaker
+
+    m = F.load(mapping)
+    ref = matcher(rule, mapping=es_index_mapping(m))
+    runner = Runner(m)
+    ran = selected = 0
+    bad: list = []
+    try:
+        for q in pack_queries(translation, m):
+            for platform in q.platforms:
+                maker = WitnessMaker(m, q.table, platform, rule.query.body.condition, seed)  # type: ignore[union-attr]
+                adapter = Adapter(m, q.table, platform)
+                sets = list(maker.rows(rows // 4)) + [maker.witness(i % 3 != 2) for i in range(rows - rows // 4)]
+                for i, loaded in enumerate(sets):
+                    main_row = runner.load(loaded, q.table)
+                    got = runner.selects(q.sql, main_row)
+                    view = adapter.view_event(loaded, f"g{i}")
+                    ran += 1
+                    selected += got
+                    if ref.match(view) != got:
+                        bad.append(Disagreement(q.sql, platform, view, got))
+    finally:
+        runner.close()
+    return ran, selected, bad

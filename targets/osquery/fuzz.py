@@ -1,0 +1,251 @@
+"""Rows osquery could hold, built from a rule's own literals, for differential checks.
+
+A translation is right when, on every row osquery can hold, the SQL selects the row exactly when
+Elasticsearch would select the row's ECS view (:meth:`.adapter.Adapter.view_event`). Random rows
+rarely meet a rule's conditions, so the values here come from the rule: each literal, its case
+variants, its wildcards filled with empty/plain/spaced/non-ASCII text, path prefixes for
+file-name fields, neighbours of numbers, and osquery's "no value" markers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import random
+from typing import Iterator
+
+from compiler import ir
+
+from .adapter import Loaded
+from .fields import FieldMap, Mapping, TableMap
+
+
+def literals(node: object, out: list) -> list:
+    """Every string/number literal, wildcard pattern text and regex sample under an IR node."""
+    if isinstance(node, ir.String):
+        out.append(node.value)
+    elif isinstance(node, ir.Number):
+        out.append(node.value)
+    elif isinstance(node, ir.Pattern):
+        out.append(node.text)
+    elif isinstance(node, ir.RegexMatch):
+        out.extend(_regex_samples(p) for p in node.patterns)
+    if dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            v = getattr(node, f.name)
+            for item in v if isinstance(v, tuple) else (v,):
+                if dataclasses.is_dataclass(item):
+                    literals(item, out)
+    return out
+
+
+def _regex_samples(pattern: str) -> str:
+    """A string close to what a Lucene regex matches: its literal characters, classes as their first member."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i + 1])
+            i += 2
+            continue
+        if c == "[":
+            end = pattern.find("]", i + 1)
+            body = pattern[i + 1 : end] if end > 0 else ""
+            out.append(body[:1] if body and body[0] != "^" else "x")
+            i = end + 1 if end > 0 else i + 1
+            continue
+        if c not in "()|*+?{}.@#~&<>\"":
+            out.append(c)
+        elif c == ".":
+            out.append("é")
+        i += 1
+    return "".join(out)
+
+
+def _fill(text: str, rnd: random.Random) -> str:
+    out = []
+    for ch in text:
+        if ch == "*":
+            out.append(rnd.choice(["", "a", "X y/z", "é"]))
+        elif ch == "?":
+            out.append(rnd.choice(["é", "q"]))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _variants(value: object, rnd: random.Random) -> list:
+    if isinstance(value, bool):
+        return ["true", "false"]
+    if isinstance(value, (int, float)):
+        n = int(value)
+        return [n, n + 1, n - 1, str(n)]
+    text = _fill(str(value), rnd)
+    swapped = "".join(c.swapcase() if c.isascii() else c for c in text)
+    return list(dict.fromkeys([text, text.upper(), text.lower(), swapped, text + "x", "x" + text, text[:-1]]))
+
+
+class RowMaker:
+    """Random rows for one table on one platform, seeded with a rule's literals."""
+
+    def __init__(self, mapping: Mapping, table: TableMap, platform: str, condition: ir.Expr, seed: int = 0) -> None:
+        self.mapping = mapping
+        self.table = table
+        self.platform = platform
+        self.rnd = random.Random(seed)
+        pool = [v for lit in literals(condition, []) for v in _variants(lit, self.rnd)]
+        self.numbers = [p for p in pool if isinstance(p, int)]
+        self.texts = [p for p in pool if isinstance(p, str)] or ["x"]
+        self.int_texts = [int(t) for t in self.texts if t.lstrip("-").isdigit() and str(int(t)) == t] + self.numbers
+        self.fields = table.fields[platform]
+
+    def value(self, fm: FieldMap, table: str) -> object:
+        rnd = self.rnd
+        sql_type = self.mapping.schema[table][fm.column]
+        integer = sql_type in ("BIGINT", "INTEGER")
+        if fm.kind == "enum":
+            return rnd.choice([c for c, _ in fm.values] + [None, "other"] if not integer else [c for c, _ in fm.values] + [None, 99])
+        if rnd.random() < 0.12:
+            return rnd.choice([None] + list(fm.missing))
+        if fm.type == "ip":
+            pick = rnd.choice(self.texts)
+            try:
+                net = ipaddress.ip_network(pick.split("/")[0] + ("/" + pick.split("/")[1] if "/" in pick else ""), strict=False)
+                base = int(net.network_address) + rnd.randrange(min(net.num_addresses, 1 << 20))
+                addr = ipaddress.ip_address(base)
+            except ValueError:
+                addr = ipaddress.ip_address(rnd.choice(["10.1.2.3", "8.8.8.8", "fe80::1", "::ffff:10.0.0.9"]))
+            return str(addr) if isinstance(addr, ipaddress.IPv4Address) else addr.exploded
+        numbers, texts = self.numbers, self.texts
+        if integer and fm.type == "long" and fm.kind == "column":
+            return rnd.choice(numbers or [0, 1, 4000])
+        if integer:  # keyword over an integer column
+            return rnd.choice(self.int_texts or [0, 1000])
+        text = rnd.choice(texts)
+        if fm.kind == "basename":
+            text = rnd.choice(["", "/usr/bin/", "/tmp/a b/", "/Ü/"]) + text.replace("/", "")
+        elif fm.kind == "extension":
+            text = "/tmp/" + rnd.choice(["f.", "f.tar.", ".", ""]) + text
+        elif fm.kind in ("tokens", "token_count"):
+            text = " ".join(rnd.choice(texts) for _ in range(rnd.randint(1, 3)))
+        return text
+
+    def rows(self, n: int) -> Iterator[Loaded]:
+        schema = self.mapping.schema
+        for _ in range(n):
+            main = {c: None for c in schema[self.table.name]}
+            for fm in self.fields.values():
+                if fm.column and not fm.join and fm.kind not in ("refuse", "absent"):
+                    main[fm.column] = self.value(fm, self.table.name)
+            loaded = Loaded(self.table.name, main)
+            for alias, join in self.table.joins.items():
+                if self.rnd.random() < 0.2:
+                    continue  # the parent has exited
+                jrow = {c: None for c in schema[join.table]}
+                for fm in self.fields.values():
+                    if fm.join == alias and fm.column:
+                        jrow[fm.column] = self.value(fm, join.table)
+                key = main.get(join.on)
+                if key is None or key == -1 or (join.table == self.table.name and key == main.get(join.key)):
+                    key = 999_999
+                    main[join.on] = key
+                jrow[join.key] = key
+                loaded.joined[alias] = jrow
+            yield loaded
+
+
+# ---- witnesses: rows aimed at making the condition true (or false) -------------------------------
+def requirements(expr: ir.Expr, want: bool, rnd: random.Random, out: list) -> list:
+    """A random way for ``expr`` to come out ``want``: the leaves and the value each must take."""
+    if isinstance(expr, ir.Not):
+        return requirements(expr.expr, not want, rnd, out)
+    if isinstance(expr, (ir.And, ir.Or)):
+        every = isinstance(expr, ir.And) == want
+        for term in expr.terms if every else [rnd.choice(expr.terms)]:
+            requirements(term, want, rnd, out)
+        return out
+    if isinstance(expr, ir.Boolean):
+        return out
+    out.append((expr, want))
+    return out
+
+
+def fields_of(expr: object) -> set:
+    out: set = set()
+    if isinstance(expr, ir.Field):
+        out.add(expr.name)
+    elif dataclasses.is_dataclass(expr):
+        for f in dataclasses.fields(expr):
+            v = getattr(expr, f.name)
+            for item in v if isinstance(v, tuple) else (v,):
+                out |= fields_of(item)
+    return out
+
+
+class WitnessMaker(RowMaker):
+    """Rows built to satisfy (or falsify) the condition, leaf by leaf, as judged by the reference
+    matcher on the rows' ECS view; the rows are then checked as a whole like any other."""
+
+    def __init__(self, mapping: Mapping, table: TableMap, platform: str, condition: ir.Expr, seed: int = 0) -> None:
+        super().__init__(mapping, table, platform, condition, seed)
+        from compiler.matcher import matcher
+
+        from .adapter import Adapter
+        from .verify import es_index_mapping
+
+        self.condition = condition
+        self.adapter = Adapter(mapping, table, platform)
+        self._es = es_index_mapping(mapping)
+        self._matcher = matcher
+        self._leaf_cache: dict = {}
+
+    def leaf_holds(self, leaf: ir.Expr, view: dict) -> bool:
+        m = self._leaf_cache.get(leaf)
+        if m is None:
+            m = self._leaf_cache[leaf] = self._matcher(ir.Query(ir.EventQuery(None, leaf)), mapping=self._es)
+        return m.match(view)
+
+    def candidates(self, fm: FieldMap, table: str, leaves: list) -> list:
+        local = [v for leaf, _ in leaves for lit in literals(leaf, []) for v in _variants(lit, self.rnd)]
+        saved = self.numbers, self.texts, self.int_texts
+        self.numbers = [p for p in local if isinstance(p, int)] or saved[0]
+        self.texts = [p for p in local if isinstance(p, str)] or saved[1]
+        self.int_texts = [int(t) for t in self.texts if t.lstrip("-").isdigit() and str(int(t)) == t] + self.numbers or saved[2]
+        try:
+            out = [self.value(fm, table) for _ in range(24)]
+        finally:
+            self.numbers, self.texts, self.int_texts = saved
+        if fm.kind == "basename":
+            out += [t for t in self.texts if isinstance(t, str)][:8]
+        return out + [None] + list(fm.missing)
+
+    def witness(self, want: bool) -> Loaded:
+        reqs = requirements(self.condition, want, self.rnd, [])
+        loaded = next(self.rows(1))
+        # group the required leaves by the column that holds their field
+        by_column: dict = {}
+        for leaf, value in reqs:
+            for name in fields_of(leaf):
+                fm = self.fields.get(name)
+                if fm is None or not fm.column or fm.kind in ("refuse", "absent"):
+                    continue
+                by_column.setdefault((fm.join, fm.column), (fm, []))[1].append((leaf, value))
+        order = sorted(by_column, key=lambda k: (by_column[k][0].kind != "enum", k[0] or ""))
+        for key in order:
+            fm, leaves = by_column[key]
+            if fm.join:
+                if fm.join not in loaded.joined:
+                    continue
+                row, table = loaded.joined[fm.join], self.table.joins[fm.join].table
+            else:
+                row, table = loaded.main, self.table.name
+            cands = self.candidates(fm, table, leaves)
+            self.rnd.shuffle(cands)
+            for cand in cands:
+                row[fm.column] = cand
+                view = self.adapter.view_event(loaded)
+                if all(self.leaf_holds(leaf, view) == value for leaf, value in leaves):
+                    break
+        return loaded
+
