@@ -194,9 +194,15 @@ def test_portable_profile_drops_cased_and_states_it():
     assert not a.violated({"process": {"executable": "/bin/sh"}}) and not a.violated({})
 
 
-def test_plain_fields_add_no_assumption_beyond_the_log_source():
-    t = TARGET.compile(rule(LNX + 'process.executable == "/a"'))
-    assert t.status is Status.ASSUMPTIONS and len(t.notes) == 1
+def test_plain_fields_add_only_the_log_source_and_single_value_assumptions():
+    q = rule(LNX + 'process.executable == "/a" and not process.working_directory : "/tmp"')
+    t = TARGET.compile(q)
+    assert t.status is Status.ASSUMPTIONS and len(t.notes) == 2
+    assert t.notes[1].startswith(
+        "Sigma fields hold one value: assumes Image (process.executable), CurrentDirectory (process.working_directory) hold"
+    )
+    [a] = [a for a in emit(q).log.items if a.text == t.notes[1]]
+    assert a.violated({"process": {"executable": ["/a", "/b"]}}) and not a.violated({"process": {"executable": "/a"}})
 
 
 # ---- refusals ----------------------------------------------------------------------------

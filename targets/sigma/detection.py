@@ -126,6 +126,7 @@ class Converter:
         self.mapping = mapping
         self.profile = profile
         self.log = log
+        self.used: dict[str, FieldSpec] = {}  # ECS field -> spec, in order of first use
 
     # ---- fields ---------------------------------------------------------------------------
     def where(self) -> str:
@@ -156,6 +157,7 @@ class Converter:
             )
         if spec.assume:
             self.log.assume(spec.assume)
+        self.used.setdefault(f.name, spec)
         if spec.kind == "tail":
             self._assume_tail(spec)
         elif spec.kind == "argv":
@@ -213,6 +215,26 @@ class Converter:
             return cmd[0] != " ".join(args)
 
         self.log.assume(text, violated)
+
+    def assume_single_values(self, extra: dict[str, str] = {}) -> None:  # noqa: B006 - read only
+        """Sigma fields hold one value. Elasticsearch matches an array field if *any* element
+        matches, and ``not`` if *no* element does; a scalar column cannot say both. So every plain
+        field read is assumed single-valued, as ECS defines these fields."""
+        plain = {e: s.sigma for e, s in self.used.items() if s.kind == "plain"}
+        plain.update(extra)
+        if not plain:
+            return
+        paths = [tuple(e.split(".")) for e in plain]
+
+        def violated(event: dict) -> bool:
+            return any(len(ecs_values(event, p)) > 1 for p in paths)
+
+        shown = ", ".join(f"{s} ({e})" for e, s in plain.items())
+        self.log.assume(
+            f"Sigma fields hold one value: assumes {shown} hold at most one value per event, as ECS defines them "
+            f"(Elasticsearch matches any element of an array, and `not` only when no element matches)",
+            violated,
+        )
 
     # ---- case -----------------------------------------------------------------------------
     def case_mods(self, ci: bool, node: ir.Expr, field: ir.Field, matcher: Optional[Callable[[str, bool], bool]]) -> tuple[str, ...]:

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from compiler import ir
+from compiler.events import values as ecs_values
 from compiler.printer import expr as eql_text
 from compiler.result import Refused
 from compiler.rule import Rule
 
 from . import metadata
 from .assumptions import AssumptionLog
-from .detection import PROFILES, Converter, SAnd
+from .detection import PROFILES, Converter
 from .layout import layout
 from .logsource import Selection, select
 from .mapping import Mapping
@@ -36,21 +37,34 @@ class Emission:
     kind: str  # "rule" | "correlation"
     selections: list[Selection] = field(default_factory=list)
     group_by_text: bool = False
+    converters: list[Converter] = field(default_factory=list)  # per detection rule: the fields it read
+
+    def conform(self, event: dict) -> dict:
+        """``event`` rewritten so that this translation's per-field assumptions hold (conform.py)."""
+        from .conform import conform
+
+        specs, sources = [], {}
+        for c in self.converters:
+            specs.extend(c.used.values())
+            for col, spec in c.ls.plain_columns(c.product, c.mapping.separators).items():
+                sources.setdefault(col, spec.ecs)
+        return conform(event, specs, sources)
 
 
 def _detection_doc(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: str, log: AssumptionLog,
-                   title: Optional[str] = None, suffix: str = "", name: Optional[str] = None) -> tuple[dict, Selection]:
+                   title: Optional[str] = None, suffix: str = "", name: Optional[str] = None) -> tuple[dict, Selection, Converter]:
     sel = select(query, rule, mapping, log)
     conv = Converter(sel.logsource, sel.product, mapping, profile, log)
     body = sel.remaining[0] if len(sel.remaining) == 1 else ir.And(tuple(sel.remaining))
     sexpr = conv.convert(body)
+    conv.assume_single_values()
     doc = metadata.header(rule, title=title, suffix=suffix)
     if name:
         doc = {"title": doc.pop("title"), "id": doc.pop("id"), "name": name, **doc}
     doc["logsource"] = sel.sigma_logsource
     doc["detection"] = layout(sexpr)
     doc.update(metadata.footer(rule))
-    return doc, sel
+    return doc, sel, conv
 
 
 def _slug(text: str) -> str:
@@ -81,8 +95,8 @@ def emit(rule: Rule, profile: Optional[str] = None, mapping: Optional[Mapping] =
     log = AssumptionLog()
     body = q.body
     if isinstance(body, ir.EventQuery):
-        doc, sel = _detection_doc(rule, body, mapping, profile, log)
-        return Emission(dump_all([doc], _header(rule, log)), [doc], log, "rule", [sel])
+        doc, sel, conv = _detection_doc(rule, body, mapping, profile, log)
+        return Emission(dump_all([doc], _header(rule, log)), [doc], log, "rule", [sel], converters=[conv])
     if isinstance(body, ir.Sample):
         raise Refused("`sample` (unordered events sharing keys, no time window) has no Sigma correlation equivalent")
     return _sequence(rule, body, mapping, profile, log)
@@ -110,19 +124,21 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
         raise Refused("a sequence without maxspan: Sigma correlations need a timespan")
     span = timespan(seq.maxspan.millis)
     base = _slug(rule.name or rule.stable_id)
-    docs, sels, names = [], [], []
+    docs, sels, names, convs = [], [], [], []
     for i, term in enumerate(seq.terms, 1):
         name = f"{base}_step_{i}"
-        doc, sel = _detection_doc(rule, term.query, mapping, profile, log,
+        doc, sel, conv = _detection_doc(rule, term.query, mapping, profile, log,
                                   title=f"{(rule.name or 'EQL sequence').strip()} - Step {i}", suffix=f"/step/{i}", name=name)
         docs.append(doc)
         sels.append(sel)
         names.append(name)
+        convs.append(conv)
     # join keys, compared positionally
     nkeys = {len(seq.keys(t)) for t in seq.terms}
     if len(nkeys) != 1:
         raise Refused("the sequence terms have different numbers of join keys")
     group_by, aliases, text_keys = [], {}, []
+    key_fields: dict[str, str] = {}
     for k in range(nkeys.pop()):
         names_k = []
         for term, sel, name in zip(seq.terms, sels, names):
@@ -142,6 +158,7 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
             if not spec.number:
                 text_keys.append(spec.sigma)
             names_k.append(spec.sigma)
+            key_fields[key.name] = spec.sigma
         if len(set(names_k)) == 1:
             group_by.append(names_k[0])
         else:
@@ -150,6 +167,16 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
             group_by.append(alias)
     if not group_by:
         raise Refused("a sequence without join keys: Sigma's temporal_ordered would correlate unrelated events only by time")
+    key_paths = [tuple(k.split(".")) for k in key_fields]
+
+    def multi_valued_key(event: dict) -> bool:
+        return any(len(ecs_values(event, p)) > 1 for p in key_paths)
+
+    log.assume(
+        f"join keys {', '.join(f'{s} ({e})' for e, s in key_fields.items())} hold one value per event (Elasticsearch "
+        f"joins on every value of an array key)",
+        multi_valued_key,
+    )
     if text_keys:
         log.assume(
             f"join keys {', '.join(dict.fromkeys(text_keys))} are compared case-insensitively by Sigma correlation backends "
@@ -172,4 +199,4 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
     corr["correlation"]["timespan"] = span
     corr.update(metadata.footer(rule))
     all_docs = docs + [corr]
-    return Emission(dump_all(all_docs, _header(rule, log)), all_docs, log, "correlation", sels, bool(text_keys))
+    return Emission(dump_all(all_docs, _header(rule, log)), all_docs, log, "correlation", sels, bool(text_keys), convs)

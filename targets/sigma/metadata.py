@@ -47,7 +47,8 @@ def title_case(title: str) -> str:
     words = []
     for w in title.split(" "):
         if w.islower() and w not in _SMALL_WORDS and not any(c in w for c in "./_") and not w[0].isdigit():
-            w = w[0].upper() + w[1:]
+            i = next(i for i, c in enumerate(w) if c.isalpha())  # islower() implies a letter
+            w = w[:i] + w[i].upper() + w[i + 1:]
         words.append(w)
     return " ".join(words)
 

@@ -36,8 +36,9 @@ def _plugins() -> InstalledSigmaPlugins:
     return InstalledSigmaPlugins.autodiscover()
 
 
-@functools.lru_cache(maxsize=4)
 def validator(excluded: tuple[str, ...]) -> SigmaValidator:
+    """A fresh validator: uniqueness validators (ids, titles) remember the rules they saw, as
+    one ``sigma check`` run over one set of files does."""
     names = {e.lower() for e in excluded}
     validators = _plugins().validators
     unknown = names - {n.lower() for n in validators}
@@ -47,6 +48,7 @@ def validator(excluded: tuple[str, ...]) -> SigmaValidator:
 
 
 def check(text: str, excluded: Iterable[str]) -> CheckResult:
+    """``sigma check`` of one file's text (its own run: ids and titles must be unique within it)."""
     res = CheckResult()
     try:
         collection = SigmaCollection.from_yaml(text, collect_errors=True)

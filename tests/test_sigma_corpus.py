@@ -1,0 +1,162 @@
+"""The Sigma target over the shared corpus.
+
+* Coverage (all 823 rules, cheap): exact / with assumptions / refused by reason class, asserted
+  against tests/data/sigma/coverage.yaml (regenerate with ``python -m targets.sigma.coverage``
+  after a deliberate change, and say why in the commit).
+* pySigma in-process on ``tests.corpus.sample()`` (100 rules; EQLC_FULL_CORPUS=1 for all): every
+  translation parses, passes the offline validators of ``sigma check`` (issues only from
+  tests/data/sigma/allowed_issues.yaml) and converts with the sqlite backend; Splunk
+  (splunk_cim, else no pipeline) and Kusto (microsoft_xdr) fail only with the backend limits of
+  tests/data/sigma/backend_limits.yaml.
+* Execution on the sample's event rules: witness events generated from each rule by
+  ``compiler.fixtures.witness`` and judged by ``compiler.matcher``; raw and conformed
+  (``Emission.conform``: per-field assumptions made true) events. Every disagreement must fall on
+  an event that breaks an assumption the translation states.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compiler.result import Refused, Status
+from targets.sigma import TARGET, validate
+from targets.sigma.coverage import coverage
+from targets.sigma.emit import emit
+from tests.corpus import FULL, all_rules, rule_id, sample
+
+DATA = Path(__file__).parent / "data" / "sigma"
+EXCLUDES = [l.strip() for l in (DATA / "offline_excludes.txt").read_text().splitlines() if l.strip() and not l.startswith("#")]
+ALLOWED_ISSUES = set(yaml.safe_load((DATA / "allowed_issues.yaml").read_text()))
+BACKEND_LIMITS = yaml.safe_load((DATA / "backend_limits.yaml").read_text())
+EXPECTED_COVERAGE = yaml.safe_load((DATA / "coverage.yaml").read_text())
+
+
+@functools.lru_cache(maxsize=None)
+def _corpus_translations(profile: str) -> tuple:
+    return tuple(TARGET.compile(r, profile=profile) for r in all_rules())
+
+
+def test_corpus_coverage():
+    cov = coverage(all_rules(), "cased", _corpus_translations("cased")).as_dict()
+    print(yaml.safe_dump(cov, sort_keys=False))
+    assert cov == EXPECTED_COVERAGE, "coverage changed: rerun `python -m targets.sigma.coverage` and update tests/data/sigma/coverage.yaml"
+    assert cov["total"] == len(all_rules()) == cov["exact"] + cov["assumptions"] + cov["refused"]
+    assert not any(k.startswith("other") for k in cov["refused_by_reason"])
+    # the portable profile differs only in how case is handled, never in what is translated
+    portable = coverage(all_rules(), "portable", _corpus_translations("portable")).as_dict()
+    assert {k: v for k, v in portable.items()} == cov
+
+
+@functools.lru_cache(maxsize=None)
+def _translated(profile: str) -> tuple:
+    out = []
+    for r in sample():
+        try:
+            out.append((rule_id(r), r, emit(r, profile)))
+        except Refused:
+            continue
+    return tuple(out)
+
+
+@pytest.mark.parametrize("profile", ["cased", "portable"])
+def test_sample_passes_offline_sigma_check(profile):
+    translated = _translated(profile)
+    assert len(translated) >= (100 if FULL else 25)
+    seen = set()
+    for rid, _rule, em in translated:
+        res = validate.check(em.text, EXCLUDES)
+        assert not res.errors, (rid, res.errors)
+        kinds = {k for k, _ in res.issues}
+        assert kinds <= ALLOWED_ISSUES, (rid, res.issues)
+        seen |= kinds
+    print(f"{len(translated)} rules checked; allowed issues seen: {sorted(seen)}")
+
+
+def _limits(backend: str, err: Exception) -> bool:
+    return any(m in str(err) for m in BACKEND_LIMITS[backend])
+
+
+# cased -> sqlite (the engine that runs it); portable -> Splunk and Kusto, whose backends have no
+# case-sensitive matching; the cased profile there is checked to fail only for that reason.
+CONVERSIONS = [("cased", "sqlite"), ("portable", "splunk"), ("portable", "kusto"), ("cased", "splunk"), ("cased", "kusto")]
+
+
+@pytest.mark.parametrize("profile, backend", CONVERSIONS)
+def test_sample_converts(profile, backend):
+    counts = {"ok": 0, "backend limit": 0}
+    translated = _translated(profile)
+    if profile == "cased" and backend != "sqlite" and not FULL:
+        translated = translated[::4]  # only confirms the one expected limit: |cased
+    for rid, _rule, em in translated:
+        try:
+            queries = validate.convert(em.text, backend)
+            assert queries and all(q.strip() for q in queries), rid
+            counts["ok"] += 1
+        except Exception as err:  # noqa: BLE001 - every failure is classified below
+            assert backend != "sqlite" and _limits(backend, err), (rid, backend, err)
+            counts["backend limit"] += 1
+            if profile == "portable":
+                assert "Case-sensitive" not in str(err), rid  # portable never writes |cased
+    print(profile, backend, counts)
+    if profile == "portable":
+        assert counts["ok"] >= 3 * counts["backend limit"]
+
+
+def test_correlations_of_the_corpus_are_accepted_by_pysigma():
+    from sigma.collection import SigmaCollection
+    from sigma.correlations import SigmaCorrelationRule
+
+    n = 0
+    for t in _corpus_translations("cased"):
+        if t.status is Status.REFUSED or "\ncorrelation:" not in t.output:
+            continue
+        c = SigmaCollection.from_yaml(t.output)
+        c.resolve_rule_references()
+        [corr] = [x for x in c.rules if isinstance(x, SigmaCorrelationRule)]
+        assert len(corr.rules) == len(c.rules) - 1 and corr.group_by and corr.timespan.seconds > 0
+        n += 1
+    assert n == EXPECTED_COVERAGE["translated_kinds"]["correlation"]
+
+
+# ---- execution on generated witness events ---------------------------------------------
+
+
+def _event_rules() -> list:
+    """Event rules of the sample (every third one in CI: witness generation is the slow part;
+    EQLC_FULL_CORPUS=1 takes every translated event rule of the corpus)."""
+    rules = [(rid, r) for rid, r, em in _translated("cased") if em.kind == "rule"]
+    return rules if FULL else rules[::3]
+
+
+@functools.lru_cache(maxsize=1)
+def _oracle():
+    from compiler.fixtures.oracle import Oracle
+
+    return Oracle()
+
+
+@pytest.mark.parametrize("rid, rule", _event_rules(), ids=[rid for rid, _ in _event_rules()])
+def test_witness_events_agree_with_the_matcher(rid, rule):
+    from compiler.fixtures.witness import generate
+
+    oracle = _oracle()
+    ws = generate(rule, oracle)
+    em = emit(rule)
+    t = TARGET.compile(rule)
+    for mode in ("raw", "conformed"):
+        events = ws.events if mode == "raw" else [em.conform(e) for e in ws.events]
+        expected = set(ws.expected) if mode == "raw" else set(oracle.selected(rule, events))
+        got = set(TARGET.execute(t, events))
+        by_id = {e["_id"]: e for e in events}
+        unexplained = sorted(i for i in got ^ expected if not em.log.violated_by(by_id[i]))
+        assert not unexplained, (mode, unexplained[:5])
+        clean = [e for e in events if not em.log.violated_by(e)]
+        if mode == "conformed":
+            # the comparison is not vacuous: events where every assumption holds exist and agree
+            assert clean, "no conformed event satisfies the assumptions"
+            print(rid, f"{len(events)} events, {len(clean)} satisfy every assumption, "
+                  f"{len({e['_id'] for e in clean} & expected)} of them selected")
