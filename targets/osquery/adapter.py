@@ -190,11 +190,12 @@ class Adapter:
         return out
 
     # ---- rows -> ECS --------------------------------------------------------------------------
-    def view(self, loaded: Loaded) -> dict[str, list]:
-        """The ECS values (per field) Elasticsearch would have for these rows."""
+    def view(self, loaded: Loaded, names: Optional[set] = None) -> dict[str, list]:
+        """The ECS values (per field; only ``names`` if given) Elasticsearch would have for these rows."""
         out: dict[str, list] = {"host.os.type": [self.mapping.os_types[self.platform]]}
         for name, fm in self.fields.items():
-            out[name] = self.field_values(fm, loaded)
+            if names is None or name in names:
+                out[name] = self.field_values(fm, loaded)
         return out
 
     def field_values(self, fm: FieldMap, loaded: Loaded) -> list:
@@ -233,10 +234,10 @@ class Adapter:
             return [str(a)]
         return [str(raw)]
 
-    def view_event(self, loaded: Loaded, event_id: Any = None) -> dict:
+    def view_event(self, loaded: Loaded, event_id: Any = None, names: Optional[set] = None) -> dict:
         """The view as an ECS event document (dotted keys, ``_id`` kept)."""
         doc: dict = {}
-        for name, vals in self.view(loaded).items():
+        for name, vals in self.view(loaded, names).items():
             if vals:
                 doc[name] = vals[0] if len(vals) == 1 else vals
         if event_id is not None:

@@ -171,6 +171,18 @@ def requirements(expr: ir.Expr, want: bool, rnd: random.Random, out: list) -> li
     return out
 
 
+def all_leaves(expr: ir.Expr, out: list) -> list:
+    if isinstance(expr, ir.Not):
+        return all_leaves(expr.expr, out)
+    if isinstance(expr, (ir.And, ir.Or)):
+        for term in expr.terms:
+            all_leaves(term, out)
+        return out
+    if not isinstance(expr, ir.Boolean):
+        out.append(expr)
+    return out
+
+
 def fields_of(expr: object) -> set:
     out: set = set()
     if isinstance(expr, ir.Field):
@@ -181,6 +193,17 @@ def fields_of(expr: object) -> set:
             for item in v if isinstance(v, tuple) else (v,):
                 out |= fields_of(item)
     return out
+
+
+_LEAF_MATCHERS: dict = {}  # (leaf, index mapping id) -> reference matcher, shared by all makers
+_FIELDS_OF: dict = {}
+
+
+def _fields_of_leaf(leaf: ir.Expr) -> set:
+    got = _FIELDS_OF.get(leaf)
+    if got is None:
+        got = _FIELDS_OF[leaf] = fields_of(leaf)
+    return got
 
 
 class WitnessMaker(RowMaker):
@@ -197,55 +220,69 @@ class WitnessMaker(RowMaker):
         self.condition = condition
         self.adapter = Adapter(mapping, table, platform)
         self._es = es_index_mapping(mapping)
+        self._es_key = id(mapping)
         self._matcher = matcher
-        self._leaf_cache: dict = {}
+        self._pools: dict = {}
+        self._column_leaves: dict = {}
+        for leaf in all_leaves(condition, []):
+            for name in _fields_of_leaf(leaf):
+                fm = self.fields.get(name)
+                if fm is not None and fm.column:
+                    self._column_leaves.setdefault((fm.join, fm.column), []).append((leaf, True))
 
     def leaf_holds(self, leaf: ir.Expr, view: dict) -> bool:
-        m = self._leaf_cache.get(leaf)
+        key = (leaf, self._es_key)
+        m = _LEAF_MATCHERS.get(key)
         if m is None:
-            m = self._leaf_cache[leaf] = self._matcher(ir.Query(ir.EventQuery(None, leaf)), mapping=self._es)
+            m = _LEAF_MATCHERS[key] = self._matcher(ir.Query(ir.EventQuery(None, leaf)), mapping=self._es)
         return m.match(view)
 
-    def candidates(self, fm: FieldMap, table: str, leaves: list) -> list:
-        local = [v for leaf, _ in leaves for lit in literals(leaf, []) for v in _variants(lit, self.rnd)]
-        saved = self.numbers, self.texts, self.int_texts
-        self.numbers = [p for p in local if isinstance(p, int)] or saved[0]
-        self.texts = [p for p in local if isinstance(p, str)] or saved[1]
-        self.int_texts = [int(t) for t in self.texts if t.lstrip("-").isdigit() and str(int(t)) == t] + self.numbers or saved[2]
-        try:
-            out = [self.value(fm, table) for _ in range(24)]
-        finally:
-            self.numbers, self.texts, self.int_texts = saved
-        if fm.kind == "basename":
-            out += [t for t in self.texts if isinstance(t, str)][:8]
-        return out + [None] + list(fm.missing)
+    def candidates(self, key: tuple, fm: FieldMap, table: str, leaves: list) -> list:
+        """Column values worth trying for the leaves on this column (computed once per column)."""
+        pool = self._pools.get(key)
+        if pool is None:
+            leaves = self._column_leaves.get(key, leaves)
+            local = [v for leaf, _ in leaves for lit in literals(leaf, []) for v in _variants(lit, self.rnd)]
+            saved = self.numbers, self.texts, self.int_texts
+            self.numbers = [p for p in local if isinstance(p, int)] or saved[0]
+            self.texts = [p for p in local if isinstance(p, str)] or saved[1]
+            self.int_texts = [int(t) for t in self.texts if t.lstrip("-").isdigit() and str(int(t)) == t] + self.numbers or saved[2]
+            try:
+                pool = [self.value(fm, table) for _ in range(24)]
+                if fm.kind == "basename":
+                    pool += self.texts[:8]
+            finally:
+                self.numbers, self.texts, self.int_texts = saved
+            pool = list(dict.fromkeys(pool)) + [None] + list(fm.missing)
+            self._pools[key] = pool
+        return list(pool)
 
     def witness(self, want: bool) -> Loaded:
         reqs = requirements(self.condition, want, self.rnd, [])
         loaded = next(self.rows(1))
-        # group the required leaves by the column that holds their field
         by_column: dict = {}
         for leaf, value in reqs:
-            for name in fields_of(leaf):
+            for name in _fields_of_leaf(leaf):
                 fm = self.fields.get(name)
                 if fm is None or not fm.column or fm.kind in ("refuse", "absent"):
                     continue
-                by_column.setdefault((fm.join, fm.column), (fm, []))[1].append((leaf, value))
+                by_column.setdefault((fm.join, fm.column), (fm, [], set()))
+                by_column[(fm.join, fm.column)][1].append((leaf, value))
+                by_column[(fm.join, fm.column)][2].add(name)
         order = sorted(by_column, key=lambda k: (by_column[k][0].kind != "enum", k[0] or ""))
         for key in order:
-            fm, leaves = by_column[key]
+            fm, leaves, names = by_column[key]
             if fm.join:
                 if fm.join not in loaded.joined:
                     continue
                 row, table = loaded.joined[fm.join], self.table.joins[fm.join].table
             else:
                 row, table = loaded.main, self.table.name
-            cands = self.candidates(fm, table, leaves)
+            cands = self.candidates(key, fm, table, leaves)
             self.rnd.shuffle(cands)
             for cand in cands:
                 row[fm.column] = cand
-                view = self.adapter.view_event(loaded)
+                view = self.adapter.view_event(loaded, names=names)
                 if all(self.leaf_holds(leaf, view) == value for leaf, value in leaves):
                     break
         return loaded
-
