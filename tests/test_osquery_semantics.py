@@ -13,10 +13,11 @@ import json
 import pytest
 
 from compiler import parse_query
+from compiler.matcher import matcher
 from compiler.result import Status
 from compiler.rule import Rule
-from targets.osquery import TARGET
-from targets.osquery.verify import check_events
+from targets.osquery import TARGET, fields
+from targets.osquery.verify import check_events, es_index_mapping
 
 
 def rule(text: str, tags=("OS: Linux",), name="test rule") -> Rule:
@@ -53,8 +54,13 @@ def run(text, events, mapping=None, profile=None, **kw):
     checks = check_events(r, t, events, mapping=mapping, profile=profile)
     unfaithful = {c.id: c.mismatches for c in checks if c.mismatches}
     assert not unfaithful, f"test events osquery cannot hold exactly: {unfaithful}"
-    assert TARGET.execute(t, events, mapping=mapping, profile=profile) == [c.id for c in checks if c.selected]
-    return t, [c.id for c in checks if c.selected]
+    selected = [c.id for c in checks if c.selected]
+    assert TARGET.execute(t, events, mapping=mapping, profile=profile) == selected
+    # The reference matcher agrees, on the events and on the ECS view of the rows osquery holds.
+    ref = matcher(r, mapping=es_index_mapping(fields.load(mapping)))
+    assert [e["_id"] for e in events if ref.match(e)] == selected
+    assert all(ref.match(view) == sel for c in checks for view, sel in c.views)
+    return t, selected
 
 
 # §1, §2: == is case-sensitive; != and not match events without the field.

@@ -308,7 +308,10 @@ class Emitter:
                 notes.append(join.note)
         ref = f"{alias}.{fm.column}"
         v = self.value_sql(fm, ref)
+        table = self.table.joins[fm.join].table if fm.join else self.table.name
         if pred is None:
+            if fm.missing:
+                notes.append(self.marker_note(f.name, fm, table, fm.missing))
             if not neg:
                 if fm.join:
                     raise Refused(
@@ -318,16 +321,25 @@ class Emitter:
                 return Frag(self.missing_sql(fm, ref, v), tuple(notes), used, joins)
             return Frag(Present(self.missing_sql(fm, ref, v), self.present_sql(fm, ref, v)), tuple(notes), used, joins)
         pos, negc = self.render_pred(fm, pred, v)
+        # osquery's "no value" markers ('' or -1) are read as missing: a test that such a stored
+        # value would pass must exclude it, and the reading is stated.
+        bare = self.value_sql(fm, ref, with_when=False)
+        hits = [m for m in fm.missing if const_eval(self.render_pred(fm, pred, bare.replace(ref, self.column_literal(fm, m)))[0])]
+        if hits:
+            notes.append(self.marker_note(f.name, fm, table, hits))
         if neg:
             key = self.missing_sql(fm, ref, v)
             return Frag(NegLeaf(key, tuple(self.missing_parts(fm, ref, v)), negc), tuple(notes), used, joins)
-        # A test that an osquery "no value" marker ('' or -1) would pass must exclude it.
-        bare = self.value_sql(fm, ref, with_when=False)
-        for sentinel in fm.missing:
-            probe_pos, _ = self.render_pred(fm, pred, bare.replace(ref, self.column_literal(fm, sentinel)))
-            if const_eval(probe_pos):
-                return Frag(f"({self.present_sql(fm, ref, v)} AND {pos})", tuple(notes), used, joins)
+        if hits:
+            return Frag(f"({self.present_sql(fm, ref, v)} AND {pos})", tuple(notes), used, joins)
         return Frag(pos, tuple(notes), used, joins)
+
+    def marker_note(self, name: str, fm: FieldMap, table: str, markers) -> str:
+        shown = " or ".join(self.column_literal(fm, m) for m in markers)
+        return (
+            f"osquery stores {shown} in {table}.{fm.column} when it has no value, so {name} is read as missing "
+            f"there: a {name} osquery would store as {shown} cannot be matched as a value"
+        )
 
     def render_pred(self, fm: FieldMap, pred: P.Pred, v: str) -> tuple[str, str]:
         if fm.kind == "tokens":
