@@ -9,6 +9,7 @@ The emitted SQL runs over osquery's table schemas in SQLite (targets/osquery/eng
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -307,3 +308,12 @@ def test_hunting_profile_selects_the_process_row_not_its_parent():
     assert "FROM processes" in t.output and ids == ["bash-child", "other"]
     t, ids = run('process where process.name == "bash"', events, profile="hunting")
     assert ids == []  # the parent's own row matches, but it is not one of the events
+
+
+def test_mapping_override_is_used_by_emitter_and_adapter():
+    override = str(Path(__file__).parent / "data" / "osquery" / "user_id_is_euid.yaml")
+    events = [proc("root", user={"id": "0"}), proc("user", user={"id": "1000"})]
+    t, ids = run('process where user.id == "1000"', events, mapping=override)
+    assert "CAST(process_events.euid AS TEXT) = '1000'" in t.output and ids == ["user"]
+    assert "user.id is the effective user id at exec (process_events.euid)" in t.notes
+    assert "process_events.uid" not in t.output
