@@ -183,7 +183,10 @@ def _assume(sel: Selection, category: str, type_conds: list, from_tag: bool, log
     if product:
         os_value = next(k for k, v in mapping.products.items() if v == product)
         holds += f' and host.os.type "{os_value}"'
-    text = f"Sigma log source `{sigma}` stands for `{'` and `'.join(stated)}`: assumes it holds exactly those events ({holds})"
+    text = (
+        f"Sigma log source `{sigma}` stands for `{'` and `'.join(stated)}`: assumes the events satisfying these "
+        f"conditions are exactly the events of that log source, which eqlc's mapping takes to be {holds}"
+    )
     if ls.event_types and not type_conds:
         text += f"; the query does not restrict event.type, the log source holds only event.type {' or '.join(ls.event_types)}"
     if from_tag:
