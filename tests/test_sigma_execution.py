@@ -10,7 +10,6 @@ says so), or is listed as excused with the assumption that excuses it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

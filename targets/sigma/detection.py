@@ -40,7 +40,6 @@ from .values import (
     Part,
     SigmaText,
     as_modifier_value,
-    compose,
     kind_of,
     literal,
     normalise,
@@ -216,12 +215,11 @@ class Converter:
 
         self.log.assume(text, violated)
 
-    def assume_single_values(self, extra: dict[str, str] = {}) -> None:  # noqa: B006 - read only
+    def assume_single_values(self) -> None:
         """Sigma fields hold one value. Elasticsearch matches an array field if *any* element
         matches, and ``not`` if *no* element does; a scalar column cannot say both. So every plain
         field read is assumed single-valued, as ECS defines these fields."""
         plain = {e: s.sigma for e, s in self.used.items() if s.kind == "plain"}
-        plain.update(extra)
         if not plain:
             return
         paths = [tuple(e.split(".")) for e in plain]

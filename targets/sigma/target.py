@@ -1,10 +1,16 @@
-"""The Sigma :class:`compiler.target.Target`."""
+"""The Sigma :class:`compiler.target.Target`.
+
+Profiles: ``cased`` (default) writes ``|cased`` wherever EQL compares case-sensitively, which is
+exact and what pySigma's sqlite backend runs; ``portable`` leaves it out for backends without
+case-sensitive matching (pySigma's Splunk and Kusto backends reject ``cased``) and states, per
+comparison, that values never differ only in letter case.
+"""
 
 from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from compiler.result import Refused, Translation
+from compiler.result import Notes, Refused, Translation
 from compiler.rule import Rule
 
 from .detection import PROFILES
@@ -14,29 +20,24 @@ from .mapping import load
 
 class SigmaTarget:
     name = "sigma"
-    profiles = PROFILES  # "cased" (default, exact |cased) and "portable" (no |cased, for Splunk/Kusto)
+    profiles = PROFILES
 
     def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
         try:
             em = emit(rule, profile, load(mapping))
         except Refused as err:
             return Translation.refused(self.name, err.reason, profile=profile)
-        status_notes = em.log.texts
-        t = Translation.from_notes(self.name, em.text, _Notes(status_notes), profile=profile)
-        return t
+        return Translation.from_notes(self.name, em.text, Notes(list(em.log.texts)), profile=profile)
 
     def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None,
                 mapping: Optional[str] = None) -> list[str]:
+        """pySigma's sqlite SQL for the emitted rules, run by sqlite3 over ``events`` mapped into
+        Sigma-taxonomy rows by the same mapping (see engine.py); the ids it selects."""
         from .engine import run
 
         if translation.output is None:
             return []
         return run(translation.output, list(events), load(mapping))
-
-
-class _Notes:
-    def __init__(self, texts: list[str]) -> None:
-        self.assumptions = texts
 
 
 TARGET = SigmaTarget()
