@@ -317,3 +317,12 @@ def test_mapping_override_is_used_by_emitter_and_adapter():
     assert "CAST(process_events.euid AS TEXT) = '1000'" in t.output and ids == ["user"]
     assert "user.id is the effective user id at exec (process_events.euid)" in t.notes
     assert "process_events.uid" not in t.output
+
+
+def test_macos_command_line_drops_the_space_osquery_appends():
+    events = [proc("mac", cmd="dracut -f", os="macos"), proc("mac-space", cmd="dracut -f ", os="macos")]
+    t, ids = run('process where host.os.type == "macos" and process.command_line == "dracut -f"', events, tags=())
+    assert "substr(process_events.cmdline, -1) = ' '" in t.output and ids == ["mac"]
+    assert run('process where host.os.type == "macos" and process.command_line like "* "', events, tags=())[1] == ["mac-space"]
+    t = TARGET.compile(rule('process where host.os.type == "macos" and process.working_directory == "/tmp"', tags=()))
+    assert t.status is Status.REFUSED and "on darwin" in t.notes[0]

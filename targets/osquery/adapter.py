@@ -131,7 +131,7 @@ class Adapter:
                 continue
             cv = self.column_value(fm, table, vals[0])
             if cv is not None:
-                row[fm.column] = cv
+                row[fm.column] = cv + fm.strip_suffix if (fm.strip_suffix and isinstance(cv, str) and cv) else cv
                 any_value = True
         for fm in derived:
             if row.get(fm.column) is not None:
@@ -141,7 +141,7 @@ class Adapter:
                 row[fm.column] = vals[0]
                 any_value = True
             elif fm.kind == "tokens" and vals and all(isinstance(v, str) for v in vals):
-                row[fm.column] = " ".join(vals)
+                row[fm.column] = " ".join(vals) + fm.strip_suffix
                 any_value = True
         for fm in fields:  # osquery's own "no value" markers
             if fm.column and fm.missing and row.get(fm.column) is None and fm.kind != "enum":
@@ -213,6 +213,8 @@ class Adapter:
             return []
         if raw is None or raw in fm.missing:
             return []
+        if fm.strip_suffix and isinstance(raw, str) and raw.endswith(fm.strip_suffix):
+            raw = raw[: -len(fm.strip_suffix)]
         if fm.kind == "basename":
             return [_basename(str(raw))]
         if fm.kind == "tokens":

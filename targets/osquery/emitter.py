@@ -239,6 +239,10 @@ class Emitter:
         return sqltext.quote(str(value))
 
     def value_sql(self, fm: FieldMap, ref: str, with_when: bool = True) -> str:
+        if fm.strip_suffix:
+            suffix = sqltext.quote(fm.strip_suffix)
+            n = len(fm.strip_suffix)
+            ref = f"(CASE WHEN substr({ref}, -{n}) = {suffix} THEN substr({ref}, 1, length({ref}) - {n}) ELSE {ref} END)"
         if fm.kind == "basename":
             v = basename_sql(ref)
         elif fm.kind == "token_count":

@@ -34,6 +34,7 @@ class FieldMap:
     values: tuple = ()  # enum: ((column value, (ECS values...)), ...)
     constant: tuple = ()
     when: tuple = ()  # ((column, value), ...)
+    strip_suffix: str = ""  # the column holds the ECS value followed by this text
     note: Optional[str] = None
     reason: Optional[str] = None
 
@@ -104,9 +105,12 @@ def _field(name: str, spec: Any) -> FieldMap:
         raise ValueError(f"mapping for {name}: expected a mapping, got {spec!r}")
     note = spec.get("note")
     common = dict(join=spec.get("join"), type=spec.get("type", "keyword"), note=" ".join(note.split()) if note else None,
-                  missing=tuple(spec.get("missing", ())), when=tuple(sorted((spec.get("when") or {}).items())))
+                  missing=tuple(spec.get("missing", ())), when=tuple(sorted((spec.get("when") or {}).items())),
+                  strip_suffix=str(spec.get("strip_suffix") or ""))
     if spec.get("refuse"):
         return FieldMap(name, "refuse", reason=" ".join(str(spec["refuse"]).split()), note=common["note"])
+    if spec.get("strip_suffix") and not (spec.get("column") or spec.get("tokens")):
+        raise ValueError(f"mapping for {name}: strip_suffix applies to column and tokens fields only")
     if spec.get("constant") is not None:
         vals = spec["constant"]
         vals = vals if isinstance(vals, list) else [vals]
