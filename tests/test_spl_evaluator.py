@@ -235,3 +235,45 @@ def test_unknown_commands_and_functions_are_unsupported():
         parse("index=x | stats count")
     with pytest.raises(Unsupported):
         parse("index=x | where foo(a)")
+
+
+# ---- multivalue helpers and commands used by keyed sequences -----------------------------------
+def test_mvappend_literals_fields_and_nesting():
+    # "eval ipaddresses=mvappend("localhost", srcip)" and the nested example with destip and "192.168.1.1"
+    rows = run('search | eval ipaddresses=mvappend(mvappend("localhost", srcip), destip, "192.168.1.1")',
+               [ev("1", srcip="10.0.0.1", destip=["10.0.0.2", "10.0.0.3"])])
+    assert rows[0]["ipaddresses"] == ["localhost", "10.0.0.1", "10.0.0.2", "10.0.0.3", "192.168.1.1"]
+    with pytest.raises(Undocumented):  # a NULL argument is not documented
+        run('search | eval x=mvappend("a", nosuchfield)', [ev("1")])
+
+
+def test_mvdedup_removes_duplicate_values():
+    rows = run("search | eval s=mvdedup(f), t=mvdedup(g)", [ev("1", f=["b", "a", "b", "A"], g="x")])
+    assert rows[0]["s"] == ["b", "a", "A"] and rows[0]["t"] == ["x"]  # case-sensitive text comparison
+    with pytest.raises(Undocumented):
+        run("search | eval s=mvdedup(nosuchfield)", [ev("1")])
+
+
+def test_mvexpand_one_result_per_value_other_fields_unchanged():
+    # the documentation's a/b/c example: "... | mvexpand c"
+    rows = run("search | mvexpand c", [ev("1", a="1", b="x", c=["V1", "V2", "V3"]), ev("2", a="2", b="y", c=["V4", "V5"])])
+    assert [(r["a"][0], r["b"][0], r["c"]) for r in rows] == [
+        ("1", "x", ["V1"]), ("1", "x", ["V2"]), ("1", "x", ["V3"]), ("2", "y", ["V4"]), ("2", "y", ["V5"])]
+    with pytest.raises(Undocumented):
+        run("search | mvexpand c", [ev("1", a="1")])
+
+
+def test_mvexpand_twice_is_the_cartesian_product():
+    rows = run("search | mvexpand a | mvexpand b", [ev("1", a=["1", "2"], b=["x", "y"])])
+    assert [(r["a"][0], r["b"][0]) for r in rows] == [("1", "x"), ("1", "y"), ("2", "x"), ("2", "y")]
+
+
+def test_dedup_keeps_the_first_result_per_value_and_drops_empty():
+    # the documentation's host/action table: "... | dedup host" returns one result per host, in search order
+    hosts = [("1", "www1", "view"), ("2", "www2", "addtocart"), ("3", "www3", "view"), ("4", "www1", "addtocart"),
+             ("5", "www1", "purchase"), ("6", "www3", "view"), ("7", "www2", "remove")]
+    events = [ev(i, host=h, action=a) for i, h, a in hosts] + [ev("8", action="view")]
+    assert ids("search | dedup host", events) == ["1", "2", "3"]  # keepempty defaults to false: 8 is removed
+    assert ids("search | dedup host action", events) == ["1", "2", "3", "4", "5", "7"]
+    with pytest.raises(Undocumented):
+        run("search | dedup f", [ev("1", f=["a", "b"])])

@@ -16,9 +16,28 @@ matches). So, per key, with positions in time order:
 
 ``transaction`` cannot express this (it groups by field values with its own start/end and
 eviction rules), so each rule above is one ``streamstats current=f ... by <keys>`` pass: forward
-passes find the successes, passes over the reversed stream find the partners. Not translated:
-``until``, missing events ``![...]``, optional or multivalued join keys, and terms whose join keys
-differ (an event would need to sit in two key groups at once).
+passes find the successes, passes over the reversed stream find the partners.
+
+Join keys. Elasticsearch compares the terms' keys *positionally* (``[file] by file.path`` joins
+``[process] by process.executable``), needs every key of a term to have a value, and makes one
+candidate per value of a multivalued key (the cartesian product across keys, PR #89965): so an
+event stands, for stage i, in every key tuple of K_i = values(f_i1) x ... x values(f_iP), and in
+no other. The search makes that explicit before the replay:
+
+* ``eqlc_h<i>`` is 1 iff the event meets term i's condition and has every key field of term i;
+* per key position p, ``eqlc_k<p>`` collects the distinct values (``mvdedup``) of the position's
+  fields of the terms the event meets (appended step by step, so ``mvappend`` never sees a null);
+* ``mvexpand`` per position yields one result per tuple of V_1 x ... x V_P ("one event for each
+  value in the multivalue field", applied per position: the cartesian product); a result keeps
+  ``eqlc_h<i>`` only if its tuple is in K_i, i.e. each ``eqlc_k<p>`` is a value of f_ip, tested as
+  ``mvcount(mvdedup(mvappend(f, k))) = mvcount(mvdedup(f))`` (adding k adds no new value). Results
+  in no K_i are dropped. That is exactly one result per (event, candidate key) with the stages the
+  event can fill under that key, so the replay ``by eqlc_k1 ... eqlc_kP`` sees what Elasticsearch's
+  per-key state machine sees; an event's results share its ``eqlc_pos``, and the final ``dedup
+  eqlc_pos`` returns each matching event once.
+
+Not translated: ``until``, missing events ``![...]``, optional join keys (a missing value would need
+a null key distinct from every string), keys that are not plain fields.
 """
 
 from __future__ import annotations
@@ -32,6 +51,12 @@ from .conditions import ConditionBuilder
 from .emitter import category_condition, dataset_terms, fold_note, top_conjuncts
 from .profile import Profile
 
+TIES_NOTE = ("events with equal timestamps are ordered as Splunk's sort returns them; Elasticsearch orders them by its "
+             "tiebreaker (_shard_doc), so sequences whose events share a timestamp may pair differently")
+MVEXPAND_NOTE = ("mvexpand (one result per join-key value) keeps each expanded chunk of results in memory, up to "
+                 "limits.conf max_mem_usage_mb (500 MB by default); beyond it Splunk truncates the chunk with a warning "
+                 "and sequences in the dropped results would be missed")
+
 
 def _expand(seq: ir.Sequence) -> list[ir.SequenceTerm]:
     terms: list[ir.SequenceTerm] = []
@@ -42,38 +67,30 @@ def _expand(seq: ir.Sequence) -> list[ir.SequenceTerm]:
     return terms
 
 
-def _keys(rule: Rule, seq: ir.Sequence, terms: list[ir.SequenceTerm], profile: Profile) -> list[str]:
-    keysets = [seq.keys(t) for t in terms]
-    first = keysets[0]
-    for ks in keysets[1:]:
-        if ks != first:
-            raise Refused("sequence terms join on different fields; one event would have to sit in two key groups at once, which streamstats cannot do")
-    names = []
-    for k in first:
-        if not isinstance(k, ir.Field):
-            raise Refused("a join key that is not a plain field is not translated")
-        if k.optional:
-            raise Refused(f"optional join key ?{k.name}: Elasticsearch joins missing values as null, streamstats would drop them")
-        if profile.is_array(k.name):
-            raise Refused(f"join key {k.name} is multivalued; Elasticsearch joins on each value (a cartesian product), streamstats by a multivalue field is not documented")
-        if k.has_index:
-            raise Refused(f"join key {k.name} uses an array index")
-        cats = {t.query.category for t in terms}
-        names.append(profile.splunk_field(k.name, next(iter(cats)) if len(cats) == 1 else None))
-    return names
+def _key_fields(seq: ir.Sequence, terms: list[ir.SequenceTerm], profile: Profile) -> list[list[str]]:
+    """Per expanded term, the Splunk field of each join-key position."""
+    out: list[list[str]] = []
+    width = None
+    for t in terms:
+        names = []
+        for k in seq.keys(t):
+            if not isinstance(k, ir.Field):
+                raise Refused("a join key that is not a plain field is not translated")
+            if k.optional:
+                raise Refused(f"optional join key ?{k.name}: Elasticsearch joins missing values as null, which needs a null key "
+                              "distinct from every string value; not translated")
+            if k.has_index:
+                raise Refused(f"join key {k.name} uses an array index")
+            names.append(profile.splunk_field(k.name, t.query.category))
+        if width is not None and len(names) != width:
+            raise Refused("sequence terms have different numbers of join keys")
+        width = len(names)
+        out.append(names)
+    return out
 
 
-def sequence_query(rule: Rule, seq: ir.Sequence, profile: Profile, notes: Notes) -> str:
-    if seq.until is not None:
-        raise Refused("sequence ... until [...] is not translated: until events cancel pending sequences between stages, which the streamstats form does not model")
-    if profile.is_cim and len({t.query.category for t in seq.terms}) > 1:
-        raise Refused("a cim sequence across several data models would need a multi-dataset search; not translated")
-    terms = _expand(seq)
-    keys = _keys(rule, seq, terms, profile)
-    n = len(terms)
-    span = seq.maxspan.millis if seq.maxspan else None
-
-    conds = []
+def _term_conditions(rule: Rule, terms: list[ir.SequenceTerm], profile: Profile, notes: Notes) -> tuple[list[str], list[str]]:
+    conds: list[str] = []
     prefilters: list[str] = []
     fold: set[str] = set()
     for t in terms:
@@ -91,8 +108,7 @@ def sequence_query(rule: Rule, seq: ir.Sequence, profile: Profile, notes: Notes)
                 notes.assume(note)
         for note in b.notes:
             notes.assume(note)
-        where = " AND ".join(c.where if c.atomic_where else f"({c.where})" for c in built) or "true()"
-        conds.append(where)
+        conds.append(" AND ".join(c.where if c.atomic_where else f"({c.where})" for c in built) or "true()")
         pre = []
         for c in built:
             text = c.search if c.search is not None else c.prefilter
@@ -103,27 +119,106 @@ def sequence_query(rule: Rule, seq: ir.Sequence, profile: Profile, notes: Notes)
         prefilters.append(" ".join(([pre_ds] if pre_ds else []) + pre))
     if fold:
         notes.assume(fold_note(fold))
-    notes.assume("events with equal timestamps are ordered as Splunk's sort returns them; Elasticsearch orders them by its "
-                 "tiebreaker (_shard_doc), so sequences whose events share a timestamp may pair differently")
+    return conds, prefilters
 
-    by = " ".join(keys)
+
+def _hit_flags(conds: list[str], keys: list[list[str]]) -> str:
+    """``eqlc_h<i>``: term i's condition (a conjunction of atomic or parenthesised parts, so no
+    top-level OR) and a value in each of its key fields (Elasticsearch needs non-null keys)."""
+    parts = []
+    for i, (c, names) in enumerate(zip(conds, keys), 1):
+        tests = ([] if c == "true()" else [c]) + [f"isnotnull({L.field_ref(f)})" for f in dict.fromkeys(names)]
+        parts.append(f"eqlc_h{i}=if({' AND '.join(tests) or 'true()'}, 1, 0)")
+    return "| eval " + ", ".join(parts)
+
+
+def _any_hit(n: int) -> str:
+    return " OR ".join(f"eqlc_h{i}=1" for i in range(1, n + 1))
+
+
+def _key_lines(keys: list[list[str]], n: int) -> tuple[list[str], list[str]]:
+    """Commands that build eqlc_k<p> per position, expand them, and keep each result's stages."""
+    width = len(keys[0])
+    lines: list[str] = []
+    member: dict[int, list[str]] = {}
+    for p in range(width):
+        var = f"eqlc_k{p + 1}"
+        fields = list(dict.fromkeys(names[p] for names in keys))
+        if len(fields) == 1:
+            lines.append(f"| eval {var}=mvdedup({L.field_ref(fields[0])})")
+            continue
+        for j, f in enumerate(fields):
+            users = " OR ".join(f"eqlc_h{i}=1" for i in range(1, n + 1) if keys[i - 1][p] == f)
+            ref = L.field_ref(f)
+            if j == 0:
+                lines.append(f"| eval {var}=if({users}, {ref}, null())")
+            else:
+                lines.append(f"| eval {var}=if({users}, if(isnull({var}), {ref}, mvappend({var}, {ref})), {var})")
+        lines.append(f"| eval {var}=mvdedup({var})")
+        for i in range(1, n + 1):
+            ref = L.field_ref(keys[i - 1][p])
+            member.setdefault(i, []).append(f"mvcount(mvdedup(mvappend({ref}, {var})))=mvcount(mvdedup({ref}))")
+    lines += [f"| mvexpand eqlc_k{p + 1}" for p in range(width)]
+    if member:
+        lines.append("| eval " + ", ".join(
+            f"eqlc_h{i}=if(eqlc_h{i}=1 AND {' AND '.join(tests)}, 1, 0)" for i, tests in sorted(member.items())))
+        lines.append(f"| where {_any_hit(n)}")
+    return lines, [f"eqlc_k{p + 1}" for p in range(width)]
+
+
+def _differing_positions(seq: ir.Sequence, terms: list[ir.SequenceTerm]) -> list[list[str]]:
+    width = len(seq.keys(terms[0]))
+    out = []
+    for p in range(width):
+        names = list(dict.fromkeys(seq.keys(t)[p].name for t in terms))
+        if len(names) > 1:
+            out.append(names)
+    return out
+
+
+def sequence_query(rule: Rule, seq: ir.Sequence, profile: Profile, notes: Notes) -> str:
+    if seq.until is not None:
+        raise Refused("sequence ... until [...] is not translated: until events cancel pending sequences between stages, which the streamstats form does not model")
+    if profile.is_cim and len({t.query.category for t in seq.terms}) > 1:
+        raise Refused("a cim sequence across several data models would need a multi-dataset search; not translated")
+    terms = _expand(seq)
+    keys = _key_fields(seq, terms, profile)
+    n = len(terms)
+    span = seq.maxspan.millis if seq.maxspan else None
+    conds, prefilters = _term_conditions(rule, terms, profile, notes)
+    notes.assume(TIES_NOTE)
+    keyed = bool(keys[0])
+    if keyed:
+        notes.assume(MVEXPAND_NOTE)
+    for names in _differing_positions(seq, terms):
+        notes.assume(f"join keys {', '.join(names)} (one key position) compare as text in Splunk; Elasticsearch also compares "
+                     "their types (a number never joins a string), which agree when the fields hold values of one ECS type")
+
     head = profile.scope_terms(rule.index)
-    if all(prefilters) and len(set(prefilters)) >= 1:
+    if all(prefilters):
         uniq = list(dict.fromkeys(prefilters))
         head += " " + (uniq[0] if len(uniq) == 1 else "(" + ") OR (".join(uniq) + ")")
     span_text = f"with maxspan={seq.maxspan.value}{seq.maxspan.unit}" if seq.maxspan else "without maxspan"
+    key_text = "by " + "; ".join(", ".join(names) for names in dict.fromkeys(tuple(k) for k in keys)) if keyed else "without join keys"
     lines = [
-        f"```eqlc: EQL sequence of {n} stage(s) by {', '.join(keys)} {span_text}. Replays Elasticsearch's matcher: per key, "
-        "a stage-k event completes the latest pending stage-(k-1) sequence before it unless another stage-k event came in "
-        "between (which consumed it) or the span from the sequence's first event exceeds maxspan; forward streamstats "
-        "passes find completed stages, reversed passes find each completing event's partner. transaction is not used: "
-        "its grouping and eviction rules differ.```",
+        f"```eqlc: EQL sequence of {n} stage(s) {key_text} {span_text}. Replays Elasticsearch's matcher: one result per "
+        "event and candidate join key (positional keys, one candidate per value: mvexpand), then per key a stage-k event "
+        "completes the latest pending stage-(k-1) sequence before it unless another stage-k event came in between (which "
+        "consumed it) or the span from the sequence's first event exceeds maxspan; forward streamstats passes find "
+        "completed stages, reversed passes find each completing event's partner. transaction is not used: its grouping "
+        "and eviction rules differ.```",
         head,
-        "| eval " + ", ".join(f"eqlc_h{i}=if({c}, 1, 0)" for i, c in enumerate(conds, 1)),
-        "| where (" + " OR ".join(f"eqlc_h{i}=1" for i in range(1, n + 1)) + ")"
-        + "".join(f" AND isnotnull({L.field_ref(k)})" for k in keys),
+        _hit_flags(conds, keys),
+        f"| where {_any_hit(n)}",
         "| sort 0 _time",
         "| streamstats count AS eqlc_pos",
+    ]
+    by_fields: list[str] = []
+    if keyed:
+        key_lines, by_fields = _key_lines(keys, n)
+        lines += key_lines
+    by = (" by " + " ".join(by_fields)) if by_fields else ""
+    lines += [
         "| eval eqlc_ms=round(_time*1000)",
         "| eval eqlc_s1=if(eqlc_h1=1, eqlc_pos, null()), eqlc_t1=if(eqlc_h1=1, eqlc_ms, null())",
     ]
@@ -131,7 +226,7 @@ def sequence_query(rule: Rule, seq: ir.Sequence, profile: Profile, notes: Notes)
         within = f" AND eqlc_ms-eqlc_pt{k}<={span}" if span is not None else ""
         lines += [
             f"| eval eqlc_hp{k}=if(eqlc_h{k}=1, eqlc_pos, null())",
-            f"| streamstats current=f max(eqlc_s{k - 1}) AS eqlc_ps{k} max(eqlc_t{k - 1}) AS eqlc_pt{k} max(eqlc_hp{k}) AS eqlc_lh{k} by {by}",
+            f"| streamstats current=f max(eqlc_s{k - 1}) AS eqlc_ps{k} max(eqlc_t{k - 1}) AS eqlc_pt{k} max(eqlc_hp{k}) AS eqlc_lh{k}{by}",
             f"| eval eqlc_ok{k}=if(eqlc_h{k}=1 AND isnotnull(eqlc_ps{k}) AND (isnull(eqlc_lh{k}) OR eqlc_lh{k}<=eqlc_ps{k}){within}, 1, 0)",
             f"| eval eqlc_s{k}=if(eqlc_ok{k}=1, eqlc_pos, null()), eqlc_t{k}=if(eqlc_ok{k}=1, eqlc_pt{k}, null())",
         ]
@@ -139,10 +234,12 @@ def sequence_query(rule: Rule, seq: ir.Sequence, profile: Profile, notes: Notes)
     lines.append("| reverse")
     for k in range(n - 1, 0, -1):
         lines += [
-            f"| streamstats current=f min(eqlc_hp{k + 1}) AS eqlc_nh{k} min(eqlc_pp{k + 1}) AS eqlc_np{k} min(eqlc_s{k}) AS eqlc_ns{k} by {by}",
+            f"| streamstats current=f min(eqlc_hp{k + 1}) AS eqlc_nh{k} min(eqlc_pp{k + 1}) AS eqlc_np{k} min(eqlc_s{k}) AS eqlc_ns{k}{by}",
             f"| eval eqlc_pp{k}=if(isnotnull(eqlc_s{k}) AND isnotnull(eqlc_nh{k}) AND isnotnull(eqlc_np{k}) AND eqlc_np{k}=eqlc_nh{k} "
             f"AND (isnull(eqlc_ns{k}) OR eqlc_ns{k}>=eqlc_nh{k}), eqlc_pos, null())",
         ]
     lines.append("| where " + " OR ".join(f"isnotnull(eqlc_pp{k})" for k in range(1, n + 1)))
     lines.append("| reverse")
+    if keyed:
+        lines.append("| dedup eqlc_pos")
     return "\n".join(lines)

@@ -23,6 +23,11 @@ own in ``tests/test_spl_evaluator.py``:
   The Boolean expression can reference ONLY ONE field at a time"; a field with no remaining values
   is NULL (``mvcount``: "If the field has no values, this function returns NULL").
 * ``mvcount``: "If the field contains a single value, this function returns 1".
+* ``mvappend(<values>)``: "takes one or more values and returns a single multivalue result that
+  contains all of the values. The values can be strings, multivalue fields, or single value
+  fields" (a NULL argument is not documented: :class:`Undocumented`); ``mvdedup(<mv>)``: "Removes
+  all of the duplicate values from a multivalue field" (values compare as text; NULL in, NULL
+  out is not documented either).
 * ``in(<field>,<list>)``: TRUE "if one of the values in the list matches"; no wildcards.
 * ``isnull``/``isnotnull``, ``if`` ("otherwise the function returns the <false_value>"), ``case``
   ("defaults to NULL if none of the <condition> arguments are true"), ``coalesce``, ``null()``,
@@ -425,6 +430,7 @@ def _round(x: Any, n: Any = 0.0) -> Any:
 
 FUNCTIONS = {
     "if", "case", "isnull", "isnotnull", "like", "match", "mvfind", "mvfilter", "mvcount", "lower",
+    "mvappend", "mvdedup",
     "len", "in", "null", "true", "false", "cidrmatch", "coalesce", "round",
 }
 
@@ -538,6 +544,27 @@ def _call(e: Call, env: Env) -> Any:
             if pcre.search(str(args[1]), V.render(v)):
                 return float(i)
         return None
+    if name == "mvappend":
+        if not args:
+            raise SplSyntaxError("mvappend() takes at least one value")
+        out: list = []
+        for a in args:
+            if a is None:
+                raise Undocumented("mvappend() with a NULL argument is not documented")
+            if isinstance(a, bool):
+                raise SplSyntaxError("mvappend() of a Boolean")
+            out.extend(a if isinstance(a, list) else [a])
+        return out[0] if len(out) == 1 else out
+    if name == "mvdedup":
+        _arity(e, 1)
+        if args[0] is None:
+            raise Undocumented("mvdedup() of NULL is not documented")
+        vals = args[0] if isinstance(args[0], list) else [args[0]]
+        seen: dict = {}
+        for v in vals:
+            seen.setdefault(V.render(v), v)
+        kept = list(seen.values())
+        return kept[0] if len(kept) == 1 else kept
     if name == "mvcount":
         _arity(e, 1)
         if args[0] is None:

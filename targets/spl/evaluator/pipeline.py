@@ -14,6 +14,15 @@ Documented rules:
   documentation says: "If false, the search uses the field value from the previous event";
   functions skip results without the field), ``fields``/``table`` (no effect on which events are
   returned).
+* ``mvexpand <field>``: "Expands the values of a multivalue field into separate events, one event
+  for each value in the multivalue field"; the other fields are unchanged (the documentation's
+  a/b/c example). A result without the field is not documented (:class:`Undocumented`), nor is
+  ``limit=``; the memory limit (``max_mem_usage_mb``) is a resource limit the evaluator does not
+  model.
+* ``dedup <field>...``: "Removes the events that contain an identical combination of values for
+  the fields that you specify", keeping the first in search order; "keepempty ... Default: false.
+  All events where any of the selected fields are null are removed". Deduplicating by a multivalue
+  field is not documented (:class:`Undocumented`); no other options are supported.
 
 Only these commands are supported; anything else raises :class:`Unsupported`.
 """
@@ -275,6 +284,53 @@ def _regex_cmd(body: str) -> Command:
     return Command("regex", run, (fname, op, raw))
 
 
+def _mvexpand_cmd(body: str) -> Command:
+    m = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_.{}]*)\s*", body)
+    if not m:
+        raise Unsupported(f"mvexpand argument {body!r}")
+    fname = m.group(1)
+
+    def run(rows: Rows) -> Rows:
+        out = []
+        for r in rows:
+            vals = V.get(r, fname)
+            if vals is None:
+                raise Undocumented(f"mvexpand on a result without {fname!r} is not documented")
+            for v in vals:
+                row = dict(r)
+                row[fname] = [v]
+                out.append(row)
+        return out
+
+    return Command("mvexpand", run, fname)
+
+
+def _dedup_cmd(body: str) -> Command:
+    names = body.replace(",", " ").split()
+    if not names or any(not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.{}]*", n) for n in names) or any("=" in n for n in names):
+        raise Unsupported(f"dedup argument {body!r}")
+
+    def run(rows: Rows) -> Rows:
+        seen: set = set()
+        out = []
+        for r in rows:
+            key = []
+            for n in names:
+                vals = V.get(r, n)
+                if vals is None:
+                    break
+                if len(vals) > 1:
+                    raise Undocumented(f"dedup by the multivalue field {n!r}")
+                key.append(V.render(vals[0]))
+            else:
+                if tuple(key) not in seen:
+                    seen.add(tuple(key))
+                    out.append(r)
+        return out
+
+    return Command("dedup", run, names)
+
+
 def _noop(name: str) -> Callable[[str], Command]:
     return lambda body: Command(name, lambda rows: rows)
 
@@ -287,6 +343,8 @@ COMMANDS: dict[str, Callable[[str], Command]] = {
     "reverse": lambda body: Command("reverse", lambda rows: list(reversed(rows))),
     "streamstats": _streamstats_cmd,
     "regex": _regex_cmd,
+    "mvexpand": _mvexpand_cmd,
+    "dedup": _dedup_cmd,
     "fields": _noop("fields"),
     "table": _noop("table"),
 }
