@@ -23,6 +23,7 @@ from compiler.events import split_path, values
 
 from .fields import FieldMap, Mapping, TableMap
 
+C_SPACE = " \t\n\v\f\r"  # what boost::algorithm::trim removes in the C locale (std::isspace)
 SYNTHETIC_PARENT_PID = 999_999  # a parent pid for events that give parent facts but no parent pid
 _INT = re.compile(r"-?[0-9]+")
 
@@ -130,6 +131,8 @@ class Adapter:
             if len(vals) != 1 or row.get(fm.column) is not None:
                 continue
             cv = self.column_value(fm, table, vals[0])
+            if fm.trimmed and isinstance(cv, str):
+                cv = cv.strip(C_SPACE)
             if cv is not None:
                 row[fm.column] = cv + fm.strip_suffix if (fm.strip_suffix and isinstance(cv, str) and cv) else cv
                 any_value = True
@@ -141,7 +144,8 @@ class Adapter:
                 row[fm.column] = vals[0]
                 any_value = True
             elif fm.kind == "tokens" and vals and all(isinstance(v, str) for v in vals):
-                row[fm.column] = " ".join(vals) + fm.strip_suffix
+                joined = " ".join(vals)
+                row[fm.column] = (joined.strip(C_SPACE) if fm.trimmed else joined) + fm.strip_suffix
                 any_value = True
         for fm in fields:  # osquery's own "no value" markers
             if fm.column and fm.missing and row.get(fm.column) is None and fm.kind != "enum":

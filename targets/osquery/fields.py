@@ -35,6 +35,7 @@ class FieldMap:
     constant: tuple = ()
     when: tuple = ()  # ((column, value), ...)
     strip_suffix: str = ""  # the column holds the ECS value followed by this text
+    trimmed: bool = False  # osquery strips leading/trailing whitespace from the column
     note: Optional[str] = None
     reason: Optional[str] = None
 
@@ -106,7 +107,7 @@ def _field(name: str, spec: Any) -> FieldMap:
     note = spec.get("note")
     common = dict(join=spec.get("join"), type=spec.get("type", "keyword"), note=" ".join(note.split()) if note else None,
                   missing=tuple(spec.get("missing", ())), when=tuple(sorted((spec.get("when") or {}).items())),
-                  strip_suffix=str(spec.get("strip_suffix") or ""))
+                  strip_suffix=str(spec.get("strip_suffix") or ""), trimmed=bool(spec.get("trimmed")))
     if spec.get("refuse"):
         return FieldMap(name, "refuse", reason=" ".join(str(spec["refuse"]).split()), note=common["note"])
     if spec.get("strip_suffix") and not (spec.get("column") or spec.get("tokens")):
