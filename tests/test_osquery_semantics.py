@@ -326,3 +326,10 @@ def test_macos_command_line_drops_the_space_osquery_appends():
     assert run('process where host.os.type == "macos" and process.command_line like "* "', events, tags=())[1] == ["mac-space"]
     t = TARGET.compile(rule('process where host.os.type == "macos" and process.working_directory == "/tmp"', tags=()))
     assert t.status is Status.REFUSED and "on darwin" in t.notes[0]
+
+
+def test_event_category_override_is_a_test_of_that_field():
+    r = rule('process where process.name == "dracut"')
+    r.event_category_override = "event.type"  # `process where` now means event.type == "process"
+    t = TARGET.compile(r)
+    assert t.status is Status.REFUSED and "event.type" in t.notes[0]

@@ -41,7 +41,13 @@ def plan(rule: Rule, mapping: Mapping, profile: str) -> Plan:
     assert isinstance(body, ir.EventQuery)
     if profile not in mapping.profiles:
         raise Refused(f"unknown osquery profile {profile!r}; expected one of {', '.join(mapping.profiles)}")
-    tables = _tables(body.category, mapping, profile)
+    category, condition = body.category, body.condition
+    override = rule.event_category_override
+    if override and override != "event.category" and category is not None:
+        # `cat where` tests the override field, not event.category (the rule's event_category_override)
+        test = ir.Compare(ir.CompareOp.EQ, ir.Field(tuple(override.split("."))), ir.String(category))
+        category, condition = None, ir.And((test, condition))
+    tables = _tables(category, mapping, profile)
 
     tag_platforms = _tag_platforms(rule, mapping)
     served = {p for t in tables for p in t.platforms}
@@ -59,7 +65,7 @@ def plan(rule: Rule, mapping: Mapping, profile: str) -> Plan:
         refusals: list[tuple] = []
         for platform in table.platforms:
             try:
-                frag = Emitter(table, platform, mapping).translate(body.condition)
+                frag = Emitter(table, platform, mapping).translate(condition)
             except Refused as r:
                 refusals.append((platform, r))
                 continue
@@ -71,7 +77,7 @@ def plan(rule: Rule, mapping: Mapping, profile: str) -> Plan:
         if wanted and not per_platform:
             platform, r = next((p, r) for p, r in refusals if p in wanted)
             raise r
-        if body.category is None and wanted:
+        if category is None and wanted:
             raise next(r for p, r in refusals if p in wanted)
         for platform, r in refusals:
             if platform in wanted:
