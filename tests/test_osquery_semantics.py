@@ -333,3 +333,13 @@ def test_event_category_override_is_a_test_of_that_field():
     r.event_category_override = "event.type"  # `process where` now means event.type == "process"
     t = TARGET.compile(r)
     assert t.status is Status.REFUSED and "event.type" in t.notes[0]
+
+
+def test_mapping_names_cannot_inject_sql(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tables:\n  process_events:\n    fields:\n      process.executable: {column: \"path) OR (1=1\"}\n")
+    with pytest.raises(ValueError, match="has no column"):
+        fields.load(str(bad))
+    bad.write_text("tables:\n  process_events:\n    joins:\n      parent: {table: processes, key: pid, main: \"parent OR 1=1\"}\n")
+    with pytest.raises(ValueError, match="unknown table or column"):
+        fields.load(str(bad))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -19,6 +20,7 @@ DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
 SCHEMA_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "schemas" / "osquery.json"
 
 Scalar = Union[str, int]
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,15 @@ def load(override: Optional[str] = None) -> Mapping:
     for t in tables.values():
         if t.name not in schema:
             raise ValueError(f"mapping table {t.name} is not in osquery's schema ({SCHEMA_PATH})")
+        for j in t.joins.values():
+            # names from the YAML are written into SQL as identifiers: only known ones pass
+            if not _IDENT.fullmatch(j.alias) or j.table not in schema or j.key not in schema[j.table] or j.on not in schema[t.name]:
+                raise ValueError(f"mapping join {j.alias} of {t.name}: unknown table or column ({j.table}.{j.key} = {t.name}.{j.on})")
+        for fields in t.fields.values():
+            for f in fields.values():
+                for col, _ in f.when:
+                    if col not in schema[t.name]:
+                        raise ValueError(f"mapping for {f.ecs}: {t.name} has no column {col} (in `when`)")
         for fields in t.fields.values():
             for f in fields.values():
                 table = t.joins[f.join].table if f.join else t.name
