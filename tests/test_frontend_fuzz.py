@@ -29,7 +29,7 @@ def _check(text: str) -> None:
     assert isinstance(result, ir.Query)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(TOKENS), max_size=30).map(" ".join))
 def test_token_soup_never_crashes(text: str) -> None:
     _check(text)
@@ -95,7 +95,7 @@ def _flat(cls: type, xs: list) -> tuple:
 conditions = st.recursive(atoms, _combine, max_leaves=8)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.sampled_from(["process", "file", None]), conditions)
 def test_printed_ir_parses_back_to_itself(category: str | None, condition: object) -> None:
     query = ir.Query(ir.EventQuery(category, condition))
