@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler import parse_query
+from compiler import EqlError, parse_query
 from compiler.matcher import matcher
 from compiler.result import Status
 from compiler.rule import Rule
@@ -338,8 +338,8 @@ def test_event_category_override_is_a_test_of_that_field():
 def test_mapping_names_cannot_inject_sql(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("tables:\n  process_events:\n    fields:\n      process.executable: {column: \"path) OR (1=1\"}\n")
-    with pytest.raises(ValueError, match="has no column"):
+    with pytest.raises(EqlError, match="has no column"):
         fields.load(str(bad))
     bad.write_text("tables:\n  process_events:\n    joins:\n      parent: {table: processes, key: pid, main: \"parent OR 1=1\"}\n")
-    with pytest.raises(ValueError, match="unknown table or column"):
+    with pytest.raises(EqlError, match="unknown table or column"):
         fields.load(str(bad))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
+from compiler.errors import EqlError
 from compiler.mapping import load_mapping
 
 DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
@@ -154,7 +155,17 @@ def _table(name: str, spec: dict) -> TableMap:
 
 @functools.lru_cache(maxsize=32)
 def load(override: Optional[str] = None) -> Mapping:
-    """The default mapping with ``override`` (a user's YAML path) deep-merged over it."""
+    """The default mapping with ``override`` (a user's YAML path) deep-merged over it.
+
+    A mapping that names unknown tables/columns or has no field kind is a user error
+    (:class:`EqlError` naming the file), never an emitter failure."""
+    try:
+        return _load(override)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise EqlError(f"invalid osquery mapping: {exc}", path=str(override or DEFAULT_MAPPING)) from None
+
+
+def _load(override: Optional[str]) -> Mapping:
     data = load_mapping(DEFAULT_MAPPING, override)
     schema = load_schema()
     tables = {name: _table(name, spec) for name, spec in (data.get("tables") or {}).items()}
