@@ -69,9 +69,6 @@ class TableMap:
     def field(self, name: str, platform: str) -> Optional[FieldMap]:
         return self.fields[platform].get(name)
 
-    def is_integer(self, table: str, column: str, schema: dict) -> bool:
-        return schema[table][column] in ("BIGINT", "INTEGER")
-
 
 @dataclass(frozen=True)
 class Mapping:
