@@ -126,6 +126,7 @@ class Converter:
         self.profile = profile
         self.log = log
         self.used: dict[str, FieldSpec] = {}  # ECS field -> spec, in order of first use
+        self.ip_fields: set[str] = set()  # ECS fields matched with |cidr
 
     # ---- fields ---------------------------------------------------------------------------
     def where(self) -> str:
@@ -471,6 +472,7 @@ class Converter:
                     raise Refused(f"`{eql_text(node)}`: {a.value!r} is not a CIDR") from None
                 cidrs.append(str(net))
             path = f.path
+            self.ip_fields.add(f.name)
 
             def violated(event: dict) -> bool:
                 for v in ecs_values(event, path):

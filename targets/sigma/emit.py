@@ -24,7 +24,7 @@ from . import metadata
 from .assumptions import AssumptionLog
 from .detection import PROFILES, Converter
 from .layout import layout
-from .logsource import Selection, select
+from .logsource import Selection, fields_of, select
 from .mapping import Mapping
 from .yamlout import dump_all
 
@@ -40,15 +40,23 @@ class Emission:
     converters: list[Converter] = field(default_factory=list)  # per detection rule: the fields it read
 
     def conform(self, event: dict) -> dict:
-        """``event`` rewritten so that this translation's per-field assumptions hold (conform.py)."""
-        from .conform import conform
+        """``event`` rewritten so that this translation's data assumptions hold where a rewrite
+        keeps the event meaningful (conform.py): per-field ones, canonical IPs, and the log
+        source's event.type when the query itself does not test event.type."""
+        from .conform import canonical_ips, conform, with_event_type
 
-        specs, sources = [], {}
+        specs, sources, ips = [], {}, set()
         for c in self.converters:
             specs.extend(c.used.values())
+            ips |= c.ip_fields
             for col, spec in c.ls.plain_columns(c.product, c.mapping.separators).items():
                 sources.setdefault(col, spec.ecs)
-        return conform(event, specs, sources)
+        out = canonical_ips(conform(event, specs, sources), ips)
+        for sel in self.selections:
+            ls = sel.logsource
+            if ls.event_types and not any(fields_of(c) == {sel.type_field} for c in sel.absorbed):
+                out = with_event_type(out, ls.category, ls.event_types[0])
+        return out
 
 
 def _detection_doc(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: str, log: AssumptionLog,

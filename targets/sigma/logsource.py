@@ -33,6 +33,7 @@ class Selection:
     product: Optional[str]
     remaining: list[ir.Expr]
     absorbed: list[ir.Expr] = field(default_factory=list)
+    type_field: str = "event.type"
 
     @property
     def sigma_logsource(self) -> dict:
@@ -170,7 +171,7 @@ def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLo
     if not remaining:
         raise Refused("once the log source states the event kind, no condition is left for the Sigma detection")
     absorbed += os_conds + type_conds + source_conds
-    sel = Selection(ls, product, remaining, absorbed)
+    sel = Selection(ls, product, remaining, absorbed, mapping.type_field)
     _assume(sel, category, type_conds, from_tag, log, mapping, query)
     return sel
 
