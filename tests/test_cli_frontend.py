@@ -71,3 +71,13 @@ def test_bad_inputs_never_print_a_traceback(tmp_path: Path) -> None:
         r = eqlc(*args)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert "Traceback" not in r.stderr + r.stdout, args
+
+
+def test_bad_mapping_file_is_a_located_error(tmp_path: Path) -> None:
+    bad = tmp_path / "map.yaml"
+    bad.write_text("fields: [\n")
+    for target in ("sigma", "kql", "spl", "osquery"):
+        r = eqlc("compile", str(EXAMPLE_DIR / "rule.toml"), "--target", target, "--mapping", str(bad))
+        assert r.returncode == 2, (target, r.stdout, r.stderr)
+        assert "Traceback" not in r.stderr + r.stdout
+        assert f"{bad}:2:1: error: invalid YAML" in r.stderr, (target, r.stderr)

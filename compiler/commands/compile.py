@@ -85,7 +85,11 @@ def compile_cmd(
             continue
         for rule in loaded:
             for t in targets:
-                tr = compile_rule(rule, t, profile, str(mapping) if mapping else None)
+                try:
+                    tr = compile_rule(rule, t, profile, str(mapping) if mapping else None)
+                except EqlError as bad:  # e.g. an unreadable or invalid --mapping file
+                    err.print(bad.render(), markup=False)
+                    raise typer.Exit(2) from None
                 results.append(tr)
                 if outdir is not None:
                     sub = outdir / t if len(targets) > 1 else outdir
