@@ -301,3 +301,11 @@ def test_numeric_join_keys_are_not_case_folded():
       [process where host.os.type == "linux" and event.type == "start" and process.executable == "/a"]
       [process where host.os.type == "linux" and event.type == "start" and process.executable == "/b"]"""
     assert not any("case-insensitively by Sigma correlation" in x for x in notes(q))
+
+
+def test_timestamp_override_is_an_assumption_of_correlations():
+    em = emit(rule(SEQ, timestamp_override="event.ingested"))
+    [a] = [a for a in em.log.items if "timestamp_override" in a.text]
+    assert a.violated({"@timestamp": "2026-01-01T00:00:00Z", "event": {"ingested": "2026-01-01T00:00:05Z"}})
+    assert not a.violated({"@timestamp": "2026-01-01T00:00:00Z"})
+    assert not any("timestamp_override" in n for n in notes(SEQ))

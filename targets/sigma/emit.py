@@ -191,6 +191,18 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
             f"(pySigma's sqlite backend lowercases text keys) while EQL compares them exactly: assumes key values never "
             f"differ only in letter case"
         )
+    if rule.timestamp_override:
+        ts_path, at_path = tuple(rule.timestamp_override.split(".")), ("@timestamp",)
+
+        def other_clock(event: dict) -> bool:
+            own = ecs_values(event, ts_path)
+            return bool(own) and own != ecs_values(event, at_path)
+
+        log.assume(
+            f"the rule orders events by {rule.timestamp_override} (timestamp_override); a Sigma correlation uses the "
+            f"backend's event time (@timestamp in the sqlite engine): assumes both give the same order and spans",
+            other_clock,
+        )
     log.assume(
         "events of consecutive sequence steps have distinct @timestamp values (Sigma orders by timestamp only; EQL "
         "breaks ties by event order)"
