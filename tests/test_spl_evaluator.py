@@ -277,3 +277,49 @@ def test_dedup_keeps_the_first_result_per_value_and_drops_empty():
     assert ids("search | dedup host action", events) == ["1", "2", "3", "4", "5", "7"]
     with pytest.raises(Undocumented):
         run("search | dedup f", [ev("1", f=["a", "b"])])
+
+
+# ---- tstats over a CIM data model ----------------------------------------------------------------
+DM_EVENTS = [
+    ev("1", tag=["process", "report"], process_name="cmd.exe", dest="h1", _time=10.0),
+    ev("2", tag=["process", "report"], process_name="CMD.EXE", dest="h2", _time=20.0),
+    ev("3", tag=["process"], process_name="cmd.exe", dest="h1", _time=30.0),  # not in the dataset: no tag=report
+    ev("4", tag=["process", "report"], process_name="cmd.exe", _time=40.0),  # no dest
+    ev("5", tag=["endpoint", "filesystem"], file_name="a.txt", dest="h1", _time=50.0),
+]
+
+
+def test_tstats_reads_the_dataset_through_its_constraint_and_prefixed_field_names():
+    # "Each data set is directly searchable as DataModel.DataSet"; Processes: tags process, report
+    rows = run('| tstats count FROM datamodel=Endpoint.Processes WHERE Processes.process_name="cmd.exe"', DM_EVENTS)
+    assert len(rows) == 1 and rows[0]["count"] == [3.0] and rows[0]["_eqlc_from"] == ["1", "2", "4"]
+    rows = run("| tstats count FROM datamodel=Endpoint.Filesystem", DM_EVENTS)
+    assert rows[0]["_eqlc_from"] == ["5"]
+    # the dataset's fields are named <dataset>.<field>: the bare CIM name is no field of it
+    assert run('| tstats count FROM datamodel=Endpoint.Processes WHERE process_name="cmd.exe"', DM_EVENTS) == []
+
+
+def test_tstats_by_groups_and_fillnull_value_keeps_events_without_the_field():
+    spl = ('| tstats fillnull_value="(none)" count min(_time) AS firstTime max(_time) AS lastTime '
+           'FROM datamodel=Endpoint.Processes WHERE Processes.process_name="cmd.exe" BY Processes.dest')
+    rows = {r["Processes.dest"][0]: r for r in run(spl, DM_EVENTS)}
+    assert set(rows) == {"h1", "h2", "(none)"}
+    assert rows["h1"]["count"] == [1.0] and rows["h1"]["firstTime"] == [10.0] and rows["(none)"]["_eqlc_from"] == ["4"]
+    with pytest.raises(Undocumented):  # without fillnull_value, what happens to event 4 is left open here
+        run(spl.replace('fillnull_value="(none)" ', ""), DM_EVENTS)
+
+
+def test_tstats_where_is_a_search_query():
+    spl = '| tstats count FROM datamodel=Endpoint.Processes WHERE Processes.process_name IN ("cmd*") NOT Processes.dest="h2"'
+    assert run(spl, DM_EVENTS)[0]["_eqlc_from"] == ["1", "4"]  # NOT keeps event 4 without dest
+
+
+def test_tstats_outside_the_subset():
+    with pytest.raises(Unsupported):
+        parse("| tstats summariesonly=true count FROM datamodel=Endpoint.Processes")  # summaries only: a partial read
+    with pytest.raises(Unsupported):
+        parse("| tstats count FROM datamodel=Web.Web")
+    with pytest.raises(Unsupported):
+        parse("| tstats count WHERE index=main")
+    with pytest.raises(Unsupported):
+        parse("| makeresults")

@@ -100,6 +100,32 @@ class ConditionBuilder:
             raise Refused(f"{target.name} is fixed to {vals} by the CIM dataset; this test of it is not translated")
         return Cond("true()" if hit else "false()")
 
+    def closed_vocabulary(self, e: ir.Expr) -> Optional[Cond]:
+        """Case-sensitive ``==``/``in`` on a field whose values the mapping declares closed (cim
+        ``vocabulary``, stated as the field's note): no two declared values differ only in letter
+        case, so the case-insensitive search term selects exactly the events the case-sensitive
+        comparison selects, and a value outside the vocabulary selects nothing."""
+        if isinstance(e, ir.Compare) and e.op is ir.CompareOp.EQ and isinstance(e.left, ir.Field) and isinstance(e.right, ir.String):
+            f, vals = e.left, [e.right.value]
+        elif isinstance(e, ir.InSet) and not e.case_insensitive and isinstance(e.expr, ir.Field) and e.values \
+                and all(isinstance(v, ir.String) for v in e.values):
+            f, vals = e.expr, [v.value for v in e.values]
+        else:
+            return None
+        vocab = self.profile.vocabulary(f.name, self.category)
+        if vocab is None or len({v.lower() for v in vocab}) != len(vocab):
+            return None
+        hits = [v for v in dict.fromkeys(vals) if v in vocab]
+        name = self.field_name(f)
+        if not hits:
+            return Cond("false()")
+        exact = self.equal_strings(name, hits)
+        try:
+            search = _search_term(name, [L.search_pattern((v,)) for v in hits]) if self.profile.bare_search_name(name) else None
+        except ValueError:
+            search = None
+        return Cond(exact.where, search=search, prefilter=exact.prefilter)
+
     # ---- entry ---------------------------------------------------------------------------------
     def build(self, e: ir.Expr) -> Cond:
         if isinstance(e, ir.And):
@@ -114,6 +140,9 @@ class ConditionBuilder:
             fixed = self.constant(e)
             if fixed is not None:
                 return fixed
+            closed = self.closed_vocabulary(e)
+            if closed is not None:
+                return closed
         if isinstance(e, ir.IsNull):
             f = self._field_operand(e.expr, "== null")
             return Cond(f"isnull({L.field_ref(self.field_name(f))})")

@@ -113,3 +113,43 @@ def check_query(q: ir.Query) -> None:
     if q.pipes:
         names = ", ".join(p.name for p in q.pipes)
         raise Refused(f"pipes ({names}) are not translated: Elasticsearch returns the earliest/latest N matches of the whole search window, which a scheduled Splunk alert cannot reproduce exactly")
+
+
+TSTATS_NOTE = ("the tstats form ({file}) assumes that a tstats WHERE clause matches data model fields as the search command "
+               "matches fields (tstats documents WHERE <search-query>): values case-insensitively, a multivalue field when any "
+               "value matches, NOT also for events without the field")
+
+
+def tstats_query(rule: Rule, query: ir.EventQuery, profile: Profile) -> tuple[Optional[str], str]:
+    """The ``tstats`` form over the accelerated CIM data model, or None and why there is none.
+
+    tstats reads the data model's summaries (and, with ``summariesonly=false``, the default, the raw
+    events of time ranges not summarised yet, so no event is missed), restricted to the dataset by
+    the data model's own constraint; its WHERE clause is a search query over the dataset's fields
+    (``Processes.process_name``). It is produced only when every condition has an exact search
+    form (no ``where`` part): tstats cannot run eval expressions over events. ``fillnull_value``
+    keeps events without the BY field (tstats drops them otherwise); which events are counted does
+    not depend on the BY clause.
+    """
+    from .profile import TstatsView
+
+    if not profile.is_cim:
+        return None, "the tstats form needs the cim profile"
+    scratch = Notes()
+    view = TstatsView(profile)
+    search, where = split_condition(rule, query, view, scratch)  # type: ignore[arg-type]
+    if where:
+        return None, ("no tstats form: these conditions need eval (where) semantics that a tstats WHERE clause (search "
+                      "terms, case-insensitive) cannot express: " + "; ".join(w[:120] for w in where))
+    ds = profile.dataset(query.category)
+    by = ""
+    host = ds.fields.get("host.name")
+    if host:
+        by = f" BY {ds.node}.{host}"
+    text = (
+        "```eqlc: tstats form over the accelerated CIM data model; the same events as the search form. summariesonly=false "
+        "(the default) also reads events not summarised yet; fillnull_value keeps events without the BY field.```\n"
+        f"| tstats summariesonly=false fillnull_value=\"(none)\" count min(_time) AS firstTime max(_time) AS lastTime "
+        f"FROM datamodel={ds.datamodel} WHERE {' '.join(search) if search else '*'}{by}"
+    )
+    return text, ""

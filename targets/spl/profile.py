@@ -40,6 +40,28 @@ class Dataset:
     constants: dict
     requires: dict
     notes: dict
+    vocabulary: dict  # ECS field -> the only values its CIM field holds (a stated assumption)
+
+    @property
+    def node(self) -> str:
+        """The dataset's name inside its data model (``Endpoint.Processes`` -> ``Processes``): tstats
+        names the dataset's fields ``Processes.process_name``."""
+        return self.datamodel.rsplit(".", 1)[-1]
+
+
+class TstatsView:
+    """The profile as a ``tstats`` WHERE clause sees it: every CIM field is named
+    ``<dataset>.<field>`` (``Processes.process_name``); everything else is the profile's."""
+
+    def __init__(self, profile: "Profile") -> None:
+        self._profile = profile
+
+    def __getattr__(self, name: str):
+        return getattr(self._profile, name)
+
+    def splunk_field(self, ecs_name: str, category: Optional[str] = None) -> str:
+        name = self._profile.splunk_field(ecs_name, category)
+        return f"{self._profile.dataset(category).node}.{name}"
 
 
 @functools.lru_cache(maxsize=32)
@@ -70,7 +92,8 @@ class Profile:
             cat: Dataset(cat, d["datamodel"], tuple(d.get("tags") or ()), d.get("fields") or {},
                          {k: [str(x) for x in v] for k, v in (d.get("constants") or {}).items()},
                          {k: [str(x) for x in v] for k, v in (d.get("requires") or {}).items()},
-                         d.get("notes") or {})
+                         d.get("notes") or {},
+                         {k: [str(x) for x in v] for k, v in (d.get("vocabulary") or {}).items()})
             for cat, d in (self.data.get("datasets") or {}).items()
         }
 
@@ -84,6 +107,12 @@ class Profile:
         if not self.is_cim or category not in self.datasets:
             return None
         return self.datasets[category].constants.get(ecs_name)
+
+    def vocabulary(self, ecs_name: str, category: Optional[str]) -> Optional[list[str]]:
+        """The closed set of values the mapping says the field holds, if it declares one."""
+        if not self.is_cim or category not in self.datasets:
+            return None
+        return self.datasets[category].vocabulary.get(ecs_name)
 
     def field_note(self, ecs_name: str, category: Optional[str]) -> Optional[str]:
         if not self.is_cim or category not in self.datasets:

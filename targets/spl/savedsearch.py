@@ -59,7 +59,7 @@ def _one_line(s: str) -> str:
     return " ".join(s.split())
 
 
-def stanza(rule: Rule, t: Translation, profile: Profile) -> str:
+def stanza(rule: Rule, t: Translation, profile: Profile, comments: tuple[str, ...] = ()) -> str:
     name = re.sub(r"[\[\]\r\n]", " ", rule.name or rule.stable_id).strip()
     cron, cron_note = cron_for(rule.interval_ms if rule.interval else None)
     earliest, early_note = earliest_for(rule.from_)
@@ -74,6 +74,8 @@ def stanza(rule: Rule, t: Translation, profile: Profile) -> str:
     for n in (cron_note, early_note):
         if n:
             lines.append(f"# schedule: {n}")
+    for n in comments:
+        lines.append(f"# {_one_line(n)}")
     lines.append(f"[{name}]")
     search_lines = (t.output or "").splitlines()
     lines.append("search = " + " \\\n".join(search_lines))
@@ -109,11 +111,15 @@ def stanza(rule: Rule, t: Translation, profile: Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
-def artifacts(rule: Rule, t: Translation, profile: Profile) -> dict[str, str]:
+def base_name(rule: Rule) -> str:
+    """The file name stem of the rule's deployment files."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", (rule.path or rule.stable_id).rsplit("/", 1)[-1].rsplit(".", 1)[0]) or "rule"
+
+
+def artifacts(rule: Rule, t: Translation, profile: Profile, comments: tuple[str, ...] = ()) -> dict[str, str]:
     if t.output is None:
         return {}
-    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", (rule.path or rule.stable_id).rsplit("/", 1)[-1].rsplit(".", 1)[0]) or "rule"
-    return {f"{base}.savedsearches.conf": stanza(rule, t, profile)}
+    return {f"{base_name(rule)}.savedsearches.conf": stanza(rule, t, profile, comments)}
 
 
 __all__ = ["artifacts", "cron_for", "earliest_for", "stanza", "duration_ms"]

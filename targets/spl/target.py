@@ -34,8 +34,20 @@ class SplTarget:
                               "(max_samples_per_key) from the whole search window, which has no exact streaming SPL equivalent")
         except Refused as r:
             return Translation.refused(self.name, r.reason, profile=prof.name)
+        tstats_text, comments = None, ()
+        if prof.is_cim:
+            if isinstance(body, ir.EventQuery):
+                tstats_text, why = emitter.tstats_query(rule, body, prof)
+            else:
+                why = "no tstats form: a sequence needs the events themselves (streamstats), which tstats does not return"
+            if tstats_text is not None:
+                notes.assume(emitter.TSTATS_NOTE.format(file=savedsearch.base_name(rule) + ".tstats.spl"))
+            else:
+                comments = (why,)
         t = Translation.from_notes(self.name, text, notes, profile=prof.name)
-        t.artifacts = savedsearch.artifacts(rule, t, prof)
+        t.artifacts = savedsearch.artifacts(rule, t, prof, comments)
+        if tstats_text is not None:
+            t.artifacts[savedsearch.base_name(rule) + ".tstats.spl"] = tstats_text + "\n"
         return t
 
     def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None,
@@ -44,15 +56,26 @@ class SplTarget:
         index/source type (read from the text's first search command)."""
         if translation.output is None:
             raise ValueError("a refused translation cannot be executed")
-        prof = load_profile(profile or translation.profile, mapping)
-        pipeline = evaluator.parse(translation.output)
+        return self.run_text(translation.output, events, profile or translation.profile, mapping)
+
+    def run_text(self, text: str, events: Iterable[dict], profile: Optional[str] = None,
+                 mapping: Optional[str] = None) -> list[str]:
+        """Run any SPL text eqlc emits (the search, or an artifact such as the tstats form) on ECS
+        events; ids in event order. A tstats row stands for the events it counts."""
+        events = list(events)
+        prof = load_profile(profile, mapping)
+        pipeline = evaluator.parse(text)
         index, sourcetype = _scope_of(pipeline)
         rows = adapter.adapt(events, prof, index, sourcetype)
-        return [r["_id"][0] for r in pipeline.run(rows)]
+        out = pipeline.run(rows)
+        if pipeline.commands and pipeline.commands[0].name == "tstats":
+            hit = {i for r in out for i in r.get("_eqlc_from", [])}
+            return [str(e.get("_id")) for e in events if str(e.get("_id")) in hit]
+        return [r["_id"][0] for r in out]
 
 
 def _scope_of(pipeline: evaluator.Pipeline) -> tuple[str, Optional[str]]:
-    first = pipeline.commands[0].detail if pipeline.commands else None
+    first = pipeline.commands[0].detail if pipeline.commands and pipeline.commands[0].name == "search" else None
     index, sourcetype = "main", None
     if first is not None:
         for name, value in search_lang.fields_in(first):

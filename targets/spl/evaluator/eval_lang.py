@@ -93,78 +93,69 @@ class Tok:
     value: Any = None
 
 
-_OPS = ["==", "!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "%", "!", "."]
 _KW = {"AND", "OR", "XOR", "NOT", "LIKE"}
 
 
+_EVAL_ESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def _eval_escape(m: "re.Match[str]") -> str:
+    d = m.group(1)
+    if d in '\\"':
+        return d
+    if d == "t":
+        return "\t"
+    if d in "nr":
+        raise Undocumented(f"escape sequence \\{d} in an eval string is not documented")
+    return m.group(0)
+
+
 def unescape_eval_string(body: str) -> str:
-    out = []
-    i = 0
-    while i < len(body):
-        c = body[i]
-        if c == "\\" and i + 1 < len(body):
-            d = body[i + 1]
-            if d in '\\"':
-                out.append(d)
-                i += 2
-                continue
-            if d == "t":
-                out.append("\t")
-                i += 2
-                continue
-            if d in "nr":
-                raise Undocumented(f"escape sequence \\{d} in an eval string is not documented")
-        out.append(c)
-        i += 1
-    return "".join(out)
+    """``\\\\`` and ``\\"`` are the escapes, ``\\t`` a tab; other sequences are not altered."""
+    return _EVAL_ESCAPE.sub(_eval_escape, body) if "\\" in body else body
+
+
+
+
+
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<punct>[(),])
+  | (?P<str>"(?:[^"\\]|\\.)*")
+  | (?P<field>'[^']*')
+  | (?P<num>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>==|!=|<=|>=|=|<|>|\+|-|\*|/|%|!|\.)
+""", re.X | re.S)
 
 
 def scan(text: str) -> list[Tok]:
     toks: list[Tok] = []
     i, n = 0, len(text)
     while i < n:
-        c = text[i]
-        if c.isspace():
-            i += 1
-            continue
-        if c in "(),":
-            toks.append(Tok(c, c, i))
-            i += 1
-            continue
-        if c == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" and j + 1 < n else 1
-            if j >= n:
+        m = _TOKEN.match(text, i)
+        if m is None:
+            c = text[i]
+            if c == '"':
                 raise SplSyntaxError("unbalanced quotation mark in eval expression", i)
-            toks.append(Tok("str", text[i : j + 1], i, unescape_eval_string(text[i + 1 : j])))
-            i = j + 1
-            continue
-        if c == "'":
-            j = text.find("'", i + 1)
-            if j < 0:
+            if c == "'":
                 raise SplSyntaxError("unbalanced single quotation mark", i)
-            toks.append(Tok("field", text[i : j + 1], i, text[i + 1 : j]))
-            i = j + 1
-            continue
-        m = re.match(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", text[i:])
-        if m and not (c == "." and not m.group(0)[1:2].isdigit()):
-            toks.append(Tok("num", m.group(0), i, float(m.group(0))))
-            i += len(m.group(0))
-            continue
-        m = re.match(r"[A-Za-z_][A-Za-z0-9_]*", text[i:])
-        if m:
-            word = m.group(0)
-            toks.append(Tok("kw" if word in _KW else "ident", word, i, word))
-            i += len(word)
-            continue
-        for op in _OPS:
-            if text.startswith(op, i):
-                toks.append(Tok("op", op, i))
-                i += len(op)
-                break
-        else:
             raise SplSyntaxError(f"unexpected character {c!r} in eval expression", i)
+        kind, tok = m.lastgroup, m.group(0)
+        if kind == "punct":
+            toks.append(Tok(tok, tok, i))
+        elif kind == "str":
+            toks.append(Tok("str", tok, i, unescape_eval_string(tok[1:-1])))
+        elif kind == "field":
+            toks.append(Tok("field", tok, i, tok[1:-1]))
+        elif kind == "num":
+            toks.append(Tok("num", tok, i, float(tok)))
+        elif kind == "ident":
+            toks.append(Tok("kw" if tok in _KW else "ident", tok, i, tok))
+        elif kind == "op":
+            toks.append(Tok("op", tok, i))
+        i = m.end()
     return toks
 
 

@@ -24,6 +24,21 @@ Documented rules:
   All events where any of the selected fields are null are removed". Deduplicating by a multivalue
   field is not documented (:class:`Undocumented`); no other options are supported.
 
+* ``| tstats`` (the one generating command supported): "Use the tstats command to perform
+  statistical queries on indexed fields in tsidx files ... from indexed data or accelerated data
+  models"; syntax ``| tstats [summariesonly=<bool>] [fillnull_value=<string>] <stats-func>...
+  FROM datamodel=<data_model_name>.<root_dataset_name> [WHERE <search-query>] [BY <field-list>]``.
+  The events are the input rows that meet the dataset's constraint (:mod:`.datamodels`), their
+  fields named ``<dataset>.<field>``; WHERE is a search query over them (:mod:`.search_lang`: that
+  tstats applies the search command's matching rules to data model fields is the assumption eqlc
+  states with every tstats form); ``count``/``min(_time)``/``max(_time)`` per distinct BY-value
+  combination; "fillnull_value ... substitutes for null values for any field within its group-by
+  field list" (without it, a row lacking a BY field is :class:`Undocumented`, as is a multivalue
+  BY field). ``summariesonly=false`` (the default) reads every event, summarised or not, which is
+  what the rows are. Each output row carries ``_eqlc_from``: the ``_id`` of every event it counts
+  (evaluator provenance, not a Splunk field), so tests can compare the counted events with the
+  events another search selects.
+
 Only these commands are supported; anything else raises :class:`Unsupported`.
 """
 
@@ -33,6 +48,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from . import datamodels
 from . import eval_lang as E
 from . import pcre
 from . import search_lang as S
@@ -40,58 +56,38 @@ from . import values as V
 from .errors import SplSyntaxError, Undocumented, Unsupported
 
 
+_COMMENT_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|```.*?```|[^"`]+|`|"', re.S)
+_PIPE_TOKEN = re.compile(r'\\.|"(?:[^"\\]|\\.)*"|[^"\\|]+|\||"|\\', re.S)
+
+
 def strip_comments(text: str) -> str:
+    """Remove ```comments``` (outside quoted strings); a quoted string may hold backslash escapes."""
     out = []
-    i = 0
-    in_q = False
-    while i < len(text):
-        c = text[i]
-        if in_q:
-            out.append(c)
-            if c == "\\" and i + 1 < len(text):
-                out.append(text[i + 1])
-                i += 2
-                continue
-            if c == '"':
-                in_q = False
-            i += 1
-            continue
-        if text.startswith("```", i):
-            end = text.find("```", i + 3)
-            if end < 0:
-                raise SplSyntaxError("unterminated ``` comment", i)
-            out.append(" ")
-            i = end + 3
-            continue
-        if c == '"':
-            in_q = True
-        out.append(c)
-        i += 1
-    if in_q:
-        raise SplSyntaxError("unbalanced quotation mark")
+    for m in _COMMENT_TOKEN.finditer(text):
+        tok = m.group(0)
+        if tok == '"':
+            raise SplSyntaxError("unbalanced quotation mark")
+        if tok == "`" and text.startswith("```", m.start()):
+            raise SplSyntaxError("unterminated ``` comment", m.start())
+        out.append(" " if tok.startswith("```") else tok)
     return "".join(out)
 
 
 def split_pipeline(text: str) -> list[str]:
+    """Commands split at pipes outside quoted strings; ``\\|`` does not split."""
     text = strip_comments(text)
     parts: list[str] = []
     buf: list[str] = []
-    i = 0
     in_q = False
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and i + 1 < len(text):
-            buf.append(text[i : i + 2])
-            i += 2
-            continue
-        if c == '"':
-            in_q = not in_q
-        if c == "|" and not in_q:
+    for m in _PIPE_TOKEN.finditer(text):
+        tok = m.group(0)
+        if tok == "|" and not in_q:
             parts.append("".join(buf))
             buf = []
-        else:
-            buf.append(c)
-        i += 1
+            continue
+        if tok == '"':  # an unterminated quote runs to the end
+            in_q = not in_q
+        buf.append(tok)
     parts.append("".join(buf))
     return [p.strip() for p in parts]
 
@@ -331,6 +327,122 @@ def _dedup_cmd(body: str) -> Command:
     return Command("dedup", run, names)
 
 
+_TSTATS_AGG = re.compile(r"(count|min\(_time\)|max\(_time\))(?:\s+(?:AS|as)\s+([A-Za-z_][A-Za-z0-9_]*))?\s*")
+
+
+def _top_level_keyword(text: str, word: str) -> int:
+    """Offset of ``word`` as a separate top-level word (outside quotes and parentheses), or -1."""
+    depth, in_q, i = 0, False, 0
+    while i < len(text):
+        c = text[i]
+        if in_q:
+            if c == "\\":
+                i += 2
+                continue
+            if c == '"':
+                in_q = False
+        elif c == '"':
+            in_q = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif depth == 0 and text.startswith(word, i) and (i == 0 or text[i - 1].isspace()) \
+                and (i + len(word) == len(text) or text[i + len(word)].isspace()):
+            return i
+        i += 1
+    return -1
+
+
+def _tstats_cmd(body: str) -> Command:
+    text = body.strip()
+    options: dict[str, str] = {}
+    while True:
+        m = re.match(r'(summariesonly|fillnull_value)\s*=\s*("(?:[^"\\]|\\.)*"|\S+)\s+', text)
+        if not m:
+            break
+        v = m.group(2)
+        options[m.group(1)] = S.unescape_search_string(v[1:-1]) if v.startswith('"') else v
+        text = text[m.end():]
+    if options.get("summariesonly", "false") not in ("false", "f", "0"):
+        raise Unsupported("summariesonly=true reads only summarised events; the evaluator models complete reads")
+    f = _top_level_keyword(text, "FROM")
+    if f < 0:
+        raise Unsupported("tstats without FROM datamodel=... is outside the subset eqlc emits")
+    aggs_text, rest = text[:f], text[f + 4:].strip()
+    aggs: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(aggs_text):
+        m = _TSTATS_AGG.match(aggs_text, pos)
+        if not m:
+            raise Unsupported(f"tstats function {aggs_text[pos:]!r}")
+        aggs.append((m.group(1), m.group(2) or m.group(1)))
+        pos = m.end()
+    if not aggs:
+        raise SplSyntaxError("tstats needs a statistical function")
+    m = re.match(r"datamodel\s*=\s*([A-Za-z0-9_]+\.[A-Za-z0-9_]+)\s*", rest)
+    if not m:
+        raise Unsupported("tstats FROM must be datamodel=<model>.<dataset>")
+    model = m.group(1)
+    if model not in datamodels.CONSTRAINT_TAGS:
+        raise Unsupported(f"data model dataset {model!r} is not in the evaluator's CIM table")
+    node = model.split(".")[1]
+    rest = rest[m.end():]
+    by: list[str] = []
+    b = _top_level_keyword(rest, "BY")
+    if b >= 0:
+        by = rest[b + 2:].replace(",", " ").split()
+        rest = rest[:b]
+    rest = rest.strip()
+    where = S.Everything()
+    if rest:
+        if not rest.startswith("WHERE"):
+            raise SplSyntaxError(f"unexpected {rest[:20]!r} in tstats")
+        where = S.parse_search(rest[5:])
+    fill = options.get("fillnull_value")
+    tags = datamodels.CONSTRAINT_TAGS[model]
+
+    def run(rows: Rows) -> Rows:
+        groups: dict[tuple, dict] = {}
+        for r in rows:
+            have = set(V.get(r, "tag") or [])
+            if not all(t in have for t in tags):
+                continue
+            view = {f"{node}.{k}": v for k, v in r.items() if not k.startswith("_") and k not in ("tag", "index", "sourcetype")}
+            view["_time"] = r.get("_time", [])
+            if not S.evaluate(where, view):
+                continue
+            key = []
+            for name in by:
+                vals = V.get(view, name)
+                if vals is None:
+                    if fill is None:
+                        raise Undocumented(f"tstats BY {name!r} on an event without it (no fillnull_value)")
+                    vals = [fill]
+                if len(vals) > 1:
+                    raise Undocumented(f"tstats BY the multivalue field {name!r}")
+                key.append(V.render(vals[0]))
+            g = groups.setdefault(tuple(key), {"times": [], "ids": []})
+            g["times"].extend(V.to_number(t) for t in r.get("_time", []))
+            g["ids"].extend(r.get("_id", []))
+        out = []
+        for key, g in groups.items():
+            row: dict = {name: [v] for name, v in zip(by, key)}
+            for fn, alias in aggs:
+                if fn == "count":
+                    row[alias] = [float(len(g["ids"]))]
+                elif g["times"]:
+                    row[alias] = [min(g["times"]) if fn.startswith("min") else max(g["times"])]
+            row["_eqlc_from"] = list(g["ids"])
+            out.append(row)
+        return out
+
+    return Command("tstats", run, (model, where, by))
+
+
+GENERATING: dict[str, Callable[[str], Command]] = {"tstats": _tstats_cmd}
+
+
 def _noop(name: str) -> Callable[[str], Command]:
     return lambda body: Command(name, lambda rows: rows)
 
@@ -363,10 +475,20 @@ class Pipeline:
 
 def parse(text: str) -> Pipeline:
     segments = split_pipeline(text)
-    if segments and segments[0] == "":
-        raise Unsupported("a search starting with a generating command ('| ...') is outside the subset")
     commands = []
-    for i, seg in enumerate(segments):
+    if segments and segments[0] == "":
+        first = segments[1] if len(segments) > 1 else ""
+        m = re.match(r"([A-Za-z_]+)\b\s*(.*)$", first, re.S)
+        if not m or m.group(1) not in GENERATING:
+            raise Unsupported("a search starting with a generating command other than tstats is outside the subset")
+        commands.append(GENERATING[m.group(1)](m.group(2)))
+        segments = segments[2:]
+        if any(not seg for seg in segments):
+            raise SplSyntaxError("empty command between pipes")
+        offset = 1
+    else:
+        offset = 0
+    for i, seg in enumerate(segments, offset):
         if not seg:
             raise SplSyntaxError("empty command between pipes")
         m = re.match(r"([A-Za-z_]+)\b\s*(.*)$", seg, re.S)

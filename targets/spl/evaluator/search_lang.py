@@ -97,19 +97,13 @@ class Tok:
     pos: int
 
 
+_SEARCH_ESCAPE = re.compile(r'\\([\\"|])')
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+
+
 def unescape_search_string(body: str) -> str:
     """Expand ``\\\\``, ``\\"`` and ``\\|``; leave other backslash sequences as they are."""
-    out = []
-    i = 0
-    while i < len(body):
-        c = body[i]
-        if c == "\\" and i + 1 < len(body) and body[i + 1] in '\\"|':
-            out.append(body[i + 1])
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
+    return _SEARCH_ESCAPE.sub(lambda m: m.group(1), body) if "\\" in body else body
 
 
 def scan(text: str) -> list[Tok]:
@@ -139,11 +133,10 @@ def scan(text: str) -> list[Tok]:
                 i += 1
             continue
         if c == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" and j + 1 < n else 1
-            if j >= n:
+            m = _STRING.match(text, i)
+            if m is None:
                 raise SplSyntaxError("unbalanced quotation mark", i)
+            j = m.end() - 1
             toks.append(Tok("str", unescape_search_string(text[i + 1 : j]), i))
             i = j + 1
             continue
