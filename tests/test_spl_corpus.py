@@ -1,14 +1,19 @@
 """The SPL target over the shared corpus: coverage by status and reason for both profiles, every
-emitted search parses in the reference evaluator, and the evaluator selects what the Python
-matcher selects on generated witness events.
+emitted search (and tstats form) parses in the reference evaluator, and the evaluator selects what
+the Python matcher selects on witness events derived from each rule's literals
+(:mod:`targets.spl.witness`).
 
 Coverage counts are asserted against tests/data/spl/coverage.json (rewrite it with
-EQLC_SPL_UPDATE_COVERAGE=1 after a deliberate change; the diff then shows what moved).
+EQLC_SPL_UPDATE_COVERAGE=1 after a deliberate change; the diff then shows what moved). The whole
+corpus is compiled once per profile and process (``translations``), whichever tests ask for it.
+The matcher comparison of the ecs profile runs on ``tests.corpus.sample()`` (100 rules; all 823
+with EQLC_FULL_CORPUS=1, about 2.5 minutes); the cim profile translates few rules, so all of them.
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import os
 import re
@@ -16,12 +21,21 @@ from pathlib import Path
 
 import pytest
 
+import compiler.matcher as matcher_mod  # the reference semantics; never skipped
+from compiler import ir
 from compiler.result import Status
-from targets.spl import TARGET, evaluator
-from tests.corpus import all_rules, rule_id
+from targets.spl import TARGET, evaluator, witness
+from targets.spl.profile import load_profile
+from tests.corpus import all_rules, rule_id, sample
 
 DATA = Path(__file__).parent / "data" / "spl"
 COVERAGE = DATA / "coverage.json"
+
+
+@functools.lru_cache(maxsize=None)
+def translations(profile: str) -> tuple:
+    """(rule, translation) for every corpus rule, compiled once per process."""
+    return tuple((rule, TARGET.compile(rule, profile=profile)) for rule in all_rules())
 
 
 def _reason_class(note: str) -> str:
@@ -35,14 +49,21 @@ def _reason_class(note: str) -> str:
 def coverage(profile: str) -> dict:
     counts: collections.Counter = collections.Counter()
     reasons: collections.Counter = collections.Counter()
-    for rule in all_rules():
-        t = TARGET.compile(rule, profile=profile)
+    tstats = 0
+    for _rule, t in translations(profile):
         counts[t.status.value] += 1
         if t.status is Status.REFUSED:
             reasons[_reason_class(t.notes[0])] += 1
-        else:
-            evaluator.parse(t.output)  # every emitted search parses in the evaluator
-    return {"counts": dict(sorted(counts.items())), "refused_by_reason": dict(sorted(reasons.items()))}
+            continue
+        evaluator.parse(t.output)  # every emitted search parses in the evaluator
+        for name, text in t.artifacts.items():
+            if name.endswith(".tstats.spl"):
+                evaluator.parse(text)
+                tstats += 1
+    out = {"counts": dict(sorted(counts.items())), "refused_by_reason": dict(sorted(reasons.items()))}
+    if profile == "cim":
+        out["tstats_forms"] = tstats
+    return out
 
 
 @pytest.mark.parametrize("profile", ["ecs", "cim"])
@@ -56,7 +77,12 @@ def test_corpus_coverage_is_as_recorded(profile):
     assert got == recorded[profile]
 
 
-import compiler.matcher as matcher_mod  # noqa: E402  (the reference semantics; never skipped)
+def matcher_selection(rule, events: list[dict]) -> list[str]:
+    m = matcher_mod.matcher(rule)
+    if isinstance(rule.query.body, ir.EventQuery):
+        return [e["_id"] for e in events if m.match(e)]
+    hits = {e["_id"] for match in m.run(events) for e in match.events}
+    return [e["_id"] for e in events if e["_id"] in hits]
 
 
 def test_spl_selects_what_the_matcher_selects_on_the_example_fixtures():
@@ -65,8 +91,80 @@ def test_spl_selects_what_the_matcher_selects_on_the_example_fixtures():
 
     (rule,) = load_file(EXAMPLE_DIR / "rule.toml")
     events = [json.loads(line) for line in (EXAMPLE_DIR / "fixtures.ndjson").read_text().splitlines() if line.strip()]
-    m = matcher_mod.matcher(rule)
-    expected = [e["_id"] for e in events if m.match(e)]
-    for profile in ("ecs",):
-        t = TARGET.compile(rule, profile=profile)
-        assert TARGET.execute(t, events, profile=profile) == expected
+    t = TARGET.compile(rule, profile="ecs")
+    assert TARGET.execute(t, events, profile="ecs") == matcher_selection(rule, events)
+
+
+def test_ecs_selects_what_the_matcher_selects_on_witness_events_of_the_corpus_sample():
+    """Every translated rule of the sample, event queries and sequences: same ids as the matcher.
+    The witness events must exercise the rules (some selected, some not), or the test proves nothing."""
+    chosen = {rule_id(r) for r in sample()}
+    compared, selective = 0, 0
+    failures = []
+    for rule, t in translations("ecs"):
+        if rule_id(rule) not in chosen or t.status is Status.REFUSED:
+            continue
+        events = witness.events_for(rule)
+        expected = matcher_selection(rule, events)
+        got = TARGET.execute(t, events)
+        compared += 1
+        selective += 0 < len(expected) < len(events)
+        if got != expected:
+            failures.append((rule_id(rule), sorted(set(got) ^ set(expected))))
+    assert not failures
+    assert compared >= 90 and selective >= 0.7 * compared, (compared, selective)
+
+
+def fit_to_cim(events: list[dict]) -> list[dict]:
+    """Events as the cim profile's stated assumptions describe them: a process event is a process
+    launch (event.type start, the Endpoint.Processes dataset) and host.os.type holds a value of the
+    declared vocabulary (lower-case linux/windows/macos)."""
+    prof = load_profile("cim", None)
+    out = []
+    for e in events:
+        e = json.loads(json.dumps(e))
+        cats = e.get("event", {}).get("category", [])
+        for c in cats if isinstance(cats, list) else [cats]:
+            ds = prof.datasets.get(c)
+            if ds is None:
+                continue
+            for f, req in ds.requires.items():
+                node = e
+                *parents, leaf = f.split(".")
+                for p in parents:
+                    node = node.setdefault(p, {})
+                node[leaf] = list(req)
+            for f, vocab in ds.vocabulary.items():
+                node = e
+                *parents, leaf = f.split(".")
+                for p in parents:
+                    node = node.get(p) if isinstance(node, dict) else None
+                if isinstance(node, dict) and leaf in node and node[leaf] not in vocab:
+                    node[leaf] = vocab[0]
+        out.append(e)
+    return out
+
+
+def test_cim_search_and_tstats_forms_select_what_the_matcher_selects():
+    """All cim translations (few), on witness events that meet the profile's stated assumptions;
+    each tstats form counts exactly the events its search form selects."""
+    compared, tstats, failures = 0, 0, []
+    for rule, t in translations("cim"):
+        if t.status is Status.REFUSED:
+            continue
+        events = fit_to_cim(witness.events_for(rule))
+        expected = matcher_selection(rule, events)
+        got = TARGET.execute(t, events, profile="cim")
+        compared += 1
+        if got != expected:
+            failures.append((rule_id(rule), "search", sorted(set(got) ^ set(expected))))
+        for name, text in t.artifacts.items():
+            if name.endswith(".tstats.spl"):
+                tstats += 1
+                counted = TARGET.run_text(text, events, "cim")
+                if counted != got:
+                    failures.append((rule_id(rule), "tstats", sorted(set(counted) ^ set(got))))
+    assert not failures
+    recorded = json.loads(COVERAGE.read_text())["cim"]
+    assert compared == recorded["counts"].get("assumptions", 0) + recorded["counts"].get("exact", 0)
+    assert tstats == recorded["tstats_forms"] > 0
