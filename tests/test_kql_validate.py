@@ -2,13 +2,16 @@
 @kusto/language-service-next, through Node) against the vendor table schemas: zero diagnostics
 for the example, the execution cases, the sequence/array forms and the corpus in both profiles
 (the fixed 100-rule sample; EQLC_FULL_CORPUS=1 analyses all 823 rules, ~40 s more); broken
-queries are caught. All queries go through ONE node process.
+queries are caught. All queries go through ONE node process per test run (shared by the xdist
+workers through a file-locked cache).
 
 Needs ``npm ci --prefix tests/node``; without it these tests FAIL with that command in the message.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,8 @@ from compiler import parse_query
 from compiler.result import Status
 from compiler.rule import Rule
 from targets.kql import TARGET
-from tests.corpus import EXAMPLE_DIR, rule_id, sample
+from tests.corpus import EXAMPLE_DIR, rule_id
+from tests.test_kql_coverage import corpus_rules, corpus_sample, xdist_worker
 from tests.node.kusto import analyse, declared_tables
 
 DATA = Path(__file__).resolve().parent / "data" / "kql"
@@ -40,10 +44,11 @@ def _tables() -> dict[str, dict[str, str]]:
     return tables
 
 
-def _collect() -> list[tuple[str, str]]:
+def _collect(rules: tuple) -> list[tuple[str, str]]:
     """(label, query) for everything the KQL target emits in the test data and the corpus."""
     out: list[tuple[str, str]] = []
     cases = yaml.safe_load((DATA / "cases.yaml").read_text(encoding="utf-8"))["cases"]
+    cases += yaml.safe_load((DATA / "args_cases.yaml").read_text(encoding="utf-8"))["cases"]
     limits = yaml.safe_load((DATA / "engine_limits.yaml").read_text(encoding="utf-8"))["unsupported"]
     example = rule_of((EXAMPLE_DIR / "rule.eql").read_text(encoding="utf-8"))
     for p in PROFILES:
@@ -51,10 +56,13 @@ def _collect() -> list[tuple[str, str]]:
             t = TARGET.compile(rule_of(c["query"]), profile=p)
             if t.output:
                 out.append((f"{p}:case:{c['name']}", t.output))
-        for r in sample():
+        for r in corpus_sample(rules):
             t = TARGET.compile(r, profile=p)
             if t.output:
                 out.append((f"{p}:corpus:{rule_id(r)}", t.output))
+        t = TARGET.compile(example, profile=p)
+        assert t.status is Status.ASSUMPTIONS, t.notes
+        out.append((f"{p}:example", t.output))
     for item in limits:
         mapping = str(DATA / item["mapping"]) if item.get("mapping") else None
         out.append((f"limit:{item['construct']}", TARGET.compile(rule_of(item["query"]), mapping=mapping).output))
@@ -88,11 +96,27 @@ BROKEN = {
 CONTROL = "DeviceProcessEvents | where FileName == \"dracut\""
 
 
-@pytest.fixture(scope="module")
-def analysis():
-    """One node process for everything: emitted queries, a typo'd emitted query, the broken
-    queries and a correct control query."""
-    emitted = _collect()
+@pytest.fixture(scope="session")
+def analysis(tmp_path_factory):
+    """One node process per test RUN for everything: emitted queries, a typo'd emitted query, the
+    broken queries and a correct control query. Under pytest-xdist the first worker that needs
+    it computes it under a file lock and the others read its JSON (the run's shared temporary
+    directory), so Kusto.Language is loaded once, not once per worker."""
+    if xdist_worker() == "master":
+        return _analysis(corpus_rules(tmp_path_factory))
+    root = tmp_path_factory.getbasetemp().parent
+    cache = root / "kql_analysis.json"
+    with open(root / "kql_analysis.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if cache.exists():
+            return json.loads(cache.read_text(encoding="utf-8"))
+        data = _analysis(corpus_rules(tmp_path_factory))
+        cache.write_text(json.dumps(data), encoding="utf-8")
+        return data
+
+
+def _analysis(rules: tuple) -> dict:
+    emitted = _collect(rules)
     label, query = next((l, q) for l, q in emitted if "InitiatingProcessFolderPath" in q)
     typo = query.replace("InitiatingProcessFolderPath", "InitiatingProcesFolderPath", 1)
     names = list(BROKEN)

@@ -16,7 +16,13 @@ out and reported by :func:`exclusions` with the reason, never silently:
   column value;
 * events on which a fact the translation assumed (e.g. ``event.action in ("exec", ...)`` taken
   to hold for every DeviceProcessEvents row) is false in Elasticsearch's terms: the translation
-  is only claimed exact where its stated assumptions hold.
+  is only claimed exact where its stated assumptions hold;
+* events on which a field the translation read from a command line (``process.args`` from
+  ``process.command_line``, see :mod:`targets.kql.argv`) is not what the stated assumption says
+  (an argument with a space, a command line that is not the arguments joined by spaces).
+
+Fields read from a command line get no column of their own: the command line's column is loaded
+from the ECS command-line field, exactly as for any rule.
 
 Lookup tables (DeviceInfo for host.os.type) get one row per device. ECS states the OS per event,
 Defender per device; when one ``host.id`` carries several ``host.os.type`` values in a fixture
@@ -26,6 +32,8 @@ set, each (host.id, OS) pair becomes its own device (``h1#os=Linux``).
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
@@ -33,6 +41,7 @@ from compiler import ir
 from compiler.events import split_path, values
 from compiler.result import Status, Translation
 
+from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
 from .profile import FieldMap, Profile, Table, load_profile
 
@@ -113,8 +122,10 @@ def _device_ids(profile: Profile, events: list[dict]) -> dict[int, str]:
     return out
 
 
-def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = ()) -> Loaded:
+def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), derived: Iterable[Derived] = (),
+         computed: Iterable[str] = ()) -> Loaded:
     facts = list(facts)
+    derived = list(derived)
     out = Loaded()
     devices = _device_ids(profile, events)
     lookup_rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in profile.lookups}
@@ -131,6 +142,10 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = ()) -> Lo
         if failed is not None:
             out.excluded[eid] = f"outside the stated assumption on {leaf_field(failed.leaf).name}"  # type: ignore[union-attr]
             continue
+        broken = next(((d, why) for d in derived if (why := d.violation(event))), None)
+        if broken is not None:
+            out.excluded[eid] = f"outside the stated assumption on {broken[0].field}: {broken[1]}"
+            continue
         cats = [c for c in values(event, ("event", "category")) if isinstance(c, str)]
         for t in profile.tables.values():
             if t.category not in cats:
@@ -143,7 +158,37 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = ()) -> Lo
             out.tables[t.name][1].append(row)
     for name, rows in lookup_rows.items():
         out.tables[profile.lookups[name].table][1].extend(rows.values())
+    _check_computed(profile, out, {str(e.get("_id", i)): e for i, e in enumerate(events)}, list(computed))
     return out
+
+
+def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], computed: list[str]) -> None:
+    """Leave out rows where a field the translation reads through a profile expression (e.g.
+    ASIM's process.name cut from TargetProcessName) differs from the event's ECS value.
+
+    The expression is evaluated by duckdb-kql itself on the loaded rows, so the check is the
+    query's own reading of the column, not a Python re-implementation of it."""
+    import duckdb_kql
+
+    for t in profile.tables.values():
+        exprs = {f: t.fields[f] for f in computed if f in t.fields and t.fields[f].expr and not t.fields[f].derived_from_command_line}
+        cols, rows = out.tables[t.name]
+        if not exprs or not rows:
+            continue
+        query = f"{t.name} | project {ID_COLUMN}, " + ", ".join(f"__v{i} = tostring({fm.expr})" for i, fm in enumerate(exprs.values()))
+        con = connect(Loaded({t.name: (cols, rows)}), query)
+        bad: dict[str, str] = {}
+        for eid, *got in duckdb_kql.kql(con, query).fetchall():
+            for (name, fm), value in zip(exprs.items(), got):
+                have = values(by_id[eid], split_path(name))
+                want = "" if not have else str(have[0]) if len(have) == 1 else None
+                if want != (value or ""):
+                    bad.setdefault(eid, (
+                        f"outside the stated assumption on {name}: {name} {have!r} differs from the value the "
+                        f"{profile.name} profile computes from {', '.join(fm.columns) or fm.text} ({value!r})"))
+        if bad:
+            rows[:] = [r for r in rows if r[ID_COLUMN] not in bad]
+            out.excluded.update(bad)
 
 
 def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict, lookup_rows: dict) -> tuple[dict, Optional[str]]:
@@ -178,11 +223,9 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict, looku
                 allowed = [x for h in hits for x in h]
                 mapped.setdefault(fm.column or "", []).append(tuple(allowed))
             continue
-        if fm.expr:  # computed by the query from other columns (e.g. file.extension from FileName)
-            continue
+        if fm.expr or fm.derived_from_command_line:  # computed by the query from other columns
+            continue  # (file.extension from FileName, process.args from the command line)
         if fm.is_array:
-            import json
-
             row[fm.column] = json.dumps([v for v in vals])  # type: ignore[index]
             continue
         ok, val = _scalar(fm, vals, fm.type)
@@ -204,25 +247,43 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict, looku
 def exclusions(translation: Translation, events: list[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
     """Events the adapter leaves out for this translation, with the reason."""
     prof = load_profile(profile or translation.profile, mapping)
-    return load(prof, events, getattr(translation, "facts", ())).excluded
+    return load(prof, events, getattr(translation, "facts", ()), getattr(translation, "derived", ()), getattr(translation, "computed", ())).excluded
+
+
+_CONNECTIONS: "OrderedDict[str, Any]" = OrderedDict()
+_MAX_CONNECTIONS = 8
 
 
 def connect(loaded: Loaded, query: Optional[str] = None):
-    """A duckdb-kql connection holding the loaded tables (only those ``query`` names, if given)."""
+    """A duckdb-kql connection holding the loaded tables (only those ``query`` names, if given).
+
+    Connections are kept (a few, least recently used dropped) by the exact content of the tables
+    they hold: running many queries over the same fixture tables reuses one in-memory database
+    instead of rebuilding it per query. Queries only read, so a reused database is the same
+    database."""
+    import hashlib
     import re
 
     import duckdb_kql
 
+    wanted = {name: spec for name, spec in loaded.tables.items()
+              if query is None or re.search(rf"\b{re.escape(name)}\b", query)}
+    key = hashlib.sha256(json.dumps(wanted, sort_keys=True, default=repr).encode()).hexdigest()
+    con = _CONNECTIONS.get(key)
+    if con is not None:
+        _CONNECTIONS.move_to_end(key)
+        return con
     con = duckdb_kql.connect()
-    for name, (cols, rows) in loaded.tables.items():
-        if query is not None and not re.search(rf"\b{re.escape(name)}\b", query):
-            continue
+    for name, (cols, rows) in wanted.items():
         spec = ", ".join(f'"{c}" {SQL_TYPES.get(typ, "VARCHAR")}' for c, typ in cols.items())
         con.execute(f'CREATE TABLE "{name}" ({spec})')
         if rows:
             names = list(cols)
             marks = ", ".join("?" for _ in names)
             con.executemany(f'INSERT INTO "{name}" VALUES ({marks})', [[r.get(c) for c in names] for r in rows])
+    _CONNECTIONS[key] = con
+    while len(_CONNECTIONS) > _MAX_CONNECTIONS:
+        _CONNECTIONS.popitem(last=False)[1].close()
     return con
 
 
@@ -233,7 +294,7 @@ def run(translation: Translation, events: list[dict], profile: Optional[str] = N
     import duckdb_kql
 
     prof = load_profile(profile or translation.profile, mapping)
-    loaded = load(prof, events, getattr(translation, "facts", ()))
+    loaded = load(prof, events, getattr(translation, "facts", ()), getattr(translation, "derived", ()), getattr(translation, "computed", ()))
     con = connect(loaded, translation.output)
     rel = duckdb_kql.kql(con, translation.output)
     names = [d[0] for d in rel.description]

@@ -17,6 +17,9 @@ How Elasticsearch's meaning is kept (see shared/research/eql-semantics.md §0-§
 * Fields the table implies (``facts``: event.category, event.type, event.action) are decided from
   the profile and stated; value-mapped fields translate literal by literal; anything else with
   no column is refused by name.
+* ``process.args``-like arrays the profile reads from a command line (``argv_of``) become "some
+  space-separated word matches" predicates that are false on an empty line, so ``not`` keeps
+  ``must_not``'s meaning; they are exact under the assumption :mod:`targets.kql.argv` states.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from compiler import ir
 from compiler.lucene_regex import RegexError, Untranslatable, to_pattern
 from compiler.result import Notes, Refused
 
-from . import syntax
+from . import argv, syntax
+from .argv import Derived
 from .profile import FieldMap, Profile, Table
 
 Cond = Union[str, bool]  # Kusto text, or a constant the emitter already decided
@@ -49,6 +53,22 @@ class Fact:
 
 
 @dataclass
+class Checks:
+    """What a translation assumed of each event, for the fixture adapter to check: leaves decided
+    from table facts, fields read from a command line, and fields computed by a Kusto expression
+    (``expr`` in the profile) that the translation takes to equal the ECS field."""
+
+    facts: list[Fact] = field(default_factory=list)
+    derived: list[Derived] = field(default_factory=list)
+    computed: list[str] = field(default_factory=list)
+
+    def merge(self, other: "Checks") -> None:
+        self.facts.extend(other.facts)
+        self.derived.extend(d for d in other.derived if d not in self.derived)
+        self.computed.extend(c for c in other.computed if c not in self.computed)
+
+
+@dataclass
 class Emitter:
     profile: Profile
     table: Table
@@ -56,6 +76,8 @@ class Emitter:
     facts: list[Fact] = field(default_factory=list)
     lookups: dict[str, object] = field(default_factory=dict)
     prep: list[str] = field(default_factory=list)  # mv-apply stages for array columns
+    derived: list[Derived] = field(default_factory=list)  # fields read from a command line
+    computed: list[str] = field(default_factory=list)  # fields read through a profile `expr`
     _arrays: int = 0
 
     # ---- fields -----------------------------------------------------------------------------
@@ -70,6 +92,14 @@ class Emitter:
             raise Refused(f"{opt}{f.name} has no column in {self.table.name} (profile {self.profile.name})")
         if fm.note:
             self.notes.assume(fm.note)
+        if fm.derived_from_command_line:
+            source = fm.argv_of or fm.argc_of or ""
+            self.fieldmap(ir.Field(tuple(source.split("."))))  # the command line's own caveats apply as well
+            d = Derived(fm.field, source, count=fm.argc_of is not None)
+            if d not in self.derived:
+                self.derived.append(d)
+        elif fm.expr and fm.field not in self.computed:
+            self.computed.append(fm.field)
         if fm.lookup is not None:
             self.lookups[fm.lookup.name] = fm.lookup
             if fm.lookup.note:
@@ -80,6 +110,10 @@ class Emitter:
         self.notes.assume(
             f"Kusto stores a missing string as \"\": an ECS {fm.field} equal to \"\" is treated as missing ({fm.text})"
         )
+
+    @property
+    def checks(self) -> Checks:
+        return Checks(list(self.facts), list(self.derived), list(self.computed))
 
     # ---- entry point -----------------------------------------------------------------------
     def condition(self, expr: ir.Expr) -> Cond:
@@ -112,6 +146,8 @@ class Emitter:
         fm = self.fieldmap(f)
         if fm.values is not None:
             return self.value_mapped(e, fm)
+        if fm.argv_of:
+            return self.argv_leaf(e, fm)
         if fm.is_array:
             return self.array_leaf(e, fm)
         if isinstance(e, ir.IsNull):
@@ -304,6 +340,42 @@ class Emitter:
         self.notes.assume(f"{fm.field} is the dynamic array {fm.text}, matched element by element with mv-apply")
         return f"{count} > 0"
 
+    # ---- argument arrays read from a command line (targets/kql/argv.py) ---------------------------
+    def argv_leaf(self, e: ir.Expr, fm: FieldMap) -> Cond:
+        """Some space-separated word of the command line satisfies the leaf; false on an empty
+        line, so ``not`` matches events without arguments as ``must_not`` does."""
+        line = fm.text
+        if isinstance(e, ir.IsNull):
+            return f"isempty({line})"
+        words, ci = argv_patterns(e)
+        argv.check_literals(words, fm.field, line)
+        if not words:
+            return False
+        if any(argv.is_any_word(w) for w in words):
+            return f"isnotempty({line})"
+        kinds = [argv.word_kind(w) for w in words]
+        clauses = sum({"exact": 4, "prefix": 2, "suffix": 2, "contains": 1}.get(k, 0) for k in kinds)
+        if clauses > argv.MAX_OPERATOR_CLAUSES:
+            kinds = ["general"] * len(words)
+        parts: list[str] = []
+        exact = [w[0] for w, k in zip(words, kinds) if k == "exact"]
+        if exact:
+            parts.append(self.eq_strings(line, exact, ci))
+        P = ir.PatternKind
+        for w, k in zip(words, kinds):
+            x = next((s for s in w if isinstance(s, str)), "")
+            forms = {
+                "exact": [(P.PREFIX, x + " "), (P.SUFFIX, " " + x), (P.CONTAINS, " " + x + " ")],
+                "prefix": [(P.PREFIX, x), (P.CONTAINS, " " + x)],
+                "suffix": [(P.SUFFIX, x), (P.CONTAINS, x + " ")],
+                "contains": [(P.CONTAINS, x)],
+            }.get(k, [])
+            parts.extend(self.pattern_op(line, kind, text, ci) for kind, text in forms)
+        general = [w for w, k in zip(words, kinds) if k == "general"]
+        if general:
+            parts.append(f"{line} matches regex {syntax.quote_regex(argv.line_regex(general, ci))}")
+        return _or_text(list(dict.fromkeys(parts)))
+
     # ---- script leaves -----------------------------------------------------------------------
     def script(self, e: ir.Expr) -> tuple[Cond, str]:
         """(presence guard, predicate) for an expression Elasticsearch runs as a script."""
@@ -311,7 +383,7 @@ class Emitter:
         text = self.bool_expr(e, used)
         guards: list[Cond] = []
         for fm in used.values():
-            if fm.is_array or fm.values is not None:
+            if fm.is_array or fm.values is not None or fm.argv_of:
                 raise Refused(f"{fm.field} ({fm.text}) inside a function or arithmetic is not translated")
             if fm.is_string:
                 self.note_empty(fm)
@@ -492,6 +564,34 @@ def leaf_field(e: ir.Expr) -> Optional[ir.Field]:
     if isinstance(e, ir.FunctionCall) and e.args and isinstance(e.args[0], ir.Field):
         return e.args[0]
     return None
+
+
+def argv_patterns(e: ir.Expr) -> tuple[list[argv.Word], bool]:
+    """The leaf as patterns over ONE argument, as parts (literal runs and wildcards): an exact
+    value is one literal part (its ``*``/``?`` are characters), ``like``/``:`` patterns keep
+    their wildcards, startsWith/endsWith/stringContains are prefix/suffix/contains patterns."""
+    f = leaf_field(e)
+    name = f.name if f else "process.args"
+    if isinstance(e, ir.Compare):
+        if e.op is not ir.CompareOp.EQ:
+            raise Refused(f"ordering comparison {e.op.value} on {name}, which is read from a command line")
+        return [(string_literal(literal_of(e), f),)], False
+    if isinstance(e, ir.InSet):
+        return [(string_literal(v, f),) for v in e.values if not isinstance(v, ir.Null)], e.case_insensitive
+    if isinstance(e, ir.WildcardMatch):
+        return [p.parts or ("",) for p in e.patterns], e.case_insensitive
+    if isinstance(e, ir.FunctionCall) and e.name.lower() in ("startswith", "endswith", "stringcontains"):
+        fn = e.name.lower()
+        lit = string_literal(e.args[1], f)
+        if fn != "startswith" and any(ch in lit for ch in "*?\\"):
+            raise Refused(f"{e.name}({name}, {lit!r}): Elasticsearch runs it as an unescaped wildcard query, so '*', '?' and '\\' in the literal have no settled meaning")
+        if lit == "":
+            return ([(ir.Wildcard.STAR,)] if fn != "stringcontains" else []), e.case_insensitive
+        star = ir.Wildcard.STAR
+        return [{"startswith": (lit, star), "endswith": (star, lit), "stringcontains": (star, lit, star)}[fn]], e.case_insensitive
+    if isinstance(e, ir.RegexMatch):
+        raise Refused(f"regex on {name}: a regex over one argument has no exact form on the command line it is read from")
+    raise Refused(f"unsupported condition {describe(e)} on {name}, which is read from a command line")
 
 
 def literal_of(e: ir.Compare) -> ir.Expr:

@@ -43,6 +43,12 @@ class FieldMap:
     ``values`` (ECS value -> column values) makes the field value-mapped: only literal
     comparisons with a listed value translate. ``expr`` is a Kusto expression used instead of
     a bare column (e.g. a file name cut from a path); ``columns`` are the columns it reads.
+
+    ``argv_of`` (an ECS command-line field of the same table) makes an ECS argument array
+    (``process.args``) read from that command line, split on single spaces; ``argc_of`` makes an
+    argument count (``process.args_count``) the number of those words. Both are exact only under
+    the assumption :mod:`targets.kql.argv` states; ``column``/``expr`` are then the command
+    line's own (resolved when the profile loads).
     """
 
     field: str
@@ -53,6 +59,12 @@ class FieldMap:
     lookup: Optional[Lookup] = None
     expr: Optional[str] = None
     columns: tuple[str, ...] = ()
+    argv_of: Optional[str] = None
+    argc_of: Optional[str] = None
+
+    @property
+    def derived_from_command_line(self) -> bool:
+        return bool(self.argv_of or self.argc_of)
 
     @property
     def text(self) -> str:
@@ -91,6 +103,7 @@ class Profile:
     lookups: dict[str, Lookup]
     extra_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
+    argv_from_command_line: bool = True
 
     def table_for(self, category: str) -> Optional[Table]:
         for t in self.tables.values():
@@ -135,6 +148,9 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
     lookup = None
     if spec.get("lookup"):
         lookup = lookups[spec["lookup"]]
+    for key in ("argv_of", "argc_of"):
+        if spec.get(key):
+            return FieldMap(ecs, None, "long" if key == "argc_of" else "string", note=str(spec.get("note", "")).strip(), **{key: str(spec[key])})
     column = spec.get("column")
     typ = spec.get("type") or (lookup.columns.get(column) if lookup and column else None) or types.get(column or "", "string")
     return FieldMap(
@@ -164,6 +180,7 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
         for k, v in (data.get("lookups") or {}).items()
     }
     common = data.get("common_fields") or {}
+    argv_on = bool(data.get("argv_from_command_line", True))
     tables: dict[str, Table] = {}
     for tname, tspec in (data.get("tables") or {}).items():
         fields: dict[str, FieldMap] = {}
@@ -174,11 +191,42 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                 fields.pop(ecs, None)
                 continue
             fields[ecs] = _field_map(ecs, spec, types, lookups)
+        fields = _resolve_argv(fields, tname, argv_on)
         facts = {k: tuple(str(x) for x in v) for k, v in (tspec.get("facts") or {}).items()}
         tables[tname] = Table(tname, str(tspec["category"]), str(tspec.get("note", "")).strip(), facts, fields)
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),
         event_id=tuple(data.get("event_id") or ()), tables=tables, types=types, lookups=lookups,
-        extra_columns=extra, raw=data,
+        extra_columns=extra, raw=data, argv_from_command_line=argv_on,
     )
+
+
+def _resolve_argv(fields: dict[str, FieldMap], table: str, enabled: bool) -> dict[str, FieldMap]:
+    """Point ``argv_of``/``argc_of`` fields at their command line's column (or expression).
+
+    With ``argv_from_command_line: false`` (a user mapping's switch) the derived fields are
+    dropped, so a rule using them is refused as having no column. A derived field whose
+    command-line field the table does not map as a plain string is an error in the YAML.
+    """
+    from .argv import argc_expr, argc_note, argv_note
+
+    out: dict[str, FieldMap] = {}
+    for ecs, fm in fields.items():
+        if not fm.derived_from_command_line:
+            out[ecs] = fm
+            continue
+        if not enabled:
+            continue
+        src_name = fm.argv_of or fm.argc_of
+        src = fields.get(src_name or "")
+        if src is None or not src.is_string or src.values is not None or src.derived_from_command_line or src.lookup is not None:
+            raise ValueError(f"{table}: {ecs} is read from {src_name}, which the table does not map to a string column")
+        cols = src.columns or ((src.column,) if src.column else ())
+        if fm.argv_of:
+            note = fm.note or argv_note(ecs, src.text, src_name)
+            out[ecs] = FieldMap(ecs, src.column, "string", note=note, expr=src.expr, columns=cols, argv_of=src_name)
+        else:
+            note = fm.note or argc_note(ecs, src.text, src_name)
+            out[ecs] = FieldMap(ecs, None, "long", note=note, expr=argc_expr(src.text), columns=cols, argc_of=src_name)
+    return out

@@ -27,7 +27,7 @@ from compiler.result import Notes, Refused
 from compiler.rule import Rule
 
 from . import syntax
-from .emit import Cond, Emitter, Fact
+from .emit import Checks, Cond, Emitter
 from .profile import Profile, Table
 
 
@@ -71,7 +71,7 @@ def lookup_lines(em: Emitter) -> list[str]:
     return [f"| lookup kind=leftouter ({lk.query}) on {lk.on}" for lk in em.lookups.values()]  # type: ignore[attr-defined]
 
 
-def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[ir.Pipe, ...] = ()) -> tuple[str, list[Fact], Table]:
+def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[ir.Pipe, ...] = ()) -> tuple[str, Emitter, Table]:
     table = table_of(profile, q, notes)
     em = Emitter(profile, table, notes)
     cond = em.condition(q.condition)
@@ -80,7 +80,7 @@ def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[i
     if where:
         lines.append(where)
     lines.extend(pipe_lines(profile, pipes))
-    return "\n".join(lines), em.facts, table
+    return "\n".join(lines), em, table
 
 
 def pipe_lines(profile: Profile, pipes: tuple[ir.Pipe, ...]) -> list[str]:
@@ -98,13 +98,13 @@ def pipe_lines(profile: Profile, pipes: tuple[ir.Pipe, ...]) -> list[str]:
     return out
 
 
-def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[str, list[Fact]]:
+def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[str, Checks]:
     if seq.until is not None:
         raise Refused("sequence with `until`: not translated (scan has no way to cancel the pending sequences of a key)")
     if any(t.missing for t in seq.terms):
         raise Refused("sequence with a missing-event term ![...]: not translated (Elasticsearch's time-window checks have no exact scan form here)")
     ts = profile.timestamp
-    facts: list[Fact] = []
+    checks = Checks()
     lets: list[str] = []
     leg_names: list[str] = []
     nkeys = None
@@ -120,8 +120,8 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
             if not isinstance(k, ir.Field):
                 raise Refused("a sequence join key that is not a field is not translated")
             fm = em.fieldmap(k)
-            if fm.is_array or fm.values is not None:
-                raise Refused(f"join key {k.name} ({fm.text}) is an array or value-mapped column: not translated")
+            if fm.is_array or fm.values is not None or fm.derived_from_command_line:
+                raise Refused(f"join key {k.name} ({fm.text}) is an array, value-mapped or read from a command line: not translated")
             key_texts.append(fm.text)
             if not k.optional:
                 if fm.is_string:
@@ -139,7 +139,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         name = f"__leg{i}"
         lets.append(f"let {name} = " + "\n    ".join(body) + ";")
         leg_names.append(name)
-        facts.extend(em.facts)
+        checks.merge(em.checks)
     steps: list[str] = []
     n = 0
     first = None
@@ -171,16 +171,17 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         f"| join kind=leftsemi (__rows | where __step == {n} | project __key, __match) on __key, __match",
         f"| sort by {ts} asc",
     ]
-    return "\n".join(out), facts
+    return "\n".join(out), checks
 
 
-def compile_query(profile: Profile, rule: Rule, notes: Notes) -> tuple[str, list[Fact]]:
+def compile_query(profile: Profile, rule: Rule, notes: Notes) -> tuple[str, Checks]:
+    """The query text and what it assumed of each event (the fixture adapter checks it)."""
     q = rule.query
     if rule.event_category_override:
         raise Refused(f"event_category_override={rule.event_category_override}: the rule's categories are read from another field, which no table mapping states")
     if isinstance(q.body, ir.EventQuery):
-        text, facts, _ = event_query(profile, q.body, notes, q.pipes)
-        return text, facts
+        text, em, _ = event_query(profile, q.body, notes, q.pipes)
+        return text, em.checks
     if isinstance(q.body, ir.Sequence):
         if q.pipes:
             raise Refused("pipes after a sequence count sequences, not events: not translated")

@@ -10,6 +10,7 @@ from compiler.result import Notes, Refused, Status, Translation
 from compiler.rule import Rule
 
 from . import deploy
+from .argv import Derived
 from .emit import Fact
 from .profile import DEFAULT_PROFILE, PROFILE_FILES, load_profile
 from .query import compile_query
@@ -18,10 +19,13 @@ from .syntax import UnquotableString
 
 @dataclass
 class KqlTranslation(Translation):
-    """A translation that also remembers which implied-field comparisons it decided, so that the
-    fixture adapter can tell which events the stated assumptions cover."""
+    """A translation that also remembers which implied-field comparisons it decided, which fields
+    it read from a command line and which through a profile expression, so that the fixture
+    adapter can tell which events the stated assumptions cover."""
 
     facts: list[Fact] = field(default_factory=list, compare=False, repr=False)
+    derived: list[Derived] = field(default_factory=list, compare=False, repr=False)
+    computed: list[str] = field(default_factory=list, compare=False, repr=False)
 
 
 class KqlTarget:
@@ -33,14 +37,15 @@ class KqlTarget:
         prof = load_profile(pname, mapping)
         notes = Notes()
         try:
-            text, facts = compile_query(prof, rule, notes)
+            text, checks = compile_query(prof, rule, notes)
         except Refused as r:
             return KqlTranslation(self.name, Status.REFUSED, [r.reason], None, profile=pname, rule_path=rule.path)
         except UnquotableString as err:
             return KqlTranslation(self.name, Status.REFUSED, [str(err)], None, profile=pname, rule_path=rule.path)
         status = Status.ASSUMPTIONS if notes.assumptions else Status.EXACT
         arts = deploy.artifacts(rule, text, list(notes.assumptions), pname)
-        return KqlTranslation(self.name, status, list(notes.assumptions), text, arts, rule_path=rule.path, profile=pname, facts=facts)
+        return KqlTranslation(self.name, status, list(notes.assumptions), text, arts, rule_path=rule.path, profile=pname,
+                              facts=checks.facts, derived=checks.derived, computed=checks.computed)
 
     def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> list[str]:
         from .adapter import run
