@@ -1,0 +1,156 @@
+"""``eqlc verify RULE``: run every target on the same fixtures and show where they disagree.
+
+Fixtures are ``--fixtures FILE``, else the hand-written ones named in ``expectations.yaml``
+beside the rule, else witnesses generated from the rule (``eqlc fixtures``). The matrix has one
+row per event and one column per target (plus the hand-written expectation and the matcher);
+a cell is ``✓`` (selected) or ``·``, red where it differs from the matcher or the expectation.
+Exit status: 0 when every compiled target agrees (refusals are fine), 1 on any disagreement,
+failed expectation or engine error, 2 on bad input. ``--json`` prints
+``{"results": [{"rule", "target", "status", "verified", "disagreements", ...}], "reference": [...]}``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import EqlError
+from ..loaders import iter_batch, rule_files
+from ..target import EVENT_ID_FIELD
+from ..verify import TargetRun, Verification, target_specs, verify_rule
+from .common import err, out, print_json
+
+FULL_MATRIX_MAX_ROWS = 60
+
+
+def _cell(selected: bool, wrong: bool) -> str:
+    mark = "✓" if selected else "·"
+    return f"[bold red]{mark}![/bold red]" if wrong else mark
+
+
+def render_matrix(v: Verification, show_all: bool = False) -> Table:
+    """Events x (expected, matcher, targets); only rows with a problem when the set is large."""
+    title = f"{v.rule.path or v.rule.name}: {len(v.events)} {v.source} events"
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("event", no_wrap=True)
+    if v.expected is not None:
+        table.add_column("expected")
+    table.add_column("matcher")
+    for r in v.runs:
+        label = r.spec.label
+        if r.refused:
+            label += "\n(refused)"
+        elif r.error:
+            label += "\n(error)"
+        table.add_column(label)
+    table.add_column("note", overflow="fold", max_width=60)
+    expected = set(v.expected or [])
+    reference = set(v.reference)
+    sel = {r.spec.label: set(r.selected or []) for r in v.runs}
+    bad_ref = set(v.reference_failures)
+    problem_ids = bad_ref | {i for r in v.runs for i in r.disagreements + r.expectation_failures}
+    shown = 0
+    for event in v.events:
+        eid = event[EVENT_ID_FIELD]
+        if not show_all and len(v.events) > FULL_MATRIX_MAX_ROWS and eid not in problem_ids:
+            continue
+        shown += 1
+        row = [eid]
+        if v.expected is not None:
+            row.append(_cell(eid in expected, False))
+        row.append(_cell(eid in reference, eid in bad_ref))
+        for r in v.runs:
+            if r.selected is None:
+                row.append("")
+            else:
+                wrong = eid in r.disagreements or eid in r.expectation_failures
+                row.append(_cell(eid in sel[r.spec.label], wrong))
+        row.append(str(event.get("_note", "")))
+        table.add_row(*row)
+    hidden = len(v.events) - shown
+    if hidden:
+        table.caption = f"{hidden} rows where every target agrees are hidden (--all shows them)"
+    return table
+
+
+def _summary_line(r: TargetRun) -> str:
+    head = f"  {r.spec.label}: {r.status.value}"
+    if r.refused:
+        return head + f" - {r.translation.notes[0] if r.translation.notes else 'no reason given'}"
+    if r.error:
+        return head + f", [red]engine error[/red]: {r.error}"
+    if r.verified:
+        return head + ", [green]agrees with the matcher[/green]"
+    parts = []
+    if r.disagreements:
+        parts.append(f"{len(r.disagreements)} disagreement(s): {', '.join(r.disagreements[:20])}{' ...' if len(r.disagreements) > 20 else ''}")
+    if r.expectation_failures:
+        parts.append(f"{len(r.expectation_failures)} failed expectation(s): {', '.join(r.expectation_failures[:20])}")
+    return head + ", [red]" + "; ".join(parts) + "[/red]"
+
+
+def show(v: Verification, show_all: bool = False) -> None:
+    out.print(render_matrix(v, show_all))
+    if v.reference_error:
+        out.print(f"[red]the reference matcher failed: {v.reference_error}[/red]")
+    if v.reference_failures:
+        out.print(f"[red]the matcher contradicts the hand-written expectation on: {', '.join(v.reference_failures)}[/red]")
+    for r in v.runs:
+        out.print(_summary_line(r))
+        if r.status.value == "assumptions" and not r.verified:
+            for n in r.translation.notes:
+                out.print(f"      assumes: {n}", markup=False)
+    out.print()
+
+
+def verify_cmd(
+    path: Path = typer.Argument(..., help="A rule file (or a directory of rules)."),
+    fixtures: Optional[Path] = typer.Option(None, "--fixtures", "-f", help="NDJSON fixture events (default: expectations.yaml beside the rule, else generated witnesses)."),
+    targets: Optional[List[str]] = typer.Option(None, "--targets", "-t", help="Targets to run (repeat or comma-separate; name:profile picks a profile). Default: every installed target."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML merged over each target's field mapping."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    show_all: bool = typer.Option(False, "--all", help="Show every event row, not only disagreeing ones, for large fixture sets."),
+) -> None:
+    """Run every target on the same fixtures; exit 1 on any disagreement or failed expectation."""
+    try:
+        specs = target_specs(targets)
+    except EqlError as e:
+        err.print(e.render(), markup=False)
+        raise typer.Exit(2)
+    if not path.exists():
+        err.print(f"{path}: error: no such file or directory")
+        raise typer.Exit(2)
+    if fixtures is not None and not fixtures.exists():
+        err.print(f"{fixtures}: error: no such fixture file")
+        raise typer.Exit(2)
+    results: list[dict] = []
+    references: list[dict] = []
+    failed = False
+    bad_input = False
+    for _f, loaded in iter_batch(rule_files(path)):
+        if isinstance(loaded, EqlError):
+            err.print(loaded.render(), markup=False)
+            bad_input = True
+            continue
+        for rule in loaded:
+            try:
+                v = verify_rule(rule, specs, fixtures, str(mapping) if mapping else None)
+            except EqlError as e:
+                err.print(e.render(), markup=False)
+                bad_input = True
+                continue
+            failed = failed or not v.ok
+            results.extend(v.results())
+            references.append(v.reference_dict())
+            if not json_out:
+                show(v, show_all)
+    if json_out:
+        print_json({"results": results, "reference": references})
+    raise typer.Exit(2 if bad_input else (1 if failed else 0))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(verify_cmd)

@@ -1,0 +1,240 @@
+"""Equivalence checking: run every target on the same fixtures and compare with the matcher.
+
+For one rule and a set of fixture events (hand-written next to the rule, given by the user, or
+generated witnesses), each target compiles the rule and runs its own output through its own
+engine (``Target.execute``). The Python matcher's selection is the reference; a target
+*disagrees* on every event it selects differently. Hand-written expectations (``expectations.yaml``)
+are checked against the matcher and against every target, so that a wrong reference cannot make
+everything agree. A refused translation is reported as refused, never as a disagreement.
+
+Targets are found through :mod:`compiler.target` only (``available()``/``get_target``), so a new
+target is verified as soon as it is registered. ``name:profile`` selects a profile
+(``kql:sentinel-asim``).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence, Union
+
+from .commands.compile import compile_rule
+from .errors import EqlError
+from .fixtures import Expectation, check_ids, expectation_for, load_events
+from .fixtures.oracle import Oracle
+from .fixtures.witness import WitnessSet, generate
+from .result import Status, Translation
+from .rule import Rule
+from .target import EVENT_ID_FIELD, REGISTRY, available, get_target
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    name: str
+    profile: Optional[str] = None
+
+    @classmethod
+    def parse(cls, text: str) -> "TargetSpec":
+        name, _, profile = text.partition(":")
+        if name not in REGISTRY:
+            raise EqlError(f"unknown target {name!r}; expected one of {', '.join(REGISTRY)}")
+        return cls(name, profile or None)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}:{self.profile}" if self.profile else self.name
+
+
+def target_specs(names: Optional[Iterable[str]] = None) -> list[TargetSpec]:
+    """The requested targets, or every installed one (``all`` also means every installed one)."""
+    wanted = [n for item in (names or []) for n in str(item).split(",") if n.strip()]
+    if not wanted or wanted == ["all"]:
+        return [TargetSpec(n) for n in available()]
+    return [TargetSpec.parse(n.strip()) for n in wanted]
+
+
+@dataclass
+class TargetRun:
+    """One target's result on one rule's fixtures."""
+
+    spec: TargetSpec
+    translation: Translation
+    selected: Optional[list[str]] = None  # None when refused or failed
+    disagreements: list[str] = field(default_factory=list)  # ids selected differently from the matcher
+    expectation_failures: list[str] = field(default_factory=list)  # ids differing from hand-written truth
+    error: Optional[str] = None  # the engine failed to run the translation
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> Status:
+        return self.translation.status
+
+    @property
+    def refused(self) -> bool:
+        return self.translation.status is Status.REFUSED
+
+    @property
+    def verified(self) -> bool:
+        return not self.refused and self.error is None and not self.disagreements and not self.expectation_failures
+
+    @property
+    def verdict(self) -> str:
+        """``refused``, ``error``, ``disagreement`` or ``verified``."""
+        if self.refused:
+            return "refused"
+        if self.error is not None:
+            return "error"
+        if self.disagreements or self.expectation_failures:
+            return "disagreement"
+        return "verified"
+
+    def as_result(self, rule: Rule) -> dict:
+        out = {
+            "rule": rule.path,
+            "target": self.spec.name,
+            "status": self.status.value,
+            "verified": self.verified,
+            "disagreements": list(self.disagreements),
+        }
+        if self.spec.profile:
+            out["profile"] = self.spec.profile
+        out["verdict"] = self.verdict
+        out["notes"] = list(self.translation.notes)
+        if self.expectation_failures:
+            out["expectation_failures"] = list(self.expectation_failures)
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class Verification:
+    rule: Rule
+    events: list[dict]
+    source: str  # "hand-written", "file" or "generated"
+    fixtures_path: Optional[str]
+    reference: list[str]  # the matcher's selection
+    expected: Optional[list[str]]  # hand-written truth, if any
+    runs: list[TargetRun]
+    witnesses: Optional[WitnessSet] = None
+    reference_error: Optional[str] = None
+
+    @property
+    def reference_failures(self) -> list[str]:
+        """Events where the matcher itself contradicts the hand-written expectation."""
+        if self.expected is None:
+            return []
+        return _differences(self.events, self.reference, self.expected)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.reference_error is None
+            and not self.reference_failures
+            and all(r.verified or r.refused for r in self.runs)
+        )
+
+    def results(self) -> list[dict]:
+        return [r.as_result(self.rule) for r in self.runs]
+
+    def reference_dict(self) -> dict:
+        out: dict[str, Any] = {
+            "rule": self.rule.path,
+            "fixtures": self.source,
+            "events": len(self.events),
+            "selected": list(self.reference),
+        }
+        if self.fixtures_path:
+            out["fixtures_path"] = self.fixtures_path
+        if self.expected is not None:
+            out["expected"] = list(self.expected)
+            out["expectation_failures"] = self.reference_failures
+        if self.reference_error:
+            out["error"] = self.reference_error
+        return out
+
+
+def _differences(events: Sequence[dict], got: Iterable[str], want: Iterable[str]) -> list[str]:
+    a, b = set(got), set(want)
+    return [e[EVENT_ID_FIELD] for e in events if (e[EVENT_ID_FIELD] in a) != (e[EVENT_ID_FIELD] in b)]
+
+
+def fixtures_for(rule: Rule, fixtures: Optional[Union[str, Path]] = None) -> tuple[list[dict], Optional[list[str]], str, Optional[str]]:
+    """(events, hand-written expected ids or None, source, path): ``fixtures`` if given, else the
+    hand-written fixtures of ``expectations.yaml`` beside the rule, else ([], None, "generated")."""
+    exp: Optional[Expectation] = expectation_for(rule.path)
+    if fixtures is not None:
+        path = Path(fixtures).resolve()
+        events = load_events(path)
+        expected = list(exp.matches) if exp is not None and exp.fixtures == path else None
+        if expected is not None:
+            check_ids(events, expected, str(path))
+        return events, expected, "file" if expected is None else "hand-written", str(path)
+    if exp is not None:
+        events = load_events(exp.fixtures)
+        check_ids(events, exp.matches, str(exp.fixtures))
+        return events, list(exp.matches), "hand-written", str(exp.fixtures)
+    return [], None, "generated", None
+
+
+def run_target(
+    rule: Rule,
+    spec: TargetSpec,
+    events: list[dict],
+    reference: list[str],
+    expected: Optional[list[str]] = None,
+    mapping: Optional[str] = None,
+) -> TargetRun:
+    """Compile ``rule`` for one target and run it on ``events``; never raises for a target bug."""
+    start = time.perf_counter()
+    translation = compile_rule(rule, spec.name, spec.profile, mapping)
+    run = TargetRun(spec, translation)
+    if translation.status is not Status.REFUSED:
+        try:
+            target = get_target(spec.name)
+            ids = target.execute(translation, events, profile=spec.profile, mapping=mapping)
+            run.selected = [str(i) for i in ids]
+            known = {e[EVENT_ID_FIELD] for e in events}
+            unknown = sorted(set(run.selected) - known)
+            if unknown:
+                run.error = f"the engine returned ids that are not fixture events: {', '.join(unknown[:5])}"
+            else:
+                run.disagreements = _differences(events, run.selected, reference)
+                if expected is not None:
+                    run.expectation_failures = _differences(events, run.selected, expected)
+        except Exception as exc:  # an engine failure is a result to report, not a crash of the batch
+            tb = traceback.extract_tb(exc.__traceback__)
+            where = f" ({Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
+            run.error = f"{type(exc).__name__}: {exc}{where}"
+    run.seconds = time.perf_counter() - start
+    return run
+
+
+def verify_rule(
+    rule: Rule,
+    targets: Optional[Sequence[TargetSpec]] = None,
+    fixtures: Optional[Union[str, Path]] = None,
+    mapping: Optional[str] = None,
+    oracle: Optional[Oracle] = None,
+    witnesses: Optional[WitnessSet] = None,
+) -> Verification:
+    """Verify ``rule`` on every target: hand-written/given fixtures, else generated witnesses."""
+    oracle = oracle or Oracle()
+    specs = list(targets) if targets is not None else target_specs()
+    events, expected, source, path = fixtures_for(rule, fixtures)
+    if source == "generated":
+        witnesses = witnesses or generate(rule, oracle)
+        events = witnesses.events
+    reference_error = None
+    try:
+        reference = list(witnesses.expected) if source == "generated" and witnesses else oracle.selected(rule, events)
+    except Exception as exc:  # the reference itself failed: nothing can be verified
+        reference, reference_error = [], f"{type(exc).__name__}: {exc}"
+    runs = [run_target(rule, s, events, reference, expected, mapping) for s in specs]
+    if reference_error:
+        for r in runs:
+            if not r.refused and r.error is None:
+                r.error = "the reference matcher failed: " + reference_error
+    return Verification(rule, events, source, path, reference, expected, runs, witnesses, reference_error)
