@@ -65,11 +65,15 @@ class Matcher:
         except ImportError as err:
             raise EqlError(str(err)) from None
         self._spec = namespace["SPEC"]
+        self._namespace = namespace
         self._cond = self._spec["terms"][0]["cond"] if self.kind == "event" else None
         if self._endgame and self._cond is not None:
             term = self._spec["terms"][0]
             type_of, cond, etype = self._spec["type_of"], term["cond"], term["type"]
             self._cond = lambda e: (etype is None or type_of(e) == etype) and bool(cond(e))
+        if self._cond is not None:
+            # the generated predicate itself (it returns a bool): no wrapper on the hot path
+            self.match = (lambda e: False) if self._spec.get("pruned") else self._cond  # type: ignore[method-assign]
 
     @property
     def pruned(self) -> bool:
@@ -108,6 +112,10 @@ class Matcher:
             from . import endgame_rt
 
             return endgame_rt.run(self._spec, events)
+        if self.generated.filter_source is not None and "filter" not in self._spec:
+            extra = self.generated.filter_source()
+            self.source += extra
+            exec(compile(extra, "<eqlc matcher>", "exec"), self._namespace)  # noqa: S102 - generated
         return _rt._run_query(
             self._spec, events, sort=sort, size=size, result_position=result_position,
             max_samples_per_key=max_samples_per_key,

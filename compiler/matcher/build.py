@@ -17,6 +17,9 @@ class Generated:
     kind: str
     pruned: bool = False
     re2_only: list = field(default_factory=list)  # Java-syntax regexes (script path): need RE2
+    # single-event queries: source of the streaming filter (the condition inlined in a loop),
+    # generated on demand (it doubles the code to compile)
+    filter_source: Any = None
 
 
 def expand_runs(terms: tuple) -> list:
@@ -44,10 +47,21 @@ def generate(query: ir.Query, options: Options) -> Generated:
     spec: dict = {"pipes": [(p.name, int(p.args[0].value)) for p in query.pipes if p.name in ("head", "tail")]}
     pruned = False
     if isinstance(body, ir.EventQuery):
-        cond = cg.prepare(category_condition(body, options.event_category_field))
+        if options.omit_category:
+            spec["category"] = body.category
+            cond = cg.prepare(body.condition)
+        else:
+            cond = cg.prepare(category_condition(body, options.event_category_field))
         name, pruned = cg.condition_function(cond)
         spec_terms = [f'{{"cond": {name}, "keys": None, "missing": False}}']
         kind = "event"
+        if not pruned and not (isinstance(cond, ir.Boolean) and cond.value):
+            def make_filter(cg=cg, cond=cond) -> str:
+                start = len(cg.m.lines)
+                name = cg.filter_function(cond)
+                return "\n".join(cg.m.lines[start:]) + f"\nSPEC['filter'] = {name}\n"
+
+            filter_source = make_filter
     else:
         kind = "sequence" if isinstance(body, ir.Sequence) else "sample"
         terms = expand_runs(body.terms)
@@ -81,7 +95,7 @@ def generate(query: ir.Query, options: Options) -> Generated:
         spec["tiebreaker"] = cg.first_value_function((options.tiebreaker_field,), date=False) if options.tiebreaker_field else None
     lines = ["SPEC = {", f'    "kind": {kind!r},', "    \"terms\": [" + ", ".join(spec_terms) + "],"]
     for key, value in spec.items():
-        if key in ("until", "timestamp", "tiebreaker"):
+        if key in ("until", "timestamp", "tiebreaker", "filter"):
             lines.append(f"    {key!r}: {value if value is not None else 'None'},")
         else:
             lines.append(f"    {key!r}: {value!r},")
@@ -89,4 +103,7 @@ def generate(query: ir.Query, options: Options) -> Generated:
     lines.append(f'    "dialect": {options.dialect!r},')
     lines.append("}")
     m.emit("\n".join(lines))
-    return Generated(m.source(), kind, pruned, list(m.needs_re2_only))
+    gen = Generated(m.source(), kind, pruned, list(m.needs_re2_only))
+    if kind == "event" and not pruned and "filter_source" in locals():
+        gen.filter_source = filter_source
+    return gen

@@ -56,6 +56,9 @@ class Options:
     event_category_field: str = "event.category"
     timestamp_fields: tuple = ("@timestamp",)
     tiebreaker_field: Optional[str] = None
+    # single-event queries inside a MatcherSet: the set dispatches on the category, so the
+    # condition omits it (SPEC["category"] says which one)
+    omit_category: bool = False
 
 
 class Translation:
@@ -113,6 +116,14 @@ class ESCodegen:
     # fields
     # ------------------------------------------------------------------------------------------
     def field_info(self, f: ir.Field) -> FieldInfo:
+        memo = self.__dict__.setdefault("_fi_memo", {})
+        key = (f.path, f.optional)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = self._field_info(f)
+        return hit
+
+    def _field_info(self, f: ir.Field) -> FieldInfo:
         path = tuple(f.path)
         name = f.name
         if any(isinstance(p, int) for p in path):
@@ -211,10 +222,14 @@ class ESCodegen:
     def _fast_scalar(self, fi: FieldInfo, script: bool) -> str:
         fam = fi.family
         if fam == em.DYNAMIC:
-            return "    if c is str or c is int or c is float or c is bool:\n        return (v,)"
+            return ("    if c is str or c is int or c is float or c is bool:\n        return (v,)\n"
+                    "    if c is list:\n        for x in v:\n            if x.__class__ not in _SCALAR_SET:\n"
+                    "                break\n        else:\n            return v")
         if fam == em.KEYWORD:
             if fi.ignore_above is None:
-                return "    if c is str:\n        return (v,)"
+                return ("    if c is str:\n        return (v,)\n"
+                        "    if c is list:\n        for x in v:\n            if x.__class__ is not str:\n"
+                        "                break\n        else:\n            return v")
             return f"    if c is str and len(v) <= {fi.ignore_above}:\n        return (v,)"
         if fam == em.LONG:
             return "    if c is int:\n        return (v,)"
@@ -222,6 +237,14 @@ class ESCodegen:
             return "    if c is float:\n        return (v,)"
         if fam == em.BOOLEAN:
             return "    if c is bool:\n        return (v,)"
+        if fam == em.DATE:
+            spec = self.m.const(repr(fi.date_spec))
+            if any(p[0] == "epoch_second" for p in fi.date_spec):
+                return "    pass"
+            return (f"    if c is int:\n        return (v,)\n"
+                    f"    if c is str:\n        x = _date_cached(v, {spec})\n        return () if x is None else (x,)")
+        if fam == em.IP and not script:
+            return "    if c is str:\n        x = _ip_cached(v)\n        return () if x is None else (x,)"
         return "    pass"
 
     # ------------------------------------------------------------------------------------------
@@ -260,16 +283,95 @@ class ESCodegen:
         return ns
 
     def condition_function(self, cond: Any) -> tuple[str, bool]:
-        """Emit ``def _cN(e)`` for a prepared condition; returns (name, pruned)."""
+        """Emit ``def _cN(e)`` for a prepared condition; returns (name, pruned).
+
+        A conjunction becomes statements, most selective test first, each returning False as
+        soon as it fails; an exact string test on a field reads the value inline and compares the
+        common case (one string) directly, falling back to the general code otherwise."""
         t = self.translate(cond)
         name = self.m.name("_c")
         if t.kind == "const":
             value = t.code == "True"
             self.m.emit(f"def {name}(e):\n    return {value}\n")
             return name, not value
-        code = t.code if t.kind == "native" else self.script_predicate(t.node)
-        self.m.emit(f"def {name}(e):\n    return {code}\n")
+        body = self.condition_lines(cond, "return False")
+        self.m.emit("\n".join([f"def {name}(e):"] + ["    " + x for x in body] + ["    return True"]) + "\n")
         return name, False
+
+    def filter_function(self, cond: Any) -> str:
+        """``def _fN(events)``: a generator of the events satisfying ``cond``, with the condition
+        inlined in the loop (no call per event)."""
+        name = self.m.name("_f")
+        body = self.condition_lines(cond, "continue")
+        lines = [f"def {name}(events):", "    for e in events:"] + ["        " + x for x in body] + ["        yield e"]
+        self.m.emit("\n".join(lines) + "\n")
+        return name
+
+    def condition_lines(self, cond: Any, fail: str, cache: Optional[dict] = None) -> list:
+        """Statements that execute ``fail`` as soon as ``cond`` is known false (``cond`` is
+        neither constant true nor false). ``cache``: field reads shared between blocks of one
+        function (name -> local variable initialised to ``_U``)."""
+        conjuncts = opt.split_and(cond) if isinstance(cond, ir.And) else [cond]
+        conjuncts.sort(key=self._rank)
+        lines: list = []
+        for c in conjuncts:
+            inline = self._inline_test(c, fail, cache)
+            if inline is not None:
+                lines.extend(inline)
+                continue
+            tr = self.translate(c)
+            if tr.kind == "const":
+                if tr.code == "False":
+                    lines.append(fail)
+                continue
+            code = tr.code if tr.kind == "native" else self.script_predicate(tr.node)
+            lines += [f"if not {code}:", f"    {fail}"]
+        return lines
+
+    def _read_lines(self, path: list, out: str) -> list:
+        """Read a nested-dict value into ``out`` with subscripts in a (zero-cost) try block;
+        ``_MISSING`` when a key is absent, a list or scalar is on the way, or a dotted key
+        (``"a.b"``, which compiler.events reads first) exists: the general getter decides then."""
+        sub = "".join(f"[{p!r}]" for p in path)
+        checks = []
+        for i in range(len(path) - 1):
+            base = "e" + "".join(f"[{p!r}]" for p in path[:i])
+            checks += [f"{'.'.join(path[i:j])!r} in {base}" for j in range(len(path), i + 1, -1)]
+        lines = ["try:", f"    {out} = e{sub}"]
+        if checks:
+            lines += [f"    if {' or '.join(checks)}:", f"        {out} = _MISSING"]
+        lines += ["except Exception:", f"    {out} = _MISSING"]
+        return lines
+
+    def _inline_test(self, node: Any, fail: str = "return False", cache: Optional[dict] = None) -> Optional[list]:
+        """Statements for an exact (or case-insensitive exact) string test of one field, with the
+        field read inline; None when the test is not of that kind."""
+        st = self._string_test(node)
+        if st is None or st[1] != "exact":
+            return None
+        (getter, ci, family), _kind, values = st
+        f = node.expr if not isinstance(node, ir.Compare) else node.left
+        fi = self.field_info(f)
+        path = [str(p) for p in fi.path]
+        if len(path) > 4 or fi.ignore_above is not None or fi.null_value is not None:
+            return None
+        values = {rt._fold(v) if ci else v for v in values}
+        const = self.m.const(repr(next(iter(values)))) if len(values) == 1 else self.m.const(f"frozenset({sorted(values)!r})")
+        general = self.native(node)
+        if cache is not None:
+            var = cache.get(getter)
+            if var is None:
+                var = cache[getter] = f"r{len(cache)}"
+            lines = [f"if {var} is _U:"] + ["    " + x for x in self._read_lines(path, var)] + [f"v = {var}"]
+        else:
+            lines = self._read_lines(path, "v")
+        test = "v" if not ci else "(v.lower() if v.isascii() else v.translate(_ASCII_LOWER))"
+        op = "!=" if len(values) == 1 else "not in"
+        lines += ["if v.__class__ is str:", f"    if {test} {op} {const}:", f"        {fail}"]
+        if not ci and len(values) == 1:
+            lines += [f"elif v.__class__ is list and {const} in v:", "    pass"]
+        lines += [f"elif not {general}:", f"    {fail}"]
+        return lines
 
     def translate(self, node: Any) -> Translation:
         if isinstance(node, ir.Boolean):
@@ -277,8 +379,25 @@ class ESCodegen:
         if isinstance(node, ir.Null):
             return Translation("const", "False")
         if isinstance(node, (ir.And, ir.Or)):
+            terms = opt.split_and(node) if isinstance(node, ir.And) else opt.split_or(node)
             parts = []
-            for t in node.terms:
+            if isinstance(node, ir.And):
+                # Evaluation order only: conditions are pure (scripts catch their errors), so the
+                # most selective, cheapest tests go first.
+                terms.sort(key=self._rank)
+            else:
+                tests: dict = {}
+                rest = []
+                for t in terms:
+                    st = self._string_test(t)
+                    if st is None:
+                        rest.append(t)
+                    else:
+                        tests.setdefault(st[0], []).append(st)
+                for group in tests.values():
+                    parts.append(self._string_tests_code(group))
+                terms = rest
+            for t in terms:
                 tr = self.translate(t)
                 if tr.kind == "const":
                     parts.append(tr.code)
@@ -301,7 +420,125 @@ class ESCodegen:
         return Translation("script", node=node)
 
     # -- native queries ------------------------------------------------------------------------
+    LOW_CARDINALITY = frozenset({
+        "event.category", "event.type", "event.action", "event.outcome", "event.kind", "event.module",
+        "event.dataset", "event.provider", "event.code", "host.os.type", "host.os.name", "host.os.family",
+        "host.os.platform", "agent.type", "data_stream.dataset", "data_stream.namespace", "data_stream.type",
+        "network.direction", "network.transport", "network.protocol", "winlog.channel", "user.domain",
+    })
+
+    def _rank(self, node: Any) -> int:
+        """Evaluation order of a conjunct: exact tests on high-cardinality fields first."""
+        f = None
+        if isinstance(node, ir.Compare) and node.op is ir.CompareOp.EQ and isinstance(node.left, ir.Field):
+            f = node.left
+        elif isinstance(node, (ir.InSet, opt.CIEq)) and isinstance(node.expr, ir.Field):
+            f = node.expr
+        if f is not None:
+            return 1 if f.name in self.LOW_CARDINALITY else 0
+        if self._string_test(node) is not None:
+            return 2
+        if isinstance(node, (ir.IsNull, ir.Compare, ir.RegexMatch, ir.FunctionCall)):
+            return 2
+        if isinstance(node, ir.Not) and isinstance(node.expr, ir.IsNull):
+            return 2
+        return 3
+
+    def _string_test(self, node: Any) -> Optional[tuple]:
+        memo = self.__dict__.setdefault("_st_memo", {})
+        hit = memo.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        result = self._string_test_uncached(node)
+        memo[id(node)] = (node, result)
+        return result
+
+    def _string_test_uncached(self, node: Any) -> Optional[tuple]:
+        """A native test of a string field against literal patterns, as (group key, kind, value):
+        kinds "exact" (a set), "wild" (segments). Tests of one field and case mode merge into one
+        loop over the field's values (an OR of them is order-independent)."""
+        ci = False
+        if isinstance(node, ir.WildcardMatch) and isinstance(node.expr, ir.Field) and len(node.patterns) == 1:
+            f, ci, item = node.expr, node.case_insensitive, ("wild", wildcard_segments(node.patterns[0].text))
+        elif isinstance(node, opt.CIEq) and isinstance(node.expr, ir.Field):
+            f, ci, item = node.expr, True, ("exact", {node.value})
+        elif (isinstance(node, ir.Compare) and node.op is ir.CompareOp.EQ and isinstance(node.left, ir.Field)
+              and isinstance(node.right, ir.String)):
+            f, item = node.left, ("exact", {node.right.value})
+        elif (isinstance(node, ir.InSet) and not node.case_insensitive and isinstance(node.expr, ir.Field)
+              and node.values and all(isinstance(v, ir.String) for v in node.values)):
+            f, item = node.expr, ("exact", {v.value for v in node.values})
+        elif (isinstance(node, ir.FunctionCall) and node.name in ("startsWith", "endsWith", "stringContains")
+              and len(node.args) == 2 and isinstance(node.args[0], ir.Field) and isinstance(node.args[1], ir.String)):
+            f, ci = node.args[0], node.case_insensitive
+            lit = node.args[1].value
+            segs = ([lit, ""] if node.name == "startsWith" else
+                    lucene_wildcard_segments("*" + lit) if node.name == "endsWith" else
+                    lucene_wildcard_segments("*" + lit + "*"))
+            item = ("wild", segs)
+        else:
+            return None
+        fi = self.field_info(f)
+        if fi.null or fi.family not in (em.DYNAMIC, em.KEYWORD):
+            return None
+        if item[0] == "exact" and not ci and fi.family == em.DYNAMIC:
+            if any(term_forms(v)[1] is not None or term_forms(v)[2] is not None for v in item[1]):
+                return None  # "5" also matches the number 5: leave it to the term logic
+        return ((self.getter(fi), ci, fi.family), item[0], item[1])
+
+    def _string_tests_code(self, group: list) -> str:
+        (getter, ci, family), _, _ = group[0]
+        if not ci and all(kind == "exact" for _k, kind, _v in group):
+            values = set().union(*(v for _k, _kind, v in group))
+            if len(values) == 1:
+                return f"({self.m.const(repr(next(iter(values))))} in {self.vals_expr(getter)})"
+            return f"(not {self.m.const(f'frozenset({sorted(values)!r})')}.isdisjoint({self.vals_expr(getter)}))"
+        exact: set = set()
+        prefixes, suffixes, contains, wilds = [], [], [], []
+        for _key, kind, value in group:
+            if kind == "exact":
+                exact |= {rt._fold(v) if ci else v for v in value}
+                continue
+            segs = [(rt._fold(x) if isinstance(x, str) else [None if c is None else rt._fold(c) for c in x]) if ci else x
+                    for x in value]
+            plain = all(isinstance(x, str) for x in segs)
+            if plain and len(segs) == 1:
+                exact.add(segs[0])
+            elif plain and len(segs) == 2 and segs[1] == "":
+                prefixes.append(segs[0])
+            elif plain and len(segs) == 2 and segs[0] == "":
+                suffixes.append(segs[1])
+            elif plain and len(segs) == 3 and segs[0] == "" and segs[2] == "":
+                contains.append(segs[1])
+            else:
+                wilds.append([x if isinstance(x, str) else tuple(x) for x in segs])
+        name = self.m.name("_w")
+        lines = [f"def {name}(vals):", "    for x in vals:"]
+        ind = "        "
+        if family != em.KEYWORD:
+            lines.append("        if x.__class__ is not str:\n            continue")
+        if ci:
+            lines.append(f"{ind}x = x.lower() if x.isascii() else x.translate(_ASCII_LOWER)")
+        if exact:
+            lines.append(f"{ind}if x in {self.m.const(f'frozenset({sorted(exact)!r})')}:\n{ind}    return True")
+        if prefixes:
+            lines.append(f"{ind}if x.startswith({self.m.const(repr(tuple(sorted(set(prefixes)))))}):\n{ind}    return True")
+        if suffixes:
+            lines.append(f"{ind}if x.endswith({self.m.const(repr(tuple(sorted(set(suffixes)))))}):\n{ind}    return True")
+        if len(contains) == 1:
+            lines.append(f"{ind}if {self.m.const(repr(contains[0]))} in x:\n{ind}    return True")
+        elif contains:
+            lines.append(f"{ind}for c in {self.m.const(repr(tuple(sorted(set(contains)))))}:\n{ind}    if c in x:\n{ind}        return True")
+        for w in wilds:
+            lines.append(f"{ind}if {self.m.const(f'_Wild({w!r})')}.match(x):\n{ind}    return True")
+        lines.append("    return False")
+        self.m.emit("\n".join(lines) + "\n")
+        return f"{name}({self.vals_expr(getter)})"
+
     def native(self, node: Any) -> Optional[str]:
+        st = self._string_test(node)
+        if st is not None:
+            return self._string_tests_code([st])
         if isinstance(node, ir.Field):
             # a bare field as a condition: term query for true
             return self.native_compare(node, "==", ir.Boolean(True))
@@ -309,7 +546,7 @@ class ESCodegen:
             return self.native_compare(node.left, _OPS[node.op], node.right)
         if isinstance(node, ir.IsNull) and isinstance(node.expr, ir.Field):
             fi = self.field_info(node.expr)
-            return f"(not {self.getter(fi)}(e))"
+            return f"(not {self.vals_expr(self.getter(fi))})"
         if isinstance(node, opt.CIEq) and isinstance(node.expr, ir.Field):
             return self.native_ci_terms(node.expr, [node.value])
         if isinstance(node, ir.InSet) and isinstance(node.expr, ir.Field) and not node.case_insensitive:
@@ -325,7 +562,28 @@ class ESCodegen:
 
     def _vals(self, f: ir.Field) -> tuple[FieldInfo, str]:
         fi = self.field_info(f)
-        return fi, f"{self.getter(fi)}(e)"
+        return fi, self.vals_expr(self.getter(fi))
+
+    getter_cache: Optional[dict] = None  # set while generating one function for many rules
+
+    def vals_expr(self, getter: str) -> str:
+        """``_gN(e)``, or, inside a MatcherSet function, a read shared by all its rules."""
+        cache = self.getter_cache
+        if cache is None:
+            return f"{getter}(e)"
+        var = cache.get(getter)
+        if var is None:
+            var = cache[getter] = f"g{len(cache)}"
+        return f"({var} if {var} is not _U else ({var} := {getter}(e)))"
+
+    def any_helper(self, test: str) -> str:
+        """A function ``vals -> bool``: does any value ``x`` satisfy ``test``?"""
+        key = ("any", test)
+        name = self.m.getters.get(key)
+        if name is None:
+            name = self.m.getters[key] = self.m.name("_a")
+            self.m.emit(f"def {name}(vals):\n    for x in vals:\n        if {test}:\n            return True\n    return False\n")
+        return name
 
     def native_compare(self, f: ir.Field, op: str, lit: Any) -> str:
         fi, vals = self._vals(f)
@@ -437,8 +695,8 @@ class ESCodegen:
         folded = sorted({rt._fold(v) for v in values})
         c = self.m.const(f"frozenset({folded!r})")
         if fi.family in (em.DYNAMIC, em.KEYWORD):
-            return f"any(x.__class__ is str and _fold(x) in {c} for x in {vals})"
-        return f"any(_fold(_kw_text(x)) in {c} for x in {vals})"
+            return f"{self.any_helper(f'x.__class__ is str and _fold(x) in {c}')}({vals})"
+        return f"{self.any_helper(f'_fold(_kw_text(x)) in {c}')}({vals})"
 
     def native_wildcard(self, f: ir.Field, segs: list, ci: bool) -> str:
         """A Lucene wildcard query (``segs``: the ``*``-separated segments, ``None`` for ``?``)."""
@@ -449,7 +707,7 @@ class ESCodegen:
         val = "_fold(x)" if ci else "x"
         test = self.wildcard_test(segs, val)
         guard = "" if fi.family == em.KEYWORD else "x.__class__ is str and "
-        return f"any({guard}{test} for x in {vals})"
+        return f"{self.any_helper(guard + test)}({vals})"
 
     def wildcard_test(self, segs: list, val: str) -> str:
         plain = all(isinstance(s, str) for s in segs)
@@ -468,7 +726,7 @@ class ESCodegen:
         fi, vals = self._vals(node.expr)
         rx = self.lucene_regex(node.patterns[0], node.case_insensitive, node)
         guard = "" if fi.family == em.KEYWORD else "x.__class__ is str and "
-        return f"any({guard}{rx}.match(x) for x in {vals})"
+        return f"{self.any_helper(f'{guard}{rx}.match(x)')}({vals})"
 
     def lucene_regex(self, pattern: str, ci: bool, node: Any) -> str:
         try:
@@ -485,10 +743,10 @@ class ESCodegen:
         rest = node.args[1:]
         if name == "cidrMatch" and rest and all(isinstance(a, ir.String) for a in rest):
             fi, vals = self._vals(f)
-            nets = tuple(rt._ip_net(a.value) for a in rest)
+            nets = self.m.const(f"_Nets({tuple(rt._ip_net(a.value) for a in rest)!r})")
             if fi.family == em.IP:
-                return f"_ip_terms({vals}, {nets!r})"
-            return f"_cidr_dyn({vals}, {nets!r})"
+                return f"_ip_terms({vals}, {nets})"
+            return f"_cidr_dyn({vals}, {nets})"
         if name in ("startsWith", "endsWith", "stringContains") and len(rest) == 1 and isinstance(rest[0], ir.String):
             lit = rest[0].value
             ci = node.case_insensitive
@@ -626,7 +884,7 @@ class ESCodegen:
                     return "None"
                 else:
                     raise EqlError("cidrMatch takes literal CIDR blocks after its first argument")
-            return f"_fn_cidr({args[0]}, {tuple(nets)!r})"
+            return f"_fn_cidr({args[0]}, {self.m.const(f'_Nets({tuple(nets)!r})')})"
         if name == "concat":
             return f"_fn_concat({', '.join(args)})"
         if name == "endsWith":

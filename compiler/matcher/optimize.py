@@ -297,6 +297,15 @@ def split_and(node: Any) -> list:
     return [node]
 
 
+def split_or(node: Any) -> list:
+    if isinstance(node, ir.Or):
+        out = []
+        for t in node.terms:
+            out.extend(split_or(t))
+        return out
+    return [node]
+
+
 def _contains_or(node: Any) -> bool:
     if isinstance(node, ir.Or):
         return True

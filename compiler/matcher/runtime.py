@@ -30,9 +30,12 @@ except ImportError:  # pragma: no cover - exercised by the standalone-module tes
     _re2 = None
 
 _SCALAR_TYPES = (str, int, float, bool)
+_SCALAR_SET = frozenset(_SCALAR_TYPES)
 _EMPTY = ()
 _NONE1 = (None,)
 _EMPTY_KEY = [()]
+_MISSING = object()  # inline field reads: "not a plain nested-dict string, use the general path"
+_U = object()  # a cached field read not done yet
 
 
 class EventOrderError(ValueError):
@@ -247,7 +250,20 @@ def _to_ip(v):
 
 
 def _n_ip(vals):
-    return tuple(x for x in (_to_ip(v) for v in vals) if x is not None)
+    return tuple(x for x in (_ip_cached(v) for v in vals) if x is not None)
+
+
+_IP_CACHE = {}
+
+
+def _ip_cached(v):
+    """_to_ip with a bounded cache: addresses repeat a lot in event streams."""
+    x = _IP_CACHE.get(v, _MISSING)
+    if x is _MISSING:
+        if len(_IP_CACHE) > 100000:
+            _IP_CACHE.clear()
+        x = _IP_CACHE[v] = _to_ip(v)
+    return x
 
 
 def _ip_net(text):
@@ -260,7 +276,32 @@ def _ip_net(text):
     return (lo, hi)
 
 
+class _Nets:
+    """CIDR blocks as merged, sorted integer ranges: membership by bisection."""
+
+    __slots__ = ("starts", "ends")
+
+    def __init__(self, ranges):
+        merged = []
+        for lo, hi in sorted(ranges):
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        self.starts = [lo for lo, _ in merged]
+        self.ends = [hi for _, hi in merged]
+
+    def __contains__(self, ip):
+        i = _bisect.bisect_right(self.starts, ip) - 1
+        return i >= 0 and ip <= self.ends[i]
+
+    def __iter__(self):
+        return iter(zip(self.starts, self.ends))
+
+
 def _ip_in_nets(ip, nets):
+    if nets.__class__ is _Nets:
+        return ip in nets
     for lo, hi in nets:
         if lo <= ip <= hi:
             return True
@@ -386,6 +427,21 @@ def _parse_date(v, spec, round_up=False):
                 if r is not None:
                     return r
     return None
+
+
+_DATE_CACHE = {}
+
+
+def _date_cached(v, spec):
+    """_parse_date of a string with a bounded cache (timestamps share prefixes, not values, but
+    per-stream caches still pay off for repeated dates)."""
+    key = (v, spec)
+    x = _DATE_CACHE.get(key, _MISSING)
+    if x is _MISSING:
+        if len(_DATE_CACHE) > 100000:
+            _DATE_CACHE.clear()
+        x = _DATE_CACHE[key] = _parse_date(v, spec)
+    return x
 
 
 def _n_date(vals, spec):
@@ -692,16 +748,15 @@ def _cmp_vals(vals, op, lit):
 
 def _ip_terms(vals, nets):
     for v in vals:
-        for lo, hi in nets:
-            if lo <= v <= hi:
-                return True
+        if _ip_in_nets(v, nets):
+            return True
     return False
 
 
 def _cidr_dyn(vals, nets):
     """cidrMatch(field, ...) on unmapped string values: each value read as an IP address."""
     for v in vals:
-        ip = _to_ip(v) if v.__class__ is str else (v if isinstance(v, _IP) else None)
+        ip = _ip_cached(v) if v.__class__ is str else (v if isinstance(v, _IP) else None)
         if ip is not None and _ip_in_nets(ip, nets):
             return True
     return False
@@ -1424,81 +1479,97 @@ class SequenceEngine:
         pending = self.pending
         first_pos, last_pos = self.first_pos, self.last_pos
         maxspan = self.maxspan
-        positive_desc = list(reversed(self.positive))
         prev_pos = {}
         for a, b in zip(self.positive, self.positive[1:]):
             prev_pos[b] = a
+        # per positive stage, last first: (cond, keys, first?, last?, previous pending, own pending,
+        # missing stages before it)
+        stages = []
+        for stage in reversed(self.positive):
+            t = terms[stage]
+            stages.append((t["cond"], t["keys"], stage == first_pos, stage == last_pos,
+                           pending[prev_pos[stage]] if stage in prev_pos else None,
+                           pending[stage], self.middle.get(stage, ())))
+        tracks = [(terms[m]["cond"], terms[m]["keys"], track) for m, track in self.tracks.items()]
+        lead = self.lead
+        trail = self.trail
+        tracks_by_stage = self.tracks
+        until_cond = until["cond"] if until is not None else None
+        until_keys = until["keys"] if until is not None else None
+        pending_dicts = [pending[s] for s in self.positive]
+        last_sweep = None
+        count = 0
         for ts, tb, idx, e in ordered:
-            ordinal = (ts, tb, idx)
             if maxspan is not None:
-                self.events_since_sweep += 1
-                if self.last_sweep is None:
-                    self.last_sweep = ts
-                elif ts - self.last_sweep > maxspan or self.events_since_sweep > 50000:
+                count += 1
+                if last_sweep is None:
+                    last_sweep = ts
+                elif (count & 1023) == 0 and ts - last_sweep > maxspan:
                     self._sweep(ts)
-                    self.last_sweep = ts
-                    self.events_since_sweep = 0
+                    last_sweep = ts
             if self.trailing:
                 yield from self._check_trailing(e, ts, final=False)
-            # missing-event queries: remember when their events happened, per key
-            for m, track in self.tracks.items():
-                t = terms[m]
-                if t["cond"](e):
-                    keys = t["keys"](e)
+            for cond, keys_of, track in tracks:
+                if cond(e):
+                    keys = keys_of(e)
                     if keys:
                         for k in keys:
                             track.add(k, ts)
-            completed = []
-            for stage in positive_desc:
-                t = terms[stage]
-                if not t["cond"](e):
+            completed = None
+            for cond, keys_of, is_first, is_last, prev, own, middle in stages:
+                if not cond(e):
                     continue
-                keys = t["keys"](e)
+                keys = keys_of(e)
                 if not keys:
                     continue
                 for key in keys:
-                    if stage == first_pos:
-                        seq = _Seq(e, ordinal, ts)
-                        if self.lead:
-                            seq.leading = self._latest_before(self.lead, key, ts)
-                        if stage == last_pos:
+                    if is_first:
+                        seq = _Seq(e, idx, ts)
+                        if lead:
+                            seq.leading = self._latest_before(lead, key, ts)
+                        if is_last:
+                            if completed is None:
+                                completed = []
                             completed.append((key, seq))
                         else:
-                            pending[stage][key] = seq
+                            own[key] = seq
                         continue
-                    prev = pending[prev_pos[stage]]
-                    seq = prev.get(key)
-                    if seq is None or not (seq.last < ordinal):
+                    seq = prev.pop(key, None)
+                    if seq is None:
                         continue
-                    del prev[key]
+                    # streamed in ordinal order: an in-flight sequence always ends before this event
                     if maxspan is not None and ts - seq.start > maxspan:
                         continue
-                    for m in self.middle.get(stage, ()):
-                        x = self.tracks[m].before(key, ts)
+                    for m in middle:
+                        x = tracks_by_stage[m].before(key, ts)
                         if x is not None and x > seq.last_ts:
                             seq.doomed = True
                     seq.events.append(e)
-                    seq.last = ordinal
+                    seq.last = idx
                     seq.last_ts = ts
-                    if stage == last_pos:
+                    if is_last:
+                        if completed is None:
+                            completed = []
                         completed.append((key, seq))
                     else:
-                        pending[stage][key] = seq
-            if until is not None and until["cond"](e):
-                ukeys = until["keys"](e)
+                        own[key] = seq
+            if until_cond is not None and until_cond(e):
+                ukeys = until_keys(e)
                 if ukeys:
                     for k in ukeys:
-                        for stage in self.positive:
-                            pending[stage].pop(k, None)
+                        for d in pending_dicts:
+                            d.pop(k, None)
+            if completed is None:
+                continue
             for key, seq in completed:
                 if seq.doomed:
                     continue
-                if self.trail:
+                if trail:
                     # ES: with leading stages too, no leading event keeps the sequence at once
-                    state = True if (self.lead and seq.leading is None) else None
+                    state = True if (lead and seq.leading is None) else None
                     self.trailing.append([key, seq, state])
                     continue
-                if self.lead and not self._leading_ok(seq):
+                if lead and not self._leading_ok(seq):
                     continue
                 yield self._match(key, seq)
             if self.trailing:
@@ -1629,7 +1700,9 @@ def _run_query(spec, events, sort=False, size=None, result_position="tail", max_
         return iter(())
     if kind == "event":
         cond = spec["terms"][0]["cond"]
-        if sort:
+        if not sort and spec.get("filter") is not None:
+            stream = (Match([e]) for e in spec["filter"](events))
+        elif sort:
             ordered = _Ordered(spec, True)
             stream = (Match([e]) for _t, _tb, _i, e in ordered(events) if cond(e))
         else:

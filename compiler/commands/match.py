@@ -1,0 +1,188 @@
+"""``eqlc match RULE EVENTS...``: run a rule over NDJSON events with the Python matcher.
+
+Events stream from files (``.gz`` too) or ``-`` (stdin), one JSON object per line; matches are
+printed as NDJSON: the event for a single-event query, ``{"events": [...], "keys": [...]}`` for
+sequences and samples (a missing-event placeholder ``![...]`` is null). ``--count`` prints only
+the number of matches. A malformed line is reported with its file and line number and skipped,
+never fatal; a summary goes to stderr. A bad rule is a located error and exit code 2.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import sys
+from pathlib import Path
+from typing import BinaryIO, Iterator, List, Optional
+
+import orjson
+import typer
+
+from ..errors import EqlError
+from ..loaders import load_rules
+from ..parser import parse_query
+from .common import err, fail
+
+_REPORT_LIMIT = 20  # malformed lines reported individually; the rest only counted
+
+
+class Reader:
+    """NDJSON events from files/stdin, counting lines, malformed lines and bytes read."""
+
+    def __init__(self, paths: List[str], on_bad=None) -> None:
+        self.paths = paths
+        self.events = 0
+        self.malformed = 0
+        self.on_bad = on_bad
+        self.bytes_read = 0
+        self.total_bytes = sum(os.path.getsize(p) for p in paths if p != "-" and os.path.exists(p))
+
+    def _open(self, path: str) -> BinaryIO:
+        if path == "-":
+            return sys.stdin.buffer
+        if path.endswith(".gz"):
+            return gzip.open(path, "rb")  # type: ignore[return-value]
+        return open(path, "rb", buffering=1 << 20)
+
+    def __iter__(self) -> Iterator[dict]:
+        loads = orjson.loads
+        for path in self.paths:
+            f = self._open(path)
+            raw = getattr(f, "fileobj", None)  # a gzip file's compressed stream, for progress
+            try:
+                for lineno, line in enumerate(f, 1):
+                    try:
+                        event = loads(line)
+                    except orjson.JSONDecodeError as exc:
+                        if not line.strip():
+                            continue
+                        self._bad(path, lineno, f"invalid JSON: {exc}")
+                        continue
+                    if event.__class__ is not dict:
+                        self._bad(path, lineno, f"not a JSON object ({type(event).__name__})")
+                        continue
+                    self.events += 1
+                    if lineno & 0x3FFF == 0 and path != "-":
+                        self.bytes_read = (raw or f).tell()
+                    yield event
+            finally:
+                if path != "-":
+                    f.close()
+
+    def _bad(self, path: str, lineno: int, message: str) -> None:
+        self.malformed += 1
+        if self.on_bad is not None:
+            self.on_bad(path, lineno, message, self.malformed)
+
+
+def _load_matcher(rule: str, dialect: str, mapping: Optional[Path], category: str, timestamp: str, tiebreaker: Optional[str]):
+    from ..matcher import matcher
+
+    kwargs = dict(
+        dialect=dialect,
+        mapping=str(mapping) if mapping else None,
+        event_category_field=category,
+        timestamp_field=timestamp,
+        tiebreaker_field=tiebreaker,
+    )
+    path = Path(rule)
+    if path.exists():
+        rules = load_rules(path)
+        if len(rules) != 1:
+            raise EqlError(f"expected one rule, found {len(rules)}", path=str(path))
+        return matcher(rules[0], **kwargs)
+    if " where " not in rule and not rule.lstrip().startswith(("sequence", "sample")):
+        raise EqlError("no such rule file (and not an EQL query)", path=rule)
+    parse_query(rule, dialect="endgame" if dialect.startswith("endgame") else "elasticsearch")
+    return matcher(rule, **kwargs)
+
+
+def match_cmd(
+    rule: str = typer.Argument(..., help="A rule file (.eql, .toml, .ndjson, .md, .txt) or an EQL query."),
+    events: List[str] = typer.Argument(..., help="NDJSON event files (.gz allowed), or - for stdin."),
+    count: bool = typer.Option(False, "--count", help="Print only the number of matches."),
+    sort: bool = typer.Option(False, "--sort", help="Sort events by timestamp first (buffers the input; needed for unsorted input to sequences)."),
+    dialect: str = typer.Option("elasticsearch", "--dialect", help="elasticsearch, endgame or endgame-cs."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", help="Elasticsearch index mapping (JSON/YAML) for field types and aliases."),
+    category: str = typer.Option("event.category", "--event-category-field", help="Field holding the event category."),
+    timestamp: str = typer.Option("@timestamp", "--timestamp-field", help="Field holding the event time."),
+    tiebreaker: Optional[str] = typer.Option(None, "--tiebreaker-field", help="Field that orders events sharing a timestamp."),
+) -> None:
+    """Run a rule over NDJSON events and print the matches as NDJSON."""
+    from ..matcher import EventOrderError
+
+    try:
+        m = _load_matcher(rule, dialect, mapping, category, timestamp, tiebreaker)
+    except EqlError as e:
+        fail(e)
+    except ValueError as e:
+        err.print(f"error: {e}", markup=False)
+        raise typer.Exit(2)
+    missing = [p for p in events if p != "-" and not os.path.exists(p)]
+    if missing:
+        for p in missing:
+            err.print(f"{p}: error: no such file", markup=False)
+        raise typer.Exit(2)
+
+    def on_bad(path: str, lineno: int, message: str, n: int) -> None:
+        if n <= _REPORT_LIMIT:
+            err.print(f"{'<stdin>' if path == '-' else path}:{lineno}: malformed line skipped: {message}", markup=False)
+        elif n == _REPORT_LIMIT + 1:
+            err.print("... further malformed lines are only counted", markup=False)
+
+    reader = Reader(events, on_bad)
+    out = sys.stdout.buffer
+    dumps = orjson.dumps
+    matches = 0
+    show_progress = sys.stdout.isatty() and "-" not in events and reader.total_bytes > 0
+    single = m.kind == "event"
+    try:
+        results = m.run(_with_progress(reader, show_progress), sort=sort)
+        if count:
+            for _ in results:
+                matches += 1
+        elif single:
+            buf = []
+            for hit in results:
+                matches += 1
+                buf.append(dumps(hit.events[0]))
+                if len(buf) >= 256:
+                    out.write(b"\n".join(buf) + b"\n")
+                    buf.clear()
+            if buf:
+                out.write(b"\n".join(buf) + b"\n")
+        else:
+            for hit in results:
+                matches += 1
+                out.write(dumps({"events": hit.events, "keys": hit.keys}) + b"\n")
+        if count:
+            out.write(f"{matches}\n".encode())
+        out.flush()
+    except EventOrderError as e:
+        err.print(f"error: {e}", markup=False)
+        raise typer.Exit(2)
+    summary = f"{reader.events} events, {matches} matches"
+    if reader.malformed:
+        summary += f", {reader.malformed} malformed line{'s' if reader.malformed != 1 else ''} skipped"
+    err.print(summary, markup=False)
+
+
+def _with_progress(reader: Reader, enabled: bool) -> Iterator[dict]:
+    """Events, with a progress bar (bytes of the input files) on stderr when stdout is a terminal."""
+    if not enabled:
+        yield from reader
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("matching"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("matching", total=reader.total_bytes)
+        for i, event in enumerate(reader):
+            yield event
+            if i & 0x3FFF == 0:
+                bar.update(task, completed=reader.bytes_read)
+        bar.update(task, completed=reader.total_bytes)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("match")(match_cmd)
