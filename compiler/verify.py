@@ -219,11 +219,16 @@ def verify_rule(
     mapping: Optional[str] = None,
     oracle: Optional[Oracle] = None,
     witnesses: Optional[WitnessSet] = None,
+    generated_only: bool = False,
 ) -> Verification:
-    """Verify ``rule`` on every target: hand-written/given fixtures, else generated witnesses."""
+    """Verify ``rule`` on every target: hand-written/given fixtures, else generated witnesses
+    (always generated witnesses with ``generated_only``, as the batch report does)."""
     oracle = oracle or Oracle()
     specs = list(targets) if targets is not None else target_specs()
-    events, expected, source, path = fixtures_for(rule, fixtures)
+    if generated_only:
+        events, expected, source, path = [], None, "generated", None
+    else:
+        events, expected, source, path = fixtures_for(rule, fixtures)
     if source == "generated":
         witnesses = witnesses or generate(rule, oracle)
         events = witnesses.events

@@ -1,0 +1,75 @@
+"""``eqlc report RULES_DIR [-o DIR] [--jobs N]``: every rule x every target, verified on witnesses.
+
+Writes ``DIR/report.json``, ``DIR/report.md`` and ``DIR/index.html`` (open it in a browser; it is
+one self-contained file) and prints the per-target totals. ``--json`` prints
+``{"results": [{"rule", "target", "status", "verified", "disagreements", ...}], "totals": {...}}``.
+A rule that fails (does not parse, crashes a generator or an engine) is a row with its error; the
+batch always finishes. ``--strict`` exits 1 when any target disagrees or fails.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..errors import EqlError
+from ..loaders import rule_files
+from ..report import build_report, run_batch, write_report
+from ..report.batch import default_jobs
+from ..verify import target_specs
+from .common import err, out, print_json
+
+
+def report_cmd(
+    path: Path = typer.Argument(..., help="A directory of rules (or one rule file)."),
+    outdir: Path = typer.Option(Path("eqlc-report"), "-o", "--output", help="Directory for report.json, report.md and index.html."),
+    jobs: int = typer.Option(default_jobs(), "--jobs", "-j", help="Worker processes (rule files are split between them)."),
+    targets: Optional[List[str]] = typer.Option(None, "--targets", "-t", help="Targets (repeat or comma-separate; name:profile). Default: every installed target."),
+    json_out: bool = typer.Option(False, "--json", help="Print the results as JSON instead of the totals table."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 if any target disagrees with the matcher or fails to run."),
+) -> None:
+    """Verify every rule under PATH on every target and write JSON, Markdown and HTML reports."""
+    try:
+        specs = target_specs(targets)
+    except EqlError as e:
+        err.print(e.render(), markup=False)
+        raise typer.Exit(2)
+    if not path.exists():
+        err.print(f"{path}: error: no such file or directory")
+        raise typer.Exit(2)
+    files = rule_files(path)
+    names = [s.label for s in specs]
+    show = err.is_terminal and not json_out
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not show) as bar:
+        task = bar.add_task("verifying rule files", total=len(files))
+        rows = run_batch(files, names, jobs=max(1, jobs), on_done=lambda _n: bar.advance(task))
+    report = build_report(rows, names, str(path))
+    written = write_report(report, outdir)
+    if json_out:
+        print_json({"results": report["results"], "totals": report["totals"], "mcdc": report["mcdc"], "errors": report["errors"]})
+    else:
+        table = Table(title=f"{len(rows)} rules from {path}", title_justify="left")
+        for col in ("target", "exact", "assumptions", "refused", "verified", "disagreement", "error"):
+            table.add_column(col, justify="left" if col == "target" else "right")
+        for name in names:
+            t = report["totals"][name]
+            table.add_row(name, str(t["exact"]), str(t["assumptions"]), str(t["refused"]),
+                          f"[green]{t['verified']}[/green]", f"[red]{t['disagreement']}[/red]" if t["disagreement"] else "0",
+                          f"[yellow]{t['error']}[/yellow]" if t["error"] else "0")
+        out.print(table)
+        m = report["mcdc"]
+        out.print(f"MC/DC: {m['atoms']} atoms, {m['mcdc_unique']} unique-cause, {m['mcdc_masking']} masking, {m['uncovered']} without a pair")
+        if report["errors"]:
+            out.print(f"[red]{len(report['errors'])} rule(s) failed[/red] (see report.md)")
+        out.print("wrote " + ", ".join(str(p) for p in written))
+    bad = any(t["disagreement"] or t["error"] for t in report["totals"].values()) or report["errors"]
+    raise typer.Exit(1 if strict and bad else 0)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report_cmd)

@@ -1,0 +1,95 @@
+"""``eqlc report``: the batch verification report as JSON, Markdown and a static HTML page.
+
+:func:`build_report` turns the batch rows (:mod:`.batch`) into one document with per-target
+totals (exact / with assumptions / refused, verified on generated witnesses / disagreement /
+engine error), MC/DC totals of the witnesses and the flat ``results`` rows; :func:`write_report`
+writes ``report.json``, ``report.md`` and ``index.html`` (self-contained: inline CSS, JS and data,
+no network access) into a directory.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+from pathlib import Path
+from typing import Sequence
+
+import orjson
+
+from .batch import flat_results, run_batch
+from .html import render_html
+from .markdown import render_markdown
+
+__all__ = ["build_report", "write_report", "run_batch", "render_html", "render_markdown", "target_totals"]
+
+
+def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dict]:
+    """Per target: how many rules compiled exactly / with assumptions / were refused, and how
+    many compiled ones were verified on their witnesses, disagreed, or failed to run."""
+    out: dict[str, dict] = {}
+    for name in targets:
+        c: collections.Counter = collections.Counter()
+        reasons: collections.Counter = collections.Counter()
+        for row in rows:
+            for t in row["targets"]:
+                label = t["target"] + (":" + t["profile"] if t.get("profile") else "")
+                if label != name:
+                    continue
+                c["rules"] += 1
+                c["s_" + t["status"]] += 1
+                c["v_" + t["verdict"]] += 1
+                if t["verdict"] == "disagreement":
+                    c[f"disagreement_{t['status']}"] += 1
+                if t["status"] == "refused" and t.get("notes"):
+                    reasons[t["notes"][0][:160]] += 1
+        out[name] = {
+            "rules": c["rules"],
+            "exact": c["s_exact"],
+            "assumptions": c["s_assumptions"],
+            "refused": c["s_refused"],
+            "compiled": c["s_exact"] + c["s_assumptions"],
+            "verified": c["v_verified"],
+            "disagreement": c["v_disagreement"],
+            "disagreement_exact": c["disagreement_exact"],
+            "disagreement_assumptions": c["disagreement_assumptions"],
+            "error": c["v_error"],
+            "top_refusals": [{"reason": r, "rules": n} for r, n in reasons.most_common(10)],
+        }
+    return out
+
+
+def mcdc_totals(rows: Sequence[dict]) -> dict:
+    atoms = unique = masking = 0
+    reasons: collections.Counter = collections.Counter()
+    for row in rows:
+        w = row.get("witnesses")
+        if not w:
+            continue
+        atoms += w["atoms"]
+        unique += w["mcdc_unique"]
+        masking += w["mcdc_masking"]
+        reasons.update(u["kind"] for u in w["uncovered"])
+    return {"atoms": atoms, "mcdc_unique": unique, "mcdc_masking": masking,
+            "uncovered": atoms - unique - masking, "uncovered_by_reason": dict(reasons.most_common())}
+
+
+def build_report(rows: Sequence[dict], targets: Sequence[str], source: str = "") -> dict:
+    return {
+        "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source": source,
+        "targets": list(targets),
+        "totals": target_totals(rows, targets),
+        "mcdc": mcdc_totals(rows),
+        "errors": [{"rule": r["rule"], "error": r["error"]} for r in rows if r.get("error")],
+        "results": flat_results(rows),
+        "rules": list(rows),
+    }
+
+
+def write_report(report: dict, outdir: Path) -> list[Path]:
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = [outdir / "report.json", outdir / "report.md", outdir / "index.html"]
+    paths[0].write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    paths[1].write_text(render_markdown(report), encoding="utf-8")
+    paths[2].write_text(render_html(report), encoding="utf-8")
+    return paths

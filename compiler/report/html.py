@@ -1,0 +1,96 @@
+"""The static HTML page of a report: one self-contained file (inline CSS, JS and data).
+
+The rule table is rendered in HTML (readable without JavaScript); the script adds sorting on
+every column (click a header, or open ``index.html#sort=<column>`` / ``#sort=<column>:desc``),
+a text filter, and a detail pane per rule (``#rule=<n>`` or a click on the row) with the EQL,
+the witness coverage and every target's emitted query side by side, with its notes and the
+events it disagrees on. Nothing is fetched from the network.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import orjson
+
+TEMPLATE = Path(__file__).with_name("template.html")
+
+_CELL_TEXT = {"verified": "✓ verified", "disagreement": "✗ disagreement", "refused": "refused", "error": "! error"}
+_VERDICT_RANK = {"disagreement": 0, "error": 1, "verified": 2, "refused": 3}
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _json_for_script(data: object) -> str:
+    text = orjson.dumps(data).decode()
+    return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _label(t: dict) -> str:
+    return t["target"] + (":" + t["profile"] if t.get("profile") else "")
+
+
+def _totals_table(report: dict) -> str:
+    head = "<tr><th>target</th><th>rules</th><th>exact</th><th>with assumptions</th><th>refused</th><th>verified</th><th>disagreement</th><th>engine error</th></tr>"
+    rows = []
+    for name in report["targets"]:
+        t = report["totals"][name]
+        rows.append(
+            f"<tr><td>{_e(name)}</td><td>{t['rules']}</td><td>{t['exact']}</td><td>{t['assumptions']}</td>"
+            f"<td>{t['refused']}</td><td class='v-verified'>{t['verified']}</td>"
+            f"<td class='v-disagreement'>{t['disagreement']}</td><td class='v-error'>{t['error']}</td></tr>"
+        )
+    return f"<table id='totals'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _rules_table(report: dict) -> str:
+    targets = report["targets"]
+    cols = [("rule", "Rule"), ("kind", "Kind"), ("severity", "Severity"), ("mcdc", "MC/DC atoms")]
+    cols += [(f"t:{n}", n) for n in targets]
+    head = "".join(f"<th data-col='{_e(c)}' tabindex='0'>{_e(label)}</th>" for c, label in cols)
+    body = []
+    for i, row in enumerate(report["rules"]):
+        w = row.get("witnesses") or {}
+        covered = w.get("mcdc_unique", 0) + w.get("mcdc_masking", 0)
+        atoms = w.get("atoms", 0)
+        ratio = covered / atoms if atoms else 0
+        cells = [
+            f"<td data-v='{_e((row.get('name') or row['rule']).lower())}'><a href='#rule={i}'>{_e(row.get('name') or row['rule'])}</a></td>",
+            f"<td data-v='{_e(row.get('kind') or '')}'>{_e(row.get('kind') or '-')}</td>",
+            f"<td data-v='{_e(row.get('severity') or '')}'>{_e(row.get('severity') or '-')}</td>",
+            f"<td data-v='{ratio:.4f}'>{covered}/{atoms}</td>" if w else "<td data-v='-1'>-</td>",
+        ]
+        by = {_label(t): t for t in row["targets"]}
+        for name in targets:
+            t = by.get(name)
+            if t is None:
+                verdict = "error" if row.get("error") else "refused"
+                cells.append(f"<td class='v-{verdict}' data-v='{_VERDICT_RANK[verdict]}'>{_CELL_TEXT[verdict]}</td>")
+                continue
+            text = _CELL_TEXT[t["verdict"]]
+            if t["verdict"] == "disagreement":
+                text = f"✗ {len(t['disagreements'])}"
+            status = "" if t["status"] == "refused" else f"<span class='st'>{_e(t['status'])}</span>"
+            title = _e(t["notes"][0]) if t["status"] == "refused" and t.get("notes") else ""
+            cells.append(f"<td class='v-{t['verdict']}' data-v='{_VERDICT_RANK[t['verdict']]}' title='{title}'>{_e(text)} {status}</td>")
+        body.append(f"<tr data-i='{i}'>{''.join(cells)}</tr>")
+    return f"<table id='rules'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def render_html(report: dict) -> str:
+    m = report["mcdc"]
+    summary = (
+        f"{len(report['rules'])} rules from <code>{_e(report['source'])}</code>, generated {_e(report['generated'])}. "
+        f"Witnesses: {m['atoms']} atomic conditions, {m['mcdc_unique']} with a unique-cause MC/DC pair, "
+        f"{m['mcdc_masking']} with a masking pair, {m['uncovered']} without."
+    )
+    page = TEMPLATE.read_text(encoding="utf-8")
+    return (
+        page.replace("{{SUMMARY}}", summary)
+        .replace("{{TOTALS}}", _totals_table(report))
+        .replace("{{RULES}}", _rules_table(report))
+        .replace("{{DATA}}", _json_for_script({"targets": report["targets"], "rules": report["rules"]}))
+    )
