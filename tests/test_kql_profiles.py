@@ -80,3 +80,27 @@ def test_example_toml_deployment_metadata():
     assert sentinel["relevantTechniques"] and all(x.startswith("T") for x in sentinel["relevantTechniques"])
     assert sentinel["tactics"] and " " not in "".join(sentinel["tactics"])
     assert sentinel["severity"] in ("Low", "Medium", "High", "Informational")
+
+
+@pytest.mark.parametrize("profile,table,field,column", [
+    ("defender", "DeviceProcessEvents", "process.args", "ProcessCommandLine"),
+    ("defender", "DeviceProcessEvents", "process.parent.args", "InitiatingProcessCommandLine"),
+    ("defender", "DeviceFileEvents", "process.args", "InitiatingProcessCommandLine"),
+    ("sentinel-asim", "imProcessCreate", "process.args", "TargetProcessCommandLine"),
+    ("sentinel-asim", "imProcessCreate", "process.parent.args", "ActingProcessCommandLine"),
+])
+def test_args_resolve_to_the_command_line_column(profile, table, field, column):
+    """argv_of/argc_of name an ECS command-line field; the profile resolves them to that field's
+    column in the same table (so a user remapping the command line moves args with it)."""
+    t = load_profile(profile).tables[table]
+    args, count = t.fields[field], t.fields[field + "_count"]
+    assert (args.text, args.type, args.argv_of) == (column, "string", field.replace("args", "command_line"))
+    assert count.type == "long" and count.columns == (column,) and f"split({column}, \" \")" in count.text
+    assert "joined by single spaces" in args.note and column in args.note
+
+
+def test_args_of_a_command_line_the_table_lacks_is_a_mapping_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tables:\n  DeviceNetworkEvents:\n    fields:\n      process.parent.args: {argv_of: process.parent.command_line}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="DeviceNetworkEvents: process.parent.args is read from process.parent.command_line"):
+        load_profile("defender", str(bad))

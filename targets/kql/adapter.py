@@ -150,7 +150,12 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         for t in profile.tables.values():
             if t.category not in cats:
                 continue
-            row, reason = _row(profile, t, event, idx, devices, lookup_rows)
+            row, reason, contributions = _cached_row(profile, t, event, idx, devices)
+            for lk_name, dev, lk_row in contributions:
+                prev = lookup_rows[lk_name].get(dev)
+                ts = lk_row[profile.timestamp]
+                if prev is None or (ts and prev[profile.timestamp] and ts > prev[profile.timestamp]):
+                    lookup_rows[lk_name][dev] = lk_row
             if reason:
                 out.excluded[eid] = f"{t.name}: {reason}"
                 continue
@@ -191,7 +196,27 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
             out.excluded.update(bad)
 
 
-def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict, lookup_rows: dict) -> tuple[dict, Optional[str]]:
+_ROWS: dict[tuple, tuple] = {}
+
+
+def _cached_row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tuple[dict, Optional[str], list]:
+    """:func:`_row`, remembered by the event's content (and profile, table, position, device):
+    the test suites load the same fixtures for hundreds of queries. The entry keeps the profile
+    alive, so its ``id`` cannot be reused while the entry exists."""
+    key = (id(profile), t.name, idx, devices[idx], json.dumps(event, sort_keys=True, default=repr))
+    hit = _ROWS.get(key)
+    if hit is None:
+        if len(_ROWS) > 50_000:
+            _ROWS.clear()
+        hit = _ROWS[key] = (*_row(profile, t, event, idx, devices), profile)
+    row, reason, contributions, _ = hit
+    return dict(row), reason, [(n, d, dict(r)) for n, d, r in contributions]
+
+
+def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tuple[dict, Optional[str], list]:
+    """The table row for ``event`` (or the reason it cannot be one) and the lookup-table rows it
+    contributes, as (lookup name, device, row)."""
+    contributions: list[tuple[str, str, dict]] = []
     cols = profile.columns_of(t)
     row: dict[str, Any] = {c: ("" if typ == "string" else None) for c, typ in cols.items()}
     ts = _timestamp((values(event, ("@timestamp",)) or [None])[0])
@@ -200,6 +225,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict, looku
         row["ReportId"] = idx + 1
     mapped: dict[str, list[tuple[str, ...]]] = {}
     for fm in t.fields.values():
+        if fm.expr or fm.derived_from_command_line:  # computed by the query from other columns
+            continue  # (file.extension from FileName, process.args from the command line)
         vals = values(event, split_path(fm.field))
         if fm.field == "host.id":
             vals = [devices[idx]]
@@ -213,9 +240,7 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict, looku
             else:
                 column_value = f"<unmapped ECS value: {raw}>"
             dev = devices[idx]
-            prev = lookup_rows[lk.name].get(dev)
-            if prev is None or (ts and prev[profile.timestamp] and ts > prev[profile.timestamp]):
-                lookup_rows[lk.name][dev] = {lk.on: dev, profile.timestamp: ts, fm.column: column_value}
+            contributions.append((lk.name, dev, {lk.on: dev, profile.timestamp: ts, fm.column: column_value}))
             continue
         if fm.values is not None:
             hits = [fm.values[str(v)] for v in vals if str(v) in fm.values]
@@ -223,8 +248,6 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict, looku
                 allowed = [x for h in hits for x in h]
                 mapped.setdefault(fm.column or "", []).append(tuple(allowed))
             continue
-        if fm.expr or fm.derived_from_command_line:  # computed by the query from other columns
-            continue  # (file.extension from FileName, process.args from the command line)
         if fm.is_array:
             row[fm.column] = json.dumps([v for v in vals])  # type: ignore[index]
             continue
@@ -232,16 +255,16 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict, looku
         if not ok:
             if fm.field in ("host.os.type",):
                 continue
-            return row, val
+            return row, val, contributions
         if fm.field == "@timestamp":
             continue
         row[fm.column] = val  # type: ignore[index]
     for column, options in mapped.items():
         common = [x for x in options[0] if all(x in o for o in options[1:])]
         if not common:
-            return row, f"value-mapped fields give {column} no common value ({options})"
+            return row, f"value-mapped fields give {column} no common value ({options})", contributions
         row[column] = common[0]
-    return row, None
+    return row, None, contributions
 
 
 def exclusions(translation: Translation, events: list[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
