@@ -532,6 +532,11 @@ class ESCodegen:
         for w in wilds:
             lines.append(f"{ind}if {self.m.const(f'_Wild({w!r})')}.match(x):\n{ind}    return True")
         lines.append("    return False")
+        body = "\n".join(lines[1:])
+        existing = self.m.getters.get(("wtest", body))
+        if existing is not None:
+            return f"{existing}({self.vals_expr(getter)})"
+        self.m.getters[("wtest", body)] = name
         self.m.emit("\n".join(lines) + "\n")
         return f"{name}({self.vals_expr(getter)})"
 
@@ -804,6 +809,8 @@ class ESCodegen:
         if isinstance(node, opt.CIEq):
             return f"_s_ieq({self.sexpr(node.expr, env)}, {node.value!r})"
         if isinstance(node, ir.IsNull):
+            if opt.is_literal(node.expr):
+                return repr(isinstance(node.expr, ir.Null))
             return f"({self.sexpr(node.expr, env)} is None)"
         if isinstance(node, ir.Not):
             return f"_s_not({self.sexpr(node.expr, env)})"
@@ -970,7 +977,10 @@ class ESCodegen:
         getters = []
         for fname in field_names:
             f = ir.Field(tuple(fname.split(".")))
-            fi = self.field_info(f)
+            try:
+                fi = self.field_info(f)
+            except EqlError:  # not in a complete mapping: read it as a date all the same
+                fi = FieldInfo(f.path, em.DYNAMIC, name=fname)
             if date and fi.family != em.DATE:
                 fi = FieldInfo(fi.path, em.DATE, date_spec=em.date_format_spec(em.DEFAULT_DATE_FORMAT), name=fname)
             getters.append(self.getter(fi))

@@ -868,12 +868,14 @@ def _java_eq_ic(a, b):
 
 
 def _s_ieq(a, b):
-    """Insensitive equality in scripts (InsensitiveBinaryComparisonProcessor): strings only."""
-    if a is None or b is None:
-        return None
-    if not (isinstance(a, str) and isinstance(b, str)):
-        return None
-    return _java_eq_ic(a, b)
+    """StringComparisons.insensitiveEquals (the script form of ``:`` without wildcards and of
+    ``in~``): null == null is true; strings by String.compareToIgnoreCase (Unicode case folding,
+    unlike the ASCII-only native queries); anything else as ``==``."""
+    if a is None and b is None:
+        return True
+    if isinstance(a, str) and isinstance(b, str):
+        return _java_eq_ic(a, b)
+    return _s_eq(a, b)
 
 
 def _s_in(v, items, has_null):

@@ -1,0 +1,137 @@
+"""Assemble a standalone module: compiler/events.py + compiler/matcher/runtime.py + the code the
+matcher generates for the rule + a small API (``match``, ``run``, ``Match``) and a command line.
+
+Nothing is re-implemented here: the runtime and the event-field reader are embedded from their
+source files (the runtime's one eqlc import is replaced by the embedded reader), so the
+standalone module and ``compiler.matcher`` cannot drift apart. Regular expressions use ``re2``
+when it is importable and otherwise the runtime's linear-time lazy DFA (never Python's
+backtracking ``re``); a regex on a computed value (Elasticsearch evaluates those as Java regexes
+in Painless) has no DFA form, so such rules are refused.
+"""
+
+from __future__ import annotations
+
+import inspect
+import pprint
+from typing import Optional
+
+import compiler.events as _events
+from compiler.matcher import runtime as _runtime
+from compiler.matcher.build import Generated
+
+_IMPORT_LINE = "from compiler.events import values as _es_values  # @standalone-inline compiler/events.py"
+
+API = '''
+
+# ---- API ---------------------------------------------------------------------------------------
+
+def match(event):
+    """Does ``event`` (a dict) satisfy this single-event rule?"""
+    if SPEC["kind"] != "event":
+        raise TypeError("match() is for single-event rules; use run()")
+    if SPEC.get("pruned"):
+        return False
+    return bool(SPEC["terms"][0]["cond"](event))
+
+
+def run(events, sort=False, size=None, result_position="tail", max_samples_per_key=1):
+    """Stream Match objects (``.events``, ``.keys``) over an iterable of event dicts."""
+    return _run_query(SPEC, events, sort=sort, size=size, result_position=result_position,
+                      max_samples_per_key=max_samples_per_key)
+
+
+def _main(argv=None):
+    import argparse
+    import gzip
+    import json
+    import sys
+
+    ap = argparse.ArgumentParser(description="Run " + repr(RULE.get("name") or "the rule") + " over NDJSON events.")
+    ap.add_argument("events", nargs="*", default=["-"], help="NDJSON files (.gz allowed) or - for stdin")
+    ap.add_argument("--count", action="store_true", help="print only the number of matches")
+    ap.add_argument("--sort", action="store_true", help="sort events by timestamp first")
+    args = ap.parse_args(argv)
+
+    def read():
+        for path in args.events:
+            f = sys.stdin.buffer if path == "-" else gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    event = json.loads(line)
+                except ValueError as exc:
+                    sys.stderr.write("%s:%d: malformed line skipped: %s\\n" % (path, lineno, exc))
+                    continue
+                if isinstance(event, dict):
+                    yield event
+                else:
+                    sys.stderr.write("%s:%d: malformed line skipped: not a JSON object\\n" % (path, lineno))
+
+    n = 0
+    for m in run(read(), sort=args.sort):
+        n += 1
+        if not args.count:
+            doc = m.events[0] if SPEC["kind"] == "event" else {"events": m.events, "keys": m.keys}
+            sys.stdout.write(json.dumps(doc) + "\\n")
+    if args.count:
+        sys.stdout.write("%d\\n" % n)
+
+
+if __name__ == "__main__":
+    _main()
+'''
+
+
+def _strip_future(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if line.strip() != "from __future__ import annotations")
+
+
+def runtime_text() -> str:
+    """compiler/events.py and compiler/matcher/runtime.py, ready to be embedded."""
+    events_src = _strip_future(inspect.getsource(_events))
+    runtime_src = _strip_future(inspect.getsource(_runtime))
+    if _IMPORT_LINE not in runtime_src:
+        raise RuntimeError("compiler/matcher/runtime.py no longer has its standalone import marker")
+    runtime_src = runtime_src.replace(_IMPORT_LINE, "_es_values = values  # embedded compiler/events.py above")
+    return (
+        "# ==== compiler/events.py (embedded) " + "=" * 58 + "\n" + events_src + "\n\n"
+        "# ==== compiler/matcher/runtime.py (embedded) " + "=" * 48 + "\n" + runtime_src + "\n"
+    )
+
+
+def module_text(generated: Generated, rule_meta: dict, header: str) -> str:
+    filter_source = generated.filter_source() if generated.filter_source is not None else ""
+    return (
+        f'"""{header}"""\n\nfrom __future__ import annotations\n\n'
+        + runtime_text()
+        + "\n# ==== generated for this rule " + "=" * 63 + "\n"
+        + generated.source
+        + "\n" + filter_source
+        + f"\nRULE = {pprint.pformat(rule_meta, sort_dicts=True)}\n"
+        + API
+    )
+
+
+def header_for(rule_name: str, rule_id: Optional[str], query_text: str, notes: list) -> str:
+    lines = [
+        f"Standalone matcher for the EQL rule {rule_name!r}" + (f" ({rule_id})" if rule_id else "") + ".",
+        "",
+        "Generated by eqlc (--target python). Standard library only: Elasticsearch EQL semantics",
+        "(case rules, missing fields and `not`, multi-valued fields, wildcards, Lucene regexes,",
+        "sequences, samples) as the eqlc matcher implements them. Uses re2 if importable, else a",
+        "linear-time automaton for regexes.",
+        "",
+        "    import rule_module",
+        "    rule_module.match(event)            # single-event rules",
+        "    for m in rule_module.run(events):   # any rule: m.events, m.keys",
+        "",
+        "    python rule_module.py events.ndjson [--count]",
+        "",
+        "Query:",
+        "",
+    ]
+    lines += ["    " + x for x in query_text.replace('"""', '\\"\\"\\"').strip().splitlines()]
+    for n in notes:
+        lines += ["", "Note: " + n]
+    return "\n".join(lines) + "\n"

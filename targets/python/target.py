@@ -1,0 +1,82 @@
+"""The ``python`` target: ``compile`` -> a standalone module; ``execute`` -> run it on events."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable, Optional
+
+from compiler.errors import EqlError
+from compiler.matcher import Options, load_index_mapping
+from compiler.matcher.build import generate
+from compiler.result import Status, Translation
+from compiler.rule import Rule
+
+from .module import header_for, module_text
+
+_EVENT_ID = "_id"
+
+
+class PythonTarget:
+    name = "python"
+    profiles: tuple = ()
+
+    def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
+        """``mapping``: an optional Elasticsearch index mapping file (JSON or YAML) giving field
+        types and aliases, as for ``compiler.matcher``."""
+        try:
+            options = Options(
+                mapping=load_index_mapping(mapping) if mapping else None,
+                event_category_field=rule.event_category_override or "event.category",
+                timestamp_fields=(rule.timestamp_override, "@timestamp") if rule.timestamp_override else ("@timestamp",),
+                tiebreaker_field=rule.tiebreaker_field,
+            )
+            generated = generate(rule.query, options)
+        except EqlError as err:
+            return Translation.refused(self.name, f"cannot be evaluated: {err.message}")
+        if generated.re2_only:
+            pats = ", ".join(repr(p) for p in generated.re2_only)
+            return Translation.refused(
+                self.name,
+                f"`regex` on a computed value ({pats}) runs in Elasticsearch as a Java regular expression inside "
+                "a script; the standalone module has no linear-time engine for Java regex syntax without the "
+                "google-re2 package, and Python's backtracking `re` is not used for patterns from rules",
+            )
+        notes: list[str] = []  # behaviour worth knowing, not assumptions: the module is exact
+        if generated.pruned:
+            notes.append("the condition folds to false/null as Elasticsearch optimises it: the rule matches no event")
+        if rule.timestamp_override:
+            notes.append(f"events are ordered by {rule.timestamp_override}, falling back to @timestamp when it is "
+                         "absent (Kibana's detection engine default)")
+        meta = {"name": rule.name, "rule_id": rule.rule_id, "query": rule.query_text, "kind": generated.kind,
+                "event_category_field": options.event_category_field, "timestamp_fields": list(options.timestamp_fields),
+                "tiebreaker_field": options.tiebreaker_field}
+        text = module_text(generated, meta, header_for(rule.name or "query", rule.rule_id, rule.query_text, notes))
+        return Translation(self.name, Status.EXACT, notes, text)
+
+    def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None,
+                mapping: Optional[str] = None) -> list[str]:
+        """Import the module text and run it; the ids of the events in any match, in order."""
+        if translation.output is None:
+            raise ValueError("a refused translation cannot be executed")
+        ns = load_module(translation.output)
+        out: list[str] = []
+        seen = set()
+        for m in ns["run"](list(events), sort=True):
+            for e in m.events:
+                if e is None:
+                    continue
+                i = e.get(_EVENT_ID)
+                if i not in seen:
+                    seen.add(i)
+                    out.append(i)
+        return out
+
+
+def load_module(text: str, name: str = "eqlc_rule") -> dict:
+    """Execute a standalone module's text in a fresh namespace (as ``import`` would)."""
+    ns: dict = {"__name__": name}
+    exec(compile(text, f"<{name}>", "exec"), ns)  # noqa: S102 - our own generated module
+    return ns
+
+
+TARGET = PythonTarget()
