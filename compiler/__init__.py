@@ -15,7 +15,7 @@ Every user-caused problem raises :class:`EqlError` with ``path``, ``line`` and `
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 from .errors import EqlError
 from .loaders import load_rules
@@ -34,10 +34,6 @@ def compile(rule: Rule, target: str, profile: Optional[str] = None, mapping: Opt
     return compile_rule(rule, target, profile, mapping)
 
 
-def __getattr__(name: str) -> Any:
-    # The matcher is imported on first use so that parsing stays light.
-    if name == "matcher":
-        from .matcher import matcher
-
-        return matcher
-    raise AttributeError(name)
+# Imported eagerly on purpose: ``compiler.matcher`` is also the name of the sub-package, and only an
+# import here makes the attribute the function (a lazy import would leave it the module).
+from .matcher import matcher  # noqa: E402
