@@ -50,10 +50,25 @@ def eql_string(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+REGEX_ATOMS = ["a", "b", "A", "-", "/", "\\.", ".", "[ab]", "[^a]", "\\s", "\\S", " ", "(a|-)"]
+
+
+def random_regex(rng: random.Random) -> str:
+    """A small Lucene regex over the alphabet (with '.', classes, a literal space, repeats)."""
+    out = []
+    for _ in range(rng.randint(0, 4)):
+        atom = rng.choice(REGEX_ATOMS)
+        out.append(atom + rng.choice(["", "", "*", "+", "?", "{1,2}"]))
+    return "".join(out)
+
+
 def random_query(rng: random.Random) -> str:
     """One process.args / process.args_count condition, sometimes negated."""
-    kind = rng.choice(["==", "in", "in~", ":", "like", "like~", "startsWith", "endsWith", "count", "null"])
-    if kind == "count":
+    kind = rng.choice(["==", "in", "in~", ":", "like", "like~", "startsWith", "endsWith", "count", "null", "regex", "regex~"])
+    if kind.startswith("regex"):
+        values = [random_regex(rng) for _ in range(rng.randint(1, 2))]
+        cond = f"process.args {kind} ({', '.join(eql_string(v) for v in values)})"
+    elif kind == "count":
         cond = f"process.args_count {rng.choice(['==', '>=', '<', '!='])} {rng.randint(0, 4)}"
     elif kind == "null":
         cond = f"process.args {rng.choice(['==', '!='])} null"
@@ -79,7 +94,7 @@ def test_args_translation_agrees_with_the_matcher(profile, seed):
     rng = random.Random(seed)
     evs = events(rng)
     checked = 0
-    regex_forms = operator_forms = 0
+    regex_forms = operator_forms = word_regexes = 0
     for i in range(60 if profile == "defender" else 30):
         text = random_query(rng)
         rule = rule_of(text)
@@ -95,5 +110,6 @@ def test_args_translation_agrees_with_the_matcher(profile, seed):
         assert got == want, f"{text}\n{t.output}\nKQL only: {sorted(got - want)}, matcher only: {sorted(want - got)}"
         checked += 1
         regex_forms += "matches regex" in t.output
+        word_regexes += "process.args regex" in text
         operator_forms += "startswith" in t.output
-    assert checked and regex_forms > 5 and operator_forms > 5  # both translation forms exercised
+    assert checked and regex_forms > 5 and operator_forms > 5 and word_regexes > 2  # every translation form exercised

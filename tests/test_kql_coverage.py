@@ -5,8 +5,7 @@ deliberate change) and printed; every refusal must carry a specific reason and e
 translation its query and deployment files.
 
 Parsing the corpus costs ~14 s of CPU per process; :func:`corpus_rules` lets the pytest-xdist
-workers of one run share one parse (a pickle in the run's shared temporary directory) without
-ever waiting for each other.
+workers of one run share one parse (a pickle in the run's shared temporary directory).
 """
 
 from __future__ import annotations
@@ -47,9 +46,11 @@ def xdist_worker() -> str:
 
 
 def corpus_rules(tmp_path_factory) -> tuple:
-    """``tests.corpus.all_rules()``, parsed once per test run when the xdist workers can share it:
-    the first worker to parse it pickles it; a worker that finds the pickle loads it (~1.5 s);
-    a worker that finds another one mid-parse parses for itself rather than wait."""
+    """``tests.corpus.all_rules()``, parsed once per test run and shared by the xdist workers: the
+    first worker to need it parses and pickles it under a file lock; the others wait for the
+    pickle and load it (~1.5 s). Waiting costs no wall time on a machine whose cores are busy
+    (a second parse would compete with the first for them) and at most the parse's ~14 s
+    otherwise."""
     if xdist_worker() == "master":
         return all_rules()
     root = tmp_path_factory.getbasetemp().parent
@@ -57,10 +58,7 @@ def corpus_rules(tmp_path_factory) -> tuple:
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     with open(root / "kql_corpus.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return all_rules()
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if cache.exists():
             return pickle.loads(cache.read_bytes())
         rules = all_rules()

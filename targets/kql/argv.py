@@ -17,7 +17,12 @@ be written with string operators on the whole line:
 * word like *x*:   line contains x (x has no space, so it lies inside one word)
 * any other wildcard pattern: the RE2 regex ``(^| )P( |$)`` where ``*`` is ``[^ ]*`` and ``?``
   is ``[^ ]`` (one code point that is not a space), so a wildcard never crosses a word boundary;
-* word like * (any word): the line is not empty.
+* word like * (any word): the line is not empty;
+* word regex R (Lucene): ``(^| )(?:R')( |$)`` where R' is R with the space removed from every
+  single-character atom (``.`` becomes ``[^ ]``, ``@`` ``[^ ]*``, a literal space matches
+  nothing, classes lose the space). A word has no space, so it matches R exactly when it
+  matches R'; and R' cannot cross a word boundary. If R' matches the empty string, the line
+  must also be non-empty (an empty line has no word).
 
 Every form is false on the empty line, so ``not(...)`` is true when there are no arguments, as
 ``must_not`` is; and since every word is one element, "some word matches" is exactly "some
@@ -38,7 +43,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+import re2
+
 from compiler import ir
+from compiler import lucene_regex as lr
 from compiler.events import split_path, values
 
 from . import syntax
@@ -104,6 +112,42 @@ def line_regex(words: list[Word], ci: bool) -> str:
     bodies = list(dict.fromkeys(word_regex(w, ci) for w in words))
     body = bodies[0] if len(bodies) == 1 else "(?:" + "|".join(bodies) + ")"
     return f"(^| ){body}( |$)"
+
+
+class WordRenderer(lr.Renderer):
+    """Render a Lucene regex for ONE space-free word: every single-character atom loses the space."""
+
+    def render(self, node: "lr.Node") -> str:
+        if isinstance(node, lr.Char) and node.ch == " ":
+            return super().render(lr.Empty())
+        if isinstance(node, lr.AnyChar):
+            return WORD_CHAR
+        if isinstance(node, lr.AnyString):
+            return WORD_CHAR + "*"
+        if isinstance(node, lr.Shorthand):
+            ranges = lr._SHORT_RANGES[node.letter.lower()]
+            return self.ranges(lr._complement(ranges) if node.letter.isupper() else ranges)
+        if isinstance(node, lr.Class):
+            return self.ranges(lr._class_ranges(node, self.ci))
+        return super().render(node)
+
+    def ranges(self, ranges: list) -> str:
+        """A class of code point ranges, without the space."""
+        out = []
+        for lo, hi in lr._normalise(ranges):
+            for a, b in ((lo, min(hi, 0x1F)), (max(lo, 0x21), hi)):
+                if a <= b:
+                    out.append(self.hexchar(chr(a)) if a == b else f"{self.hexchar(chr(a))}-{self.hexchar(chr(b))}")
+        return "[" + "".join(out) + "]" if out else super().render(lr.Empty())
+
+
+def regex_line(patterns: "tuple[str, ...] | list[str]", ci: bool) -> tuple[str, bool]:
+    """RE2 for "some word of the line matches one of the Lucene regexes", and whether the word
+    regex matches the empty string (then the caller must also require a non-empty line).
+    Raises :class:`compiler.lucene_regex.Untranslatable` / ``RegexError`` as ``to_pattern`` does."""
+    r = WordRenderer("re2", ci)
+    body = "|".join(f"(?:{r.render(lr.parse_regex(p))})" for p in patterns)
+    return f"(^| )(?:{body})( |$)", re2.fullmatch(f"(?:{body})", "") is not None
 
 
 def check_literals(words: list[Word], field: str, column: str) -> None:

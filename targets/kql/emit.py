@@ -347,6 +347,13 @@ class Emitter:
         line = fm.text
         if isinstance(e, ir.IsNull):
             return f"isempty({line})"
+        if isinstance(e, ir.RegexMatch):
+            try:
+                regex, empty = argv.regex_line(e.patterns, e.case_insensitive)
+            except (Untranslatable, RegexError) as err:
+                raise Refused(f"regex {e.patterns!r} on {fm.field}: {err}") from None
+            text = f"{line} matches regex {syntax.quote_regex(regex)}"
+            return conj([f"isnotempty({line})", text]) if empty else text
         words, ci = argv_patterns(e)
         argv.check_literals(words, fm.field, line)
         if not words:
@@ -589,8 +596,6 @@ def argv_patterns(e: ir.Expr) -> tuple[list[argv.Word], bool]:
             return ([(ir.Wildcard.STAR,)] if fn != "stringcontains" else []), e.case_insensitive
         star = ir.Wildcard.STAR
         return [{"startswith": (lit, star), "endswith": (star, lit), "stringcontains": (star, lit, star)}[fn]], e.case_insensitive
-    if isinstance(e, ir.RegexMatch):
-        raise Refused(f"regex on {name}: a regex over one argument has no exact form on the command line it is read from")
     raise Refused(f"unsupported condition {describe(e)} on {name}, which is read from a command line")
 
 
