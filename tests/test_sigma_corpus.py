@@ -162,3 +162,42 @@ def test_witness_events_agree_with_the_matcher(rid, rule):
             assert clean, "no conformed event satisfies the assumptions"
     # events / disagreements (all explained) / events keeping every assumption / of those selected
     print("SIGMA-WITNESS", rid, "raw", *stats[:4], "conformed", *stats[4:])
+
+
+@functools.lru_cache(maxsize=1)
+def _correlation_rules() -> list:
+    """Corpus rules that become correlations (the sample has none): the two with the fewest
+    terms' conditions in CI, all of them with EQLC_FULL_CORPUS=1."""
+    out = []
+    for t, r in zip(_corpus_translations("cased"), all_rules()):
+        if t.status is not Status.REFUSED and "\ncorrelation:" in t.output:
+            out.append((rule_id(r), r))
+    return out if FULL else sorted(out, key=lambda x: len(x[1].query_text))[:2]
+
+
+@pytest.mark.parametrize("rid, rule", _correlation_rules(), ids=[rid for rid, _ in _correlation_rules()])
+def test_sequence_witness_scenarios_agree_with_the_matcher(rid, rule):
+    """Each witness scenario is an isolated group of events (own keys, own hour); the Sigma
+    correlation must select the same events of a scenario as the matcher, unless one of the
+    scenario's events breaks a stated assumption."""
+    from compiler.fixtures.witness import generate
+
+    oracle = _oracle()
+    ws = generate(rule, oracle)
+    em = emit(rule)
+    t = TARGET.compile(rule)
+    assert ws.scenarios
+    for mode in ("raw", "conformed"):
+        events = ws.events if mode == "raw" else [em.conform(e) for e in ws.events]
+        expected = set(ws.expected) if mode == "raw" else set(oracle.selected(rule, events))
+        got = set(TARGET.execute(t, events))
+        by_id = {e["_id"]: e for e in events}
+        agree = 0
+        for s in ws.scenarios:
+            ids = set(s.event_ids)
+            if got & ids == expected & ids:
+                agree += 1
+                continue
+            assert any(em.log.violated_by(by_id[i]) for i in ids), (mode, s.name, sorted(expected & ids), sorted(got & ids))
+        print("SIGMA-SEQUENCE", rid, mode, len(ws.scenarios), agree)
+        assert agree >= len(ws.scenarios) // 2
