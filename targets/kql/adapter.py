@@ -17,6 +17,10 @@ out and reported by :func:`exclusions` with the reason, never silently:
 * events on which a fact the translation assumed (e.g. ``event.action in ("exec", ...)`` taken
   to hold for every DeviceProcessEvents row) is false in Elasticsearch's terms: the translation
   is only claimed exact where its stated assumptions hold;
+* events where a field the translation compares with Kusto's case-insensitive operators holds a
+  non-ASCII character that a Unicode case mapping folds to ASCII (İ, ı, ſ, K): the translation
+  states that such values are absent (Kusto documents those operators for ASCII only; duckdb-kql
+  folds them with SQL lower());
 * events on which a field the translation read from a command line (``process.args`` from
   ``process.command_line``, see :mod:`targets.kql.argv`) is not what the stated assumption says
   (an argument with a space, a command line that is not the arguments joined by spaces).
@@ -41,6 +45,7 @@ from compiler import ir
 from compiler.events import split_path, values
 from compiler.result import Status, Translation
 
+from . import syntax
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
 from .profile import FieldMap, Profile, Table, load_profile
@@ -123,9 +128,10 @@ def _device_ids(profile: Profile, events: list[dict]) -> dict[int, str]:
 
 
 def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), derived: Iterable[Derived] = (),
-         computed: Iterable[str] = ()) -> Loaded:
+         computed: Iterable[str] = (), folded: Iterable[str] = ()) -> Loaded:
     facts = list(facts)
     derived = list(derived)
+    folded_paths = [(name, split_path(name)) for name in folded]
     out = Loaded()
     devices = _device_ids(profile, events)
     lookup_rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in profile.lookups}
@@ -141,6 +147,12 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         failed = next((f for f in facts if _fact_holds(f, event) != f.value), None)
         if failed is not None:
             out.excluded[eid] = f"outside the stated assumption on {leaf_field(failed.leaf).name}"  # type: ignore[union-attr]
+            continue
+        odd = next(((name, v) for name, path in folded_paths for v in values(event, path)
+                    if isinstance(v, str) and any(syntax.folds_to_ascii(ch) for ch in v)), None)
+        if odd is not None:
+            out.excluded[eid] = (f"outside the stated assumption on case folding: {odd[0]} {odd[1]!r} has a non-ASCII "
+                                 f"letter that a Unicode case mapping folds to ASCII")
             continue
         broken = next(((d, why) for d in derived if (why := d.violation(event))), None)
         if broken is not None:
@@ -270,7 +282,7 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
 def exclusions(translation: Translation, events: list[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
     """Events the adapter leaves out for this translation, with the reason."""
     prof = load_profile(profile or translation.profile, mapping)
-    return load(prof, events, getattr(translation, "facts", ()), getattr(translation, "derived", ()), getattr(translation, "computed", ())).excluded
+    return load(prof, events, getattr(translation, "facts", ()), getattr(translation, "derived", ()), getattr(translation, "computed", ()), getattr(translation, "folded", ())).excluded
 
 
 _CONNECTIONS: "OrderedDict[str, Any]" = OrderedDict()
@@ -317,7 +329,7 @@ def run(translation: Translation, events: list[dict], profile: Optional[str] = N
     import duckdb_kql
 
     prof = load_profile(profile or translation.profile, mapping)
-    loaded = load(prof, events, getattr(translation, "facts", ()), getattr(translation, "derived", ()), getattr(translation, "computed", ()))
+    loaded = load(prof, events, getattr(translation, "facts", ()), getattr(translation, "derived", ()), getattr(translation, "computed", ()), getattr(translation, "folded", ()))
     con = connect(loaded, translation.output)
     rel = duckdb_kql.kql(con, translation.output)
     names = [d[0] for d in rel.description]

@@ -56,16 +56,20 @@ class Fact:
 class Checks:
     """What a translation assumed of each event, for the fixture adapter to check: leaves decided
     from table facts, fields read from a command line, and fields computed by a Kusto expression
-    (``expr`` in the profile) that the translation takes to equal the ECS field."""
+    (``expr`` in the profile) that the translation takes to equal the ECS field, and fields compared
+    with Kusto's case-insensitive operators (whose values are assumed free of non-ASCII letters
+    that case mappings fold to ASCII)."""
 
     facts: list[Fact] = field(default_factory=list)
     derived: list[Derived] = field(default_factory=list)
     computed: list[str] = field(default_factory=list)
+    folded: list[str] = field(default_factory=list)
 
     def merge(self, other: "Checks") -> None:
         self.facts.extend(other.facts)
         self.derived.extend(d for d in other.derived if d not in self.derived)
         self.computed.extend(c for c in other.computed if c not in self.computed)
+        self.folded.extend(c for c in other.folded if c not in self.folded)
 
 
 @dataclass
@@ -78,6 +82,8 @@ class Emitter:
     prep: list[str] = field(default_factory=list)  # mv-apply stages for array columns
     derived: list[Derived] = field(default_factory=list)  # fields read from a command line
     computed: list[str] = field(default_factory=list)  # fields read through a profile `expr`
+    folded: list[str] = field(default_factory=list)  # fields compared with Kusto's ci operators
+    _folded_now: bool = False
     _arrays: int = 0
 
     # ---- fields -----------------------------------------------------------------------------
@@ -113,7 +119,7 @@ class Emitter:
 
     @property
     def checks(self) -> Checks:
-        return Checks(list(self.facts), list(self.derived), list(self.computed))
+        return Checks(list(self.facts), list(self.derived), list(self.computed), list(self.folded))
 
     # ---- entry point -----------------------------------------------------------------------
     def condition(self, expr: ir.Expr) -> Cond:
@@ -138,6 +144,14 @@ class Emitter:
 
     # ---- native leaves ---------------------------------------------------------------------
     def leaf(self, e: ir.Expr, negated: bool) -> Cond:
+        self._folded_now = False
+        out = self.native_leaf(e, negated)
+        f = leaf_field(e)
+        if self._folded_now and f is not None and f.name not in self.folded:
+            self.folded.append(f.name)
+        return out
+
+    def native_leaf(self, e: ir.Expr, negated: bool) -> Cond:
         f = leaf_field(e)
         if f is None:
             raise Refused(f"unsupported condition {type(e).__name__}")
@@ -279,6 +293,7 @@ class Emitter:
 
     def note_fold(self) -> None:
         if self.profile.raw.get("case_insensitive") != "regex":
+            self._folded_now = True
             self.notes.assume(
                 "case-insensitive operators (=~, in~, startswith, endswith, contains) fold ASCII letters only, "
                 "as Elasticsearch does (Kusto documents case-insensitive operators for ASCII text only); values "
@@ -387,7 +402,10 @@ class Emitter:
     def script(self, e: ir.Expr) -> tuple[Cond, str]:
         """(presence guard, predicate) for an expression Elasticsearch runs as a script."""
         used: dict[str, FieldMap] = {}
+        self._folded_now = False
         text = self.bool_expr(e, used)
+        if self._folded_now:
+            self.folded.extend(name for name in used if name not in self.folded)
         guards: list[Cond] = []
         for fm in used.values():
             if fm.is_array or fm.values is not None or fm.argv_of:

@@ -65,6 +65,15 @@ def has_non_ascii_letter(text: str) -> bool:
     return any(ord(ch) > 127 and (ch.lower() != ch or ch.upper() != ch) for ch in text)
 
 
+def folds_to_ascii(ch: str) -> bool:
+    """True for a non-ASCII character that a Unicode case mapping turns into ASCII letters
+    (İ -> i̇, ı -> I, ſ -> S, K (Kelvin) -> k, ﬀ -> ff): an engine folding case beyond ASCII
+    could equate it with an ASCII letter where Elasticsearch does not."""
+    if ord(ch) < 128:
+        return False
+    return any(c.isascii() and c.isalpha() for m in (ch.lower(), ch.upper(), ch.casefold()) for c in m)
+
+
 _RE2_META = set("\\.^$|?*+()[]{}")
 
 

@@ -26,6 +26,7 @@ class KqlTranslation(Translation):
     facts: list[Fact] = field(default_factory=list, compare=False, repr=False)
     derived: list[Derived] = field(default_factory=list, compare=False, repr=False)
     computed: list[str] = field(default_factory=list, compare=False, repr=False)
+    folded: list[str] = field(default_factory=list, compare=False, repr=False)
 
 
 class KqlTarget:
@@ -45,7 +46,7 @@ class KqlTarget:
         status = Status.ASSUMPTIONS if notes.assumptions else Status.EXACT
         arts = deploy.artifacts(rule, text, list(notes.assumptions), pname)
         return KqlTranslation(self.name, status, list(notes.assumptions), text, arts, rule_path=rule.path, profile=pname,
-                              facts=checks.facts, derived=checks.derived, computed=checks.computed)
+                              facts=checks.facts, derived=checks.derived, computed=checks.computed, folded=checks.folded)
 
     def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> list[str]:
         from .adapter import run
