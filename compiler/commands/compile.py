@@ -6,6 +6,7 @@ rule under PATH (the shape every target shares); exit 0 unless a rule failed to 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import List, Optional
 
@@ -34,10 +35,12 @@ def compile_rule(rule: Rule, target: str, profile: Optional[str] = None, mapping
 
 
 def _out_name(rule: Rule) -> str:
-    base = Path(rule.path or "rule").stem if rule.path else "rule"
-    if rule.path and rule.path.endswith(".ndjson"):
-        base = (rule.rule_id or rule.name or base).replace("/", "_").replace(" ", "_")
-    return base
+    """A file name from the rule's name (``manual_dracut_execution``), so that several rules from
+    one export, or a file called ``rule.toml``, still get distinct, descriptive names."""
+    slug = re.sub(r"[^a-z0-9]+", "_", (rule.name or "").lower()).strip("_")[:80]
+    if not slug:
+        slug = Path(rule.path).stem if rule.path else "rule"
+    return slug
 
 
 def write_translation(t: Translation, rule: Rule, outdir: Path, extension: str) -> list[Path]:
@@ -61,7 +64,7 @@ EXTENSIONS = {"sigma": ".yml", "kql": ".kql", "spl": ".spl", "osquery": ".sql", 
 def compile_cmd(
     path: Path = typer.Argument(..., help="A rule file or a directory of rules."),
     target: str = typer.Option(..., "--target", "-t", help=f"One of: {', '.join(REGISTRY)}, or 'all'."),
-    profile: Optional[str] = typer.Option(None, "--profile", help="Target profile (kql: defender|sentinel-asim; spl: ecs|cim)."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Target profile (sigma: cased|portable; kql: defender|sentinel-asim; spl: ecs|cim; osquery: events|hunting)."),
     mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML file merged over the target's field mapping."),
     outdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Write each translation (and its deployment files) here."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document with every result."),
