@@ -61,6 +61,7 @@ class Matcher:
             namespace["_eg"] = endgame_rt
         try:
             code = compile(generated.source, "<eqlc matcher>", "exec")
+            self.code = code  # the compiled generated module (the standalone module holds its text)
             exec(code, namespace)  # noqa: S102 - code generated from the IR, no user text is executed
         except ImportError as err:
             raise EqlError(str(err)) from None

@@ -36,7 +36,28 @@ def category_condition(q: ir.EventQuery, category_field: str) -> Any:
     return ir.And((cat, q.condition))
 
 
+_CACHE: dict = {}
+
+
 def generate(query: ir.Query, options: Options) -> Generated:
+    """Generated module for ``query`` (a few recent results are kept: the in-process matcher and
+    the python target often generate the same rule back to back)."""
+    key = None
+    if options.mapping is None:
+        key = (query, options.dialect, options.event_category_field, options.timestamp_fields,
+               options.tiebreaker_field, options.omit_category)
+        hit = _CACHE.get(key)
+        if hit is not None:
+            return hit
+    gen = _generate(query, options)
+    if key is not None:
+        if len(_CACHE) >= 16:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = gen
+    return gen
+
+
+def _generate(query: ir.Query, options: Options) -> Generated:
     if options.dialect.startswith("endgame"):
         from .endgame import generate_endgame
 
@@ -71,10 +92,15 @@ def generate(query: ir.Query, options: Options) -> Generated:
         conds = [opt.optimize(c, opt.Folder(cg.fold_eval), cg._integer_field) for c in conds]
         spec_terms = []
         styles: list = []
+        made: dict = {}  # `with runs=N` repeats one term N times: generate its functions once
         for t, c, k in zip(terms, conds, keys):
-            cname, term_pruned = cg.condition_function(c)
+            if (id(t), c, k) in made:
+                cname, term_pruned, kname, kstyles = made[(id(t), c, k)]
+            else:
+                cname, term_pruned = cg.condition_function(c)
+                kname, kstyles = cg.key_function(k)
+                made[(id(t), c, k)] = (cname, term_pruned, kname, kstyles)
             pruned = pruned or term_pruned
-            kname, kstyles = cg.key_function(k)
             if not styles:
                 styles = kstyles
             spec_terms.append(f'{{"cond": {cname}, "keys": {kname}, "missing": {t.missing!r}}}')

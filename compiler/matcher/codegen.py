@@ -174,6 +174,10 @@ class ESCodegen:
             raw = f"_values(e, {path_c})"
         norm = self._normaliser(fi, script)
         slow = norm.format(raw) if norm else raw
+        if fi.null_value is None and fi.family in (em.DYNAMIC, em.KEYWORD) and (fi.family == em.DYNAMIC or fi.ignore_above is None):
+            # the common case: a runtime-built closure (no code to compile per field)
+            self.m.emit(f"{name} = _getter({path_c}, {fi.family!r})")
+            return name
         fast_scalar = self._fast_scalar(fi, script)
         lines = [f"def {name}(e):"]
         path = [str(p) for p in fi.path]

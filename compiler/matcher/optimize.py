@@ -63,19 +63,25 @@ def has_field(node: Any) -> bool:
 
 
 def map_children(node: Any, fn: Callable[[Any], Any]) -> Any:
-    """Rebuild ``node`` with ``fn`` applied to each child expression."""
+    """Rebuild ``node`` with ``fn`` applied to each child expression (``node`` itself when no
+    child changed, so unchanged trees are not copied)."""
     if isinstance(node, (ir.Compare, ir.Arithmetic)):
-        return replace(node, left=fn(node.left), right=fn(node.right))
-    if isinstance(node, (ir.IsNull, ir.Not, ir.Negate, ir.WildcardMatch, ir.RegexMatch)):
-        return replace(node, expr=fn(node.expr))
-    if isinstance(node, ir.InSet):
-        return replace(node, expr=fn(node.expr))
+        left, right = fn(node.left), fn(node.right)
+        if left is node.left and right is node.right:
+            return node
+        return replace(node, left=left, right=right)
+    if isinstance(node, (ir.IsNull, ir.Not, ir.Negate, ir.WildcardMatch, ir.RegexMatch, ir.InSet)):
+        expr = fn(node.expr)
+        return node if expr is node.expr else replace(node, expr=expr)
     if isinstance(node, ir.FunctionCall):
-        return replace(node, args=tuple(fn(a) for a in node.args))
+        args = tuple(fn(a) for a in node.args)
+        return node if all(a is b for a, b in zip(args, node.args)) else replace(node, args=args)
     if isinstance(node, (ir.And, ir.Or)):
-        return replace(node, terms=tuple(fn(t) for t in node.terms))
+        terms = tuple(fn(t) for t in node.terms)
+        return node if all(a is b for a, b in zip(terms, node.terms)) else replace(node, terms=terms)
     if isinstance(node, CIEq):
-        return CIEq(fn(node.expr), node.value)
+        expr = fn(node.expr)
+        return node if expr is node.expr else CIEq(expr, node.value)
     return node
 
 
@@ -149,8 +155,6 @@ class Folder:
     def fold(self, node: Any) -> Any:
         if is_literal(node) or isinstance(node, ir.Field):
             return node
-        if has_field(node):
-            return node
         try:
             value = self.evaluate(node)
         except Exception:
@@ -164,7 +168,7 @@ def optimize(node: Any, folder: Folder, integer_field: Callable[[ir.Field], bool
     """The "Operator Optimization" batch, repeated until nothing changes."""
     for _ in range(50):
         new = _opt(node, folder, integer_field)
-        if new == node:
+        if new is node or new == node:
             return new
         node = new
     return node
@@ -172,7 +176,12 @@ def optimize(node: Any, folder: Folder, integer_field: Callable[[ir.Field], bool
 
 def _opt(node: Any, folder: Folder, integer_field: Callable[[ir.Field], bool]) -> Any:
     node = map_children(node, lambda c: _opt(c, folder, integer_field))
-    node = folder.fold(node)
+    # bottom-up: a field-free subtree has already folded to literals, so a node folds when all
+    # its children are literals
+    kids: list = []
+    map_children(node, lambda c: kids.append(c) or c)
+    if not is_literal(node) and not isinstance(node, ir.Field) and all(is_literal(k) for k in kids):
+        node = folder.fold(node)
     if isinstance(node, ir.Not):
         inner = node.expr
         if isinstance(inner, ir.Boolean):

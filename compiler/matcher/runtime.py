@@ -56,6 +56,82 @@ def _values(e, path):
     return tuple(out)
 
 
+def _getter(path, family="dynamic", norm=None):
+    """A field reader ``e -> values`` with a fast path for nested dicts holding a scalar or a list
+    of scalars; anything else (dotted keys on the way, lists of objects, nulls inside arrays)
+    goes through ``_values`` (compiler.events semantics), then ``norm``. ``family`` "keyword"
+    accepts only strings on the fast path, "dynamic" any JSON scalar."""
+    scalar = (str,) if family == "keyword" else _SCALAR_TYPES
+    scalar_set = frozenset(scalar)
+
+    def slow(e):
+        v = _values(e, path)
+        return norm(v) if norm is not None else v
+
+    def tail(v, e):
+        c = v.__class__
+        if c in scalar_set:
+            return (v,)
+        if c is list:
+            for x in v:
+                if x.__class__ not in scalar_set:
+                    return slow(e)
+            return v
+        if v is None:
+            return ()
+        return slow(e)
+
+    n = len(path)
+    if n == 1:
+        (a,) = path
+
+        def get1(e):
+            v = e.get(a)
+            if v.__class__ in scalar_set:
+                return (v,)
+            return tail(v, e)
+
+        return get1
+    if n == 2:
+        a, b = path
+        ab = a + "." + b
+
+        def get2(e):
+            x = e.get(a)
+            if x.__class__ is dict and ab not in e:
+                v = x.get(b)
+                if v.__class__ in scalar_set:
+                    return (v,)
+                return tail(v, e)
+            if x is None and ab not in e:
+                return ()
+            return slow(e)
+
+        return get2
+    if n == 3:
+        a, b, c3 = path
+        abc, ab, bc = a + "." + b + "." + c3, a + "." + b, b + "." + c3
+
+        def get3(e):
+            x = e.get(a)
+            if x.__class__ is dict and abc not in e and ab not in e:
+                y = x.get(b)
+                if y.__class__ is dict and bc not in x:
+                    v = y.get(c3)
+                    if v.__class__ in scalar_set:
+                        return (v,)
+                    return tail(v, e)
+                if y is None and bc not in x:
+                    return ()
+                return slow(e)
+            if x is None and abc not in e and ab not in e:
+                return ()
+            return slow(e)
+
+        return get3
+    return slow
+
+
 def _raw_with_nulls(node, path, i, out):
     """Like compiler.events._walk, but keeps explicit nulls (for fields with ``null_value``)."""
     if i == len(path):

@@ -11,6 +11,7 @@ in Painless) has no DFA form, so such rules are refused.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import pprint
 from typing import Optional
@@ -87,6 +88,7 @@ def _strip_future(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if line.strip() != "from __future__ import annotations")
 
 
+@functools.lru_cache(maxsize=1)
 def runtime_text() -> str:
     """compiler/events.py and compiler/matcher/runtime.py, ready to be embedded."""
     events_src = _strip_future(inspect.getsource(_events))

@@ -1,0 +1,95 @@
+"""``eqlc match RULE EVENTS...``: NDJSON in and out, stdin, .gz, --count, malformed lines, errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from .corpus import EXAMPLE_DIR
+
+RULE = EXAMPLE_DIR / "rule.eql"
+FIXTURES = EXAMPLE_DIR / "fixtures.ndjson"
+EXPECTED = yaml.safe_load((EXAMPLE_DIR / "expectations.yaml").read_text())["rule.eql"]["matches"]
+
+
+_APP = None
+
+
+def eqlc(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    """Run `eqlc match ...` in-process (typer's test runner: separate stdout/stderr bytes)."""
+    global _APP
+    from typer.testing import CliRunner
+
+    if _APP is None:
+        import typer
+
+        from compiler.commands import match
+
+        _APP = typer.Typer()
+        match.register(_APP)
+        _APP.command("noop", hidden=True)(lambda: None)  # keep `match` a named sub-command
+    result = CliRunner().invoke(_APP, ["match", *args], input=stdin)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout_bytes, result.stderr_bytes)
+
+
+def test_matches_as_ndjson_from_file_stdin_and_gzip(tmp_path: Path) -> None:
+    out = eqlc(str(RULE), str(FIXTURES))
+    assert out.returncode == 0, out.stderr
+    assert [json.loads(x)["_id"] for x in out.stdout.splitlines()] == EXPECTED
+    assert b"31 events, 13 matches" in out.stderr
+
+    piped = eqlc(str(RULE), "-", stdin=FIXTURES.read_bytes())
+    assert piped.stdout == out.stdout
+
+    gz = tmp_path / "events.ndjson.gz"
+    gz.write_bytes(gzip.compress(FIXTURES.read_bytes()))
+    assert eqlc(str(RULE), str(gz)).stdout == out.stdout
+
+
+def test_count_and_malformed_lines_reported_and_skipped(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ndjson"
+    lines = FIXTURES.read_bytes().splitlines()
+    bad.write_bytes(b"\n".join(lines[:3] + [b"{not json", b"[1, 2]", b""] + lines[3:]) + b"\n")
+    out = eqlc(str(RULE), str(bad), "--count")
+    assert out.returncode == 0
+    assert out.stdout.strip() == b"13"
+    err = out.stderr.decode()
+    assert f"{bad}:4: malformed line skipped: invalid JSON" in err
+    assert f"{bad}:5: malformed line skipped: not a JSON object" in err
+    assert "2 malformed lines skipped" in err
+
+
+def test_sequences_print_events_and_keys(tmp_path: Path) -> None:
+    events = tmp_path / "seq.ndjson"
+    docs = [{"_id": "a", "@timestamp": 1, "event": {"category": "process"}, "k": "x", "n": 1},
+            {"_id": "b", "@timestamp": 2, "event": {"category": "process"}, "k": "x", "n": 2}]
+    events.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    q = "sequence by k [process where n == 1] [process where n == 2]"
+    out = eqlc(q, str(events))
+    assert out.returncode == 0, out.stderr
+    (line,) = out.stdout.splitlines()
+    doc = json.loads(line)
+    assert [e["_id"] for e in doc["events"]] == ["a", "b"] and doc["keys"] == ["x"]
+    # unsorted input to a sequence: a clear error (exit 2) suggesting --sort, which fixes it
+    events.write_text("\n".join(json.dumps(d) for d in reversed(docs)) + "\n")
+    err = eqlc(q, str(events))
+    assert err.returncode == 2 and b"--sort" in err.stderr and b"Traceback" not in err.stderr
+    assert eqlc(q, str(events), "--sort").stdout == out.stdout
+
+
+def test_bad_rule_is_a_located_error_without_traceback(tmp_path: Path) -> None:
+    rule = tmp_path / "bad.eql"
+    rule.write_text('process where process.name = "x"\n')
+    out = eqlc(str(rule), str(FIXTURES))
+    assert out.returncode == 2
+    err = out.stderr.decode()
+    assert f"{rule}:1:28: error: Use == instead of = for equality" in err
+    assert "Traceback" not in err
+    missing = eqlc(str(RULE), str(tmp_path / "nope.ndjson"))
+    assert missing.returncode == 2 and b"no such file" in missing.stderr
