@@ -279,10 +279,30 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
     return row, None, contributions
 
 
+_LOADED: "OrderedDict[tuple, tuple[Loaded, Profile]]" = OrderedDict()
+
+
+def load_for(translation: Translation, events: list[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> Loaded:
+    """:func:`load` for what ``translation`` assumed, remembered (a few, least recently used
+    dropped) by the profile, the events' content and those assumptions: many queries run over
+    the same fixtures. The result must not be modified."""
+    prof = load_profile(profile or translation.profile, mapping)
+    checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded"))
+    key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks))
+    hit = _LOADED.get(key)
+    if hit is not None:
+        _LOADED.move_to_end(key)
+        return hit[0]
+    loaded = load(prof, events, *checks)
+    _LOADED[key] = (loaded, prof)  # the entry keeps the profile alive, so its id is not reused
+    while len(_LOADED) > 32:
+        _LOADED.popitem(last=False)
+    return loaded
+
+
 def exclusions(translation: Translation, events: list[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
     """Events the adapter leaves out for this translation, with the reason."""
-    prof = load_profile(profile or translation.profile, mapping)
-    return load(prof, events, getattr(translation, "facts", ()), getattr(translation, "derived", ()), getattr(translation, "computed", ()), getattr(translation, "folded", ())).excluded
+    return dict(load_for(translation, events, profile, mapping).excluded)
 
 
 _CONNECTIONS: "OrderedDict[str, Any]" = OrderedDict()
@@ -328,8 +348,7 @@ def run(translation: Translation, events: list[dict], profile: Optional[str] = N
         raise ValueError("a refused translation has no query to run")
     import duckdb_kql
 
-    prof = load_profile(profile or translation.profile, mapping)
-    loaded = load(prof, events, getattr(translation, "facts", ()), getattr(translation, "derived", ()), getattr(translation, "computed", ()), getattr(translation, "folded", ()))
+    loaded = load_for(translation, events, profile, mapping)
     con = connect(loaded, translation.output)
     rel = duckdb_kql.kql(con, translation.output)
     names = [d[0] for d in rel.description]
