@@ -1,0 +1,63 @@
+"""Stand-in targets for the verifier's own tests (registered by monkeypatching
+``compiler.target.REGISTRY`` inside a test, never globally). Each one behaves in one precise way
+so that a test can assert how ``eqlc verify`` reports it."""
+
+from __future__ import annotations
+
+from compiler.matcher import matcher
+from compiler.result import Notes, Translation
+
+
+class _Base:
+    profiles: tuple = ()
+    name = "base"
+
+    def compile(self, rule, profile=None, mapping=None):
+        t = Translation.from_notes(self.name, f"-- {self.name} translation of {rule.name}", Notes())
+        t.rule_path = rule.path
+        self._rule = rule
+        return t
+
+    def selected(self, events):
+        chosen = {e["_id"] for m in matcher(self._rule).run(list(events), sort=True) for e in m.events if e}
+        return [e["_id"] for e in events if e["_id"] in chosen]
+
+
+class Agree(_Base):
+    """Selects exactly what the matcher selects."""
+
+    name = "agree"
+
+    def execute(self, translation, events, profile=None, mapping=None):
+        return self.selected(list(events))
+
+
+class Inverted(_Base):
+    """Selects exactly the events the matcher does not select."""
+
+    name = "inverted"
+
+    def execute(self, translation, events, profile=None, mapping=None):
+        events = list(events)
+        chosen = set(self.selected(events))
+        return [e["_id"] for e in events if e["_id"] not in chosen]
+
+
+class Refuser(_Base):
+    name = "refuser"
+
+    def compile(self, rule, profile=None, mapping=None):
+        return Translation.refused(self.name, "refuser cannot express anything (test double)")
+
+    def execute(self, translation, events, profile=None, mapping=None):  # pragma: no cover - never called
+        raise AssertionError("a refused translation must not be executed")
+
+
+class Crasher(_Base):
+    name = "crasher"
+
+    def execute(self, translation, events, profile=None, mapping=None):
+        raise RuntimeError("engine exploded (test double)")
+
+
+AGREE, INVERTED, REFUSER, CRASHER = Agree(), Inverted(), Refuser(), Crasher()

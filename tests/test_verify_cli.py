@@ -1,0 +1,136 @@
+"""``eqlc verify``: the matrix, the JSON shape and the exit status, with real and stand-in targets.
+
+Stand-in targets (tests/data/verify/fake_targets.py) behave in one precise way each (agree with
+the matcher, select the complement, refuse, crash), so these tests pin down how a disagreement,
+a refusal and an engine failure are reported, independently of the state of the real targets.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from compiler import target as target_mod
+from compiler.cli import _register, app
+from compiler.fixtures import load_events
+from compiler.loaders import load_file
+from compiler.verify import TargetSpec, verify_rule
+from tests.corpus import EXAMPLE_DIR
+
+DATA = Path(__file__).parent / "data" / "verify"
+RULE = EXAMPLE_DIR / "rule.toml"
+RESULT_KEYS = {"rule", "target", "status", "verified", "disagreements"}
+
+_register()
+runner = CliRunner()
+
+
+@pytest.fixture()
+def fakes(monkeypatch):
+    monkeypatch.syspath_prepend(str(DATA))
+    for name in ("agree", "inverted", "refuser", "crasher"):
+        monkeypatch.setitem(target_mod.REGISTRY, name, f"fake_targets:{name.upper()}")
+    return target_mod.REGISTRY
+
+
+def verify(*args: str):
+    return runner.invoke(app, ["verify", *args])
+
+
+def test_agreeing_and_refusing_targets_pass_on_hand_written_fixtures(fakes):
+    res = verify(str(RULE), "--targets", "agree,refuser", "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    by = {r["target"]: r for r in doc["results"]}
+    assert set(by) == {"agree", "refuser"} and all(RESULT_KEYS <= set(r) for r in doc["results"])
+    assert by["agree"] == by["agree"] | {"status": "exact", "verified": True, "disagreements": []}
+    # A refusal is shown as refused, with its reason, and is not a disagreement.
+    assert by["refuser"]["status"] == "refused" and by["refuser"]["verified"] is False
+    assert by["refuser"]["disagreements"] == [] and "test double" in by["refuser"]["notes"][0]
+    (ref,) = doc["reference"]
+    assert ref["fixtures"] == "hand-written" and ref["expectation_failures"] == []
+    assert ref["selected"] == ref["expected"]
+
+
+def test_a_disagreeing_target_fails_and_names_every_event(fakes):
+    res = verify(str(RULE), "--targets", "agree", "--targets", "inverted", "--json")
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    inverted = next(r for r in doc["results"] if r["target"] == "inverted")
+    events = load_events(EXAMPLE_DIR / "fixtures.ndjson")
+    assert inverted["verified"] is False and inverted["verdict"] == "disagreement"
+    assert inverted["disagreements"] == [e["_id"] for e in events]  # the complement differs everywhere
+    assert inverted["expectation_failures"] == inverted["disagreements"]
+
+
+def test_an_engine_crash_is_an_error_not_a_crash_of_verify(fakes):
+    res = verify(str(RULE), "--targets", "crasher,agree", "--json")
+    assert res.exit_code == 1
+    crasher = next(r for r in json.loads(res.stdout)["results"] if r["target"] == "crasher")
+    assert crasher["verdict"] == "error" and "engine exploded" in crasher["error"] and crasher["verified"] is False
+
+
+def test_matrix_shows_events_targets_and_marks_disagreements(fakes):
+    res = verify(str(RULE), "--targets", "agree,inverted,refuser", "--all")
+    assert res.exit_code == 1
+    text = res.stdout
+    for token in ("d01", "d31", "expected", "matcher", "agree", "inverted", "(refused)", "disagreement(s)"):
+        assert token in text, token
+    assert "refuser: refused - refuser cannot express anything" in text
+
+
+def test_a_failed_hand_written_expectation_fails_even_when_targets_agree(fakes, tmp_path):
+    shutil.copy(EXAMPLE_DIR / "rule.eql", tmp_path / "rule.eql")
+    shutil.copy(EXAMPLE_DIR / "fixtures.ndjson", tmp_path / "fixtures.ndjson")
+    (tmp_path / "expectations.yaml").write_text("rule.eql:\n  fixtures: fixtures.ndjson\n  matches: [d01, d02]\n")
+    res = verify(str(tmp_path / "rule.eql"), "--targets", "agree", "--json")
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    (ref,) = doc["reference"]
+    assert "d02" in ref["expectation_failures"] and "d05" in ref["expectation_failures"]
+    agree = doc["results"][0]
+    assert agree["disagreements"] == [] and agree["expectation_failures"] == ref["expectation_failures"]
+
+
+def test_without_hand_written_fixtures_verify_uses_generated_witnesses(fakes, tmp_path):
+    shutil.copy(EXAMPLE_DIR / "rule.eql", tmp_path / "rule.eql")
+    res = verify(str(tmp_path / "rule.eql"), "--targets", "agree,inverted", "--json")
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    (ref,) = doc["reference"]
+    assert ref["fixtures"] == "generated" and ref["events"] > 50 and 0 < len(ref["selected"]) < ref["events"]
+    inverted = next(r for r in doc["results"] if r["target"] == "inverted")
+    assert len(inverted["disagreements"]) == ref["events"]
+
+
+def test_bad_input_exits_2(fakes, tmp_path):
+    assert verify(str(RULE), "--targets", "nosuchtarget").exit_code == 2
+    assert verify(str(tmp_path / "missing.eql")).exit_code == 2
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text('{"_id": "a"}\n{"_id": "a"}\n')
+    res = verify(str(RULE), "--targets", "agree", "--fixtures", str(bad))
+    assert res.exit_code == 2 and "duplicate _id 'a'" in res.output
+
+
+@pytest.mark.parametrize("name", target_mod.available())
+def test_every_installed_target_runs_on_the_hand_written_fixtures(name):
+    """Each real target compiles the example and runs its engine on the shared fixtures; the
+    verdict is computed, never crashes, and ``verified`` means exactly: no disagreement with the
+    matcher and no failed expectation."""
+    rule = load_file(RULE)[0]
+    v = verify_rule(rule, [TargetSpec(name)])
+    (run,) = v.runs
+    assert v.source == "hand-written" and v.reference_failures == []
+    assert run.verdict in ("verified", "disagreement", "refused", "error")
+    if not run.refused and run.error is None:
+        expected = set(v.expected)
+        wrong = sorted(i for i in (e["_id"] for e in v.events) if (i in set(run.selected)) != (i in expected))
+        assert run.expectation_failures == sorted(run.expectation_failures, key=[e["_id"] for e in v.events].index)
+        assert sorted(run.expectation_failures) == wrong
+        assert run.verified == (not run.disagreements and not wrong)
+    else:
+        assert not run.verified
