@@ -323,3 +323,27 @@ def test_tstats_outside_the_subset():
         parse("| tstats count WHERE index=main")
     with pytest.raises(Unsupported):
         parse("| makeresults")
+
+
+def test_rex_extracts_named_groups_from_the_first_match():
+    # "rex field=_raw "From: (?<from>.*) To: (?<to>.*)"": "From: Susan To: David" gives from=Susan, to=David
+    rows = run('search | rex field=_raw "From: (?<from>.*) To: (?<to>.*)"', [ev("1", _raw="From: Susan To: David"), ev("2", _raw="x")])
+    assert rows[0]["from"] == ["Susan"] and rows[0]["to"] == ["David"]
+    assert "from" not in rows[1] and "to" not in rows[1]
+    # the rex/eval/search chain pySigma writes for regular expressions under OR
+    spl = ('search f=* | rex field=f "(?<fMatch>a.b)" | eval fCondition=if(isnotnull(fMatch), "true", "false") '
+           '| search fCondition="true"')
+    assert ids(spl, [ev("1", f="xa-by"), ev("2", f="ab"), ev("3")]) == ["1"]
+    with pytest.raises(Undocumented):
+        run('search | rex field=f "(?<m>a)"', [ev("1", f=["a", "b"])])
+    with pytest.raises(Unsupported):
+        parse('search | rex mode=sed field=f "s/a/b/"')
+
+
+def test_pcre_option_settings_inside_a_group():
+    # PCRE: "(a(?i)b)c matches abc and aBc"; "(a(?i)b|c) matches "ab", "aB", "c", and "C""
+    assert ids('search | where match(f, "^(a(?i)b)c$")', [ev(str(i), f=v) for i, v in enumerate(["abc", "aBc", "aBC", "Abc"])]) == ["0", "1"]
+    assert ids('search | where match(f, "^(a(?i)b|c)$")', [ev(str(i), f=v) for i, v in enumerate(["ab", "aB", "c", "C", "Ab"])]) == ["0", "1", "2", "3"]
+    # as pySigma writes Sigma's |re|s inside a rex named group
+    rows = run('search | rex field=f "(?<m>x(?s)y.z)"', [ev("1", f="xy\nz")])
+    assert rows[0]["m"] == ["xy\nz"]

@@ -24,6 +24,12 @@ Documented rules:
   All events where any of the selected fields are null are removed". Deduplicating by a multivalue
   field is not documented (:class:`Undocumented`); no other options are supported.
 
+* ``rex field=<field> "<regex>"``: "Use this command to ... extract fields using regular expression
+  named groups"; the regex is quoted, "Quotation marks are required", and the quoted text is read
+  as every quoted search string is (``\\\\``, ``\\"``, ``\\|`` expanded); ``max_match`` defaults to 1: the
+  first match sets each named group's field, and no match sets none (eqlc's checks only read fields
+  that did not exist before). Other options (``mode=sed``,
+  ``max_match``, ``offset_field``) and a multivalue source field are outside the subset.
 * ``| tstats`` (the one generating command supported): "Use the tstats command to perform
   statistical queries on indexed fields in tsidx files ... from indexed data or accelerated data
   models"; syntax ``| tstats [summariesonly=<bool>] [fillnull_value=<string>] <stats-func>...
@@ -280,6 +286,32 @@ def _regex_cmd(body: str) -> Command:
     return Command("regex", run, (fname, op, raw))
 
 
+def _rex_cmd(body: str) -> Command:
+    m = re.match(r'^\s*field\s*=\s*([A-Za-z_][A-Za-z0-9_.{}]*)\s+"((?:[^"\\]|\\.)*)"\s*$', body)
+    if not m:
+        raise Unsupported(f"rex argument {body!r} (only field=<f> \"<regex>\")")
+    fname, raw = m.group(1), S.unescape_search_string(m.group(2))
+    rx = pcre.compile_pcre(raw)
+    if not rx.groupindex:
+        raise Unsupported("rex without a named group extracts nothing")
+
+    def run(rows: Rows) -> Rows:
+        out = []
+        for r in rows:
+            r = dict(r)
+            vals = V.get(r, fname)
+            if vals is not None and len(vals) > 1:
+                raise Undocumented("rex on a multivalue field")
+            hit = rx.search(V.render(vals[0])) if vals else None
+            for name in rx.groupindex:
+                if hit is not None and hit.group(name) is not None:
+                    r[name] = [hit.group(name)]
+            out.append(r)
+        return out
+
+    return Command("rex", run, (fname, raw))
+
+
 def _mvexpand_cmd(body: str) -> Command:
     m = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_.{}]*)\s*", body)
     if not m:
@@ -456,6 +488,7 @@ COMMANDS: dict[str, Callable[[str], Command]] = {
     "streamstats": _streamstats_cmd,
     "regex": _regex_cmd,
     "mvexpand": _mvexpand_cmd,
+    "rex": _rex_cmd,
     "dedup": _dedup_cmd,
     "fields": _noop("fields"),
     "table": _noop("table"),
