@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from compiler.parser import parse_query
 from compiler.result import Status
 from compiler.rule import Rule
-from targets.spl import TARGET, evaluator
+from targets.spl import TARGET, adapter, evaluator
+from targets.spl.profile import load_profile
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -95,7 +96,7 @@ def build(raw):
 
 
 @pytest.mark.parametrize("key", list(QUERIES))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(raw=st.lists(EVENT, min_size=0, max_size=14))
 def test_streamstats_sequence_equals_elasticsearch_state_machine(key, raw):
     rule = Rule(query=parse_query(QUERIES[key]), query_text=QUERIES[key], name="seq")
@@ -129,7 +130,7 @@ def test_untranslatable_sequences_are_refused_with_the_reason(query, reason):
 
 
 # ---- join keys on different fields per term, and multivalued keys, against the Python matcher ----
-import compiler.matcher as matcher_mod  # noqa: E402  (the reference semantics; never skipped)
+from compiler.matcher import matcher as eql_matcher  # noqa: E402  (the reference semantics; never skipped)
 
 KEYED = {
     "positional": ('sequence by host.id with maxspan=5s [process where process.name != "x"] by process.entity_id '
@@ -179,13 +180,13 @@ KEYED_EVENT = st.fixed_dictionaries({
 
 def matcher_ids(query, events):
     hits = set()
-    for m in matcher_mod.matcher(query).run(events):
+    for m in eql_matcher(query).run(events):
         hits.update(e["_id"] for e in m.events)
     return [e["_id"] for e in events if e["_id"] in hits]
 
 
 @pytest.mark.parametrize("key", list(KEYED))
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(raw=st.lists(KEYED_EVENT, min_size=0, max_size=12))
 def test_positional_and_multivalued_join_keys_select_what_the_matcher_selects(key, raw):
     q = KEYED[key]
@@ -193,6 +194,9 @@ def test_positional_and_multivalued_join_keys_select_what_the_matcher_selects(ke
     assert t.status is not Status.REFUSED, t.notes
     events = keyed_events(raw)
     assert TARGET.execute(t, events) == matcher_ids(q, events)
+    rows = evaluator.parse(t.output).run(adapter.adapt(events, load_profile("ecs", None), "ecs", None))
+    ids = [r["_id"][0] for r in rows]
+    assert len(ids) == len(set(ids)), "each matching event is returned once (dedup eqlc_pos)"
 
 
 def test_an_event_in_two_stages_under_different_keys():

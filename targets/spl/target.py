@@ -61,7 +61,8 @@ class SplTarget:
     def run_text(self, text: str, events: Iterable[dict], profile: Optional[str] = None,
                  mapping: Optional[str] = None) -> list[str]:
         """Run any SPL text eqlc emits (the search, or an artifact such as the tstats form) on ECS
-        events; ids in event order. A tstats row stands for the events it counts."""
+        events: the ids of the selected events, each once, in the order of ``events`` (a sequence
+        search returns its results in time order). A tstats row stands for the events it counts."""
         events = list(events)
         prof = load_profile(profile, mapping)
         pipeline = evaluator.parse(text)
@@ -70,8 +71,9 @@ class SplTarget:
         out = pipeline.run(rows)
         if pipeline.commands and pipeline.commands[0].name == "tstats":
             hit = {i for r in out for i in r.get("_eqlc_from", [])}
-            return [str(e.get("_id")) for e in events if str(e.get("_id")) in hit]
-        return [r["_id"][0] for r in out]
+        else:
+            hit = {r["_id"][0] for r in out}
+        return [str(e.get("_id")) for e in events if str(e.get("_id")) in hit]
 
 
 def _scope_of(pipeline: evaluator.Pipeline) -> tuple[str, Optional[str]]:

@@ -13,8 +13,10 @@ Sequences get scenarios: per term a satisfying event (and a near miss), join key
 small pool per key position (the same value for every term, or a different one), placed in order,
 out of order, within and just beyond maxspan. All of it is seeded, so a failing case reproduces.
 
-Used by tests/test_spl_corpus.py and tests/test_spl_pysigma.py; ``compiler.fixtures`` (the shared
-witness generator) was not available as a committed module when this was written.
+Used by tests/test_spl_corpus.py and tests/test_spl_pysigma.py because it is fast (about 10 ms
+per rule, so the whole sample fits the test budget). The shared generator ``compiler.fixtures``
+(``eqlc fixtures``: MC/DC pairs, edge values, sequence scenarios) is thorough but takes 0.1 to 10 s
+per rule; tests/test_spl_corpus.py runs it on a fifth of the sample as an independent second source.
 """
 
 from __future__ import annotations
