@@ -248,6 +248,17 @@ def test_functions_follow_java(query: str, expected: bool) -> None:
     assert ids(query, [e]) == (["e"] if expected else [])
 
 
+def test_between_with_an_empty_bound_returns_the_string() -> None:
+    """CORRECTION to §9's row "left and right empty -> greedy ? whole string : empty" (taken from
+    test_string_functions.toml, fold tests ported from the Python implementation): every version
+    of Elasticsearch's between (eql .../string/StringUtils.between, BetweenUtils, and the newer
+    caseInsensitive variant) starts with `if (hasLength(string) == false || hasLength(left) ==
+    false || hasLength(right) == false) return string;` (derived from source)."""
+    e = [ev("e", f="welcome to the planet")]
+    assert ids('any where between(f, "", "", false) == "welcome to the planet"', e) == ["e"]
+    assert ids('any where between(f, "", "planet", false) == "welcome to the planet"', e) == ["e"]
+
+
 def test_arithmetic_comparison_on_an_integer_field_is_native() -> None:
     """SimplifyComparisonsArithmetics rewrites `x + 1 == 83` to `x == 82` for an integer field, so
     under `not` it is a must_not (matches documents without x); with the field typed by a

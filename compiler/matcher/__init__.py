@@ -33,7 +33,8 @@ from .codegen import Options
 from .esmapping import IndexMapping, infer_mapping, load_index_mapping, merge_mappings
 from .runtime import EventOrderError, Match
 
-__all__ = ["Match", "Matcher", "EventOrderError", "matcher", "infer_mapping", "merge_mappings", "IndexMapping"]
+__all__ = ["Match", "Matcher", "MatcherSet", "EventOrderError", "matcher", "matcher_set", "infer_mapping",
+           "merge_mappings", "IndexMapping"]
 
 _DEFAULT_CATEGORY = "event.category"
 # "endgame": the eql package's semantics (case-insensitive, its default); "endgame-cs": the same
@@ -104,8 +105,9 @@ class Matcher:
         Event queries yield matches in input order (``sort=True``: Elasticsearch's order by
         timestamp, tiebreaker, input order). Sequences need events ordered by timestamp: pass them
         sorted (only events sharing a timestamp are buffered, to order them by tiebreaker) or use
-        ``sort=True`` (buffers everything); an out-of-order event raises EventOrderError. Samples
-        are unordered and are reported at the end of the input, ordered by join key.
+        ``sort=True`` (buffers everything); an out-of-order event raises EventOrderError, and an
+        event without a usable timestamp takes no part in sequences (nor in ``sort=True``).
+        Samples are unordered and are reported at the end of the input, ordered by join key.
         ``size``/``result_position`` apply Elasticsearch's request limit (earliest/latest ``size``
         results); ``| head``/``| tail`` pipes always apply.
         """
@@ -173,3 +175,12 @@ def matcher(
         tiebreaker_field=tiebreaker_field,
     )
     return Matcher(query, options, text)
+
+
+def __getattr__(name: str):
+    # compiler.matcher.multi imports this package: load it on first use
+    if name in ("MatcherSet", "matcher_set"):
+        from . import multi
+
+        return getattr(multi, name)
+    raise AttributeError(name)

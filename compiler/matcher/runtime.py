@@ -1134,6 +1134,8 @@ def _fn_between(s, left, right, greedy=False, ci=False):
     j = m.rfind(right) if greedy else m.find(right, start)
     if j < 0:
         return ""
+    if j < start:  # greedy: the last `right` lies before `left` ends - Java substring() throws
+        raise _ArithError("between: bounds out of order")
     return s[start:j]
 
 
