@@ -42,7 +42,8 @@ def test_matches_as_ndjson_from_file_stdin_and_gzip(tmp_path: Path) -> None:
     out = eqlc(str(RULE), str(FIXTURES))
     assert out.returncode == 0, out.stderr
     assert [json.loads(x)["_id"] for x in out.stdout.splitlines()] == EXPECTED
-    assert b"31 events, 13 matches" in out.stderr
+    n_events = len([x for x in FIXTURES.read_text().splitlines() if x.strip()])
+    assert f"{n_events} events, {len(EXPECTED)} matches".encode() in out.stderr
 
     piped = eqlc(str(RULE), "-", stdin=FIXTURES.read_bytes())
     assert piped.stdout == out.stdout
@@ -58,7 +59,7 @@ def test_count_and_malformed_lines_reported_and_skipped(tmp_path: Path) -> None:
     bad.write_bytes(b"\n".join(lines[:3] + [b"{not json", b"[1, 2]", b""] + lines[3:]) + b"\n")
     out = eqlc(str(RULE), str(bad), "--count")
     assert out.returncode == 0
-    assert out.stdout.strip() == b"13"
+    assert out.stdout.strip() == str(len(EXPECTED)).encode()
     err = out.stderr.decode()
     assert f"{bad}:4: malformed line skipped: invalid JSON" in err
     assert f"{bad}:5: malformed line skipped: not a JSON object" in err
