@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -126,7 +127,9 @@ def run_batch(
             if on_done:
                 on_done(len(results[p]))
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # "spawn", not fork: a forked child inherits the parent's open duckdb connections and
+        # engine threads (the KQL adapter caches them) and crashes when it uses them.
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(report_file, p, list(target_names)): p for p in paths}
             for fut in as_completed(futures):
                 p = futures[fut]
