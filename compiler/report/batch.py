@@ -14,6 +14,7 @@ import time
 import traceback
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
@@ -84,8 +85,12 @@ def _error_row(path: str, message: str) -> dict:
             "query": "", "error": message, "targets": [], "seconds": 0.0}
 
 
-def report_file(path: str, target_names: Sequence[str]) -> list[dict]:
+def report_file(path: str, target_names: Sequence[str], registry: Optional[dict[str, str]] = None) -> list[dict]:
     """Rows for every rule in one file (run in a worker process)."""
+    if registry:
+        from ..target import REGISTRY
+
+        REGISTRY.update(registry)
     specs = [TargetSpec.parse(n) for n in target_names]
     try:
         rules = load_file(Path(path))
@@ -117,28 +122,49 @@ def run_batch(
     target_names: Sequence[str],
     jobs: int = 1,
     on_done: Optional[Callable[[int], None]] = None,
+    registry: Optional[dict[str, str]] = None,
 ) -> list[dict]:
-    """Rows for every rule in ``files``, in file order, using ``jobs`` processes."""
+    """Rows for every rule in ``files``, in file order, using ``jobs`` processes.
+
+    ``registry`` adds targets (name -> "module:attribute") in every worker, for targets that are
+    not in :data:`compiler.target.REGISTRY` (plug-ins, test doubles)."""
     paths = [str(f) for f in files]
     results: dict[str, list[dict]] = {}
     if jobs <= 1:
         for p in paths:
-            results[p] = report_file(p, target_names)
+            results[p] = report_file(p, target_names, registry)
             if on_done:
                 on_done(len(results[p]))
     else:
         # "spawn", not fork: a forked child inherits the parent's open duckdb connections and
         # engine threads (the KQL adapter caches them) and crashes when it uses them.
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(report_file, p, list(target_names)): p for p in paths}
-            for fut in as_completed(futures):
-                p = futures[fut]
-                try:
-                    results[p] = fut.result()
-                except Exception as exc:  # a crashed worker: report the file, keep going
-                    results[p] = [_error_row(p, f"worker failed: {type(exc).__name__}: {exc}")]
-                if on_done:
-                    on_done(len(results[p]))
+        # A worker that dies anyway (an engine crashing the interpreter) breaks the whole pool and
+        # fails every pending file with it: those files are retried in a fresh pool, and files
+        # still failing then run alone, one pool each, so only the file that kills its worker
+        # is lost.
+        context = multiprocessing.get_context("spawn")
+        pending = list(paths)
+        for isolated in (False, False, True):
+            if not pending:
+                break
+            failed: list[str] = []
+            for group in ([[p] for p in pending] if isolated else [pending]):
+                with ProcessPoolExecutor(max_workers=1 if isolated else jobs, mp_context=context) as pool:
+                    futures = {pool.submit(report_file, p, list(target_names), registry): p for p in group}
+                    for fut in as_completed(futures):
+                        p = futures[fut]
+                        try:
+                            results[p] = fut.result()
+                        except BrokenProcessPool as exc:
+                            if not isolated:
+                                failed.append(p)
+                                continue
+                            results[p] = [_error_row(p, f"worker process died while verifying this file: {exc}")]
+                        except Exception as exc:  # noqa: BLE001 - reported, never raised
+                            results[p] = [_error_row(p, f"worker failed: {type(exc).__name__}: {exc}")]
+                        if on_done:
+                            on_done(len(results[p]))
+            pending = failed
     return [row for p in paths for row in results[p]]
 
 
