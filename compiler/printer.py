@@ -172,7 +172,7 @@ def to_eql(query: ir.Query) -> str:
             lines.append("until " + _term(body.until, "").lstrip())
         text = "\n".join(lines)
     else:
-        lines = [f"sample by {_keys(body.by)}"] + [_term(t, "  ") for t in body.terms]
+        lines = [f"sample by {_keys(body.by)}" if body.by else "sample"] + [_term(t, "  ") for t in body.terms]
         text = "\n".join(lines)
     for pipe in query.pipes:
         text += f"\n| {pipe.name}" + (f" {', '.join(expr(a) for a in pipe.args)}" if pipe.args else "")

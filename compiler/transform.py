@@ -193,8 +193,8 @@ class ToIR(Transformer):
         return ir.SequenceTerm(query, by or (), runs or 1, False, span=span_of(meta))
 
     def seq_missing(self, meta: Meta, children: list) -> ir.SequenceTerm:
-        query, by = children
-        return ir.SequenceTerm(query, by or (), 1, True, span=span_of(meta))
+        query, by, runs = children
+        return ir.SequenceTerm(query, by or (), runs or 1, True, span=span_of(meta))
 
     def runs(self, meta: Meta, children: list) -> int:
         value = int(children[2])
@@ -208,7 +208,7 @@ class ToIR(Transformer):
 
     def sample(self, meta: Meta, children: list) -> ir.Sample:
         _kw, by, *terms = children
-        return ir.Sample(tuple(terms), by, span=span_of(meta))
+        return ir.Sample(tuple(terms), by or (), span=span_of(meta))
 
     def sample_term(self, meta: Meta, children: list) -> ir.SequenceTerm:
         query, by = children

@@ -78,3 +78,17 @@ def test_malformed_query_reports_position_and_reason(query: str, line: int, colu
 
 def test_at_least_thirty_cases() -> None:
     assert len(CASES) >= 30
+
+
+# Forms Elasticsearch accepts that the front end once rejected (found by Elasticsearch's QA suite).
+ACCEPTED = [
+    "sample [process where true] by a [file where true] by b",
+    "sequence with maxspan=1m [a where true] by k ![b where true] by k with runs=2 [c where true] by k",
+    "sequence [a where ?x == ?y] [b where true]",
+]
+
+
+@pytest.mark.parametrize("query", ACCEPTED)
+def test_elasticsearch_forms_are_accepted(query: str) -> None:
+    parse_query(query)
+
