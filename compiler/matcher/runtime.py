@@ -180,7 +180,7 @@ def _java_double(x):
     a = abs(x)
     if 1e-3 <= a < 1e7:
         return repr(x)
-    mant, _, exp = ("%.17e" % x).partition("e")
+    exp = ("%.17e" % x).partition("e")[2]
     r = repr(x)
     # shortest repr digits in scientific form: d.dddE[-]n
     digits = r.replace("-", "").replace(".", "").lstrip("0")
@@ -1260,13 +1260,6 @@ def _fn_cidr(ip, nets):
     if a is None:
         raise _ArithError("not an IP address")
     return _ip_in_nets(a, nets)
-
-
-def _script_any(fn, *getters):
-    """MultiValueAwareScriptQuery: run the predicate once per combination of the doc values of
-    each field occurrence (a missing field contributes one null); true if any run is true.
-    Errors inside the script (Elasticsearch would fail the search) count as no match."""
-    raise NotImplementedError  # generated code inlines the loops
 
 
 # ================================================================================================
