@@ -94,3 +94,22 @@ def test_bad_rule_is_a_located_error_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in err
     missing = eqlc(str(RULE), str(tmp_path / "nope.ndjson"))
     assert missing.returncode == 2 and b"no such file" in missing.stderr
+
+
+def test_progress_bar_path_streams_the_same_events() -> None:
+    """The progress bar (shown when stdout is a terminal) wraps the reader without changing it."""
+    from compiler.commands.match import Reader, _with_progress
+
+    plain = list(Reader([str(FIXTURES)]))
+    shown = list(_with_progress(Reader([str(FIXTURES)]), True))
+    assert shown == plain and len(plain) == len(FIXTURES.read_text().splitlines())
+
+
+def test_pruned_query_does_not_read_an_endless_stream() -> None:
+    import itertools
+
+    from compiler.matcher import infer_mapping, matcher
+
+    m = matcher('any where ?f != null', mapping=infer_mapping([], {"properties": {}}))
+    assert m.pruned
+    assert list(m.run(({"i": i} for i in itertools.count()))) == []

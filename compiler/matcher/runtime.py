@@ -1768,9 +1768,7 @@ def _run_query(spec, events, sort=False, size=None, result_position="tail", max_
     kind = spec["kind"]
     pipes = list(spec.get("pipes", ()))
     if spec.get("pruned"):
-        for _e in events:
-            pass
-        return iter(())
+        return iter(())  # never matches: do not even read the (possibly endless) input
     if kind == "event":
         cond = spec["terms"][0]["cond"]
         if not sort and spec.get("filter") is not None:
