@@ -347,3 +347,9 @@ def test_pcre_option_settings_inside_a_group():
     # as pySigma writes Sigma's |re|s inside a rex named group
     rows = run('search | rex field=f "(?<m>x(?s)y.z)"', [ev("1", f="xy\nz")])
     assert rows[0]["m"] == ["xy\nz"]
+
+
+def test_isnum_is_true_for_numbers_and_numeric_text():
+    assert ids("search | where isnum(n)", [ev("1", n="10"), ev("2", n="1.5e3"), ev("3", n="abc"), ev("4")]) == ["1", "2"]
+    rows = run('search | eval a=if(isnum(3), "y", "n"), b=if(isnum("x"), "y", "n")', [ev("1")])
+    assert rows[0]["a"] == ["y"] and rows[0]["b"] == ["n"]

@@ -235,7 +235,10 @@ class ConditionBuilder:
             raise Refused(f"comparison of {f.name} with {type(right).__name__}")
         if isinstance(right, ir.Number):
             sym = op.value
-            return Cond(f"isnotnull(mvfilter({ref}{sym}{L.number(right.value)}))")
+            note = (f"{f.name} {sym} {L.number(right.value)} compares numbers: assumes {f.name} holds numbers, as its ECS "
+                    "type does (a string value is compared as text by Elasticsearch on a keyword field; the search keeps "
+                    "only numeric values, isnum())")
+            return Cond(f"isnotnull(mvfilter(isnum({ref}) AND {ref}{sym}{L.number(right.value)}))", notes=(note,))
         raise Refused(f"ordering comparison of {f.name} with a {type(right).__name__.lower()}: Splunk compares numeric-looking values numerically and others lexicographically, Elasticsearch compares keywords as strings")
 
     def equal_strings(self, name: str, vals: list[str]) -> Cond:
@@ -425,7 +428,8 @@ class ConditionBuilder:
         if negated:
             pred = f"NOT ({pred})"
         note = (f"length({fn.args[0].name}) counts UTF-16 code units in Elasticsearch and characters in Splunk's len(): "
-                "values with characters outside the Basic Multilingual Plane would differ")
+                "values with characters outside the Basic Multilingual Plane would differ; it assumes the field holds text, "
+                "as its ECS type keyword does (Splunk has no types: len() also counts the digits of a number)")
         return Cond(f"isnotnull(mvfilter({pred}))", notes=(note,))
 
 

@@ -29,6 +29,8 @@ own in ``tests/test_spl_evaluator.py``:
   all of the duplicate values from a multivalue field" (values compare as text; NULL in, NULL
   out is not documented either).
 * ``in(<field>,<list>)``: TRUE "if one of the values in the list matches"; no wildcards.
+* ``isnum(<value>)``: "Returns TRUE if the value is a number" - a field value that looks like a
+  number is one (see :mod:`.values`).
 * ``isnull``/``isnotnull``, ``if`` ("otherwise the function returns the <false_value>"), ``case``
   ("defaults to NULL if none of the <condition> arguments are true"), ``coalesce``, ``null()``,
   ``true()``, ``false()``, ``cidrmatch(<cidr>,<ip>)`` (IPv4 and IPv6), ``len`` ("not supported on
@@ -420,7 +422,7 @@ def _round(x: Any, n: Any = 0.0) -> Any:
 
 
 FUNCTIONS = {
-    "if", "case", "isnull", "isnotnull", "like", "match", "mvfind", "mvfilter", "mvcount", "lower",
+    "if", "case", "isnull", "isnotnull", "isnum", "like", "match", "mvfind", "mvfilter", "mvcount", "lower",
     "mvappend", "mvdedup",
     "len", "in", "null", "true", "false", "cidrmatch", "coalesce", "round",
 }
@@ -515,6 +517,10 @@ def _call(e: Call, env: Env) -> Any:
     if name == "isnotnull":
         _arity(e, 1)
         return args[0] is not None
+    if name == "isnum":
+        _arity(e, 1)
+        v = _scalar(args[0], "isnum()")
+        return v is not None and not isinstance(v, bool) and V.to_number(v) is not None
     if name == "coalesce":
         return next((a for a in args if a is not None), None)
     if name == "like":
