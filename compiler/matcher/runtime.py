@@ -712,7 +712,14 @@ class _Regex:
         if _re2 is not None:
             rx = _re2.compile(re2_pattern)
             fm = rx.fullmatch
-            self.fullmatch_fn = lambda s: fm(s) is not None
+            if nfa is not None:
+                # RE2 may simplify a class holding s and S (or k and K) into a case-folded literal, which
+                # then also matches U+017F (long s) or U+212A (Kelvin sign); Lucene folds ASCII
+                # only. Values holding either character take the exact automaton instead.
+                dfa = _DFA(nfa).fullmatch
+                self.fullmatch_fn = lambda s: dfa(s) if ("\u017f" in s or "\u212a" in s) else fm(s) is not None
+            else:
+                self.fullmatch_fn = lambda s: fm(s) is not None
         elif nfa is not None:
             self.fullmatch_fn = _DFA(nfa).fullmatch
         else:

@@ -1,0 +1,31 @@
+"""regex~ folds ASCII letters only (Lucene's RegExp.ASCII_CASE_INSENSITIVE), even where RE2
+rewrites a class like [sS] into a case-folded literal that would also match U+017F (long s) or
+U+212A (Kelvin sign). Found by the SPL target's full-corpus comparison with the matcher
+(windows/defense_evasion_file_creation_mult_extension.toml)."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler import Rule, matcher, parse_query
+from targets.python import TARGET as PYTHON
+
+CORPUS_PATTERN = r".*\.(vbs|vbe|bat|js|cmd|wsh|ps1|pdf|docx?|xlsx?|pptx?|txt|rtf|gif|jpg|png|bmp|hta|txt|img|iso)\.exe"
+CASES = [
+    (CORPUS_PATTERN, "a.vb\u017f.exe", False),
+    (CORPUS_PATTERN, "a.VBS.exe", True),
+    (r"(bs|be)", "b\u017f", False),
+    (r"(bs|be)", "BS", True),
+    (r"(ks|kb)", "\u212as", False),
+    (r"(ks|kb)", "Ks", True),
+]
+
+
+@pytest.mark.parametrize("pattern,value,expected", CASES)
+def test_regex_ci_folds_ascii_only(pattern: str, value: str, expected: bool) -> None:
+    query = parse_query(f'file where file.name regex~ """{pattern}"""')
+    event = {"_id": "e1", "@timestamp": "2026-11-01T00:00:00Z", "event": {"category": "file"}, "file": {"name": value}}
+    assert matcher(query).match(event) is expected
+    rule = Rule(query=query, query_text="", name="fold")
+    translation = PYTHON.compile(rule)
+    assert PYTHON.execute(translation, [event]) == (["e1"] if expected else [])
