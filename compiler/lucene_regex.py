@@ -396,19 +396,7 @@ class Renderer:
             inner = self.render(node.item)
             if not _atomic(node.item):
                 inner = f"(?:{inner})"
-            if (node.lo, node.hi) == (0, None):
-                q = "*"
-            elif (node.lo, node.hi) == (1, None):
-                q = "+"
-            elif (node.lo, node.hi) == (0, 1):
-                q = "?"
-            elif node.hi is None:
-                q = f"{{{node.lo},}}"
-            elif node.lo == node.hi:
-                q = f"{{{node.lo}}}"
-            else:
-                q = f"{{{node.lo},{node.hi}}}"
-            return inner + q
+            return inner + quantifier(node.lo, node.hi)
         if isinstance(node, Intersection):
             raise Untranslatable("regex intersection '&' has no equivalent in Perl-style regex engines")
         if isinstance(node, Complement):
@@ -419,6 +407,21 @@ class Renderer:
 
     def group(self, node: Node) -> str:
         return f"(?:{self.render(node)})"
+
+
+def quantifier(lo: int, hi: Optional[int]) -> str:
+    """The Perl/ECMAScript quantifier for a Lucene repetition ``{lo,hi}`` (``hi`` None: unbounded)."""
+    if (lo, hi) == (0, None):
+        return "*"
+    if (lo, hi) == (1, None):
+        return "+"
+    if (lo, hi) == (0, 1):
+        return "?"
+    if hi is None:
+        return f"{{{lo},}}"
+    if lo == hi:
+        return f"{{{lo}}}"
+    return f"{{{lo},{hi}}}"
 
 
 def _atomic(node: Node) -> bool:

@@ -54,6 +54,7 @@ from compiler.lucene_regex import (
     Shorthand,
     Union_,
     Untranslatable,
+    quantifier,
     parse_regex,
 )
 
@@ -171,19 +172,7 @@ class EcmaBytesRenderer(Renderer):
         inner = self.render(node.item)
         if not _is_atom(inner):
             inner = f"(?:{inner})"
-        if (node.lo, node.hi) == (0, None):
-            q = "*"
-        elif (node.lo, node.hi) == (1, None):
-            q = "+"
-        elif (node.lo, node.hi) == (0, 1):
-            q = "?"
-        elif node.hi is None:
-            q = f"{{{node.lo},}}"
-        elif node.lo == node.hi:
-            q = f"{{{node.lo}}}"
-        else:
-            q = f"{{{node.lo},{node.hi}}}"
-        return inner + q
+        return inner + quantifier(node.lo, node.hi)
 
 
 def _is_atom(text: str) -> bool:
