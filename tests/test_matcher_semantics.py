@@ -329,3 +329,12 @@ def test_dotted_keys_are_expanded() -> None:
 def test_field_to_field_comparison_is_refused() -> None:
     with pytest.raises(EqlError, match="Comparisons against fields"):
         matcher("any where a == b")
+    # built as IR (the front end refuses `?x == ?y`): fine when both are unmapped (null == null is
+    # true), an error when they are mapped, as in Elasticsearch
+    from compiler import ir
+
+    cond = ir.Compare(ir.CompareOp.EQ, ir.Field(("x",), optional=True), ir.Field(("y",), optional=True))
+    q = ir.Query(ir.EventQuery(None, cond))
+    assert matcher(q, mapping=infer_mapping([], {"properties": {}})).match({}) is True
+    with pytest.raises(EqlError, match="Comparisons against fields"):
+        matcher(q, mapping=infer_mapping([], {"properties": {"x": {"type": "keyword"}, "y": {"type": "keyword"}}}))

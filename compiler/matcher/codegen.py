@@ -257,6 +257,7 @@ class ESCodegen:
     def prepare(self, cond: Any) -> Any:
         """Resolve unmapped optional fields to null, then the optimizer's rewrites."""
         cond = self._resolve_nulls(cond)
+        self._check_field_comparisons(cond)
         cond = opt.substitute(cond)
         return opt.optimize(cond, opt.Folder(self.fold_eval), self._integer_field)
 
@@ -266,6 +267,15 @@ class ESCodegen:
                 return opt.NULL
             return node
         return opt.map_children(node, self._resolve_nulls)
+
+    def _check_field_comparisons(self, node: Any) -> None:
+        """Elasticsearch refuses a comparison with fields on both sides; optional fields unmapped
+        everywhere are null by now (the front end cannot know which they are)."""
+        from ..checks import fields_in
+
+        if isinstance(node, ir.Compare) and any(True for _ in fields_in(node.left)) and any(True for _ in fields_in(node.right)):
+            raise EqlError("Comparisons against fields are not (currently) supported", node.span.line, node.span.column)
+        opt.map_children(node, lambda c: self._check_field_comparisons(c) or c)
 
     def _integer_field(self, f: ir.Field) -> bool:
         return self.field_info(f).family == em.LONG
