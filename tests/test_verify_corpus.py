@@ -49,8 +49,7 @@ def _rel(path: str) -> str:
         return path
 
 
-@pytest.fixture(scope="module")
-def report() -> dict:
+def _run_batch() -> dict:
     files = sorted({Path(r.path) for r in sample()})
     rows = run_batch(files, available(), jobs=2)
     return build_report(rows, available(), "corpus sample" if not FULL else "corpus")
@@ -94,19 +93,19 @@ def _update(report: dict) -> None:
     KNOWN.write_text(header + yaml.safe_dump(known, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8")
 
 
-def test_no_rule_fails_in_the_batch(report):
+def _check_no_rule_fails(report: dict) -> None:
     assert report["errors"] == []
     assert all(row.get("witnesses") for row in report["rules"])
 
 
-def test_mcdc_coverage_of_generated_witnesses(report):
+def _check_mcdc(report: dict) -> None:
     m = report["mcdc"]
     assert m["atoms"] == m["mcdc_unique"] + m["mcdc_masking"] + m["uncovered"]
     assert m["mcdc_unique"] + m["mcdc_masking"] >= 0.95 * m["atoms"], m
     assert set(m["uncovered_by_reason"]) <= KNOWN_REASON_KINDS, m["uncovered_by_reason"]
 
 
-def test_per_target_counts_and_known_disagreements(report):
+def _check_counts_and_known_disagreements(report: dict) -> None:
     if UPDATE:
         _update(report)
     expected_counts = _load(COUNTS).get(MODE, {})
@@ -127,10 +126,20 @@ def test_per_target_counts_and_known_disagreements(report):
     )
 
 
-def test_the_python_target_verifies_every_rule(report):
+def _check_python_target(report: dict) -> None:
     """The standalone Python module is generated from the same code as the matcher: it must
     compile every rule exactly and agree on every witness."""
     if "python" not in report["targets"]:
         pytest.fail("the python target is not installed (targets/python)")
     t = report["totals"]["python"]
     assert t["refused"] == 0 and t["verified"] == t["rules"] == len(report["rules"])
+
+
+def test_corpus_sample_verification():
+    """One batch (it is the expensive part), every check on it; run as a single test so that
+    pytest-xdist never runs the batch twice."""
+    report = _run_batch()
+    _check_no_rule_fails(report)
+    _check_mcdc(report)
+    _check_python_target(report)
+    _check_counts_and_known_disagreements(report)
