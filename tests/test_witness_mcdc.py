@@ -92,8 +92,11 @@ def _partners(field: str) -> set[str]:
     names = {field}
     for a, b in _NAME_PATH_PAIRS + _ARGS_LINE_PAIRS:
         da, db = ".".join(a), ".".join(b)
-        if field in (da, db):
-            names |= {da, db, ".".join(a[:-1] + ("args_count",))}
+        count = ".".join(a[:-1] + ("args_count",))
+        if field in (da, db) or (a[-1] == "args" and field == count):
+            names |= {da, db, count}
+    if field in ("file.name", "file.path", "file.extension"):
+        names |= {"file.name", "file.path", "file.extension"}
     return names
 
 
