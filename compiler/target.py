@@ -5,6 +5,13 @@ field mappings (YAML beside its code). ``compile`` returns a :class:`~compiler.r
 ``execute`` runs a translation on ECS fixture events through the target's engine (SQLite,
 duckdb-kql, the SPL reference evaluator...) and returns the ids of the events it selects, so that
 ``eqlc verify`` can compare every target with the Python matcher.
+
+A translation with stated assumptions is only claimed exact on events where they hold. A target
+whose assumptions can be checked on an event exposes the optional
+``outside_assumptions(rule, translation, events, profile=None, mapping=None) -> {id: reason}``
+(see :data:`OUTSIDE_ASSUMPTIONS`); the verifier then reports a difference on such an event as
+*outside the stated assumptions* instead of as a disagreement. The check belongs to the target,
+beside the emitter that states the assumption, so that the verifier never guesses.
 """
 
 from __future__ import annotations
@@ -39,6 +46,18 @@ class Target(Protocol):
         self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None, mapping: Optional[str] = None
     ) -> list[str]:
         """Run ``translation`` over ECS ``events`` (each with ``_id``); the ids it selects, in order."""
+
+
+OUTSIDE_ASSUMPTIONS = "outside_assumptions"  # optional Target method, see the module docstring
+
+
+class ChecksAssumptions(Protocol):
+    def outside_assumptions(
+        self, rule: Rule, translation: Translation, events: Iterable[dict], profile: Optional[str] = None,
+        mapping: Optional[str] = None,
+    ) -> dict[str, str]:
+        """``_id`` -> the stated assumption of ``translation`` that the event breaks, for every
+        such event (only for translations with status ASSUMPTIONS)."""
 
 
 def available() -> list[str]:

@@ -3,7 +3,10 @@
 For one rule and a set of fixture events (hand-written next to the rule, given by the user, or
 generated witnesses), each target compiles the rule and runs its own output through its own
 engine (``Target.execute``). The Python matcher's selection is the reference; a target
-*disagrees* on every event it selects differently. Hand-written expectations (``expectations.yaml``)
+*disagrees* on every event it selects differently, except where the translation states an
+assumption and the target's own check (``outside_assumptions``, see :mod:`compiler.target`) says
+the event breaks it: such a difference is reported as *outside the stated assumptions*, with the
+assumption, and does not count against the translation. Exact translations get no such excuse. Hand-written expectations (``expectations.yaml``)
 are checked against the matcher and against every target, so that a wrong reference cannot make
 everything agree. A refused translation is reported as refused, never as a disagreement.
 
@@ -27,7 +30,7 @@ from .fixtures.oracle import Oracle
 from .fixtures.witness import WitnessSet, generate
 from .result import Status, Translation
 from .rule import Rule
-from .target import EVENT_ID_FIELD, REGISTRY, available, get_target
+from .target import EVENT_ID_FIELD, OUTSIDE_ASSUMPTIONS, REGISTRY, available, get_target
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,13 @@ class TargetRun:
     expectation_failures: list[str] = field(default_factory=list)  # ids differing from hand-written truth
     error: Optional[str] = None  # the engine failed to run the translation
     seconds: float = 0.0
+    # id -> stated assumption the event breaks (every such event, whether or not it differs)
+    outside: dict[str, str] = field(default_factory=dict)
+    # ids selected differently from the matcher on events that break a stated assumption
+    outside_differences: list[str] = field(default_factory=list)
+    events_run: int = 0  # fixture events the translation ran on
+    in_scope: int = 0  # events where every stated assumption holds
+    in_scope_selected: int = 0  # of those, how many the matcher selects
 
     @property
     def status(self) -> Status:
@@ -76,18 +86,28 @@ class TargetRun:
         return self.translation.status is Status.REFUSED
 
     @property
+    def proven(self) -> bool:
+        """The events inside the stated assumptions can tell a right translation from a wrong one:
+        the matcher selects at least one of them and rejects at least one. Without that, agreement
+        proves nothing (a query that selects everything, or nothing, would agree too)."""
+        return 0 < self.in_scope_selected < self.in_scope
+
+    @property
     def verified(self) -> bool:
-        return not self.refused and self.error is None and not self.disagreements and not self.expectation_failures
+        return self.verdict == "verified"
 
     @property
     def verdict(self) -> str:
-        """``refused``, ``error``, ``disagreement`` or ``verified``."""
+        """``refused``, ``error``, ``disagreement``, ``unproven`` (agrees, but the events where the
+        stated assumptions hold are all selected or all rejected) or ``verified``."""
         if self.refused:
             return "refused"
         if self.error is not None:
             return "error"
         if self.disagreements or self.expectation_failures:
             return "disagreement"
+        if not self.proven:
+            return "unproven"
         return "verified"
 
     def as_result(self, rule: Rule) -> dict:
@@ -101,6 +121,11 @@ class TargetRun:
         if self.spec.profile:
             out["profile"] = self.spec.profile
         out["verdict"] = self.verdict
+        if not self.refused and self.error is None:
+            out["events"] = self.events_run
+            out["outside_assumptions"] = {i: self.outside[i] for i in self.outside_differences}
+            out["events_in_scope"] = self.in_scope
+            out["events_in_scope_selected"] = self.in_scope_selected
         out["notes"] = list(self.translation.notes)
         if self.expectation_failures:
             out["expectation_failures"] = list(self.expectation_failures)
@@ -133,7 +158,7 @@ class Verification:
         return (
             self.reference_error is None
             and not self.reference_failures
-            and all(r.verified or r.refused for r in self.runs)
+            and all(r.verdict in ("verified", "unproven", "refused") for r in self.runs)
         )
 
     def results(self) -> list[dict]:
@@ -201,15 +226,36 @@ def run_target(
             if unknown:
                 run.error = f"the engine returned ids that are not fixture events: {', '.join(unknown[:5])}"
             else:
-                run.disagreements = _differences(events, run.selected, reference)
+                run.outside = _outside(target, rule, translation, events, spec, mapping)
+                differing = _differences(events, run.selected, reference)
+                run.disagreements = [i for i in differing if i not in run.outside]
+                run.outside_differences = [i for i in differing if i in run.outside]
                 if expected is not None:
-                    run.expectation_failures = _differences(events, run.selected, expected)
+                    run.expectation_failures = [
+                        i for i in _differences(events, run.selected, expected) if i not in run.outside]
+                ref = set(reference)
+                in_scope = [e[EVENT_ID_FIELD] for e in events if e[EVENT_ID_FIELD] not in run.outside]
+                run.events_run = len(events)
+                run.in_scope = len(in_scope)
+                run.in_scope_selected = sum(1 for i in in_scope if i in ref)
         except Exception as exc:  # an engine failure is a result to report, not a crash of the batch
             tb = traceback.extract_tb(exc.__traceback__)
             where = f" ({Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
             run.error = f"{type(exc).__name__}: {exc}{where}"
     run.seconds = time.perf_counter() - start
     return run
+
+
+def _outside(target: Any, rule: Rule, translation: Translation, events: list[dict], spec: TargetSpec,
+             mapping: Optional[str]) -> dict[str, str]:
+    """The target's own verdict on which events break the translation's stated assumptions; none
+    for an exact translation or a target without such checks."""
+    if translation.status is not Status.ASSUMPTIONS:
+        return {}
+    check = getattr(target, OUTSIDE_ASSUMPTIONS, None)
+    if check is None:
+        return {}
+    return {str(k): v for k, v in check(rule, translation, events, profile=spec.profile, mapping=mapping).items()}
 
 
 def verify_rule(

@@ -223,7 +223,7 @@ def test_example_rule_selects_what_the_matcher_selects(profile, folding, fixture
     t = TARGET.compile(EXAMPLE_RULE, profile=profile, mapping=mapping)
     assert t.status is Status.ASSUMPTIONS
     excluded = exclusions(t, events, mapping=mapping)
-    assert TARGET.outside_assumptions(t, events, mapping=mapping) == excluded
+    assert TARGET.outside_assumptions(EXAMPLE_RULE, t, events, mapping=mapping) == excluded
     expected = {e["_id"] for e in events if breaks_table_facts(e) or breaks_args_assumption(e)
                 or (folding == "operators" and breaks_ascii_folding(e))}
     assert {"d04", "d23"} <= expected  # hand-checked: event.action EXEC, event.type end

@@ -78,9 +78,6 @@ EXPECT = yaml.safe_load((EXAMPLE_DIR / "expectations.yaml").read_text())
 EXAMPLE_EXCUSED = {
     "d02": "process.name is read as the part of Image",  # name DRACUT, executable /usr/bin/dracut
     "d04": "Sigma log source",  # event.action EXEC is not one of the listed actions
-    "d14": "process.parent.name is read as the part of ParentImage",  # parent name sudo, image bash
-    "d16": "process.parent.args is read from ParentCommandLine",  # args differ from the command line
-    "d17": "process.parent.args is read from ParentCommandLine",
     "d24": "process.name is read as the part of Image",  # no process.executable at all
 }
 

@@ -26,15 +26,19 @@ from .common import err, out, print_json
 FULL_MATRIX_MAX_ROWS = 60
 
 
-def _cell(selected: bool, wrong: bool) -> str:
+def _cell(selected: bool, wrong: bool, outside: bool = False) -> str:
+    """✓ selected, · not; ``!`` (red) a disagreement; ``~`` (yellow) a difference on an event
+    that breaks one of the translation's stated assumptions."""
     mark = "✓" if selected else "·"
-    return f"[bold red]{mark}![/bold red]" if wrong else mark
+    if wrong:
+        return f"[bold red]{mark}![/bold red]"
+    return f"[yellow]{mark}~[/yellow]" if outside else mark
 
 
 def render_matrix(v: Verification, show_all: bool = False) -> Table:
     """Events x (expected, matcher, targets); only rows with a problem when the set is large."""
     title = f"{v.rule.path or v.rule.name}: {len(v.events)} {v.source} events"
-    table = Table(title=title, title_justify="left", show_lines=False)
+    table = Table(title=title, title_justify="left", show_lines=False, expand=True)
     table.add_column("event", no_wrap=True)
     if v.expected is not None:
         table.add_column("expected")
@@ -46,12 +50,12 @@ def render_matrix(v: Verification, show_all: bool = False) -> Table:
         elif r.error:
             label += "\n(error)"
         table.add_column(label)
-    table.add_column("note", overflow="fold", max_width=60)
+    table.add_column("note", overflow="fold", ratio=1, min_width=20)
     expected = set(v.expected or [])
     reference = set(v.reference)
     sel = {r.spec.label: set(r.selected or []) for r in v.runs}
     bad_ref = set(v.reference_failures)
-    problem_ids = bad_ref | {i for r in v.runs for i in r.disagreements + r.expectation_failures}
+    problem_ids = bad_ref | {i for r in v.runs for i in r.disagreements + r.expectation_failures + r.outside_differences}
     shown = 0
     for event in v.events:
         eid = event[EVENT_ID_FIELD]
@@ -67,12 +71,19 @@ def render_matrix(v: Verification, show_all: bool = False) -> Table:
                 row.append("")
             else:
                 wrong = eid in r.disagreements or eid in r.expectation_failures
-                row.append(_cell(eid in sel[r.spec.label], wrong))
-        row.append(str(event.get("_note", "")))
+                row.append(_cell(eid in sel[r.spec.label], wrong, eid in r.outside_differences))
+        note = str(event.get("_note", ""))
+        for r in v.runs:
+            if eid in r.outside_differences:
+                note += f"\n{r.spec.label} assumes: {r.outside[eid]}"
+        row.append(note.strip())
         table.add_row(*row)
     hidden = len(v.events) - shown
     if hidden:
         table.caption = f"{hidden} rows where every target agrees are hidden (--all shows them)"
+    if any(r.outside_differences for r in v.runs):
+        table.caption = ((table.caption or "") + "\n~ differs from the matcher on an event that breaks a stated assumption"
+                         " (not a disagreement)").strip()
     return table
 
 
@@ -82,18 +93,28 @@ def _summary_line(r: TargetRun) -> str:
         return head + f" - {r.translation.notes[0] if r.translation.notes else 'no reason given'}"
     if r.error:
         return head + f", [red]engine error[/red]: {r.error}"
+    scope = ""
+    if r.outside:
+        scope = (f" on the {r.in_scope} events where its stated assumptions hold ({r.in_scope_selected} selected);"
+                 f" {len(r.outside)} break one")
+        if r.outside_differences:
+            scope += f", {len(r.outside_differences)} of them selected differently"
     if r.verified:
-        return head + ", [green]agrees with the matcher[/green]"
+        return head + ", [green]agrees with the matcher[/green]" + scope
     parts = []
     if r.disagreements:
         parts.append(f"{len(r.disagreements)} disagreement(s): {', '.join(r.disagreements[:20])}{' ...' if len(r.disagreements) > 20 else ''}")
     if r.expectation_failures:
         parts.append(f"{len(r.expectation_failures)} failed expectation(s): {', '.join(r.expectation_failures[:20])}")
-    return head + ", [red]" + "; ".join(parts) + "[/red]"
+    return head + ", [red]" + "; ".join(parts) + "[/red]" + scope
 
 
 def show(v: Verification, show_all: bool = False) -> None:
-    out.print(render_matrix(v, show_all))
+    table = render_matrix(v, show_all)
+    if table.row_count:
+        out.print(table)
+    else:  # nothing to show: say so in one line instead of an empty frame
+        out.print(f"{table.title}; {table.caption}")
     if v.reference_error:
         out.print(f"[red]the reference matcher failed: {v.reference_error}[/red]")
     if v.reference_failures:

@@ -25,7 +25,9 @@ __all__ = ["build_report", "write_report", "run_batch", "render_html", "render_m
 
 def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dict]:
     """Per target: how many rules compiled exactly / with assumptions / were refused, and how
-    many compiled ones were verified on their witnesses, disagreed, or failed to run."""
+    many compiled ones were verified on their witnesses, agreed without proof (``unproven``: the
+    witnesses inside the stated assumptions are all selected or all rejected), disagreed, or
+    failed to run."""
     out: dict[str, dict] = {}
     for name in targets:
         c: collections.Counter = collections.Counter()
@@ -36,6 +38,10 @@ def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dic
                 if label != name:
                     continue
                 c["rules"] += 1
+                if "events_in_scope" in t:
+                    c["witnesses"] += t["events"]
+                    c["in_scope"] += t["events_in_scope"]
+                    c["outside_differences"] += len(t.get("outside_assumptions") or ())
                 c["s_" + t["status"]] += 1
                 c["v_" + t["verdict"]] += 1
                 if t["verdict"] == "disagreement":
@@ -49,10 +55,16 @@ def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dic
             "refused": c["s_refused"],
             "compiled": c["s_exact"] + c["s_assumptions"],
             "verified": c["v_verified"],
+            "unproven": c["v_unproven"],
             "disagreement": c["v_disagreement"],
             "disagreement_exact": c["disagreement_exact"],
             "disagreement_assumptions": c["disagreement_assumptions"],
             "error": c["v_error"],
+            # witnesses the compiled translations ran on, those inside their stated assumptions,
+            # and differences excused because the witness breaks one (the target's own check)
+            "witnesses": c["witnesses"],
+            "witnesses_in_scope": c["in_scope"],
+            "outside_differences": c["outside_differences"],
             "top_refusals": [{"reason": r, "rules": n} for r, n in reasons.most_common(10)],
         }
     return out

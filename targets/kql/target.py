@@ -53,12 +53,11 @@ class KqlTarget:
 
         return run(translation, list(events), profile or translation.profile or DEFAULT_PROFILE, mapping)
 
-    def outside_assumptions(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None,
-                            mapping: Optional[str] = None) -> dict[str, str]:
+    def outside_assumptions(self, rule: Rule, translation: Translation, events: Iterable[dict],
+                            profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
         """``_id`` -> reason for every event on which a stated assumption of ``translation`` is
-        false (``execute`` leaves them out: the translation is only claimed exact elsewhere).
-        Not part of the Target protocol; a verifier can use it to tell these events apart from
-        disagreements."""
+        false: the adapter leaves these out of the tables, since the translation is only claimed
+        exact where its assumptions hold (see :data:`compiler.target.OUTSIDE_ASSUMPTIONS`)."""
         from .adapter import exclusions
 
         return exclusions(translation, list(events), profile or translation.profile or DEFAULT_PROFILE, mapping)

@@ -52,6 +52,19 @@ class OsqueryTarget:
     ) -> list[str]:
         return _execute(translation, events, _fields.load(mapping))
 
+    def outside_assumptions(
+        self, rule: Rule, translation: Translation, events: Iterable[dict], profile: Optional[str] = None,
+        mapping: Optional[str] = None,
+    ) -> dict[str, str]:
+        """``_id`` -> the fields of an ECS event that osquery's rows cannot reproduce for this
+        translation (a value the table does not record, a path whose last segment is not
+        ``process.name``...): such an event cannot occur in osquery's data, so the query is only
+        claimed exact on the others (:func:`.verify.unrepresentable`)."""
+        from .verify import unrepresentable
+
+        return {str(i): "osquery's rows cannot represent this event's " + ", ".join(fields)
+                for i, fields in unrepresentable(rule, translation, events, mapping).items()}
+
 
 TARGET = OsqueryTarget()
 

@@ -39,5 +39,20 @@ class SigmaTarget:
             return []
         return run(translation.output, list(events), load(mapping))
 
+    def outside_assumptions(self, rule: Rule, translation: Translation, events: Iterable[dict],
+                            profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
+        """``_id`` -> the first stated assumption the event breaks, from the checks the emitter
+        attached to each assumption as it stated it (:mod:`.assumptions`)."""
+        try:
+            log = emit(rule, profile or translation.profile, load(mapping)).log
+        except Refused:
+            return {}
+        out = {}
+        for event in events:
+            broken = log.violated_by(event)
+            if broken:
+                out[str(event["_id"])] = broken[0]
+        return out
+
 
 TARGET = SigmaTarget()

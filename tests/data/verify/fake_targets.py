@@ -60,4 +60,37 @@ class Crasher(_Base):
         raise RuntimeError("engine exploded (test double)")
 
 
+class Assuming(_Base):
+    """Inverts its verdict on events whose ``process.parent.name`` is not ``bash`` and states, with
+    a check, that it assumes the parent is bash: every difference falls outside its assumption."""
+
+    name = "assuming"
+    exact = False
+    text = "assumes process.parent.name is bash (test double)"
+
+    def compile(self, rule, profile=None, mapping=None):
+        t = super().compile(rule, profile, mapping)
+        return Translation.from_notes(self.name, t.output, Notes([] if self.exact else [self.text]))
+
+    @staticmethod
+    def _breaks(event):
+        return (event.get("process") or {}).get("parent", {}).get("name") != "bash"
+
+    def execute(self, translation, events, profile=None, mapping=None):
+        events = list(events)
+        chosen = set(self.selected(events))
+        return [e["_id"] for e in events if (e["_id"] in chosen) != self._breaks(e)]
+
+    def outside_assumptions(self, rule, translation, events, profile=None, mapping=None):
+        return {e["_id"]: self.text for e in events if self._breaks(e)}
+
+
+class ClaimsExact(Assuming):
+    """The same engine, but its translation claims to be exact: the check must not excuse it."""
+
+    name = "claimsexact"
+    exact = True
+
+
 AGREE, INVERTED, REFUSER, CRASHER = Agree(), Inverted(), Refuser(), Crasher()
+ASSUMING, CLAIMSEXACT = Assuming(), ClaimsExact()
