@@ -6,6 +6,7 @@ Messages follow Elasticsearch's wording where it has one, so a rule author recog
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from . import ir
@@ -14,6 +15,15 @@ from .functions import ANY, BOOLEAN, NULL, NUMBER, STRING, UNKNOWN, lookup
 
 ES_PIPES = ("head", "tail")
 ENDGAME_PIPES = ("head", "tail", "filter", "unique", "unique_count", "count", "sort")
+
+
+@dataclass
+class InvalidRegex(EqlError):
+    """An invalid regular expression; ``pattern`` and the 0-based ``position`` of the problem in
+    it let the parser move the caret from the predicate to the offending character."""
+
+    pattern: str = ""
+    position: int = 0
 
 
 def _fail(node: Any, message: str) -> EqlError:
@@ -124,7 +134,9 @@ class Checker:
             try:
                 parse_regex(pattern)
             except RegexError as err:
-                raise _fail(node, f"invalid regular expression {pattern!r}: {err}") from None
+                span = node.span
+                raise InvalidRegex(f"invalid regular expression {pattern!r}: {err}", span.line, span.column,
+                                   pattern=pattern, position=err.position) from None
 
     def _Arithmetic(self, node: ir.Arithmetic) -> None:
         for side in (node.left, node.right):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -10,9 +11,9 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from grammar import grammar_text
 
 from . import ir
-from .checks import check_query
+from .checks import InvalidRegex, check_query
 from .errors import EqlError
-from .transform import ToIR
+from .transform import ToIR, unescape
 
 DIALECTS = ("elasticsearch", "endgame")
 
@@ -116,4 +117,50 @@ def parse_query(text: str, dialect: str = "elasticsearch", check: bool = True) -
 def _attach(err: EqlError, text: str) -> EqlError:
     if err.source is None:
         err.source = text
+    if isinstance(err, InvalidRegex):
+        _point_at_regex_position(err, text)
     return err
+
+
+# A string literal as the grammar reads it: raw """...""" (verbatim) or "..." with escapes.
+_STRING_LITERAL = re.compile(r'"""(.*?)"""|"((?:[^"\\\n]|\\.)*)"', re.S)
+_UNICODE_ESCAPE_AT = re.compile(r"u\{[0-9A-Fa-f]+\}")
+
+
+def _raw_index(raw: str, decoded_position: int) -> int:
+    """Index in a double-quoted literal's body of its ``decoded_position``-th decoded character."""
+    i = count = 0
+    while count < decoded_position and i < len(raw):
+        if raw[i] == "\\":
+            m = _UNICODE_ESCAPE_AT.match(raw, i + 1)
+            i = m.end() if m else i + 2
+        else:
+            i += 1
+        count += 1
+    return i
+
+
+def _point_at_regex_position(err: InvalidRegex, text: str) -> None:
+    """Move the caret of an invalid-regex error from the predicate to the offending character:
+    the first string literal after the predicate's start that decodes to the pattern."""
+    lines = text.splitlines(keepends=True)
+    if not 1 <= err.line <= len(lines):
+        return
+    offset = sum(len(x) for x in lines[: err.line - 1]) + err.column - 1
+    for m in _STRING_LITERAL.finditer(text, offset):
+        if m.group(1) is not None:
+            if m.group(1) != err.pattern:
+                continue
+            at = m.start(1) + err.position
+        else:
+            try:
+                decoded = unescape(m.group(2), 0, 0)
+            except EqlError:
+                continue
+            if decoded != err.pattern:
+                continue
+            at = m.start(2) + _raw_index(m.group(2), err.position)
+        before = text[:at]
+        err.line = before.count("\n") + 1
+        err.column = at - (before.rfind("\n") + 1) + 1
+        return
