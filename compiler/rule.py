@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Optional
 
 from . import ir
@@ -75,6 +77,19 @@ class Rule:
     def stable_id(self) -> str:
         """``rule_id`` or, for sources without one, a UUIDv5 of the rule name."""
         return self.rule_id or str(uuid.uuid5(EQLC_NAMESPACE, self.name or self.query_text))
+
+    @property
+    def file_stem(self) -> str:
+        """The base name of every file written for this rule (``eqlc compile -o``: the query and
+        each target's deployment files): the rule file's stem for a one-rule file, so outputs sit
+        beside their source under the same name; for a Kibana export (several rules in one file),
+        the rule's name as a slug, else its id."""
+        if self.path and not self.path.endswith(".ndjson"):
+            stem = PurePath(self.path).stem
+            if stem:
+                return stem
+        slug = re.sub(r"[^a-z0-9]+", "_", (self.name or "").lower()).strip("_")[:80]
+        return slug or re.sub(r"[^A-Za-z0-9_.-]+", "_", self.stable_id)
 
     @property
     def lookback_ms(self) -> Optional[int]:

@@ -124,5 +124,5 @@ def test_cli_json_and_output_directory(tmp_path):
     assert res.returncode == 0, res.stderr
     (result,) = json.loads(res.stdout)["results"]
     assert result["target"] == "osquery" and result["status"] == "assumptions"
-    assert (tmp_path / "manual_dracut_execution.sql").read_text().strip() == result["output"].strip()
+    assert (tmp_path / "rule.sql").read_text().strip() == result["output"].strip()
     assert json.loads((tmp_path / "rule.pack.json").read_text())["queries"]["manual_dracut_execution"]["query"] == result["output"]

@@ -6,7 +6,6 @@ rule under PATH (the shape every target shares); exit 0 unless a rule failed to 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import List, Optional
 
@@ -35,12 +34,8 @@ def compile_rule(rule: Rule, target: str, profile: Optional[str] = None, mapping
 
 
 def _out_name(rule: Rule) -> str:
-    """A file name from the rule's name (``manual_dracut_execution``), so that several rules from
-    one export, or a file called ``rule.toml``, still get distinct, descriptive names."""
-    slug = re.sub(r"[^a-z0-9]+", "_", (rule.name or "").lower()).strip("_")[:80]
-    if not slug:
-        slug = Path(rule.path).stem if rule.path else "rule"
-    return slug
+    """The rule's file stem (:attr:`Rule.file_stem`), shared with every target's deployment files."""
+    return rule.file_stem
 
 
 def write_translation(t: Translation, rule: Rule, outdir: Path, extension: str) -> list[Path]:

@@ -102,11 +102,8 @@ def defender_detection(rule: Rule, query: str, notes: list[str]) -> str:
 
 
 def artifact_base(rule: Rule) -> str:
-    from pathlib import Path
-
-    if rule.path and not rule.path.endswith(".ndjson"):
-        return Path(rule.path).stem
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", rule.rule_id or rule.name or "rule")
+    """The base name the CLI gives every file of this rule (:attr:`compiler.rule.Rule.file_stem`)."""
+    return rule.file_stem
 
 
 def artifacts(rule: Rule, query: str, notes: list[str], profile: str) -> dict[str, str]:

@@ -32,11 +32,7 @@ def query_name(rule: Rule) -> str:
 
 def artifact_name(rule: Rule) -> str:
     """``<rule file stem>.pack.json`` (as the CLI names the ``.sql`` beside it)."""
-    if rule.path and not rule.path.endswith(".ndjson"):
-        base = Path(rule.path).stem
-    else:
-        base = (rule.rule_id or rule.name or "rule").replace("/", "_").replace(" ", "_")
-    return f"{base}.pack.json"
+    return f"{rule.file_stem}.pack.json"
 
 
 def build(rule: Rule, plan: Plan, interval: int, notes: list[str]) -> dict:

@@ -112,8 +112,8 @@ def stanza(rule: Rule, t: Translation, profile: Profile, comments: tuple[str, ..
 
 
 def base_name(rule: Rule) -> str:
-    """The file name stem of the rule's deployment files."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", (rule.path or rule.stable_id).rsplit("/", 1)[-1].rsplit(".", 1)[0]) or "rule"
+    """The file name stem of the rule's deployment files, as the CLI names the search beside them."""
+    return rule.file_stem
 
 
 def artifacts(rule: Rule, t: Translation, profile: Profile, comments: tuple[str, ...] = ()) -> dict[str, str]:
