@@ -29,7 +29,6 @@ from tests.corpus import EXAMPLE_DIR
 
 DATA = Path(__file__).resolve().parent / "data" / "kql"
 LIMITS = yaml.safe_load((DATA / "engine_limits.yaml").read_text(encoding="utf-8"))
-HAVE_MATCHER = (Path(__file__).resolve().parent.parent / "compiler" / "matcher" / "__init__.py").exists()
 
 
 def read_ndjson(path: Path) -> list[dict]:
@@ -105,7 +104,6 @@ def test_case_with_regex_folding_agrees_everywhere(suite_name, case):
     assert got == set(case["expect"]) - set(case.get("outside_assumption", [])), t.output
 
 
-@pytest.mark.skipif(not HAVE_MATCHER, reason="compiler.matcher has not landed yet; hand-derived expectations are checked above")
 @pytest.mark.parametrize("suite_name,case", ALL_CASES, ids=lambda x: x["name"] if isinstance(x, dict) else str(x))
 def test_hand_expectations_agree_with_the_matcher(suite_name, case):
     assert sorted(matcher_ids(rule_of(case["query"]), SUITES[suite_name]["events"])) == sorted(case["expect"])

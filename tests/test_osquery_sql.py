@@ -10,7 +10,6 @@ osquery's ``std::regex`` (ECMAScript grammar) used by the SQLite engine.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import subprocess
 
@@ -163,7 +162,6 @@ def test_untranslatable_regex_is_refused(pattern):
         to_osquery_regex([pattern])
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_emitted_regex_agrees_with_a_real_ecmascript_engine():
     """V8 runs each emitted pattern over the UTF-8 bytes (one JS char per byte, latin1), as
     std::regex<char> sees them; it must agree with regex_match for every case."""
