@@ -11,6 +11,7 @@ subprocess where ``import re2`` fails.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -54,6 +55,9 @@ def _standalone(output: str, m, with_re2: bool, with_filter: bool) -> dict:
     the module's own text (with the streaming filter and the API) instead."""
     head, sep, generated = output.partition(MARK)
     assert sep, "generated-code marker missing"
+    doc, future, _ = head.partition("\n\nfrom __future__ import annotations\n")
+    assert future, "the module docstring must come first"
+    assert isinstance(ast.literal_eval(doc), str)  # the header (quoting the query) is a valid literal
     assert head.endswith(RT_TEXT), "the module must embed the runtime verbatim"
     assert m.source in generated, "the module must hold exactly the code the matcher runs"
     ns = dict(RUNTIME[with_re2])
@@ -160,3 +164,30 @@ def test_refusals_name_the_construct(query: str, reason: str) -> None:
 
     t = TARGET.compile(Rule(parse_query(query), query))
     assert t.status is Status.REFUSED and reason in t.notes[0]
+
+
+@pytest.mark.parametrize("query", [
+    # regression: the header quoted the query by hand, and `\\u{202E}` (an EQL unicode escape, as in
+    # windows/defense_evasion_right_to_left_override.toml) is a truncated \\uXXXX escape in Python
+    'process where process.name : "*\\u{202E}*"',
+    'file where file.path : "C:\\\\Windows\\\\*" and file.name != """a\\"b"""',
+    'process where process.name == "x\\ty" or process.name : "*\\u{200B}*"',
+])
+def test_module_header_quotes_any_query_text(query: str) -> None:
+    """The complete module compiles whatever the query's text holds, keeps that text verbatim in its
+    docstring, and selects what the matcher selects."""
+    from compiler.parser import parse_query
+    from compiler.rule import Rule
+
+    rule = Rule(parse_query(query), query)
+    t = TARGET.compile(rule)
+    assert t.status is Status.EXACT
+    ns = load_module(t.output)
+    assert query in ns["__doc__"]
+    names = ["ab\u202ec.exe", "abc.exe", "C:\\Windows\\x", "x\ty", "a\u200b"]
+    events = [{"_id": str(i), "@timestamp": i, "event": {"category": c}, "process": {"name": n},
+               "file": {"path": n, "name": n}} for i, n in enumerate(names) for c in ("process", "file")]
+    m = matcher(rule)
+    expected = [e["_id"] for e in events if m.match(e)]
+    assert expected, "the events must exercise the rule"
+    assert TARGET.execute(t, events) == expected

@@ -11,6 +11,7 @@ in Painless) has no DFA form, so such rules are refused.
 
 from __future__ import annotations
 
+import ast
 import functools
 import inspect
 import pprint
@@ -105,7 +106,7 @@ def runtime_text() -> str:
 def module_text(generated: Generated, rule_meta: dict, header: str) -> str:
     filter_source = generated.filter_source() if generated.filter_source is not None else ""
     return (
-        f'"""{header}"""\n\nfrom __future__ import annotations\n\n'
+        docstring_literal(header) + "\n\nfrom __future__ import annotations\n\n"
         + runtime_text()
         + "\n# ==== generated for this rule " + "=" * 63 + "\n"
         + generated.source
@@ -113,6 +114,26 @@ def module_text(generated: Generated, rule_meta: dict, header: str) -> str:
         + f"\nRULE = {pprint.pformat(rule_meta, sort_dicts=True)}\n"
         + API
     )
+
+
+def docstring_literal(text: str) -> str:
+    """A Python string literal whose value is exactly ``text``, for the module docstring.
+
+    The header quotes the rule's query, which may hold backslashes (``"*\\u{202E}*"``, Windows
+    paths), quotes or control characters; hand-escaping them into a ``\"\"\"...\"\"\"`` literal
+    broke the module (``\\u{`` is a truncated unicode escape). A raw triple-quoted literal keeps
+    the docstring readable when it round-trips; otherwise ``repr`` is exact by construction.
+    Either way the result is checked with ``ast.literal_eval``."""
+    if not all(c.isprintable() or c == "\n" for c in text):
+        return repr(text)  # control/format characters (\r, U+202E) stay visible and survive newline translation
+    for quote in ('"""', "'''"):
+        candidate = "r" + quote + text + quote
+        try:
+            if ast.literal_eval(candidate) == text:
+                return candidate
+        except (SyntaxError, ValueError):
+            pass
+    return repr(text)
 
 
 def header_for(rule_name: str, rule_id: Optional[str], query_text: str, notes: list) -> str:
@@ -133,7 +154,7 @@ def header_for(rule_name: str, rule_id: Optional[str], query_text: str, notes: l
         "Query:",
         "",
     ]
-    lines += ["    " + x for x in query_text.replace('"""', '\\"\\"\\"').strip().splitlines()]
+    lines += ["    " + x for x in query_text.strip().splitlines()]
     for n in notes:
         lines += ["", "Note: " + n]
     return "\n".join(lines) + "\n"
