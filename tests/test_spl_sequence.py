@@ -223,3 +223,30 @@ def test_a_multivalued_key_joins_on_each_value():
                                    "process": {"name": name, "args": args}}
     events = [ev("e0", 0, "A", ["x", "y"]), ev("e1", 1, "B", ["y"]), ev("e2", 2, "A", ["z"]), ev("e3", 3, "B", ["Z"])]
     assert TARGET.execute(t, events) == ["e0", "e1"] == matcher_ids(q, events)
+
+
+def test_numeric_comparison_assumption_excuses_exactly_the_breaking_key_group():
+    """Regression (windows/defense_evasion_parent_process_pid_spoofing.toml): `pid > 0` is
+    translated under the stated assumption that the field holds numbers. A string value breaks
+    it: the SPL target's own check must name that event and the events sharing its join key (the
+    matches they could form changed), and nothing else; where the assumption holds, the search
+    selects what the matcher selects."""
+    q = ('sequence by host.id with maxspan=1m [process where process.name == "A"] by process.pid '
+         '[process where process.parent.pid > 0] by process.parent.pid')
+    rule = Rule(query=parse_query(q), query_text=q, name="seq")
+    t = TARGET.compile(rule)
+    assert t.status is Status.ASSUMPTIONS and any("holds numbers" in n for n in t.notes)
+    ev = lambda i, s, host, proc: {"_id": i, "@timestamp": f"2026-11-01T00:00:0{s}Z", "event": {"category": ["process"]},
+                                   "host": {"id": host}, "process": proc}
+    events = [
+        ev("a1", 0, "h1", {"name": "A", "pid": 7}), ev("a2", 1, "h1", {"parent": {"pid": 7}}),          # numbers: in scope
+        ev("b1", 2, "h2", {"name": "A", "pid": "k1"}), ev("b2", 3, "h2", {"parent": {"pid": "k1"}}),    # "k1" > 0 as text
+        ev("c1", 4, "h3", {"name": "A", "pid": 5}),
+    ]
+    outside = TARGET.outside_assumptions(rule, t, events)
+    assert set(outside) == {"b1", "b2"}
+    assert "holds numbers" in outside["b2"] and outside["b1"].startswith("shares a join key with b2")
+    want = [i for i in matcher_ids(q, events) if i not in outside]
+    got = [i for i in TARGET.execute(t, events) if i not in outside]
+    assert got == want == ["a1", "a2"]
+    assert "b2" in matcher_ids(q, events)  # the excused difference is real: Elasticsearch compares text there

@@ -30,6 +30,7 @@ from compiler.lucene_regex import RegexError, Untranslatable, parse_regex, to_pa
 from compiler.result import Refused
 
 from . import literals as L
+from .assumptions import CheckedNote, holds_numbers
 from .profile import Profile
 
 
@@ -238,7 +239,8 @@ class ConditionBuilder:
             note = (f"{f.name} {sym} {L.number(right.value)} compares numbers: assumes {f.name} holds numbers, as its ECS "
                     "type does (a string value is compared as text by Elasticsearch on a keyword field; the search keeps "
                     "only numeric values, isnum())")
-            return Cond(f"isnotnull(mvfilter(isnum({ref}) AND {ref}{sym}{L.number(right.value)}))", notes=(note,))
+            return Cond(f"isnotnull(mvfilter(isnum({ref}) AND {ref}{sym}{L.number(right.value)}))",
+                        notes=(CheckedNote(note, holds_numbers(f.name)),))
         raise Refused(f"ordering comparison of {f.name} with a {type(right).__name__.lower()}: Splunk compares numeric-looking values numerically and others lexicographically, Elasticsearch compares keywords as strings")
 
     def equal_strings(self, name: str, vals: list[str]) -> Cond:

@@ -9,7 +9,7 @@ from compiler import ir
 from compiler.result import Notes, Refused, Translation
 from compiler.rule import Rule
 
-from . import adapter, emitter, evaluator, savedsearch, sequence
+from . import adapter, assumptions, emitter, evaluator, savedsearch, sequence
 from .evaluator import search_lang
 from .profile import PROFILES, load_profile
 
@@ -57,6 +57,15 @@ class SplTarget:
         if translation.output is None:
             raise ValueError("a refused translation cannot be executed")
         return self.run_text(translation.output, events, profile or translation.profile, mapping)
+
+    def outside_assumptions(self, rule: Rule, translation: Translation, events: Iterable[dict],
+                            profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
+        """``_id`` -> the stated assumption the event breaks (or, in a sequence, breaks through an
+        event sharing its join key): the checks the emitter attached to its notes
+        (:mod:`.assumptions`). The rule is compiled again so the checks are at hand even when
+        ``translation`` came through a process boundary."""
+        notes = self.compile(rule, profile or translation.profile, mapping).notes
+        return assumptions.outside_assumptions(rule.query, notes, events)
 
     def run_text(self, text: str, events: Iterable[dict], profile: Optional[str] = None,
                  mapping: Optional[str] = None) -> list[str]:
