@@ -12,6 +12,7 @@ from typing import Iterable, Optional
 
 from compiler.result import Notes, Refused, Translation
 from compiler.rule import Rule
+from targets.sequence_scope import spread_over_join_keys
 
 from .detection import PROFILES
 from .emit import emit
@@ -47,12 +48,14 @@ class SigmaTarget:
             log = emit(rule, profile or translation.profile, load(mapping)).log
         except Refused:
             return {}
+        events = list(events)
         out = {}
         for event in events:
             broken = log.violated_by(event)
             if broken:
                 out[str(event["_id"])] = broken[0]
-        return out
+        # in a sequence (a correlation), the breaking event also changes its join-key partners' matches
+        return spread_over_join_keys(rule.query, out, events)
 
 
 TARGET = SigmaTarget()
