@@ -264,3 +264,63 @@ def test_example_rule_without_parent_args_matches_expectations():
         assert got == set(matcher_ids(rule, EXAMPLE_EVENTS)) - set(excluded)
         assert {"d16", "d17"} <= got - full  # selected only because the args clause is gone
         assert full - set(excluded) <= got
+
+
+# ---- regressions from the full-corpus report ---------------------------------------------------
+
+def _file_event(i: str, **file_and_event) -> dict:
+    ev = {"_id": i, "@timestamp": f"2026-11-01T00:00:{int(i[1:]):02d}Z", "event": {"category": ["file"]},
+          "host": {"id": "h1", "os": {"type": "windows"}}, "file": {}}
+    for k, v in file_and_event.items():
+        (ev["event"] if k in ("type", "action") else ev["file"])[k] = v
+    return ev
+
+
+def test_re2_widens_a_two_letter_case_class_in_an_alternation():
+    """The RE2 behaviour the emitter works around is real (google-re2, as Kusto and DuckDB use):
+    `[sS]` standing as an alternative matches U+017F, `[kK]` U+212A; `(?:s|S)` does not."""
+    import re2
+
+    from targets.kql.syntax import re2_fold_safe
+
+    assert re2.fullmatch("(?:[sS]|[eE])", "\u017f") and re2.fullmatch("(?:[kK]|[eE])", "\u212a")
+    assert not re2.fullmatch("[sS]", "\u017f")
+    for p, bad in (("(?:[sS]|[eE])", "\u017f"), ("(?:[kK]|[eE])", "\u212a"), ("(?:vb[sS]|vb[eE])", "vb\u017f")):
+        fixed = re2_fold_safe(p)
+        assert not re2.fullmatch(fixed, bad) and re2.fullmatch(fixed, bad.replace("\u017f", "S").replace("\u212a", "k"))
+    assert re2_fold_safe(r"\[sS][^sS][\]sS]") == r"\[sS][^sS][\]sS]"  # escaped or not a pair: untouched
+
+
+def test_ascii_folding_regex_does_not_match_long_s_or_kelvin():
+    """Regression (windows/defense_evasion_file_creation_mult_extension.toml): `regex~` rendered
+    as `(?:[vV][bB][sS]|[vV][bB][eE])`, which RE2 matched against `.vbſ.exe`."""
+    rule = rule_of('file where file.name regex~ """.*\\.(vbs|vbe|lnk|ink)\\.exe"""')
+    events = [_file_event("f1", name=".vb\u017f.exe"), _file_event("f2", name=".VBS.exe"), _file_event("f3", name=".vbe.exe"),
+              _file_event("f4", name=".ln\u212a.exe"), _file_event("f5", name=".LNK.exe")]
+    for profile in ("defender", "sentinel-asim"):
+        t = TARGET.compile(rule, profile=profile)
+        assert t.status is not Status.REFUSED, t.notes
+        assert "[sS]" not in t.output and "[kK]" not in t.output
+        assert exclusions(t, events) == {}
+        assert TARGET.execute(t, events) == matcher_ids(rule, events) == ["f2", "f3", "f5"]
+
+
+def test_value_mapped_leaf_excludes_events_where_the_column_says_otherwise():
+    """Regression (linux/persistence_shadow_file_modification.toml, windows/persistence_browser_
+    extension_install.toml): event.type and event.action both map to ActionType. An event with
+    event.action "rename" but no event.type becomes a FileRenamed row, which the translation of
+    `event.type == "change"` selects; an event.type "CREATION" (a value in another case) becomes
+    no ActionType, which `event.type : "creation"` misses. Both break the stated value mapping;
+    the adapter reports them, and only them."""
+    rename = rule_of('file where event.type == "change" and event.action == "rename"')
+    events = [_file_event("f1", type=["change"], action="rename", name="a"), _file_event("f2", action="rename", name="b"),
+              _file_event("f3", type=["change"], action="overwrite", name="c")]
+    t = TARGET.compile(rename)
+    assert set(exclusions(t, events)) == {"f2"}
+    assert "value mapping" in exclusions(t, events)["f2"]
+    assert TARGET.execute(t, events) == [i for i in matcher_ids(rename, events) if i != "f2"] == ["f1"]
+    created = rule_of('file where event.type : "creation"')
+    events = [_file_event("f1", type=["creation"]), _file_event("f2", type=["CREATION"]), _file_event("f3", type=["deletion"])]
+    t = TARGET.compile(created)
+    assert set(exclusions(t, events)) == {"f2"} and matcher_ids(created, events) == ["f1", "f2"]
+    assert TARGET.execute(t, events) == ["f1"]

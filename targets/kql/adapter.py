@@ -128,10 +128,11 @@ def _device_ids(profile: Profile, events: list[dict]) -> dict[int, str]:
 
 
 def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), derived: Iterable[Derived] = (),
-         computed: Iterable[str] = (), folded: Iterable[str] = ()) -> Loaded:
+         computed: Iterable[str] = (), folded: Iterable[str] = (), mapped: Iterable[Any] = ()) -> Loaded:
     facts = list(facts)
     derived = list(derived)
     folded_paths = [(name, split_path(name)) for name in folded]
+    mapped = list(mapped)
     out = Loaded()
     devices = _device_ids(profile, events)
     lookup_rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in profile.lookups}
@@ -168,6 +169,8 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
                 ts = lk_row[profile.timestamp]
                 if prev is None or (ts and prev[profile.timestamp] and ts > prev[profile.timestamp]):
                     lookup_rows[lk_name][dev] = lk_row
+            if not reason:
+                reason = _mapped_breaks(mapped, t.name, row, event)
             if reason:
                 out.excluded[eid] = f"{t.name}: {reason}"
                 continue
@@ -279,6 +282,27 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
     return row, None, contributions
 
 
+def _mapped_breaks(checks: list, table: str, row: dict, event: dict) -> Optional[str]:
+    """Why the row breaks a value-mapping assumption of the translation: a leaf on a value-mapped
+    field whose Elasticsearch truth differs from the truth of the column test it was translated
+    to, on the column value this adapter built from the SAME mapping."""
+    for m in checks:
+        if m.table != table or m.column not in row:
+            continue
+        f = leaf_field(m.leaf)
+        assert f is not None
+        have = [v for v in values(event, f.path) if isinstance(v, str)]
+        if isinstance(m.leaf, ir.IsNull):
+            es = not values(event, f.path)
+        else:
+            lits, ci = literal_values(m.leaf)
+            es = any(eq_fold(h, lit, ci) for h in have for lit in (lits or []))
+        if es != ((row[m.column] or "") in m.allowed):
+            return (f"outside the stated value mapping: {f.name} {have!r} makes the leaf {es}, but the row's "
+                    f"{m.column} {row[m.column]!r} makes its translation ({m.column} in {list(m.allowed)}) {not es}")
+    return None
+
+
 _LOADED: "OrderedDict[tuple, tuple[Loaded, Profile]]" = OrderedDict()
 
 
@@ -287,7 +311,7 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     dropped) by the profile, the events' content and those assumptions: many queries run over
     the same fixtures. The result must not be modified."""
     prof = load_profile(profile or translation.profile, mapping)
-    checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded"))
+    checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped"))
     key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks))
     hit = _LOADED.get(key)
     if hit is not None:

@@ -52,6 +52,19 @@ class Fact:
     value: bool
 
 
+@dataclass(frozen=True)
+class Mapped:
+    """A leaf on a value-mapped field (event.type -> ActionType), translated as ``column`` being one
+    of ``allowed`` (``isempty`` for a null test: ``allowed`` is ``("",)``). The translation states
+    that the two agree; the adapter leaves out events where they do not (an event whose
+    event.action pins ActionType while its event.type is missing, a value in another case)."""
+
+    leaf: ir.Expr
+    table: str
+    column: str
+    allowed: tuple[str, ...]
+
+
 @dataclass
 class Checks:
     """What a translation assumed of each event, for the fixture adapter to check: leaves decided
@@ -64,8 +77,10 @@ class Checks:
     derived: list[Derived] = field(default_factory=list)
     computed: list[str] = field(default_factory=list)
     folded: list[str] = field(default_factory=list)
+    mapped: list[Mapped] = field(default_factory=list)
 
     def merge(self, other: "Checks") -> None:
+        self.mapped.extend(m for m in other.mapped if m not in self.mapped)
         self.facts.extend(other.facts)
         self.derived.extend(d for d in other.derived if d not in self.derived)
         self.computed.extend(c for c in other.computed if c not in self.computed)
@@ -83,6 +98,7 @@ class Emitter:
     derived: list[Derived] = field(default_factory=list)  # fields read from a command line
     computed: list[str] = field(default_factory=list)  # fields read through a profile `expr`
     folded: list[str] = field(default_factory=list)  # fields compared with Kusto's ci operators
+    mapped: list[Mapped] = field(default_factory=list)  # leaves on value-mapped fields
     _folded_now: bool = False
     _arrays: int = 0
 
@@ -119,7 +135,7 @@ class Emitter:
 
     @property
     def checks(self) -> Checks:
-        return Checks(list(self.facts), list(self.derived), list(self.computed), list(self.folded))
+        return Checks(list(self.facts), list(self.derived), list(self.computed), list(self.folded), list(self.mapped))
 
     # ---- entry point -----------------------------------------------------------------------
     def condition(self, expr: ir.Expr) -> Cond:
@@ -198,6 +214,7 @@ class Emitter:
     def value_mapped(self, e: ir.Expr, fm: FieldMap) -> Cond:
         assert fm.values is not None
         if isinstance(e, ir.IsNull):
+            self._map(Mapped(e, self.table.name, fm.text, ("",)))
             return f"isempty({fm.text})"
         values, ci = literal_values(e)
         if values is None:
@@ -210,7 +227,12 @@ class Emitter:
             for k in keys:
                 out.extend(x for x in fm.values[k] if x not in out)
         self.notes.assume(f"{describe(e)} is translated as {fm.text} in ({', '.join(out)}) (value mapping)")
+        self._map(Mapped(e, self.table.name, fm.text, tuple(out)))
         return f"{fm.text} in ({', '.join(syntax.quote(x) for x in out)})"
+
+    def _map(self, m: Mapped) -> None:
+        if m not in self.mapped:
+            self.mapped.append(m)
 
     def string_leaf(self, e: ir.Expr, col: str) -> tuple[str, bool]:
         """A predicate on a string expression ``col``; also whether it is true for ``""``."""

@@ -11,7 +11,7 @@ from compiler.rule import Rule
 
 from . import deploy
 from .argv import Derived
-from .emit import Fact
+from .emit import Fact, Mapped
 from .profile import DEFAULT_PROFILE, PROFILE_FILES, load_profile
 from .query import compile_query
 from .syntax import UnquotableString
@@ -27,6 +27,7 @@ class KqlTranslation(Translation):
     derived: list[Derived] = field(default_factory=list, compare=False, repr=False)
     computed: list[str] = field(default_factory=list, compare=False, repr=False)
     folded: list[str] = field(default_factory=list, compare=False, repr=False)
+    mapped: list[Mapped] = field(default_factory=list, compare=False, repr=False)
 
 
 class KqlTarget:
@@ -46,7 +47,8 @@ class KqlTarget:
         status = Status.ASSUMPTIONS if notes.assumptions else Status.EXACT
         arts = deploy.artifacts(rule, text, list(notes.assumptions), pname)
         return KqlTranslation(self.name, status, list(notes.assumptions), text, arts, rule_path=rule.path, profile=pname,
-                              facts=checks.facts, derived=checks.derived, computed=checks.computed, folded=checks.folded)
+                              facts=checks.facts, derived=checks.derived, computed=checks.computed, folded=checks.folded,
+                              mapped=checks.mapped)
 
     def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> list[str]:
         from .adapter import run
