@@ -343,3 +343,23 @@ def test_mapping_names_cannot_inject_sql(tmp_path):
     bad.write_text("tables:\n  process_events:\n    joins:\n      parent: {table: processes, key: pid, main: \"parent OR 1=1\"}\n")
     with pytest.raises(EqlError, match="unknown table or column"):
         fields.load(str(bad))
+
+
+def test_events_of_a_refused_platform_are_outside_the_stated_assumption():
+    """Regression (cross-platform/execution_suspicious_process_execution_by_zoom.toml): the linux
+    branch reads process.previous.executable, which osquery does not record, so the pack states
+    "the query does not run on linux". A linux event the rule selects is then outside that
+    assumption (it was counted as a platform where the condition is false, and disagreed); on
+    macOS the pack selects what the matcher selects."""
+    text = ('process where event.type == "start" and ((host.os.type == "linux" and process.previous.executable : "*/zoom") '
+            'or (host.os.type == "macos" and process.name == "sh"))')
+    r = rule(text, tags=())
+    t = TARGET.compile(r)
+    assert t.status is Status.ASSUMPTIONS and any("does not run on linux" in n for n in t.notes)
+    events = [proc("lx", process={"previous": {"executable": "/opt/zoom"}}),
+              proc("mac", exe="/bin/sh", os="macos"), proc("mac-other", exe="/bin/zsh", os="macos")]
+    ref = matcher(r)
+    assert [e["_id"] for e in events if ref.match(e)] == ["lx", "mac"]
+    outside = TARGET.outside_assumptions(r, t, events)
+    assert set(outside) == {"lx"}, outside
+    assert TARGET.execute(t, events) == ["mac"]

@@ -60,6 +60,7 @@ def plan(rule: Rule, mapping: Mapping, profile: str) -> Plan:
     deciding: set = set()
     compiled: list[tuple] = []  # (table, platform, frag)
     platform_refusals: list[str] = []
+    refused_on: set = set()  # platforms where the condition could not be translated (not: is false)
     for table in tables:
         per_platform: list[tuple] = []
         refusals: list[tuple] = []
@@ -68,6 +69,7 @@ def plan(rule: Rule, mapping: Mapping, profile: str) -> Plan:
                 frag = Emitter(table, platform, mapping).translate(condition)
             except Refused as r:
                 refusals.append((platform, r))
+                refused_on.add(platform)
                 continue
             if frag.sql is not False:
                 per_platform.append((platform, frag))
@@ -127,7 +129,9 @@ def plan(rule: Rule, mapping: Mapping, profile: str) -> Plan:
             by_sql[key] = QueryPlan(table.name, [], sql, len(mapping.schema[table.name]))
         by_sql[key].platforms.append(platform)
     result.queries = list(by_sql.values())
-    result.false_on = {p for t in tables for p in t.platforms} - possible
+    # a refused platform is not one where the condition is false: its events are outside the
+    # stated assumption "the query does not run on <platform>", never checked as non-matches
+    result.false_on = {p for t in tables for p in t.platforms} - possible - refused_on
     result.table_names = list(dict.fromkeys(q.table for q in result.queries))
     return result
 
