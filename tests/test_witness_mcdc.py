@@ -97,6 +97,11 @@ def _partners(field: str) -> set[str]:
             names |= {da, db, count}
     if field in ("file.name", "file.path", "file.extension"):
         names |= {"file.name", "file.path", "file.extension"}
+    if field in ("event.category", "event.action"):
+        names.add("event.type")  # the type an ECS producer records with that category and action
+    registry = {"registry.path", "registry.hive", "registry.key", "registry.value"}
+    if field in registry:
+        names |= registry
     return names
 
 
