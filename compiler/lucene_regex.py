@@ -314,6 +314,14 @@ _META = set("\\.^$|?*+()[]{}-/#&~\"'<>@ \t\n\r\f\v")
 _SHORT_CLASS = {"d": "0-9", "s": " \\t\\n\\x0b\\f\\r", "w": "a-zA-Z0-9_"}
 
 
+# RE2 reads a class holding exactly a letter and its other case as that letter "with fold case",
+# and where such a class is one branch of an alternation it widens it to every Unicode fold:
+# `(?:[sS]|e)` matches U+017F (long s), `(?:[kK]|e)` U+212A (Kelvin sign). Lucene folds ASCII
+# only, so these two letters are spelled `(?:s|S)` for RE2, which it keeps to the two letters.
+# (Checked for every ASCII letter with google-re2: tests/test_matcher_regex_fold.py.)
+_RE2_WIDENED = set("sSkK")
+
+
 def _fold_char(ch: str, ci: bool) -> list[str]:
     if ci and ch.isascii() and ch.isalpha():
         return [ch.lower(), ch.upper()]
@@ -345,7 +353,11 @@ class Renderer:
     def char(self, ch: str) -> str:
         if ch.isascii() and ch.isalnum():
             alts = _fold_char(ch, self.ci)
-            return alts[0] if len(alts) == 1 else "[" + "".join(alts) + "]"
+            if len(alts) == 1:
+                return alts[0]
+            if self.flavor == "re2" and ch in _RE2_WIDENED:
+                return "(?:" + "|".join(alts) + ")"
+            return "[" + "".join(alts) + "]"
         if ch.isascii() and ch.isprintable():
             return "\\" + ch if ch in _META else ch
         if ord(ch) >= 128 and ch.isprintable():
