@@ -48,7 +48,7 @@ from compiler.result import Status, Translation
 from . import syntax
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
-from .profile import FieldMap, Profile, Table, load_profile
+from .profile import FieldMap, HiveColumn, Profile, Table, load_profile
 
 ID_COLUMN = "__eqlc_id"
 SQL_TYPES = {"string": "VARCHAR", "long": "BIGINT", "int": "BIGINT", "real": "DOUBLE", "datetime": "TIMESTAMP",
@@ -128,7 +128,8 @@ def _device_ids(profile: Profile, events: list[dict]) -> dict[int, str]:
 
 
 def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), derived: Iterable[Derived] = (),
-         computed: Iterable[str] = (), folded: Iterable[str] = (), mapped: Iterable[Any] = ()) -> Loaded:
+         computed: Iterable[str] = (), folded: Iterable[str] = (), mapped: Iterable[Any] = (),
+         spelled: Iterable[ir.Expr] = ()) -> Loaded:
     facts = list(facts)
     derived = list(derived)
     folded_paths = [(name, split_path(name)) for name in folded]
@@ -178,16 +179,24 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
             out.tables[t.name][1].append(row)
     for name, rows in lookup_rows.items():
         out.tables[profile.lookups[name].table][1].extend(rows.values())
-    _check_computed(profile, out, {str(e.get("_id", i)): e for i, e in enumerate(events)}, list(computed))
+    _check_computed(profile, out, {str(e.get("_id", i)): e for i, e in enumerate(events)}, list(computed), list(spelled))
     return out
 
 
-def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], computed: list[str]) -> None:
+def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], computed: list[str],
+                    spelled: list[ir.Expr] = ()) -> None:
     """Leave out rows where a field the translation reads through a profile expression (e.g.
     ASIM's process.name cut from TargetProcessName) differs from the event's ECS value.
 
     The expression is evaluated by duckdb-kql itself on the loaded rows, so the check is the
-    query's own reading of the column, not a Python re-implementation of it."""
+    query's own reading of the column, not a Python re-implementation of it.
+
+    A field whose expression spells a registry hive in full (``hive_spelling``: registry.path read
+    as RegistryKey\\RegistryValueName) is compared with the ECS value up to the hive's spelling
+    (ECS abbreviates HKLM, Elastic Defend spells HKEY_USERS in full); the translation then states
+    that the rule's conditions on it do not depend on that spelling, so each such condition
+    (``spelled``) is evaluated by the reference matcher on the event as it is and with the field
+    spelt as the query reads it: the event is left out exactly when the two truths differ."""
     import duckdb_kql
 
     for t in profile.tables.values():
@@ -202,6 +211,11 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
             for (name, fm), value in zip(exprs.items(), got):
                 have = values(by_id[eid], split_path(name))
                 want = "" if not have else str(have[0]) if len(have) == 1 else None
+                if fm.hive_spelling and t.hives is not None and want is not None:
+                    why = _spelling_breaks(t.hives, name, want, value or "", by_id[eid], spelled, fm.columns)
+                    if why:
+                        bad.setdefault(eid, f"outside the stated assumption on {name}: {why}")
+                    continue
                 if want != (value or ""):
                     bad.setdefault(eid, (
                         f"outside the stated assumption on {name}: {name} {have!r} differs from the value the "
@@ -209,6 +223,62 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
         if bad:
             rows[:] = [r for r in rows if r[ID_COLUMN] not in bad]
             out.excluded.update(bad)
+
+
+def _spelt_full(hives: HiveColumn, path: str) -> str:
+    """``path`` with its first segment, if it names a hive in either spelling, spelt in full."""
+    head, sep, rest = path.partition("\\")
+    return hives.full(head) + sep + rest
+
+
+_LEAF_MATCHERS: dict[str, Any] = {}
+
+
+def _truth(cond: ir.Expr, event: dict) -> bool:
+    """Elasticsearch's truth of one condition on one event, by the reference matcher."""
+    from compiler.matcher import matcher
+
+    key = repr(cond)
+    m = _LEAF_MATCHERS.get(key)
+    if m is None:
+        m = _LEAF_MATCHERS[key] = matcher(ir.Query(ir.EventQuery(None, cond)))
+    return m.match(event)
+
+
+def _with_value(event: dict, path: tuple[str, ...], value: str) -> dict:
+    """A copy of ``event`` whose field ``path`` holds ``value`` only (dotted or nested keys)."""
+    out = json.loads(json.dumps(event, default=repr))
+    node: Any = out
+    for i in range(len(path)):
+        if not isinstance(node, dict):
+            break
+        node.pop(".".join(path[i:]), None)
+        node = node.get(path[i])
+    node = out
+    for part in path[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[path[-1]] = value
+    return out
+
+
+def _spelling_breaks(hives: HiveColumn, name: str, ecs: str, kql: str, event: dict, spelled: list[ir.Expr],
+                     columns: tuple[str, ...] = ()) -> Optional[str]:
+    """Why the event is outside the hive-spelling assumption on field ``name`` (read by the query
+    as ``kql``, ECS value ``ecs``), or None."""
+    if _spelt_full(hives, ecs) != kql:
+        return (f"{name} {ecs!r} is not {hives.hive_field}\\{hives.key_field}\\registry.value (the query reads "
+                f"{kql!r} from {', '.join(columns) or hives.column})")
+    if ecs == kql:
+        return None
+    respelt = _with_value(event, split_path(name), kql)
+    for cond in spelled:
+        es, kq = _truth(cond, event), _truth(cond, respelt)
+        if es != kq:
+            return (f"the rule's condition on {name} is {es} for {ecs!r} but {kq} for the same path with the hive "
+                    f"spelt as Defender spells it ({kql!r}): it depends on the hive's spelling")
+    return None
 
 
 _ROWS: dict[tuple, tuple] = {}
@@ -274,6 +344,12 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         if fm.field == "@timestamp":
             continue
         row[fm.column] = val  # type: ignore[index]
+    if t.hives is not None:  # RegistryKey: the hive's full name, a backslash, the hive-relative key
+        hv = t.hives
+        hive_vals, key_vals = values(event, split_path(hv.hive_field)), values(event, split_path(hv.key_field))
+        if len(hive_vals) > 1 or len(key_vals) > 1:
+            return row, f"{hv.hive_field}/{hv.key_field} have several values but {hv.column} holds one", contributions
+        row[hv.column] = "\\".join([hv.full(str(hive_vals[0]))] * bool(hive_vals) + [str(v) for v in key_vals])
     for column, options in mapped.items():
         common = [x for x in options[0] if all(x in o for o in options[1:])]
         if not common:
@@ -311,7 +387,7 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     dropped) by the profile, the events' content and those assumptions: many queries run over
     the same fixtures. The result must not be modified."""
     prof = load_profile(profile or translation.profile, mapping)
-    checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped"))
+    checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped", "spelled"))
     key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks))
     hit = _LOADED.get(key)
     if hit is not None:

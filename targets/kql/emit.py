@@ -78,9 +78,11 @@ class Checks:
     computed: list[str] = field(default_factory=list)
     folded: list[str] = field(default_factory=list)
     mapped: list[Mapped] = field(default_factory=list)
+    spelled: list[ir.Expr] = field(default_factory=list)  # leaves on a field whose hive spelling differs from ECS
 
     def merge(self, other: "Checks") -> None:
         self.mapped.extend(m for m in other.mapped if m not in self.mapped)
+        self.spelled.extend(s for s in other.spelled if s not in self.spelled)
         self.facts.extend(other.facts)
         self.derived.extend(d for d in other.derived if d not in self.derived)
         self.computed.extend(c for c in other.computed if c not in self.computed)
@@ -99,6 +101,7 @@ class Emitter:
     computed: list[str] = field(default_factory=list)  # fields read through a profile `expr`
     folded: list[str] = field(default_factory=list)  # fields compared with Kusto's ci operators
     mapped: list[Mapped] = field(default_factory=list)  # leaves on value-mapped fields
+    spelled: list[ir.Expr] = field(default_factory=list)  # leaves on fields read with another hive spelling
     _folded_now: bool = False
     _arrays: int = 0
 
@@ -135,7 +138,8 @@ class Emitter:
 
     @property
     def checks(self) -> Checks:
-        return Checks(list(self.facts), list(self.derived), list(self.computed), list(self.folded), list(self.mapped))
+        return Checks(list(self.facts), list(self.derived), list(self.computed), list(self.folded), list(self.mapped),
+                      list(self.spelled))
 
     # ---- entry point -----------------------------------------------------------------------
     def condition(self, expr: ir.Expr) -> Cond:
@@ -174,6 +178,8 @@ class Emitter:
         if f.name in self.table.facts and f.name not in self.table.fields:
             return self.fact(e, f)
         fm = self.fieldmap(f)
+        if fm.hive_spelling and e not in self.spelled:
+            self.spelled.append(e)  # the adapter checks its truth under both hive spellings
         if fm.values is not None:
             return self.value_mapped(e, fm)
         if fm.argv_of:
@@ -428,6 +434,8 @@ class Emitter:
         text = self.bool_expr(e, used)
         if self._folded_now:
             self.folded.extend(name for name in used if name not in self.folded)
+        if any(fm.hive_spelling for fm in used.values()) and e not in self.spelled:
+            self.spelled.append(e)  # a script reading it is checked under both hive spellings too
         guards: list[Cond] = []
         for fm in used.values():
             if fm.is_array or fm.values is not None or fm.argv_of:

@@ -61,6 +61,7 @@ class FieldMap:
     columns: tuple[str, ...] = ()
     argv_of: Optional[str] = None
     argc_of: Optional[str] = None
+    hive_spelling: Optional[str] = None  # the value starts with a hive, spelt this way ("full")
 
     @property
     def derived_from_command_line(self) -> bool:
@@ -91,6 +92,28 @@ class Table:
     note: str
     facts: dict[str, tuple[str, ...]]
     fields: dict[str, FieldMap]
+    hives: Optional["HiveColumn"] = None
+
+
+@dataclass(frozen=True)
+class HiveColumn:
+    """A column holding a registry key's full path, hive first, spelt in full
+    (``HKEY_LOCAL_MACHINE\\SOFTWARE\\...``), as Defender's and ASIM's RegistryKey do. The
+    adapter builds it from ECS's abbreviated ``registry.hive`` and hive-relative ``registry.key``;
+    ``names`` maps each ECS abbreviation to the full spelling."""
+
+    column: str
+    hive_field: str
+    key_field: str
+    names: dict[str, str]
+
+    def full(self, hive: str) -> str:
+        """The full spelling of a hive given in either spelling (case-insensitively)."""
+        up = hive.upper()
+        for abbr, name in self.names.items():
+            if up in (abbr.upper(), name.upper()):
+                return name
+        return hive
 
 
 @dataclass
@@ -156,6 +179,7 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
     return FieldMap(
         ecs, column, typ, note=str(spec.get("note", "")).strip(), values=values, lookup=lookup,
         expr=spec.get("expr"), columns=tuple(spec.get("columns", ())),
+        hive_spelling=spec.get("hive_spelling"),
     )
 
 
@@ -193,7 +217,10 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
             fields[ecs] = _field_map(ecs, spec, types, lookups)
         fields = _resolve_argv(fields, tname, argv_on)
         facts = {k: tuple(str(x) for x in v) for k, v in (tspec.get("facts") or {}).items()}
-        tables[tname] = Table(tname, str(tspec["category"]), str(tspec.get("note", "")).strip(), facts, fields)
+        hv = tspec.get("registry_hives")
+        hives = HiveColumn(str(hv["column"]), str(hv["hive_field"]), str(hv["key_field"]),
+                           {str(k): str(v) for k, v in hv["names"].items()}) if hv else None
+        tables[tname] = Table(tname, str(tspec["category"]), str(tspec.get("note", "")).strip(), facts, fields, hives)
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),

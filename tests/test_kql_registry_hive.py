@@ -1,0 +1,73 @@
+"""KQL registry mapping: an ECS registry event (registry.hive abbreviated, registry.key relative to
+the hive, registry.path = hive\\key\\value) becomes a DeviceRegistryEvents row whose RegistryKey spells
+the hive in full, as Defender records it; the query reads registry.path as
+RegistryKey\\RegistryValueName. Runs the real duckdb-kql engine and the reference matcher."""
+
+from __future__ import annotations
+
+from compiler import parse_query
+from compiler.matcher import matcher
+from compiler.rule import Rule
+from targets.kql import TARGET
+
+
+def _rule(text: str) -> Rule:
+    return Rule(query=parse_query(text), query_text=text, name="kql registry case")
+
+
+def _ev(_id: str, hive: str, key: str, value: str, path: str | None = None) -> dict:
+    return {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": ["registry"], "type": ["change"]},
+            "host": {"id": "h1", "os": {"type": "windows"}},
+            "registry": {"hive": hive, "key": key, "value": value,
+                         "path": path if path is not None else f"{hive}\\{key}\\{value}"}}
+
+
+def _check(text: str, events: list[dict]) -> tuple[list[str], list[str], dict[str, str]]:
+    rule = _rule(text)
+    tr = TARGET.compile(rule)
+    assert tr.output is not None, tr.notes
+    out = TARGET.outside_assumptions(rule, tr, events)
+    got = sorted(TARGET.execute(tr, events))
+    m = matcher(rule)
+    want = sorted(e["_id"] for e in events if m.match(e) and e["_id"] not in out)
+    return got, want, out
+
+
+CONSISTENT = [
+    _ev("lm", "HKLM", "SYSTEM\\ControlSet001\\Control\\Lsa", "RunAsPPL"),
+    _ev("lm-other", "HKLM", "SYSTEM\\ControlSet001\\Control\\Other", "RunAsPPL"),
+    _ev("hku", "HKU", "S-1-5-21-1\\Environment", "windir", path="HKEY_USERS\\S-1-5-21-1\\Environment\\windir"),
+    _ev("hku-abbr", "HKU", "S-1-5-21-1\\Environment", "systemroot"),
+    _ev("hku-no", "HKU", "S-1-5-21-1\\Environment", "path"),
+]
+
+
+def test_hive_agnostic_patterns_select_what_the_matcher_selects_and_excuse_nothing():
+    text = ('registry where registry.path : ("*\\\\SYSTEM\\\\*ControlSet*\\\\Control\\\\Lsa\\\\RunAsPPL", '
+            '"*\\\\Environment\\\\windir", "*\\\\Environment\\\\systemroot")')
+    got, want, out = _check(text, CONSISTENT)
+    assert out == {}
+    assert got == want == ["hku", "hku-abbr", "lm"]
+
+
+def test_registry_key_is_hive_relative_as_in_ecs():
+    got, want, out = _check('registry where registry.key : "SYSTEM\\\\ControlSet001\\\\Control\\\\Lsa"', CONSISTENT)
+    assert out == {}
+    assert got == want == ["lm"]
+
+
+def test_path_that_is_not_hive_key_value_is_excused_with_the_reason():
+    odd = _ev("odd", "HKLM", "SYSTEM\\ControlSet001\\Control\\Lsa", "RunAsPPL", path="\\SYSTEM\\ControlSet001\\Control\\Lsa\\RunAsPPL")
+    got, want, out = _check('registry where registry.path : "*\\\\Lsa\\\\RunAsPPL"', CONSISTENT + [odd])
+    assert set(out) == {"odd"}
+    assert "is not registry.hive\\registry.key\\registry.value" in out["odd"]
+    assert got == want == ["lm"]
+
+
+def test_pattern_depending_on_the_hive_spelling_excuses_exactly_the_events_it_depends_on():
+    # "HKLM\\*" is true of ECS's abbreviated spelling, false of Defender's HKEY_LOCAL_MACHINE\\...;
+    # the HKU events are false under both spellings, so they stay in scope.
+    got, want, out = _check('registry where registry.path : "HKLM\\\\*"', CONSISTENT)
+    assert set(out) == {"lm", "lm-other"}
+    assert all("depends on the hive's spelling" in why for why in out.values())
+    assert got == want == []
