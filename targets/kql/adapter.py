@@ -129,8 +129,9 @@ def _device_ids(profile: Profile, events: list[dict]) -> dict[int, str]:
 
 def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), derived: Iterable[Derived] = (),
          computed: Iterable[str] = (), folded: Iterable[str] = (), mapped: Iterable[Any] = (),
-         spelled: Iterable[ir.Expr] = ()) -> Loaded:
+         spelled: Iterable[ir.Expr] = (), emptied: Iterable[str] = ()) -> Loaded:
     facts = list(facts)
+    emptied_paths = [(name, split_path(name)) for name in emptied]
     derived = list(derived)
     folded_paths = [(name, split_path(name)) for name in folded]
     mapped = list(mapped)
@@ -155,6 +156,11 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         if odd is not None:
             out.excluded[eid] = (f"outside the stated assumption on case folding: {odd[0]} {odd[1]!r} has a non-ASCII "
                                  f"letter that a Unicode case mapping folds to ASCII")
+            continue
+        blank = next((name for name, path in emptied_paths if "" in values(event, path)), None)
+        if blank is not None:
+            out.excluded[eid] = (f"outside the stated assumption on {blank}: it holds \"\", which Kusto stores"
+                                 f" for a missing string and the query reads as missing")
             continue
         broken = next(((d, why) for d in derived if (why := d.violation(event))), None)
         if broken is not None:
@@ -387,7 +393,7 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     dropped) by the profile, the events' content and those assumptions: many queries run over
     the same fixtures. The result must not be modified."""
     prof = load_profile(profile or translation.profile, mapping)
-    checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped", "spelled"))
+    checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped", "spelled", "emptied"))
     key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks))
     hit = _LOADED.get(key)
     if hit is not None:

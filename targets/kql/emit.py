@@ -79,6 +79,7 @@ class Checks:
     folded: list[str] = field(default_factory=list)
     mapped: list[Mapped] = field(default_factory=list)
     spelled: list[ir.Expr] = field(default_factory=list)  # leaves on a field whose hive spelling differs from ECS
+    emptied: list[str] = field(default_factory=list)  # fields whose "" the query reads as missing
 
     def merge(self, other: "Checks") -> None:
         self.mapped.extend(m for m in other.mapped if m not in self.mapped)
@@ -87,6 +88,7 @@ class Checks:
         self.derived.extend(d for d in other.derived if d not in self.derived)
         self.computed.extend(c for c in other.computed if c not in self.computed)
         self.folded.extend(c for c in other.folded if c not in self.folded)
+        self.emptied.extend(c for c in other.emptied if c not in self.emptied)
 
 
 @dataclass
@@ -102,6 +104,7 @@ class Emitter:
     folded: list[str] = field(default_factory=list)  # fields compared with Kusto's ci operators
     mapped: list[Mapped] = field(default_factory=list)  # leaves on value-mapped fields
     spelled: list[ir.Expr] = field(default_factory=list)  # leaves on fields read with another hive spelling
+    emptied: list[str] = field(default_factory=list)  # fields whose "" the query reads as missing
     _folded_now: bool = False
     _arrays: int = 0
 
@@ -132,6 +135,8 @@ class Emitter:
         return fm
 
     def note_empty(self, fm: FieldMap) -> None:
+        if fm.field not in self.emptied:
+            self.emptied.append(fm.field)  # the adapter excuses events where the field is exactly ""
         self.notes.assume(
             f"Kusto stores a missing string as \"\": an ECS {fm.field} equal to \"\" is treated as missing ({fm.text})"
         )
@@ -139,7 +144,7 @@ class Emitter:
     @property
     def checks(self) -> Checks:
         return Checks(list(self.facts), list(self.derived), list(self.computed), list(self.folded), list(self.mapped),
-                      list(self.spelled))
+                      list(self.spelled), list(self.emptied))
 
     # ---- entry point -----------------------------------------------------------------------
     def condition(self, expr: ir.Expr) -> Cond:
