@@ -283,7 +283,7 @@ def _spelling_breaks(hives: HiveColumn, name: str, ecs: str, kql: str, event: di
         es, kq = _truth(cond, event), _truth(cond, respelt)
         if es != kq:
             return (f"the rule's condition on {name} is {es} for {ecs!r} but {kq} for the same path with the hive "
-                    f"spelt as Defender spells it ({kql!r}): it depends on the hive's spelling")
+                    f"spelt in full as {hives.column} records it ({kql!r}): it depends on the hive's spelling")
     return None
 
 
@@ -355,7 +355,7 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         hive_vals, key_vals = values(event, split_path(hv.hive_field)), values(event, split_path(hv.key_field))
         if len(hive_vals) > 1 or len(key_vals) > 1:
             return row, f"{hv.hive_field}/{hv.key_field} have several values but {hv.column} holds one", contributions
-        row[hv.column] = "\\".join([hv.full(str(hive_vals[0]))] * bool(hive_vals) + [str(v) for v in key_vals])
+        row[hv.column] = "\\".join([hv.full(str(h)) for h in hive_vals] + [str(v) for v in key_vals])
     for column, options in mapped.items():
         common = [x for x in options[0] if all(x in o for o in options[1:])]
         if not common:
