@@ -36,7 +36,11 @@ SEQUENCE_RULES = [
     "integrations/okta/credential_access_okta_mfa_bombing_via_push_notifications.toml",  # until, runs
     "cross-platform/defense_evasion_missing_events_after_alert.toml",  # ![...] missing event
     "linux/credential_access_potential_successful_linux_ssh_bruteforce.toml",  # runs=25, keys in conditions
+    "windows/defense_evasion_parent_process_pid_spoofing.toml",  # long join keys, one read by a condition
 ]
+# A network term after a process term testing event.type (two `or` siblings subsume each other,
+# so it stays out of the 90%-coverage parametrisation above).
+NETWORK_AFTER_PROCESS = "windows/lateral_movement_cmd_service.toml"
 
 
 def _rules_with(pred, limit: int) -> list:
@@ -203,6 +207,33 @@ def test_sequence_scenarios_mean_what_they_say(sequence_ws):
         assert len(set(ts)) == len(ts)
     if getattr(body, "until", None) is not None:
         assert "until event between the first and second event" in by_name
+
+
+def test_sequence_join_keys_have_their_ecs_type():
+    """Join keys on ECS long fields get numbers (process.pid, process.parent.Ext.real.pid, which
+    the rule also tests with `> 0`), keys on keyword fields strings: never "k001-2" in a long."""
+    ws = generate(load_file(CORPUS / SEQUENCE_RULES[3])[0], ORACLE)
+    seen = {"process.pid": 0, "process.parent.Ext.real.pid": 0, "host.id": 0, "user.id": 0}
+    for e in ws.events:
+        flat = _flat(e)
+        for f in seen:
+            if f in flat:
+                seen[f] += 1
+                kind = str if f in ("host.id", "user.id") else int
+                assert isinstance(flat[f], kind) and not isinstance(flat[f], bool), (e["_id"], f, flat[f])
+    assert all(seen.values()), seen
+    assert ws.scenarios[0].selected == ws.scenarios[0].event_ids
+
+
+def test_sequence_terms_get_ecs_completion_with_their_category():
+    """A network term's event carries the event.type a network producer records, even though
+    another term (the process one) reads event.type; the completion never changes a verdict."""
+    ws = generate(load_file(CORPUS / NETWORK_AFTER_PROCESS)[0], ORACLE)
+    first = ws.scenarios[0]
+    by_id = {e["_id"]: e for e in ws.events}
+    network = [by_id[i] for i in first.event_ids if by_id[i]["event"]["category"] == ["network"]]
+    assert network and all(e["event"].get("type") == ["start"] for e in network)
+    assert first.selected == first.event_ids
 
 
 def test_sample_scenarios_are_unordered():
