@@ -309,3 +309,17 @@ def test_timestamp_override_is_an_assumption_of_correlations():
     assert a.violated({"@timestamp": "2026-01-01T00:00:00Z", "event": {"ingested": "2026-01-01T00:00:05Z"}})
     assert not a.violated({"@timestamp": "2026-01-01T00:00:00Z"})
     assert not any("timestamp_override" in n for n in notes(SEQ))
+
+
+@pytest.mark.parametrize("action,kind", [("modification", "change"), ("rename", "change"), ("deletion", "deletion")])
+def test_an_action_of_another_event_type_than_the_log_source_holds_is_refused(action, kind):
+    """file_event holds file creations (mapping.yaml): a query pinning event.action to a
+    modification is refused with the reason, not stated as an assumption no real event meets."""
+    t = TARGET.compile(rule(f'file where host.os.type == "macos" and event.action == "{action}" and file.path : "/tmp/x"'))
+    assert t.status is Status.REFUSED
+    assert f'`event.action == "{action}"` names ECS event.type {kind} events' in t.notes[0] and "macos" in t.notes[0]
+
+
+def test_a_creation_action_keeps_the_file_event_log_source():
+    t = TARGET.compile(rule('file where host.os.type == "linux" and event.action in ("creation", "file_create_event") and file.path : "/tmp/x"'))
+    assert t.status is Status.ASSUMPTIONS and "category: file_event" in t.output

@@ -122,6 +122,21 @@ def _product(os_conds: list[ir.Expr], rule: Rule, mapping: Mapping) -> tuple[Opt
     return None, False
 
 
+def _implied_event_types(source_conds: list[ir.Expr], mapping: Mapping) -> Optional[set[str]]:
+    """The ECS event.type values that the query's positive event.action conditions imply, when
+    every value they accept has a known type (``action_event_types``); None when unknown."""
+    out: Optional[set[str]] = None
+    for c in source_conds:
+        if fields_of(c) != {"event.action"} or getattr(c, "case_insensitive", False):
+            continue
+        vals = _exact_values(c)
+        if not vals or any(v not in mapping.action_event_types for v in vals):
+            continue
+        types = {mapping.action_event_types[v] for v in vals}
+        out = types if out is None else out & types
+    return out
+
+
 def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLog) -> Selection:
     """The log source of ``query`` and the conditions left for the detection."""
     if rule.event_category_override:
@@ -155,8 +170,14 @@ def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLo
             + (f" for product {product}" if product else "")
         )
 
+    implied = _implied_event_types(source_conds, mapping)
+
     def admits(ls: LogSource) -> bool:
-        if ls.event_types is None or not type_conds:
+        if ls.event_types is None:
+            return True
+        if implied is not None and not implied & set(ls.event_types):
+            return False
+        if not type_conds:
             return True
         return any(all(evaluate(c, {"event": {"type": [t]}}) for c in type_conds) for t in ls.event_types)
 
@@ -164,6 +185,12 @@ def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLo
         admitted = [ls for ls in candidates if admits(ls)]
     except NotImplementedError:
         raise Refused(f"the event.type condition `{eql_text(type_conds[0])}` is not translated") from None
+    if not admitted and implied is not None and not type_conds:
+        shown = " and ".join(f"`{eql_text(c)}`" for c in source_conds if fields_of(c) == {"event.action"})
+        raise Refused(
+            f"{shown} names ECS event.type {' or '.join(sorted(implied))} events, and no Sigma log source in the "
+            f"mapping holds ECS {category!r} events of that type" + (f" for product {product}" if product else "")
+            + " (action_event_types, targets/sigma/mapping.yaml)")
     if not admitted:
         shown = " and ".join(f"`{eql_text(c)}`" for c in type_conds)
         raise Refused(f"no Sigma log source in the mapping holds ECS {category!r} events with {shown}")

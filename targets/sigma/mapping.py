@@ -88,6 +88,7 @@ class Mapping:
     products: dict
     separators: dict
     source_fields: tuple[str, ...]
+    action_event_types: dict  # event.action value -> the ECS event.type it implies
     category_field: str
     type_field: str
     os_field: str
@@ -127,6 +128,7 @@ def parse(raw: dict) -> Mapping:
         products=dict(raw.get("products") or {}),
         separators=_separators(raw.get("separators") or {}),
         source_fields=tuple(raw.get("source_fields") or ()),
+        action_event_types=dict(raw.get("action_event_types") or {}),
         category_field=raw.get("category_field", "event.category"),
         type_field=raw.get("type_field", "event.type"),
         os_field=raw.get("os_field", "host.os.type"),
