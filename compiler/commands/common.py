@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterable, Iterator, TypeVar
+from pathlib import Path
+from typing import Any, Iterable, Iterator, NoReturn, Optional, TypeVar
 
 import orjson
 from rich.console import Console
@@ -23,10 +24,26 @@ def print_json(doc: Any) -> None:
     sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def fail(error: EqlError) -> None:
+def fail(error: EqlError) -> NoReturn:
     """Print a located error (no traceback) and exit 2."""
     err.print(error.render(), markup=False)
     raise SystemExit(EXIT_BAD_INPUT)
+
+
+def require_exists(path: Path, message: str = "no such file or directory") -> None:
+    """Exit 2 with ``PATH: error: MESSAGE`` when ``path`` does not exist."""
+    if not path.exists():
+        fail(EqlError(message, path=str(path)))
+
+
+def target_specs_or_exit(names: Optional[Iterable[str]]) -> list:
+    """The requested :class:`~compiler.verify.TargetSpec` list, or exit 2 naming the bad one."""
+    from ..verify import target_specs
+
+    try:
+        return target_specs(names)
+    except EqlError as e:
+        fail(e)
 
 
 def progress(items: Iterable[T], total: int, label: str, enabled: bool = True) -> Iterator[T]:

@@ -16,7 +16,7 @@ from ..loaders import iter_batch, rule_files
 from ..result import Status, Translation
 from ..rule import Rule
 from ..target import REGISTRY, get_target
-from .common import err, out, print_json, progress
+from .common import err, out, print_json, progress, require_exists
 
 _STYLE = {Status.EXACT: "green", Status.ASSUMPTIONS: "yellow", Status.REFUSED: "red"}
 
@@ -70,9 +70,7 @@ def compile_cmd(
         if t not in REGISTRY:
             err.print(f"error: unknown target {t!r}; expected one of {', '.join(REGISTRY)} or all")
             raise typer.Exit(2)
-    if not path.exists():
-        err.print(f"{path}: error: no such file or directory")
-        raise typer.Exit(2)
+    require_exists(path)
     files = rule_files(path)
     results: list[Translation] = []
     load_errors: list[EqlError] = []

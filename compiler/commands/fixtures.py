@@ -23,7 +23,7 @@ from ..fixtures import dump_events
 from ..fixtures.oracle import Oracle
 from ..fixtures.witness import WitnessSet, generate, reason_kind
 from ..loaders import iter_batch, rule_files
-from .common import err, out, print_json, progress
+from .common import err, out, print_json, progress, require_exists
 
 
 def safe_name(text: str) -> str:
@@ -58,9 +58,7 @@ def fixtures_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print coverage per rule and totals as JSON (no events)."),
 ) -> None:
     """Derive witness events from each rule's IR, with MC/DC coverage of its condition."""
-    if not path.exists():
-        err.print(f"{path}: error: no such file or directory")
-        raise typer.Exit(2)
+    require_exists(path)
     files = rule_files(path)
     oracle = Oracle()
     sets: list[WitnessSet] = []

@@ -16,12 +16,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..errors import EqlError
 from ..loaders import rule_files
 from ..report import build_report, run_batch, write_report
 from ..report.batch import default_jobs
-from ..verify import target_specs
-from .common import err, out, print_json
+from .common import err, out, print_json, require_exists, target_specs_or_exit
 
 
 def report_cmd(
@@ -33,14 +31,8 @@ def report_cmd(
     strict: bool = typer.Option(False, "--strict", help="Exit 1 if any target disagrees with the matcher or fails to run."),
 ) -> None:
     """Verify every rule under PATH on every target and write JSON, Markdown and HTML reports."""
-    try:
-        specs = target_specs(targets)
-    except EqlError as e:
-        err.print(e.render(), markup=False)
-        raise typer.Exit(2)
-    if not path.exists():
-        err.print(f"{path}: error: no such file or directory")
-        raise typer.Exit(2)
+    specs = target_specs_or_exit(targets)
+    require_exists(path)
     files = rule_files(path)
     names = [s.label for s in specs]
     show = err.is_terminal and not json_out

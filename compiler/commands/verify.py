@@ -20,8 +20,8 @@ from rich.table import Table
 from ..errors import EqlError
 from ..loaders import iter_batch, rule_files
 from ..target import EVENT_ID_FIELD
-from ..verify import TargetRun, Verification, target_specs, verify_rule
-from .common import err, out, print_json
+from ..verify import TargetRun, Verification, verify_rule
+from .common import err, out, print_json, require_exists, target_specs_or_exit
 
 FULL_MATRIX_MAX_ROWS = 60
 
@@ -143,17 +143,10 @@ def verify_cmd(
     show_all: bool = typer.Option(False, "--all", help="Show every event row, not only disagreeing ones, for large fixture sets."),
 ) -> None:
     """Run every target on the same fixtures; exit 1 on any disagreement or failed expectation."""
-    try:
-        specs = target_specs(targets)
-    except EqlError as e:
-        err.print(e.render(), markup=False)
-        raise typer.Exit(2)
-    if not path.exists():
-        err.print(f"{path}: error: no such file or directory")
-        raise typer.Exit(2)
-    if fixtures is not None and not fixtures.exists():
-        err.print(f"{fixtures}: error: no such fixture file")
-        raise typer.Exit(2)
+    specs = target_specs_or_exit(targets)
+    require_exists(path)
+    if fixtures is not None:
+        require_exists(fixtures, "no such fixture file")
     results: list[dict] = []
     references: list[dict] = []
     failed = False
