@@ -314,14 +314,6 @@ _META = set("\\.^$|?*+()[]{}-/#&~\"'<>@ \t\n\r\f\v")
 _SHORT_CLASS = {"d": "0-9", "s": " \\t\\n\\x0b\\f\\r", "w": "a-zA-Z0-9_"}
 
 
-# RE2 reads a class holding exactly a letter and its other case as that letter "with fold case",
-# and where such a class is one branch of an alternation it widens it to every Unicode fold:
-# `(?:[sS]|e)` matches U+017F (long s), `(?:[kK]|e)` U+212A (Kelvin sign). Lucene folds ASCII
-# only, so these two letters are spelled `(?:s|S)` for RE2, which it keeps to the two letters.
-# (Checked for every ASCII letter with google-re2: tests/test_matcher_regex_fold.py.)
-_RE2_WIDENED = set("sSkK")
-
-
 def _fold_char(ch: str, ci: bool) -> list[str]:
     if ci and ch.isascii() and ch.isalpha():
         return [ch.lower(), ch.upper()]
@@ -353,11 +345,7 @@ class Renderer:
     def char(self, ch: str) -> str:
         if ch.isascii() and ch.isalnum():
             alts = _fold_char(ch, self.ci)
-            if len(alts) == 1:
-                return alts[0]
-            if self.flavor == "re2" and ch in _RE2_WIDENED:
-                return "(?:" + "|".join(alts) + ")"
-            return "[" + "".join(alts) + "]"
+            return alts[0] if len(alts) == 1 else "[" + "".join(alts) + "]"
         if ch.isascii() and ch.isprintable():
             return "\\" + ch if ch in _META else ch
         if ord(ch) >= 128 and ch.isprintable():
@@ -440,13 +428,54 @@ def _atomic(node: Node) -> bool:
     return isinstance(node, (Char, AnyChar, Class, Shorthand, AnyString, Empty))
 
 
+# RE2 (the matcher's engine, Kusto's and DuckDB's) reads a class holding exactly a letter and its other
+# case as that letter "with fold case"; when such a class is an alternative of an alternation,
+# RE2 merges it into a class with every Unicode fold of the letter: `(?:[sS]|e)` matches U+017F
+# (long s) and `(?:[kK]|e)` U+212A (Kelvin sign), while `[sS]` alone does not. Checked for every
+# ASCII letter with google-re2 (tests/test_kql_execute.py, tests/test_matcher_regex_fold.py):
+# only s and k have such folds. ``to_pattern`` applies it to every RE2 rendering.
+_RE2_FOLD_PAIRS = {"sS", "Ss", "kK", "Kk"}
+
+
+def re2_fold_safe(pattern: str) -> str:
+    """``pattern`` with every class ``[sS]``/``[kK]`` (outside classes, unescaped) written as
+    ``(?:s|S)``, which RE2 keeps to the two ASCII letters wherever it stands."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if ch == "[":
+            j = i + 1
+            if j < n and pattern[j] == "^":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            body = pattern[i + 1:j]
+            if body in _RE2_FOLD_PAIRS:
+                out.append(f"(?:{body[0]}|{body[1]})")
+            else:
+                out.append(pattern[i:j + 1])
+            i = j + 1
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def to_pattern(patterns: tuple[str, ...] | list[str], case_insensitive: bool = False, flavor: str = "re2") -> str:
     """The alternation of Lucene ``patterns`` (Elasticsearch joins a list with ``|``), unanchored.
 
     Each alternative is grouped, so wrapping the result in ``^(?:...)$`` anchors all of them.
     """
     r = Renderer(flavor, case_insensitive)
-    return "|".join(f"(?:{r.render(parse_regex(p))})" for p in patterns)
+    out = "|".join(f"(?:{r.render(parse_regex(p))})" for p in patterns)
+    return re2_fold_safe(out) if flavor == "re2" else out
 
 
 def has_nested_quantifier(node: Node) -> bool:

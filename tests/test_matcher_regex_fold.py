@@ -34,14 +34,14 @@ def test_regex_ci_folds_ascii_only(pattern: str, value: str, expected: bool) -> 
 @pytest.mark.parametrize("letter", "abcdefghijklmnopqrstuvwxyz")
 def test_re2_rendering_keeps_every_folded_letter_ascii(letter: str) -> None:
     """``to_pattern(..., flavor="re2")`` is what the matcher and the KQL target hand to RE2: for
-    every ASCII letter, alone or as a branch of an alternation, the case-insensitive rendering
+    every ASCII letter, alone, in a class, or as a branch of an alternation, the case-insensitive rendering
     matches the letter's two ASCII cases and no other character that Unicode folds to it."""
     import re2
 
     from compiler.lucene_regex import to_pattern
 
     unicode_folds = {c for c in map(chr, range(0x80, 0x3000)) if c.lower() in (letter, letter.upper()) or c.upper() == letter.upper()}
-    for source in (letter, f"({letter}|0)", f"(0|{letter})x?"):
+    for source in (letter, f"({letter}|0)", f"(0|{letter})x?", f"[{letter}]|0"):
         rx = re2.compile(to_pattern([source], True, "re2"))
         assert rx.fullmatch(letter) and rx.fullmatch(letter.upper()), source
         assert not any(rx.fullmatch(c) for c in unicode_folds), (source, sorted(unicode_folds))

@@ -21,6 +21,7 @@ Sources (Microsoft's Kusto reference, MicrosoftDocs/dataexplorer-docs):
 from __future__ import annotations
 
 from compiler.ir import Pattern, PatternKind, Wildcard
+from compiler.lucene_regex import re2_fold_safe  # also for the literal and wildcard regexes built here
 
 # meaning -> (case-sensitive operator, case-insensitive operator)
 STRING_OPERATORS = {
@@ -50,45 +51,6 @@ def quote(text: str) -> str:
     if "\\" in text and not any(ch in text for ch in "\t\n\r"):
         return '@"' + text.replace('"', '""') + '"'
     return '"' + "".join(_ESCAPES.get(ch, ch) for ch in text) + '"'
-
-
-# RE2 (Kusto's regex engine, as DuckDB's) reads a class holding exactly a letter and its other
-# case as that letter "with fold case"; when such a class is an alternative of an alternation,
-# RE2 merges it into a class with every Unicode fold of the letter: `(?:[sS]|e)` matches U+017F
-# (long s) and `(?:[kK]|e)` U+212A (Kelvin sign), while `[sS]` alone does not. Checked for every
-# ASCII letter with google-re2 (tests/test_kql_execute.py): only s and k have such folds.
-_RE2_FOLD_PAIRS = {"sS", "Ss", "kK", "Kk"}
-
-
-def re2_fold_safe(pattern: str) -> str:
-    """``pattern`` with every class ``[sS]``/``[kK]`` (outside classes, unescaped) written as
-    ``(?:s|S)``, which RE2 keeps to the two ASCII letters wherever it stands."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        ch = pattern[i]
-        if ch == "\\":
-            out.append(pattern[i:i + 2])
-            i += 2
-            continue
-        if ch == "[":
-            j = i + 1
-            if j < n and pattern[j] == "^":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1
-            while j < n and pattern[j] != "]":
-                j += 2 if pattern[j] == "\\" else 1
-            body = pattern[i + 1:j]
-            if body in _RE2_FOLD_PAIRS:
-                out.append(f"(?:{body[0]}|{body[1]})")
-            else:
-                out.append(pattern[i:j + 1])
-            i = j + 1
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
 
 
 def quote_regex(pattern: str) -> str:
