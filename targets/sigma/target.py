@@ -8,15 +8,25 @@ comparison, that values never differ only in letter case.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from compiler.result import Notes, Refused, Translation
 from compiler.rule import Rule
 from targets.sequence_scope import spread_over_join_keys
 
+from .assumptions import AssumptionLog
 from .detection import PROFILES
 from .emit import emit
 from .mapping import load
+
+
+@dataclass
+class SigmaTranslation(Translation):
+    """A translation that keeps the emitter's assumption log (each stated assumption with its
+    check), so that :meth:`SigmaTarget.outside_assumptions` need not emit the rule again."""
+
+    log: Optional[AssumptionLog] = field(default=None, compare=False, repr=False)
 
 
 class SigmaTarget:
@@ -28,7 +38,7 @@ class SigmaTarget:
             em = emit(rule, profile, load(mapping))
         except Refused as err:
             return Translation.refused(self.name, err.reason, profile=profile)
-        return Translation.from_notes(self.name, em.text, Notes(list(em.log.texts)), profile=profile)
+        return SigmaTranslation.from_notes(self.name, em.text, Notes(list(em.log.texts)), profile=profile, log=em.log)
 
     def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None,
                 mapping: Optional[str] = None) -> list[str]:
@@ -44,10 +54,12 @@ class SigmaTarget:
                             profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
         """``_id`` -> the first stated assumption the event breaks, from the checks the emitter
         attached to each assumption as it stated it (:mod:`.assumptions`)."""
-        try:
-            log = emit(rule, profile or translation.profile, load(mapping)).log
-        except Refused:
-            return {}
+        log = getattr(translation, "log", None)
+        if log is None:  # a translation made elsewhere: state the assumptions again
+            try:
+                log = emit(rule, profile or translation.profile, load(mapping)).log
+            except Refused:
+                return {}
         events = list(events)
         out = {}
         for event in events:
