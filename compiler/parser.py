@@ -13,7 +13,7 @@ from grammar import grammar_text
 from . import ir
 from .checks import InvalidRegex, check_query
 from .errors import EqlError
-from .transform import ToIR, unescape
+from .transform import _UNICODE_ESCAPE, ToIR, unescape
 
 DIALECTS = ("elasticsearch", "endgame")
 
@@ -124,7 +124,6 @@ def _attach(err: EqlError, text: str) -> EqlError:
 
 # A string literal as the grammar reads it: raw """...""" (verbatim) or "..." with escapes.
 _STRING_LITERAL = re.compile(r'"""(.*?)"""|"((?:[^"\\\n]|\\.)*)"', re.S)
-_UNICODE_ESCAPE_AT = re.compile(r"u\{[0-9A-Fa-f]+\}")
 
 
 def _raw_index(raw: str, decoded_position: int) -> int:
@@ -132,7 +131,7 @@ def _raw_index(raw: str, decoded_position: int) -> int:
     i = count = 0
     while count < decoded_position and i < len(raw):
         if raw[i] == "\\":
-            m = _UNICODE_ESCAPE_AT.match(raw, i + 1)
+            m = _UNICODE_ESCAPE.match(raw, i + 1)
             i = m.end() if m else i + 2
         else:
             i += 1
