@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 import orjson  # noqa: E402
 
-from compiler.matcher import matcher  # noqa: E402
-from compiler.matcher.multi import matcher_set  # noqa: E402
+from eqlc.matcher import matcher  # noqa: E402
+from eqlc.matcher.multi import matcher_set  # noqa: E402
 
 DRACUT = ROOT / "examples" / "manual_dracut_execution" / "rule.eql"
 SEQUENCE_RULE = "privilege_escalation_netcon_via_sudo_binary.toml"
@@ -187,7 +187,7 @@ def bench_throughput(events: list, repeat: int) -> dict:
 
 
 def bench_ndjson(events: list, repeat: int) -> dict:
-    from compiler.commands.match import Reader
+    from eqlc.commands.match import Reader
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "events.ndjson"
@@ -260,7 +260,7 @@ def bench_memory_subprocess(n: int, seed: int) -> dict:
 
 
 def bench_memory(n: int, seed: int) -> dict:
-    from compiler.matcher import runtime as rt
+    from eqlc.matcher import runtime as rt
     from tests.corpus import all_rules
 
     rule = next(r for r in all_rules() if r.path.endswith(SEQUENCE_RULE))

@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from compiler import parse_query  # noqa: E402
-from compiler.parser import _lark  # noqa: E402
+from eqlc import parse_query  # noqa: E402
+from eqlc.parser import _lark  # noqa: E402
 
 
 def best_of(repeat: int, fn) -> float:

@@ -2,9 +2,9 @@
 
 Public API::
 
-    from compiler import parse_query, load_rules, compile, matcher, EqlError
+    from eqlc import parse_query, load_rules, compile, matcher, EqlError
 
-    query = parse_query('process where process.name == "dracut"')   # the IR (compiler.ir.Query)
+    query = parse_query('process where process.name == "dracut"')   # the IR (eqlc.ir.Query)
     rules = load_rules("rules/")                                        # list[Rule], any input format
     result = compile(rules[0], "kql", profile="defender")              # Translation: status, notes, output
     m = matcher(rules[0])                                               # Elasticsearch semantics in Python
@@ -34,6 +34,6 @@ def compile(rule: Rule, target: str, profile: Optional[str] = None, mapping: Opt
     return compile_rule(rule, target, profile, mapping)
 
 
-# Imported eagerly on purpose: ``compiler.matcher`` is also the name of the sub-package, and only an
+# Imported eagerly on purpose: ``eqlc.matcher`` is also the name of the sub-package, and only an
 # import here makes the attribute the function (a lazy import would leave it the module).
 from .matcher import matcher  # noqa: E402

@@ -22,7 +22,7 @@ COMMAND_MODULES = ("check", "parse", "compile", "match", "fixtures", "verify", "
 
 def _register() -> None:
     for name in COMMAND_MODULES:
-        module = f"compiler.commands.{name}"
+        module = f"eqlc.commands.{name}"
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module).register(app)
 

@@ -8,7 +8,7 @@ import re
 from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from grammar import grammar_text
+from eqlc.grammar import grammar_text
 
 from . import ir
 from .checks import InvalidRegex, check_query

@@ -1,7 +1,7 @@
 """The contract between the CLI/verifier and each target under ``targets/``.
 
 A target reads the IR (``rule.query``) and never the EQL text. It owns its operators, escaping and
-field mappings (YAML beside its code). ``compile`` returns a :class:`~compiler.result.Translation`;
+field mappings (YAML beside its code). ``compile`` returns a :class:`~eqlc.result.Translation`;
 ``execute`` runs a translation on ECS fixture events through the target's engine (SQLite,
 duckdb-kql, the SPL reference evaluator...) and returns the ids of the events it selects, so that
 ``eqlc verify`` can compare every target with the Python matcher.
@@ -25,11 +25,11 @@ from .rule import Rule
 # name -> "module:attribute" of a Target instance; imported lazily so that one target's optional
 # dependencies never slow down or break another.
 REGISTRY: dict[str, str] = {
-    "sigma": "targets.sigma:TARGET",
-    "kql": "targets.kql:TARGET",
-    "spl": "targets.spl:TARGET",
-    "osquery": "targets.osquery:TARGET",
-    "python": "targets.python:TARGET",
+    "sigma": "eqlc.targets.sigma:TARGET",
+    "kql": "eqlc.targets.kql:TARGET",
+    "spl": "eqlc.targets.spl:TARGET",
+    "osquery": "eqlc.targets.osquery:TARGET",
+    "python": "eqlc.targets.python:TARGET",
 }
 
 EVENT_ID_FIELD = "_id"  # fixture events carry their id here (see examples/*/fixtures.ndjson)

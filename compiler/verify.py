@@ -4,13 +4,13 @@ For one rule and a set of fixture events (hand-written next to the rule, given b
 generated witnesses), each target compiles the rule and runs its own output through its own
 engine (``Target.execute``). The Python matcher's selection is the reference; a target
 *disagrees* on every event it selects differently, except where the translation states an
-assumption and the target's own check (``outside_assumptions``, see :mod:`compiler.target`) says
+assumption and the target's own check (``outside_assumptions``, see :mod:`eqlc.target`) says
 the event breaks it: such a difference is reported as *outside the stated assumptions*, with the
 assumption, and does not count against the translation. Exact translations get no such excuse. Hand-written expectations (``expectations.yaml``)
 are checked against the matcher and against every target, so that a wrong reference cannot make
 everything agree. A refused translation is reported as refused, never as a disagreement.
 
-Targets are found through :mod:`compiler.target` only (``available()``/``get_target``), so a new
+Targets are found through :mod:`eqlc.target` only (``available()``/``get_target``), so a new
 target is verified as soon as it is registered. ``name:profile`` selects a profile
 (``kql:sentinel-asim``).
 """

@@ -1,4 +1,4 @@
 """Targets: one sub-package per output language (Sigma, KQL, SPL, osquery SQL, Python).
 
-Each exposes ``TARGET`` implementing :class:`compiler.target.Target`; see ``compiler/target.py``.
+Each exposes ``TARGET`` implementing :class:`eqlc.target.Target`; see ``compiler/target.py``.
 """

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from compiler import ir
-from compiler.events import split_path, values
+from eqlc import ir
+from eqlc.events import split_path, values
 
 
 def _key_tuples(body, event: dict) -> set:

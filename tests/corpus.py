@@ -12,8 +12,8 @@ import functools
 import os
 from pathlib import Path
 
-from compiler.loaders import load_file
-from compiler.rule import Rule
+from eqlc.loaders import load_file
+from eqlc.rule import Rule
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from compiler.errors import EqlError
-from compiler.matcher import infer_mapping, matcher, merge_mappings
-from compiler.matcher.esmapping import load_index_mapping
+from eqlc.errors import EqlError
+from eqlc.matcher import infer_mapping, matcher, merge_mappings
+from eqlc.matcher.esmapping import load_index_mapping
 
 SUITE = Path(__file__).resolve().parent.parent.parent / "shared" / "conformance" / "elasticsearch-eql"
 FILETIME_EPOCH = 116444736000000000
@@ -169,8 +169,8 @@ def run_case(case: Case, data: Optional[Dataset] = None) -> Outcome:
 
 from dataclasses import replace as _replace  # noqa: E402
 
-from compiler import ir as _ir  # noqa: E402
-from compiler.parser import parse_query as _parse  # noqa: E402
+from eqlc import ir as _ir  # noqa: E402
+from eqlc.parser import parse_query as _parse  # noqa: E402
 
 
 def _sample_without_shared_keys(text: str) -> _ir.Query:
@@ -192,7 +192,7 @@ def _optional_field_comparison(text: str) -> _ir.Query:
     q = _parse(text.replace("?x == ?y", '?x == "__eqlc_placeholder__"'))
 
     def fix(node):
-        from compiler.matcher.optimize import map_children
+        from eqlc.matcher.optimize import map_children
 
         if isinstance(node, _ir.String) and node.value == "__eqlc_placeholder__":
             return _ir.Field(("y",), optional=True)

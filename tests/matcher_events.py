@@ -12,8 +12,8 @@ import ipaddress
 import random
 from typing import Any, Iterator
 
-from compiler import ir
-from compiler.checks import children
+from eqlc import ir
+from eqlc.checks import children
 
 
 def _instantiate(pattern: str, rng: random.Random) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import compiler
-from compiler import EqlError, Status, compile, load_rules, matcher, parse_query
+import eqlc
+from eqlc import EqlError, Status, compile, load_rules, matcher, parse_query
 from tests.corpus import EXAMPLE_DIR
 
 
@@ -22,9 +22,9 @@ def test_readme_api_flow() -> None:
 
 
 def test_matcher_attribute_is_the_function_after_importing_the_subpackage() -> None:
-    import compiler.matcher  # noqa: F401
+    import eqlc.matcher  # noqa: F401
 
-    assert callable(compiler.matcher)
+    assert callable(eqlc.matcher)
 
 
 def test_eql_error_carries_position() -> None:

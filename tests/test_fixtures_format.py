@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.errors import EqlError
-from compiler.fixtures import dump_events, expectation_for, load_expectations, load_events, parse_events
-from compiler.fixtures.atoms import skeleton
-from compiler.fixtures.oracle import Oracle
-from compiler.fixtures.witness import with_category
-from compiler.loaders import load_file
-from compiler.matcher import matcher
+from eqlc.errors import EqlError
+from eqlc.fixtures import dump_events, expectation_for, load_expectations, load_events, parse_events
+from eqlc.fixtures.atoms import skeleton
+from eqlc.fixtures.oracle import Oracle
+from eqlc.fixtures.witness import with_category
+from eqlc.loaders import load_file
+from eqlc.matcher import matcher
 from tests.corpus import EXAMPLE_DIR
 
 RULE_FILES = ["rule.eql", "rule.toml", "rule.ndjson", "rule.md", "rule.txt"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from compiler import EqlError, parse_query, to_eql
-from compiler.loaders import load_file
+from eqlc import EqlError, parse_query, to_eql
+from eqlc.loaders import load_file
 from tests.corpus import CORPUS, corpus_files, rule_id
 
 EXPECTED_RULES = 823

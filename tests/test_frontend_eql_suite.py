@@ -18,7 +18,7 @@ import eql
 import pytest
 import yaml
 
-from compiler import EqlError, parse_query, to_eql
+from eqlc import EqlError, parse_query, to_eql
 
 DATA = Path(__file__).parent / "data" / "frontend" / "eql_suite_unparsed.yaml"
 

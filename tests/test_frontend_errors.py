@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from compiler import EqlError, parse_query
+from eqlc import EqlError, parse_query
 
 # (query, line, column, text the message must contain)
 CASES = [

@@ -8,7 +8,7 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler import EqlError, ir, parse_query, to_eql
+from eqlc import EqlError, ir, parse_query, to_eql
 from tests.corpus import sample
 
 TOKENS = [

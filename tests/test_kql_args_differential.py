@@ -13,12 +13,12 @@ import random
 
 import pytest
 
-from compiler import parse_query
-from compiler.matcher import matcher
-from compiler.result import Status
-from compiler.rule import Rule
-from targets.kql import TARGET
-from targets.kql.adapter import exclusions
+from eqlc import parse_query
+from eqlc.matcher import matcher
+from eqlc.result import Status
+from eqlc.rule import Rule
+from eqlc.targets.kql import TARGET
+from eqlc.targets.kql.adapter import exclusions
 
 ALPHABET = "abA-/."
 PATTERN_EXTRA = "*?"

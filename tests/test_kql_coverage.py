@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.result import Status
-from targets.kql import TARGET
+from eqlc.result import Status
+from eqlc.targets.kql import TARGET
 from tests import corpus
 from tests.corpus import all_rules
 

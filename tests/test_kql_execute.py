@@ -19,12 +19,12 @@ import duckdb_kql
 import pytest
 import yaml
 
-from compiler import parse_query
-from compiler.result import Status
-from compiler.rule import Rule
-from targets.kql import TARGET
-from compiler.events import values
-from targets.kql.adapter import EngineCannotRun, exclusions
+from eqlc import parse_query
+from eqlc.result import Status
+from eqlc.rule import Rule
+from eqlc.targets.kql import TARGET
+from eqlc.events import values
+from eqlc.targets.kql.adapter import EngineCannotRun, exclusions
 from tests.corpus import EXAMPLE_DIR
 
 DATA = Path(__file__).resolve().parent / "data" / "kql"
@@ -55,7 +55,7 @@ def rule_of(text: str) -> Rule:
 
 
 def matcher_ids(rule: Rule, events: list[dict]) -> list[str]:
-    from compiler.matcher import matcher
+    from eqlc.matcher import matcher
 
     m = matcher(rule)
     if rule.query.pipes or rule.query.kind != "event":  # pipes and sequences need the whole stream
@@ -215,7 +215,7 @@ def test_example_rule_selects_what_the_matcher_selects(profile, folding, fixture
     """On the example's fixtures (as written, and made consistent with the args assumption), the
     query selects exactly what the Python matcher selects among the events the adapter does not
     report, and the adapter reports exactly the events that break a stated assumption."""
-    from compiler.matcher import matcher
+    from eqlc.matcher import matcher
 
     events = EXAMPLE_EVENTS if fixtures == "as written" else [consistent(e) for e in EXAMPLE_EVENTS]
     mapping = MAPPINGS[folding]
@@ -282,7 +282,7 @@ def test_re2_widens_a_two_letter_case_class_in_an_alternation():
     `[sS]` standing as an alternative matches U+017F, `[kK]` U+212A; `(?:s|S)` does not."""
     import re2
 
-    from targets.kql.syntax import re2_fold_safe
+    from eqlc.targets.kql.syntax import re2_fold_safe
 
     assert re2.fullmatch("(?:[sS]|[eE])", "\u017f") and re2.fullmatch("(?:[kK]|[eE])", "\u212a")
     assert not re2.fullmatch("[sS]", "\u017f")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from targets.kql.profile import load_profile
+from eqlc.targets.kql.profile import load_profile
 from tests.corpus import EXAMPLE_DIR
 from tests.node import kusto
 
@@ -71,8 +71,8 @@ def test_cli_json_and_deployment_files(tmp_path):
 
 
 def test_example_toml_deployment_metadata():
-    from compiler.loaders import load_file
-    from targets.kql import TARGET
+    from eqlc.loaders import load_file
+    from eqlc.targets.kql import TARGET
 
     [rule] = load_file(EXAMPLE_DIR / "rule.toml")
     t = TARGET.compile(rule, mapping=str(DATA / "args_dynamic.yaml"))

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from compiler import parse_query
-from compiler.matcher import matcher
-from compiler.rule import Rule
-from targets.kql import TARGET
+from eqlc import parse_query
+from eqlc.matcher import matcher
+from eqlc.rule import Rule
+from eqlc.targets.kql import TARGET
 
 
 def _rule(text: str) -> Rule:

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler import parse_query
-from compiler.result import Status
-from compiler.rule import Rule
-from targets.kql import TARGET
+from eqlc import parse_query
+from eqlc.result import Status
+from eqlc.rule import Rule
+from eqlc.targets.kql import TARGET
 from tests.corpus import EXAMPLE_DIR, rule_id
 from tests.test_kql_coverage import corpus_rules, corpus_sample, xdist_worker
 from tests.node.kusto import analyse, declared_tables

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler import EqlError
-from compiler.loaders import load_batch, load_rules
+from eqlc import EqlError
+from eqlc.loaders import load_batch, load_rules
 from tests.corpus import EXAMPLE_DIR
 
 FORMATS = ["eql", "toml", "ndjson", "md", "txt"]

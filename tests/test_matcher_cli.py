@@ -27,7 +27,7 @@ def eqlc(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
     if _APP is None:
         import typer
 
-        from compiler.commands import match
+        from eqlc.commands import match
 
         _APP = typer.Typer()
         match.register(_APP)
@@ -98,7 +98,7 @@ def test_bad_rule_is_a_located_error_without_traceback(tmp_path: Path) -> None:
 
 def test_progress_bar_path_streams_the_same_events() -> None:
     """The progress bar (shown when stdout is a terminal) wraps the reader without changing it."""
-    from compiler.commands.match import Reader, _with_progress
+    from eqlc.commands.match import Reader, _with_progress
 
     plain = list(Reader([str(FIXTURES)]))
     shown = list(_with_progress(Reader([str(FIXTURES)]), True))
@@ -108,7 +108,7 @@ def test_progress_bar_path_streams_the_same_events() -> None:
 def test_pruned_query_does_not_read_an_endless_stream() -> None:
     import itertools
 
-    from compiler.matcher import infer_mapping, matcher
+    from eqlc.matcher import infer_mapping, matcher
 
     m = matcher('any where ?f != null', mapping=infer_mapping([], {"properties": {}}))
     assert m.pruned

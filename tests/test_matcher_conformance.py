@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.errors import EqlError
-from compiler.matcher import infer_mapping, matcher
-from compiler.matcher.esmapping import load_index_mapping
+from eqlc.errors import EqlError
+from eqlc.matcher import infer_mapping, matcher
+from eqlc.matcher.esmapping import load_index_mapping
 
 from .matcher_conformance import FILES, SUITE, WORKAROUNDS, Dataset, cases, dataset, run_case, run_with_workaround
 

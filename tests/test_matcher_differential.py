@@ -20,8 +20,8 @@ import re
 
 import pytest
 
-from compiler import ir
-from compiler.matcher import matcher
+from eqlc import ir
+from eqlc.matcher import matcher
 
 from .corpus import FULL, all_rules, rule_id, sample
 from .matcher_events import events_for
@@ -32,7 +32,7 @@ SCRIPT_FUNCTIONS = {"between", "indexOf", "number", "concat", "length", "string"
 
 def _walk(node):
     yield node
-    from compiler.checks import children
+    from eqlc.checks import children
 
     for c in children(node):
         yield from _walk(c)

@@ -9,8 +9,8 @@
 
 from __future__ import annotations
 
-from compiler.matcher import infer_mapping, matcher
-from compiler.matcher.multi import matcher_set
+from eqlc.matcher import infer_mapping, matcher
+from eqlc.matcher.multi import matcher_set
 
 from .corpus import all_rules, rule_id, sample
 from .matcher_events import events_for

@@ -15,9 +15,9 @@ import re2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.lucene_regex import has_nested_quantifier, parse_regex, to_nfa, to_pattern, wildcard_nfa
-from compiler.matcher.codegen import wildcard_segments
-from compiler.matcher.runtime import _DFA, _Wild, _java_double
+from eqlc.lucene_regex import has_nested_quantifier, parse_regex, to_nfa, to_pattern, wildcard_nfa
+from eqlc.matcher.codegen import wildcard_segments
+from eqlc.matcher.runtime import _DFA, _Wild, _java_double
 
 ALPHABET = "abAB.-\n é"
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from compiler import Rule, matcher, parse_query
-from targets.python import TARGET as PYTHON
+from eqlc import Rule, matcher, parse_query
+from eqlc.targets.python import TARGET as PYTHON
 
 CORPUS_PATTERN = r".*\.(vbs|vbe|bat|js|cmd|wsh|ps1|pdf|docx?|xlsx?|pptx?|txt|rtf|gif|jpg|png|bmp|hta|txt|img|iso)\.exe"
 CASES = [
@@ -38,7 +38,7 @@ def test_re2_rendering_keeps_every_folded_letter_ascii(letter: str) -> None:
     matches the letter's two ASCII cases and no other character that Unicode folds to it."""
     import re2
 
-    from compiler.lucene_regex import to_pattern
+    from eqlc.lucene_regex import to_pattern
 
     unicode_folds = {c for c in map(chr, range(0x80, 0x3000)) if c.lower() in (letter, letter.upper()) or c.upper() == letter.upper()}
     for source in (letter, f"({letter}|0)", f"(0|{letter})x?", f"[{letter}]|0"):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.errors import EqlError
-from compiler.matcher import infer_mapping, matcher
+from eqlc.errors import EqlError
+from eqlc.matcher import infer_mapping, matcher
 
 
 def ids(query: str, events: list, **kw) -> list:
@@ -315,12 +315,12 @@ def test_date_literals_round_like_range_queries() -> None:
 
 
 def test_dotted_keys_are_expanded() -> None:
-    """Elasticsearch expands dotted names (D-SUBOBJ); compiler.events.values decides precedence."""
+    """Elasticsearch expands dotted names (D-SUBOBJ); eqlc.events.values decides precedence."""
     events = [{"_id": "a", "event.category": "process", "process.name": "x"},
               {"_id": "b", "event": {"category": "process"}, "process": {"name": "x"}},
               {"_id": "c", "event": {"category": "process"}, "process.name": "y", "process": {"name": "x"}}]
     got = ids('process where process.name == "x"', events)
-    from compiler.events import values
+    from eqlc.events import values
 
     expected = [e["_id"] for e in events if "x" in values(e, ("process", "name"))]
     assert got == expected and "a" in got and "b" in got
@@ -331,7 +331,7 @@ def test_field_to_field_comparison_is_refused() -> None:
         matcher("any where a == b")
     # built as IR (the front end refuses `?x == ?y`): fine when both are unmapped (null == null is
     # true), an error when they are mapped, as in Elasticsearch
-    from compiler import ir
+    from eqlc import ir
 
     cond = ir.Compare(ir.CompareOp.EQ, ir.Field(("x",), optional=True), ir.Field(("y",), optional=True))
     q = ir.Query(ir.EventQuery(None, cond))

@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from compiler.matcher import EventOrderError, matcher
-from compiler.matcher import runtime as rt
+from eqlc.matcher import EventOrderError, matcher
+from eqlc.matcher import runtime as rt
 
 
 def E(_id, ts, cat="process", **fields) -> dict:
@@ -168,8 +168,8 @@ def test_state_is_bounded_on_an_endless_stream(monkeypatch) -> None:
 
 
 def test_rule_timestamp_override_falls_back_to_timestamp() -> None:
-    from compiler.parser import parse_query
-    from compiler.rule import Rule
+    from eqlc.parser import parse_query
+    from eqlc.rule import Rule
 
     text = "sequence [process where a == 1] [process where a == 2]"
     rule = Rule(parse_query(text), text, timestamp_override="event.ingested")

@@ -5,7 +5,7 @@ A standalone module is its header, the embedded runtime (compiler/events.py + ru
 text for every rule) and the rule's generated code. The test checks that structure for every
 rule, executes the embedded runtime once (with RE2 and with RE2 unavailable, i.e. the standard
 library only) and each rule's generated part in a copy of it, and compares the matches (ids and
-join keys) with ``compiler.matcher``'s. A few complete modules also run as scripts in a
+join keys) with ``eqlc.matcher``'s. A few complete modules also run as scripts in a
 subprocess where ``import re2`` fails.
 """
 
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler.matcher import matcher
-from compiler.result import Status
-from targets.python.module import runtime_text
-from targets.python.target import TARGET, load_module
+from eqlc.matcher import matcher
+from eqlc.result import Status
+from eqlc.targets.python.module import runtime_text
+from eqlc.targets.python.target import TARGET, load_module
 
 from .corpus import EXAMPLE_DIR, all_rules, rule_id
 from .matcher_events import events_for, ids_of
@@ -123,9 +123,9 @@ def test_complete_module_runs_without_re2(tmp_path: Path) -> None:
     """The written file, run as a script by a Python where `import re2` fails."""
     rule = EXAMPLE_DIR / "rule.toml"
     out = tmp_path / "out"
-    subprocess.run([sys.executable, "-m", "compiler.cli", "compile", str(rule), "--target", "python", "-o", str(out)],
+    subprocess.run([sys.executable, "-m", "eqlc.cli", "compile", str(rule), "--target", "python", "-o", str(out)],
                    check=False, capture_output=True)
-    from compiler.loaders import load_rules
+    from eqlc.loaders import load_rules
 
     t = TARGET.compile(load_rules(rule)[0])
     module = tmp_path / "rule_module.py"
@@ -144,7 +144,7 @@ def test_complete_module_runs_without_re2(tmp_path: Path) -> None:
 
 
 def test_execute_returns_fixture_ids() -> None:
-    from compiler.loaders import load_rules
+    from eqlc.loaders import load_rules
     import yaml
 
     rule = load_rules(EXAMPLE_DIR / "rule.eql")[0]
@@ -159,8 +159,8 @@ def test_execute_returns_fixture_ids() -> None:
     ('process where substring(process.name, 0, 3) regex "a.*"', "regex"),
 ])
 def test_refusals_name_the_construct(query: str, reason: str) -> None:
-    from compiler.parser import parse_query
-    from compiler.rule import Rule
+    from eqlc.parser import parse_query
+    from eqlc.rule import Rule
 
     t = TARGET.compile(Rule(parse_query(query), query))
     assert t.status is Status.REFUSED and reason in t.notes[0]
@@ -176,8 +176,8 @@ def test_refusals_name_the_construct(query: str, reason: str) -> None:
 def test_module_header_quotes_any_query_text(query: str) -> None:
     """The complete module compiles whatever the query's text holds, keeps that text verbatim in its
     docstring, and selects what the matcher selects."""
-    from compiler.parser import parse_query
-    from compiler.rule import Rule
+    from eqlc.parser import parse_query
+    from eqlc.rule import Rule
 
     rule = Rule(parse_query(query), query)
     t = TARGET.compile(rule)

@@ -8,7 +8,7 @@
 * Meaning: for every translated rule, row sets osquery could hold are generated from the rule's
   literals (most of them built to make the condition true or false, judged leaf by leaf by the
   reference matcher) and the SQL's selection is compared with the reference matcher
-  (``compiler.matcher``) on each row set's ECS view. CI checks 12 row sets per query and
+  (``eqlc.matcher``) on each row set's ECS view. CI checks 12 row sets per query and
   platform; ``EQLC_FULL_CORPUS=1`` checks 40.
 """
 
@@ -19,11 +19,11 @@ import re
 
 import pytest
 
-from compiler.result import Status
-from targets.osquery import TARGET, engine
-from targets.osquery import fields as F
-from targets.osquery.runner import pack_queries
-from targets.osquery.verify import differential
+from eqlc.result import Status
+from eqlc.targets.osquery import TARGET, engine
+from eqlc.targets.osquery import fields as F
+from eqlc.targets.osquery.runner import pack_queries
+from eqlc.targets.osquery.verify import differential
 from tests.corpus import FULL, ROOT, all_rules, rule_id
 
 OPT_IN = str(ROOT / "targets" / "osquery" / "mappings" / "args-from-cmdline.yaml")

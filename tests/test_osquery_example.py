@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.loaders import load_file
-from compiler.matcher import matcher
-from compiler.result import Status
-from targets.osquery import TARGET, fields
-from targets.osquery.verify import check_events, es_index_mapping
+from eqlc.loaders import load_file
+from eqlc.matcher import matcher
+from eqlc.result import Status
+from eqlc.targets.osquery import TARGET, fields
+from eqlc.targets.osquery.verify import check_events, es_index_mapping
 from tests.corpus import EXAMPLE_DIR, ROOT
 
 OPT_IN = str(ROOT / "targets" / "osquery" / "mappings" / "args-from-cmdline.yaml")
@@ -118,7 +118,7 @@ def test_shared_fixtures_agree_where_osquery_can_hold_them(rule):
 
 
 def test_cli_json_and_output_directory(tmp_path):
-    cmd = [sys.executable, "-c", "from compiler.cli import main; main()", "compile", str(EXAMPLE_DIR / "rule.toml"), "--target", "osquery",
+    cmd = [sys.executable, "-c", "from eqlc.cli import main; main()", "compile", str(EXAMPLE_DIR / "rule.toml"), "--target", "osquery",
            "--mapping", OPT_IN, "--json", "-o", str(tmp_path)]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert res.returncode == 0, res.stderr

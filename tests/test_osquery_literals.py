@@ -15,12 +15,12 @@ import re
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from compiler import ir
-from compiler.result import Status
-from compiler.rule import Rule
-from targets.osquery import TARGET, engine, fields
-from targets.osquery.adapter import Loaded
-from targets.osquery.runner import Runner, pack_queries
+from eqlc import ir
+from eqlc.result import Status
+from eqlc.rule import Rule
+from eqlc.targets.osquery import TARGET, engine, fields
+from eqlc.targets.osquery.adapter import Loaded
+from eqlc.targets.osquery.runner import Runner, pack_queries
 
 SPECIAL = "'\"\\%_*?[]{}()^$.|+-/:;= \n\taAzZ09éÉİıſ\u212a€𝄞"
 ALPHABET = SPECIAL + "bcxyz\x7f\u00a0\u0130\u200b\U0001f600"

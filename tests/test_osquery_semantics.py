@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from compiler import EqlError, parse_query
-from compiler.matcher import matcher
-from compiler.result import Status
-from compiler.rule import Rule
-from targets.osquery import TARGET, fields
-from targets.osquery.verify import check_events, es_index_mapping
+from eqlc import EqlError, parse_query
+from eqlc.matcher import matcher
+from eqlc.result import Status
+from eqlc.rule import Rule
+from eqlc.targets.osquery import TARGET, fields
+from eqlc.targets.osquery.verify import check_events, es_index_mapping
 
 
 def rule(text: str, tags=("OS: Linux",), name="test rule") -> Rule:

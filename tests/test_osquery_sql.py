@@ -15,13 +15,13 @@ import subprocess
 
 import pytest
 
-from compiler import ir
-from compiler.lucene_regex import Untranslatable
-from compiler.result import Refused
-from targets.osquery import engine, sqltext
-from targets.osquery.emitter import basename_sql, extension_sql
-from targets.osquery.predicates import Cidr
-from targets.osquery.regex import MAX_REGEX_BYTES, SubsetError, check_subset, regex_match, to_osquery_regex
+from eqlc import ir
+from eqlc.lucene_regex import Untranslatable
+from eqlc.result import Refused
+from eqlc.targets.osquery import engine, sqltext
+from eqlc.targets.osquery.emitter import basename_sql, extension_sql
+from eqlc.targets.osquery.predicates import Cidr
+from eqlc.targets.osquery.regex import MAX_REGEX_BYTES, SubsetError, check_subset, regex_match, to_osquery_regex
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,14 @@ from __future__ import annotations
 import shutil
 import textwrap
 
-from compiler import target as target_mod
-from compiler.report.batch import run_batch
+from eqlc import target as target_mod
+from eqlc.report.batch import run_batch
 from tests.corpus import CORPUS, EXAMPLE_DIR
 
 CRASHER = textwrap.dedent(
     '''
     import os
-    from compiler.result import Notes, Translation
+    from eqlc.result import Notes, Translation
 
     class Crashy:
         name = "crashy"

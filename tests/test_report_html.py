@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from compiler.cli import _register, app
-from compiler.target import available
+from eqlc.cli import _register, app
+from eqlc.target import available
 from tests.corpus import CORPUS, EXAMPLE_DIR
 
 RULES = [

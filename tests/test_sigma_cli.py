@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.result import Refused
-from targets.sigma.emit import emit
+from eqlc.result import Refused
+from eqlc.targets.sigma.emit import emit
 from tests.corpus import EXAMPLE_DIR, all_rules, rule_id, sample
 
 DATA = Path(__file__).parent / "data" / "sigma"

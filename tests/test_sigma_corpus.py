@@ -1,7 +1,7 @@
 """The Sigma target over the shared corpus.
 
 * Coverage (all 823 rules, cheap): exact / with assumptions / refused by reason class, asserted
-  against tests/data/sigma/coverage.yaml (regenerate with ``python -m targets.sigma.coverage``
+  against tests/data/sigma/coverage.yaml (regenerate with ``python -m eqlc.targets.sigma.coverage``
   after a deliberate change, and say why in the commit).
 * pySigma in-process on ``tests.corpus.sample()`` (100 rules; EQLC_FULL_CORPUS=1 for all): every
   translation parses, passes the offline validators of ``sigma check`` (issues only from
@@ -9,7 +9,7 @@
   (splunk_cim, else no pipeline) and Kusto (microsoft_xdr) fail only with the backend limits of
   tests/data/sigma/backend_limits.yaml.
 * Execution on the sample's event rules: witness events generated from each rule by
-  ``compiler.fixtures.witness`` and judged by ``compiler.matcher``; raw and conformed
+  ``eqlc.fixtures.witness`` and judged by ``eqlc.matcher``; raw and conformed
   (``Emission.conform``: per-field assumptions made true) events. Every disagreement must fall on
   an event that breaks an assumption the translation states.
 """
@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.result import Refused, Status
-from targets.sigma import TARGET, validate
-from targets.sigma.coverage import coverage
-from targets.sigma.emit import emit
+from eqlc.result import Refused, Status
+from eqlc.targets.sigma import TARGET, validate
+from eqlc.targets.sigma.coverage import coverage
+from eqlc.targets.sigma.emit import emit
 from tests.corpus import FULL, all_rules, rule_id, sample
 
 DATA = Path(__file__).parent / "data" / "sigma"
@@ -43,7 +43,7 @@ def _corpus_translations(profile: str) -> tuple:
 def test_corpus_coverage():
     cov = coverage(all_rules(), "cased", _corpus_translations("cased")).as_dict()
     print(yaml.safe_dump(cov, sort_keys=False))
-    assert cov == EXPECTED_COVERAGE, "coverage changed: rerun `python -m targets.sigma.coverage` and update tests/data/sigma/coverage.yaml"
+    assert cov == EXPECTED_COVERAGE, "coverage changed: rerun `python -m eqlc.targets.sigma.coverage` and update tests/data/sigma/coverage.yaml"
     assert cov["total"] == len(all_rules()) == cov["exact"] + cov["assumptions"] + cov["refused"]
     assert not any(k.startswith("other") for k in cov["refused_by_reason"])
     # the portable profile differs only in how case is handled, never in what is translated
@@ -134,14 +134,14 @@ def _event_rules() -> list:
 
 @functools.lru_cache(maxsize=1)
 def _oracle():
-    from compiler.fixtures.oracle import Oracle
+    from eqlc.fixtures.oracle import Oracle
 
     return Oracle()
 
 
 @pytest.mark.parametrize("rid, rule", _event_rules(), ids=[rid for rid, _ in _event_rules()])
 def test_witness_events_agree_with_the_matcher(rid, rule):
-    from compiler.fixtures.witness import generate
+    from eqlc.fixtures.witness import generate
 
     oracle = _oracle()
     ws = generate(rule, oracle)
@@ -180,7 +180,7 @@ def test_sequence_witness_scenarios_agree_with_the_matcher(rid, rule):
     """Each witness scenario is an isolated group of events (own keys, own hour); the Sigma
     correlation must select the same events of a scenario as the matcher, unless one of the
     scenario's events breaks a stated assumption."""
-    from compiler.fixtures.witness import generate
+    from eqlc.fixtures.witness import generate
 
     oracle = _oracle()
     ws = generate(rule, oracle)

@@ -14,12 +14,12 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule, SigmaCorrelationType
 from sigma.rule import SigmaRule
 
-from compiler import parse_query
-from compiler.result import Status
-from compiler.rule import Rule, Technique, Threat
-from targets.sigma import TARGET
-from targets.sigma.emit import emit
-from targets.sigma.metadata import SIGMA_NAMESPACE
+from eqlc import parse_query
+from eqlc.result import Status
+from eqlc.rule import Rule, Technique, Threat
+from eqlc.targets.sigma import TARGET
+from eqlc.targets.sigma.emit import emit
+from eqlc.targets.sigma.metadata import SIGMA_NAMESPACE
 
 DATA = Path(__file__).parent / "data" / "sigma"
 LNX = 'process where host.os.type == "linux" and event.type == "start" and '

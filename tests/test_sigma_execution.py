@@ -3,7 +3,7 @@ into Sigma-taxonomy rows, must select the events Elasticsearch selects.
 
 References: hand-derived Elasticsearch verdicts (the example's expectations.yaml,
 tests/data/sigma/semantics_cases.yaml, the sequence scenarios below), each also confirmed by the
-Python matcher (``compiler.matcher``); generated corpus events are in test_sigma_corpus.py. Every
+Python matcher (``eqlc.matcher``); generated corpus events are in test_sigma_corpus.py. Every
 disagreement must fall on an event that breaks an assumption the translation states (its check
 says so), or is listed as excused with the assumption that excuses it.
 """
@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler import parse_query
-from compiler.fixtures import load_events
-from compiler.fixtures.oracle import Oracle
-from compiler.loaders import load_file
-from compiler.matcher import matcher
-from compiler.result import Status
-from compiler.rule import Rule
-from targets.sigma import TARGET
-from targets.sigma.emit import emit
-from targets.sigma.engine import to_sql
+from eqlc import parse_query
+from eqlc.fixtures import load_events
+from eqlc.fixtures.oracle import Oracle
+from eqlc.loaders import load_file
+from eqlc.matcher import matcher
+from eqlc.result import Status
+from eqlc.rule import Rule
+from eqlc.targets.sigma import TARGET
+from eqlc.targets.sigma.emit import emit
+from eqlc.targets.sigma.engine import to_sql
 from tests.corpus import EXAMPLE_DIR
 
 DATA = Path(__file__).parent / "data" / "sigma"

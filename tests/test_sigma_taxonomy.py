@@ -13,9 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from compiler.result import Refused
-from targets.sigma.emit import emit
-from targets.sigma.mapping import load
+from eqlc.result import Refused
+from eqlc.targets.sigma.emit import emit
+from eqlc.targets.sigma.mapping import load
 from tests.corpus import rule_id, sample
 
 TAXONOMY = yaml.safe_load((Path(__file__).parent / "data" / "sigma" / "taxonomy_fields.yaml").read_text())

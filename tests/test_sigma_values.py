@@ -4,7 +4,7 @@
   must read back exactly those literals and wildcards (Sigma's backslash rules are subtle: a
   backslash escapes only ``*``, ``?`` and a backslash).
 * Regexes: the rendered pattern, searched as the sqlite REGEXP function searches it, must accept
-  exactly the strings the reference Lucene rendering (``compiler.lucene_regex``, full match,
+  exactly the strings the reference Lucene rendering (``eqlc.lucene_regex``, full match,
   ``.`` matching newlines) accepts, and must stay inside Sigma's regex subset.
 """
 
@@ -17,10 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sigma.types import SigmaRegularExpression, SigmaString, SpecialChars
 
-from compiler import ir
-from compiler.lucene_regex import to_pattern
-from targets.sigma import regex as sigma_regex
-from targets.sigma.values import SigmaText, as_modifier_value, compose, literal
+from eqlc import ir
+from eqlc.lucene_regex import to_pattern
+from eqlc.targets.sigma import regex as sigma_regex
+from eqlc.targets.sigma.values import SigmaText, as_modifier_value, compose, literal
 
 ALPHABET = "ab\\*?'\" %_[]xA\u00e9\n"
 
@@ -150,7 +150,7 @@ def test_regex_list_is_an_alternation_of_whole_values():
 
 @pytest.mark.parametrize("pattern", ["a&b", "~a", "#"])
 def test_untranslatable_lucene_constructs_raise(pattern):
-    from compiler.lucene_regex import Untranslatable
+    from eqlc.lucene_regex import Untranslatable
 
     with pytest.raises(Untranslatable):
         sigma_regex.render((pattern,), False)

@@ -1,7 +1,7 @@
 """The SPL target over the shared corpus: coverage by status and reason for both profiles, every
 emitted search (and tstats form) parses in the reference evaluator, and the evaluator selects what
 the Python matcher selects on witness events derived from each rule's literals
-(:mod:`targets.spl.witness`).
+(:mod:`eqlc.targets.spl.witness`).
 
 Coverage counts are asserted against tests/data/spl/coverage.json (rewrite it with
 EQLC_SPL_UPDATE_COVERAGE=1 after a deliberate change; the diff then shows what moved). The whole
@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from compiler.matcher import matcher as eql_matcher  # the reference semantics; never skipped
-from compiler import ir
-from compiler.events import values
-from compiler.result import Status
-from targets.spl import TARGET, evaluator, witness
-from targets.spl.profile import load_profile
+from eqlc.matcher import matcher as eql_matcher  # the reference semantics; never skipped
+from eqlc import ir
+from eqlc.events import values
+from eqlc.result import Status
+from eqlc.targets.spl import TARGET, evaluator, witness
+from eqlc.targets.spl.profile import load_profile
 from tests.corpus import all_rules, rule_id
 
 DATA = Path(__file__).parent / "data" / "spl"
@@ -168,7 +168,7 @@ def matcher_selection(rule, events: list[dict]) -> list[str]:
 
 
 def test_spl_selects_what_the_matcher_selects_on_the_example_fixtures():
-    from compiler.loaders import load_file
+    from eqlc.loaders import load_file
     from tests.corpus import EXAMPLE_DIR
 
     (rule,) = load_file(EXAMPLE_DIR / "rule.toml")
@@ -258,7 +258,7 @@ def test_ecs_selects_what_the_matcher_selects_on_compiler_fixtures_witnesses(rul
     It is thorough and slower, so CI takes every fifth rule of the sample, leaves witness sets of
     more than 400 events (up to 25 s each in the evaluator) and one rule whose generation alone
     takes about 10 s to EQLC_FULL_CORPUS=1, which takes every translated rule of the corpus."""
-    from compiler.fixtures.witness import generate
+    from eqlc.fixtures.witness import generate
 
     full = os.environ.get("EQLC_FULL_CORPUS") == "1"
     slow = {"rules_building_block/defense_evasion_masquerading_windows_system32_exe.toml"}

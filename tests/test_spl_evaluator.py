@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from targets.spl.evaluator import SplSyntaxError, Undocumented, Unsupported, parse, run
+from eqlc.targets.spl.evaluator import SplSyntaxError, Undocumented, Unsupported, parse, run
 
 
 def ids(spl, events):

@@ -13,7 +13,7 @@ pipeline the Sigma target's own execution uses (``eqlc_category``/``eqlc_product
 Both SPLs run in the evaluator over the same ECS events: eqlc's on the ecs profile's Splunk events,
 pySigma's on Splunk events in Sigma's taxonomy built from the Sigma target's mapping (a field with
 several values stays one multivalue field, as Splunk extracts it). Events: the example's fixtures,
-and per rule the witness events of :mod:`targets.spl.witness`, raw and conformed to the Sigma
+and per rule the witness events of :mod:`eqlc.targets.spl.witness`, raw and conformed to the Sigma
 translation's data assumptions (``Emission.conform``). eqlc's SPL must select what the Python
 matcher selects on every one of them (asserted), so each disagreement is pySigma's or the Sigma
 rule's, and gets a reason:
@@ -41,22 +41,22 @@ from typing import Callable, Optional
 import pytest
 import yaml
 
-from compiler.matcher import matcher as eql_matcher  # the reference semantics; never skipped
-from compiler import ir
-from compiler.events import split_path, values
-from compiler.loaders import load_file
-from compiler.result import Refused
+from eqlc.matcher import matcher as eql_matcher  # the reference semantics; never skipped
+from eqlc import ir
+from eqlc.events import split_path, values
+from eqlc.loaders import load_file
+from eqlc.result import Refused
 from sigma.backends.splunk import SplunkBackend
 from sigma.collection import SigmaCollection
 from sigma.processing.pipeline import ProcessingPipeline
-from targets.sigma import engine as sigma_engine
-from targets.sigma import mapping as sigma_mapping
-from targets.sigma.adapter import member, product_of
-from targets.sigma.emit import Emission, emit
-from targets.sigma.engine import logsource_pipeline
-from targets.sigma.yamlout import dump_all
-from targets.spl import TARGET, evaluator, witness
-from targets.spl.adapter import text as splunk_text
+from eqlc.targets.sigma import engine as sigma_engine
+from eqlc.targets.sigma import mapping as sigma_mapping
+from eqlc.targets.sigma.adapter import member, product_of
+from eqlc.targets.sigma.emit import Emission, emit
+from eqlc.targets.sigma.engine import logsource_pipeline
+from eqlc.targets.sigma.yamlout import dump_all
+from eqlc.targets.spl import TARGET, evaluator, witness
+from eqlc.targets.spl.adapter import text as splunk_text
 from tests.corpus import EXAMPLE_DIR, rule_id
 from tests.test_spl_corpus import corpus_rules, meeting_stated_assumptions
 

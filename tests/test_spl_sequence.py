@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.parser import parse_query
-from compiler.result import Status
-from compiler.rule import Rule
-from targets.spl import TARGET, adapter, evaluator
-from targets.spl.profile import load_profile
+from eqlc.parser import parse_query
+from eqlc.result import Status
+from eqlc.rule import Rule
+from eqlc.targets.spl import TARGET, adapter, evaluator
+from eqlc.targets.spl.profile import load_profile
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -130,7 +130,7 @@ def test_untranslatable_sequences_are_refused_with_the_reason(query, reason):
 
 
 # ---- join keys on different fields per term, and multivalued keys, against the Python matcher ----
-from compiler.matcher import matcher as eql_matcher  # noqa: E402  (the reference semantics; never skipped)
+from eqlc.matcher import matcher as eql_matcher  # noqa: E402  (the reference semantics; never skipped)
 
 KEYED = {
     "positional": ('sequence by host.id with maxspan=5s [process where process.name != "x"] by process.entity_id '

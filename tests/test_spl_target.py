@@ -11,13 +11,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler import ir
-from compiler.loaders import load_file
-from compiler.result import Status
-from compiler.rule import Rule
-from targets.spl import TARGET
-from targets.spl import evaluator
-from targets.spl.savedsearch import cron_for, earliest_for
+from eqlc import ir
+from eqlc.loaders import load_file
+from eqlc.result import Status
+from eqlc.rule import Rule
+from eqlc.targets.spl import TARGET
+from eqlc.targets.spl import evaluator
+from eqlc.targets.spl.savedsearch import cron_for, earliest_for
 from tests.corpus import EXAMPLE_DIR
 
 FIXTURES = [json.loads(line) for line in (EXAMPLE_DIR / "fixtures.ndjson").read_text().splitlines() if line.strip()]
@@ -227,7 +227,7 @@ def _cim_event(i, **fields):
 
 
 def test_cim_tstats_form_when_every_condition_is_a_search_term():
-    from compiler.parser import parse_query
+    from eqlc.parser import parse_query
 
     q = 'process where host.os.type == "windows" and process.name : "cmd.exe" and not user.id : "S-1-5-18"'
     t = TARGET.compile(Rule(query=parse_query(q), query_text=q, name="t", path="r.toml"), profile="cim")
@@ -247,7 +247,7 @@ def test_cim_tstats_form_when_every_condition_is_a_search_term():
 
 
 def test_cim_closed_vocabulary_turns_case_sensitive_os_tests_into_search_terms():
-    from compiler.parser import parse_query
+    from eqlc.parser import parse_query
 
     for q, expect in [('process where host.os.type == "linux"', 'os="linux"'),
                       ('process where host.os.type in ("linux", "Windows")', 'os="linux"'),
@@ -262,7 +262,7 @@ def test_cim_closed_vocabulary_turns_case_sensitive_os_tests_into_search_terms()
 
 
 def test_cim_without_tstats_form_says_why_in_the_stanza():
-    from compiler.parser import parse_query
+    from eqlc.parser import parse_query
 
     q = 'process where process.name == "cmd.exe"'
     t = TARGET.compile(Rule(query=parse_query(q), query_text=q, name="t", path="r.toml"), profile="cim")

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from compiler import target as target_mod
-from compiler.cli import _register, app
-from compiler.fixtures import load_events
-from compiler.loaders import load_file
-from compiler.verify import TargetSpec, verify_rule
+from eqlc import target as target_mod
+from eqlc.cli import _register, app
+from eqlc.fixtures import load_events
+from eqlc.loaders import load_file
+from eqlc.verify import TargetSpec, verify_rule
 from tests.corpus import EXAMPLE_DIR
 
 DATA = Path(__file__).parent / "data" / "verify"

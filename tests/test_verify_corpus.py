@@ -1,7 +1,7 @@
 """Over the corpus, every rule a target compiles agrees with the Python matcher on its witnesses.
 
 CI runs ``tests.corpus.sample()`` (100 rules); ``EQLC_FULL_CORPUS=1`` runs all 823. The batch is
-the one ``eqlc report`` runs (``compiler.report.batch.run_batch``, two worker processes): for each
+the one ``eqlc report`` runs (``eqlc.report.batch.run_batch``, two worker processes): for each
 rule, witnesses are generated from its IR and every installed target compiles the rule and runs
 its output through its own engine on them.
 
@@ -31,9 +31,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.report import build_report
-from compiler.report.batch import run_batch
-from compiler.target import available
+from eqlc.report import build_report
+from eqlc.report.batch import run_batch
+from eqlc.target import available
 from tests.corpus import CORPUS, FULL, sample
 
 DATA = Path(__file__).parent / "data" / "verify"

@@ -18,13 +18,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from compiler import ir
-from compiler.fixtures.atoms import skeleton
-from compiler.fixtures.ecs import _ARGS_LINE_PAIRS, _NAME_PATH_PAIRS
-from compiler.fixtures.oracle import Oracle
-from compiler.fixtures.witness import WitnessSet, generate, with_category
-from compiler.loaders import load_file
-from compiler.matcher import matcher
+from eqlc import ir
+from eqlc.fixtures.atoms import skeleton
+from eqlc.fixtures.ecs import _ARGS_LINE_PAIRS, _NAME_PATH_PAIRS
+from eqlc.fixtures.oracle import Oracle
+from eqlc.fixtures.witness import WitnessSet, generate, with_category
+from eqlc.loaders import load_file
+from eqlc.matcher import matcher
 from tests.corpus import CORPUS, EXAMPLE_DIR, all_rules, rule_id
 
 ORACLE = Oracle()
@@ -264,7 +264,7 @@ def test_witness_events_are_ecs_shaped(path, dracut):
 def test_fixtures_command_writes_witnesses_coverage_and_expectations(tmp_path):
     from typer.testing import CliRunner
 
-    from compiler.cli import _register, app
+    from eqlc.cli import _register, app
 
     _register()
     res = CliRunner().invoke(app, ["fixtures", str(EXAMPLE_DIR / "rule.eql"), "-o", str(tmp_path)])

@@ -37,7 +37,7 @@ def require_exists(path: Path, message: str = "no such file or directory") -> No
 
 
 def target_specs_or_exit(names: Optional[Iterable[str]]) -> list:
-    """The requested :class:`~compiler.verify.TargetSpec` list, or exit 2 naming the bad one."""
+    """The requested :class:`~eqlc.verify.TargetSpec` list, or exit 2 naming the bad one."""
     from ..verify import target_specs
 
     try:

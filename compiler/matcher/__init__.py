@@ -2,7 +2,7 @@
 
 ::
 
-    from compiler.matcher import matcher
+    from eqlc.matcher import matcher
     m = matcher('process where process.name == "dracut"')
     m.match(event)                      # single-event queries: bool
     for hit in m.run(events):           # every query kind: Match(events=[...], keys=[...])
@@ -178,7 +178,7 @@ def matcher(
 
 
 def __getattr__(name: str):
-    # compiler.matcher.multi imports this package: load it on first use
+    # eqlc.matcher.multi imports this package: load it on first use
     if name in ("MatcherSet", "matcher_set"):
         from . import multi
 

@@ -345,7 +345,7 @@ class ESCodegen:
     def _read_lines(self, path: list, out: str) -> list:
         """Read a nested-dict value into ``out`` with subscripts in a (zero-cost) try block;
         ``_MISSING`` when a key is absent, a list or scalar is on the way, or a dotted key
-        (``"a.b"``, which compiler.events reads first) exists: the general getter decides then."""
+        (``"a.b"``, which eqlc.events reads first) exists: the general getter decides then."""
         sub = "".join(f"[{p!r}]" for p in path)
         checks = []
         for i in range(len(path) - 1):

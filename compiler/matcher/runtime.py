@@ -2,7 +2,7 @@
 
 This file is embedded verbatim (after ``compiler/events.py``) in every module that
 ``eqlc compile --target python`` writes, so it must not import anything from eqlc: the one import
-of ``compiler.events`` below is replaced by the inlined source in a standalone module. That is how
+of ``eqlc.events`` below is replaced by the inlined source in a standalone module. That is how
 the in-process matcher and the standalone module share one meaning: the same generated code runs
 on the same runtime.
 
@@ -22,7 +22,7 @@ import re as _re
 from collections import deque as _deque
 from itertools import product as _product
 
-from compiler.events import values as _es_values  # @standalone-inline compiler/events.py
+from eqlc.events import values as _es_values  # @standalone-inline compiler/events.py
 
 try:  # RE2 (google-re2) runs in linear time; without it the lazy DFA below does.
     import re2 as _re2
@@ -48,7 +48,7 @@ class EventOrderError(ValueError):
 
 
 def _values(e, path):
-    """Elasticsearch's indexed values of ``path`` (compiler.events.values), scalars only."""
+    """Elasticsearch's indexed values of ``path`` (eqlc.events.values), scalars only."""
     out = _es_values(e, path)
     for v in out:
         if v.__class__ not in _SCALAR_TYPES:
@@ -59,7 +59,7 @@ def _values(e, path):
 def _getter(path, family="dynamic", norm=None):
     """A field reader ``e -> values`` with a fast path for nested dicts holding a scalar or a list
     of scalars; anything else (dotted keys on the way, lists of objects, nulls inside arrays)
-    goes through ``_values`` (compiler.events semantics), then ``norm``. ``family`` "keyword"
+    goes through ``_values`` (eqlc.events semantics), then ``norm``. ``family`` "keyword"
     accepts only strings on the fast path, "dynamic" any JSON scalar."""
     scalar = (str,) if family == "keyword" else _SCALAR_TYPES
     scalar_set = frozenset(scalar)
@@ -133,7 +133,7 @@ def _getter(path, family="dynamic", norm=None):
 
 
 def _raw_with_nulls(node, path, i, out):
-    """Like compiler.events._walk, but keeps explicit nulls (for fields with ``null_value``)."""
+    """Like eqlc.events._walk, but keeps explicit nulls (for fields with ``null_value``)."""
     if i == len(path):
         if isinstance(node, list):
             for item in node:
@@ -621,7 +621,7 @@ class _Wild:
 
 
 class _DFA:
-    """A lazily built DFA over an NFA (compiled by compiler.lucene_regex.to_nfa): linear time in the
+    """A lazily built DFA over an NFA (compiled by eqlc.lucene_regex.to_nfa): linear time in the
     length of the value, whatever the pattern. Used when RE2 is not importable."""
 
     __slots__ = ("trans", "start", "accept", "cache", "ids", "acc", "sets")

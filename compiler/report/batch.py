@@ -127,7 +127,7 @@ def run_batch(
     """Rows for every rule in ``files``, in file order, using ``jobs`` processes.
 
     ``registry`` adds targets (name -> "module:attribute") in every worker, for targets that are
-    not in :data:`compiler.target.REGISTRY` (plug-ins, test doubles)."""
+    not in :data:`eqlc.target.REGISTRY` (plug-ins, test doubles)."""
     paths = [str(f) for f in files]
     results: dict[str, list[dict]] = {}
     if jobs <= 1:

@@ -1,6 +1,6 @@
 """KQL (Kusto) target: Defender XDR advanced hunting and Sentinel ASIM queries.
 
-``TARGET`` implements :class:`compiler.target.Target`. The profile YAML files beside this module
+``TARGET`` implements :class:`eqlc.target.Target`. The profile YAML files beside this module
 map ECS fields to columns; the emitter (``emit``, ``query``) and the duckdb-kql fixture adapter
 (``adapter``) both read them.
 """

@@ -2,7 +2,7 @@
 from the SAME profile YAML the emitter reads.
 
 Each ECS event becomes a row of the table whose category it has (``event.category``), with
-every mapped field in its column, read with :func:`compiler.events.values` (Elasticsearch's view
+every mapped field in its column, read with :func:`eqlc.events.values` (Elasticsearch's view
 of the event). Kusto conventions are reproduced, because duckdb-kql follows SQL's instead
 (shared/research/offline-oracles.md §1): a missing string is loaded as ``""`` (Kusto never
 stores a null string; with SQL NULLs ``isempty``/``==`` give Kusto-incorrect answers), missing
@@ -22,7 +22,7 @@ out and reported by :func:`exclusions` with the reason, never silently:
   states that such values are absent (Kusto documents those operators for ASCII only; duckdb-kql
   folds them with SQL lower());
 * events on which a field the translation read from a command line (``process.args`` from
-  ``process.command_line``, see :mod:`targets.kql.argv`) is not what the stated assumption says
+  ``process.command_line``, see :mod:`eqlc.targets.kql.argv`) is not what the stated assumption says
   (an argument with a space, a command line that is not the arguments joined by spaces).
 
 Fields read from a command line get no column of their own: the command line's column is loaded
@@ -41,9 +41,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-from compiler import ir
-from compiler.events import split_path, values
-from compiler.result import Status, Translation
+from eqlc import ir
+from eqlc.events import split_path, values
+from eqlc.result import Status, Translation
 
 from . import syntax
 from .argv import Derived
@@ -242,7 +242,7 @@ _LEAF_MATCHERS: dict[str, Any] = {}
 
 def _truth(cond: ir.Expr, event: dict) -> bool:
     """Elasticsearch's truth of one condition on one event, by the reference matcher."""
-    from compiler.matcher import matcher
+    from eqlc.matcher import matcher
 
     key = repr(cond)
     m = _LEAF_MATCHERS.get(key)

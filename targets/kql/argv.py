@@ -35,7 +35,7 @@ null count, as a missing ``args_count`` is in Elasticsearch.
 
 :func:`violation` decides, for one ECS event, whether the assumption a translation relies on
 holds; the duckdb-kql fixture adapter reports the events where it does not instead of running
-them (``compiler.matcher`` and the emitted query may disagree there, by design).
+them (``eqlc.matcher`` and the emitted query may disagree there, by design).
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ from typing import Optional
 
 import re2
 
-from compiler import ir
-from compiler import lucene_regex as lr
-from compiler.events import split_path, values
+from eqlc import ir
+from eqlc import lucene_regex as lr
+from eqlc.events import split_path, values
 
 from . import syntax
 
@@ -144,7 +144,7 @@ class WordRenderer(lr.Renderer):
 def regex_line(patterns: "tuple[str, ...] | list[str]", ci: bool) -> tuple[str, bool]:
     """RE2 for "some word of the line matches one of the Lucene regexes", and whether the word
     regex matches the empty string (then the caller must also require a non-empty line).
-    Raises :class:`compiler.lucene_regex.Untranslatable` / ``RegexError`` as ``to_pattern`` does."""
+    Raises :class:`eqlc.lucene_regex.Untranslatable` / ``RegexError`` as ``to_pattern`` does."""
     r = WordRenderer("re2", ci)
     body = "|".join(f"(?:{r.render(lr.parse_regex(p))})" for p in patterns)
     return f"(^| )(?:{body})( |$)", re2.fullmatch(f"(?:{body})", "") is not None
@@ -153,7 +153,7 @@ def regex_line(patterns: "tuple[str, ...] | list[str]", ci: bool) -> tuple[str, 
 def check_literals(words: list[Word], field: str, column: str) -> None:
     """Refuse literals that can never be one word under the assumption (rather than making the
     comparison silently false)."""
-    from compiler.result import Refused
+    from eqlc.result import Refused
 
     for w in words:
         text = "".join(x if isinstance(x, str) else x.value for x in w)

@@ -21,7 +21,7 @@ import re
 
 import yaml
 
-from compiler.rule import Rule
+from eqlc.rule import Rule
 
 SEVERITY = {"low": "Low", "medium": "Medium", "high": "High", "critical": "High", None: "Medium"}
 MIN_FREQ_MS = 5 * 60_000
@@ -102,7 +102,7 @@ def defender_detection(rule: Rule, query: str, notes: list[str]) -> str:
 
 
 def artifact_base(rule: Rule) -> str:
-    """The base name the CLI gives every file of this rule (:attr:`compiler.rule.Rule.file_stem`)."""
+    """The base name the CLI gives every file of this rule (:attr:`eqlc.rule.Rule.file_stem`)."""
     return rule.file_stem
 
 

@@ -19,7 +19,7 @@ How Elasticsearch's meaning is kept (see shared/research/eql-semantics.md §0-§
   no column is refused by name.
 * ``process.args``-like arrays the profile reads from a command line (``argv_of``) become "some
   space-separated word matches" predicates that are false on an empty line, so ``not`` keeps
-  ``must_not``'s meaning; they are exact under the assumption :mod:`targets.kql.argv` states.
+  ``must_not``'s meaning; they are exact under the assumption :mod:`eqlc.targets.kql.argv` states.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from typing import Optional, Union
 
 import re2
 
-from compiler import ir
-from compiler.lucene_regex import RegexError, Untranslatable, to_pattern
-from compiler.result import Notes, Refused
+from eqlc import ir
+from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
+from eqlc.result import Notes, Refused
 
 from . import argv, syntax
 from .argv import Derived
@@ -706,7 +706,7 @@ def iter_strings(e: object):
 def describe(e: ir.Expr) -> str:
     """A short EQL-like rendering of a leaf for notes and refusals."""
     try:
-        from compiler.printer import expr as print_expr
+        from eqlc.printer import expr as print_expr
 
         return print_expr(e)
     except Exception:  # fall back to a local rendering if the printer cannot render the node

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from compiler.mapping import load_mapping
+from eqlc.mapping import load_mapping
 
 HERE = Path(__file__).resolve().parent
 PROFILE_FILES = {"defender": HERE / "defender.yaml", "sentinel-asim": HERE / "sentinel-asim.yaml"}
@@ -47,7 +47,7 @@ class FieldMap:
     ``argv_of`` (an ECS command-line field of the same table) makes an ECS argument array
     (``process.args``) read from that command line, split on single spaces; ``argc_of`` makes an
     argument count (``process.args_count``) the number of those words. Both are exact only under
-    the assumption :mod:`targets.kql.argv` states; ``column``/``expr`` are then the command
+    the assumption :mod:`eqlc.targets.kql.argv` states; ``column``/``expr`` are then the command
     line's own (resolved when the profile loads).
     """
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from compiler import ir
-from compiler.result import Notes, Refused
-from compiler.rule import Rule
+from eqlc import ir
+from eqlc.result import Notes, Refused
+from eqlc.rule import Rule
 
 from . import syntax
 from .emit import Checks, Cond, Emitter

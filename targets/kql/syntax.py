@@ -20,8 +20,8 @@ Sources (Microsoft's Kusto reference, MicrosoftDocs/dataexplorer-docs):
 
 from __future__ import annotations
 
-from compiler.ir import Pattern, PatternKind, Wildcard
-from compiler.lucene_regex import re2_fold_safe  # also for the literal and wildcard regexes built here
+from eqlc.ir import Pattern, PatternKind, Wildcard
+from eqlc.lucene_regex import re2_fold_safe  # also for the literal and wildcard regexes built here
 
 # meaning -> (case-sensitive operator, case-insensitive operator)
 STRING_OPERATORS = {

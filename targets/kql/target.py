@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from compiler.result import Notes, Refused, Status, Translation
-from compiler.rule import Rule
+from eqlc.result import Notes, Refused, Status, Translation
+from eqlc.rule import Rule
 
 from . import deploy
 from .argv import Derived
@@ -61,7 +61,7 @@ class KqlTarget:
                             profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
         """``_id`` -> reason for every event on which a stated assumption of ``translation`` is
         false: the adapter leaves these out of the tables, since the translation is only claimed
-        exact where its assumptions hold (see :data:`compiler.target.OUTSIDE_ASSUMPTIONS`)."""
+        exact where its assumptions hold (see :data:`eqlc.target.OUTSIDE_ASSUMPTIONS`)."""
         from .adapter import exclusions
 
         return exclusions(translation, list(events), profile or translation.profile or DEFAULT_PROFILE, mapping)

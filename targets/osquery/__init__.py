@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from compiler.result import Refused, Status, Translation
-from compiler.rule import Rule
+from eqlc.result import Refused, Status, Translation
+from eqlc.rule import Rule
 
 from . import fields as _fields
 from . import pack as _pack

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from compiler.events import split_path, values
+from eqlc.events import split_path, values
 
 from .fields import FieldMap, Mapping, TableMap
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from compiler import ir
-from compiler.result import Refused
+from eqlc import ir
+from eqlc.result import Refused
 
 from . import predicates as P
 from . import sqltext, tokens

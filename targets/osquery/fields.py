@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from compiler.errors import EqlError
-from compiler.mapping import load_mapping
+from eqlc.errors import EqlError
+from eqlc.mapping import load_mapping
 
 DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
 SCHEMA_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "schemas" / "osquery.json"

@@ -14,7 +14,7 @@ import ipaddress
 import random
 from typing import Iterator
 
-from compiler import ir
+from eqlc import ir
 
 from .adapter import Loaded
 from .fields import FieldMap, Mapping, TableMap
@@ -212,7 +212,7 @@ class WitnessMaker(RowMaker):
 
     def __init__(self, mapping: Mapping, table: TableMap, platform: str, condition: ir.Expr, seed: int = 0) -> None:
         super().__init__(mapping, table, platform, condition, seed)
-        from compiler.matcher import matcher
+        from eqlc.matcher import matcher
 
         from .adapter import Adapter
         from .verify import es_index_mapping

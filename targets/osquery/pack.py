@@ -14,7 +14,7 @@ import json
 import re
 from pathlib import Path
 
-from compiler.rule import Rule
+from eqlc.rule import Rule
 
 from .emitter import Plan
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from compiler import ir
-from compiler.result import Refused
-from compiler.rule import Rule
+from eqlc import ir
+from eqlc.result import Refused
+from eqlc.rule import Rule
 
 from .emitter import Emitter, Plan, QueryPlan, select_sql
 from .fields import Mapping

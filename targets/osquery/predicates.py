@@ -24,9 +24,9 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from compiler import ir
-from compiler.lucene_regex import RegexError, Untranslatable
-from compiler.result import Refused
+from eqlc import ir
+from eqlc.lucene_regex import RegexError, Untranslatable
+from eqlc.result import Refused
 
 from . import sqltext
 from .regex import to_osquery_regex

@@ -13,7 +13,7 @@ read at commit f345520d):
 * a pattern longer than ``regex_max_size`` bytes (a hidden flag, default 256) or one that
   ``std::regex`` rejects is an SQL error.
 
-So the renderer below writes a Lucene AST (parsed by :func:`compiler.lucene_regex.parse_regex`,
+So the renderer below writes a Lucene AST (parsed by :func:`eqlc.lucene_regex.parse_regex`,
 the parser every target shares) as an ECMAScript pattern over UTF-8 bytes:
 
 * a non-ASCII literal is its UTF-8 bytes, grouped so that a quantifier repeats the whole
@@ -25,7 +25,7 @@ the parser every target shares) as an ECMAScript pattern over UTF-8 bytes:
 * negated classes and ``\\D``/``\\S``/``\\W`` add the non-ASCII code points explicitly;
 * case-insensitive (``regex~``) folds ASCII letters of single characters only, as Lucene's
   ``ASCII_CASE_INSENSITIVE`` does (ranges are not folded), by writing ``[aA]``;
-* refused (:class:`~compiler.lucene_regex.Untranslatable`): intersection, complement, numeric
+* refused (:class:`~eqlc.lucene_regex.Untranslatable`): intersection, complement, numeric
   intervals (as for every target), character ranges or negated classes with non-ASCII
   members, and patterns longer than 256 bytes.
 
@@ -41,7 +41,7 @@ import functools
 import re
 from typing import Optional, Sequence
 
-from compiler.lucene_regex import (
+from eqlc.lucene_regex import (
     AnyChar,
     AnyString,
     Char,
@@ -68,7 +68,7 @@ NOTHING = r"[^\s\S]"
 
 _OUTSIDE_META = set("\\^$.*+?()[]{}|")
 _INSIDE_META = set("\\]^-[")
-# Lucene's shorthands, as compiler.lucene_regex defines them (\s: space, \t, \n, \x0b, \f, \r).
+# Lucene's shorthands, as eqlc.lucene_regex defines them (\s: space, \t, \n, \x0b, \f, \r).
 _SHORT = {"d": "0-9", "s": " \\x09\\x0a\\x0b\\x0c\\x0d", "w": "a-zA-Z0-9_"}
 
 

@@ -15,9 +15,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from compiler.events import values
-from compiler.result import Status, Translation
-from compiler.target import EVENT_ID_FIELD
+from eqlc.events import values
+from eqlc.result import Status, Translation
+from eqlc.target import EVENT_ID_FIELD
 
 from . import engine
 from .adapter import Adapter, Loaded

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from typing import Union
 
-from compiler.ir import Pattern, Wildcard
-from compiler.result import Refused
+from eqlc.ir import Pattern, Wildcard
+from eqlc.result import Refused
 
 LIKE_ESCAPE = "\\"
 

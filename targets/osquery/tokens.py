@@ -18,8 +18,8 @@ with every translation that uses it; without the opt-in mapping these fields are
 
 from __future__ import annotations
 
-from compiler import ir
-from compiler.result import Refused
+from eqlc import ir
+from eqlc.result import Refused
 
 from . import predicates as P
 from . import sqltext

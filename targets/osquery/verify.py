@@ -17,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from compiler.events import values
-from compiler.result import Translation
-from compiler.rule import Rule
-from compiler.target import EVENT_ID_FIELD
+from eqlc.events import values
+from eqlc.result import Translation
+from eqlc.rule import Rule
+from eqlc.target import EVENT_ID_FIELD
 
 from . import fields as F
 from .planner import plan
@@ -119,7 +119,7 @@ def differential(rule: Rule, translation: Translation, rows: int = 40, mapping: 
     the reference matcher on each row set's ECS view.
 
     Returns (row sets run, row sets the SQL selected, disagreements)."""
-    from compiler.matcher import matcher
+    from eqlc.matcher import matcher
 
     from .fuzz import WitnessMaker
 

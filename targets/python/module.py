@@ -3,7 +3,7 @@ matcher generates for the rule + a small API (``match``, ``run``, ``Match``) and
 
 Nothing is re-implemented here: the runtime and the event-field reader are embedded from their
 source files (the runtime's one eqlc import is replaced by the embedded reader), so the
-standalone module and ``compiler.matcher`` cannot drift apart. Regular expressions use ``re2``
+standalone module and ``eqlc.matcher`` cannot drift apart. Regular expressions use ``re2``
 when it is importable and otherwise the runtime's linear-time lazy DFA (never Python's
 backtracking ``re``); a regex on a computed value (Elasticsearch evaluates those as Java regexes
 in Painless) has no DFA form, so such rules are refused.
@@ -17,11 +17,11 @@ import inspect
 import pprint
 from typing import Optional
 
-import compiler.events as _events
-from compiler.matcher import runtime as _runtime
-from compiler.matcher.build import Generated
+import eqlc.events as _events
+from eqlc.matcher import runtime as _runtime
+from eqlc.matcher.build import Generated
 
-_IMPORT_LINE = "from compiler.events import values as _es_values  # @standalone-inline compiler/events.py"
+_IMPORT_LINE = "from eqlc.events import values as _es_values  # @standalone-inline compiler/events.py"
 
 API = '''
 

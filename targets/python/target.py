@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Iterable, Optional
 
-from compiler.errors import EqlError
-from compiler.matcher import Options, load_index_mapping
-from compiler.matcher.build import generate
-from compiler.result import Status, Translation
-from compiler.rule import Rule
+from eqlc.errors import EqlError
+from eqlc.matcher import Options, load_index_mapping
+from eqlc.matcher.build import generate
+from eqlc.result import Status, Translation
+from eqlc.rule import Rule
 
 from .module import header_for, module_text
 
@@ -22,7 +22,7 @@ class PythonTarget:
 
     def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
         """``mapping``: an optional Elasticsearch index mapping file (JSON or YAML) giving field
-        types and aliases, as for ``compiler.matcher``."""
+        types and aliases, as for ``eqlc.matcher``."""
         try:
             options = Options(
                 mapping=load_index_mapping(mapping) if mapping else None,

@@ -7,7 +7,7 @@ Built from the same ``mapping.yaml`` the emitter reads:
   ``eqlc_product`` columns carry the log source and the product (``host.os.type`` looked up
   case-sensitively), and the execution pipeline adds ``eqlc_category = ...``/``eqlc_product = ...``
   to each rule, as a deployment's pipeline maps a log source to a table;
-* each plain field copies its ECS value (read with :func:`compiler.events.values`, so dotted keys
+* each plain field copies its ECS value (read with :func:`eqlc.events.values`, so dotted keys
   and nulls are read as Elasticsearch reads them); ``tail``/``argv`` fields add no column: the
   emitted rule reads them from the path/command line column, which is what the assumptions say;
 * a missing or null value is SQL NULL; booleans are 1/0; ``@timestamp`` is the ``timestamp`` column
@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Iterable, Optional
 
-from compiler.events import split_path, values
+from eqlc.events import split_path, values
 
 from .mapping import LogSource, Mapping
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from compiler.events import values
+from eqlc.events import values
 
 from .mapping import FieldSpec
 

@@ -1,6 +1,6 @@
 """Corpus coverage of the Sigma target: exact / with assumptions / refused by reason.
 
-``python -m targets.sigma.coverage [PATH] [--profile P]`` prints the counts for every rule under
+``python -m eqlc.targets.sigma.coverage [PATH] [--profile P]`` prints the counts for every rule under
 PATH (default: the shared corpus). Refusal reasons are grouped into the classes below, so that
 the report says *why* rules cannot be Sigma, not just how many.
 """
@@ -12,8 +12,8 @@ import collections
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from compiler.result import Status
-from compiler.rule import Rule
+from eqlc.result import Status
+from eqlc.rule import Rule
 
 from .target import TARGET
 
@@ -85,7 +85,7 @@ def coverage(rules: Iterable[Rule], profile: Optional[str] = None, translations:
 def main(argv: Optional[list[str]] = None) -> None:
     import yaml
 
-    from compiler.loaders import load_rules
+    from eqlc.loaders import load_rules
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("path", nargs="?", default=None)

@@ -26,11 +26,11 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Union
 
-from compiler import ir
-from compiler.events import values as ecs_values
-from compiler.lucene_regex import RegexError, Untranslatable
-from compiler.printer import expr as eql_text
-from compiler.result import Refused
+from eqlc import ir
+from eqlc.events import values as ecs_values
+from eqlc.lucene_regex import RegexError, Untranslatable
+from eqlc.printer import expr as eql_text
+from eqlc.result import Refused
 
 from . import regex as sigma_regex
 from .assumptions import AssumptionLog

@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from compiler import ir
-from compiler.events import values as ecs_values
-from compiler.printer import expr as eql_text
-from compiler.result import Refused
-from compiler.rule import Rule
+from eqlc import ir
+from eqlc.events import values as ecs_values
+from eqlc.printer import expr as eql_text
+from eqlc.result import Refused
+from eqlc.rule import Rule
 
 from . import metadata
 from .assumptions import AssumptionLog

@@ -32,7 +32,7 @@ from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import AddConditionTransformation
 from sigma.rule import SigmaRule
 
-from compiler.target import EVENT_ID_FIELD
+from eqlc.target import EVENT_ID_FIELD
 
 from . import adapter
 from .mapping import Mapping

@@ -6,7 +6,7 @@ that tells, for one fixture event, whether the event breaks it. Those checks nee
 few IR conditions the way Elasticsearch does for *native* queries (term/terms/wildcard/exists:
 any array element matches, ``not`` is ``must_not`` and so matches missing fields, ASCII-only case
 folding). This module covers exactly those constructs; it is not the rule matcher
-(``compiler.matcher`` is), and raises ``NotImplementedError`` for anything else.
+(``eqlc.matcher`` is), and raises ``NotImplementedError`` for anything else.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from compiler import ir
-from compiler.events import values
+from eqlc import ir
+from eqlc.events import values
 
 
 def ascii_fold(s: str) -> str:

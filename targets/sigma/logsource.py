@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from compiler import ir
-from compiler.events import split_path
-from compiler.printer import expr as eql_text
-from compiler.result import Refused
-from compiler.rule import Rule
+from eqlc import ir
+from eqlc.events import split_path
+from eqlc.printer import expr as eql_text
+from eqlc.result import Refused
+from eqlc.rule import Rule
 
 from . import adapter
 from .assumptions import AssumptionLog

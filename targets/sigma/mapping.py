@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
-from compiler.mapping import load_mapping
+from eqlc.mapping import load_mapping
 
 DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
 

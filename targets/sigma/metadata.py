@@ -13,7 +13,7 @@ import re
 import uuid
 from typing import Optional
 
-from compiler.rule import Rule
+from eqlc.rule import Rule
 
 # Fixed namespace so that the same Elastic rule_id always gives the same Sigma id.
 SIGMA_NAMESPACE = uuid.UUID("6f4d9a0e-1c57-5b8e-9d3a-2f61c0e8b7a4")

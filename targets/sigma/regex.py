@@ -3,7 +3,7 @@
 Sigma's ``re`` modifier takes PCRE restricted to ``.``, ``^``, ``$``, quantifiers, ``[...]``
 classes, ``()`` groups and ``|`` (sigma-appendix-modifiers.md, "Regular Expression"); other
 metacharacters "are unsupported and can not be used". So this renderer, unlike
-:func:`compiler.lucene_regex.to_pattern`, writes no ``(?:``, no ``(?s:``, no ``\\d``/``\\w``/``\\s``
+:func:`eqlc.lucene_regex.to_pattern`, writes no ``(?:``, no ``(?s:``, no ``\\d``/``\\w``/``\\s``
 and no ``\\x{..}``:
 
 * Lucene matches the whole value; Sigma's regex is a search, so the pattern is wrapped in
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler import lucene_regex as lr
-from compiler.lucene_regex import Untranslatable
+from eqlc import lucene_regex as lr
+from eqlc.lucene_regex import Untranslatable
 
 from .values import CLASS_META, RE_META
 

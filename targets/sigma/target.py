@@ -1,4 +1,4 @@
-"""The Sigma :class:`compiler.target.Target`.
+"""The Sigma :class:`eqlc.target.Target`.
 
 Profiles: ``cased`` (default) writes ``|cased`` wherever EQL compares case-sensitively, which is
 exact and what pySigma's sqlite backend runs; ``portable`` leaves it out for backends without
@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from compiler.result import Notes, Refused, Translation
-from compiler.rule import Rule
-from targets.sequence_scope import spread_over_join_keys
+from eqlc.result import Notes, Refused, Translation
+from eqlc.rule import Rule
+from eqlc.targets.sequence_scope import spread_over_join_keys
 
 from .assumptions import AssumptionLog
 from .detection import PROFILES

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Sequence, Union
 
-from compiler.ir import Pattern, PatternKind, Wildcard
+from eqlc.ir import Pattern, PatternKind, Wildcard
 
 Part = Union[str, Wildcard]
 

@@ -2,7 +2,7 @@
 
 ECS profile: each ECS field becomes the Splunk field the emitter uses for it
 (:meth:`Profile.splunk_field`: the dotted name, ``{}`` for ECS array fields), holding the values
-Elasticsearch indexes for it (:func:`compiler.events.values`: arrays flattened, null/[] dropped),
+Elasticsearch indexes for it (:func:`eqlc.events.values`: arrays flattened, null/[] dropped),
 as text the way Splunk extracts JSON (``true``, ``4242``). CIM profile: an event belongs to the
 data model dataset of its ``event.category`` values, gets that dataset's tags, and carries the CIM
 fields the cim mapping derives from its ECS fields. ``_time`` is ``@timestamp`` in epoch seconds.
@@ -14,9 +14,9 @@ import json
 from datetime import datetime
 from typing import Any, Iterable, Optional
 
-from compiler.events import values
-from compiler.result import Refused
-from compiler.target import EVENT_ID_FIELD
+from eqlc.events import values
+from eqlc.result import Refused
+from eqlc.target import EVENT_ID_FIELD
 
 from .profile import Profile
 

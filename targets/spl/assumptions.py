@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Optional
 
-from compiler import ir
-from compiler.events import split_path, values
-from targets.sequence_scope import spread_over_join_keys
+from eqlc import ir
+from eqlc.events import split_path, values
+from eqlc.targets.sequence_scope import spread_over_join_keys
 
 Check = Callable[[dict], bool]
 

@@ -25,9 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from compiler import ir
-from compiler.lucene_regex import RegexError, Untranslatable, parse_regex, to_pattern
-from compiler.result import Refused
+from eqlc import ir
+from eqlc.lucene_regex import RegexError, Untranslatable, parse_regex, to_pattern
+from eqlc.result import Refused
 
 from . import literals as L
 from .assumptions import CheckedNote, holds_numbers

@@ -22,7 +22,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterable, Union
 
-from compiler.ir import Wildcard
+from eqlc.ir import Wildcard
 
 Part = Union[str, Wildcard]
 

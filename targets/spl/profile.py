@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from compiler.mapping import load_mapping
-from compiler.result import Refused
+from eqlc.mapping import load_mapping
+from eqlc.result import Refused
 
 HERE = Path(__file__).resolve().parent
 PROFILES = ("ecs", "cim")

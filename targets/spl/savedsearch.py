@@ -16,8 +16,8 @@ import json
 import re
 from typing import Optional
 
-from compiler.result import Translation
-from compiler.rule import Rule, duration_ms
+from eqlc.result import Translation
+from eqlc.rule import Rule, duration_ms
 
 from .profile import Profile
 

@@ -42,9 +42,9 @@ a null key distinct from every string), keys that are not plain fields.
 
 from __future__ import annotations
 
-from compiler import ir
-from compiler.result import Notes, Refused
-from compiler.rule import Rule
+from eqlc import ir
+from eqlc.result import Notes, Refused
+from eqlc.rule import Rule
 
 from . import literals as L
 from .conditions import ConditionBuilder

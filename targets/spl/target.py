@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from compiler import ir
-from compiler.result import Notes, Refused, Translation
-from compiler.rule import Rule
+from eqlc import ir
+from eqlc.result import Notes, Refused, Translation
+from eqlc.rule import Rule
 
 from . import adapter, assumptions, emitter, evaluator, savedsearch, sequence
 from .evaluator import search_lang

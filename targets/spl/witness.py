@@ -14,7 +14,7 @@ small pool per key position (the same value for every term, or a different one),
 out of order, within and just beyond maxspan. All of it is seeded, so a failing case reproduces.
 
 Used by tests/test_spl_corpus.py and tests/test_spl_pysigma.py because it is fast (about 10 ms
-per rule, so the whole sample fits the test budget). The shared generator ``compiler.fixtures``
+per rule, so the whole sample fits the test budget). The shared generator ``eqlc.fixtures``
 (``eqlc fixtures``: MC/DC pairs, edge values, sequence scenarios) is thorough but takes 0.1 to 10 s
 per rule; tests/test_spl_corpus.py runs it on a fifth of the sample as an independent second source.
 """
@@ -26,8 +26,8 @@ import random
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Optional
 
-from compiler import ir
-from compiler.lucene_regex import (AnyChar, AnyString, Char, Class, Concat, Empty, Interval, Range, RegexError,
+from eqlc import ir
+from eqlc.lucene_regex import (AnyChar, AnyString, Char, Class, Concat, Empty, Interval, Range, RegexError,
                                    Repeat, Shorthand, Union_, parse_regex)
 
 MISSING = object()  # the field is absent

@@ -60,7 +60,7 @@ def vendor_tables(profile: str) -> dict[str, dict[str, str]]:
 
 def declared_tables(profile: str) -> dict[str, dict[str, str]]:
     """Vendor tables plus the profile's declared extra columns (added to every table)."""
-    from targets.kql.profile import load_profile
+    from eqlc.targets.kql.profile import load_profile
 
     tables = vendor_tables(profile)
     prof = load_profile(profile)

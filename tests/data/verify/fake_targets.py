@@ -1,11 +1,11 @@
 """Stand-in targets for the verifier's own tests (registered by monkeypatching
-``compiler.target.REGISTRY`` inside a test, never globally). Each one behaves in one precise way
+``eqlc.target.REGISTRY`` inside a test, never globally). Each one behaves in one precise way
 so that a test can assert how ``eqlc verify`` reports it."""
 
 from __future__ import annotations
 
-from compiler.matcher import matcher
-from compiler.result import Notes, Translation
+from eqlc.matcher import matcher
+from eqlc.result import Notes, Translation
 
 
 class _Base:
