@@ -8,11 +8,11 @@ its output through its own engine on them.
 The assertions are exact, so that any change is seen:
 
 * the per-target counts (compiled exact / with assumptions, refused, verified, unproven,
-  disagreement, engine error) equal tests/data/verify/corpus_counts.yaml;
+  disagreement, engine error) equal ``counts`` in tests/data/verify/targets/<target>.yaml;
 * the (rule, target) pairs that disagree, fail, or are unproven (they agree, but the witnesses
   inside the translation's stated assumptions are all selected or all rejected) are exactly those
-  listed, each with the reason, in tests/data/verify/known_disagreements.yaml: a new one fails,
-  and so does a fixed one (remove it from the list);
+  listed under ``known``, each with the reason, in the same file: a new one fails, and so does a
+  fixed one (remove it from the list);
 * every other compiled rule is verified: verified + listed pairs == compiled. A difference on a
   witness that breaks a stated assumption, by the target's own check (``outside_assumptions``),
   is not a disagreement; how many witnesses stay inside the assumptions is asserted per target
@@ -21,6 +21,9 @@ The assertions are exact, so that any change is seen:
 
 After an intended change (a target learns a construct, a bug is fixed), re-record with
 ``EQLC_UPDATE_VERIFY_SNAPSHOT=1 pytest tests/test_verify_corpus.py`` and review the diff.
+``EQLC_VERIFY_TARGETS=kql,sigma`` runs and checks (and re-records) only those targets, so work on one
+target costs one target's time; the python target always runs, as the reference for every other.
+The snapshot is one file per target so that work on different targets never edits the same file.
 """
 
 from __future__ import annotations
@@ -36,11 +39,10 @@ from eqlc.report.batch import run_batch
 from eqlc.target import available
 from tests.corpus import CORPUS, FULL, sample
 
-DATA = Path(__file__).parent / "data" / "verify"
-COUNTS = DATA / "corpus_counts.yaml"
-KNOWN = DATA / "known_disagreements.yaml"
+DATA = Path(__file__).parent / "data" / "verify" / "targets"
 MODE = "full" if FULL else "sample"
 UPDATE = os.environ.get("EQLC_UPDATE_VERIFY_SNAPSHOT") == "1"
+ONLY = [t for t in os.environ.get("EQLC_VERIFY_TARGETS", "").split(",") if t]
 COUNT_KEYS = ("rules", "exact", "assumptions", "refused", "compiled", "verified", "unproven", "disagreement", "error",
               "witnesses", "witnesses_in_scope", "outside_differences")
 KNOWN_REASON_KINDS = {"duplicate", "subsumed", "masked", "coupled", "never true", "never false", "search budget",
@@ -54,10 +56,34 @@ def _rel(path: str) -> str:
         return path
 
 
+def _targets() -> list[str]:
+    """Every installed target, or those named in EQLC_VERIFY_TARGETS (with python, the reference)."""
+    names = available()
+    if ONLY:
+        unknown = set(ONLY) - set(names)
+        assert not unknown, f"EQLC_VERIFY_TARGETS names targets that are not installed: {sorted(unknown)}"
+        names = [n for n in names if n in ONLY or n == "python"]
+    return names
+
+
 def _run_batch() -> dict:
     files = sorted({Path(r.path) for r in sample()})
-    rows = run_batch(files, available(), jobs=2)
-    return build_report(rows, available(), "corpus sample" if not FULL else "corpus")
+    names = _targets()
+    rows = run_batch(files, names, jobs=2)
+    return build_report(rows, names, "corpus sample" if not FULL else "corpus")
+
+
+def _snapshot_path(target: str) -> Path:
+    return DATA / f"{target}.yaml"
+
+
+def _snapshot(target: str) -> dict:
+    return _load(_snapshot_path(target))
+
+
+def _known(report: dict) -> dict[tuple[str, str], dict]:
+    """Every listed (rule, target) pair of this mode, over the targets of this run."""
+    return {(k["rule"], name): k for name in report["targets"] for k in (_snapshot(name).get("known") or {}).get(MODE) or []}
 
 
 def _observed_problems(report: dict) -> dict[tuple[str, str], dict]:
@@ -83,20 +109,23 @@ def _load(path: Path) -> dict:
 
 
 def _update(report: dict) -> None:
-    counts = _load(COUNTS)
-    counts[MODE] = {name: {k: report["totals"][name][k] for k in COUNT_KEYS} for name in report["targets"]}
-    COUNTS.write_text("# Per-target verification counts on generated witnesses (see tests/test_verify_corpus.py).\n"
-                      + yaml.safe_dump(counts, sort_keys=True), encoding="utf-8")
-    known = _load(KNOWN)
-    old = {(k["rule"], k["target"]): k for k in known.get(MODE, [])}
-    entries = []
-    for (rule, target), obs in sorted(_observed_problems(report).items()):
-        prev = old.get((rule, target), {})
-        extra = {k: v for k, v in prev.items() if k not in ("rule", "target", "reason") and k not in obs}
-        entries.append({"rule": rule, "target": target, **obs, "reason": prev.get("reason", "TODO: classify"), **extra})
-    known[MODE] = entries
-    header = KNOWN.read_text(encoding="utf-8").split("\n\n", 1)[0] + "\n\n" if KNOWN.exists() else ""
-    KNOWN.write_text(header + yaml.safe_dump(known, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8")
+    """Re-record this mode's counts and listed pairs of every target in the run, keeping reasons."""
+    observed = _observed_problems(report)
+    old = _known(report)
+    for name in report["targets"]:
+        snap = _snapshot(name)
+        snap.setdefault("counts", {})[MODE] = {k: report["totals"][name][k] for k in COUNT_KEYS}
+        entries = []
+        for (rule, target), obs in sorted(observed.items()):
+            if target != name:
+                continue
+            prev = old.get((rule, target), {})
+            extra = {k: v for k, v in prev.items() if k not in ("rule", "target", "reason") and k not in obs}
+            entries.append({"rule": rule, "target": target, **obs, "reason": prev.get("reason", "TODO: classify"), **extra})
+        snap.setdefault("known", {})[MODE] = entries
+        header = f"# Verification snapshot of the {name} target over the corpus (see tests/test_verify_corpus.py).\n"
+        _snapshot_path(name).write_text(header + yaml.safe_dump(snap, sort_keys=False, allow_unicode=True, width=110),
+                                        encoding="utf-8")
 
 
 def _check_no_rule_fails(report: dict) -> None:
@@ -112,19 +141,19 @@ def _check_mcdc(report: dict) -> None:
 
 
 def _check_counts_and_known_disagreements(report: dict) -> None:
-    expected_counts = _load(COUNTS).get(MODE, {})
+    expected_counts = {name: (_snapshot(name).get("counts") or {}).get(MODE) for name in report["targets"]}
     observed_counts = {name: {k: report["totals"][name][k] for k in COUNT_KEYS} for name in report["targets"]}
     for name, counts in observed_counts.items():
         assert counts["compiled"] == counts["exact"] + counts["assumptions"]
         assert counts["verified"] + counts["unproven"] + counts["disagreement"] + counts["error"] == counts["compiled"], name
-    known = {(k["rule"], k["target"]): k for k in _load(KNOWN).get(MODE, [])}
+    known = _known(report)
     for entry in known.values():
         assert entry.get("reason") and entry["reason"] != "TODO: classify", entry
     observed = _observed_problems(report)
     new = sorted(set(observed) - set(known))
     fixed = sorted(set(known) - set(observed))
     assert not new, f"new disagreements (a target or the matcher changed meaning): {[(k, observed[k]) for k in new]}"
-    assert not fixed, f"no longer disagreeing, remove from {KNOWN.name}: {fixed}"
+    assert not fixed, f"no longer disagreeing, remove from tests/data/verify/targets/: {fixed}"
     assert observed_counts == expected_counts, (
         "per-target counts changed; if intended, re-record with EQLC_UPDATE_VERIFY_SNAPSHOT=1"
     )
@@ -137,7 +166,7 @@ def _check_python_target(report: dict) -> None:
         pytest.fail("the python target is not installed (targets/python)")
     t = report["totals"]["python"]
     assert t["refused"] == 0 and t["exact"] == t["rules"] == len(report["rules"])
-    known = {k["rule"] for k in _load(KNOWN).get(MODE, []) if k["target"] == "python"}
+    known = {k["rule"] for k in (_snapshot("python").get("known") or {}).get(MODE) or []}
     assert t["verified"] == t["rules"] - len(known)
 
 
