@@ -5,7 +5,7 @@ its table specs (``CREATE TABLE name(col TYPE, ...)``, ``virtual_table.cpp``): T
 return text (``''`` when osquery had no value), BIGINT/INTEGER columns return integers (NULL when
 empty, ``dynamic_table_row.cpp``). The engine here creates ordinary SQLite tables with the same
 names, columns and declared types (so type affinity in comparisons is the same), loaded from
-osquery's specs in ``../shared/schemas/osquery.json``, and registers the osquery SQL functions the
+osquery's specs in ``schema.json`` beside this module (package data), and registers the osquery SQL functions the
 emitter uses (``regex_match``, see :mod:`.regex`). Every query the target emits can be prepared and
 run here.
 """

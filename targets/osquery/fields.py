@@ -11,6 +11,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -18,7 +19,10 @@ from eqlc.errors import EqlError
 from eqlc.mapping import load_mapping
 
 DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
-SCHEMA_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "schemas" / "osquery.json"
+# osquery's table specs, as package data: nothing outside the installed package is read at run
+# time. ../shared/schemas/osquery.json is the tests' source of truth; tests/test_osquery_schema.py
+# checks that every table and column it has is here with the same type.
+SCHEMA_FILE = "schema.json"
 
 Scalar = Union[str, int]
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -94,8 +98,8 @@ class Mapping:
 
 @functools.lru_cache(maxsize=1)
 def load_schema() -> dict:
-    """osquery's table columns and SQL types (shared, from osquery's own specs)."""
-    data = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    """osquery's table columns and SQL types (from osquery's own specs, shipped beside this module)."""
+    data = json.loads(files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
     return {name: dict(t["columns"]) for name, t in data["tables"].items()}
 
 
@@ -168,7 +172,7 @@ def _load(override: Optional[str]) -> Mapping:
     tables = {name: _table(name, spec) for name, spec in (data.get("tables") or {}).items()}
     for t in tables.values():
         if t.name not in schema:
-            raise ValueError(f"mapping table {t.name} is not in osquery's schema ({SCHEMA_PATH})")
+            raise ValueError(f"mapping table {t.name} is not in osquery's table schema")
         for j in t.joins.values():
             # names from the YAML are written into SQL as identifiers: only known ones pass
             if not _IDENT.fullmatch(j.alias) or j.table not in schema or j.key not in schema[j.table] or j.on not in schema[t.name]:
