@@ -48,6 +48,7 @@ from eqlc.result import Status, Translation
 from . import syntax
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
+from .hives import Respelt
 from .profile import FieldMap, HiveColumn, Profile, Table, load_profile
 
 ID_COLUMN = "__eqlc_id"
@@ -129,7 +130,7 @@ def _device_ids(profile: Profile, events: list[dict]) -> dict[int, str]:
 
 def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), derived: Iterable[Derived] = (),
          computed: Iterable[str] = (), folded: Iterable[str] = (), mapped: Iterable[Any] = (),
-         spelled: Iterable[ir.Expr] = (), emptied: Iterable[str] = ()) -> Loaded:
+         spelled: Iterable[Respelt] = (), emptied: Iterable[str] = ()) -> Loaded:
     facts = list(facts)
     emptied_paths = [(name, split_path(name)) for name in emptied]
     derived = list(derived)
@@ -190,7 +191,7 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
 
 
 def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], computed: list[str],
-                    spelled: list[ir.Expr] = ()) -> None:
+                    spelled: list[Respelt] = ()) -> None:
     """Leave out rows where a field the translation reads through a profile expression (e.g.
     ASIM's process.name cut from TargetProcessName) differs from the event's ECS value.
 
@@ -199,10 +200,11 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
 
     A field whose expression spells a registry hive in full (``hive_spelling``: registry.path read
     as RegistryKey\\RegistryValueName) is compared with the ECS value up to the hive's spelling
-    (ECS abbreviates HKLM, Elastic Defend spells HKEY_USERS in full); the translation then states
-    that the rule's conditions on it do not depend on that spelling, so each such condition
-    (``spelled``) is evaluated by the reference matcher on the event as it is and with the field
-    spelt as the query reads it: the event is left out exactly when the two truths differ."""
+    (HKLM, \\REGISTRY\\MACHINE, MACHINE or HKEY_LOCAL_MACHINE); the translation states that the
+    rule's conditions on it select the same keys whichever spelling an event uses, so each such
+    condition (``spelled``) is evaluated by the reference matcher as the rule states it on the event
+    and as the query tests it (hive prefixes rewritten) on the path the query reads: the event is
+    left out exactly when the two truths differ (:func:`_spelling_breaks`)."""
     import duckdb_kql
 
     for t in profile.tables.values():
@@ -229,12 +231,6 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
         if bad:
             rows[:] = [r for r in rows if r[ID_COLUMN] not in bad]
             out.excluded.update(bad)
-
-
-def _spelt_full(hives: HiveColumn, path: str) -> str:
-    """``path`` with its first segment, if it names a hive in either spelling, spelt in full."""
-    head, sep, rest = path.partition("\\")
-    return hives.full(head) + sep + rest
 
 
 _LEAF_MATCHERS: dict[str, Any] = {}
@@ -269,21 +265,32 @@ def _with_value(event: dict, path: tuple[str, ...], value: str) -> dict:
     return out
 
 
-def _spelling_breaks(hives: HiveColumn, name: str, ecs: str, kql: str, event: dict, spelled: list[ir.Expr],
+def _spelling_breaks(hives: HiveColumn, name: str, ecs: str, kql: str, event: dict, spelled: list[Respelt],
                      columns: tuple[str, ...] = ()) -> Optional[str]:
     """Why the event is outside the hive-spelling assumption on field ``name`` (read by the query
-    as ``kql``, ECS value ``ecs``), or None."""
-    if _spelt_full(hives, ecs) != kql:
+    as ``kql``, ECS value ``ecs``), or None.
+
+    The event must be a path of a key or value whose hive the table's spelling names
+    (``ecs`` respelt in full is ``kql``), and every condition on the field must have the same
+    truth as the rule states it on ``ecs`` and as the query tests it (hive prefixes rewritten) on
+    ``kql``: only then is the row the query sees the event the rule sees."""
+    full = hives.spellings.respell_path(ecs)
+    if full is None and ecs:
+        return (f"{name} {ecs!r} does not start with a hive ({', '.join(hives.names)} or a full name), so it is "
+                f"not {hives.hive_field}\\{hives.key_field}\\registry.value as {hives.column} records keys")
+    if (full or ecs) != kql:
         return (f"{name} {ecs!r} is not {hives.hive_field}\\{hives.key_field}\\registry.value (the query reads "
                 f"{kql!r} from {', '.join(columns) or hives.column})")
-    if ecs == kql:
-        return None
-    respelt = _with_value(event, split_path(name), kql)
-    for cond in spelled:
-        es, kq = _truth(cond, event), _truth(cond, respelt)
+    respelt = _with_value(event, split_path(name), kql) if ecs != kql else event
+    for pair in spelled:
+        if ecs == kql and pair.leaf == pair.query:
+            continue
+        es, kq = _truth(pair.leaf, event), _truth(pair.query, respelt)
         if es != kq:
-            return (f"the rule's condition on {name} is {es} for {ecs!r} but {kq} for the same path with the hive "
-                    f"spelt in full as {hives.column} records it ({kql!r}): it depends on the hive's spelling")
+            rewritten = "" if pair.leaf == pair.query else " (its hive prefixes rewritten to the full names)"
+            return (f"the rule's condition on {name} is {es} for {ecs!r} but {kq} as the query tests it{rewritten} on "
+                    f"the same path with the hive spelt in full as {hives.column} records it ({kql!r}): it depends "
+                    f"on the hive's spelling")
     return None
 
 
@@ -350,18 +357,49 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         if fm.field == "@timestamp":
             continue
         row[fm.column] = val  # type: ignore[index]
-    if t.hives is not None:  # RegistryKey: the hive's full name, a backslash, the hive-relative key
-        hv = t.hives
-        hive_vals, key_vals = values(event, split_path(hv.hive_field)), values(event, split_path(hv.key_field))
-        if len(hive_vals) > 1 or len(key_vals) > 1:
-            return row, f"{hv.hive_field}/{hv.key_field} have several values but {hv.column} holds one", contributions
-        row[hv.column] = "\\".join([hv.full(str(h)) for h in hive_vals] + [str(v) for v in key_vals])
+    if t.hives is not None:  # RegistryKey: the key's path, its hive spelt in full
+        reason = _fill_registry_key(t, event, row)
+        if reason:
+            return row, reason, contributions
     for column, options in mapped.items():
         common = [x for x in options[0] if all(x in o for o in options[1:])]
         if not common:
             return row, f"value-mapped fields give {column} no common value ({options})", contributions
         row[column] = common[0]
     return row, None, contributions
+
+
+def _fill_registry_key(t: Table, event: dict, row: dict) -> Optional[str]:
+    """Fill the table's registry key column (RegistryKey) from the ECS event, in the table's
+    spelling, or say why the event cannot be such a row.
+
+    From ``registry.path`` when the event has one: its hive respelt in full (HKLM\\, \\REGISTRY\\MACHINE\\,
+    MACHINE\\ -> HKEY_LOCAL_MACHINE\\, :mod:`eqlc.targets.kql.hives`) and, when the path ends with the
+    event's ``registry.value``, without it (the value name has its own column). An ECS event states
+    the path as its source spells the hive; the table row of the same operation spells it in full,
+    which is what the query reads. Without a path, from ``registry.hive`` (any spelling) and the
+    hive-relative ``registry.key``. A path naming no hive is kept as it is: the stated assumption
+    that a path starts with its hive is checked per translation (:func:`_spelling_breaks`)."""
+    hv = t.hives
+    assert hv is not None
+    path_fm = next((fm for fm in t.fields.values() if fm.hive_spelling), None)
+    paths = values(event, split_path(path_fm.field)) if path_fm is not None else []
+    if len(paths) > 1:
+        return f"{path_fm.field} has {len(paths)} values but {hv.column} holds one"  # type: ignore[union-attr]
+    if paths:
+        path = str(paths[0])
+        full = hv.spellings.respell_path(path) or path
+        value_fm = next((fm for fm in t.fields.values() if fm.column and fm.column in path_fm.columns  # type: ignore[union-attr]
+                         and fm.column != hv.column and not fm.expr), None)
+        names = values(event, split_path(value_fm.field)) if value_fm is not None else []
+        name = str(names[0]) if len(names) == 1 else ""
+        row[hv.column] = full[: -len(name) - 1] if name and full.endswith("\\" + name) else full
+        return None
+    hive_vals, key_vals = values(event, split_path(hv.hive_field)), values(event, split_path(hv.key_field))
+    if len(hive_vals) > 1 or len(key_vals) > 1:
+        return f"{hv.hive_field}/{hv.key_field} have several values but {hv.column} holds one"
+    row[hv.column] = "\\".join([hv.full(str(h)) for h in hive_vals] + [str(v) for v in key_vals])
+    return None
 
 
 def _mapped_breaks(checks: list, table: str, row: dict, event: dict) -> Optional[str]:

@@ -36,6 +36,7 @@ from eqlc.result import Notes, Refused
 
 from . import argv, syntax
 from .argv import Derived
+from .hives import Respelt, respell_leaf
 from .profile import FieldMap, Profile, Table
 
 Cond = Union[str, bool]  # Kusto text, or a constant the emitter already decided
@@ -78,7 +79,7 @@ class Checks:
     computed: list[str] = field(default_factory=list)
     folded: list[str] = field(default_factory=list)
     mapped: list[Mapped] = field(default_factory=list)
-    spelled: list[ir.Expr] = field(default_factory=list)  # leaves on a field whose hive spelling differs from ECS
+    spelled: list[Respelt] = field(default_factory=list)  # conditions on a field read with the table's hive spelling
     emptied: list[str] = field(default_factory=list)  # fields whose "" the query reads as missing
 
     def merge(self, other: "Checks") -> None:
@@ -103,7 +104,7 @@ class Emitter:
     computed: list[str] = field(default_factory=list)  # fields read through a profile `expr`
     folded: list[str] = field(default_factory=list)  # fields compared with Kusto's ci operators
     mapped: list[Mapped] = field(default_factory=list)  # leaves on value-mapped fields
-    spelled: list[ir.Expr] = field(default_factory=list)  # leaves on fields read with another hive spelling
+    spelled: list[Respelt] = field(default_factory=list)  # conditions on fields read with the table's hive spelling
     emptied: list[str] = field(default_factory=list)  # fields whose "" the query reads as missing
     _folded_now: bool = False
     _arrays: int = 0
@@ -183,8 +184,8 @@ class Emitter:
         if f.name in self.table.facts and f.name not in self.table.fields:
             return self.fact(e, f)
         fm = self.fieldmap(f)
-        if fm.hive_spelling and e not in self.spelled:
-            self.spelled.append(e)  # the adapter checks its truth under both hive spellings
+        if fm.hive_spelling:
+            e = self.respell(e, fm)
         if fm.values is not None:
             return self.value_mapped(e, fm)
         if fm.argv_of:
@@ -206,6 +207,17 @@ class Emitter:
             text = self.numeric_leaf(e, fm)
             return conj([f"isnotnull({fm.text})", text]) if negated else text
         raise Refused(f"{f.name} maps to {fm.text} of type {fm.type}, which the KQL emitter does not compare")
+
+    def respell(self, e: ir.Expr, fm: FieldMap) -> ir.Expr:
+        """``e`` with its literal hive prefixes in the table's spelling (HKLM\\ -> HKEY_LOCAL_MACHINE\\,
+        :mod:`eqlc.targets.kql.hives`); the adapter checks the rule's condition on each ECS event
+        against the rewritten one on the value the query reads."""
+        hives = self.table.hives
+        query = respell_leaf(hives.spellings, e, fm.field) if hives is not None else e
+        pair = Respelt(e, query)
+        if pair not in self.spelled:
+            self.spelled.append(pair)
+        return query
 
     def fact(self, e: ir.Expr, f: ir.Field) -> Cond:
         """Decide a leaf on a field the table implies (event.category/type/action)."""
@@ -439,8 +451,8 @@ class Emitter:
         text = self.bool_expr(e, used)
         if self._folded_now:
             self.folded.extend(name for name in used if name not in self.folded)
-        if any(fm.hive_spelling for fm in used.values()) and e not in self.spelled:
-            self.spelled.append(e)  # a script reading it is checked under both hive spellings too
+        if any(fm.hive_spelling for fm in used.values()) and Respelt(e, e) not in self.spelled:
+            self.spelled.append(Respelt(e, e))  # a script reading it is checked under both hive spellings too
         guards: list[Cond] = []
         for fm in used.values():
             if fm.is_array or fm.values is not None or fm.argv_of:
