@@ -46,12 +46,13 @@ def report_cmd(
         print_json({"results": report["results"], "totals": report["totals"], "mcdc": report["mcdc"], "errors": report["errors"]})
     else:
         table = Table(title=f"{len(rows)} rules from {path}", title_justify="left")
-        for col in ("target", "exact", "assumptions", "refused", "verified", "unproven", "disagreement", "error"):
+        for col in ("target", "exact", "assumptions", "refused", "verified", "unproven", "vacuous", "disagreement", "error"):
             table.add_column(col, justify="left" if col == "target" else "right")
         for name in names:
             t = report["totals"][name]
             table.add_row(name, str(t["exact"]), str(t["assumptions"]), str(t["refused"]),
-                          f"[green]{t['verified']}[/green]", str(t["unproven"]), f"[red]{t['disagreement']}[/red]" if t["disagreement"] else "0",
+                          f"[green]{t['verified']}[/green]", str(t["unproven"]),
+                          f"[red]{t['vacuous']}[/red]" if t["vacuous"] else "0", f"[red]{t['disagreement']}[/red]" if t["disagreement"] else "0",
                           f"[yellow]{t['error']}[/yellow]" if t["error"] else "0")
         out.print(table)
         m = report["mcdc"]

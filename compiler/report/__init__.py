@@ -26,8 +26,9 @@ __all__ = ["build_report", "write_report", "run_batch", "render_html", "render_m
 def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dict]:
     """Per target: how many rules compiled exactly / with assumptions / were refused, and how
     many compiled ones were verified on their witnesses, agreed without proof (``unproven``: the
-    witnesses inside the stated assumptions are all selected or all rejected), disagreed, or
-    failed to run."""
+    witnesses inside the stated assumptions are all selected or all rejected), agreed only because
+    every witness the rule selects breaks a stated assumption (``vacuous``), disagreed, or failed
+    to run."""
     out: dict[str, dict] = {}
     for name in targets:
         c: collections.Counter = collections.Counter()
@@ -56,6 +57,7 @@ def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dic
             "compiled": c["s_exact"] + c["s_assumptions"],
             "verified": c["v_verified"],
             "unproven": c["v_unproven"],
+            "vacuous": c["v_vacuous"],
             "disagreement": c["v_disagreement"],
             "disagreement_exact": c["disagreement_exact"],
             "disagreement_assumptions": c["disagreement_assumptions"],

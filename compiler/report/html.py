@@ -16,9 +16,9 @@ import orjson
 
 TEMPLATE = Path(__file__).with_name("template.html")
 
-_CELL_TEXT = {"verified": "✓ verified", "unproven": "? unproven", "disagreement": "✗ disagreement", "refused": "refused",
-              "error": "! error"}
-_VERDICT_RANK = {"disagreement": 0, "error": 1, "unproven": 2, "verified": 3, "refused": 4}
+_CELL_TEXT = {"verified": "✓ verified", "unproven": "? unproven", "vacuous": "∅ vacuous", "disagreement": "✗ disagreement",
+              "refused": "refused", "error": "! error"}
+_VERDICT_RANK = {"disagreement": 0, "error": 1, "vacuous": 2, "unproven": 3, "verified": 4, "refused": 5}
 
 
 def _e(text: object) -> str:
@@ -35,13 +35,14 @@ def _label(t: dict) -> str:
 
 
 def _totals_table(report: dict) -> str:
-    head = "<tr><th>target</th><th>rules</th><th>exact</th><th>with assumptions</th><th>refused</th><th>verified</th><th>unproven</th><th>disagreement</th><th>engine error</th></tr>"
+    head = "<tr><th>target</th><th>rules</th><th>exact</th><th>with assumptions</th><th>refused</th><th>verified</th><th>unproven</th><th>vacuous</th><th>disagreement</th><th>engine error</th></tr>"
     rows = []
     for name in report["targets"]:
         t = report["totals"][name]
         rows.append(
             f"<tr><td>{_e(name)}</td><td>{t['rules']}</td><td>{t['exact']}</td><td>{t['assumptions']}</td>"
             f"<td>{t['refused']}</td><td class='v-verified'>{t['verified']}</td><td class='v-unproven'>{t['unproven']}</td>"
+            f"<td class='v-vacuous'>{t['vacuous']}</td>"
             f"<td class='v-disagreement'>{t['disagreement']}</td><td class='v-error'>{t['error']}</td></tr>"
         )
     return f"<table id='totals'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
