@@ -130,7 +130,12 @@ def _device_ids(profile: Profile, events: list[dict]) -> dict[int, str]:
 
 def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), derived: Iterable[Derived] = (),
          computed: Iterable[str] = (), folded: Iterable[str] = (), mapped: Iterable[Any] = (),
-         spelled: Iterable[Respelt] = (), emptied: Iterable[str] = ()) -> Loaded:
+         spelled: Iterable[Respelt] = (), emptied: Iterable[str] = (), columns: Optional[Iterable[str]] = None) -> Loaded:
+    """The tables for ``events`` and the events left out, for a translation that assumed
+    ``facts``... ``emptied`` and reads ``columns`` (None: every column): a value that cannot be
+    loaded into a column (several values for a one-value column) leaves the event out only when
+    the query reads that column."""
+    read = None if columns is None else set(columns)
     facts = list(facts)
     emptied_paths = [(name, split_path(name)) for name in emptied]
     derived = list(derived)
@@ -171,7 +176,9 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         for t in profile.tables.values():
             if t.category not in cats:
                 continue
-            row, reason, contributions = _cached_row(profile, t, event, idx, devices)
+            row, reason, contributions, problems = _cached_row(profile, t, event, idx, devices)
+            if not reason:
+                reason = next((why for col, why in problems.items() if read is None or col in read), None)
             for lk_name, dev, lk_row in contributions:
                 prev = lookup_rows[lk_name].get(dev)
                 ts = lk_row[profile.timestamp]
@@ -297,7 +304,7 @@ def _spelling_breaks(hives: HiveColumn, name: str, ecs: str, kql: str, event: di
 _ROWS: dict[tuple, tuple] = {}
 
 
-def _cached_row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tuple[dict, Optional[str], list]:
+def _cached_row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tuple[dict, Optional[str], list, dict]:
     """:func:`_row`, remembered by the event's content (and profile, table, position, device):
     the test suites load the same fixtures for hundreds of queries. The entry keeps the profile
     alive, so its ``id`` cannot be reused while the entry exists."""
@@ -307,14 +314,17 @@ def _cached_row(profile: Profile, t: Table, event: dict, idx: int, devices: dict
         if len(_ROWS) > 50_000:
             _ROWS.clear()
         hit = _ROWS[key] = (*_row(profile, t, event, idx, devices), profile)
-    row, reason, contributions, _ = hit
-    return dict(row), reason, [(n, d, dict(r)) for n, d, r in contributions]
+    row, reason, contributions, problems, _ = hit
+    return dict(row), reason, [(n, d, dict(r)) for n, d, r in contributions], dict(problems)
 
 
-def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tuple[dict, Optional[str], list]:
-    """The table row for ``event`` (or the reason it cannot be one) and the lookup-table rows it
-    contributes, as (lookup name, device, row)."""
+def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tuple[dict, Optional[str], list, dict]:
+    """The table row for ``event`` (or the reason it cannot be one), the lookup-table rows it
+    contributes, as (lookup name, device, row), and the columns it cannot fill, with the reason
+    (a field with several values for a one-value column): the event is a row for a query that
+    does not read them."""
     contributions: list[tuple[str, str, dict]] = []
+    problems: dict[str, str] = {}
     cols = profile.columns_of(t)
     row: dict[str, Any] = {c: ("" if typ == "string" else None) for c, typ in cols.items()}
     ts = _timestamp((values(event, ("@timestamp",)) or [None])[0])
@@ -353,20 +363,21 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         if not ok:
             if fm.field in ("host.os.type",):
                 continue
-            return row, val, contributions
+            problems[fm.column or fm.field] = f"outside the stated assumption on {fm.field}: {val}" if fm.note else val
+            continue
         if fm.field == "@timestamp":
             continue
         row[fm.column] = val  # type: ignore[index]
     if t.hives is not None:  # RegistryKey: the key's path, its hive spelt in full
         reason = _fill_registry_key(t, event, row)
         if reason:
-            return row, reason, contributions
+            return row, reason, contributions, problems
     for column, options in mapped.items():
         common = [x for x in options[0] if all(x in o for o in options[1:])]
         if not common:
-            return row, f"value-mapped fields give {column} no common value ({options})", contributions
+            return row, f"value-mapped fields give {column} no common value ({options})", contributions, problems
         row[column] = common[0]
-    return row, None, contributions
+    return row, None, contributions, problems
 
 
 def _fill_registry_key(t: Table, event: dict, row: dict) -> Optional[str]:
@@ -432,12 +443,13 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     the same fixtures. The result must not be modified."""
     prof = load_profile(profile or translation.profile, mapping)
     checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped", "spelled", "emptied"))
-    key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks))
+    columns = getattr(translation, "columns", None)
+    key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks), repr(columns))
     hit = _LOADED.get(key)
     if hit is not None:
         _LOADED.move_to_end(key)
         return hit[0]
-    loaded = load(prof, events, *checks)
+    loaded = load(prof, events, *checks, columns=columns)
     _LOADED[key] = (loaded, prof)  # the entry keeps the profile alive, so its id is not reused
     while len(_LOADED) > 32:
         _LOADED.popitem(last=False)

@@ -81,8 +81,10 @@ class Checks:
     mapped: list[Mapped] = field(default_factory=list)
     spelled: list[Respelt] = field(default_factory=list)  # conditions on a field read with the table's hive spelling
     emptied: list[str] = field(default_factory=list)  # fields whose "" the query reads as missing
+    columns: list[str] = field(default_factory=list)  # the table columns the query reads
 
     def merge(self, other: "Checks") -> None:
+        self.columns.extend(c for c in other.columns if c not in self.columns)
         self.mapped.extend(m for m in other.mapped if m not in self.mapped)
         self.spelled.extend(s for s in other.spelled if s not in self.spelled)
         self.facts.extend(other.facts)
@@ -106,6 +108,7 @@ class Emitter:
     mapped: list[Mapped] = field(default_factory=list)  # leaves on value-mapped fields
     spelled: list[Respelt] = field(default_factory=list)  # conditions on fields read with the table's hive spelling
     emptied: list[str] = field(default_factory=list)  # fields whose "" the query reads as missing
+    columns: list[str] = field(default_factory=list)  # table columns the query reads
     _folded_now: bool = False
     _arrays: int = 0
 
@@ -121,6 +124,8 @@ class Emitter:
             raise Refused(f"{opt}{f.name} has no column in {self.table.name} (profile {self.profile.name})")
         if fm.note:
             self.notes.assume(fm.note)
+        if fm.lookup is None:
+            self.columns.extend(c for c in (fm.columns or ((fm.column,) if fm.column else ())) if c not in self.columns)
         if fm.derived_from_command_line:
             source = fm.argv_of or fm.argc_of or ""
             self.fieldmap(ir.Field(tuple(source.split("."))))  # the command line's own caveats apply as well
@@ -145,7 +150,7 @@ class Emitter:
     @property
     def checks(self) -> Checks:
         return Checks(list(self.facts), list(self.derived), list(self.computed), list(self.folded), list(self.mapped),
-                      list(self.spelled), list(self.emptied))
+                      list(self.spelled), list(self.emptied), list(self.columns))
 
     # ---- entry point -----------------------------------------------------------------------
     def condition(self, expr: ir.Expr) -> Cond:

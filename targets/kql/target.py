@@ -30,6 +30,7 @@ class KqlTranslation(Translation):
     mapped: list[Mapped] = field(default_factory=list, compare=False, repr=False)
     spelled: list = field(default_factory=list, compare=False, repr=False)
     emptied: list[str] = field(default_factory=list, compare=False, repr=False)
+    columns: Optional[list[str]] = field(default=None, compare=False, repr=False)  # table columns the query reads
 
 
 class KqlTarget:
@@ -50,7 +51,8 @@ class KqlTarget:
         arts = deploy.artifacts(rule, text, list(notes.assumptions), pname)
         return KqlTranslation(self.name, status, list(notes.assumptions), text, arts, rule_path=rule.path, profile=pname,
                               facts=checks.facts, derived=checks.derived, computed=checks.computed, folded=checks.folded,
-                              mapped=checks.mapped, spelled=checks.spelled, emptied=checks.emptied)
+                              mapped=checks.mapped, spelled=checks.spelled, emptied=checks.emptied,
+                              columns=checks.columns)
 
     def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> list[str]:
         from .adapter import run
