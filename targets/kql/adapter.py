@@ -414,15 +414,23 @@ def _fill_registry_key(t: Table, event: dict, row: dict) -> Optional[str]:
 
 
 def _mapped_breaks(checks: list, table: str, row: dict, event: dict) -> Optional[str]:
-    """Why the row breaks a value-mapping assumption of the translation: a leaf on a value-mapped
-    field whose Elasticsearch truth differs from the truth of the column test it was translated
-    to, on the column value this adapter built from the SAME mapping."""
+    """Why the row breaks a value-mapping assumption of the translation: the field holds a value
+    spelled otherwise than the value map lists it (``LINUX`` for ``linux``: the map, and so the
+    column the row would have, is stated for the listed spelling only), or a leaf on a value-mapped
+    field has an Elasticsearch truth that differs from the truth of the column test it was
+    translated to, on the column value this adapter built from the SAME mapping."""
     for m in checks:
-        if m.table != table or m.column not in row:
+        if m.table != table:
             continue
         f = leaf_field(m.leaf)
         assert f is not None
         have = [v for v in values(event, f.path) if isinstance(v, str)]
+        odd = next(((h, k) for h in have if h not in m.spellings for k in m.spellings if eq_fold(h, k, True)), None)
+        if odd is not None:
+            return (f"outside the stated value mapping: {f.name} {odd[0]!r} is spelled otherwise than the value map's "
+                    f"{odd[1]!r}")
+        if m.column not in row:
+            continue
         if isinstance(m.leaf, ir.IsNull):
             es = not values(event, f.path)
         else:

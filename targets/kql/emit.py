@@ -57,13 +57,16 @@ class Fact:
 class Mapped:
     """A leaf on a value-mapped field (event.type -> ActionType), translated as ``column`` being one
     of ``allowed`` (``isempty`` for a null test: ``allowed`` is ``("",)``). The translation states
-    that the two agree; the adapter leaves out events where they do not (an event whose
-    event.action pins ActionType while its event.type is missing, a value in another case)."""
+    that the two agree, and that the field's ECS values are spelled as the value map lists them
+    (``spellings``; none for a null test); the adapter leaves out events where either is false (an
+    event whose event.action pins ActionType while its event.type is missing; ``"LINUX"`` where the
+    map lists ``linux``, which a case-insensitive rule matches and the column test does not)."""
 
     leaf: ir.Expr
     table: str
     column: str
     allowed: tuple[str, ...]
+    spellings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -255,7 +258,10 @@ class Emitter:
             for k in keys:
                 out.extend(x for x in fm.values[k] if x not in out)
         self.notes.assume(f"{describe(e)} is translated as {fm.text} in ({', '.join(out)}) (value mapping)")
-        self._map(Mapped(e, self.table.name, fm.text, tuple(out)))
+        self.notes.assume(
+            f"{fm.field} values are taken to be spelled as the {self.profile.name} value map lists them "
+            f"({', '.join(fm.values)}): an event spelling one otherwise (another letter case) is outside the mapping")
+        self._map(Mapped(e, self.table.name, fm.text, tuple(out), tuple(fm.values)))
         return f"{fm.text} in ({', '.join(syntax.quote(x) for x in out)})"
 
     def _map(self, m: Mapped) -> None:
