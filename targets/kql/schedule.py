@@ -14,8 +14,9 @@ rules", MicrosoftDocs/azure-docs articles/sentinel/ingestion-delay.md)::
 
 The windows tile time when consecutive runs start exactly one frequency apart (Sentinel's
 scheduler runs each rule at a fixed interval, on a five-minute delay from its scheduled time:
-articles/sentinel/scheduled-rules-overview.md, "Ingestion delay"), and an event is missed only
-when it is ingested more than ``delay`` after its TimeGenerated.
+articles/sentinel/scheduled-rules-overview.md, "Ingestion delay"). An event ingested at most
+``delay`` after its TimeGenerated is always seen; one ingested later may be missed (and always is
+past frequency plus delay).
 """
 
 from __future__ import annotations
