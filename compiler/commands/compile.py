@@ -1,7 +1,9 @@
 """``eqlc compile PATH --target T``: translate rules, reporting exact / assumptions / refused.
 
 ``--json`` prints ``{"results": [{"rule", "target", "status", "notes", "output"}]}`` for every
-rule under PATH (the shape every target shares); exit 0 unless a rule failed to load.
+rule under PATH (the shape every target shares); exit 0 unless a rule failed to load. With ``-o``,
+each rule's files are written, then each target's batch files (its optional ``batch_artifacts``
+hook, :data:`eqlc.target.BATCH_ARTIFACTS`: a Sentinel ARM template, a Splunk app).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def compile_cmd(
     target: str = typer.Option(..., "--target", "-t", help=f"One of: {', '.join(REGISTRY)}, or 'all'."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Target profile (sigma: cased|portable; kql: defender|sentinel-asim; spl: ecs|cim; osquery: events|hunting)."),
     mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML file merged over the target's field mapping."),
-    outdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Write each translation (and its deployment files) here."),
+    outdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Write each translation (and its deployment files) here, and the batch's (a Sentinel ARM template, a Splunk app)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document with every result."),
 ) -> None:
     """Compile rules for a target; each result is exact, exact with stated assumptions, or refused."""

@@ -33,7 +33,7 @@ from typing import Any, Optional
 import yaml
 
 from eqlc import ir
-from eqlc.result import Notes, Refused
+from eqlc.result import Refused
 from eqlc.rule import Rule, duration_ms
 
 from . import schedule
@@ -435,4 +435,4 @@ def batch_template(per_rule: list[str]) -> str:
     return arm_template(resources, notes)
 
 
-__all__ = ["artifacts", "batch_template", "attack_of", "entity_mappings", "windowed_query", "build", "Notes"]
+__all__ = ["artifacts", "batch_template", "attack_of", "entity_mappings", "windowed_query", "build"]
