@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 import string
 from pathlib import Path
@@ -17,7 +19,7 @@ from eqlc.result import Status
 from eqlc.rule import Rule
 from eqlc.targets.spl import TARGET
 from eqlc.targets.spl import evaluator
-from eqlc.targets.spl.savedsearch import cron_for, earliest_for
+from eqlc.targets.spl.savedsearch import cron_for, earliest_for, expand_macros
 from tests.corpus import EXAMPLE_DIR
 
 FIXTURES = [json.loads(line) for line in (EXAMPLE_DIR / "fixtures.ndjson").read_text().splitlines() if line.strip()]
@@ -196,16 +198,24 @@ def test_a_pipe_or_quote_in_a_value_cannot_inject_a_command():
 def test_savedsearch_stanza_for_the_example():
     (rule,) = load_file(EXAMPLE_DIR / "rule.toml")
     t = TARGET.compile(rule)
-    (name, text), = t.artifacts.items()
-    assert name.endswith(".savedsearches.conf")
+    assert not any(name.endswith(".savedsearches.conf") for name in t.artifacts)  # the batch app holds the stanza
+    files = TARGET.batch_artifacts([t], [rule])
+    text = files["eqlc_ecs/default/savedsearches.conf"]
     assert "[Manual Dracut Execution]" in text
-    assert "cron_schedule = */5 * * * *" in text
-    assert "dispatch.earliest_time = -9m" in text and "dispatch.latest_time = now" in text
+    assert "cron_schedule = */5 * * * *" in text and "realtime_schedule = 0" in text
+    # Elastic: every 5m over now-9m -> a lagged window of 5 minutes, 4 minutes behind
+    assert "dispatch.earliest_time = -9m@m" in text and "dispatch.latest_time = -4m@m" in text
     assert "alert.severity = 3" in text and "action.notable.param.severity = low" in text
     assert 'action.correlationsearch.annotations = {"mitre_attack":["T1542","T1059","T1059.004"]' in text
-    # the multi-line search continues with a backslash and holds the exact output
-    search = text.split("search = ", 1)[1].split("\ndescription = ")[0]
-    assert search.replace(" \\\n", "\n") == t.output
+    # the multi-line search continues with a backslash; its scope macros (one per index pattern,
+    # OR-ed) expand to a search selecting what the emitted search selects
+    search = text.split("search = ", 1)[1].split("\ndescription = ")[0].replace("\\\n", "\n")
+    macros = dict(re.findall(r"\[(\S+)\]\ndefinition = (.*)", files["eqlc_ecs/default/macros.conf"]))
+    expanded = expand_macros(search, macros)
+    assert search.startswith("(`eqlc_ecs_src_logs_endpoint_events_star`) OR (") and "`" not in expanded
+    assert expanded.split("\n", 1)[1] == t.output.split("\n", 1)[1]
+    events = [json.loads(l) for l in (EXAMPLE_DIR / "fixtures.ndjson").read_text(encoding="utf-8").splitlines() if l.strip()]
+    assert TARGET.run_text(expanded, events) == TARGET.run_text(t.output, events) != []
 
 
 @pytest.mark.parametrize("ms,cron", [(60_000, "* * * * *"), (300_000, "*/5 * * * *"), (3_600_000, "0 * * * *"),
@@ -265,7 +275,9 @@ def test_cim_without_tstats_form_says_why_in_the_stanza():
     from eqlc.parser import parse_query
 
     q = 'process where process.name == "cmd.exe"'
-    t = TARGET.compile(Rule(query=parse_query(q), query_text=q, name="t", path="r.toml"), profile="cim")
+    rule = Rule(query=parse_query(q), query_text=q, name="t", path="r.toml")
+    t = TARGET.compile(rule, profile="cim")
     assert "r.tstats.spl" not in t.artifacts
-    assert "# no tstats form: these conditions need eval (where) semantics" in t.artifacts["r.savedsearches.conf"]
-    assert TARGET.compile(Rule(query=parse_query(q), query_text=q, name="t", path="r.toml")).artifacts.keys() == {"r.savedsearches.conf"}
+    app = TARGET.batch_artifacts([t], [rule], "cim")
+    assert "# no tstats form: these conditions need eval (where) semantics" in app["eqlc_cim/default/savedsearches.conf"]
+    assert TARGET.compile(rule).artifacts == {}

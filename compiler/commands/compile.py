@@ -1,7 +1,9 @@
 """``eqlc compile PATH --target T``: translate rules, reporting exact / assumptions / refused.
 
 ``--json`` prints ``{"results": [{"rule", "target", "status", "notes", "output"}]}`` for every
-rule under PATH (the shape every target shares); exit 0 unless a rule failed to load.
+rule under PATH (the shape every target shares); exit 0 unless a rule failed to load. With ``-o``,
+each rule's files are written, then each target's batch files (its optional ``batch_artifacts``
+hook, :data:`eqlc.target.BATCH_ARTIFACTS`: a Sentinel ARM template, a Splunk app).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ..errors import EqlError
 from ..loaders import iter_batch, rule_files
 from ..result import Status, Translation
 from ..rule import Rule
-from ..target import REGISTRY, get_target
+from ..target import BATCH_ARTIFACTS, REGISTRY, get_target
 from .common import err, out, print_json, progress, require_exists
 
 _STYLE = {Status.EXACT: "green", Status.ASSUMPTIONS: "yellow", Status.REFUSED: "red"}
@@ -53,6 +55,22 @@ def write_translation(t: Translation, rule: Rule, outdir: Path, extension: str) 
     return written
 
 
+def write_batch(target: str, pairs: list[tuple[Rule, Translation]], outdir: Path, profile: Optional[str],
+                mapping: Optional[str]) -> list[Path]:
+    """The target's batch files (its optional ``batch_artifacts`` hook, see :mod:`eqlc.target`)."""
+    hook = getattr(get_target(target), BATCH_ARTIFACTS, None)
+    if hook is None or not pairs:
+        return []
+    files = hook([t for _, t in pairs], [r for r, _ in pairs], profile, mapping)
+    written = []
+    for name, text in files.items():
+        p = outdir / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+        written.append(p)
+    return written
+
+
 EXTENSIONS = {"sigma": ".yml", "kql": ".kql", "spl": ".spl", "osquery": ".sql", "python": ".py"}
 
 
@@ -61,7 +79,7 @@ def compile_cmd(
     target: str = typer.Option(..., "--target", "-t", help=f"One of: {', '.join(REGISTRY)}, or 'all'."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Target profile (sigma: cased|portable; kql: defender|sentinel-asim; spl: ecs|cim; osquery: events|hunting)."),
     mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML file merged over the target's field mapping."),
-    outdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Write each translation (and its deployment files) here."),
+    outdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Write each translation (and its deployment files) here, and the batch's (a Sentinel ARM template, a Splunk app)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document with every result."),
 ) -> None:
     """Compile rules for a target; each result is exact, exact with stated assumptions, or refused."""
@@ -73,6 +91,7 @@ def compile_cmd(
     require_exists(path)
     files = rule_files(path)
     results: list[Translation] = []
+    compiled: dict[str, list[tuple[Rule, Translation]]] = {t: [] for t in targets}
     load_errors: list[EqlError] = []
     for _f, loaded in progress(iter_batch([path]), len(files), "compiling", not json_out):
         if isinstance(loaded, EqlError):
@@ -87,11 +106,15 @@ def compile_cmd(
                     err.print(bad.render(), markup=False)
                     raise typer.Exit(2) from None
                 results.append(tr)
+                compiled[t].append((rule, tr))
                 if outdir is not None:
                     sub = outdir / t if len(targets) > 1 else outdir
                     write_translation(tr, rule, sub, EXTENSIONS.get(t, ".txt"))
                 if not json_out:
                     _show(tr)
+    if outdir is not None:
+        for t, pairs in compiled.items():
+            write_batch(t, pairs, outdir / t if len(targets) > 1 else outdir, profile, str(mapping) if mapping else None)
     if json_out:
         print_json({"results": [r.as_dict() for r in results]})
     elif len(results) > 1:

@@ -1,8 +1,9 @@
-"""The Splunk SPL target: ``compile`` a rule to SPL (+ a savedsearches.conf stanza), ``execute`` SPL
+"""The Splunk SPL target: ``compile`` a rule to SPL (a batch gets one Splunk app), ``execute`` SPL
 on ECS fixture events through the reference evaluator."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from eqlc import ir
@@ -12,6 +13,14 @@ from eqlc.rule import Rule
 from . import adapter, assumptions, emitter, evaluator, savedsearch, sequence
 from .evaluator import search_lang
 from .profile import PROFILES, load_profile
+
+
+@dataclass
+class SplTranslation(Translation):
+    """A translation that remembers the comments its savedsearches.conf stanza carries (why a
+    cim rule has no tstats form), for the app :meth:`SplTarget.batch_artifacts` writes."""
+
+    stanza_comments: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 class SplTarget:
@@ -41,14 +50,21 @@ class SplTarget:
             else:
                 why = "no tstats form: a sequence needs the events themselves (streamstats), which tstats does not return"
             if tstats_text is not None:
-                notes.assume(emitter.TSTATS_NOTE.format(file=savedsearch.base_name(rule) + ".tstats.spl"))
+                notes.assume(emitter.TSTATS_NOTE.format(file=rule.file_stem + ".tstats.spl"))
             else:
                 comments = (why,)
-        t = Translation.from_notes(self.name, text, notes, profile=prof.name)
-        t.artifacts = savedsearch.artifacts(rule, t, prof, comments)
+        base = Translation.from_notes(self.name, text, notes, profile=prof.name)
+        t = SplTranslation(base.target, base.status, base.notes, base.output, profile=prof.name, stanza_comments=tuple(comments))
         if tstats_text is not None:
-            t.artifacts[savedsearch.base_name(rule) + ".tstats.spl"] = tstats_text + "\n"
+            t.artifacts[rule.file_stem + ".tstats.spl"] = tstats_text + "\n"
         return t
+
+    def batch_artifacts(self, translations: list[Translation], rules: list[Rule], profile: Optional[str] = None,
+                        mapping: Optional[str] = None) -> dict[str, str]:
+        """One Splunk app with every rule (see :data:`eqlc.target.BATCH_ARTIFACTS` and :mod:`.savedsearch`)."""
+        prof = load_profile(profile, mapping)
+        comments = {i: getattr(t, "stanza_comments", ()) for i, t in enumerate(translations)}
+        return savedsearch.app_files(list(zip(rules, translations)), prof, comments)
 
     def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None,
                 mapping: Optional[str] = None) -> list[str]:
