@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 from ..errors import EqlError
 from ..fixtures.oracle import Oracle
 from ..fixtures.witness import generate, reason_kind
-from ..loaders import load_file
+from ..loaders import load_file_batch
 from ..printer import to_eql
 from ..rule import Rule
 from ..target import EVENT_ID_FIELD
@@ -92,14 +92,11 @@ def report_file(path: str, target_names: Sequence[str], registry: Optional[dict[
 
         REGISTRY.update(registry)
     specs = [TargetSpec.parse(n) for n in target_names]
-    try:
-        rules = load_file(Path(path))
-    except EqlError as exc:
-        return [_error_row(path, exc.render())]
-    except Exception as exc:  # noqa: BLE001 - reported, never raised
-        return [_error_row(path, f"cannot load: {type(exc).__name__}: {exc}")]
+    rules, errors = load_file_batch(Path(path))
+    rows = [_error_row(path, exc.render()) for exc in errors]
+    if not rules:
+        return rows
     oracle = _worker_oracle()
-    rows = []
     for rule in rules:
         try:
             rows.append(report_rule(rule, specs, oracle))
