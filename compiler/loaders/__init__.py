@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Union
 
 from ..errors import EqlError, PartialLoad
+from ..limits import check_file_size
 from ..rule import Rule
 from .docs import load_markdown, load_text
 from .eqlfile import load_eql
@@ -65,6 +66,7 @@ def load_file(path: Path, dialect: str = "elasticsearch") -> list[Rule]:
     if loader is None:
         raise EqlError(f"unknown rule file type {path.suffix!r}; expected one of {', '.join(LOADERS)}", path=str(path))
     try:
+        check_file_size(path.stat().st_size, str(path))
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise EqlError(f"file is not UTF-8 text ({err.reason})", path=str(path)) from None
