@@ -19,7 +19,8 @@ from rich.table import Table
 from ..loaders import rule_files
 from ..report import build_report, run_batch, write_report
 from ..report.batch import default_jobs
-from .common import err, out, print_json, require_exists, target_specs_or_exit
+from ..atomic import OutputError, output_dir
+from .common import err, fail_output, out, print_json, require_exists, target_specs_or_exit
 
 
 def report_cmd(
@@ -33,6 +34,10 @@ def report_cmd(
     """Verify every rule under PATH on every target and write JSON, Markdown and HTML reports."""
     specs = target_specs_or_exit(targets)
     require_exists(path)
+    try:
+        output_dir(outdir)  # before hours of work, not after
+    except OutputError as e:
+        fail_output(e)
     files = rule_files(path)
     names = [s.label for s in specs]
     show = err.is_terminal and not json_out
@@ -41,7 +46,10 @@ def report_cmd(
         task = bar.add_task("verifying rule files", total=len(files))
         rows = run_batch(files, names, jobs=max(1, jobs), on_done=lambda _n: bar.advance(task))
     report = build_report(rows, names, str(path))
-    written = write_report(report, outdir)
+    try:
+        written = write_report(report, outdir)
+    except OutputError as e:
+        fail_output(e)
     if json_out:
         print_json({"results": report["results"], "totals": report["totals"], "mcdc": report["mcdc"], "errors": report["errors"]})
     else:
