@@ -166,7 +166,7 @@ def test_file_name_with_line_breaks(baseline, brk):
     _check(baseline, "", path_v=f"{brk}[evil]{brk}action.script = 1")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(value=st.lists(st.sampled_from(BREAKS + ['"', "'", "\\", "[", "]", "=", ":", "#", "//", "--", "{", "}", "|", "`", "a", " ", "$", "%", "<"]),
                       min_size=1, max_size=12).map("".join))
 def test_fuzzed_metadata(baseline, value):
