@@ -145,3 +145,15 @@ def test_verify_catastrophic_regex_finishes(tmp_path, field):
     assert b"Traceback" not in res.stderr
     doc = json.loads(res.stdout)
     assert doc  # every target produced a verdict (an engine error would be a verdict too)
+
+
+def test_match_cli_reports_a_budget_overrun(tmp_path):
+    """A construct only backtracking can run (look-ahead, in the endgame dialect's Python regex)
+    on a catastrophic input: an error and exit 2 within the budget, not a hang or a traceback."""
+    ev = tmp_path / "ev.ndjson"
+    ev.write_text(json.dumps({"event_type": "process", "process_name": "a" * 40 + "b"}) + "\n")
+    start = time.monotonic()
+    res = run_cli("match", "--dialect", "endgame", 'process where match(process_name, "((?=a)a+)+$")', str(ev),
+                  env={"EQLC_REGEX_BUDGET": "0.5"}, timeout=60)
+    assert time.monotonic() - start < 30
+    assert res.returncode == 2 and b"cannot be run in bounded time" in res.stderr and b"Traceback" not in res.stderr
