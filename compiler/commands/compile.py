@@ -18,7 +18,8 @@ from ..loaders import iter_batch, rule_files
 from ..result import Status, Translation
 from ..rule import Rule
 from ..target import BATCH_ARTIFACTS, REGISTRY, get_target
-from .common import err, out, print_json, progress, require_exists
+from ..atomic import OutputError, output_dir, write_atomic
+from .common import err, fail_output, out, print_json, progress, require_exists
 
 _STYLE = {Status.EXACT: "green", Status.ASSUMPTIONS: "yellow", Status.REFUSED: "red"}
 
@@ -41,23 +42,24 @@ def _out_name(rule: Rule) -> str:
 
 
 def write_translation(t: Translation, rule: Rule, outdir: Path, extension: str) -> list[Path]:
-    outdir.mkdir(parents=True, exist_ok=True)
+    """Write the translation and its deployment files, each atomically; raises
+    :class:`~eqlc.atomic.OutputError`."""
+    output_dir(outdir)
     written = []
     if t.output is not None:
         p = outdir / f"{_out_name(rule)}{extension}"
-        p.write_text(t.output + ("" if t.output.endswith("\n") else "\n"), encoding="utf-8")
-        written.append(p)
+        written.append(write_atomic(p, t.output + ("" if t.output.endswith("\n") else "\n")))
     for name, text in t.artifacts.items():
         p = outdir / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text, encoding="utf-8")
-        written.append(p)
+        output_dir(p.parent)
+        written.append(write_atomic(p, text))
     return written
 
 
 def write_batch(target: str, pairs: list[tuple[Rule, Translation]], outdir: Path, profile: Optional[str],
                 mapping: Optional[str]) -> list[Path]:
-    """The target's batch files (its optional ``batch_artifacts`` hook, see :mod:`eqlc.target`)."""
+    """The target's batch files (its optional ``batch_artifacts`` hook, see :mod:`eqlc.target`),
+    each written atomically; raises :class:`~eqlc.atomic.OutputError`."""
     hook = getattr(get_target(target), BATCH_ARTIFACTS, None)
     if hook is None or not pairs:
         return []
@@ -65,9 +67,8 @@ def write_batch(target: str, pairs: list[tuple[Rule, Translation]], outdir: Path
     written = []
     for name, text in files.items():
         p = outdir / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text, encoding="utf-8")
-        written.append(p)
+        output_dir(p.parent)
+        written.append(write_atomic(p, text))
     return written
 
 
@@ -89,6 +90,11 @@ def compile_cmd(
             err.print(f"error: unknown target {t!r}; expected one of {', '.join(REGISTRY)} or all")
             raise typer.Exit(2)
     require_exists(path)
+    if outdir is not None:
+        try:
+            output_dir(outdir)  # -o naming a file is a usage error, before any work
+        except OutputError as e:
+            fail_output(e)
     files = rule_files(path)
     results: list[Translation] = []
     compiled: dict[str, list[tuple[Rule, Translation]]] = {t: [] for t in targets}
@@ -109,12 +115,18 @@ def compile_cmd(
                 compiled[t].append((rule, tr))
                 if outdir is not None:
                     sub = outdir / t if len(targets) > 1 else outdir
-                    write_translation(tr, rule, sub, EXTENSIONS.get(t, ".txt"))
+                    try:
+                        write_translation(tr, rule, sub, EXTENSIONS.get(t, ".txt"))
+                    except OutputError as e:
+                        fail_output(e)
                 if not json_out:
                     _show(tr)
     if outdir is not None:
         for t, pairs in compiled.items():
-            write_batch(t, pairs, outdir / t if len(targets) > 1 else outdir, profile, str(mapping) if mapping else None)
+            try:
+                write_batch(t, pairs, outdir / t if len(targets) > 1 else outdir, profile, str(mapping) if mapping else None)
+            except OutputError as e:
+                fail_output(e)
     if json_out:
         print_json({"results": [r.as_dict() for r in results]})
     elif len(results) > 1:

@@ -16,6 +16,7 @@ from typing import Sequence
 
 import orjson
 
+from ..atomic import output_dir, write_atomic
 from .batch import flat_results, run_batch
 from .html import render_html
 from .markdown import render_markdown
@@ -101,9 +102,11 @@ def build_report(rows: Sequence[dict], targets: Sequence[str], source: str = "")
 
 
 def write_report(report: dict, outdir: Path) -> list[Path]:
-    outdir.mkdir(parents=True, exist_ok=True)
+    """Write the three files, each atomically (complete or not at all: a full disk no longer
+    leaves a 0-byte report.json); raises :class:`~eqlc.atomic.OutputError`."""
+    outdir = output_dir(outdir)
     paths = [outdir / "report.json", outdir / "report.md", outdir / "index.html"]
-    paths[0].write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
-    paths[1].write_text(render_markdown(report), encoding="utf-8")
-    paths[2].write_text(render_html(report), encoding="utf-8")
+    write_atomic(paths[0], orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    write_atomic(paths[1], render_markdown(report))
+    write_atomic(paths[2], render_html(report))
     return paths

@@ -92,9 +92,9 @@ class ConditionBuilder:
         elif isinstance(e, ir.InSet) and all(isinstance(x, ir.String) for x in e.values):
             hit = any(fold(v) == fold(x.value) for v in vals for x in e.values)
         elif isinstance(e, ir.WildcardMatch) and all(v.isascii() for v in vals):
-            import re as _re
+            from eqlc import safe_regex
             rx = L.anchored([L.wildcard_regex(p.parts, e.case_insensitive)[0] for p in e.patterns])
-            hit = any(_re.search(rx.replace("\\z", "\\Z"), v) for v in vals)
+            hit = any(safe_regex.compile(rx.replace("\\z", "\\Z")).search(v) for v in vals)
         elif isinstance(e, ir.IsNull):
             hit = False
         else:

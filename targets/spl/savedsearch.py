@@ -34,6 +34,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from eqlc.oneline import one_line as _no_breaks
 from eqlc.result import Refused, Translation
 from eqlc.rule import Rule
 
@@ -49,9 +50,10 @@ _LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 
 
 def one_line(text: str) -> str:
-    """A .conf value on one line: every whitespace run (line separators included) one space, and
+    """A .conf value on one line: every control character and whitespace run (line separators
+    included, see :mod:`eqlc.oneline`) one space, and
     no trailing backslash (which would continue the value on the next line)."""
-    return " ".join(text.split()).rstrip("\\").rstrip()
+    return " ".join(_no_breaks(text).split()).rstrip("\\").rstrip()
 
 
 def stanza_name(text: str) -> str:

@@ -48,6 +48,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
+from eqlc import safe_regex
+
 from . import pcre
 from . import values as V
 from .errors import SplSyntaxError, Undocumented, Unsupported
@@ -359,7 +361,7 @@ def _like(s: Any, p: Any) -> Optional[bool]:
     if "\\" in p:
         raise Undocumented("like() has no documented escape character; a backslash in the pattern is ambiguous")
     rx = "".join("(?s:.*)" if c == "%" else "(?s:.)" if c == "_" else re.escape(c) for c in p)
-    return re.fullmatch(rx, V.render(s)) is not None
+    return safe_regex.compile(rx).fullmatch(V.render(s)) is not None
 
 
 def _arith(op: str, a: Any, b: Any) -> Any:

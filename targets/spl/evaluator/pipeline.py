@@ -302,7 +302,7 @@ def _rex_cmd(body: str) -> Command:
             vals = V.get(r, fname)
             if vals is not None and len(vals) > 1:
                 raise Undocumented("rex on a multivalue field")
-            hit = rx.search(V.render(vals[0])) if vals else None
+            hit = rx.search_groups(V.render(vals[0])) if vals else None
             for name in rx.groupindex:
                 if hit is not None and hit.group(name) is not None:
                     r[name] = [hit.group(name)]
