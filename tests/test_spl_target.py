@@ -110,6 +110,9 @@ def test_numbers_booleans_and_null_checks():
 def test_numeric_looking_strings_use_exact_regex():
     events = [E("1", user__id="10"), E("2", user__id="10.0"), E("3", user__id="010")]
     got, t = run(ir.Compare(ir.CompareOp.EQ, F("user.id"), ir.String("10")), events)
+    # a value without letters: the search term is exact ("1" does not match "1.0") and no where is needed
+    assert got == ["1"] and 'user.id="10"' in t.output and "'user.id'" not in t.output
+    got, t = run(ir.Compare(ir.CompareOp.EQ, F("user.id"), ir.String("1e1")), [E("1", user__id="1e1"), E("2", user__id="10")])
     assert got == ["1"] and "mvfind" in t.output
 
 

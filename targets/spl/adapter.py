@@ -66,12 +66,17 @@ def _base(event: dict, index: str) -> dict:
     return out
 
 
+def in_category(event: dict, ds: Dataset) -> bool:
+    """Is the ECS event of a category the dataset serves?"""
+    if ANY in ds.categories:
+        return True
+    return bool({text(v) for v in values(event, ("event", "category"))} & set(ds.categories))
+
+
 def member(event: dict, ds: Dataset) -> bool:
     """Does the ECS event belong to the dataset (its category, and one of the required fields)?"""
-    if ANY not in ds.categories:
-        cats = {text(v) for v in values(event, ("event", "category"))}
-        if not cats & set(ds.categories):
-            return False
+    if not in_category(event, ds):
+        return False
     if ds.requires:
         names: set[str] = set()
         _leaf_names({k: v for k, v in event.items() if k != EVENT_ID_FIELD}, "", names)
@@ -117,7 +122,7 @@ def dataset_row(event: dict, profile: Profile, ds: Dataset) -> dict:
             firsts = [fm_first for fm_first in _firsts(event, ds, k)]
             row[k] = list(dict.fromkeys(firsts)) or list(dict.fromkeys(sets[0]))
     for k, vs in plain.items():
-        row[k] = vs
+        row[k] = list(dict.fromkeys(vs))  # one field written from two ECS fields (file.path, dll.path): their values
     return row
 
 

@@ -79,10 +79,10 @@ class ConditionBuilder:
         event of another category is in no row the search reads)."""
         check = getattr(text, "violated", None)
         if check is not None and self.dataset is not None:
-            from .adapter import member
+            from .adapter import in_category
 
             ds = self.dataset
-            text = CheckedNote(str(text), lambda event, c=check: member(event, ds) and c(event))
+            text = CheckedNote(str(text), lambda event, c=check: in_category(event, ds) and c(event))
         if text not in self.notes:
             self.notes.append(text)
 
@@ -144,6 +144,10 @@ class ConditionBuilder:
 
     # ---- boolean structure -------------------------------------------------------------------
     def conj(self, cs: list[Cond]) -> Cond:
+        # constants a dataset's facts decided: false() decides the conjunction, true() drops out
+        if any(c.where == "false()" for c in cs):
+            return Cond("false()")
+        cs = [c for c in cs if c.where != "true()"] or [Cond("true()")]
         if len(cs) == 1:
             return cs[0]
         where = " AND ".join(_paren_w(c) for c in cs)
@@ -157,6 +161,9 @@ class ConditionBuilder:
                     tuple(n for c in cs for n in c.notes), atomic_where=False, atomic_search=False)
 
     def disj(self, cs: list[Cond]) -> Cond:
+        if any(c.where == "true()" for c in cs):
+            return Cond("true()")
+        cs = [c for c in cs if c.where != "false()"] or [Cond("false()")]
         if len(cs) == 1:
             return cs[0]
         where = " OR ".join(_paren_w(c) for c in cs)
@@ -234,7 +241,11 @@ class ConditionBuilder:
         else:
             rx = L.anchored([L.regex_literal(v) for v in vals])
             where = f"isnotnull(mvfind({ref}, {L.eval_string(rx)}))"
-        return Cond(where, prefilter=self._prefilter_values(name, vals))
+        pre = self._prefilter_values(name, vals)
+        # a value without letters has no other case: the case-insensitive search term is exact
+        # ("1" does not match "1.0": the search command compares the text)
+        exact = pre if pre is not None and not any(c.lower() != c.upper() for v in vals for c in v) else None
+        return Cond(where, search=exact, prefilter=pre)
 
     def _prefilter_values(self, name: str, vals: list[str]) -> Optional[str]:
         """A case-insensitive search term that every case-sensitive match also satisfies."""

@@ -129,6 +129,10 @@ def plain_name(b, f: ir.Field) -> str:
 def _named(b, fm: FieldMap) -> str:
     ds = b.dataset
     name = checked_name(ds.prefixed(str(fm.field)))
+    for other, ofm in ds.fields.items():
+        if other != fm.ecs and ofm.plain and ofm.field == fm.field:
+            b.note(CheckedNote(f"{fm.ecs} and {other} are both read from {name}: assumes they hold the same values where both "
+                               f"are present", _same_check(fm.ecs, other)))
     if fm.note:
         b.note(CheckedNote(fm.note, _excludes_check(fm.excludes)) if fm.excludes else fm.note)
     if fm.filled:
@@ -318,7 +322,9 @@ def segment(b, e: ir.Expr, f: ir.Field, fm: FieldMap):
 
     ds = b.dataset
     src = checked_name(ds.prefixed(str(fm.last_segment_of)))
-    source_ecs = next((k for k, v in ds.fields.items() if v.plain and v.field == fm.last_segment_of), None)
+    sources = [k for k, v in ds.fields.items() if v.plain and v.field == fm.last_segment_of]
+    # dll.name from ImageLoaded: the ECS field ImageLoaded is written from for dll.* is dll.path
+    source_ecs = next((k for k in sources if k.split(".")[0] == f.name.split(".")[0]), sources[0] if sources else None)
     if source_ecs is not None:
         _named(b, ds.fields[source_ecs])  # the source's own assumptions (a data model fill rule)
     alias = "eqlc_" + "".join(c if c.isalnum() else "_" for c in f"{f.name}__{src}")
@@ -364,6 +370,13 @@ def dataset_notes(b) -> None:
     ds = b.dataset
     if ds is None:
         return
+    if ds.requires:
+        from .adapter import member
+
+        cats = ", ".join(c for c in ds.categories)
+        b.note(CheckedNote(f"{cats} events are read from the {ds.label} dataset: assumes the events the rule selects have a "
+                           f"field under {' or '.join(ds.requires)} (as the dataset's events do)",
+                           lambda event: not member(event, ds)))
     for k, codes in ds.constants.items():
         for ecs, fm in ds.fields.items():
             if fm.plain and fm.field == k:
@@ -371,18 +384,33 @@ def dataset_notes(b) -> None:
                                    f"the dataset is selected by)", _one_of_check(ecs, codes)))
 
 
-def category_note(b, category: Optional[str]) -> None:
+def category_note(b, category: Optional[str], condition: ir.Expr) -> None:
     """A dataset that does not imply one event category (the Windows Security log holds
     authentication, iam and other events) reads a ``<category> where`` query's events under a stated
-    assumption: the events the query selects there are of that category."""
+    assumption: the events its condition selects there are of that category (an event of another
+    category meeting the condition breaks it)."""
     ds = b.dataset
     if ds is None or category is None or "event.category" in ds.facts:
         return
     from eqlc.events import values
 
-    b.note(CheckedNote(f"{category} events are read from the {ds.label} dataset: assumes the events the rule selects there "
-                       f"have event.category {category!r}",
-                       lambda event: category not in [str(v) for v in values(event, ("event", "category"))]))
+    def violated(event: dict) -> bool:
+        return category not in [str(v) for v in values(event, ("event", "category"))] and leaf_holds(condition, event)
+
+    b.note(CheckedNote(f"{category} events are read from the {ds.label} dataset: assumes the events the rule's condition "
+                       f"selects there have event.category {category!r}", violated))
+
+
+def _same_check(a: str, b: str) -> "Callable[[dict], bool]":
+    from eqlc.events import split_path, values
+
+    pa, pb = split_path(a), split_path(b)
+
+    def violated(event: dict) -> bool:
+        va, vb = values(event, pa), values(event, pb)
+        return bool(va) and bool(vb) and sorted(map(str, va)) != sorted(map(str, vb))
+
+    return violated
 
 
 def _present_check(ecs: str) -> "Callable[[dict], bool]":

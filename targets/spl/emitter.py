@@ -91,7 +91,7 @@ def build_conds(rule: Rule, query: ir.EventQuery, profile: Profile, dataset: Opt
         from .dataset_leaves import category_note, dataset_notes
 
         dataset_notes(builder)
-        category_note(builder, query.category)
+        category_note(builder, query.category, query.condition)
     cat = category_condition(rule, query.category, profile)
     parts: list[ir.Expr] = []
     if cat is not None:

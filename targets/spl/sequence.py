@@ -146,6 +146,24 @@ def _term_conditions(rule: Rule, terms: list[ir.SequenceTerm], profile: Profile,
     return conds, prefilters, evals, mapping_notes
 
 
+def _merged(notes: list) -> list:
+    """The terms' notes, one per text: terms stating the same assumption about different events (a
+    category note holds each term's own condition) get one note whose check is any of theirs."""
+    from .assumptions import CheckedNote
+
+    by_text: dict = {}
+    for n in notes:
+        by_text.setdefault(str(n), []).append(n)
+    out = []
+    for text, group in by_text.items():
+        checks = [c for c in (getattr(n, "violated", None) for n in group) if c is not None]
+        if len(checks) > 1:
+            out.append(CheckedNote(text, lambda event, cs=tuple(checks): any(c(event) for c in cs)))
+        else:
+            out.append(group[0])
+    return out
+
+
 def _hit_flags(conds: list[str], keys: list[list[str]]) -> str:
     """``eqlc_h<i>``: term i's condition (a conjunction of atomic or parenthesised parts, so no
     top-level OR) and a value in each of its key fields (Elasticsearch needs non-null keys)."""
@@ -212,7 +230,7 @@ def sequence_query(rule: Rule, seq: ir.Sequence, profile: Profile, notes: Notes)
     n = len(terms)
     span = seq.maxspan.millis if seq.maxspan else None
     conds, prefilters, evals, mapping_notes = _term_conditions(rule, terms, profile, notes, datasets)
-    for note in mapping_notes:
+    for note in _merged(mapping_notes):
         notes.assume(note)
     notes.assume(TIES_NOTE)
     keyed = bool(keys[0])

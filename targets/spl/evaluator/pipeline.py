@@ -30,20 +30,25 @@ Documented rules:
   first match sets each named group's field, and no match sets none (eqlc's checks only read fields
   that did not exist before). Other options (``mode=sed``,
   ``max_match``, ``offset_field``) and a multivalue source field are outside the subset.
-* ``| tstats`` (the one generating command supported): "Use the tstats command to perform
-  statistical queries on indexed fields in tsidx files ... from indexed data or accelerated data
-  models"; syntax ``| tstats [summariesonly=<bool>] [fillnull_value=<string>] <stats-func>...
-  FROM datamodel=<data_model_name>.<root_dataset_name> [WHERE <search-query>] [BY <field-list>]``.
-  The events are the input rows that meet the dataset's constraint (:mod:`.datamodels`), their
-  fields named ``<dataset>.<field>``; WHERE is a search query over them (:mod:`.search_lang`: that
-  tstats applies the search command's matching rules to data model fields is the assumption eqlc
-  states with every tstats form); ``count``/``min(_time)``/``max(_time)`` per distinct BY-value
-  combination; "fillnull_value ... substitutes for null values for any field within its group-by
-  field list" (without it, a row lacking a BY field is :class:`Undocumented`, as is a multivalue
-  BY field). ``summariesonly=false`` (the default) reads every event, summarised or not, which is
-  what the rows are. Each output row carries ``_eqlc_from``: the ``_id`` of every event it counts
-  (evaluator provenance, not a Splunk field), so tests can compare the counted events with the
-  events another search selects.
+* ``| tstats`` and ``| datamodel`` (the generating commands supported), over the CIM data model
+  datasets of :mod:`.datamodels`. tstats: "Use the tstats command to perform statistical queries on
+  indexed fields in tsidx files ... from indexed data or accelerated data models"; syntax ``| tstats
+  [summariesonly=<bool>] [allow_old_summaries=<bool>] [fillnull_value=<string>] <stats-func>... FROM
+  datamodel=<data_model_name>.<root_dataset_name> [WHERE <search-query>] [BY <field-list>]`` (the
+  keywords are written in either case, as the reference's own examples do). The events are the input
+  rows that meet the dataset's constraint, seen as the dataset returns them (:func:`.datamodels.dataset_view`:
+  calculated fields evaluated, fields named ``<dataset>.<field>``); WHERE is a search query over them
+  (:mod:`.search_lang`: that tstats applies the search command's matching rules to data model fields
+  is the assumption eqlc states with every tstats form); ``count``/``min(_time)``/``max(_time)`` per
+  distinct BY-value combination; "fillnull_value ... substitutes for null values for any field within
+  its group-by field list" (without it, a row lacking a BY field is :class:`Undocumented`, as is a
+  multivalue BY field). ``summariesonly=false`` (the default) reads every event, summarised or not,
+  which is what the rows are; ``allow_old_summaries`` only decides which summaries may be read, so it
+  changes nothing here. Each output row carries ``_eqlc_from``: the ``_id`` of every event it counts
+  (evaluator provenance, not a Splunk field), so tests can compare the counted events with the events
+  another search selects. ``| datamodel <model> <dataset> search``: the same dataset view, one
+  result per event ("search: Returns the search results exactly how they are defined"); other
+  modes and options are outside the subset.
 
 Only these commands are supported; anything else raises :class:`Unsupported`.
 """
