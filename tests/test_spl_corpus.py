@@ -8,9 +8,9 @@ EQLC_SPL_UPDATE_COVERAGE=1 after a deliberate change; the diff then shows what m
 the counts by status, the refusals by reason, and for the Windows profile the same over the Windows
 event-log rules (index patterns of winlogbeat, the Windows and the System Security integrations). The
 whole corpus is compiled once per profile and process (``translations``), whichever tests ask for it.
-The matcher comparison of the ecs profile runs on ``tests.corpus.sample()`` (100 rules; all 823
-with EQLC_FULL_CORPUS=1, about 2.5 minutes); the cim and windows profiles on all their translations,
-on the witnesses inside each translation's stated assumptions (its own checks say which).
+The matcher comparisons run on ``tests.corpus.sample()`` (100 rules; all 823 with EQLC_FULL_CORPUS=1,
+about 2.5 minutes for ecs); for cim and windows on the witnesses inside each translation's stated
+assumptions (its own checks say which), in every form the translation has.
 """
 
 from __future__ import annotations
@@ -227,9 +227,10 @@ def test_data_model_and_add_on_forms_select_what_the_matcher_selects(profile, ru
     a right translation from a wrong one often enough (some rules' witnesses all break an assumption
     such as "process.args is the command line split on spaces", which these simple witnesses do not
     keep consistent; tests/test_verify_corpus.py runs the shared generator, which does)."""
+    chosen = {rule_id(r) for r in corpus_sample(rules)}
     compared, selective, failures = 0, 0, []
     for rule, t in translations(profile):
-        if t.status is Status.REFUSED:
+        if t.status is Status.REFUSED or rule_id(rule) not in chosen:
             continue
         events = meeting_stated_assumptions(rule, witness.events_for(rule))
         outside = TARGET.outside_assumptions(rule, t, events)
@@ -243,9 +244,10 @@ def test_data_model_and_add_on_forms_select_what_the_matcher_selects(profile, ru
             if got != expected:
                 failures.append((rule_id(rule), name, sorted(set(got) ^ set(expected))))
     assert not failures
-    recorded = json.loads(COVERAGE.read_text())[profile]
-    assert compared == recorded["counts"].get("assumptions", 0) + recorded["counts"].get("exact", 0)
-    assert selective >= {"cim": 50, "windows": 40}[profile], (compared, selective)
+    translated = sum(1 for r, t in translations(profile) if t.status is not Status.REFUSED and rule_id(r) in chosen)
+    assert compared == translated > 0
+    # not vacuous: on the whole corpus (EQLC_FULL_CORPUS=1) cim has 66 selective comparisons, windows 47
+    assert selective >= (0.2 if os.environ.get("EQLC_FULL_CORPUS") == "1" else 0.15) * compared, (compared, selective)
 
 
 def test_ecs_selects_what_the_matcher_selects_on_compiler_fixtures_witnesses(rules):
