@@ -460,6 +460,17 @@ class SafeRegex:
     def fullmatch(self, text: Any) -> Any:
         return self._run("fullmatch", text)
 
+    def sub(self, repl: Any, text: Any, count: int = 0) -> Any:
+        """``re``'s ``sub`` (SPL's ``replace``): RE2 first decides whether anything matches at
+        all; a replacement runs ``re`` under the time budget, as :meth:`search_groups` does."""
+        if self._rx is not None:
+            try:
+                if self._rx.search(text) is None:
+                    return text
+            except UnicodeEncodeError:
+                pass
+        return self._bounded(lambda t: self._py.sub(repl, t, count), text)
+
 
 @functools.lru_cache(maxsize=4096)
 def compile(pattern: Union[str, bytes], flags: int = 0, budget: Optional[float] = None) -> SafeRegex:  # noqa: A001

@@ -31,6 +31,10 @@ After an intended change (a target learns a construct, a bug is fixed), re-recor
 ``EQLC_VERIFY_TARGETS=kql,sigma`` runs and checks (and re-records) only those targets, so work on one
 target costs one target's time; the python target always runs, as the reference for every other.
 The snapshot is one file per target so that work on different targets never edits the same file.
+
+Each target runs with its default profile; the profiles in :data:`PROFILES` run as targets of their
+own (``spl:cim``, snapshot ``spl-cim.yaml``), selected with their target (``EQLC_VERIFY_TARGETS=spl``)
+or alone (``EQLC_VERIFY_TARGETS=spl:cim``).
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ UPDATE = os.environ.get("EQLC_UPDATE_VERIFY_SNAPSHOT") == "1"
 ONLY = [t for t in os.environ.get("EQLC_VERIFY_TARGETS", "").split(",") if t]
 COUNT_KEYS = ("rules", "exact", "assumptions", "refused", "compiled", "verified", "unproven", "vacuous", "disagreement", "error",
               "witnesses", "witnesses_in_scope", "outside_differences")
+# Profiles verified besides each target's default one: target -> profiles.
+PROFILES = {"spl": ("cim", "windows")}
 KNOWN_REASON_KINDS = {"duplicate", "subsumed", "masked", "coupled", "never true", "never false", "search budget",
                       "event budget", "no effect on the sequence", "unsatisfiable term"}
 
@@ -64,12 +70,13 @@ def _rel(path: str) -> str:
 
 
 def _targets() -> list[str]:
-    """Every installed target, or those named in EQLC_VERIFY_TARGETS (with python, the reference)."""
-    names = available()
+    """Every installed target and its verified profiles (``spl:cim``), or those named in
+    EQLC_VERIFY_TARGETS (a target name selects its profiles too; python, the reference, always runs)."""
+    names = [x for n in available() for x in [n] + [f"{n}:{p}" for p in PROFILES.get(n, ())]]
     if ONLY:
         unknown = set(ONLY) - set(names)
         assert not unknown, f"EQLC_VERIFY_TARGETS names targets that are not installed: {sorted(unknown)}"
-        names = [n for n in names if n in ONLY or n == "python"]
+        names = [n for n in names if n in ONLY or n.split(":")[0] in ONLY or n == "python"]
     return names
 
 
@@ -81,7 +88,7 @@ def _run_batch() -> dict:
 
 
 def _snapshot_path(target: str) -> Path:
-    return DATA / f"{target}.yaml"
+    return DATA / f"{target.replace(':', '-')}.yaml"
 
 
 def _snapshot(target: str) -> dict:
@@ -106,9 +113,14 @@ def _observed_problems(report: dict) -> dict[tuple[str, str], dict]:
                     example = next(iter((t.get("outside_assumptions") or {}).values()), "")[:160]
                 else:
                     events, example = len(t["disagreements"]), (ev or {}).get("_note", t.get("error", ""))
-                out[(_rel(row["rule"]), t["target"])] = {
+                out[(_rel(row["rule"]), _label(t))] = {
                     "status": t["status"], "verdict": t["verdict"], "events": events, "example": example}
     return out
+
+
+def _label(result: dict) -> str:
+    """The run a result belongs to: the target, or ``target:profile`` for a verified profile."""
+    return result["target"] + (":" + result["profile"] if result.get("profile") else "")
 
 
 def _load(path: Path) -> dict:

@@ -193,14 +193,26 @@ def _category(rule: Rule) -> Optional[str]:
     return getattr(q, "category", None)
 
 
+def _dataset_field(profile: Profile, ecs: str, category: Optional[str]) -> Optional[str]:
+    """The Splunk field of the first dataset of ``category`` that reads ``ecs`` as a plain field
+    (named as the search's results name it: ``Processes.dest`` after ``| datamodel``), else None."""
+    for ds in profile.datasets_for(category):
+        fm = ds.lookup(ecs)
+        if fm is not None and fm.plain and fm.field:
+            return ds.prefixed(fm.field) if profile.is_datamodel else fm.field
+    return None
+
+
 def risk_objects(rule: Rule, profile: Profile) -> list[dict]:
     """ES risk objects: the host and the user fields of the profile, scored with the rule's risk score."""
     score = rule.risk_score if rule.risk_score is not None else 50
     out = []
     for ecs, kind in (("host.name", "system"), ("user.name", "user")):
         try:
-            field = profile.splunk_field(ecs, _category(rule)) if profile.is_cim else profile.splunk_field(ecs)
+            field = profile.splunk_field(ecs) if profile.is_ecs else _dataset_field(profile, ecs, _category(rule))
         except Refused:
+            continue
+        if field is None:
             continue
         out.append({"risk_object_field": field, "risk_object_type": kind, "risk_score": score})
     return out
@@ -210,8 +222,13 @@ def stanza(rule: Rule, t: Translation, profile: Profile, name: str, comments: Se
            enabled: bool = False, known: Optional[dict[str, str]] = None) -> tuple[str, dict[str, str]]:
     """The stanza text and the macros its search uses (``known``: the app's macros so far)."""
     search = t.output or ""
-    full, form, macros = scope_macros(profile, rule, known)
-    search = with_macros(search, full, form)
+    if profile.is_datamodel:
+        # `| datamodel` and tstats read the data model, whose indexes the CIM app's own macros
+        # (cim_<DataModel>_indexes) scope: the search has no index terms to write as a macro
+        macros: dict[str, str] = {}
+    else:
+        full, form, macros = scope_macros(profile, rule, known)
+        search = with_macros(search, full, form)
     lines_of_search = search.split("\n")
     if any(line.endswith("\\") for line in lines_of_search) or any(_LINE_BREAKS.search(line) for line in lines_of_search):
         raise Refused("the search has a line ending in a backslash or a line separator inside a line, which a "
@@ -298,6 +315,10 @@ def app_files(pairs: Sequence[tuple[Rule, Translation]], profile: Profile,
                   f"# Edit `{index_macro}` once: the index (or indexes) holding the events, e.g. definition = index=edr.",
                   "# The other macros narrow it to the source type the profile maps each Elasticsearch index pattern to;",
                   "# edit them only where your source types differ."]
+    if profile.is_datamodel:
+        macro_text = [f"# eqlc's searches in this app (SPL profile {profile.name}) read CIM data models (| datamodel, | tstats):",
+                      "# the indexes they read are those the Splunk Common Information Model app's own macros give",
+                      "# (cim_<DataModel>_indexes, set in the CIM Setup page), so this app defines no scope macro."]
     for name in sorted(macros, key=lambda n: (n != index_macro, n)):
         macro_text += ["", f"[{name}]", f"definition = {macros[name]}",
                        "description = " + ("The index of the events eqlc's searches read." if name == index_macro else
@@ -316,9 +337,12 @@ def app_files(pairs: Sequence[tuple[Rule, Translation]], profile: Profile,
         f"{app}/default/savedsearches.conf": "\n".join(ss) + "\n".join(stanzas),
         f"{app}/default/macros.conf": "\n".join(macro_text) + "\n",
         f"{app}/metadata/default.meta": "[]\naccess = read : [ * ], write : [ admin, sc_admin ]\nexport = system\n",
-        f"{app}/README.txt": (f"eqlc detections, SPL profile {profile.name}.\n\nEdit the macro {index_macro} "
-                              "(Settings > Advanced search > Search macros) to the index of your events; the searches "
-                              "are created disabled unless compiled with deploy: {enabled: true}.\n"),
+        f"{app}/README.txt": (f"eqlc detections, SPL profile {profile.name}.\n\n"
+                              + ("The searches read CIM data models: set the indexes each data model reads in the CIM app's "
+                                 "setup (cim_<DataModel>_indexes macros)" if profile.is_datamodel else
+                                 f"Edit the macro {index_macro} (Settings > Advanced search > Search macros) to the index "
+                                 "of your events")
+                              + "; the searches are created disabled unless compiled with deploy: {enabled: true}.\n"),
     }
 
 
