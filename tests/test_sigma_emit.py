@@ -124,8 +124,15 @@ def test_file_name_prefix_needs_a_regex_confined_to_the_last_segment():
 def test_windows_and_unknown_products_use_their_separators():
     d = detection('process where host.os.type == "windows" and event.type == "start" and process.name : "cmd.exe"')
     assert d["selection_image"] == {"Image|endswith": "\\cmd.exe"}
-    d = detection('process where event.type == "start" and process.name : "cmd.exe"')
-    assert d["selection_image"] == {"Image|endswith": ["/cmd.exe", "\\cmd.exe"]}
+    # a query naming no OS is written once per product (SigmaHQ knows no product-less process_creation),
+    # each with its product's separator
+    docs = sigma_docs('process where event.type == "start" and process.name : "cmd.exe"')
+    assert [(d["logsource"]["product"], d["detection"]["selection_image"]) for d in docs] == [
+        ("linux", {"Image|endswith": "/cmd.exe"}),
+        ("windows", {"Image|endswith": "\\cmd.exe"}),
+        ("macos", {"Image|endswith": "/cmd.exe"}),
+    ]
+    assert len({d["id"] for d in docs}) == 3
 
 
 def test_extension_is_the_tail_after_the_last_dot():

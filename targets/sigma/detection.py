@@ -94,7 +94,53 @@ class SNot:
     child: "SExpr"
 
 
-SExpr = Union[Item, SAnd, SOr, SNot]
+@dataclass(frozen=True)
+class SConst:
+    """A condition whose truth the translation decided (an optional field no log source field
+    holds reads as having no value); folded away by :func:`s_and`/:func:`s_or`/:func:`s_not`."""
+
+    value: bool
+
+
+SExpr = Union[Item, SAnd, SOr, SNot, SConst]
+
+
+def s_and(children) -> "SExpr":
+    kept = []
+    for c in children:
+        if isinstance(c, SConst):
+            if not c.value:
+                return SConst(False)
+            continue
+        kept.append(c)
+    if not kept:
+        return SConst(True)
+    return kept[0] if len(kept) == 1 else SAnd(tuple(kept))
+
+
+def s_or(children) -> "SExpr":
+    kept = []
+    for c in children:
+        if isinstance(c, SConst):
+            if c.value:
+                return SConst(True)
+            continue
+        kept.append(c)
+    if not kept:
+        return SConst(False)
+    return kept[0] if len(kept) == 1 else SOr(tuple(kept))
+
+
+def s_not(child: "SExpr") -> "SExpr":
+    return SConst(not child.value) if isinstance(child, SConst) else SNot(child)
+
+
+class _NoValue(Exception):
+    """Raised by :meth:`Converter.spec` for an optional field no Sigma field holds."""
+
+    def __init__(self, field: ir.Field) -> None:
+        super().__init__(field.name)
+        self.field = field
 
 PROFILES = ("cased", "portable")
 
@@ -119,9 +165,11 @@ def _str_values(node: ir.Expr) -> list[str]:
 class Converter:
     """Translates one event query's remaining condition for one Sigma log source."""
 
-    def __init__(self, logsource: LogSource, product: Optional[str], mapping: Mapping, profile: str, log: AssumptionLog) -> None:
+    def __init__(self, logsource: LogSource, product: Optional[str], mapping: Mapping, profile: str, log: AssumptionLog,
+                 codes: Optional[tuple[str, ...]] = None) -> None:
         self.ls = logsource
         self.product = product
+        self.codes = codes  # the event ids the query pins (entries of the mapping may depend on them)
         self.mapping = mapping
         self.profile = profile
         self.log = log
@@ -130,6 +178,8 @@ class Converter:
 
     # ---- fields ---------------------------------------------------------------------------
     def where(self) -> str:
+        if self.ls.is_service:
+            return "/".join(str(v) for v in self.ls.sigma.values())
         return f"{self.ls.sigma.get('category')}/{self.product or 'any product'}"
 
     def spec(self, node: ir.Expr) -> tuple[ir.Field, FieldSpec]:
@@ -139,12 +189,21 @@ class Converter:
         if f.has_index:
             raise Refused(f"{f.name}: array indexes have no Sigma equivalent")
         m = self.mapping
-        if f.name in (m.type_field, m.os_field, m.category_field) or f.name in m.source_fields:
+        spec = self.ls.field(f.name, self.product, m.separators, self.codes)
+        selecting = {m.type_field, m.os_field, m.category_field, m.code_field, *m.source_fields, *m.dataset_fields}
+        if spec is None and f.name in selecting:
             raise Refused(
                 f"{f.name} is translated only as a top-level positive condition that selects the Sigma log source; "
                 f"here it is part of a larger expression"
             )
-        spec = self.ls.field(f.name, self.product, m.separators)
+        if spec is None and any(isinstance(a, dict) and a.get("codes") for a in self.ls.alternatives(f.name)):
+            raise Refused(
+                f"{f.name} is recorded in {self.where()} by different fields for different event ids, and the query does "
+                f"not pin its event ids to one of them"
+            )
+        if spec is None and f.optional:
+            self._assume_no_value(f)
+            raise _NoValue(f)
         if spec is None:
             raise Refused(
                 f"{f.name} has no field in the Sigma taxonomy of {self.where()} "
@@ -162,7 +221,75 @@ class Converter:
             self._assume_tail(spec)
         elif spec.kind == "argv":
             self._assume_argv(spec)
+        elif spec.kind == "argc":
+            self._assume_argc(spec)
         return f, spec
+
+    def _assume_no_value(self, f: ir.Field) -> None:
+        """EQL's ``?field``: a field no searched index maps reads as null (Elasticsearch's
+        optional-field semantics), so a field the log source does not record is read as having
+        no value -- exact as long as the events indeed carry no such value."""
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            return bool(ecs_values(event, path))
+
+        self.log.assume(
+            f"?{f.name} has no field in the Sigma taxonomy of {self.where()}: read as having no value, as Elasticsearch "
+            f"reads an optional field that no searched index maps; assumes no event of the log source carries a value "
+            f"for it",
+            violated,
+        )
+
+    def _assume_argc(self, spec: FieldSpec) -> None:
+        """``process.args_count`` under the argument-splitting assumption of ``process.args``: the
+        command line is the arguments joined by single spaces, so the count is its word count."""
+        src = self._source_of(spec.sigma)
+        args_ecs = spec.ecs.rsplit(".", 1)[0] + ".args"
+        count_path, args_path = tuple(spec.ecs.split(".")), tuple(args_ecs.split("."))
+        src_path = tuple(src.split(".")) if src else None
+        text = (
+            f"{spec.ecs} is read from {spec.sigma} ({src}) as its number of words separated by single spaces: assumes "
+            f"{spec.sigma} is the {args_ecs} values joined by single spaces, no value is empty or contains a space, and "
+            f"{spec.ecs} is their number"
+        )
+
+        def violated(event: dict) -> bool:
+            count = ecs_values(event, count_path)
+            cmd = ecs_values(event, src_path) if src_path else []
+            args = ecs_values(event, args_path)
+            if not count:
+                return cmd not in ([], [""])
+            if len(cmd) != 1 or not isinstance(cmd[0], str) or not cmd[0]:
+                return True
+            words = cmd[0].split(" ")
+            if "" in words or count != [len(words)]:
+                return True
+            return bool(args) and args != words
+
+        self.log.assume(text, violated)
+
+    def always(self) -> SExpr:
+        """A detection true for every event of the log source: its ``present`` field exists
+        (``Image|exists: true``), stated as the assumption that every such event has it."""
+        col = self.ls.present
+        if not col:
+            raise Refused(
+                f"the condition holds for every {self.where()} event, and the mapping names no field every such event "
+                f"carries (`present`, targets/sigma/mapping.yaml)"
+            )
+        src = self._source_of(col)
+        path = tuple(src.split(".")) if src else None
+
+        def violated(event: dict) -> bool:
+            return not path or not ecs_values(event, path)
+
+        self.log.assume(
+            f"the rule's condition holds for every event of the log source; written as {col}|exists: true, which assumes "
+            f"every event of the log source has {col} ({src})",
+            violated,
+        )
+        return Item(col, ("exists",), (True,))
 
     def _source_of(self, sigma_field: str) -> Optional[str]:
         col = self.ls.plain_columns(self.product, self.mapping.separators).get(sigma_field)
@@ -267,12 +394,31 @@ class Converter:
 
     # ---- conversion -----------------------------------------------------------------------
     def convert(self, node: ir.Expr) -> SExpr:
+        """The Sigma form of ``node``; constants (:class:`SConst`) are folded away, so the result
+        is a constant only when the whole condition is."""
         if isinstance(node, ir.And):
-            return SAnd(tuple(self.convert(t) for t in node.terms))
+            return s_and(self.convert(t) for t in node.terms)
         if isinstance(node, ir.Or):
-            return SOr(tuple(self.convert(t) for t in node.terms))
+            return s_or(self.convert(t) for t in node.terms)
         if isinstance(node, ir.Not):
-            return SNot(self.convert(node.expr))
+            return s_not(self.convert(node.expr))
+        if isinstance(node, ir.Boolean):
+            return SConst(node.value)
+        try:
+            return self.atom(node)
+        except _NoValue as nv:
+            # Elasticsearch: a comparison with a field that has no value is false, `== null` true
+            # (`not`/`!=` then flip it, as for any missing field)
+            if isinstance(node, ir.IsNull):
+                return SConst(True)
+            if isinstance(node, (ir.Compare, ir.InSet, ir.WildcardMatch, ir.RegexMatch)):
+                return SConst(False)
+            raise Refused(
+                f"`{eql_text(node)[:120]}`: ?{nv.field.name} reads as having no value here, and the value of "
+                f"{type(node).__name__} on a missing value is not translated"
+            ) from None
+
+    def atom(self, node: ir.Expr) -> SExpr:
         if isinstance(node, ir.Compare):
             return self.compare(node)
         if isinstance(node, ir.IsNull):
@@ -290,8 +436,6 @@ class Converter:
             return self.regex(node)
         if isinstance(node, ir.FunctionCall):
             return self.function(node)
-        if isinstance(node, ir.Boolean):
-            raise Refused(f"the constant `{eql_text(node)}` inside a condition has no Sigma form")
         raise Refused(f"`{eql_text(node)}` ({type(node).__name__}) has no Sigma equivalent")
 
     def compare(self, node: ir.Compare) -> SExpr:
@@ -299,6 +443,8 @@ class Converter:
             raise Refused(f"`{eql_text(node)}`: Sigma compares a field with literal values only")
         f, spec = self.spec(node.left)
         rv = node.right.value
+        if spec.kind == "argc":
+            return self.argc(node, f, spec, node.op, rv)
         if node.op is ir.CompareOp.EQ:
             if isinstance(node.right, ir.String):
                 return self.string_match(node, f, spec, [(rv,)] if rv else [("",)], False)
@@ -318,6 +464,8 @@ class Converter:
             raise Refused(f"`{eql_text(node)}`: null inside an `in` list is not translated")
         strs = [v.value for v in node.values if isinstance(v, ir.String)]
         others = [v.value for v in node.values if not isinstance(v, ir.String)]
+        if spec.kind == "argc":
+            return s_or(self.argc(node, f, spec, ir.CompareOp.EQ, v.value) for v in node.values)
         out: list[SExpr] = []
         if strs:
             out.append(self.string_match(node, f, spec, [(s,) if s else ("",) for s in strs], node.case_insensitive))
@@ -326,6 +474,35 @@ class Converter:
                 raise Refused(f"`{eql_text(node)}`: {f.name} is derived from {spec.sigma} and compared with non-strings")
             out.append(Item(spec.sigma, (), tuple(others)))
         return out[0] if len(out) == 1 else SOr(tuple(out))
+
+    def argc(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, op: ir.CompareOp, value: object) -> SExpr:
+        """``args_count OP n`` as a regex on the command line's words: ``n`` arguments joined by
+        single spaces are ``n`` runs of non-spaces separated by ``n - 1`` single spaces."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise Refused(f"`{eql_text(node)}`: {f.name} is a number; compared here with {value!r}")
+        if isinstance(value, float) and not value.is_integer():
+            lo_f = {ir.CompareOp.GT: value, ir.CompareOp.GE: value}.get(op)
+            hi_f = {ir.CompareOp.LT: value, ir.CompareOp.LE: value}.get(op)
+            if op is ir.CompareOp.EQ:
+                return SConst(False)
+            lo = int(lo_f) + 1 if lo_f is not None else 1
+            hi = int(hi_f) if hi_f is not None else None
+        else:
+            n = int(value)
+            lo, hi = {
+                ir.CompareOp.EQ: (n, n), ir.CompareOp.GE: (n, None), ir.CompareOp.GT: (n + 1, None),
+                ir.CompareOp.LE: (None, n), ir.CompareOp.LT: (None, n - 1),
+            }[op]
+            lo = 1 if lo is None else lo
+        # an event with a command line has at least one argument; args_count 0 or fewer is an event
+        # without arguments, which the command line cannot show
+        if lo < 1 or (hi is not None and hi < 1):
+            raise Refused(f"`{eql_text(node)}`: an argument count below 1 cannot be read from {spec.sigma}")
+        if hi is not None and hi < lo:
+            return SConst(False)
+        rep = f"{{{lo - 1}}}" if hi == lo else f"{{{lo - 1},}}" if hi is None else f"{{{lo - 1},{hi - 1}}}"
+        self._assume_regex_newline(spec.sigma)
+        return Item(spec.sigma, ("re",), (SigmaText(f"^[^ ]+( [^ ]+){rep}$"),))
 
     def string_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list: Sequence[Sequence[Part]], ci: bool) -> SExpr:
         """``f`` matches any of the wildcard patterns (``parts``; exact values have no wildcard)."""

@@ -7,8 +7,8 @@ supplies:
   ``COLLATE NOCASE`` without a type: Sigma strings compare case-insensitively (ASCII-only, as
   Elasticsearch folds), ``|cased`` becomes GLOB, which ignores collation, and numbers keep their
   type because a column without type has no affinity;
-* a processing pipeline that adds ``eqlc_category``/``eqlc_product`` conditions per log source,
-  the way backends' pipelines map a log source to a table;
+* a processing pipeline that adds ``eqlc_category``/``eqlc_product``/``eqlc_service`` conditions
+  per log source, the way backends' pipelines map a log source to a table;
 * a ``REGEXP`` function (SQLite has none): Python ``re.search``, PCRE-like for Sigma's regex
   subset, including ``$`` matching before a final newline.
 
@@ -35,7 +35,7 @@ from sigma.rule import SigmaRule
 from eqlc.target import EVENT_ID_FIELD
 
 from . import adapter
-from .mapping import Mapping
+from .mapping import Mapping, column_of
 
 ROW_ID = "eqlc_row"
 
@@ -58,16 +58,14 @@ def logsource_pipeline(collection: SigmaCollection) -> ProcessingPipeline:
     for rule in collection.rules:
         if not isinstance(rule, SigmaRule):
             continue
-        key = (rule.logsource.category, rule.logsource.product)
-        if key in seen or key[0] is None:
+        key = (rule.logsource.category, rule.logsource.product, rule.logsource.service)
+        if key in seen or key == (None, None, None):
             continue
         seen.add(key)
-        cond = {"eqlc_category": key[0]}
-        if key[1]:
-            cond["eqlc_product"] = key[1]
+        cond = {name: value for name, value in zip(("eqlc_category", "eqlc_product", "eqlc_service"), key) if value}
         items.append(ProcessingItem(
             AddConditionTransformation(conditions=cond, name=f"eqlc_ls_{len(items)}"),
-            rule_conditions=[LogsourceCondition(category=key[0], product=key[1])],
+            rule_conditions=[LogsourceCondition(category=key[0], product=key[1], service=key[2])],
             identifier=f"eqlc_logsource_{len(items)}",
         ))
     return ProcessingPipeline(name="eqlc log sources", priority=10, items=items)
@@ -88,12 +86,15 @@ def load_table(events: list[dict], mapping: Mapping) -> tuple[sqlite3.Connection
         for row in adapter.rows(ev, mapping):
             rows.append(row)
             owner[len(rows)] = str(ev.get(EVENT_ID_FIELD))
-    cols: list[str] = ["timestamp", "eqlc_category", "eqlc_product"]
+    cols: list[str] = ["timestamp", "eqlc_category", "eqlc_product", "eqlc_service"]
     for ls in mapping.logsources.values():
         for field_ in ls.fields.values():
-            name = field_ if isinstance(field_, str) else (field_.get("field") or field_.get("tail_of") or field_.get("argv_of"))
-            if name and name not in cols:
-                cols.append(name)
+            for name in column_of(field_):
+                if name not in cols:
+                    cols.append(name)
+    for raw in mapping.join_fields.values():
+        if raw["field"] not in cols:
+            cols.append(raw["field"])
     for r in rows:
         for c in r:
             if c not in cols:

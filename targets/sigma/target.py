@@ -61,11 +61,7 @@ class SigmaTarget:
             except Refused:
                 return {}
         events = list(events)
-        out = {}
-        for event in events:
-            broken = log.violated_by(event)
-            if broken:
-                out[str(event["_id"])] = broken[0]
+        out = log.outside(events)
         # in a sequence (a correlation), the breaking event also changes its join-key partners' matches
         return spread_over_join_keys(rule.query, out, events)
 
