@@ -41,8 +41,9 @@ def _out_name(rule: Rule) -> str:
 def write_translation(t: Translation, rule: Rule, outdir: Path, extension: str) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
-    if t.output is not None:
-        p = outdir / f"{_out_name(rule)}{extension}"
+    name = t.output_file if t.output_file is not None else f"{_out_name(rule)}{extension}"
+    if t.output is not None and name:
+        p = outdir / name
         p.write_text(t.output + ("" if t.output.endswith("\n") else "\n"), encoding="utf-8")
         written.append(p)
     for name, text in t.artifacts.items():

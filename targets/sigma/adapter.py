@@ -75,7 +75,7 @@ def event_codes(event: dict, ls: LogSource, mapping: Mapping) -> Optional[tuple[
     for col, specs in ls.column_sources(None, mapping.separators).items():
         if any(s.ecs == mapping.code_field for s in specs):
             for s in specs:
-                if s.value_map is not None:
+                if s.value_map is not None and s.fill:
                     got = mapped_values(s, event)
                     if got:
                         return tuple(str(g) for g in got)
@@ -90,6 +90,8 @@ def member(event: dict, ls: LogSource, product: Union[None, str, Iterable[str]],
     if ls.event_types is not None and not set(ls.event_types) & {
         v for v in values(event, split_path(mapping.type_field)) if isinstance(v, str)
     }:
+        return False
+    if any(not values(event, split_path(f)) for f in ls.requires):
         return False
     if ls.datasets is not None:
         have = {v for f in mapping.dataset_fields for v in values(event, split_path(f))}
@@ -161,14 +163,17 @@ def rows(event: dict, mapping: Mapping) -> list[dict]:
         for col, specs in ls.column_sources(product, mapping.separators).items():
             vals: list = []
             for s in specs:
-                if s.codes is not None and not (codes and set(codes) <= set(s.codes)):
+                if not s.fill or (s.codes is not None and not (codes and set(codes) <= set(s.codes))):
                     continue
                 vals = mapped_values(s, event)
                 if vals:
                     break
             choices[col] = list(dict.fromkeys(vals)) or [None]
         for prefix, opts in ls.prefixes.items():
+            only = (opts or {}).get("only")
             for name, vals in _prefixed(event, prefix, (opts or {}).get("exclude", ())).items():
+                if only is not None and name not in only:
+                    continue
                 if name not in choices or choices[name] == [None]:
                     choices[name] = vals or [None]
         for raw in mapping.join_fields.values():  # correlation group-by fields (host.id -> Computer)

@@ -142,7 +142,7 @@ class _NoValue(Exception):
         super().__init__(field.name)
         self.field = field
 
-PROFILES = ("cased", "portable")
+PROFILES = ("portable", "cased")  # the first is the default
 
 
 def _cased_letters(text: str) -> bool:
@@ -160,6 +160,32 @@ def _str_values(node: ir.Expr) -> list[str]:
     if isinstance(node, ir.FunctionCall):
         return [a.value for a in node.args if isinstance(a, ir.String)]
     return []
+
+
+def _short(values) -> str:
+    vals = [str(v) for v in values]
+    return ", ".join(vals[:6]) + (f", ... ({len(vals)} values)" if len(vals) > 6 else "")
+
+
+def _case_holds(cases: dict, key: str, value: str) -> bool:
+    """Does ``value`` (the Sigma field a ``cases`` field derives from) give ECS value ``key``?"""
+    import re as _re
+
+    cond = cases[key]
+    if isinstance(cond, dict) and "not" in cond:
+        return not any(_case_holds(cases, k, value) for k in cond["not"])
+    for k, v in (cond or {}).items():
+        mods = k.split("|")[1:]
+        vals = v if isinstance(v, list) else [v]
+        if "re" in mods:
+            ok = any(_re.search(x, value) for x in vals)
+        elif "startswith" in mods:
+            ok = any(value.lower().startswith(x.lower()) if "cased" not in mods else value.startswith(x) for x in vals)
+        else:
+            ok = any(value == x for x in vals)
+        if not ok:
+            return False
+    return True
 
 
 class Converter:
@@ -217,6 +243,8 @@ class Converter:
         if spec.assume:
             self.log.assume(spec.assume)
         self.used.setdefault(f.name, spec)
+        if spec.kind == "plain":
+            self._assume_one_column(spec)
         if spec.kind == "tail":
             self._assume_tail(spec)
         elif spec.kind == "argv":
@@ -224,6 +252,43 @@ class Converter:
         elif spec.kind == "argc":
             self._assume_argc(spec)
         return f, spec
+
+    def _assume_one_column(self, spec: FieldSpec) -> None:
+        """A Sigma field several ECS fields stand for (IntegrityLevel from Elastic Defend's
+        integrity_level_name or Sysmon's IntegrityLevel; EventID from event.code or event.action):
+        the adapter fills it from the first of them that has a value, so reading one of them is
+        exact only where that one gives the same values."""
+        from .adapter import event_codes, mapped_values
+
+        sources = self.ls.column_sources(self.product, self.mapping.separators).get(spec.sigma, [])
+        if len(sources) < 2 or not spec.fill:
+            return
+        others = [s.ecs for s in sources if s.ecs != spec.ecs and s.fill]
+        if not others:
+            return
+
+        def violated(event: dict) -> bool:
+            column = self.column_values(spec.sigma, event)
+            return set(map(str, mapped_values(spec, event))) != set(map(str, column))
+
+        self.log.assume(
+            f"{spec.sigma} is read for {spec.ecs}, and the log source records in it what {', '.join(others)} also say: "
+            f"assumes those fields agree on every event",
+            violated,
+        )
+
+    def column_values(self, column: str, event: dict) -> list:
+        """The values the fixture adapter gives ``column`` for ``event`` (its first source with a value)."""
+        from .adapter import event_codes, mapped_values
+
+        codes = event_codes(event, self.ls, self.mapping)
+        for s in self.ls.column_sources(self.product, self.mapping.separators).get(column, []):
+            if not s.fill or (s.codes is not None and not (codes and set(codes) <= set(s.codes))):
+                continue
+            got = mapped_values(s, event)
+            if got:
+                return got
+        return []
 
     def _assume_no_value(self, f: ir.Field) -> None:
         """EQL's ``?field``: a field no searched index maps reads as null (Elasticsearch's
@@ -347,7 +412,7 @@ class Converter:
         """Sigma fields hold one value. Elasticsearch matches an array field if *any* element
         matches, and ``not`` if *no* element does; a scalar column cannot say both. So every plain
         field read is assumed single-valued, as ECS defines these fields."""
-        plain = {e: s.sigma for e, s in self.used.items() if s.kind == "plain"}
+        plain = {e: s.sigma for e, s in self.used.items() if s.kind == "plain" and s.fill}
         if not plain:
             return
         paths = [tuple(e.split(".")) for e in plain]
@@ -423,7 +488,9 @@ class Converter:
             return self.compare(node)
         if isinstance(node, ir.IsNull):
             f, spec = self.spec(node.expr)
-            if spec.kind != "plain":
+            if spec.kind == "constant":
+                return SConst(False)
+            if spec.kind != "plain" or spec.value_map is not None:
                 raise Refused(f"`{eql_text(node)}`: {f.name} is derived from {spec.sigma}, so its absence cannot be tested exactly")
             return Item(spec.sigma, (), (None,))
         if isinstance(node, ir.InSet):
@@ -515,6 +582,16 @@ class Converter:
             return self.tail_match(node, f, spec, parts_list, ci, matcher)
         if spec.kind == "argv":
             return self.argv_match(node, f, spec, parts_list, ci, matcher)
+        if spec.kind == "cases":
+            return self.cases_match(node, f, spec, matcher)
+        if spec.kind == "prefix":
+            return self.prefix_match(node, f, spec, parts_list, ci, matcher)
+        if spec.kind == "constant":
+            return self.constant_match(node, f, spec, matcher)
+        if spec.value_map is not None:
+            return self.value_map_match(node, f, spec, matcher)
+        if spec.from_string:
+            return self.number_text_match(node, f, spec, parts_list)
         cmods = self.case_mods(ci, node, f, matcher)
         groups: dict[tuple[str, ...], list[Value]] = {}
         for parts in parts_list:
@@ -522,6 +599,157 @@ class Converter:
             groups.setdefault(((mod,) if mod else ()) + cmods, []).append(value)
         items = [Item(spec.sigma, mods, tuple(dict.fromkeys(vals))) for mods, vals in groups.items()]
         return items[0] if len(items) == 1 else SOr(tuple(items))
+
+    # ---- fields whose values the mapping translates ------------------------------------------
+    def value_map_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, matcher) -> SExpr:
+        """A field the log source records under other values (winlogbeat's "Network" logon type is
+        the Security log's LogonType 3, an event.action names event ids): the mapped values of every
+        ECS value the condition accepts. The check finds events whose value the map does not know,
+        or that the map sends to the same Sigma value as an accepted one although EQL rejects it."""
+        vmap = spec.value_map or {}
+        accepted = [k for k in vmap if matcher(k, getattr(node, "case_insensitive", False))]
+        sigma_vals = list(dict.fromkeys(v for k in accepted for v in vmap[k]))
+        decided: Optional[bool] = None
+        if not spec.fill and self.codes:
+            # the query pins the event ids at its top level: an event.category/type fact of them is decided here
+            pinned = {str(c) for c in self.codes}
+            sigma_vals = [v for v in sigma_vals if str(v) in pinned]
+            decided = True if pinned <= {str(v) for v in sigma_vals} else (False if not sigma_vals else None)
+        if not sigma_vals:
+            decided = False
+        ci = getattr(node, "case_insensitive", False)
+        wanted = set(sigma_vals)
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            if not spec.fill:  # an ECS array whose values the column's value determines (event.category of an id)
+                have = {v for v in ecs_values(event, path) if isinstance(v, str)}
+                column = {str(c) for c in self.column_values(spec.sigma, event)}
+                return any((k in have) != bool({str(x) for x in vmap[k]} & column) for k in accepted)
+            for v in ecs_values(event, path):
+                eql = isinstance(v, str) and matcher(v, ci)
+                sig = isinstance(v, str) and bool(set(vmap.get(v, ())) & wanted)
+                if eql != sig:
+                    return True
+            return False
+
+        shown = ", ".join(f"{k} -> {_short(vmap[k])}" for k in accepted[:4]) + (", ..." if len(accepted) > 4 else "")
+        if spec.fill:
+            text = (f"{f.name} is read from {spec.sigma} through a value map ({shown}; {spec.source or 'targets/sigma/mapping.yaml'}): "
+                    f"assumes the events' {f.name} values are among the mapped ones and that no other value the map sends to "
+                    f"the same {spec.sigma} occurs")
+        else:
+            text = (f"{f.name} is decided by {spec.sigma} ({shown}; {spec.source or 'targets/sigma/mapping.yaml'}): assumes "
+                    f"every event's {f.name} values are those of its {spec.sigma}")
+        self.log.assume(text, violated)
+        if decided is not None:
+            return SConst(decided)
+        return Item(spec.sigma, (), tuple(literal(v) if isinstance(v, str) else v for v in sigma_vals))
+
+    def number_text_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list) -> SExpr:
+        """An ECS keyword holding the digits of a number the log source records as a number
+        (event.code "4624" is EventID 4624): exact values only."""
+        nums = []
+        for parts in parts_list:
+            if kind_of(parts).value != "exact":
+                raise Refused(f"`{eql_text(node)[:120]}`: {f.name} holds the digits of {spec.sigma}; a wildcard on it is not translated")
+            text = "".join(p for p in parts if isinstance(p, str))
+            if text.isascii() and text.isdigit():
+                nums.append(int(text))
+        if not nums:
+            return SConst(False)
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            return any(not (isinstance(v, str) and v.isascii() and v.isdigit()) for v in ecs_values(event, path))
+
+        self.log.assume(
+            f"{f.name} is {spec.sigma} written as decimal digits ({spec.source or 'targets/sigma/mapping.yaml'}): assumes "
+            f"every {f.name} value is such a number (without leading zeros)",
+            violated,
+        )
+        return Item(spec.sigma, (), tuple(dict.fromkeys(nums)))
+
+    def constant_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, matcher) -> SExpr:
+        """A field every event of the log source holds with one value (network.protocol "dns" on
+        DNS query events): the condition is decided here."""
+        value = spec.sigma
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            return ecs_values(event, path) != [value]
+
+        self.log.assume(
+            f"every event of {self.where()} has {f.name} {value!r} ({spec.source or 'targets/sigma/mapping.yaml'}), so "
+            f"conditions on it are decided when translating",
+            violated,
+        )
+        return SConst(matcher(value, getattr(node, "case_insensitive", False)))
+
+    def cases_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, matcher) -> SExpr:
+        """A field the producer derives from another (GitHub's event.type from its action): each
+        ECS value stands for a condition on the Sigma fields (``cases`` in mapping.yaml)."""
+        cases = dict(spec.cases or ())
+        ci = getattr(node, "case_insensitive", False)
+        accepted = [k for k in cases if matcher(k, ci)]
+        out = s_or(self._case(cases, k, spec) for k in accepted) if accepted else SConst(False)
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            vals = self.column_values(spec.sigma, event)
+            have = {v for v in ecs_values(event, path) if isinstance(v, str)}
+            return any((k in have) != (bool(vals) and isinstance(vals[0], str) and _case_holds(cases, k, vals[0]))
+                       for k in accepted)
+
+        self.log.assume(
+            f"{f.name} is derived from {spec.sigma} as {spec.source or 'the producer'} derives it (targets/sigma/mapping.yaml "
+            f"`cases`): assumes every event's {f.name} values are exactly those its {spec.sigma} gives",
+            violated,
+        )
+        return out
+
+    def _case(self, cases: dict, key: str, spec: FieldSpec) -> SExpr:
+        cond = cases[key]
+        if isinstance(cond, dict) and "not" in cond:
+            return s_and(s_not(self._case(cases, k, spec)) for k in cond["not"])
+        items = []
+        for k, v in (cond or {}).items():
+            field_, *mods = k.split("|")
+            vals = tuple(SigmaText(x) if isinstance(x, str) else x for x in (v if isinstance(v, list) else [v]))
+            items.append(Item(field_, tuple(mods), vals))
+        return s_and(items)
+
+    def prefix_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list, ci: bool, matcher) -> SExpr:
+        """A field the producer cuts from the head of another (GitHub's github.category is the
+        action before its first dot): exact values only."""
+        sep, pattern = spec.after[0], spec.excludes[0] if spec.excludes else None
+        import re as _re
+
+        heads = []
+        for parts in parts_list:
+            if kind_of(parts).value != "exact":
+                raise Refused(f"`{eql_text(node)[:120]}`: {f.name} is the head of {spec.sigma}; a wildcard on it is not translated")
+            text = "".join(p for p in parts if isinstance(p, str))
+            if pattern is None or _re.fullmatch(pattern, text):
+                heads.append(literal(text + sep))
+        if not heads:
+            return SConst(False)
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            vals = self.column_values(spec.sigma, event)
+            head = None
+            if vals and isinstance(vals[0], str):
+                m = _re.match(f"({pattern or '[^' + _re.escape(sep) + ']*'}){_re.escape(sep)}", vals[0])
+                head = m.group(1) if m else None
+            return ecs_values(event, path) != ([head] if head is not None else [])
+
+        self.log.assume(
+            f"{f.name} is the part of {spec.sigma} before its first {sep!r} ({spec.source or 'targets/sigma/mapping.yaml'}): "
+            f"assumes every event's {f.name} is exactly that",
+            violated,
+        )
+        return Item(spec.sigma, ("startswith",) + self.case_mods(ci, node, f, matcher), tuple(dict.fromkeys(heads)))
 
     def tail_match(self, node, f, spec, parts_list, ci, matcher) -> SExpr:
         what = "file name" if set(spec.after) == set(spec.excludes) else "extension"

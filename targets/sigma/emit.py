@@ -133,7 +133,7 @@ def emit(rule: Rule, profile: Optional[str] = None, mapping: Optional[Mapping] =
     """Raises :class:`Refused` with the reason when the rule has no faithful Sigma form."""
     from .mapping import load
 
-    profile = profile or "cased"
+    profile = profile or PROFILES[0]
     if profile not in PROFILES:
         raise Refused(f"unknown sigma profile {profile!r}; expected one of {', '.join(PROFILES)}")
     mapping = mapping or load()
@@ -279,6 +279,11 @@ def _assume_collection(docs: list[dict], log: AssumptionLog) -> None:
         f"the rule is written as a collection of {len(docs)} Sigma rules, one per log source it names; an event is "
         f"selected when any of them selects it (an event several of them select raises one alert per rule)"
     )
+
+
+def header_lines(rule: Rule, log: AssumptionLog) -> list[str]:
+    """The comment lines every file of a translation starts with (the rule and its assumptions)."""
+    return _header(rule, log)
 
 
 def _header(rule: Rule, log: AssumptionLog) -> list[str]:

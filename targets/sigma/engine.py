@@ -99,6 +99,13 @@ def load_table(events: list[dict], mapping: Mapping) -> tuple[sqlite3.Connection
         for c in r:
             if c not in cols:
                 cols.append(c)
+    # SQLite names are case-insensitive (SourceProcessGUID of process_access is SourceProcessGuid of
+    # create_remote_thread): one column each, rows read case-insensitively
+    folded: dict[str, str] = {}
+    for c in cols:
+        folded.setdefault(c.lower(), c)
+    cols = list(folded.values())
+    rows = [{k.lower(): v for k, v in r.items()} for r in rows]
     con = sqlite3.connect(":memory:")
     con.create_function("REGEXP", 2, _regexp, deterministic=True)
     decl = ", ".join([f'"{ROW_ID}" INTEGER PRIMARY KEY'] + [f'"{c}" COLLATE NOCASE' for c in cols])
@@ -106,7 +113,7 @@ def load_table(events: list[dict], mapping: Mapping) -> tuple[sqlite3.Connection
     placeholders = ", ".join("?" for _ in cols)
     con.executemany(
         f"INSERT INTO logs ({', '.join(chr(34) + c + chr(34) for c in cols)}) VALUES ({placeholders})",
-        [[r.get(c) for c in cols] for r in rows],
+        [[r.get(c.lower()) for c in cols] for r in rows],
     )
     return con, owner
 

@@ -328,11 +328,18 @@ def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLo
     if not typed:
         shown = " and ".join(f"`{eql_text(c)}`" for c in q.type_conds)
         raise Refused(f"no Sigma log source in the mapping holds {where} with {shown}")
-    ls = typed[0]
+    ls = _best(typed, q, product, mapping)
     codes = _codes(q, ls, mapping)
     codes_t = tuple(sorted(codes)) if codes else None
     remaining = list(q.other)
-    absorbed: list[ir.Expr] = list(q.cat_conds) + list(q.os_conds)
+    absorbed: list[ir.Expr] = list(q.os_conds)
+    category_cond = None
+    if q.category and not q.cat_conds and ls.field(mapping.category_field, product, mapping.separators, codes_t):
+        # the log source records the category (the Security log's event ids): a detection condition
+        category_cond = ir.Compare(ir.CompareOp.EQ, ir.Field(split_path(mapping.category_field)), ir.String(q.category))
+        remaining.append(category_cond)
+    for c in q.cat_conds:
+        (absorbed if _absorbable(c, ls, product, mapping, codes_t) else remaining).append(c)
     for c in q.type_conds:
         (absorbed if _absorbable(c, ls, product, mapping, codes_t) else remaining).append(c)
     for c in q.dataset_conds:
@@ -342,15 +349,27 @@ def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLo
     if not remaining:  # the log source says it all: the detection holds for each of its events
         remaining = [ir.Boolean(True)]
     sel = Selection(ls, product if ls.products else None, remaining, absorbed, mapping.type_field, codes_t)
-    _assume(sel, q, from_tag, split, log, mapping)
+    _assume(sel, q, from_tag, split, log, mapping, category_cond is not None)
     return sel
 
 
+def _best(typed: list[LogSource], q: _Query, product: Optional[str], mapping: Mapping) -> LogSource:
+    """The first admitted log source that records every field the detection reads (a DNS query
+    reads dns.question.name, which network connection events do not have), else the first."""
+    needed = set()
+    for c in q.other:
+        needed |= fields_of(c)
+    for ls in typed:
+        if all(ls.field(n, product, mapping.separators, None) is not None or ls.alternatives(n) for n in needed):
+            return ls
+    return typed[0]
+
+
 def _assume(sel: Selection, q: _Query, from_tag: bool, split: Optional[tuple[str, tuple[str, ...]]],
-            log: AssumptionLog, mapping: Mapping) -> None:
+            log: AssumptionLog, mapping: Mapping, category_detected: bool = False) -> None:
     ls, product = sel.logsource, sel.product
     sigma = ", ".join(f"{k}: {v}" for k, v in sel.sigma_logsource.items())
-    category = q.category
+    category = None if category_detected else q.category
     stated = ([f'event.category == "{category}"'] if category and not q.cat_conds else []) + [eql_text(c) for c in sel.absorbed]
     if ls.datasets:
         holds = f"events of data set {' or '.join(ls.datasets)}"

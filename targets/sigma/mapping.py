@@ -53,6 +53,8 @@ class FieldSpec:
     codes: Optional[tuple[str, ...]] = None
     cases: Optional[tuple[tuple[str, Any], ...]] = None
     source: Optional[str] = None  # where the correspondence is documented (for the assumption text)
+    fill: bool = True  # the adapter fills the column from it (False: an ECS array such as event.category,
+    #                    whose values a value map relates to the column without determining it)
 
     @property
     def value_map(self) -> Optional[dict]:
@@ -77,6 +79,7 @@ class LogSource:
     datasets: Optional[tuple[str, ...]] = None  # event.dataset / data_stream.dataset values it holds
     codes: Optional[tuple[str, ...]] = None  # event.code values it holds
     prefixes: dict = field(default_factory=dict)  # ECS prefix -> {exclude: [...]}: X.<name> is <name>
+    requires: tuple[str, ...] = ()  # ECS fields every event of the log source has (dns.question.name)
 
     @property
     def is_service(self) -> bool:
@@ -89,7 +92,8 @@ class LogSource:
             for prefix, opts in self.prefixes.items():
                 if ecs.startswith(prefix) and "." not in ecs[len(prefix):]:
                     name = ecs[len(prefix):]
-                    if name and name not in (opts or {}).get("exclude", ()):
+                    only = (opts or {}).get("only")
+                    if name and name not in (opts or {}).get("exclude", ()) and (only is None or name in only):
                         return [{"field": name}]
             return []
         if isinstance(raw, str):
@@ -127,7 +131,8 @@ class LogSource:
                 return seps
             return tuple(v or ())  # type: ignore[arg-type]
 
-        common = dict(assume=raw.get("assume"), products=products, codes=codes, source=raw.get("source"))
+        common = dict(assume=raw.get("assume"), products=products, codes=codes, source=raw.get("source"),
+                      fill=raw.get("fill", True))
         if "argv_of" in raw:
             return FieldSpec(ecs, raw["argv_of"], kind="argv", **common)
         if "count_of" in raw:
@@ -140,6 +145,11 @@ class LogSource:
         if "cases" in raw:
             return FieldSpec(ecs, raw["cases_of"], kind="cases",
                              cases=tuple((str(k), v) for k, v in raw["cases"].items()), **common)
+        if "prefix_of" in raw:
+            return FieldSpec(ecs, raw["prefix_of"], kind="prefix", after=(raw.get("sep", "."),),
+                             excludes=((raw["pattern"],) if raw.get("pattern") else ()), **common)
+        if "constant" in raw:
+            return FieldSpec(ecs, str(raw["constant"]), kind="constant", **common)
         values = None
         if raw.get("values") is not None:
             values = tuple((str(k), _tuple(v)) for k, v in raw["values"].items())
@@ -195,7 +205,7 @@ def column_of(raw: object) -> list[str]:
     if isinstance(raw, list):
         return [c for r in raw for c in column_of(r)]
     if isinstance(raw, dict):
-        for key in ("field", "tail_of", "argv_of", "count_of", "cases_of"):
+        for key in ("field", "tail_of", "argv_of", "count_of", "cases_of", "prefix_of"):
             if raw.get(key):
                 return [raw[key]]
     return []
@@ -223,6 +233,7 @@ def parse(raw: dict) -> Mapping:
             datasets=tuple(ls["datasets"]) if ls.get("datasets") else None,
             codes=tuple(str(c) for c in ls["codes"]) if ls.get("codes") else None,
             prefixes=dict(ls.get("prefixes") or {}),
+            requires=tuple(ls.get("requires") or ()),
         )
     return Mapping(
         products=dict(raw.get("products") or {}),

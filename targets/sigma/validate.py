@@ -31,6 +31,49 @@ class CheckResult:
         return not self.errors and not self.issues
 
 
+# The data files SigmaHQ's validators download (pySigma-validators-sigmaHQ ``sigma/validators/sigmahq/
+# data``: each module loads one JSON file from the validators' GitHub repository and caches it with
+# diskcache under ~/.cache/pysigma/sigmahq). The installed package ships none of them, so offline
+# they are read from copies (``use_sigmahq_data``; the tests keep excerpts in tests/data/sigma/sigmahq).
+SIGMAHQ_DATA = {
+    "data_taxonomy": "sigmahq_taxonomy.json",
+    "data_filename": "sigmahq_filename.json",
+    "data_windows_eventid": "sigmahq_windows_eventid.json",
+    "data_windows_provider": "sigmahq_windows_provider.json",
+}
+
+
+def use_sigmahq_data(directory: str, cache_dir: str) -> None:
+    """Point SigmaHQ's validator data loaders at local copies of their JSON files (in-process)."""
+    import importlib
+
+    for module, name in SIGMAHQ_DATA.items():
+        mod = importlib.import_module(f"sigma.validators.sigmahq.data.{module}")
+        mod.set_cache_dir(cache_dir)
+        mod.set_url(f"{directory}/{name}")
+
+
+def seed_sigmahq_cache(directory: str, cache_dir: str) -> None:
+    """Fill a diskcache directory as the loaders would after downloading (``<prefix>_default``
+    keys), so that a ``sigma check`` subprocess whose home holds it runs SigmaHQ's validators
+    offline."""
+    import importlib
+    import json
+
+    import diskcache
+
+    from sigma.validators.sigmahq.data.base import _JSONDisk
+
+    cache = diskcache.Cache(cache_dir, disk=_JSONDisk)
+    for module, name in SIGMAHQ_DATA.items():
+        mod = importlib.import_module(f"sigma.validators.sigmahq.data.{module}")
+        loader_cls = next(v for k, v in vars(mod).items() if k.startswith("_") and k.endswith("Loader"))
+        loader = loader_cls()
+        with open(f"{directory}/{name}", encoding="utf-8") as fh:
+            cache.set(f"{loader._cache_prefix}_default", loader._parse(json.load(fh)))
+    cache.close()
+
+
 @functools.lru_cache(maxsize=1)
 def _plugins() -> InstalledSigmaPlugins:
     return InstalledSigmaPlugins.autodiscover()
