@@ -167,22 +167,26 @@ def _short(values) -> str:
     return ", ".join(vals[:6]) + (f", ... ({len(vals)} values)" if len(vals) > 6 else "")
 
 
-def _case_holds(cases: dict, key: str, value: str) -> bool:
-    """Does ``value`` (the Sigma field a ``cases`` field derives from) give ECS value ``key``?"""
+def _case_holds(cases: dict, key: str, get: Callable[[str], list]) -> bool:
+    """Does an event whose Sigma fields ``get(name)`` returns give ECS value ``key`` of a ``cases``
+    field? (``field: null`` means the field has no value.)"""
     import re as _re
 
     cond = cases[key]
     if isinstance(cond, dict) and "not" in cond:
-        return not any(_case_holds(cases, k, value) for k in cond["not"])
+        return not any(_case_holds(cases, k, get) for k in cond["not"])
     for k, v in (cond or {}).items():
-        mods = k.split("|")[1:]
+        name, *mods = k.split("|")
+        have = [x for x in get(name) if isinstance(x, str)]
         vals = v if isinstance(v, list) else [v]
-        if "re" in mods:
-            ok = any(_re.search(x, value) for x in vals)
+        if v is None:
+            ok = not get(name)
+        elif "re" in mods:
+            ok = any(_re.search(x, h) for x in vals for h in have)
         elif "startswith" in mods:
-            ok = any(value.lower().startswith(x.lower()) if "cased" not in mods else value.startswith(x) for x in vals)
+            ok = any(h.lower().startswith(x.lower()) if "cased" not in mods else h.startswith(x) for x in vals for h in have)
         else:
-            ok = any(value == x for x in vals)
+            ok = any(h == x for x in vals for h in have)
         if not ok:
             return False
     return True
@@ -696,10 +700,8 @@ class Converter:
         path = f.path
 
         def violated(event: dict) -> bool:
-            vals = self.column_values(spec.sigma, event)
             have = {v for v in ecs_values(event, path) if isinstance(v, str)}
-            return any((k in have) != (bool(vals) and isinstance(vals[0], str) and _case_holds(cases, k, vals[0]))
-                       for k in accepted)
+            return any((k in have) != _case_holds(cases, k, lambda col: self.column_values(col, event)) for k in accepted)
 
         self.log.assume(
             f"{f.name} is derived from {spec.sigma} as {spec.source or 'the producer'} derives it (targets/sigma/mapping.yaml "
@@ -718,6 +720,7 @@ class Converter:
             vals = tuple(SigmaText(x) if isinstance(x, str) else x for x in (v if isinstance(v, list) else [v]))
             items.append(Item(field_, tuple(mods), vals))
         return s_and(items)
+
 
     def prefix_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list, ci: bool, matcher) -> SExpr:
         """A field the producer cuts from the head of another (GitHub's github.category is the

@@ -83,7 +83,7 @@ def _detection_doc(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: 
     sexpr = conv.convert(body)
     if isinstance(sexpr, SConst):
         if not sexpr.value:
-            raise Refused(
+            raise NeverHolds(
                 "the condition can never hold on this log source (optional fields it does not record read as having "
                 "no value, comparisons no value of its fields can meet)"
             )
@@ -96,6 +96,10 @@ def _detection_doc(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: 
     doc["detection"] = layout(sexpr)
     doc.update(metadata.footer(rule))
     return doc, sel, conv
+
+
+class NeverHolds(Refused):
+    """A detection that no event of its log source can meet (under the assumptions stated)."""
 
 
 def file_name(rule: Rule, logsource: dict, mapping: Mapping, correlation: bool = False, part: str = "") -> str:
@@ -235,6 +239,16 @@ def _join_field(key: ir.Field, mapping: Mapping, log: AssumptionLog):
 def _collection(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: str, log: AssumptionLog) -> Emission:
     """One event query as one Sigma rule, or as a collection (one rule per log source) when it
     names several (split.py) or names no OS for an OS-based log source (one rule per product)."""
+    split = branches(query, mapping, AssumptionLog())
+    if len(split) > 1 and len(products_to_split(query, rule, mapping)) <= 1:
+        # an `or` over data-source fields the log source records (CloudTrail's eventName) needs no split
+        try:
+            whole = AssumptionLog()
+            one = _collection_of(rule, [(query, "", _single_split(query, rule, mapping))], mapping, profile, whole)
+            log.extend(whole)
+            return one
+        except Refused:
+            pass
     parts: list[tuple[ir.EventQuery, str, Optional[tuple[str, tuple[str, ...]]]]] = []
     for br in branches(query, mapping, log):
         products = products_to_split(br.query, rule, mapping)
@@ -244,14 +258,33 @@ def _collection(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: str
         for p in products:
             label = " ".join(x for x in (br.label, p) if x)
             parts.append((br.query, label, (p, tuple(products))))
+    return _collection_of(rule, parts, mapping, profile, log)
+
+
+def _single_split(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> Optional[tuple[str, tuple[str, ...]]]:
+    products = products_to_split(query, rule, mapping)
+    return (products[0], (products[0],)) if len(products) == 1 else None
+
+
+def _collection_of(rule: Rule, parts: list, mapping: Mapping, profile: str, log: AssumptionLog) -> Emission:
     docs, sels, convs, files = [], [], [], []
     several = len(parts) > 1
+    dropped = 0
     used_names: set = set()
     for q, label, split in parts:
         title = f"{(rule.name or 'EQL rule').strip()} ({label.title()})" if several else None
         suffix = f"/part/{label}" if several else ""
         blog = AssumptionLog() if several else log
-        doc, sel, conv = _detection_doc(rule, q, mapping, profile, blog, title=title, suffix=suffix, split=split)
+        try:
+            doc, sel, conv = _detection_doc(rule, q, mapping, profile, blog, title=title, suffix=suffix, split=split)
+        except NeverHolds:
+            if not several:
+                raise
+            # this branch selects nothing (its optional fields have no value on its log source): the
+            # collection is the other branches; what made it so is stated, checked on every event
+            log.extend(blog)
+            dropped += 1
+            continue
         if several:
             # the log-source assumption is about every event; the others about this rule's events only
             stands_for = AssumptionLog([a for a in blog.items if a.text.startswith("Sigma log source `")])
@@ -268,6 +301,8 @@ def _collection(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: str
             n += 1
         used_names.add(name)
         files.append(SigmaFile(name, [doc]))
+    if not docs:
+        raise NeverHolds("the condition can never hold on any of the log sources it names")
     if several:
         _assume_collection(docs, log)
     return Emission(dump_all(docs, _header(rule, log)), docs, log, "collection" if several else "rule", sels,
@@ -343,7 +378,7 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
                 raise Refused(f"join key `{eql_text(key)}`: Sigma group-by takes fields only")
             if key.optional:
                 raise Refused(f"optional join key ?{key.name}: EQL joins events where it is null, Sigma correlations drop them")
-            spec = sel.logsource.field(key.name, sel.product, mapping.separators)
+            spec = sel.logsource.field(key.name, sel.product, mapping.separators, sel.codes)
             if spec is None and key.name in mapping.join_fields:
                 spec = _join_field(key, mapping, log)
             if spec is None or spec.kind != "plain":

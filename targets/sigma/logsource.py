@@ -95,8 +95,8 @@ def _pinned(conds: list[ir.Expr]) -> Optional[set[str]]:
         vals = _exact_values(c) if _positive(c) else None
         if vals is None:
             return None
-        if getattr(c, "case_insensitive", False):
-            return None
+        if getattr(c, "case_insensitive", False) and any(v.lower() != v.upper() for v in vals):
+            return None  # folding changes which values match (event ids are digits: it does not)
         out = set(vals) if out is None else out & set(vals)
     return out
 
@@ -196,15 +196,19 @@ def _classify(query: ir.EventQuery, mapping: Mapping) -> _Query:
 
 
 def _codes(q: _Query, ls: LogSource, mapping: Mapping) -> Optional[set[str]]:
-    """The event ids the query pins for ``ls``: its event.code values, else the ids its
-    event.action values name in ``ls``'s value map."""
-    pinned = _pinned(q.code_conds) if q.code_conds else None
+    """The values the query pins for ``ls``'s key field (``key`` in mapping.yaml, event.code by
+    default: the event ids of the Windows Security log; CloudTrail's eventName): the key field's own
+    values, else those its event.action values name in ``ls``'s value map."""
+    key = ls.key or mapping.code_field
+    own = [c for c in q.code_conds + q.source_conds + q.other
+           if _positive(c) and fields_of(c) == {key}]
+    pinned = _pinned(own) if own else None
     if pinned is not None:
         return pinned
     for c in q.source_conds:
         (name,) = fields_of(c)
         for col, specs in ls.column_sources(None, mapping.separators).items():
-            if not any(s.ecs == mapping.code_field for s in specs):
+            if not any(s.ecs == key for s in specs):
                 continue
             for s in specs:
                 if s.ecs == name and s.value_map is not None:

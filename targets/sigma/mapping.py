@@ -80,6 +80,7 @@ class LogSource:
     codes: Optional[tuple[str, ...]] = None  # event.code values it holds
     prefixes: dict = field(default_factory=dict)  # ECS prefix -> {exclude: [...]}: X.<name> is <name>
     requires: tuple[str, ...] = ()  # ECS fields every event of the log source has (dns.question.name)
+    key: Optional[str] = None  # the ECS field facts of its events depend on (default: the event id)
 
     @property
     def is_service(self) -> bool:
@@ -234,6 +235,7 @@ def parse(raw: dict) -> Mapping:
             codes=tuple(str(c) for c in ls["codes"]) if ls.get("codes") else None,
             prefixes=dict(ls.get("prefixes") or {}),
             requires=tuple(ls.get("requires") or ()),
+            key=ls.get("key"),
         )
     return Mapping(
         products=dict(raw.get("products") or {}),
