@@ -200,6 +200,8 @@ class Converter:
         self.ls = logsource
         self.product = product
         self.codes = codes  # the event ids the query pins (entries of the mapping may depend on them)
+        # in one rule of a collection: fields of the other log sources' events, read as having no value here
+        self.foreign_absent = False
         self.mapping = mapping
         self.profile = profile
         self.log = log
@@ -231,7 +233,7 @@ class Converter:
                 f"{f.name} is recorded in {self.where()} by different fields for different event ids, and the query does "
                 f"not pin its event ids to one of them"
             )
-        if spec is None and f.optional:
+        if spec is None and (f.optional or (self.foreign_absent and self._foreign(f.name))):
             self._assume_no_value(f)
             raise _NoValue(f)
         if spec is None:
@@ -294,6 +296,11 @@ class Converter:
                 return got
         return []
 
+    def _foreign(self, name: str) -> bool:
+        """Is ``name`` a field another log source of the mapping records (a file field in the
+        process rule of a collection over file and process events)?"""
+        return any(ls is not self.ls and (name in ls.fields) for ls in self.mapping.logsources.values())
+
     def _assume_no_value(self, f: ir.Field) -> None:
         """EQL's ``?field``: a field no searched index maps reads as null (Elasticsearch's
         optional-field semantics), so a field the log source does not record is read as having
@@ -303,10 +310,11 @@ class Converter:
         def violated(event: dict) -> bool:
             return bool(ecs_values(event, path))
 
+        why = ("as Elasticsearch reads an optional field that no searched index maps" if f.optional else
+               "it is a field of the other log sources the query names (one rule of a collection)")
         self.log.assume(
-            f"?{f.name} has no field in the Sigma taxonomy of {self.where()}: read as having no value, as Elasticsearch "
-            f"reads an optional field that no searched index maps; assumes no event of the log source carries a value "
-            f"for it",
+            f"{'?' if f.optional else ''}{f.name} has no field in the Sigma taxonomy of {self.where()}: read as having no "
+            f"value, {why}; assumes no event of the log source carries a value for it",
             violated,
         )
 

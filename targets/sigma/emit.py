@@ -76,9 +76,11 @@ class Emission:
 
 def _detection_doc(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: str, log: AssumptionLog,
                    title: Optional[str] = None, suffix: str = "", name: Optional[str] = None,
-                   split: Optional[tuple[str, tuple[str, ...]]] = None) -> tuple[dict, Selection, Converter]:
+                   split: Optional[tuple[str, tuple[str, ...]]] = None, in_collection: bool = False
+                   ) -> tuple[dict, Selection, Converter]:
     sel = select(query, rule, mapping, log, split)
     conv = Converter(sel.logsource, sel.product, mapping, profile, log, sel.codes)
+    conv.foreign_absent = in_collection
     body = sel.remaining[0] if len(sel.remaining) == 1 else ir.And(tuple(sel.remaining))
     sexpr = conv.convert(body)
     if isinstance(sexpr, SConst):
@@ -261,6 +263,11 @@ def _collection(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: str
     return _collection_of(rule, parts, mapping, profile, log)
 
 
+def _product_only(label: str, split) -> bool:
+    """A part that differs from the others only by product (the same query for each OS)."""
+    return split is not None and label == split[0]
+
+
 def _single_split(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> Optional[tuple[str, tuple[str, ...]]]:
     products = products_to_split(query, rule, mapping)
     return (products[0], (products[0],)) if len(products) == 1 else None
@@ -276,7 +283,8 @@ def _collection_of(rule: Rule, parts: list, mapping: Mapping, profile: str, log:
         suffix = f"/part/{label}" if several else ""
         blog = AssumptionLog() if several else log
         try:
-            doc, sel, conv = _detection_doc(rule, q, mapping, profile, blog, title=title, suffix=suffix, split=split)
+            doc, sel, conv = _detection_doc(rule, q, mapping, profile, blog, title=title, suffix=suffix, split=split,
+                                            in_collection=several and bool(label) and not _product_only(label, split))
         except NeverHolds:
             if not several:
                 raise

@@ -152,15 +152,26 @@ def _backend_factory(target: str, pipeline: Optional[str]):
     return backend_cls, pipe
 
 
-# name -> (sigma-cli target, pipelines tried in order) as ``sigma convert -t T [-p P]``. Splunk
-# needs a pipeline or --without-pipeline; splunk_cim maps the log sources of the CIM data models
-# and rejects the others ("Rule type not yet supported by the Splunk data model CIM pipeline"),
-# for which the rule is converted --without-pipeline (field names kept), as sigma-cli users do.
+# name -> (sigma-cli target, pipelines tried in order) as ``sigma convert -t T [-p P]``:
+# * splunk: ``-p splunk_windows`` (maps the Windows services to their WinEventLog sources; other log
+#   sources keep Sigma's field names, as with --without-pipeline), the pipeline a Sysmon/Security
+#   deployment uses; ``splunk_cim`` then none are tried for the older tests' conversions;
+# * kusto: ``-p microsoft_xdr`` (Defender XDR tables) and ``-p sentinel_asim`` (ASIM parsers);
+# * lucene/esql/eql (pySigma-backend-elasticsearch): ``-p ecs_windows`` (Winlogbeat's ECS names for
+#   Windows log sources; the backend requires a pipeline, and other products keep Sigma's names).
 CONVERSIONS = {
     "sqlite": ("sqlite", (None,)),
-    "splunk": ("splunk", ("splunk_cim", None)),
+    "splunk": ("splunk", ("splunk_windows",)),
+    "splunk_cim": ("splunk", ("splunk_cim", None)),
     "kusto": ("kusto", ("microsoft_xdr",)),
+    "kusto_sentinel_asim": ("kusto", ("sentinel_asim",)),
+    "lucene": ("lucene", ("ecs_windows",)),
+    "esql": ("esql", ("ecs_windows",)),
+    "eql": ("eql", ("ecs_windows",)),
 }
+# the backends the default (portable) profile is measured with (issue: splunk, kusto with
+# microsoft_xdr and sentinel_asim, elasticsearch)
+MEASURED = ("splunk", "kusto", "kusto_sentinel_asim", "lucene", "esql", "eql")
 
 _PIPELINE_SCOPE = "not yet supported by the Splunk data model CIM pipeline"
 
