@@ -145,10 +145,26 @@ def _prefixed(event: dict, prefix: str, exclude: Iterable[str]) -> dict[str, lis
 
 
 def rows(event: dict, mapping: Mapping) -> list[dict]:
-    """The Sigma-taxonomy rows of one ECS event (one per log source it belongs to)."""
+    """The Sigma-taxonomy rows of one ECS event (one per log source it belongs to, and per
+    combination of the values of its multi-valued fields)."""
     out: list[dict] = []
-    product = product_of(event, mapping)
     ts = values(event, ("@timestamp",))
+    for ls, base, choices in columns(event, mapping):
+        base = dict(base, timestamp=ts[0] if ts else None)
+        names = list(choices)
+        combos = itertools.islice(itertools.product(*(choices[n] for n in names)), MAX_ROWS_PER_EVENT)
+        for combo in combos:
+            row = dict(base)
+            row.update(zip(names, combo))
+            out.append(row)
+    return out
+
+
+def columns(event: dict, mapping: Mapping) -> list[tuple[LogSource, dict, dict[str, list]]]:
+    """Per log source ``event`` belongs to: the log-source columns (eqlc_category, eqlc_product,
+    eqlc_service) and every Sigma column with its values (``[None]`` when it has none)."""
+    out: list = []
+    product = product_of(event, mapping)
     for ls in mapping.logsources.values():
         if not member(event, ls, None, mapping):
             continue
@@ -156,7 +172,6 @@ def rows(event: dict, mapping: Mapping) -> list[dict]:
             "eqlc_category": ls.sigma.get("category"),
             "eqlc_product": ls.sigma.get("product") or product,
             "eqlc_service": ls.sigma.get("service"),
-            "timestamp": ts[0] if ts else None,
         }
         codes = event_codes(event, ls, mapping)
         choices: dict[str, list] = {}
@@ -180,12 +195,7 @@ def rows(event: dict, mapping: Mapping) -> list[dict]:
             if choices.get(raw["field"], [None]) == [None]:
                 vals = [c for c in (_cell(v) for v in values(event, split_path(raw["from"]))) if c is not None]
                 choices[raw["field"]] = vals or [None]
-        names = list(choices)
-        combos = itertools.islice(itertools.product(*(choices[n] for n in names)), MAX_ROWS_PER_EVENT)
-        for combo in combos:
-            row = dict(base)
-            row.update(zip(names, combo))
-            out.append(row)
+        out.append((ls, base, choices))
     return out
 
 
