@@ -79,7 +79,26 @@ def to_sql(text: str) -> list[str]:
     return [str(q) for q in queries]
 
 
-def load_table(events: list[dict], mapping: Mapping) -> tuple[sqlite3.Connection, dict[int, str]]:
+def fields_read(text: str) -> list[str]:
+    """Every field the emitted rules read (detections and correlation group-by): a column each,
+    even when no event has a value for it (fields of a prefix mapping such as winlog.event_data.X)."""
+    out: list[str] = []
+    for rule in SigmaCollection.from_yaml(text).rules:
+        if isinstance(rule, SigmaRule):
+            for det in rule.detection.detections.values():
+                stack = list(det.detection_items)
+                while stack:
+                    item = stack.pop()
+                    if hasattr(item, "detection_items"):
+                        stack.extend(item.detection_items)
+                    elif getattr(item, "field", None):
+                        out.append(item.field)
+        elif isinstance(rule, SigmaCorrelationRule):
+            out.extend(rule.group_by or [])
+    return list(dict.fromkeys(out))
+
+
+def load_table(events: list[dict], mapping: Mapping, extra: Iterable[str] = ()) -> tuple[sqlite3.Connection, dict[int, str]]:
     rows: list[dict] = []
     owner: dict[int, str] = {}
     for ev in events:
@@ -99,6 +118,9 @@ def load_table(events: list[dict], mapping: Mapping) -> tuple[sqlite3.Connection
         for c in r:
             if c not in cols:
                 cols.append(c)
+    for c in extra:
+        if c not in cols:
+            cols.append(c)
     # SQLite names are case-insensitive (SourceProcessGUID of process_access is SourceProcessGuid of
     # create_remote_thread): one column each, rows read case-insensitively
     folded: dict[str, str] = {}
@@ -122,7 +144,7 @@ def run(text: str, events: Iterable[dict], mapping: Mapping) -> list[str]:
     """The ``_id``s of the events the emitted Sigma selects (every event of any correlation alert)."""
     events = list(events)
     queries = to_sql(text)
-    con, owner = load_table(events, mapping)
+    con, owner = load_table(events, mapping, fields_read(text))
     hit: set[str] = set()
     for sql in queries:
         cur = con.execute(sql)
