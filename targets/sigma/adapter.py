@@ -53,7 +53,7 @@ def mapped_values(spec: FieldSpec, event: dict) -> list:
     vmap = spec.value_map
     for v in values(event, split_path(spec.ecs)):
         if vmap is not None:
-            out.extend(vmap.get(v, ()) if isinstance(v, str) else ())
+            out.extend(spec.mapped(v))
         elif spec.from_string:
             if isinstance(v, str) and v.isascii() and v.isdigit():
                 out.append(int(v))

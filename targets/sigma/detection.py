@@ -619,7 +619,7 @@ class Converter:
         ECS value the condition accepts. The check finds events whose value the map does not know,
         or that the map sends to the same Sigma value as an accepted one although EQL rejects it."""
         vmap = spec.value_map or {}
-        accepted = [k for k in vmap if matcher(k, getattr(node, "case_insensitive", False))]
+        accepted = [k for k in vmap if matcher(k, getattr(node, "case_insensitive", False) or spec.fold)]
         sigma_vals = list(dict.fromkeys(v for k in accepted for v in vmap[k]))
         decided: Optional[bool] = None
         if not spec.fill and self.codes:
@@ -640,7 +640,7 @@ class Converter:
                 return any((k in have) != bool({str(x) for x in vmap[k]} & column) for k in accepted)
             for v in ecs_values(event, path):
                 eql = isinstance(v, str) and matcher(v, ci)
-                sig = isinstance(v, str) and bool(set(vmap.get(v, ())) & wanted)
+                sig = isinstance(v, str) and bool(set(spec.mapped(v)) & wanted)
                 if eql != sig:
                     return True
             return False

@@ -225,11 +225,16 @@ def _admits(ls: LogSource, q: _Query, product: Optional[str], mapping: Mapping) 
         pinned = _pinned(q.dataset_conds)
         if not pinned or not pinned <= set(ls.datasets):
             return False
-    elif q.dataset_conds:
-        pinned = _pinned(q.dataset_conds)
-        services = {d for other in mapping.logsources.values() if other.datasets for d in other.datasets}
-        if pinned is None or pinned & services:
-            return False
+    else:
+        # an endpoint log source holds the events of endpoint agents only (mapping.yaml endpoint_sources):
+        # a query pinning its data set or module to anything else (a firewall, file integrity monitoring)
+        # is about events no endpoint log source stands for
+        for conds in (q.dataset_conds, [c for c in q.source_conds if fields_of(c) == {"event.module"}]):
+            if not conds:
+                continue
+            pinned = _pinned(conds)
+            if pinned is None or not pinned <= set(mapping.endpoint_sources):
+                return False
     if ls.codes is not None:
         codes = _codes(q, ls, mapping)
         if not codes or not codes <= set(ls.codes):

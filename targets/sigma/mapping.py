@@ -53,12 +53,22 @@ class FieldSpec:
     codes: Optional[tuple[str, ...]] = None
     cases: Optional[tuple[tuple[str, Any], ...]] = None
     source: Optional[str] = None  # where the correspondence is documented (for the assumption text)
+    fold: bool = False  # value-map keys match whatever the letter case of the ECS value
     fill: bool = True  # the adapter fills the column from it (False: an ECS array such as event.category,
     #                    whose values a value map relates to the column without determining it)
 
     @property
     def value_map(self) -> Optional[dict]:
         return {k: v for k, v in self.values} if self.values is not None else None
+
+    def mapped(self, value: object) -> tuple:
+        """The Sigma values the value map gives an ECS value (none for a value it does not know)."""
+        if not isinstance(value, str) or self.values is None:
+            return ()
+        for k, v in self.values:
+            if k == value or (self.fold and k.lower() == value.lower()):
+                return v
+        return ()
 
 
 def _tuple(v: object) -> Optional[tuple]:
@@ -133,7 +143,7 @@ class LogSource:
             return tuple(v or ())  # type: ignore[arg-type]
 
         common = dict(assume=raw.get("assume"), products=products, codes=codes, source=raw.get("source"),
-                      fill=raw.get("fill", True))
+                      fill=raw.get("fill", True), fold=bool(raw.get("fold")))
         if "argv_of" in raw:
             return FieldSpec(ecs, raw["argv_of"], kind="argv", **common)
         if "count_of" in raw:
@@ -187,6 +197,7 @@ class Mapping:
     dataset_fields: tuple[str, ...] = ("event.dataset", "data_stream.dataset")
     code_field: str = "event.code"
     file_prefixes: dict = field(default_factory=dict)  # "product_category_service" -> SigmaHQ file name prefix
+    endpoint_sources: tuple[str, ...] = ()  # event.module / data set values of endpoint agents
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     def for_category(self, category: str) -> list[LogSource]:
@@ -250,6 +261,7 @@ def parse(raw: dict) -> Mapping:
         dataset_fields=tuple(raw.get("dataset_fields") or ("event.dataset", "data_stream.dataset")),
         code_field=raw.get("code_field", "event.code"),
         file_prefixes=dict(raw.get("file_prefixes") or {}),
+        endpoint_sources=tuple(raw.get("endpoint_sources") or ()),
         raw=raw,
     )
 
