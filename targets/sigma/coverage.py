@@ -20,11 +20,11 @@ from .target import TARGET
 # Refusal families: (label, regex on the reason, verdict). First match wins. The verdict is the one
 # ../shared/research/coverage-gaps.md (sections 2c, 3c-3e, 4) gives the family after checking it at
 # its source: "inexpressible" -- Sigma's taxonomy and correlation model record no equivalent, so a
-# translation would change what the rule selects -- or "policy" for what a stated assumption closes
-# (none is left once registry.data.strings -> Details is on main, see the note).
+# translation would change what the rule selects -- or "policy" for what the project decided to refuse
+# although a stated assumption or value map could close it (registry data Details spellings, the
+# same decision as the KQL target's registry.data.strings policy), or "gap" for a log source not built.
 _FIELD = r"^(?P<f>\S+) has no field in the Sigma taxonomy of "
 REASON_FAMILIES: list[tuple[str, str, str]] = [
-    ("registry value data (registry.data.strings)", _FIELD.replace("(?P<f>\\S+)", r"registry\.data\.strings"), "policy"),
     ("user and group ids (Sigma records account names, not SIDs/uids)",
      _FIELD.replace("(?P<f>\\S+)", r"(user\.id|process\.user\.id|user\.Ext\.real\.id|process\.parent\.Ext\.real\.pid|user\.domain)"), "inexpressible"),
     ("code signatures (Sysmon process/file/network events carry none)", _FIELD.replace("(?P<f>\\S+)", r"\S*code_signature\S*"), "inexpressible"),
@@ -65,6 +65,7 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     ("wildcard literal in endsWith/stringContains", r"may act as wildcards", "inexpressible"),
     ("maxspan not in whole seconds", r"timespans are whole seconds", "inexpressible"),
     ("sequence without maxspan or look-back", r"without maxspan", "inexpressible"),
+    ("registry data Details spells otherwise (DWORD, empty, binary)", r"spells some values otherwise than ECS", "policy"),
 ]
 REASON_CLASSES = [(label, pattern) for label, pattern, _ in REASON_FAMILIES]  # kept for callers of the old name
 

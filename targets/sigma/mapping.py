@@ -56,6 +56,8 @@ class FieldSpec:
     fold: bool = False  # value-map keys match whatever the letter case of the ECS value
     fill: bool = True  # the adapter fills the column from it (False: an ECS array such as event.category,
     #                    whose values a value map relates to the column without determining it)
+    array: bool = False  # the ECS field is an array (registry.data.strings): one value is assumed
+    renders: tuple[str, ...] = ()  # how the Sigma field spells values the ECS field spells otherwise
 
     @property
     def value_map(self) -> Optional[dict]:
@@ -165,7 +167,8 @@ class LogSource:
         if raw.get("values") is not None:
             values = tuple((str(k), _tuple(v)) for k, v in raw["values"].items())
         return FieldSpec(ecs, raw["field"], number=raw.get("type") == "number", values=values,
-                         from_string=bool(raw.get("from_string")), **common)
+                         from_string=bool(raw.get("from_string")), array=bool(raw.get("array")),
+                         renders=tuple(str(r) for r in raw.get("renders") or ()), **common)
 
     def column_sources(self, product: Optional[str], separators: dict) -> dict[str, list[FieldSpec]]:
         """Sigma column -> the plain ECS fields holding its value, in the order the adapter reads
