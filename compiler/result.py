@@ -42,7 +42,10 @@ class Notes:
 @dataclass
 class Translation:
     """``output`` is the main emitted text; ``artifacts`` extra files (name -> text), such as a
-    Sentinel analytics rule or a savedsearches.conf stanza."""
+    Sentinel analytics rule or a savedsearches.conf stanza. ``output_file`` names the file
+    ``output`` is written to (``eqlc compile -o``): None for the rule's file stem and the target's
+    extension; "" when ``output`` is not written on its own because the artifacts hold it in the
+    files its users import (a Sigma collection written as one SigmaHQ-named file per rule)."""
 
     target: str
     status: Status
@@ -51,6 +54,7 @@ class Translation:
     artifacts: dict[str, str] = field(default_factory=dict)
     rule_path: Optional[str] = None
     profile: Optional[str] = None
+    output_file: Optional[str] = None
 
     @classmethod
     def refused(cls, target: str, reason: str, **kw: object) -> "Translation":

@@ -46,8 +46,9 @@ def write_translation(t: Translation, rule: Rule, outdir: Path, extension: str) 
     :class:`~eqlc.atomic.OutputError`."""
     output_dir(outdir)
     written = []
-    if t.output is not None:
-        p = outdir / f"{_out_name(rule)}{extension}"
+    name = t.output_file if t.output_file is not None else f"{_out_name(rule)}{extension}"
+    if t.output is not None and name:
+        p = outdir / name
         written.append(write_atomic(p, t.output + ("" if t.output.endswith("\n") else "\n")))
     for name, text in t.artifacts.items():
         p = outdir / name
