@@ -93,7 +93,9 @@ def es_index_mapping(mapping: F.Mapping) -> dict:
         parts = name.split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {"properties": {}})["properties"]
-        node[parts[-1]] = {"type": es_type}
+        have = node.get(parts[-1], {}).get("type")
+        if have is None or (have == "keyword" and es_type != "keyword"):
+            node[parts[-1]] = {"type": es_type}  # one source's constant never retypes another's column
 
     put("host.os.type", "keyword")
     for table in mapping.tables.values():
@@ -102,6 +104,8 @@ def es_index_mapping(mapping: F.Mapping) -> dict:
                 if fm.kind in ("absent", "refuse"):
                     continue
                 put(fm.ecs, "long" if fm.kind == "token_count" else _ES_TYPES.get(fm.type, "keyword"))
+    # fields under a wildcard (winlog.event_data.*) are keywords; the matcher reads an unmapped
+    # field as a keyword too
     return {"properties": props}
 
 
@@ -135,7 +139,7 @@ def differential(rule: Rule, translation: Translation, rows: int = 40, mapping: 
                 adapter = Adapter(m, q.table, platform)
                 sets = list(maker.rows(rows // 4)) + [maker.witness(i % 3 != 2) for i in range(rows - rows // 4)]
                 for i, loaded in enumerate(sets):
-                    main_row = runner.load(loaded, q.table)
+                    main_row = runner.load(loaded, q.table, platform)
                     got = runner.selects(q.sql, main_row)
                     view = adapter.view_event(loaded, f"g{i}")
                     ran += 1
