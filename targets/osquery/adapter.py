@@ -26,6 +26,8 @@ from .fields import FieldMap, Mapping, TableMap
 
 C_SPACE = " \t\n\v\f\r"  # what boost::algorithm::trim removes in the C locale (std::isspace)
 SYNTHETIC_PARENT_PID = 999_999  # a parent pid for events that give parent facts but no parent pid
+SYNTHETIC_IMAGE_PATH = "C:\\eqlc\\image.exe"  # an image path for events that give its PE facts but no path
+SYNTHETIC_IMAGE_PATH_POSIX = "/eqlc/image"
 _INT = re.compile(r"-?[0-9]+")
 
 
@@ -253,17 +255,36 @@ class Adapter:
             if cv is not None:
                 cv = cv + fm.strip_suffix if (fm.strip_suffix and isinstance(cv, str) and cv) else cv
                 any_value = self._put(row, fm, col, cv) or any_value
+        derived.sort(key=lambda f: f.head)  # a name first, then the domain before it
         for fm in derived:
             col = fm.column_for(row)
+            if fm.kind == "basename" and fm.head:
+                vals = values(event, split_path(fm.ecs))
+                if len(vals) == 1 and isinstance(vals[0], str) and not fm.json_path:
+                    have = row.get(col)
+                    if isinstance(have, str) and fm.separator not in have:
+                        row[col] = vals[0] + fm.separator + have
+                        any_value = True
+                    elif have is None or have in fm.missing:
+                        row[col] = vals[0] + fm.separator
+                        any_value = True
+                continue
             if col is None or (row.get(col) is not None and not fm.json_path):
                 continue
             vals = values(event, split_path(fm.ecs))
             if fm.kind == "basename" and len(vals) == 1 and isinstance(vals[0], str):
                 any_value = self._put(row, fm, col, vals[0]) or any_value
+            elif fm.kind == "extension" and len(vals) == 1 and isinstance(vals[0], str) and vals[0] and not fm.of_path:
+                # only the extension is known: a stand-in name with it (the path is not read then)
+                any_value = self._put(row, fm, col, f"eqlc-file.{vals[0]}") or any_value
             elif fm.kind == "tokens" and vals and all(isinstance(v, str) for v in vals):
                 joined = join_args(vals, fm.quote_args)
-                row[col] = (joined.strip(C_SPACE) if fm.trimmed else joined) + fm.strip_suffix
-                any_value = True
+                text = (joined.strip(C_SPACE) if fm.trimmed else joined) + fm.strip_suffix
+                if fm.json_path:
+                    any_value = self._put(row, fm, col, text) or any_value
+                else:
+                    row[col] = text
+                    any_value = True
         for fm in fields:  # osquery's own "no value" markers
             if fm.json_path or fm.kind == "enum" or not fm.missing:
                 continue
@@ -326,9 +347,10 @@ class Adapter:
             key = main.get(join.on)
             missing_markers = {m for fm in own if fm.column == join.on for m in fm.missing}
             if key is None or key in missing_markers:
-                if self.columns(self.table.sql_table)[join.on] not in ("BIGINT", "INTEGER"):
-                    continue  # joined on a path the event does not give: nothing to join
-                key = SYNTHETIC_PARENT_PID
+                # the event gives facts of the joined row but not the key the join reads (a
+                # parent's pid, the image's path): osquery always has one, so use a stand-in
+                text = self.columns(self.table.sql_table)[join.on] not in ("BIGINT", "INTEGER")
+                key = (SYNTHETIC_IMAGE_PATH if self.platform == "windows" else SYNTHETIC_IMAGE_PATH_POSIX) if text else SYNTHETIC_PARENT_PID
                 main[join.on] = key
             if join.table == self.table.sql_table and key == main.get(join.key):
                 continue  # a process cannot be its own parent row
@@ -396,6 +418,9 @@ class Adapter:
             raw = raw[: -len(fm.strip_suffix)]
         if fm.decode == "sysmon_details":
             return [sysmon_details(str(raw))]
+        if fm.kind == "basename" and fm.head:
+            text = str(raw)
+            return [text.rsplit(fm.separator, 1)[0]] if fm.separator in text else []
         if fm.kind == "basename":
             if fm.separator_required and fm.separator not in str(raw):
                 return []
@@ -436,13 +461,19 @@ class Adapter:
             doc["_id"] = event_id
         return doc
 
-    def mismatches(self, event: dict, loaded: Loaded, fields: set) -> list[str]:
-        """The fields (of ``fields``) whose values the rows cannot reproduce exactly."""
+    def mismatches(self, event: dict, loaded: Loaded, fields: set, os_named: bool = True) -> list[str]:
+        """The fields (of ``fields``) whose values the rows cannot reproduce exactly.
+
+        With ``os_named=False`` (the rule's condition does not test host.os.type; only the packs'
+        platforms depend on it) an event that names no OS is read as one of the platform it is
+        loaded on."""
         view = self.view(loaded, set(fields))
         out = []
         for name in sorted(fields):
             fm = self.field(name)
             ftype = fm.type if fm else "keyword"
+            if name == "host.os.type" and not os_named and not values(event, ("host", "os", "type")):
+                continue
             have = normalize(values(event, split_path(name)), ftype)
             want = normalize(view.get(name, []), ftype)
             if have != want:

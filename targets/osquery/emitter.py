@@ -282,7 +282,9 @@ class Emitter:
             n = len(fm.strip_suffix)
             ref = f"(CASE WHEN substr({ref}, -{n}) = {suffix} THEN substr({ref}, 1, length({ref}) - {n}) ELSE {ref} END)"
         sep = sqltext.quote(fm.separator)
-        if fm.kind == "basename":
+        if fm.kind == "basename" and fm.head:
+            v = f"CASE WHEN instr({ref}, {sep}) > 0 THEN substr({ref}, 1, length(rtrim({ref}, replace({ref}, {sep}, ''))) - 1) END"
+        elif fm.kind == "basename":
             v = basename_sql(ref, fm.separator)
             if fm.separator_required:
                 v = f"CASE WHEN instr({ref}, {sep}) > 0 THEN {v} END"
@@ -313,7 +315,7 @@ class Emitter:
     @staticmethod
     def derived_null(fm: FieldMap) -> bool:
         """Can the value be NULL while the column holds text? (then "missing" tests the value)"""
-        return bool(fm.when or fm.kind == "extension" or fm.separator_required or (fm.json_path and fm.type == "long"))
+        return bool(fm.when or fm.kind == "extension" or fm.separator_required or fm.head or (fm.json_path and fm.type == "long"))
 
     def missing_parts(self, fm: FieldMap, ref: str, v: str) -> list[str]:
         null_of = v if self.derived_null(fm) else ref
@@ -381,6 +383,10 @@ class Emitter:
                 return Frag(self.missing_sql(fm, ref, v), tuple(notes), used, joins)
             return Frag(Present(self.missing_sql(fm, ref, v), self.present_sql(fm, ref, v)), tuple(notes), used, joins)
         pos, negc = self.render_pred(fm, pred, v)
+        if (pos, negc) == tokens.NEVER:
+            # no argument read from the command line can pass the test (its text has a space):
+            # under the stated assumption the test is false, its negation true
+            return Frag(neg, tuple(notes), used)
         # osquery's "no value" markers ('' or -1) are read as missing: a test that such a stored
         # value would pass must exclude it, and the reading is stated.
         bare = self.value_sql(fm, ref, with_when=False)
@@ -390,9 +396,25 @@ class Emitter:
         if neg:
             key = self.missing_sql(fm, ref, v)
             return Frag(NegLeaf(key, tuple(self.missing_parts(fm, ref, v)), negc), tuple(notes), used, joins)
-        if hits:
-            return Frag(f"({self.present_sql(fm, ref, v)} AND {pos})", tuple(notes), used, joins)
-        return Frag(pos, tuple(notes), used, joins)
+        node: Node = f"({self.present_sql(fm, ref, v)} AND {pos})" if hits else pos
+        guards = self.when_guards(fm)
+        if guards:
+            # a positive test needs the field, which only rows matching `when` have: state that as
+            # a test of the enumerated column, so that it folds with the rule's own tests of it
+            node = _simplify("and", guards + [node])
+        return Frag(node, tuple(notes), used, joins)
+
+    def when_guards(self, fm: FieldMap) -> list:
+        """EnumTests for the `when` conditions of ``fm`` on enumerated columns of the main row."""
+        out = []
+        for col, val in fm.when:
+            enum = next((e for e in self.table.fields[self.platform].values()
+                         if e.kind == "enum" and not e.join and e.column == col), None)
+            if enum is None or val not in enum.value_map:
+                continue
+            domain = tuple(self.column_literal(enum, c) for c, _ in enum.values)
+            out.append(EnumTest(f"{self.table.sql_table}.{col}", domain, frozenset({self.column_literal(enum, val)}), False))
+        return out
 
     def marker_note(self, name: str, fm: FieldMap, table: str, markers) -> str:
         shown = " or ".join(self.column_literal(fm, m) for m in markers)
@@ -526,6 +548,7 @@ class Plan:
     fields: set = field(default_factory=set)  # ECS fields the translation reads (for adapters)
     table_names: list[str] = field(default_factory=list)
     false_on: set = field(default_factory=set)  # platforms where the condition can never hold
+    false_sources: set = field(default_factory=set)  # (source, platform) where it can never hold
 
 
 def filter_sql(table: TableMap) -> list[str]:

@@ -57,6 +57,7 @@ class FieldMap:
     cases: tuple = ()  # ((((column, value), ...), other column), ...): rows matching a case read that column
     quote_args: bool = False  # the column joins the arguments, each with a space or '"' written std::quoted
     separator_required: bool = False  # basename: no value when the path has no separator
+    head: bool = False  # basename: the text before the last separator instead (no separator: no value)
     of_path: bool = False  # extension: after the last '.' of the whole path (Elastic's Windows integration)
     decode: str = ""  # sysmon_details: Sysmon registry Details decoded as Elastic does
     only: tuple = ()  # wildcard template: the names it covers
@@ -220,6 +221,7 @@ def _field(name: str, spec: Any) -> FieldMap:
                   separator=str(spec.get("separator") or "/"), json_path=str(spec.get("json_path") or ""),
                   cases=cases, quote_args=bool(spec.get("quote_args")),
                   separator_required=bool(spec.get("separator_required")), of_path=bool(spec.get("of_path")),
+                  head=bool(spec.get("head")),
                   decode=str(spec.get("decode") or ""), only=tuple(str(x) for x in (spec.get("only") or ())))
     if common["decode"] not in ("", "sysmon_details"):
         raise ValueError(f"mapping for {name}: unknown decode {common['decode']!r}")

@@ -67,14 +67,18 @@ def plan(rule: Rule, mapping: Mapping, profile: str) -> Plan:
     deciding: set = set()
     compiled: list[tuple] = []  # (source, platform, frag)
     refusals: dict = {}  # platform -> Refused
+    false_sources: set = set()
     for platform in [p for p in PLATFORMS if p in served]:
-        chosen, refusal, decided = _compile_platform(kinds, platform, category, condition, mapping)
+        chosen, refusal, decided, false = _compile_platform(kinds, platform, category, condition, mapping)
         if refusal is not None:
             refusals[platform] = refusal
             continue
         if not chosen and (tag_platforms is None or platform in tag_platforms):
             deciding |= decided
+        if tag_platforms is None or platform in tag_platforms:
+            false_sources |= {(t.name, platform) for t in false}
         compiled.extend((t, platform, f) for t, f in chosen)
+    result.false_sources = false_sources
     wanted = [p for p in refusals if tag_platforms is None or p in tag_platforms]
     possible = {p for _, p, _ in compiled}
     if wanted and not (possible & (tag_platforms or served)):
@@ -137,16 +141,20 @@ def plan(rule: Rule, mapping: Mapping, profile: str) -> Plan:
 def _compile_platform(kinds: list, platform: str, category: Optional[str], condition: ir.Expr, mapping: Mapping):
     """Per kind, the first alternative source on ``platform`` that expresses the condition.
 
-    Returns (chosen [(source, frag)], a refusal or None, fields that decided a false condition)."""
+    Returns (chosen [(source, frag)], a refusal or None, fields that decided a false condition,
+    the sources where the condition is false)."""
     chosen: list = []
     decided: set = set()
+    false: list = []
     for kind in kinds:
         alts = [t for t in kind if platform in t.platforms]
         first: Optional[Refused] = None  # the preferred source's reason is the one reported
         picked = None
         for t in alts:
             cond = condition
-            if category is not None and len(t.categories) > 1:
+            cat_fm = t.field("event.category", platform)
+            implied = cat_fm is not None and cat_fm.kind == "constant" and category in cat_fm.constant
+            if category is not None and len(t.categories) > 1 and not implied:
                 # a source holding events of several categories (event.category from its rows)
                 cat = ir.Compare(ir.CompareOp.EQ, ir.Field(("event", "category")), ir.String(category))
                 cond = ir.And((cat, condition))
@@ -157,14 +165,15 @@ def _compile_platform(kinds: list, platform: str, category: Optional[str], condi
                 continue
             if frag.sql is False:
                 decided |= set(frag.fields)
+                false.append(t)
                 continue
             picked = (t, frag)
             break
         if picked is not None:
             chosen.append(picked)
         elif first is not None:
-            return [], first, decided
-    return chosen, None, decided
+            return [], first, decided, []
+    return chosen, None, decided, false
 
 
 def _add(notes: list, text: str) -> None:

@@ -20,7 +20,7 @@ from eqlc.target import EVENT_ID_FIELD
 
 from . import engine
 from .adapter import Adapter, Loaded
-from .fields import Mapping, TableMap
+from .fields import PLATFORMS, Mapping, TableMap
 from .planner import source_of
 
 _FROM = re.compile(r"^FROM (\w+)$", re.MULTILINE)
@@ -53,18 +53,43 @@ def pack_queries(translation: Translation, mapping: Mapping) -> list[PackQuery]:
     return list(by_sql.values())
 
 
-def event_platform(event: dict, table: TableMap, mapping: Mapping) -> str:
-    """The osquery platform whose host an event comes from (its ``host.os.type``; Linux otherwise)."""
+def event_platform(event: dict, queries: list["PackQuery"], mapping: Mapping) -> str:
+    """The osquery platform whose host an event comes from: its ``host.os.type``; for an event
+    without one, the first platform (linux, darwin, windows) a query of its category runs on.
+    An event is one host's event: it is loaded on that platform's tables only."""
     for os_type in values(event, ("host", "os", "type")):
         platform = mapping.platform_of_os_type(os_type)
-        if platform in table.platforms:
+        if platform is not None:
             return platform
-    return table.platforms[0]
+    served = {p for q in queries if in_table(event, q.table) for p in q.platforms}
+    if "windows" in served and _windows_paths(event):
+        return "windows"
+    return next((p for p in PLATFORMS if p in served), PLATFORMS[0])
+
+
+_WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:\\|\\\\)")
+
+
+def _windows_paths(event: dict) -> bool:
+    """Does an event without host.os.type read as a Windows host's (its executables and paths
+    are drive-letter or UNC paths)?"""
+    from .adapter import flat_names
+
+    for name in flat_names(event):
+        if name.endswith((".executable", ".path")):
+            if any(isinstance(v, str) and _WINDOWS_PATH.match(v) for v in values(event, tuple(name.split(".")))):
+                return True
+    return False
 
 
 def in_table(event: dict, table: TableMap) -> bool:
-    """Does osquery record this event in ``table``? (Its ``event.category``, as ``cat where`` tests.)"""
-    return bool(set(table.categories) & set(values(event, ("event", "category"))))
+    """Does osquery record this event in ``table``? (Its ``event.category``, as ``cat where``
+    tests; an event without one only in a source whose rows can have none, e.g. a Security
+    event id Elastic's integration gives no category.)"""
+    cats = values(event, ("event", "category"))
+    if not cats:
+        return any(fm.kind == "enum" for fm in (f.get("event.category") for f in table.fields.values()) if fm)
+    return bool(set(table.categories) & set(cats))
 
 
 @dataclass
@@ -118,11 +143,9 @@ class Runner:
     def run_event(self, queries: list[PackQuery], event: dict) -> list["Run"]:
         """Load ``event`` for every query that osquery would run on its host; the outcomes."""
         out = []
+        platform = event_platform(event, queries, self.mapping)
         for q in queries:
-            if not in_table(event, q.table):
-                continue
-            platform = event_platform(event, q.table, self.mapping)
-            if platform not in q.platforms:
+            if not in_table(event, q.table) or platform not in q.platforms:
                 continue
             adapter = Adapter(self.mapping, q.table, platform)
             loaded = adapter.load(event)

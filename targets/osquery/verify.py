@@ -25,6 +25,7 @@ from eqlc.target import EVENT_ID_FIELD
 from . import fields as F
 from .planner import plan
 from .adapter import Adapter
+from .fuzz import fields_of
 from .runner import Runner, event_platform, in_table, pack_queries
 
 
@@ -45,8 +46,12 @@ def check_events(
     rule: Rule, translation: Translation, events: Iterable[dict], mapping: Optional[str] = None, profile: Optional[str] = None
 ) -> list[EventCheck]:
     m = F.load(mapping)
-    p = plan(rule, m, profile or translation.profile or "events")
+    prof = profile or translation.profile or "events"
+    p = plan(rule, m, prof)
     read = p.fields
+    body = rule.query.body
+    condition_fields = fields_of(body.condition) | read  # type: ignore[union-attr]
+    os_named = "host.os.type" in fields_of(body.condition)  # type: ignore[union-attr]
     queries = pack_queries(translation, m)
     runner = Runner(m)
     out = []
@@ -56,22 +61,41 @@ def check_events(
             eid = str(event.get(EVENT_ID_FIELD))
             check = EventCheck(eid, any(r.selected for r in runs), bool(runs))
             if not runs:
-                for q in queries:
-                    if in_table(event, q.table):
-                        # The pack does not run on this event's platform: right if the condition is
-                        # false there and the event's host.os.type is exactly that platform's.
-                        platform = event_platform(event, q.table, m)
-                        exact = values(event, ("host", "os", "type")) == [m.os_types[platform]]
-                        if not (platform in p.false_on and exact):
-                            check.mismatches.append("host.os.type")
-                        break
+                check.mismatches.extend(_unqueried(event, rule, m, prof, p, queries, condition_fields, os_named))
             for r in runs:
-                check.mismatches.extend(f for f in r.adapter.mismatches(event, r.loaded, read) if f not in check.mismatches)
+                check.mismatches.extend(f for f in r.adapter.mismatches(event, r.loaded, read, os_named) if f not in check.mismatches)
                 check.views.append((r.adapter.view_event(r.loaded, eid), r.selected))
             out.append(check)
     finally:
         runner.close()
     return out
+
+
+def _unqueried(event: dict, rule: Rule, m: F.Mapping, profile: str, p, queries: list, read: set, os_named: bool) -> list[str]:
+    """Why an event no pack query runs on is outside the translation's claim ([] if it is not).
+
+    No query runs on it when its category is not the rule's (both sides reject it), or when the
+    condition is false on every source that could hold it on its platform. That is only right for
+    an event such a source can hold exactly: one it cannot (a Windows process event with an
+    event.code, which Elastic Defend never writes) is outside; so is one on a platform the packs
+    were not built for (the rule's OS tags dropped it, or it was refused there)."""
+    cats = values(event, ("event", "category"))
+    category = rule.query.body.category  # type: ignore[union-attr]
+    if category is not None and not rule.event_category_override and category not in cats:
+        return []
+    platform = event_platform(event, queries, m)
+    holders = [t for c in cats for kind in m.kinds_for(profile, c) for t in kind if platform in t.platforms]
+    holders = [t for t in dict.fromkeys(holders) if (t.name, platform) in p.false_sources]
+    if not holders:
+        return ["host.os.type" if values(event, ("host", "os", "type")) else "event.category"]
+    best: Optional[list] = None
+    for t in holders:
+        adapter = Adapter(m, t, platform)
+        bad = adapter.mismatches(event, adapter.load(event), read | {"host.os.type"}, os_named)
+        if not bad:
+            return []
+        best = bad if best is None or len(bad) < len(best) else best
+    return best or []
 
 
 def unrepresentable(rule: Rule, translation: Translation, events: Iterable[dict], mapping: Optional[str] = None) -> dict:
