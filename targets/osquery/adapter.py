@@ -206,6 +206,21 @@ class Adapter:
             return str(value)
         return None
 
+    @staticmethod
+    def _get(row: dict, fm: FieldMap, col: str) -> Any:
+        if fm.json_path:
+            return json_get(json.loads(row[col]), fm.json_path) if row.get(col) else None
+        return row.get(col)
+
+    @staticmethod
+    def _set(row: dict, fm: FieldMap, col: str, value: Any) -> None:
+        if fm.json_path:
+            doc = json.loads(row[col]) if row.get(col) else {}
+            json_put(doc, fm.json_path, value)
+            row[col] = json.dumps(doc, ensure_ascii=False)
+        else:
+            row[col] = value
+
     def _put(self, row: dict, fm: FieldMap, col: str, value: Any) -> bool:
         """Store ``value`` in ``col`` (inside the JSON document for a ``json_path`` field)."""
         if fm.json_path:
@@ -260,13 +275,13 @@ class Adapter:
             col = fm.column_for(row)
             if fm.kind == "basename" and fm.head:
                 vals = values(event, split_path(fm.ecs))
-                if len(vals) == 1 and isinstance(vals[0], str) and not fm.json_path:
-                    have = row.get(col)
-                    if isinstance(have, str) and fm.separator not in have:
-                        row[col] = vals[0] + fm.separator + have
+                if len(vals) == 1 and isinstance(vals[0], str):
+                    have = self._get(row, fm, col)
+                    if isinstance(have, str) and have not in fm.missing and fm.separator not in have:
+                        self._set(row, fm, col, vals[0] + fm.separator + have)
                         any_value = True
                     elif have is None or have in fm.missing:
-                        row[col] = vals[0] + fm.separator
+                        self._set(row, fm, col, vals[0] + fm.separator)
                         any_value = True
                 continue
             if col is None or (row.get(col) is not None and not fm.json_path):
@@ -330,9 +345,22 @@ class Adapter:
                     best, best_score = cand, score
             row[column] = best
 
+    def _choose_json_enums(self, row: dict, event: dict) -> None:
+        """An enumerated value inside the JSON document (winlog.logon.type from EventData's
+        LogonType): the listed value whose ECS reading is the event's."""
+        for fm in self.fields.values():
+            if fm.kind != "enum" or not fm.json_path or fm.join:
+                continue
+            have = normalize(values(event, split_path(fm.ecs)), fm.type)
+            for cand, ecs in fm.values:
+                if normalize(list(ecs), fm.type) == have and have:
+                    self._put(row, fm, fm.column, str(cand))
+                    break
+
     def load(self, event: dict) -> Loaded:
         main = {c: None for c in self.columns(self.table.sql_table)}
         self._choose_enums(main, event)
+        self._choose_json_enums(main, event)
         fields = self.event_fields(event)
         own = [fm for fm in fields if not fm.join]
         self._fill(main, self.table.sql_table, own, event)

@@ -435,7 +435,7 @@ class Emitter:
         accept = frozenset(self.column_literal(fm, c) for c, ecs in values if self.const_truth(pred, ecs, fm.type) != neg)
         # rows outside the source's filter are never read: only the listed values occur
         other = False if pinned is not None else self.const_truth(pred, (), fm.type) != neg
-        test = EnumTest(f"{fm.join or self.table.sql_table}.{fm.column}", domain, accept, other, pinned is not None)
+        test = EnumTest(fm.ref(fm.join or self.table.sql_table), domain, accept, other, pinned is not None)
         const = test.constant()
         joins: frozenset = frozenset()
         if fm.join and const is None:

@@ -172,6 +172,16 @@ def _compile_platform(kinds: list, platform: str, category: Optional[str], condi
         if picked is not None:
             chosen.append(picked)
         elif first is not None:
+            never = [t for t in alts if t in false]
+            if never:
+                # another source holds these events but never meets the condition: say so, the
+                # refusal alone would suggest that source was not tried
+                first = Refused(
+                    f"{first.reason} (and osquery's {', '.join(t.name for t in never)} rows, which hold these events "
+                    f"too, never meet the condition: the values they record for {', '.join(sorted(decided)) or 'its fields'} "
+                    "fail its tests)",
+                    first.node,
+                )
             return [], first, decided, []
     return chosen, None, decided, false
 
