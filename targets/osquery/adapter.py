@@ -235,6 +235,19 @@ class Adapter:
         row[col] = value
         return True
 
+    @staticmethod
+    def _event_values(event: dict, fm: FieldMap) -> list:
+        """The event's values of ``fm``'s field; an event without it may name the same datum
+        under another producer's field (``load_from``: Elastic Defend's dll.path for the image a
+        Sysmon image-load event records as file.path). The rows then hold the nearest event
+        osquery records; whether the rule reads it alike is checked, not assumed."""
+        vals = values(event, split_path(fm.ecs))
+        for other in fm.load_from:
+            if vals:
+                break
+            vals = values(event, split_path(other))
+        return vals
+
     def _fill(self, row: dict, table: str, fields: list[FieldMap], event: dict) -> bool:
         """Fill ``row`` from ``event``; True if any field had a value."""
         any_value = False
@@ -252,7 +265,7 @@ class Adapter:
                 continue
             if fm.kind != "column":
                 continue
-            vals = values(event, split_path(fm.ecs))
+            vals = self._event_values(event, fm)
             if vals:
                 for c, v in fm.when:  # a `when` column no enumeration decides: the row has the field
                     if row.get(c) is None and c not in self.enum_columns:
@@ -286,7 +299,7 @@ class Adapter:
                 continue
             if col is None or (row.get(col) is not None and not fm.json_path):
                 continue
-            vals = values(event, split_path(fm.ecs))
+            vals = self._event_values(event, fm)
             if fm.kind == "basename" and len(vals) == 1 and isinstance(vals[0], str):
                 any_value = self._put(row, fm, col, vals[0]) or any_value
             elif fm.kind == "extension" and len(vals) == 1 and isinstance(vals[0], str) and vals[0] and not fm.of_path:

@@ -61,6 +61,7 @@ class FieldMap:
     of_path: bool = False  # extension: after the last '.' of the whole path (Elastic's Windows integration)
     decode: str = ""  # sysmon_details: Sysmon registry Details decoded as Elastic does
     only: tuple = ()  # wildcard template: the names it covers
+    load_from: tuple = ()  # witnesses only: ECS fields that carry this datum in another producer's events
 
     @property
     def value_map(self) -> dict:
@@ -222,7 +223,8 @@ def _field(name: str, spec: Any) -> FieldMap:
                   cases=cases, quote_args=bool(spec.get("quote_args")),
                   separator_required=bool(spec.get("separator_required")), of_path=bool(spec.get("of_path")),
                   head=bool(spec.get("head")),
-                  decode=str(spec.get("decode") or ""), only=tuple(str(x) for x in (spec.get("only") or ())))
+                  decode=str(spec.get("decode") or ""), only=tuple(str(x) for x in (spec.get("only") or ())),
+                  load_from=tuple(str(x) for x in (spec.get("load_from") or ())))
     if common["decode"] not in ("", "sysmon_details"):
         raise ValueError(f"mapping for {name}: unknown decode {common['decode']!r}")
     if spec.get("refuse"):

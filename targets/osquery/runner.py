@@ -70,11 +70,19 @@ def event_platform(event: dict, queries: list["PackQuery"], mapping: Mapping) ->
 _WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:\\|\\\\)")
 
 
+_OWN_PATHS = ("process.executable", "file.path", "dll.path")
+
+
 def _windows_paths(event: dict) -> bool:
     """Does an event without host.os.type read as a Windows host's (its executables and paths
-    are drive-letter or UNC paths)?"""
+    are drive-letter or UNC paths)? The acting process's executable (else the file's path) decides
+    when the event has one: a parent's path does not say where the event was recorded."""
     from .adapter import flat_names
 
+    for name in _OWN_PATHS:
+        own = [v for v in values(event, tuple(name.split("."))) if isinstance(v, str) and v]
+        if own:
+            return any(_WINDOWS_PATH.match(v) for v in own)
     for name in flat_names(event):
         if name.endswith((".executable", ".path")):
             if any(isinstance(v, str) and _WINDOWS_PATH.match(v) for v in values(event, tuple(name.split(".")))):

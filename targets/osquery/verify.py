@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from eqlc.events import values
+from eqlc.matcher import matcher
 from eqlc.result import Translation
 from eqlc.rule import Rule
 from eqlc.target import EVENT_ID_FIELD
@@ -36,10 +37,17 @@ class EventCheck:
     loaded: bool  # some query ran over rows made from this event
     mismatches: list = field(default_factory=list)  # fields the rows cannot reproduce
     views: list = field(default_factory=list)  # (view event, selected) per query run
+    read_alike: bool = False  # the rule reads every view as it reads the event (see check_events)
 
     @property
     def faithful(self) -> bool:
         return not self.mismatches
+
+    @property
+    def in_scope(self) -> bool:
+        """The pack's answer on this event is claimed to be the rule's: the rows reproduce every
+        field the translation reads, or the rule reads the rows' event as it reads this one."""
+        return self.faithful or self.read_alike
 
 
 def check_events(
@@ -54,6 +62,7 @@ def check_events(
     os_named = "host.os.type" in fields_of(body.condition)  # type: ignore[union-attr]
     queries = pack_queries(translation, m)
     runner = Runner(m)
+    ref = None
     out = []
     try:
         for event in events:
@@ -65,6 +74,15 @@ def check_events(
             for r in runs:
                 check.mismatches.extend(f for f in r.adapter.mismatches(event, r.loaded, read, os_named) if f not in check.mismatches)
                 check.views.append((r.adapter.view_event(r.loaded, eid), r.selected))
+            if check.mismatches and check.views:
+                # The rows hold the nearest event osquery can record (a Sysmon event.action for a
+                # neutral one, the platform's host.os.type for none...). When the rule reads that
+                # event as it reads this one, the pack's answer on the rows (which must be the
+                # rule's answer on the rows' event, or it disagrees there) is the rule's answer here.
+                if ref is None:
+                    ref = matcher(rule, mapping=es_index_mapping(m))
+                want = ref.match(event)
+                check.read_alike = all(ref.match(view) == want for view, _ in check.views)
             out.append(check)
     finally:
         runner.close()
@@ -99,8 +117,9 @@ def _unqueried(event: dict, rule: Rule, m: F.Mapping, profile: str, p, queries: 
 
 
 def unrepresentable(rule: Rule, translation: Translation, events: Iterable[dict], mapping: Optional[str] = None) -> dict:
-    """``{event id: [fields]}`` for events osquery's rows cannot reproduce for this translation."""
-    return {c.id: c.mismatches for c in check_events(rule, translation, events, mapping) if c.mismatches}
+    """``{event id: [fields]}`` for the events outside the translation's claim: osquery's rows
+    cannot reproduce them, and the rule reads the rows' event otherwise (:attr:`EventCheck.in_scope`)."""
+    return {c.id: c.mismatches for c in check_events(rule, translation, events, mapping) if not c.in_scope}
 
 
 _ES_TYPES = {"keyword": "keyword", "long": "long", "ip": "ip"}
