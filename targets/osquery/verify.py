@@ -125,6 +125,17 @@ def unrepresentable(rule: Rule, translation: Translation, events: Iterable[dict]
 _ES_TYPES = {"keyword": "keyword", "long": "long", "ip": "ip"}
 
 
+def _es_type(fm: F.FieldMap) -> str:
+    """The ECS type of a mapped field: ``long`` for counts and integer columns, ``ip``, and
+    ``boolean`` for a field whose values are all booleans (``code_signature.exists``...)."""
+    if fm.kind == "token_count":
+        return "long"
+    values = [v for _, vs in fm.values for v in vs] if fm.kind == "enum" else list(fm.constant)
+    if values and all(isinstance(v, bool) for v in values):
+        return "boolean"
+    return _ES_TYPES.get(fm.type, "keyword")
+
+
 def es_index_mapping(mapping: F.Mapping) -> dict:
     """The Elasticsearch index mapping of the ECS fields the osquery mapping defines (ECS types:
     ``process.pid`` long, ``destination.ip`` ip, ``user.id`` keyword...), so that the reference
@@ -146,7 +157,7 @@ def es_index_mapping(mapping: F.Mapping) -> dict:
             for fm in fields.values():
                 if fm.kind in ("absent", "refuse"):
                     continue
-                put(fm.ecs, "long" if fm.kind == "token_count" else _ES_TYPES.get(fm.type, "keyword"))
+                put(fm.ecs, _es_type(fm))
     # fields under a wildcard (winlog.event_data.*) are keywords; the matcher reads an unmapped
     # field as a keyword too
     return {"properties": props}
