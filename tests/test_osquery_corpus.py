@@ -83,6 +83,8 @@ FAMILIES = [
      "other configuration"),
 ]
 GAP_FAMILIES = {"scripts over computed values"}
+PACK_KEYS = {"platform", "version", "shard", "discovery", "queries"}
+QUERY_KEYS = {"query", "interval", "platform", "version", "description", "value", "removed", "snapshot", "shard"}
 # Refusals whose gap a documented table closes but this target does not (yet): each rule named,
 # with the equivalent, so that the list can only shrink.
 OPEN_GAPS = {
@@ -235,6 +237,9 @@ def test_packs_state_version_and_flags_for_every_table_they_read(compiled):
                         assert set(val.split(",")) <= set(flags[k].split(",")), (rule_id(r), name)
                     else:
                         assert flags.get(k) == val, (rule_id(r), name, f)
+            # osquery's pack format (docs/wiki/deployment/configuration.md, "Query packs")
+            assert set(pack) <= PACK_KEYS and all(set(q) <= QUERY_KEYS for q in pack["queries"].values()), pack
+            assert all(isinstance(q["interval"], int) and q["interval"] > 0 and q["removed"] is False for q in pack["queries"].values())
             assert pack["platform"] == platform and pack["version"] == max(need_version, key=version_key)
             assert all(q["platform"] == platform and q["version"] == pack["version"] for q in pack["queries"].values())
             assert all(q["query"].rstrip(";") in t.output for q in pack["queries"].values())
