@@ -247,6 +247,40 @@ def test_packs_state_version_and_flags_for_every_table_they_read(compiled):
     assert packs > 380
 
 
+
+def test_batch_packs_hold_every_rule_query_once_with_its_flags(compiled, tmp_path):
+    """`eqlc compile DIR -o OUT` writes, through the batch_artifacts hook, one pack and one flagfile
+    per platform for the batch: every query of every per-rule pack exactly once (unique names, the
+    same body and version), the pack version the lowest query version, and a flagfile that sets
+    every flag the rules' flagfiles set, to the same value (list flags: a superset), so that no two
+    rules demand one flag with different values."""
+    from eqlc.commands.compile import write_batch
+
+    pairs = compiled["default"]
+    written = write_batch("osquery", pairs, tmp_path, None, None)
+    files = {p.relative_to(tmp_path).as_posix(): p.read_text() for p in written}
+    assert set(files) == {f"packs/eqlc.{p}.{ext}" for p in ("linux", "darwin", "windows") for ext in ("pack.json", "flags")}
+    for platform in ("linux", "darwin", "windows"):
+        pack = json.loads(files[f"packs/eqlc.{platform}.pack.json"])
+        assert set(pack) <= PACK_KEYS and pack["platform"] == platform
+        batch_flags = dict(line.split("=", 1) for line in files[f"packs/eqlc.{platform}.flags"].splitlines())
+        want = []
+        for r, t in pairs:
+            for name, text in t.artifacts.items():
+                if name.endswith(f".{platform}.pack.json"):
+                    want.extend(json.loads(text)["queries"].values())
+                    for line in t.artifacts[name[: -len(".pack.json")] + ".flags"].splitlines():
+                        k, v = line.split("=", 1)
+                        if k == "--windows_event_channels":
+                            assert set(v.split(",")) <= set(batch_flags[k].split(",")), (rule_id(r), line)
+                        else:
+                            assert batch_flags.get(k) == v, (rule_id(r), line)
+        got = list(pack["queries"].values())
+        assert len(got) == len(want) and sorted(map(json.dumps, got)) == sorted(map(json.dumps, want))
+        assert pack["version"] == min((q["version"] for q in got), key=version_key)
+    assert len(json.loads(files["packs/eqlc.windows.pack.json"])["queries"]) > 150
+
+
 def test_sysmon_packs_subscribe_the_sysmon_channel(compiled):
     """A Windows pack reading Sysmon events subscribes its channel on top of osquery's defaults
     (replacing them would silence the Security log other packs read)."""

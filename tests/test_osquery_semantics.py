@@ -306,6 +306,19 @@ def test_socket_events_ip_and_cidr():
     assert run("network where destination.port == 53", events)[1] == ["pub"]
 
 
+
+def test_the_local_port_of_an_accepted_connection_is_refused():
+    """osquery's socket_events records the remote side only, so destination.port of an accept row
+    (the local, listening port) is unmapped: a rule testing it on accepted connections (the corpus's
+    Ollama API rule) is refused, not translated into a query every positive falls outside of."""
+    accepted = 'network where event.action == "connection_accepted" and destination.port == 11434'
+    t = TARGET.compile(rule(accepted, tags=()))
+    assert t.status is Status.REFUSED and "destination.port" in t.notes[0] and "event.action" in t.notes[0], t.notes
+    t, ids = run('network where event.action == "connection_attempted" and destination.port == 53',
+                 [netev("pub", "8.8.8.8", 53), netev("web", "8.8.8.8", 443)])
+    assert t.status is not Status.REFUSED and ids == ["pub"]
+
+
 # The hunting profile: running processes, the parent from the same table.
 def test_hunting_profile_selects_the_process_row_not_its_parent():
     events = [proc("bash-child", exe="/usr/bin/dracut", parent={"exe": "/usr/bin/bash"}),

@@ -50,6 +50,12 @@ class OsqueryTarget:
         status = Status.ASSUMPTIONS if notes else Status.EXACT
         return Translation(NAME, status, notes, output, artifacts, profile=profile)
 
+    def batch_artifacts(self, translations: list[Translation], rules: list[Rule], profile: Optional[str] = None,
+                        mapping: Optional[str] = None) -> dict[str, str]:
+        """One pack and one flagfile per platform for the whole batch (:func:`.pack.batch`; see
+        :data:`eqlc.target.BATCH_ARTIFACTS`), beside the per-rule packs."""
+        return _pack.batch(translations, rules)
+
     def execute(
         self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None, mapping: Optional[str] = None
     ) -> list[str]:

@@ -183,6 +183,8 @@ class RowMaker:
                         main[c] = self.rnd.choice([v, v, None])
             loaded = Loaded(self.table.name, main)
             for alias, join in self.table.joins.items():
+                if join.table == table and main.get(join.on) is not None and main.get(join.on) == main.get(join.key):
+                    main[join.on] = 999_999  # no process is its own parent (the join would find the row itself)
                 if self.rnd.random() < 0.2:
                     continue  # the parent has exited (the joined row is missing)
                 jrow = {c: None for c in self.columns(join.table)}

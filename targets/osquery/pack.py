@@ -131,3 +131,54 @@ def dumps(pack: dict) -> str:
 def interval_seconds(rule: Rule, default: int) -> int:
     ms = rule.interval_ms
     return max(1, ms // 1000) if ms else default
+
+
+BATCH_DIR = "packs"  # batch files live here, apart from the rules' own files (no stem can collide)
+
+
+def batch(translations: list, rules: list[Rule]) -> dict[str, str]:
+    """The batch's packs: per platform, ``packs/eqlc.<platform>.pack.json`` holding the query of
+    every translated rule that runs there, and ``packs/eqlc.<platform>.flags``, the union of their
+    flagfiles (list flags such as ``--windows_event_channels`` merged), so that an operator loads
+    one pack and one flagfile per platform instead of one per rule.
+
+    Each query keeps its own ``version`` (osquery skips a query its version cannot run); the
+    pack's ``version`` is the lowest of them, so that an older osquery still runs the queries it can.
+    Query names are the rules' pack query names, made unique with the rule id where two rules share
+    a name. Built from the per-rule packs (:func:`build`), so the two never differ."""
+    queries: dict[str, dict] = {}
+    flags: dict[str, list[str]] = {}
+    versions: dict[str, list[str]] = {}
+    taken: dict[str, set] = {}
+    for t, rule in zip(translations, rules):
+        if t.output is None:
+            continue
+        for name, text in t.artifacts.items():
+            if not name.endswith(".pack.json"):
+                continue
+            pack = json.loads(text)
+            platform = pack["platform"]
+            flagfile = name[: -len(".pack.json")] + ".flags"
+            flags.setdefault(platform, []).extend(t.artifacts.get(flagfile, "").splitlines())
+            mine = queries.setdefault(platform, {})
+            names = taken.setdefault(platform, set())
+            for key, q in pack["queries"].items():
+                unique = key
+                if unique in names:
+                    unique = f"{key}_{slug(rule.rule_id or rule.stable_id)[:8]}"
+                n = 2
+                while unique in names:
+                    unique, n = f"{key}_{n}", n + 1
+                names.add(unique)
+                mine[unique] = q
+                if q.get("version"):
+                    versions.setdefault(platform, []).append(q["version"])
+    out: dict[str, str] = {}
+    for platform, qs in queries.items():
+        pack: dict = {"platform": platform}
+        if versions.get(platform):
+            pack["version"] = min(versions[platform], key=version_key)
+        pack["queries"] = qs
+        out[f"{BATCH_DIR}/eqlc.{platform}.pack.json"] = dumps(pack)
+        out[f"{BATCH_DIR}/eqlc.{platform}.flags"] = "".join(f + "\n" for f in _merge_flags(flags[platform]))
+    return out

@@ -75,8 +75,9 @@ def plan(rule: Rule, mapping: Mapping, profile: str) -> Plan:
             continue
         if not chosen and (tag_platforms is None or platform in tag_platforms):
             deciding |= decided
-        if tag_platforms is None or platform in tag_platforms:
-            false_sources |= {(t.name, platform) for t in false}
+        # A source on which the condition is false agrees with the rule on every event it holds,
+        # whether or not the OS tags let the pack run there.
+        false_sources |= {(t.name, platform) for t in false}
         compiled.extend((t, platform, f) for t, f in chosen)
     result.false_sources = false_sources
     wanted = [p for p in refusals if tag_platforms is None or p in tag_platforms]
