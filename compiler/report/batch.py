@@ -23,9 +23,10 @@ from ..fixtures.oracle import Oracle
 from ..fixtures.witness import generate, reason_kind
 from ..loaders import load_file
 from ..printer import to_eql
+from ..result import describe_exception, redact_install_paths
 from ..rule import Rule
-from ..target import EVENT_ID_FIELD
-from ..verify import TargetSpec, verify_rule
+from ..target import EVENT_ID_FIELD, TargetSpec
+from ..verify import verify_rule
 
 EVIDENCE_EVENTS = 3  # disagreeing events kept per rule x target, as minimal reproductions
 
@@ -51,7 +52,8 @@ def report_rule(rule: Rule, specs: Sequence[TargetSpec], oracle: Oracle) -> dict
     try:
         ws = generate(rule, oracle)
     except Exception as exc:
-        row["error"] = f"witness generation failed: {type(exc).__name__}: {exc}"
+        row["error"] = f"witness generation failed: {describe_exception(exc)}"
+        row["error_kind"] = "internal"
         row["seconds"] = round(time.perf_counter() - start, 3)
         return row
     summary = ws.summary()
@@ -80,9 +82,11 @@ def report_rule(rule: Rule, specs: Sequence[TargetSpec], oracle: Oracle) -> dict
     return row
 
 
-def _error_row(path: str, message: str) -> dict:
+def _error_row(path: str, message: str, kind: str = "internal") -> dict:
+    """A rule (or file) that produced no verdicts: ``error_kind`` is ``bad_input`` (it does not
+    load) or ``internal`` (eqlc failed on it)."""
     return {"rule": path, "name": Path(path).stem, "rule_id": None, "kind": None, "severity": None, "techniques": [],
-            "query": "", "error": message, "targets": [], "seconds": 0.0}
+            "query": "", "error": message, "error_kind": kind, "targets": [], "seconds": 0.0}
 
 
 def report_file(path: str, target_names: Sequence[str], registry: Optional[dict[str, str]] = None) -> list[dict]:
@@ -95,16 +99,16 @@ def report_file(path: str, target_names: Sequence[str], registry: Optional[dict[
     try:
         rules = load_file(Path(path))
     except EqlError as exc:
-        return [_error_row(path, exc.render())]
+        return [_error_row(path, exc.render(), "bad_input")]
     except Exception as exc:  # noqa: BLE001 - reported, never raised
-        return [_error_row(path, f"cannot load: {type(exc).__name__}: {exc}")]
+        return [_error_row(path, f"cannot load: {describe_exception(exc)}")]
     oracle = _worker_oracle()
     rows = []
     for rule in rules:
         try:
             rows.append(report_rule(rule, specs, oracle))
         except Exception as exc:  # noqa: BLE001 - one rule's failure is one row
-            rows.append(_error_row(rule.path or path, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"))
+            rows.append(_error_row(rule.path or path, f"{describe_exception(exc)}\n{redact_install_paths(traceback.format_exc(limit=3))}"))
     return rows
 
 
