@@ -16,9 +16,22 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from eqlc.errors import EqlError
-from eqlc.mapping import load_mapping
+from eqlc.mapping import ANY, load_mapping
 
 DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
+
+# The shape of mapping.yaml (and of a user's --mapping file merged over it): see the field kinds
+# at its top. A field spec's ``platforms`` holds field specs again.
+_FIELD_SPEC: dict = {"column": None, "basename": None, "extension": None, "values": {ANY: None}, "constant": None,
+                     "join": None, "when": {ANY: None}, "refuse": None, "tokens": None, "count": None, "note": None,
+                     "type": None, "missing": None, "strip_suffix": None, "trimmed": None}
+_FIELD_SPEC["platforms"] = {ANY: _FIELD_SPEC}
+SCHEMA = {
+    "os_types": {ANY: None}, "os_tags": {ANY: None}, "default_interval": None, "profiles": {ANY: {ANY: None}},
+    "tables": {ANY: {"category": None, "platforms": None, "note": None,
+                     "joins": {ANY: {"table": None, "key": None, "main": None, "note": None}},
+                     "fields": {ANY: _FIELD_SPEC}}},
+}
 # osquery's table specs, as package data: nothing outside the installed package is read at run
 # time. ../shared/schemas/osquery.json is the tests' source of truth; tests/test_osquery_schema.py
 # checks that every table and column it has is here with the same type.
@@ -167,7 +180,7 @@ def load(override: Optional[str] = None) -> Mapping:
 
 
 def _load(override: Optional[str]) -> Mapping:
-    data = load_mapping(DEFAULT_MAPPING, override)
+    data = load_mapping(DEFAULT_MAPPING, override, SCHEMA)
     schema = load_schema()
     tables = {name: _table(name, spec) for name, spec in (data.get("tables") or {}).items()}
     for t in tables.values():

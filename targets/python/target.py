@@ -20,6 +20,10 @@ class PythonTarget:
     name = "python"
     profiles: tuple = ()
 
+    def check_mapping(self, mapping: str, profile: Optional[str] = None) -> None:
+        """Load a user's index mapping once, so that a bad one is an error before any rule compiles."""
+        load_index_mapping(mapping)
+
     def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
         """``mapping``: an optional Elasticsearch index mapping file (JSON or YAML) giving field
         types and aliases, as for ``eqlc.matcher``."""

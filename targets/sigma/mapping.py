@@ -12,9 +12,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
-from eqlc.mapping import load_mapping
+from eqlc.mapping import ANY, load_mapping
 
 DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
+
+# The shape of mapping.yaml (and of a user's --mapping file): see the entry forms at its top.
+_FIELD_ENTRY = {"field": None, "type": None, "assume": None, "products": None, "tail_of": None, "after": None,
+                "excludes": None, "argv_of": None}
+_LOGSOURCE = {
+    "category": None, "event_type": None, "products": None, "fields": {ANY: _FIELD_ENTRY},
+    # a Sigma logsource (sigma-specification, "Log Source"): category, product, service, definition
+    "sigma": {"category": None, "product": None, "service": None, "definition": None},
+}
+SCHEMA = {
+    "products": {ANY: None}, "separators": {ANY: None}, "source_fields": None, "action_event_types": {ANY: None},
+    "category_field": None, "type_field": None, "os_field": None, "logsources": {ANY: _LOGSOURCE},
+}
 
 
 @dataclass(frozen=True)
@@ -140,4 +153,4 @@ def parse(raw: dict) -> Mapping:
 @functools.lru_cache(maxsize=16)
 def load(override: Optional[Union[str, Path]] = None) -> Mapping:
     """The default mapping, with the user's ``--mapping`` file deep-merged over it."""
-    return parse(load_mapping(DEFAULT_MAPPING, str(override) if override else None))
+    return parse(load_mapping(DEFAULT_MAPPING, str(override) if override else None, SCHEMA))

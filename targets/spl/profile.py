@@ -13,11 +13,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from eqlc.mapping import load_mapping
+from eqlc.errors import MappingError
+from eqlc.mapping import ANY, load_mapping
 from eqlc.result import Refused
 
 HERE = Path(__file__).resolve().parent
 PROFILES = ("ecs", "cim")
+
+# The shape of ecs.yaml / cim.yaml (and of a user's --mapping file merged over them).
+SCHEMA = {
+    "profile": None,
+    "scope": {"index": None, "sourcetype_prefix": None, "patterns": {ANY: {"index": None, "sourcetype": None}}},
+    "fields": {"rename": {ANY: None}, "arrays": None},
+    "options": {"case_insensitive": None, "prefilter": None},
+    "datasets": {ANY: {"datamodel": None, "tags": None, "constants": {ANY: None}, "requires": {ANY: None},
+                       "notes": {ANY: None}, "vocabulary": {ANY: None}, "fields": {ANY: None}}},
+}
 
 # Field names the emitted SPL may reference. Search terms need a bare name; where/eval quote the
 # name in single quotes, which cannot themselves be escaped, so quotes, pipes and whitespace are
@@ -75,7 +86,15 @@ class Profile:
         if name not in PROFILES:
             raise ValueError(f"unknown SPL profile {name!r}; expected one of {', '.join(PROFILES)}")
         self.name = name
-        self.data = load_mapping(HERE / f"{name}.yaml", mapping)
+        self.data = load_mapping(HERE / f"{name}.yaml", mapping, SCHEMA)
+        try:
+            self._read(mapping)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            if not mapping:
+                raise
+            raise MappingError(f"invalid spl mapping: {exc}", path=str(mapping)) from None
+
+    def _read(self, mapping: Optional[str]) -> None:
         opts = self.data.get("options") or {}
         self.case_insensitive = str(opts.get("case_insensitive", "search"))
         if self.case_insensitive not in ("search", "regex"):
