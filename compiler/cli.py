@@ -4,6 +4,8 @@ mistake ends with a one-line error and its exit code, never a traceback:
 
 - a usage mistake (an unknown option, a missing value) is ``error: ...`` and exit 2, like the
   commands' own usage errors (see :mod:`eqlc.commands.common` for every exit code);
+- a file that cannot be read (an ``OSError``: a directory, no permission) or input that ends too
+  early (a truncated ``.gz``) is ``PATH: error: ...`` and exit 2: bad input, not a bug;
 - an unexpected exception anywhere in eqlc is ``eqlc: internal error: Type: message`` and exit 3
   (``EQLC_DEBUG=1`` shows the traceback).
 """
@@ -110,11 +112,20 @@ def main(argv: Optional[list[str]] = None) -> None:
     except click_errors.ClickException as e:
         sys.stderr.write(f"error: {e.format_message()}\n")
         code = e.exit_code
-    except (typer.Abort, KeyboardInterrupt):
-        sys.stderr.write("interrupted\n")
-        code = 130
+    except (typer.Abort, KeyboardInterrupt) as e:
+        cause = e.__cause__ or e.__context__
+        if isinstance(cause, EOFError):  # click turns an EOFError into Abort: input that ends too early
+            sys.stderr.write(f"error: the input ends too early ({cause})\n")
+            code = EXIT_BAD_INPUT
+        else:
+            sys.stderr.write("interrupted\n")
+            code = 130
     except BrokenPipeError:
         code = 0
+    except OSError as e:  # a file that cannot be read: bad input
+        where = f"{e.filename}: " if e.filename else ""
+        sys.stderr.write(f"{where}error: {e.strerror or e}\n")
+        code = EXIT_BAD_INPUT
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - a bug in eqlc: one line and exit 3, never a traceback
