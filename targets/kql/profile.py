@@ -209,6 +209,8 @@ def load_profile(name: Optional[str] = None, mapping: Optional[str] = None) -> P
     stamp = (PROFILE_FILES[name].stat().st_mtime_ns, Path(mapping).stat().st_mtime_ns if mapping and Path(mapping).exists() else None)
     try:
         return _load_profile(name, mapping, stamp)
+    except MappingError:  # located already (an unknown key)
+        raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         if not mapping:
             raise

@@ -175,6 +175,8 @@ def load(override: Optional[str] = None) -> Mapping:
     (:class:`EqlError` naming the file), never an emitter failure."""
     try:
         return _load(override)
+    except EqlError:  # located already (an unknown key: a MappingError)
+        raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise EqlError(f"invalid osquery mapping: {exc}", path=str(override or DEFAULT_MAPPING)) from None
 
