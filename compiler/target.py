@@ -91,6 +91,23 @@ def check_mapping(spec: "TargetSpec", mapping: Optional[str] = None) -> None:
         check(path, spec.profile)
 
 
+def packaged_mappings(name: str) -> dict[str, str]:
+    """The mapping files target ``name`` ships for ``--mapping NAME`` (``mappings/<NAME>.yaml`` in
+    its package: ``osquery``'s ``args-from-cmdline``), name -> path in the installed package."""
+    from importlib.resources import files
+
+    ref = REGISTRY.get(name)
+    if ref is None:
+        return {}
+    try:
+        folder = files(ref.split(":")[0]).joinpath("mappings")
+    except ModuleNotFoundError:
+        return {}
+    if not folder.is_dir():
+        return {}
+    return {f.name[: -len(".yaml")]: str(f) for f in sorted(folder.iterdir(), key=lambda f: f.name) if f.name.endswith(".yaml")}
+
+
 BATCH_ARTIFACTS = "batch_artifacts"  # optional Target method, see WritesBatches
 
 

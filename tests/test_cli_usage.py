@@ -112,6 +112,14 @@ def test_a_mapping_for_each_target_with_target_equals_file(capsys, tmp_path: Pat
     assert "TimeGenerated" not in by["spl"]["output"]
 
 
+def test_a_mapping_a_target_ships_is_named(capsys) -> None:
+    code, out, err = run(capsys, "compile", RULE, "--target", "osquery", "--mapping", "args-from-cmdline", "--json")
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["status"] == "assumptions"  # refused without it (process.parent.args)
+    assert one_line_error(capsys, "compile", RULE, "--target", "osquery", "--mapping", "args") == \
+        "args: error: no such mapping file (or one osquery ships: args-from-cmdline)"
+
+
 def test_version(capsys) -> None:
     code, out, _ = run(capsys, "--version")
     assert code == 0 and out == f"eqlc {__version__}\n" and re.fullmatch(r"\d+\.\d+\.\d+.*", __version__)

@@ -128,6 +128,19 @@ def test_corpus_sample_every_target_and_profile_as_in_the_checkout(installed: di
     assert installed["site"] not in text and str(installed["env"]) not in text
 
 
+def test_a_mapping_the_package_ships_by_name(installed: dict) -> None:
+    """``--mapping args-from-cmdline`` is osquery's opt-in mapping, read from the installed package."""
+    rules = sample()
+    r = eqlc(installed, "compile", *sorted({x.path for x in rules}), "--target", "osquery",
+             "--mapping", "args-from-cmdline", "--json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = {x["rule"]: x["status"] for x in json.loads(r.stdout)["results"]}
+    shipped = str(ROOT / "targets" / "osquery" / "mappings" / "args-from-cmdline.yaml")
+    assert got == {rule.path: compile_rule(rule, "osquery", None, shipped).status.value for rule in rules}
+    assert list(got.values()).count("assumptions") > sum(
+        compile_rule(rule, "osquery").status.value == "assumptions" for rule in rules)  # the mapping was applied
+
+
 def test_report_strict_on_the_example(installed: dict, tmp_path: Path) -> None:
     r = eqlc(installed, "report", str(EXAMPLE_DIR / "rule.toml"), "-o", str(tmp_path / "report"), "--jobs", "1", "--strict")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -73,8 +73,11 @@ def target_specs_or_exit(names: Optional[Iterable[str]], profile: Optional[str] 
 
 def assign_mappings(specs: list, values: Sequence[str]) -> list:
     """Give each target its ``--mapping`` file: ``FILE`` when one target is selected, else
-    ``TARGET=FILE`` (each target reads its own mapping format)."""
+    ``TARGET=FILE`` (each target reads its own mapping format). ``FILE`` may also name a mapping
+    the target ships (``--mapping args-from-cmdline`` for osquery)."""
     from dataclasses import replace
+
+    from ..target import packaged_mappings
 
     if not values:
         return specs
@@ -92,7 +95,11 @@ def assign_mappings(specs: list, values: Sequence[str]) -> list:
         if name in by_name:
             raise UsageError(f"--mapping given twice for {name}")
         if not Path(path).exists():
-            raise UsageError("no such mapping file", path=path)
+            shipped = packaged_mappings(name)
+            if path not in shipped:
+                names = f" (or one {name} ships: {', '.join(shipped)})" if shipped else ""
+                raise UsageError(f"no such mapping file{names}", path=path)
+            path = shipped[path]
         by_name[name] = path
     return [replace(s, mapping=by_name.get(s.name)) for s in specs]
 

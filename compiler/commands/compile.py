@@ -81,7 +81,7 @@ def compile_cmd(
         rules = with_output_stems(rules)
     several = len(specs) > 1
     results: dict[TargetSpec, list[tuple[Rule, Translation]]] = {s: [] for s in specs}
-    for rule in progress(rules, len(rules) * len(specs), "compiling", not json_out and outdir is not None):
+    for rule in progress(rules, len(rules), "compiling", not json_out and outdir is not None):
         for spec in specs:
             try:
                 tr = compile_rule(rule, spec.name, spec.profile, spec.mapping)
