@@ -11,7 +11,8 @@ dependencies from the package index as pip is configured. Then, in that environm
 - ``eqlc compile`` over the corpus sample, for every target and every profile, gives no internal
   error and exactly the statuses the checkout gives (a data file missing from the wheel would show
   as an error or as a different status);
-- ``eqlc report --strict`` on the example (fixtures data, the engines, the HTML template) exits 0;
+- ``eqlc report --strict`` on the example (fixtures data, the engines, the HTML template) exits 0,
+  and the example folder compiles to a multi-rule Python module that runs;
 - no output names the directory the package is installed in.
 """
 
@@ -28,6 +29,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from eqlc.target import available, profiles_of, compile_rule
 from tests.corpus import EXAMPLE_DIR, ROOT, sample
@@ -139,6 +141,15 @@ def test_a_mapping_the_package_ships_by_name(installed: dict) -> None:
     assert got == {rule.path: compile_rule(rule, "osquery", None, shipped).status.value for rule in rules}
     assert list(got.values()).count("assumptions") > sum(
         compile_rule(rule, "osquery").status.value == "assumptions" for rule in rules)  # the mapping was applied
+
+
+def test_the_multi_rule_python_module(installed: dict, tmp_path: Path) -> None:
+    r = eqlc(installed, "compile", str(EXAMPLE_DIR), "--target", "python", "-o", str(tmp_path / "py"))
+    assert r.returncode == 0, r.stderr
+    run = _run([installed["python"], "-S", "-I", tmp_path / "py" / "eqlc_rules.py", EXAMPLE_DIR / "fixtures.ndjson", "--count"])
+    assert run.returncode == 0, run.stderr
+    expected = yaml.safe_load((EXAMPLE_DIR / "expectations.yaml").read_text())["rule.toml"]["matches"]
+    assert [json.loads(x)["matches"] for x in run.stdout.splitlines()] == [len(expected)] * 5  # the hand-written truth
 
 
 def test_report_strict_on_the_example(installed: dict, tmp_path: Path) -> None:
