@@ -4,8 +4,9 @@ mistake ends with a one-line error and its exit code, never a traceback:
 
 - a usage mistake (an unknown option, a missing value) is ``error: ...`` and exit 2, like the
   commands' own usage errors (see :mod:`eqlc.commands.common` for every exit code);
-- a file that cannot be read (an ``OSError``: a directory, no permission) or input that ends too
-  early (a truncated ``.gz``) is ``PATH: error: ...`` and exit 2: bad input, not a bug;
+- input that ends too early is ``error: ...`` and exit 2: bad input, not a bug;
+- a file that cannot be read or written (an ``OSError``: a directory, no permission, a full disk,
+  standard output failing) is ``PATH: error: ...`` and exit 74 (EX_IOERR);
 - an unexpected exception anywhere in eqlc is ``eqlc: internal error: Type: message`` and exit 3
   (``EQLC_DEBUG=1`` shows the traceback).
 """
@@ -102,6 +103,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     _register()
     args = sys.argv[1:] if argv is None else argv
     command = typer.main.get_command(app)
+    code: object = 0
     try:
         code = command.main(args=args, prog_name="eqlc", standalone_mode=False)
     except click_errors.UsageError as e:
@@ -120,14 +122,13 @@ def main(argv: Optional[list[str]] = None) -> None:
         else:
             sys.stderr.write("interrupted\n")
             code = 130
+    except SystemExit as done:
+        code = done.code
     except BrokenPipeError:
-        code = 0
-    except OSError as e:  # a file that cannot be read: bad input
-        where = f"{e.filename}: " if e.filename else ""
-        sys.stderr.write(f"{where}error: {e.strerror or e}\n")
-        code = EXIT_BAD_INPUT
-    except SystemExit:
-        raise
+        _quiet_stdout()
+        code = 0  # the reader went away (``| head``): not an error
+    except OSError as exc:  # writing standard output failed (disk full, I/O error) or reading an input did
+        code = _os_error(exc)
     except Exception as exc:  # noqa: BLE001 - a bug in eqlc: one line and exit 3, never a traceback
         if os.environ.get("EQLC_DEBUG"):
             raise
@@ -135,4 +136,30 @@ def main(argv: Optional[list[str]] = None) -> None:
 
         sys.stderr.write(f"eqlc: internal error: {describe_exception(exc)} (set EQLC_DEBUG=1 for the traceback)\n")
         code = EXIT_INTERNAL
+    try:
+        sys.stdout.flush()  # buffered output fails here, not in the command, when the disk is full
+    except BrokenPipeError:
+        _quiet_stdout()
+    except OSError as exc:
+        code = _os_error(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's own final flush cannot fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _os_error(exc: OSError) -> int:
+    from .commands.common import EXIT_IO_ERROR
+
+    where = f"{exc.filename}: " if getattr(exc, "filename", None) else "standard output: "
+    try:
+        sys.stderr.write(f"{where}error: {exc.strerror or exc}\n")
+    except OSError:
+        pass
+    _quiet_stdout()
+    return EXIT_IO_ERROR

@@ -83,3 +83,14 @@ class MappingError(EqlError, ValueError):
     """A ``--mapping`` file the target cannot use: a key the target's mapping schema does not have
     (located at its file, line and column), or a value it cannot read. Also a ``ValueError``, which
     is what the targets' loaders raised for a bad value before."""
+
+
+class PartialLoad(EqlError):
+    """A file holding several rules (a Kibana export) where some failed: ``rules`` loaded,
+    ``errors`` did not. Strict callers see the first error; batch callers keep the rules."""
+
+    def __init__(self, rules: list, errors: list[EqlError]) -> None:
+        first = errors[0]
+        super().__init__(first.message, first.line, first.column, first.source, first.path)
+        self.rules = rules
+        self.errors = errors

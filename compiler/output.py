@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Callable, Optional, Sequence, Union
 
+from .atomic import output_dir, write_atomic
 from .errors import UsageError
 from .result import Translation
 from .rule import Rule
@@ -121,20 +122,21 @@ class BatchFiles:
 
 
 def _write(path: Path, content: Union[str, bytes]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content if content.endswith("\n") or not content else content + "\n", encoding="utf-8")
+    """Write ``content`` atomically (:func:`eqlc.atomic.write_atomic`); raises
+    :class:`~eqlc.atomic.OutputError`."""
+    output_dir(path.parent)
+    write_atomic(path, content)
 
 
 def write_batch(spec: TargetSpec, items: Sequence[tuple[Rule, Translation]], directory: Path,
                 on_rule: Optional[Callable[[Rule, Translation], None]] = None) -> BatchFiles:
     """Write one target's translations of a batch into ``directory``: per rule ``<stem><ext>`` (its
     ``output``) and its ``artifacts``, recorded in ``translation.files``; then the target's
-    ``batch_artifacts(items, profile, mapping)`` (if it has that hook), returned as :class:`BatchFiles`.
-    ``items``' rules must carry their :func:`output_stems` (see :func:`with_output_stems`).
-    A batch-level file that would overwrite a rule's file is a :class:`UsageError`."""
+    ``batch_artifacts(translations, rules, profile, mapping)`` (if it has that hook), returned as
+    :class:`BatchFiles`. ``items``' rules must carry their :func:`output_stems` (see
+    :func:`with_output_stems`). A batch-level file that would overwrite a rule's file is a
+    :class:`UsageError`; a file that cannot be written an :class:`~eqlc.atomic.OutputError`. Every
+    file is written atomically."""
     extension = EXTENSIONS.get(spec.name, ".txt")
     owner: dict[str, tuple[int, str]] = {}
 
@@ -150,7 +152,7 @@ def write_batch(spec: TargetSpec, items: Sequence[tuple[Rule, Translation]], dir
         if t.output is not None:
             p = directory / f"{rule.file_stem}{extension}"
             claim(p, who)
-            _write(p, t.output)
+            _write(p, t.output + ("" if t.output.endswith("\n") else "\n"))
             t.files.append(str(p))
         for name, content in t.artifacts.items():
             p = directory / name
@@ -162,7 +164,8 @@ def write_batch(spec: TargetSpec, items: Sequence[tuple[Rule, Translation]], dir
     batch = BatchFiles(spec.name, items[0][1].profile if items else spec.profile, str(directory))
     hook = getattr(get_target(spec.name), BATCH_ARTIFACTS, None)
     if hook is not None and items:
-        for name, content in hook(items, spec.profile, spec.mapping).items():
+        pairs = list(items)
+        for name, content in hook([t for _r, t in pairs], [r for r, _t in pairs], spec.profile, spec.mapping).items():
             p = directory / name
             claim(p, (-1, f"the {spec.label} batch"))
             _write(p, content)

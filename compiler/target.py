@@ -61,6 +61,21 @@ class Target(Protocol):
 
 OUTSIDE_ASSUMPTIONS = "outside_assumptions"  # optional Target method, see the module docstring
 
+BATCH_ARTIFACTS = "batch_artifacts"
+"""Optional Target method ``batch_artifacts(translations, rules, profile=None, mapping=None) -> {relative path: text}``:
+files that belong to a whole batch rather than to one rule (a Sentinel ARM template holding every
+rule, a Splunk app with one savedsearches.conf, one Python module holding every rule).
+``eqlc compile PATH -o OUT`` calls it once per
+target after compiling every rule, with the translations (refused ones included) and their rules
+in the same order (each translation's ``files`` already lists the rule's own files), and writes
+each file under the target's output folder (paths may contain ``/``). It must not raise for a refused translation; it returns ``{}`` when it has nothing to write."""
+
+
+class WritesBatchArtifacts(Protocol):
+    def batch_artifacts(self, translations: list[Translation], rules: list[Rule],
+                        profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
+        """Relative path -> text of the batch's files (see :data:`BATCH_ARTIFACTS`)."""
+
 
 class ChecksAssumptions(Protocol):
     def outside_assumptions(
@@ -106,19 +121,6 @@ def packaged_mappings(name: str) -> dict[str, str]:
     if not folder.is_dir():
         return {}
     return {f.name[: -len(".yaml")]: str(f) for f in sorted(folder.iterdir(), key=lambda f: f.name) if f.name.endswith(".yaml")}
-
-
-BATCH_ARTIFACTS = "batch_artifacts"  # optional Target method, see WritesBatches
-
-
-class WritesBatches(Protocol):
-    def batch_artifacts(
-        self, items: Sequence[tuple[Rule, Translation]], profile: Optional[str] = None, mapping: Optional[str] = None,
-    ) -> dict[str, Union[str, bytes]]:
-        """Files for a whole ``eqlc compile -o`` batch of this target: relative name (``/``
-        separates folders) -> content. ``items`` are every rule of the batch with its translation
-        (any status; ``translation.files`` already lists the rule's own files). Called once per
-        batch, after the per-rule files are written; the CLI writes what it returns beside them."""
 
 
 def available() -> list[str]:

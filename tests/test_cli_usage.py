@@ -18,7 +18,7 @@ from eqlc.cli import COMMAND_MODULES, main
 from tests.corpus import EXAMPLE_DIR
 
 RULE = str(EXAMPLE_DIR / "rule.toml")
-PROFILES = "sigma:cased, sigma:portable, kql:defender, kql:sentinel-asim, spl:ecs, spl:cim, osquery:events, osquery:hunting"
+PROFILES = "sigma:cased, sigma:portable, kql:defender, kql:sentinel-asim, spl:ecs, spl:cim, spl:windows, osquery:events, osquery:hunting"
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

@@ -34,14 +34,18 @@ def test_same_stem_inputs_get_distinct_stable_names(capsys, tmp_path: Path) -> N
     out = tmp_path / "out"
     code, stdout, err = run(capsys, "compile", str(EXAMPLE_DIR), "--target", "kql", "-o", str(out), "--json")
     assert code == 0, err
-    results = json.loads(stdout)["results"]
+    doc = json.loads(stdout)
+    results = doc["results"]
     assert len(results) == 5
     mains = [Path(r["files"][0]).name for r in results]
     assert sorted(mains) == ["manual_dracut_execution.kql", "rule_eql.kql", "rule_md.kql", "rule_toml.kql", "rule_txt.kql"]
     every = [f for r in results for f in r["files"]]
-    assert len(every) == len(set(every)) == 15  # the query, the Sentinel YAML, the Defender JSON per rule
+    # per rule: the query, the Sentinel YAML and ARM template, the Defender Graph body and its eqlc metadata
+    assert len(every) == len(set(every)) == 25
     assert all(Path(f).is_file() for f in every)
-    assert sorted(p.name for p in out.iterdir()) == sorted(Path(f).name for f in every)
+    batch = [f for b in doc["batches"] for f in b["files"]]
+    assert [Path(f).name for f in batch] == ["sentinel-defender.json"]  # the batch's one ARM template
+    assert sorted(p.name for p in out.iterdir()) == sorted(Path(f).name for f in every + batch)
     assert all(r["profile"] == "defender" for r in results)
     # stable: the same inputs in another order give each rule the same names
     rules = load_rules(EXAMPLE_DIR)
@@ -72,7 +76,7 @@ def test_with_o_one_line_per_rule_and_a_table_per_target(capsys, tmp_path: Path)
     assert len(rule_lines) == 25  # 5 rules x 5 targets
     toml_kql = next(x for x in rule_lines if x.startswith(RULE + " -> kql (defender)"))
     assert re.fullmatch(re.escape(RULE) + r" -> kql \(defender\): assumptions -> " + re.escape(str(out / "kql" / "rule_toml.kql"))
-                        + r" \(\+2 more\); `process` events are read from DeviceProcessEvents.* \(\+\d+ more\)", toml_kql), toml_kql
+                        + r" \(\+4 more\); `process` events are read from DeviceProcessEvents.* \(\+\d+ more\)", toml_kql), toml_kql
     assert any("-> osquery (events): refused; process.parent.args" in x for x in rule_lines)
     assert "DeviceProcessEvents\n| lookup" not in stdout  # no translation text
     table = stdout[stdout.index("per target"):]

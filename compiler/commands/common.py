@@ -31,6 +31,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
+EXIT_IO_ERROR = 74  # sysexits.h EX_IOERR: an input or output file could not be read or written
 
 
 def exit_code(*, internal: bool = False, bad_input: bool = False, failed: bool = False) -> int:
@@ -46,6 +47,13 @@ def fail(error: EqlError) -> NoReturn:
     """Print a located error (no traceback) and exit 2."""
     err.print(error.render(), markup=False)
     raise SystemExit(EXIT_BAD_INPUT)
+
+
+def fail_output(error: EqlError) -> NoReturn:
+    """Print an output error (:class:`~eqlc.atomic.OutputError`) and exit: 2 for a usage
+    mistake (``-o`` naming a file), :data:`EXIT_IO_ERROR` when writing failed."""
+    err.print(error.render(), markup=False)
+    raise SystemExit(EXIT_BAD_INPUT if getattr(error, "usage", False) else EXIT_IO_ERROR)
 
 
 def require_exists(path: Path, message: str = "no such file or directory") -> None:

@@ -3,10 +3,12 @@ assumptions, refused (with the reason) or error (the target raised: an internal 
 
 ``--json`` prints ``{"results": [{"rule", "target", "profile", "status", "notes", "output", "files"}],
 "batches": [{"target", "profile", "directory", "files"}]}`` (``error`` too on a result whose target
-raised). ``-o DIR`` writes every translation and its deployment files (see :mod:`eqlc.output`) and
-prints one line per rule and target plus a summary table, instead of the translations. Exit
-codes: 0, 2 when a rule or an option is bad input, 3 when a target raised (see
-:mod:`eqlc.commands.common`).
+raised). ``-o DIR`` writes every translation and its deployment files, then each target's batch
+files (its optional ``batch_artifacts`` hook, :data:`eqlc.target.BATCH_ARTIFACTS`: a Sentinel ARM
+template, a Splunk app, one Python module holding every rule), each atomically under a
+batch-unique name (see :mod:`eqlc.output`), and prints one line per rule and target plus a summary
+table, instead of the translations. Exit codes: 0, 2 when a rule or an option is bad input, 3 when a
+target raised, 74 when an output cannot be written (see :mod:`eqlc.commands.common`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from ..loaders import iter_batch, rule_files
 from ..output import EXTENSIONS, BatchFiles, with_output_stems, write_batch
 from ..result import Status, Translation
 from ..rule import Rule
+from ..atomic import OutputError, output_dir
 from ..target import REGISTRY, TargetSpec, compile_rule
-from .common import (err, exit_code, expand_paths, fail, inline_rule, out, print_json, progress, require_input,
-                     target_specs_or_exit)
+from .common import (err, exit_code, expand_paths, fail, fail_output, inline_rule, out, print_json, progress,
+                     require_input, target_specs_or_exit)
 
 __all__ = ["EXTENSIONS", "compile_cmd", "compile_rule", "register"]
 
@@ -59,7 +62,7 @@ def compile_cmd(
         help=f"{', '.join(REGISTRY)} or all; TARGET:PROFILE picks a profile (kql:sentinel-asim). Repeat or comma-separate for several."),
     profile: Optional[str] = typer.Option(
         None, "--profile", metavar="PROFILE",
-        help="Profile of the single selected target: sigma cased|portable, kql defender|sentinel-asim, spl ecs|cim, osquery events|hunting."),
+        help="Profile of the single selected target: sigma cased|portable, kql defender|sentinel-asim, spl ecs|cim|windows, osquery events|hunting."),
     mapping: Optional[List[str]] = typer.Option(
         None, "--mapping", metavar="FILE",
         help="YAML merged over the target's field mapping (for python: an Elasticsearch index mapping). With several targets: TARGET=FILE, repeated."),
@@ -76,6 +79,11 @@ def compile_cmd(
         fail(UsageError(f"--target is required: one of {', '.join(REGISTRY)} or all (TARGET:PROFILE picks a profile)"))
     specs = target_specs_or_exit(target, profile, "--target", mapping)
     require_input(paths, query, "compile")
+    if outdir is not None:
+        try:
+            output_dir(outdir)  # -o naming a file is a usage error, before any work
+        except OutputError as e:
+            fail_output(e)
     rules, load_errors = _load(paths, query, not json_out)
     if outdir is not None:
         rules = with_output_stems(rules)
@@ -95,6 +103,8 @@ def compile_cmd(
         for spec in specs:
             try:
                 batches.append(write_batch(spec, results[spec], outdir / spec.folder if several else outdir))
+            except OutputError as e:
+                fail_output(e)
             except EqlError as bad:
                 fail(bad)
     flat = [t for s in specs for _r, t in results[s]]

@@ -13,6 +13,7 @@ import gzip
 import io
 import os
 import sys
+import zlib
 from pathlib import Path
 from typing import BinaryIO, Iterator, List, Optional
 
@@ -22,7 +23,7 @@ import typer
 from ..errors import EqlError
 from ..loaders import load_rules
 from ..parser import parse_query
-from .common import err, fail
+from .common import EXIT_BAD_INPUT, EXIT_IO_ERROR, err, fail
 
 _REPORT_LIMIT = 20  # malformed lines reported individually; the rest only counted
 
@@ -30,11 +31,13 @@ _REPORT_LIMIT = 20  # malformed lines reported individually; the rest only count
 class Reader:
     """NDJSON events from files/stdin, counting lines, malformed lines and bytes read."""
 
-    def __init__(self, paths: List[str], on_bad=None) -> None:
+    def __init__(self, paths: List[str], on_bad=None, on_io_error=None) -> None:
         self.paths = paths
         self.events = 0
         self.malformed = 0
+        self.io_errors = 0
         self.on_bad = on_bad
+        self.on_io_error = on_io_error
         self.bytes_read = 0
         self.total_bytes = sum(os.path.getsize(p) for p in paths if p != "-" and os.path.exists(p))
 
@@ -46,29 +49,45 @@ class Reader:
         return open(path, "rb", buffering=1 << 20)
 
     def __iter__(self) -> Iterator[dict]:
-        loads = orjson.loads
+        """Events of every input in turn. An input that cannot be opened (a directory, no read
+        permission) or that breaks while being read (a truncated or corrupt ``.gz``, an I/O
+        error) is reported through ``on_io_error`` with the last good line, and reading goes on
+        with the next input: the events read before the break are matched, never lost."""
         for path in self.paths:
-            f = self._open(path)
-            raw = getattr(f, "fileobj", None)  # a gzip file's compressed stream, for progress
+            lineno = 0
             try:
-                for lineno, line in enumerate(f, 1):
-                    try:
-                        event = loads(line)
-                    except orjson.JSONDecodeError as exc:
-                        if not line.strip():
-                            continue
-                        self._bad(path, lineno, f"invalid JSON: {exc}")
-                        continue
-                    if event.__class__ is not dict:
-                        self._bad(path, lineno, f"not a JSON object ({type(event).__name__})")
-                        continue
-                    self.events += 1
-                    if lineno & 0x3FFF == 0 and path != "-":
-                        self.bytes_read = (raw or f).tell()
+                for lineno, event in self._events(path):
                     yield event
-            finally:
-                if path != "-":
-                    f.close()
+            except (OSError, EOFError, zlib.error) as exc:
+                self.io_errors += 1
+                if self.on_io_error is not None:
+                    self.on_io_error(path, lineno, exc)
+
+    def _events(self, path: str) -> Iterator[tuple[int, dict]]:
+        loads = orjson.loads
+        if os.path.isdir(path):
+            raise IsADirectoryError(21, "is a directory, not an events file")
+        f = self._open(path)
+        raw = getattr(f, "fileobj", None)  # a gzip file's compressed stream, for progress
+        try:
+            for lineno, line in enumerate(f, 1):
+                try:
+                    event = loads(line)
+                except orjson.JSONDecodeError as exc:
+                    if not line.strip():
+                        continue
+                    self._bad(path, lineno, f"invalid JSON: {exc}")
+                    continue
+                if event.__class__ is not dict:
+                    self._bad(path, lineno, f"not a JSON object ({type(event).__name__})")
+                    continue
+                self.events += 1
+                if lineno & 0x3FFF == 0 and path != "-":
+                    self.bytes_read = (raw or f).tell()
+                yield lineno, event
+        finally:
+            if path != "-":
+                f.close()
 
     def _bad(self, path: str, lineno: int, message: str) -> None:
         self.malformed += 1
@@ -111,6 +130,7 @@ def match_cmd(
 ) -> None:
     """Run a rule over NDJSON events and print the matches as NDJSON."""
     from ..matcher import EventOrderError
+    from ..safe_regex import RegexBudgetExceeded
 
     try:
         m = _load_matcher(rule, dialect, mapping, category, timestamp, tiebreaker)
@@ -131,7 +151,16 @@ def match_cmd(
         elif n == _REPORT_LIMIT + 1:
             err.print("... further malformed lines are only counted", markup=False)
 
-    reader = Reader(events, on_bad)
+    def on_io_error(path: str, lineno: int, exc: BaseException) -> None:
+        name = "<stdin>" if path == "-" else path
+        where = f" after line {lineno}" if lineno else ""
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        if isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile)):
+            reason = f"truncated or corrupt gzip data ({reason})"
+        kept = f"; the {lineno} line(s) before it were matched" if lineno else ""
+        err.print(f"{name}: error: cannot read{where}: {reason}{kept}", markup=False)
+
+    reader = Reader(events, on_bad, on_io_error)
     out = sys.stdout.buffer
     dumps = orjson.dumps
     matches = 0
@@ -162,10 +191,18 @@ def match_cmd(
     except EventOrderError as e:
         err.print(f"error: {e}", markup=False)
         raise typer.Exit(2)
+    except RegexBudgetExceeded as e:
+        out.flush()
+        err.print(f"error: {e}; the rule's regular expression cannot be run in bounded time on this input", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
     summary = f"{reader.events} events, {matches} matches"
     if reader.malformed:
         summary += f", {reader.malformed} malformed line{'s' if reader.malformed != 1 else ''} skipped"
+    if reader.io_errors:
+        summary += f", {reader.io_errors} input{'s' if reader.io_errors != 1 else ''} unreadable"
     err.print(summary, markup=False)
+    if reader.io_errors:
+        raise typer.Exit(EXIT_IO_ERROR)
 
 
 def _with_progress(reader: Reader, enabled: bool) -> Iterator[dict]:

@@ -21,8 +21,9 @@ from rich.table import Table
 from ..errors import UsageError
 from ..loaders import rule_files
 from ..report import build_report, run_batch, write_report
-from ..report.batch import default_jobs
-from .common import err, exit_code, expand_paths, fail, out, print_json, target_specs_or_exit
+from ..report.batch import DEFAULT_RULE_TIMEOUT, default_jobs
+from ..atomic import OutputError, output_dir
+from .common import err, exit_code, expand_paths, fail, fail_output, out, print_json, target_specs_or_exit
 
 
 def report_cmd(
@@ -32,33 +33,44 @@ def report_cmd(
     jobs: int = typer.Option(default_jobs(), "--jobs", "-j", metavar="N", help="Worker processes (rule files are split between them)."),
     targets: Optional[List[str]] = typer.Option(None, "--targets", "--target", "-t", metavar="TARGET", help="Targets (repeat or comma-separate; TARGET:PROFILE picks a profile). Default: every installed target."),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON instead of the totals table."),
-    strict: bool = typer.Option(False, "--strict", help="Exit non-zero on any problem: 3 internal error, 2 a rule that does not load, 1 a disagreement or engine error."),
+    strict: bool = typer.Option(False, "--strict", help="Exit non-zero on any problem: 3 internal error, 2 a rule that does not load, 1 a disagreement, engine error or rule timeout."),
+    rule_timeout: float = typer.Option(DEFAULT_RULE_TIMEOUT, "--rule-timeout", min=0, metavar="SECONDS",
+                                       help="Seconds one rule may take (witnesses and every target); past it the rule is an error row and the batch goes on. 0: no limit."),
 ) -> None:
     """Verify every rule under PATH on every target and write JSON, Markdown and HTML reports."""
     specs = target_specs_or_exit(targets)
     if not paths:
         fail(UsageError("give rule directories, files or globs (see eqlc report --help)"))
     files = [f for p in expand_paths(paths) for f in rule_files(p)]
+    try:
+        output_dir(outdir)  # before hours of work, not after
+    except OutputError as e:
+        fail_output(e)
     names = [s.label for s in specs]
     source = " ".join(paths)
     show = err.is_terminal and not json_out
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=not show) as bar:
         task = bar.add_task("verifying rule files", total=len(files))
-        rows = run_batch(files, names, jobs=max(1, jobs), on_done=lambda _n: bar.advance(task))
+        rows = run_batch(files, names, jobs=max(1, jobs), on_done=lambda _n: bar.advance(task), rule_timeout=rule_timeout or None)
     report = build_report(rows, names, source)
-    written = write_report(report, outdir)
+    try:
+        written = write_report(report, outdir)
+    except OutputError as e:
+        fail_output(e)
     if json_out:
         print_json({"results": report["results"], "totals": report["totals"], "mcdc": report["mcdc"], "errors": report["errors"]})
     else:
         table = Table(title=f"{len(rows)} rules from {source}", title_justify="left")
-        for col in ("target", "exact", "assumptions", "refused", "error", "verified", "unproven", "disagreement", "engine error"):
+        for col in ("target", "exact", "assumptions", "refused", "error", "verified", "unproven", "vacuous", "disagreement", "engine error"):
             table.add_column(col, justify="left" if col == "target" else "right")
         for name in names:
             t = report["totals"][name]
             table.add_row(name, str(t["exact"]), str(t["assumptions"]), str(t["refused"]),
                           f"[bold red]{t['internal_error']}[/bold red]" if t["internal_error"] else "0",
-                          f"[green]{t['verified']}[/green]", str(t["unproven"]), f"[red]{t['disagreement']}[/red]" if t["disagreement"] else "0",
+                          f"[green]{t['verified']}[/green]", str(t["unproven"]),
+                          f"[red]{t['vacuous']}[/red]" if t["vacuous"] else "0",
+                          f"[red]{t['disagreement']}[/red]" if t["disagreement"] else "0",
                           f"[yellow]{t['engine_error']}[/yellow]" if t["engine_error"] else "0")
         out.print(table)
         m = report["mcdc"]
@@ -73,7 +85,8 @@ def report_cmd(
     if not strict:
         raise typer.Exit(0)
     raise typer.Exit(exit_code(internal=internal, bad_input=any(e["kind"] == "bad_input" for e in report["errors"]),
-                               failed=any(t["disagreement"] or t["engine_error"] for t in totals)))
+                               failed=any(t["disagreement"] or t["engine_error"] for t in totals)
+                               or any(e["kind"] == "timeout" for e in report["errors"])))
 
 
 def register(app: typer.Typer) -> None:

@@ -117,6 +117,11 @@ def _summary_line(r: TargetRun) -> str:
             scope += f", {len(r.outside_differences)} of them selected differently"
     if r.verified:
         return head + ", [green]agrees with the matcher[/green]" + scope
+    if r.verdict == "vacuous":
+        top = r.scope.positive_breaks[0][0] if r.scope and r.scope.positive_breaks else ""
+        return (head + f", [red]vacuous: every one of the {r.scope.positives if r.scope else 0} events the matcher selects "
+                f"breaks a stated assumption[/red] (an assumption no selected event meets is a refusal)" + scope
+                + (f"; most often: {top}" if top else ""))
     if r.verdict == "unproven":
         return (head + ", [yellow]agrees with the matcher but proves nothing[/yellow]" + scope
                 + ": the matcher selects " + ("none" if r.in_scope_selected == 0 else "all") + " of those events")
@@ -171,7 +176,8 @@ def verify_cmd(
 ) -> None:
     """Run every target on the same fixtures and show where they disagree with the matcher.
 
-    Exit 1 on any disagreement, failed expectation or engine error; 3 when a target fails to compile."""
+    Exit 1 on any disagreement, failed expectation, engine error or vacuous translation (its stated
+    assumptions broken by every event the rule selects); 3 when a target fails to compile."""
     specs = target_specs_or_exit(targets, mappings=mapping)
     require_input(paths, query, "verify")
     if fixtures is not None:

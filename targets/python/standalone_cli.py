@@ -3,16 +3,13 @@
 # or many); not imported on its own. It is the one place of the module's command line: it reads
 # NDJSON (files, .gz, or - for stdin) as `eqlc match` does and exits with the same codes:
 #   0  done (malformed lines are reported on stderr, skipped and counted)
-#   2  bad input: a file that does not exist or cannot be read, input a sequence needs sorted
-#      that is not (use --sort)
+#   2  bad input: a file that does not exist, input a sequence needs sorted that is not (use --sort)
+#   74 an input that cannot be read (a directory, a truncated or corrupt .gz, an I/O error): reported
+#      with the line it stopped after; the other inputs are still matched (sysexits EX_IOERR)
 #   130 interrupted
 # Errors are one line on stderr, never a traceback.
 
 _REPORT_LIMIT = 20  # malformed lines reported one by one; the rest are only counted
-
-
-class _InputError(Exception):
-    pass
 
 
 def _read(paths, stats):
@@ -25,14 +22,16 @@ def _read(paths, stats):
         try:
             f = sys.stdin.buffer if path == "-" else gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
         except OSError as exc:
-            raise _InputError("%s: error: cannot read: %s" % (name, exc.strerror or exc))
+            _unreadable(stats, "%s: error: cannot read: %s" % (name, exc.strerror or exc))
+            continue
         try:
             lineno = 0
             while True:
                 try:
                     line = f.readline()
-                except (OSError, EOFError) as exc:  # a corrupt .gz, an I/O error
-                    raise _InputError("%s:%d: error: cannot read: %s" % (name, lineno + 1, exc))
+                except (OSError, EOFError) as exc:  # a corrupt .gz, a directory, an I/O error
+                    _unreadable(stats, "%s:%d: error: cannot read: %s" % (name, lineno + 1, getattr(exc, "strerror", None) or exc))
+                    break
                 if not line:
                     break
                 lineno += 1
@@ -51,6 +50,13 @@ def _read(paths, stats):
         finally:
             if path != "-":
                 f.close()
+
+
+def _unreadable(stats, message):
+    import sys
+
+    stats["unreadable"] += 1
+    sys.stderr.write(message + "\n")
 
 
 def _bad(stats, name, lineno, message):
@@ -85,7 +91,7 @@ def _main(argv=None):
         for p in missing:
             sys.stderr.write("%s: error: no such file\n" % p)
         return 2
-    stats = {"events": 0, "malformed": 0}
+    stats = {"events": 0, "malformed": 0, "unreadable": 0}
     counts = {}
     n = 0
     out = sys.stdout
@@ -104,9 +110,6 @@ def _main(argv=None):
             else:
                 out.write("%d\n" % n)
         out.flush()
-    except _InputError as exc:
-        sys.stderr.write("%s\n" % exc)
-        return 2
     except EventOrderError as exc:
         sys.stderr.write("error: %s\n" % exc)
         return 2
@@ -120,8 +123,10 @@ def _main(argv=None):
     summary = "%d events, %d matches" % (stats["events"], n)
     if stats["malformed"]:
         summary += ", %d malformed line%s skipped" % (stats["malformed"], "" if stats["malformed"] == 1 else "s")
+    if stats["unreadable"]:
+        summary += ", %d input%s unreadable" % (stats["unreadable"], "" if stats["unreadable"] == 1 else "s")
     sys.stderr.write(summary + "\n")
-    return 0
+    return 74 if stats["unreadable"] else 0
 
 
 if __name__ == "__main__":

@@ -68,11 +68,12 @@ class PythonTarget:
         text = module_text(generated, meta, header_for(rule.name or "query", rule.rule_id, rule.query_text, notes))
         return PythonTranslation(self.name, Status.EXACT, notes, text, module_rule=ModuleRule(generated, meta))
 
-    def batch_artifacts(self, items: Sequence[tuple[Rule, Translation]], profile: Optional[str] = None,
-                        mapping: Optional[str] = None) -> dict[str, str]:
+    def batch_artifacts(self, translations: Sequence[Translation], rules: Sequence[Rule],
+                        profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
         """``eqlc_rules.py``: every compiled rule of the batch in one module sharing one runtime
         (``run()`` yields matches tagged by rule). Written when the batch compiled two rules or more;
         refused ones are listed in its docstring with their reason."""
+        items = list(zip(rules, translations))
         held = [t.module_rule for _r, t in items if isinstance(t, PythonTranslation) and t.module_rule is not None]
         skipped = [(r.name or r.path or "query", t.notes[0] if t.notes else t.status.value)
                    for r, t in items if not (isinstance(t, PythonTranslation) and t.module_rule is not None)]

@@ -18,7 +18,7 @@ DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
 
 # The shape of mapping.yaml (and of a user's --mapping file): see the entry forms at its top.
 _FIELD_ENTRY = {"field": None, "type": None, "assume": None, "products": None, "tail_of": None, "after": None,
-                "excludes": None, "argv_of": None}
+                "excludes": None, "argv_of": None, "array": None, "renders": None}
 _LOGSOURCE = {
     "category": None, "event_type": None, "products": None, "fields": {ANY: _FIELD_ENTRY},
     # a Sigma logsource (sigma-specification, "Log Source"): category, product, service, definition
@@ -47,6 +47,8 @@ class FieldSpec:
     products: Optional[tuple[str, ...]] = None
     after: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    array: bool = False  # the ECS field is an array (registry.data.strings): one value is assumed
+    renders: tuple[str, ...] = ()  # how the Sigma field spells values the ECS field spells otherwise
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,8 @@ class LogSource:
                              excludes=tuple(dict.fromkeys(after + excludes)), products=products,
                              assume=raw.get("assume"))
         return FieldSpec(ecs, raw["field"], number=raw.get("type") == "number",
-                         assume=raw.get("assume"), products=products)
+                         assume=raw.get("assume"), products=products, array=bool(raw.get("array")),
+                         renders=tuple(str(r) for r in raw.get("renders") or ()))
 
     def plain_columns(self, product: Optional[str], separators: dict) -> dict[str, FieldSpec]:
         """Sigma column -> the plain ECS field holding its value (what the adapter copies)."""
