@@ -105,12 +105,16 @@ def test_the_readme_first_command(installed: dict) -> None:
     assert installed["site"] not in text and str(installed["env"]) not in text
 
 
-def test_corpus_sample_every_target_and_profile_as_in_the_checkout(installed: dict) -> None:
+def test_corpus_sample_every_target_and_profile_as_in_the_checkout(installed: dict, tmp_path: Path) -> None:
     specs = [f"{n}:{p}" for n in available() for p in profiles_of(n)] + [n for n in available() if not profiles_of(n)]
+    assert {"spl:cim", "spl:windows", "kql:sentinel-asim", "sigma:portable", "osquery:hunting"} <= set(specs)
     rules = sample()
     paths = sorted({r.path for r in rules})
     start = time.perf_counter()
-    r = eqlc(installed, "compile", *paths, "--target", ",".join(specs), "--json")
+    # with -o: every deployment file and batch file (Sentinel ARM template, Splunk app, Python
+    # module) is built from the installed package data too
+    out = tmp_path / "out"
+    r = eqlc(installed, "compile", *paths, "--target", ",".join(specs), "-o", str(out), "--json")
     installed["times"]["compile"] = time.perf_counter() - start
     assert r.returncode == 0, r.stderr[-2000:]  # 3 would be an internal error, 2 bad input
     results = json.loads(r.stdout)["results"]
@@ -126,6 +130,12 @@ def test_corpus_sample_every_target_and_profile_as_in_the_checkout(installed: di
             t = compile_rule(rule, name, profile or None)
             expected[(rule.path, name, t.profile)] = t.status.value
     assert got == expected
+    batches = {(b["target"], b["profile"]): [Path(f).relative_to(b["directory"]).as_posix() for f in b["files"]]
+               for b in json.loads(r.stdout)["batches"]}
+    assert {k for k, files in batches.items() if files} >= {
+        ("kql", "defender"), ("kql", "sentinel-asim"), ("spl", "ecs"), ("spl", "cim"), ("spl", "windows"), ("python", None)}
+    assert "eqlc_cim/default/savedsearches.conf" in batches[("spl", "cim")]
+    assert all((out / f).is_file() for x in results for f in x["files"])
     text = r.stdout + r.stderr
     assert installed["site"] not in text and str(installed["env"]) not in text
 
