@@ -28,6 +28,7 @@ import collections
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -254,11 +255,12 @@ def test_batch_packs_hold_every_rule_query_once_with_its_flags(compiled, tmp_pat
     same body and version), the pack version the lowest query version, and a flagfile that sets
     every flag the rules' flagfiles set, to the same value (list flags: a superset), so that no two
     rules demand one flag with different values."""
-    from eqlc.commands.compile import write_batch
+    from eqlc.output import with_output_stems, write_batch
+    from eqlc.target import TargetSpec
 
-    pairs = compiled["default"]
-    written = write_batch("osquery", pairs, tmp_path, None, None)
-    files = {p.relative_to(tmp_path).as_posix(): p.read_text() for p in written}
+    pairs = list(zip(with_output_stems([r for r, _ in compiled["default"]]), [t for _, t in compiled["default"]]))
+    batch = write_batch(TargetSpec("osquery"), pairs, tmp_path)
+    files = {Path(p).relative_to(tmp_path).as_posix(): Path(p).read_text() for p in batch.files}
     assert set(files) == {f"packs/eqlc.{p}.{ext}" for p in ("linux", "darwin", "windows") for ext in ("pack.json", "flags")}
     for platform in ("linux", "darwin", "windows"):
         pack = json.loads(files[f"packs/eqlc.{platform}.pack.json"])

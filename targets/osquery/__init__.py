@@ -34,6 +34,10 @@ class OsqueryTarget:
     name = NAME
     profiles = PROFILES
 
+    def check_mapping(self, mapping: str, profile: Optional[str] = None) -> None:
+        """Load a user's mapping file once, so that a bad one is an error before any rule compiles."""
+        _fields.load(mapping)
+
     def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
         profile = profile or PROFILES[0]
         m = _fields.load(mapping)

@@ -21,9 +21,26 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from eqlc.errors import EqlError
-from eqlc.mapping import load_mapping
+from eqlc.mapping import ANY, load_mapping
 
 DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
+
+# The shape of mapping.yaml (and of a user's --mapping file merged over it): see the field kinds
+# at its top. A field spec's ``platforms`` holds field specs again.
+_FIELD_SPEC: dict = {"column": None, "basename": None, "extension": None, "values": {ANY: None}, "constant": None,
+                     "join": None, "when": {ANY: None}, "refuse": None, "tokens": None, "count": None, "note": None,
+                     "type": None, "missing": None, "strip_suffix": None, "trimmed": None, "json_path": None,
+                     "separator": None, "separator_required": None, "cases": None, "of_path": None, "load_from": None,
+                     "quote_args": None, "decode": None, "head": None, "only": None}
+_FIELD_SPEC["platforms"] = {ANY: _FIELD_SPEC}
+SCHEMA = {
+    "os_types": {ANY: None}, "os_tags": {ANY: None}, "default_interval": None, "profiles": {ANY: {ANY: None}},
+    "common_flags": None,
+    "tables": {ANY: {"category": None, "categories": None, "platforms": None, "note": None, "osquery": None,
+                     "filter": None, "table": None,
+                     "joins": {ANY: {"table": None, "key": None, "main": None, "note": None}},
+                     "fields": {ANY: _FIELD_SPEC}}},
+}
 # osquery's table specs, as package data: nothing outside the installed package is read at run
 # time. ../shared/schemas/osquery.json is the tests' source of truth for the tables it has;
 # tests/test_osquery_schema.py checks that they agree and records the provenance of the others.
@@ -301,6 +318,8 @@ def load(override: Optional[str] = None) -> Mapping:
     (:class:`EqlError` naming the file), never an emitter failure."""
     try:
         return _load(override)
+    except EqlError:  # located already (an unknown key: a MappingError)
+        raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise EqlError(f"invalid osquery mapping: {exc}", path=str(override or DEFAULT_MAPPING)) from None
 
@@ -333,7 +352,7 @@ def _check_columns(t: TableMap, schema: dict) -> None:
 
 
 def _load(override: Optional[str]) -> Mapping:
-    data = load_mapping(DEFAULT_MAPPING, override)
+    data = load_mapping(DEFAULT_MAPPING, override, SCHEMA)
     schema = load_schema()
     tables = {name: _table(name, spec) for name, spec in (data.get("tables") or {}).items()}
     for t in tables.values():

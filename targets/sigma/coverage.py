@@ -1,7 +1,7 @@
 """Corpus coverage of the Sigma target: exact / with assumptions / refused by reason.
 
-``python -m eqlc.targets.sigma.coverage [PATH] [--profile P]`` prints the counts for every rule under
-PATH (default: the shared corpus). Refusal reasons are grouped into the classes below, so that
+``python -m eqlc.targets.sigma.coverage PATH [--profile P]`` prints the counts for every rule under
+PATH (for the shared corpus: ``../shared/corpus/elastic-detection-rules``). Refusal reasons are grouped into the classes below, so that
 the report says *why* rules cannot be Sigma, not just how many.
 """
 
@@ -121,15 +121,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     from eqlc.loaders import load_rules
 
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("path", nargs="?", default=None)
+    ap.add_argument("path", help="a rule file or folder (nothing outside the installed package is read by default)")
     ap.add_argument("--profile", default=None)
     args = ap.parse_args(argv)
-    if args.path:
-        rules = load_rules(args.path)
-    else:
-        from tests.corpus import all_rules
-
-        rules = all_rules()
+    rules = load_rules(args.path)
     print(yaml.safe_dump(coverage(rules, args.profile).as_dict(), sort_keys=False))
 
 

@@ -20,9 +20,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from eqlc.mapping import load_mapping
+from eqlc.mapping import ANY, load_mapping
 
 DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
+
+# The shape of mapping.yaml (and of a user's --mapping file): see the entry forms at its top.
+_FIELD_ENTRY = {"field": None, "type": None, "assume": None, "products": None, "tail_of": None, "after": None,
+                "excludes": None, "argv_of": None, "array": None, "renders": None, "source": None, "values": None,
+                "cases": None, "cases_of": None, "fill": None, "from_string": None, "pattern": None, "prefix_of": None,
+                "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None}
+_LOGSOURCE = {
+    "category": None, "event_type": None, "products": None, "fields": {ANY: _FIELD_ENTRY},
+    "datasets": None, "key": None, "present": None, "codes": None, "prefixes": None, "requires": None,
+    # a Sigma logsource (sigma-specification, "Log Source"): category, product, service, definition
+    "sigma": {"category": None, "product": None, "service": None, "definition": None},
+}
+SCHEMA = {
+    "products": {ANY: None}, "separators": {ANY: None}, "source_fields": None, "action_event_types": {ANY: None},
+    "category_field": None, "type_field": None, "os_field": None, "logsources": {ANY: _LOGSOURCE},
+    "endpoint_sources": None, "file_prefixes": None, "join_fields": None,
+}
 
 
 @dataclass(frozen=True)
@@ -272,4 +289,4 @@ def parse(raw: dict) -> Mapping:
 @functools.lru_cache(maxsize=16)
 def load(override: Optional[Union[str, Path]] = None) -> Mapping:
     """The default mapping, with the user's ``--mapping`` file deep-merged over it."""
-    return parse(load_mapping(DEFAULT_MAPPING, str(override) if override else None))
+    return parse(load_mapping(DEFAULT_MAPPING, str(override) if override else None, SCHEMA))

@@ -41,6 +41,10 @@ class SigmaTarget:
     name = "sigma"
     profiles = PROFILES
 
+    def check_mapping(self, mapping: str, profile: Optional[str] = None) -> None:
+        """Load a user's mapping file once, so that a bad one is an error before any rule compiles."""
+        load(mapping)
+
     def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
         try:
             em = emit(rule, profile, load(mapping))
