@@ -9,71 +9,28 @@ never fatal; a summary goes to stderr. A bad rule is a located error and exit co
 
 from __future__ import annotations
 
-import gzip
-import io
 import os
 import sys
 from pathlib import Path
-from typing import BinaryIO, Iterator, List, Optional
+from typing import Iterator, List, Optional
 
 import orjson
 import typer
 
 from ..errors import EqlError
 from ..loaders import load_rules
+from ..matcher.scan import NdjsonReader
 from ..parser import parse_query
 from .common import err, fail
 
 _REPORT_LIMIT = 20  # malformed lines reported individually; the rest only counted
 
 
-class Reader:
-    """NDJSON events from files/stdin, counting lines, malformed lines and bytes read."""
+class Reader(NdjsonReader):
+    """NDJSON events from files/stdin, every line decoded (the reader without a prefilter)."""
 
     def __init__(self, paths: List[str], on_bad=None) -> None:
-        self.paths = paths
-        self.events = 0
-        self.malformed = 0
-        self.on_bad = on_bad
-        self.bytes_read = 0
-        self.total_bytes = sum(os.path.getsize(p) for p in paths if p != "-" and os.path.exists(p))
-
-    def _open(self, path: str) -> BinaryIO:
-        if path == "-":
-            return sys.stdin.buffer
-        if path.endswith(".gz"):
-            return gzip.open(path, "rb")  # type: ignore[return-value]
-        return open(path, "rb", buffering=1 << 20)
-
-    def __iter__(self) -> Iterator[dict]:
-        loads = orjson.loads
-        for path in self.paths:
-            f = self._open(path)
-            raw = getattr(f, "fileobj", None)  # a gzip file's compressed stream, for progress
-            try:
-                for lineno, line in enumerate(f, 1):
-                    try:
-                        event = loads(line)
-                    except orjson.JSONDecodeError as exc:
-                        if not line.strip():
-                            continue
-                        self._bad(path, lineno, f"invalid JSON: {exc}")
-                        continue
-                    if event.__class__ is not dict:
-                        self._bad(path, lineno, f"not a JSON object ({type(event).__name__})")
-                        continue
-                    self.events += 1
-                    if lineno & 0x3FFF == 0 and path != "-":
-                        self.bytes_read = (raw or f).tell()
-                    yield event
-            finally:
-                if path != "-":
-                    f.close()
-
-    def _bad(self, path: str, lineno: int, message: str) -> None:
-        self.malformed += 1
-        if self.on_bad is not None:
-            self.on_bad(path, lineno, message, self.malformed)
+        super().__init__(paths, None, orjson.loads, on_bad)
 
 
 def _load_matcher(rule: str, dialect: str, mapping: Optional[Path], category: str, timestamp: str, tiebreaker: Optional[str]):
@@ -108,6 +65,8 @@ def match_cmd(
     category: str = typer.Option("event.category", "--event-category-field", help="Field holding the event category."),
     timestamp: str = typer.Option("@timestamp", "--timestamp-field", help="Field holding the event time."),
     tiebreaker: Optional[str] = typer.Option(None, "--tiebreaker-field", help="Field that orders events sharing a timestamp."),
+    no_prefilter: bool = typer.Option(False, "--no-prefilter", help="Decode and validate every line (by default only lines holding one of the rule's literals are decoded; the matches are the same)."),
+    scan: str = typer.Option("auto", "--scan", help="Prefilter scan: auto (Hyperscan when installed), hyperscan or stdlib."),
 ) -> None:
     """Run a rule over NDJSON events and print the matches as NDJSON."""
     from ..matcher import EventOrderError
@@ -131,7 +90,11 @@ def match_cmd(
         elif n == _REPORT_LIMIT + 1:
             err.print("... further malformed lines are only counted", markup=False)
 
-    reader = Reader(events, on_bad)
+    try:
+        reader = m.read(events, prefilter=not no_prefilter, scan=scan, on_bad=on_bad)
+    except (ValueError, ImportError) as e:
+        err.print(f"error: {e}", markup=False)
+        raise typer.Exit(2)
     out = sys.stdout.buffer
     dumps = orjson.dumps
     matches = 0
@@ -162,10 +125,23 @@ def match_cmd(
     except EventOrderError as e:
         err.print(f"error: {e}", markup=False)
         raise typer.Exit(2)
-    summary = f"{reader.events} events, {matches} matches"
+    err.print(_summary(reader, matches, m.needles, no_prefilter), markup=False)
+
+
+def _summary(reader: NdjsonReader, matches: int, needles, no_prefilter: bool) -> str:
+    """``N events, M matches``; with the prefilter, lines scanned beside events decoded and the
+    needles (or why the prefilter is off)."""
+    if reader.scanner is None:
+        summary = f"{reader.events} events, {matches} matches"
+    else:
+        summary = f"{reader.lines} lines scanned, {reader.events} events decoded, {matches} matches"
     if reader.malformed:
         summary += f", {reader.malformed} malformed line{'s' if reader.malformed != 1 else ''} skipped"
-    err.print(summary, markup=False)
+    if reader.scanner is not None:
+        summary += f" (prefilter: {needles.describe()}; {reader.scanner.backend} scan)"
+    elif not no_prefilter and not needles.usable:
+        summary += f" (prefilter off: {needles.reason})"
+    return summary
 
 
 def _with_progress(reader: Reader, enabled: bool) -> Iterator[dict]:
