@@ -90,14 +90,16 @@ def _memmem():
     return finder
 
 
-_MEMMEM = _memmem()
+_MEMMEM = []  # [finder or None], made on first use (ctypes costs start-up time)
 
 
 def _finder(buf):
     """``find(needle, start, end)`` over ``buf``: memmem when available, else ``bytes.find``."""
-    if _MEMMEM is not None and len(buf) > 4096:
-        return _MEMMEM(buf)
-    return buf.find
+    if len(buf) <= 4096:
+        return buf.find
+    if not _MEMMEM:
+        _MEMMEM.append(_memmem())
+    return buf.find if _MEMMEM[0] is None else _MEMMEM[0](buf)
 
 
 class Scanner:
