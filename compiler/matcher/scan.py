@@ -269,9 +269,9 @@ class NdjsonReader:
     """Events from NDJSON files (``.gz`` too) or ``-`` (stdin), read in windows of whole lines.
 
     Without a scanner every line is decoded (blank lines skipped, a malformed line reported to
-    ``on_bad(path, lineno, message, count)`` and skipped). With one, only candidate lines are
-    decoded; a line that holds no needle is neither decoded nor validated, so a malformed line is
-    reported only when it is a candidate. Counters: ``lines`` (scanned), ``decoded`` (non-blank
+    ``on_bad(path, lineno, message, count)`` and skipped). With one, candidate lines are decoded
+    and a line that holds no needle may be skipped undecoded, so a malformed line is reported only
+    when it is decoded (always with the prefilter off: ``--no-prefilter``). Counters: ``lines`` (scanned), ``decoded`` (non-blank
     lines parsed), ``events``, ``malformed``, ``windows_scanned``/``windows_decoded``, and
     ``bytes_read`` of ``total_bytes`` (on-disk sizes, for progress).
 
@@ -440,12 +440,18 @@ class NdjsonReader:
                 continue
             hits = scanner.scan(buf, end)
             self.windows_scanned += 1
-            n = len(_split_lines(buf, end))
+            lines = _split_lines(buf, end)
+            n = len(lines)
             self.lines += n
             if self.adaptive and len(hits) > ADAPT_SHARE * n:
+                # most lines are candidates: decoding them all costs less than picking them one
+                # by one (the others cannot match: decoding them changes nothing), and the next
+                # windows are not scanned at all
                 pause = ADAPT_SKIP
-            for event, _groups in self._decode_hits(path, base, buf, hits):
-                yield event
+                yield from self._decode_all(path, base, lines)
+            else:
+                for event, _groups in self._decode_hits(path, base, buf, hits):
+                    yield event
             base += n
 
     def dispatch(self, skip=True):
