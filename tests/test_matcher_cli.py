@@ -69,12 +69,15 @@ def test_count_and_malformed_lines_reported_and_skipped(tmp_path: Path) -> None:
     assert f"{bad}:4: malformed line skipped: invalid JSON" in err
     assert f"{bad}:5: malformed line skipped: not a JSON object" in err
     assert "2 malformed lines skipped" in err
-    # with the prefilter, lines without the rule's needle are not decoded, so not validated
+    # with the prefilter, lines without the rule's needle are not decoded (when most lines are
+    # without it), so not validated; a malformed candidate line is reported with its number
+    other = [json.dumps({"event": {"category": "process"}, "process": {"name": f"bash{i}"}}).encode() for i in range(300)]
+    bad.write_bytes(b"\n".join(lines[:3] + [b"{not json", b"[1, 2]", b'{"dracut" oops'] + other + lines[3:]) + b"\n")
     pre = eqlc(str(RULE), str(bad), "--count")
-    assert pre.stdout == out.stdout and b"malformed" not in pre.stderr
-    bad.write_bytes(b"\n".join(lines[:3] + [b'{"dracut" oops'] + lines[3:]) + b"\n")
-    pre = eqlc(str(RULE), str(bad), "--count").stderr.decode()
-    assert f"{bad}:4: malformed line skipped: invalid JSON" in pre and "1 malformed line skipped" in pre
+    assert pre.stdout == out.stdout
+    err = pre.stderr.decode()
+    assert f"{bad}:6: malformed line skipped: invalid JSON" in err and "1 malformed line skipped" in err, err
+    assert f"{len(lines) + 303} lines scanned, {len(lines)} events decoded" in err
 
 
 def test_prefilter_off_is_said_and_bad_scan_is_a_usage_error(tmp_path: Path) -> None:

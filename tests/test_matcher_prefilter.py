@@ -261,7 +261,7 @@ def test_dispatch_equals_matcher_set_on_corpus_witnesses(tmp_path: Path) -> None
         path = _write(tmp_path / f"{name}.ndjson", events, encs[name])
         sample_bytes = path.read_bytes()
         for scan in BACKENDS:
-            for calibrate in (None, sample_bytes):
+            for calibrate in (None, sample_bytes, str(path)):
                 ds = dispatch_set(rules, scan=scan, sample=calibrate)
                 if scan == "hyperscan":
                     assert ds.dispatched, "Hyperscan dispatches the rules with selective needles"

@@ -34,6 +34,9 @@ MIN_NEEDLE = 4  # bytes of value (quotes not counted): shorter literals are in t
 # (a Python callback, the line's group set) and the rule's own function cost about four times
 # what the rule costs inside the MatcherSet, which shares field reads and the category test
 MAX_SHARE = 0.2
+# calibration reads this much of the sample (a few thousand lines: shares down to a tenth of a
+# percent), scanning for every alternative needle of every rule, frequent ones included
+CALIBRATION_BYTES = 1 << 20
 
 
 class DispatchSet:
@@ -43,7 +46,7 @@ class DispatchSet:
     event with at least one match, in input order."""
 
     def __init__(self, rules: list, *, mapping: Any = None, event_category_field: str = "event.category",
-                 scan: str = "auto", min_needle: int = MIN_NEEDLE, sample: Optional[bytes] = None) -> None:
+                 scan: str = "auto", min_needle: int = MIN_NEEDLE, sample: Any = None) -> None:
         from . import parse_query
         from .multi import matcher_set
 
@@ -68,7 +71,10 @@ class DispatchSet:
         self.chosen: dict = {i: self.needles[i].needles for i in good}
         self.share: dict = {}
         if good and sample:
-            good = self._calibrate(sample, scan)
+            if not isinstance(sample, (bytes, bytearray)):
+                with open(sample, "rb") as f:
+                    sample = f.read(CALIBRATION_BYTES)
+            good = self._calibrate(bytes(sample[:CALIBRATION_BYTES]), scan)
         self.dispatched: list[int] = good
         chosen = set(good)
         self.residual: list[int] = [i for i in range(self.size) if i not in chosen]
@@ -152,9 +158,9 @@ class DispatchSet:
 
 def dispatch_set(rules: Iterable[Union[str, ir.Query, Rule]], mapping: Any = None,
                  event_category_field: str = "event.category", scan: str = "auto",
-                 min_needle: int = MIN_NEEDLE, sample: Optional[bytes] = None) -> DispatchSet:
+                 min_needle: int = MIN_NEEDLE, sample: Any = None) -> DispatchSet:
     """Compile single-event rules to be run together over NDJSON (see DispatchSet). ``sample``:
-    the first bytes of the input (or any like it), to choose each rule's needles by how often
-    they occur there."""
+    NDJSON bytes like the input, or the path of an input file (its first MiB is read), to choose
+    each rule's needles by how often they occur there."""
     return DispatchSet(list(rules), mapping=mapping, event_category_field=event_category_field, scan=scan,
                        min_needle=min_needle, sample=sample)
