@@ -19,6 +19,7 @@ from typing import Optional
 
 import eqlc.events as _events
 from eqlc.matcher import runtime as _runtime
+from eqlc.matcher import scan as _scan
 from eqlc.matcher.build import Generated
 
 _IMPORT_LINE = "from eqlc.events import values as _es_values  # @standalone-inline compiler/events.py"
@@ -42,9 +43,18 @@ def run(events, sort=False, size=None, result_position="tail", max_samples_per_k
                       max_samples_per_key=max_samples_per_key)
 
 
+def read(paths, prefilter=True):
+    """An NDJSON reader of ``paths`` (``.gz``, ``-`` for stdin) to pass to ``run``: with
+    ``prefilter``, only the lines holding one of NEEDLES (the rule's literals) are decoded; the
+    matches are the same (Hyperscan is used when importable, else the standard library)."""
+    import json
+
+    scanner = make_scanner([NEEDLES]) if prefilter and NEEDLES is not None else None
+    return NdjsonReader(paths, scanner, json.loads)
+
+
 def _main(argv=None):
     import argparse
-    import gzip
     import json
     import sys
 
@@ -52,26 +62,14 @@ def _main(argv=None):
     ap.add_argument("events", nargs="*", default=["-"], help="NDJSON files (.gz allowed) or - for stdin")
     ap.add_argument("--count", action="store_true", help="print only the number of matches")
     ap.add_argument("--sort", action="store_true", help="sort events by timestamp first")
+    ap.add_argument("--no-prefilter", action="store_true",
+                    help="decode and validate every line (by default only lines holding one of the rule's literals are)")
     args = ap.parse_args(argv)
-
-    def read():
-        for path in args.events:
-            f = sys.stdin.buffer if path == "-" else gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    event = json.loads(line)
-                except ValueError as exc:
-                    sys.stderr.write("%s:%d: malformed line skipped: %s\\n" % (path, lineno, exc))
-                    continue
-                if isinstance(event, dict):
-                    yield event
-                else:
-                    sys.stderr.write("%s:%d: malformed line skipped: not a JSON object\\n" % (path, lineno))
+    reader = read(args.events, prefilter=not args.no_prefilter)
+    reader.on_bad = lambda path, lineno, msg, n: sys.stderr.write("%s:%d: malformed line skipped: %s\\n" % (path, lineno, msg))
 
     n = 0
-    for m in run(read(), sort=args.sort):
+    for m in run(reader, sort=args.sort):
         n += 1
         if not args.count:
             doc = m.events[0] if SPEC["kind"] == "event" else {"events": m.events, "keys": m.keys}
@@ -91,19 +89,24 @@ def _strip_future(text: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def runtime_text() -> str:
-    """compiler/events.py and compiler/matcher/runtime.py, ready to be embedded."""
+    """compiler/events.py, compiler/matcher/runtime.py and compiler/matcher/scan.py (the NDJSON
+    reader with the literal prefilter), ready to be embedded."""
     events_src = _strip_future(inspect.getsource(_events))
     runtime_src = _strip_future(inspect.getsource(_runtime))
+    scan_src = _strip_future(inspect.getsource(_scan))
     if _IMPORT_LINE not in runtime_src:
         raise RuntimeError("compiler/matcher/runtime.py no longer has its standalone import marker")
     runtime_src = runtime_src.replace(_IMPORT_LINE, "_es_values = values  # embedded compiler/events.py above")
     return (
         "# ==== compiler/events.py (embedded) " + "=" * 58 + "\n" + events_src + "\n\n"
-        "# ==== compiler/matcher/runtime.py (embedded) " + "=" * 48 + "\n" + runtime_src + "\n"
+        "# ==== compiler/matcher/runtime.py (embedded) " + "=" * 48 + "\n" + runtime_src + "\n\n"
+        "# ==== compiler/matcher/scan.py (embedded) " + "=" * 51 + "\n" + scan_src + "\n"
     )
 
 
-def module_text(generated: Generated, rule_meta: dict, header: str) -> str:
+def module_text(generated: Generated, rule_meta: dict, header: str, needles: Optional[list] = None) -> str:
+    """``needles``: the rule's prefilter literals as ``(bytes, case_insensitive)`` pairs
+    (eqlc.matcher.needles), or None when every line must be decoded."""
     filter_source = generated.filter_source() if generated.filter_source is not None else ""
     return (
         docstring_literal(header) + "\n\nfrom __future__ import annotations\n\n"
@@ -112,6 +115,7 @@ def module_text(generated: Generated, rule_meta: dict, header: str) -> str:
         + generated.source
         + "\n" + filter_source
         + f"\nRULE = {pprint.pformat(rule_meta, sort_dicts=True)}\n"
+        + f"NEEDLES = {pprint.pformat(sorted(needles) if needles is not None else None)}\n"
         + API
     )
 
@@ -149,7 +153,7 @@ def header_for(rule_name: str, rule_id: Optional[str], query_text: str, notes: l
         "    rule_module.match(event)            # single-event rules",
         "    for m in rule_module.run(events):   # any rule: m.events, m.keys",
         "",
-        "    python rule_module.py events.ndjson [--count]",
+        "    python rule_module.py events.ndjson [--count] [--no-prefilter]",
         "",
         "Query:",
         "",
