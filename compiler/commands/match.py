@@ -84,11 +84,12 @@ def match_cmd(
             err.print(f"{p}: error: no such file", markup=False)
         raise typer.Exit(2)
 
+    # plain writes to stderr (not the rich console): importing rich costs start-up time
     def on_bad(path: str, lineno: int, message: str, n: int) -> None:
         if n <= _REPORT_LIMIT:
-            err.print(f"{'<stdin>' if path == '-' else path}:{lineno}: malformed line skipped: {message}", markup=False)
+            sys.stderr.write(f"{'<stdin>' if path == '-' else path}:{lineno}: malformed line skipped: {message}\n")
         elif n == _REPORT_LIMIT + 1:
-            err.print("... further malformed lines are only counted", markup=False)
+            sys.stderr.write("... further malformed lines are only counted\n")
 
     try:
         reader = m.read(events, prefilter=not no_prefilter, scan=scan, on_bad=on_bad)
@@ -125,7 +126,7 @@ def match_cmd(
     except EventOrderError as e:
         err.print(f"error: {e}", markup=False)
         raise typer.Exit(2)
-    err.print(_summary(reader, matches, m.needles, no_prefilter), markup=False)
+    sys.stderr.write(_summary(reader, matches, m.needles, no_prefilter) + "\n")
 
 
 def _summary(reader: NdjsonReader, matches: int, needles, no_prefilter: bool) -> str:
@@ -151,7 +152,7 @@ def _with_progress(reader: Reader, enabled: bool) -> Iterator[dict]:
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("matching"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
+    with Progress(TextColumn("matching"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=err._console(), transient=True) as bar:
         task = bar.add_task("matching", total=reader.total_bytes)
         for i, event in enumerate(reader):
             yield event
