@@ -269,3 +269,29 @@ def test_dispatch_equals_matcher_set_on_corpus_witnesses(tmp_path: Path) -> None
                     assert not ds.dispatched and ds.reason
                 got = [(e["_id"], hits) for e, hits in ds.run([str(path)])]
                 assert got == full, (name, scan, calibrate is not None)
+
+
+@pytest.mark.parametrize("share", [0.01, 0.9])
+def test_large_windows_probe(tmp_path: Path, share: float) -> None:
+    """Windows larger than the first-MiB probe: a rare needle is found after the probe too, a
+    frequent one switches to decoding whole windows; with either scan, the matches are the full
+    path's."""
+    import orjson
+
+    rng = random.Random(3)
+    m = matcher('any where process.name : "DRACUT" and user.name != "x"')
+    events = [{"_id": f"i{i}", "process": {"name": rng.choice(["dracut", "DrAcut"]) if rng.random() < share else "bash"},
+               "pad": "p" * rng.randint(300, 700)} for i in range(12000)]
+    path = tmp_path / "big.ndjson"
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    assert path.stat().st_size > 3 << 20
+    full, _ = _run(m, path, prefilter=False)
+    assert len(full) > 50
+    for scan in BACKENDS:
+        for window in (1 << 21, 1 << 24):
+            reader = m.read([str(path)], scan=scan)
+            reader.window = window
+            assert _ids(m.run(reader)) == full, (scan, window)
+            assert reader.lines == 12000
+            if share < 0.5:
+                assert reader.decoded < 1000

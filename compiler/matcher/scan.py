@@ -18,8 +18,9 @@ ASCII-lowered window (``bytes.lower`` folds ASCII only, as the matcher does) or 
 CASELESS flag (ASCII only too). Both backends return the same candidate lines; tests assert it.
 
 When most lines are candidates anyway (a rule whose best literal is in most lines), scanning costs
-more than it saves: after a window whose candidate share is above ``ADAPT_SHARE``, the reader decodes
-every line of the next ``ADAPT_SKIP`` windows, then scans again. Results never change; only the work.
+more than it saves: when the first MiB of a window shows a candidate share above ``ADAPT_SHARE``,
+the reader decodes that window whole and every line of the next ``ADAPT_SKIP`` windows (doubling
+while the data stays so), then scans again. Results never change; only the work.
 """
 
 import io as _io
@@ -28,7 +29,9 @@ import sys as _sys
 
 WINDOW = 1 << 24  # bytes per read: large enough that per-window costs vanish
 ADAPT_SHARE = 0.6  # candidate share of a window above which scanning stops paying
-ADAPT_SKIP = 8  # windows decoded in full before scanning is tried again
+ADAPT_SKIP = 4  # windows decoded in full before scanning is tried again (doubling up to the max)
+ADAPT_SKIP_MAX = 64
+PROBE_BYTES = 1 << 20  # the part of a window scanned first, to decide whether to scan the rest
 _NL = b"\n"
 _BACKSLASH = 92
 ALL = None  # "every group": a line the scanner cannot rule out for any group
@@ -125,7 +128,7 @@ class Scanner:
         low = all(max(text.decode("utf-8", "replace"), default="a") < "\u0100" for text, _ci in self.needles)
         self.triggers = (b"\\u00" if low else b"\\u",) + ((b"\\/",) if slash else ())
 
-    def scan(self, buf, end):
+    def scan(self, buf, end, start=0):
         raise NotImplementedError
 
 
@@ -150,11 +153,11 @@ class StdlibScanner(Scanner):
     case-insensitive ones); after a hit the search resumes at the end of the line. The cost grows
     with the number of distinct needles: meant for one rule's needles, not for hundreds."""
 
-    def scan(self, buf, end):
+    def scan(self, buf, end, start=0):
         out = {}
         find = _finder(buf)
         for trig in self.triggers:
-            p = find(trig, 0, end)
+            p = find(trig, start, end)
             while p >= 0:
                 if _unescaped(buf, p):
                     p = find(trig, _mark(buf, p, out, ALL), end)
@@ -168,7 +171,7 @@ class StdlibScanner(Scanner):
                 hfind = lfind
             else:
                 hfind = find
-            p = hfind(text, 0, end)
+            p = hfind(text, start, end)
             while p >= 0:
                 p = hfind(text, _mark(buf, p, out, groups), end)
         return out
@@ -204,13 +207,13 @@ class HyperscanScanner(Scanner):
                    elements=len(literals), flags=[hyperscan.HS_FLAG_CASELESS if ci else 0 for _t, ci in literals])
         return db, hyperscan.Scratch(db)
 
-    def scan(self, buf, end):
-        view = memoryview(buf)[:end]
+    def scan(self, buf, end, start=0):
+        view = memoryview(buf)[start:end]
         out = {}
         if self.trig_db is not None:
             starts = []
             add_start = starts.append
-            tlen = [len(t) for t in self.triggers]  # ``frm`` is 0 without HS_FLAG_SOM_LEFTMOST
+            tlen = [len(t) - start for t in self.triggers]  # ``frm`` is 0 without HS_FLAG_SOM_LEFTMOST
             self.trig_db[0].scan(view, match_event_handler=lambda i, frm, to, fl, cx: add_start(to - tlen[i]),
                                  scratch=self.trig_db[1])
             line_end = -1
@@ -231,6 +234,8 @@ class HyperscanScanner(Scanner):
         self.db[0].scan(view, match_event_handler=on_match, scratch=self.db[1])
         if not ends:
             return out
+        if start:
+            ends = [to + start for to in ends]
         if self.ngroups == 1:
             # one group: any hit makes the line a candidate; the other hits of a line are skipped
             line_end = -1
@@ -424,30 +429,50 @@ class NdjsonReader:
             if event is not None:
                 yield event, hits[s]
 
+    def _stream(self):
+        """``(file number, path, buf, end, lines)``: each window with its lines."""
+        for k, path, buf, end in self._files():
+            yield k, path, buf, end, _split_lines(buf, end)
+
+    def _scan_window(self, buf, end, n):
+        """The hits of a window, or None when most of its lines are candidates (then the whole
+        window is cheaper to decode, and the next windows are not scanned at all: ``pause``
+        windows, doubling while the data stays like this). Only the window's first MiB is scanned
+        to decide."""
+        scanner = self.scanner
+        probe = end
+        if end > PROBE_BYTES:
+            probe = buf.rfind(_NL, 0, PROBE_BYTES) + 1 or end
+        head = scanner.scan(buf, probe)
+        self.windows_scanned += 1
+        if self.adaptive:
+            lines_in_probe = n if probe == end else buf.count(_NL, 0, probe)
+            if len(head) > ADAPT_SHARE * lines_in_probe:
+                self._pause, self._skip = self._skip, min(self._skip * 2, ADAPT_SKIP_MAX)
+                return None
+            self._skip = ADAPT_SKIP
+        if probe < end:
+            head.update(scanner.scan(buf, end, probe))
+        return head
+
     def __iter__(self):
         scanner = self.scanner
-        pause = 0
+        self._pause, self._skip = 0, ADAPT_SKIP
         current, base = -1, 0
-        for k, path, buf, end in self._files():
+        for k, path, buf, end, lines in self._stream():
             if k != current:
                 current, base = k, 0
-            if scanner is None or pause > 0:
-                pause -= 1
-                lines = _split_lines(buf, end)
-                self.lines += len(lines)
-                yield from self._decode_all(path, base, lines)
-                base += len(lines)
-                continue
-            hits = scanner.scan(buf, end)
-            self.windows_scanned += 1
-            lines = _split_lines(buf, end)
             n = len(lines)
             self.lines += n
-            if self.adaptive and len(hits) > ADAPT_SHARE * n:
-                # most lines are candidates: decoding them all costs less than picking them one
-                # by one (the others cannot match: decoding them changes nothing), and the next
-                # windows are not scanned at all
-                pause = ADAPT_SKIP
+            hits = None
+            if scanner is not None:
+                if self._pause > 0:
+                    self._pause -= 1
+                else:
+                    hits = self._scan_window(buf, end, n)
+            if hits is None:
+                # no prefilter, or most lines are candidates: decoding them all costs less than
+                # picking them one by one (the others cannot match: decoding them changes nothing)
                 yield from self._decode_all(path, base, lines)
             else:
                 for event, _groups in self._decode_hits(path, base, buf, hits):
@@ -459,10 +484,9 @@ class NdjsonReader:
         empty set when it holds no needle). Scanning never pauses here: the groups are the point."""
         scanner = self.scanner
         current, base = -1, 0
-        for k, path, buf, end in self._files():
+        for k, path, buf, end, lines in self._stream():
             if k != current:
                 current, base = k, 0
-            lines = _split_lines(buf, end)
             self.lines += len(lines)
             if scanner is None:
                 for event in self._decode_all(path, base, lines):
