@@ -335,6 +335,42 @@ def bench_startup(repeat: int, callgrind: bool) -> dict:
     return out
 
 
+def _valgrind_instructions(cmd: list) -> int:
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                         capture_output=True, text=True, check=True)
+    line = next(x for x in out.stderr.splitlines() if "Collected" in x)
+    return int(line.split(":")[-1].strip())
+
+
+def bench_instructions(real: Path, scalar: Path, lines: int) -> dict:
+    """Load-independent: instructions executed (valgrind callgrind) by each contender of goals 1
+    and 2 on the first ``lines`` lines, every one a fresh process (start-up included)."""
+    tmp = Path(tempfile.mkdtemp(prefix="eqlc-bench-"))
+    part, spart = tmp / "part.ndjson", tmp / "scalar-part.ndjson"
+    for src, dst in ((real, part), (scalar, spart)):
+        with open(src, "rb") as f, open(dst, "wb") as out:
+            for i, line in enumerate(f):
+                if i >= lines:
+                    break
+                out.write(line)
+    seed, freq = str(SEED_RULE), corpus_rule(FREQUENT_RULE).path
+    cmds = {
+        "seed_eqlc_cli_hyperscan": [*EQLC, "match", seed, str(part), "--count", "--scan", "hyperscan"],
+        "seed_eqlc_cli_stdlib": [*EQLC, "match", seed, str(part), "--count", "--scan", "stdlib"],
+        "seed_eqlc_cli_full_decode": [*EQLC, "match", seed, str(part), "--count", "--no-prefilter"],
+        "seed_eql_orjson_scalar_copy": [sys.executable, __file__, "--eql-count", str(spart)],
+        "frequent_eqlc_cli_prefilter": [*EQLC, "match", freq, str(part), "--count"],
+        "frequent_eqlc_cli_full_decode": [*EQLC, "match", freq, str(part), "--count", "--no-prefilter"],
+    }
+    got = {k: _valgrind_instructions(c) for k, c in cmds.items()}
+    eql = got["seed_eql_orjson_scalar_copy"]
+    return {"lines": lines, "instructions": got,
+            "seed_x_eql": {k: eql / v for k, v in got.items() if k.startswith("seed_eqlc")},
+            "seed_hyperscan_x_full_decode": got["seed_eqlc_cli_full_decode"] / got["seed_eqlc_cli_hyperscan"],
+            "seed_stdlib_x_full_decode": got["seed_eqlc_cli_full_decode"] / got["seed_eqlc_cli_stdlib"],
+            "frequent_prefilter_x_full_decode": got["frequent_eqlc_cli_full_decode"] / got["frequent_eqlc_cli_prefilter"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lines", type=int, default=2_000_000, help="lines of the ECS file (goals 1-2)")
@@ -347,9 +383,15 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "eqlc-bench")
     ap.add_argument("--only", default="seed,frequent,many,sequence,startup")
     ap.add_argument("--callgrind", action="store_true", help="also count start-up instructions (valgrind)")
+    # "instructions" (not in the default list: minutes under valgrind) counts goals 1-2 in instructions
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--out", type=Path, help="also write the report (JSON) here after each goal")
+    ap.add_argument("--callgrind-lines", type=int, default=200_000, help="lines for the instruction counts")
+    ap.add_argument("--eql-count", type=Path, help=argparse.SUPPRESS)  # the eql contender, as a process
     args = ap.parse_args()
+    if args.eql_count:
+        print(eql_count(SEED_RULE.read_text(), args.eql_count))
+        return
     only = set(args.only.split(","))
     args.data.mkdir(parents=True, exist_ok=True)
     real = ecs_ndjson.write(args.data / f"ecs-{args.lines}-{args.seed}.ndjson", args.lines, args.seed)
@@ -364,6 +406,7 @@ def main() -> None:
         "many": lambda: bench_many(real, scalar, args.many_lines, args.eql_lines, args.repeat),
         "sequence": lambda: bench_sequence(args.sequence_events, args.repeat, args.memory_events),
         "startup": lambda: bench_startup(args.repeat, args.callgrind),
+        "instructions": lambda: bench_instructions(real, scalar, args.callgrind_lines),
     }
     for name, step in steps.items():
         if name in only:
@@ -411,6 +454,14 @@ def print_report(r: dict) -> None:
             mem = q["memory"]
             rss = [c["rss_mb"] for c in mem["checkpoints"]]
             print(f"   {mem['events']:,} streamed events: RSS {min(rss)}-{max(rss)} MB at ten checkpoints, {mem['events_per_s']:,.0f} ev/s")
+    if "instructions" in r:
+        q = r["instructions"]
+        print(f"\nInstructions (valgrind callgrind, first {q['lines']:,} lines, fresh processes, start-up included):")
+        for k, v in q["instructions"].items():
+            print(f"   {k:32s} {v:>16,}")
+        print(f"   seed: Hyperscan {q['seed_x_eql']['seed_eqlc_cli_hyperscan']:.1f}x / stdlib {q['seed_x_eql']['seed_eqlc_cli_stdlib']:.1f}x eql, "
+              f"{q['seed_hyperscan_x_full_decode']:.1f}x / {q['seed_stdlib_x_full_decode']:.1f}x the full-decode path; "
+              f"frequent rule: prefilter {q['frequent_prefilter_x_full_decode']:.3f}x the full-decode path")
     if "startup" in r:
         s = r["startup"]
         extra = f", {s['instructions']:,} instructions" if s.get("instructions") else ""
