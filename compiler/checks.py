@@ -128,11 +128,11 @@ class Checker:
     def _RegexMatch(self, node: ir.RegexMatch) -> None:
         if not _compatible(type_of(node.expr), STRING):
             raise _fail(node, f"regex matching applies to strings, found [{type_of(node.expr)}]")
-        from .lucene_regex import RegexError, parse_regex
+        from .lucene_regex import RegexError, check_cost
 
         for pattern in node.patterns:
             try:
-                parse_regex(pattern)
+                check_cost(pattern)
             except RegexError as err:
                 span = node.span
                 raise InvalidRegex(f"invalid regular expression {pattern!r}: {err}", span.line, span.column,

@@ -42,10 +42,45 @@ def _register(argv: Optional[list] = None) -> None:
 
 def main() -> None:
     _register()
+    code: object = 0
     try:
         app()
+    except SystemExit as done:
+        code = done.code
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        sys.exit(130)
+        code = 130
     except BrokenPipeError:
-        sys.exit(0)
+        _quiet_stdout()
+        code = 0  # the reader went away (``| head``): not an error
+    except OSError as exc:  # writing standard output failed (disk full, I/O error) or reading an input did
+        code = _os_error(exc)
+    try:
+        sys.stdout.flush()  # buffered output fails here, not in the command, when the disk is full
+    except BrokenPipeError:
+        _quiet_stdout()
+    except OSError as exc:
+        code = _os_error(exc)
+    sys.exit(code)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's own final flush cannot fail again."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _os_error(exc: OSError) -> int:
+    from .commands.common import EXIT_IO_ERROR
+
+    where = f"{exc.filename}: " if getattr(exc, "filename", None) else "standard output: "
+    try:
+        sys.stderr.write(f"{where}error: {exc.strerror or exc}\n")
+    except OSError:
+        pass
+    _quiet_stdout()
+    return EXIT_IO_ERROR

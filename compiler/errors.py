@@ -56,3 +56,14 @@ class EqlError(Exception):
 
     def as_dict(self) -> dict:
         return {"path": self.path, "line": self.line, "column": self.column, "message": self.message}
+
+
+class PartialLoad(EqlError):
+    """A file holding several rules (a Kibana export) where some failed: ``rules`` loaded,
+    ``errors`` did not. Strict callers see the first error; batch callers keep the rules."""
+
+    def __init__(self, rules: list, errors: list[EqlError]) -> None:
+        first = errors[0]
+        super().__init__(first.message, first.line, first.column, first.source, first.path)
+        self.rules = rules
+        self.errors = errors

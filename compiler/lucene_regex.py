@@ -109,6 +109,17 @@ Node = Union[Char, Range, Shorthand, Class, AnyChar, AnyString, Empty, Concat, U
 
 _SHORTHANDS = set("dDsSwW")
 
+JAVA_INT_MAX = 2**31 - 1
+
+MAX_AUTOMATON_STATES = 100_000
+"""eqlc's limit on the automaton of one regex (Thompson NFA states, estimated from the parse
+tree, see :func:`automaton_size`). Elasticsearch bounds the same cost: Lucene refuses to
+determinize a regexp automaton past ``Operations.DEFAULT_DETERMINIZE_WORK_LIMIT`` = 10000 units of
+work (the ``max_determinized_states`` parameter of a regexp query) with
+TooComplexToDeterminizeException; eqlc's lazy automaton needs no determinization up front, so its
+bound is on the size of the pattern's automaton instead. ``eqlc check`` refuses a pattern above
+it, so no later stage (matcher, witnesses, engines) ever builds one."""
+
 
 class _Parser:
     def __init__(self, text: str) -> None:
@@ -169,11 +180,15 @@ class _Parser:
                 lo = self.number()
                 if lo is None:
                     raise RegexError("integer expected after '{'", self.i)
+                if lo > JAVA_INT_MAX:
+                    raise RegexError(f"repetition count {lo} is not a Java int (Lucene's RegExp parses it with Integer.parseInt)", start)
                 hi: Optional[int] = lo
                 if self.eat(","):
                     hi = self.number()
                 if not self.eat("}"):
                     raise RegexError("expected '}'", self.i)
+                if hi is not None and hi > JAVA_INT_MAX:
+                    raise RegexError(f"repetition count {hi} is not a Java int (Lucene's RegExp parses it with Integer.parseInt)", start)
                 if hi is not None and hi < lo:
                     raise RegexError("repetition upper bound is below lower bound", start)
                 node = Repeat(node, lo, hi)
@@ -226,6 +241,10 @@ class _Parser:
                 raise RegexError("expected a numeric interval <n-m>", pos)
             self.i = end + 1
             a, b = int(lo), int(hi)
+            if max(a, b) > JAVA_INT_MAX:
+                # Lucene RegExp.parseSimpleExp: Integer.parseInt(smin/smax); NumberFormatException
+                # becomes "interval syntax error at position ..." (Elasticsearch rejects the query)
+                raise RegexError("interval syntax error: bounds must be Java ints (at most 2147483647)", pos)
             digits = len(lo) if len(lo) == len(hi) else 0  # Lucene RegExp: same width -> fixed
             return Interval(min(a, b), max(a, b), digits)
         if c in "*+?{":
@@ -396,6 +415,8 @@ class Renderer:
             inner = self.render(node.item)
             if not _atomic(node.item):
                 inner = f"(?:{inner})"
+            if self.flavor == "re2" and max(node.lo, node.hi or 0) > RE2_MAX_REPEAT:
+                return _split_repeat(inner, node.lo, node.hi)
             return inner + quantifier(node.lo, node.hi)
         if isinstance(node, Intersection):
             raise Untranslatable("regex intersection '&' has no equivalent in Perl-style regex engines")
@@ -422,6 +443,29 @@ def quantifier(lo: int, hi: Optional[int]) -> str:
     if lo == hi:
         return f"{{{lo}}}"
     return f"{{{lo},{hi}}}"
+
+
+RE2_MAX_REPEAT = 1000  # RE2 rejects {n} with n > 1000 ("bad repetition operator")
+
+
+def _split_repeat(inner: str, lo: int, hi: Optional[int]) -> str:
+    """``inner{lo,hi}`` as a concatenation of repetitions of at most :data:`RE2_MAX_REPEAT` each:
+    the same language (x{m}x{n} = x{m+n}, x{0,m}x{0,n} = x{0,m+n}), which is all a whole-value
+    match depends on."""
+    out: list[str] = []
+    while lo > 0:
+        step = min(lo, RE2_MAX_REPEAT)
+        out.append(inner + quantifier(step, step))
+        lo -= step
+        hi = None if hi is None else hi - step
+    if hi is None:
+        out.append(inner + "*")
+        return "".join(out)
+    while hi > 0:
+        step = min(hi, RE2_MAX_REPEAT)
+        out.append(inner + quantifier(0, step))
+        hi -= step
+    return "".join(out) or "(?:)"
 
 
 def _atomic(node: Node) -> bool:
@@ -478,6 +522,47 @@ def to_pattern(patterns: tuple[str, ...] | list[str], case_insensitive: bool = F
     return re2_fold_safe(out) if flavor == "re2" else out
 
 
+def automaton_size(node: Node, cap: int = MAX_AUTOMATON_STATES) -> int:
+    """An upper estimate of the Thompson NFA states :func:`to_nfa` builds for ``node`` (what a
+    repetition multiplies is counted once per copy), computed without building anything and
+    saturating just above ``cap``."""
+    def size(n: Node) -> int:
+        if isinstance(n, (Char, AnyChar, Shorthand, Class, Empty)):
+            return 2
+        if isinstance(n, AnyString):
+            return 4
+        if isinstance(n, (Concat, Union_, Intersection)):
+            total = 2
+            for i in n.items:
+                total += size(i)
+                if total > cap:
+                    return cap + 1
+            return total
+        if isinstance(n, Complement):
+            return size(n.item)
+        if isinstance(n, Repeat):
+            copies = (n.hi if n.hi is not None else n.lo + 1) or 1
+            inner = size(n.item)
+            return min(cap + 1, 2 + copies * (inner + 1))
+        if isinstance(n, Interval):
+            return size(_interval_node(n))
+        return 2
+
+    return size(node)
+
+
+def check_cost(pattern: str) -> Node:
+    """Parse ``pattern`` and refuse it (:class:`RegexError`) when its automaton would exceed
+    :data:`MAX_AUTOMATON_STATES`."""
+    node = parse_regex(pattern)
+    states = automaton_size(node)
+    if states > MAX_AUTOMATON_STATES:
+        raise RegexError(
+            f"regular expression too complex: its automaton needs more than {MAX_AUTOMATON_STATES} states "
+            f"(eqlc's limit; Elasticsearch refuses such patterns too, Lucene's determinize work limit being 10000)", 0)
+    return node
+
+
 def has_nested_quantifier(node: Node) -> bool:
     """True if a quantified sub-pattern itself contains a quantifier or an alternation.
 
@@ -512,6 +597,10 @@ def _same_width(lo: str, hi: str) -> list:
         return [()]
     if lo == hi:
         return [tuple(Char(c) for c in lo)]
+    if lo[1:] == "0" * (len(lo) - 1) and hi[1:] == "9" * (len(hi) - 1):
+        # [a-b] followed by any digits: one alternative, so each level recurses on one side only
+        # and the expansion is O(width^2) alternatives (it was 2^width: <0-99999999999999999> hung)
+        return [(_digit_class(int(lo[0]), int(hi[0])),) + tuple(_digit_class(0, 9) for _ in range(len(lo) - 1))]
     if lo[0] == hi[0]:
         return [(Char(lo[0]),) + rest for rest in _same_width(lo[1:], hi[1:])]
     n = len(lo) - 1

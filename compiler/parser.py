@@ -12,6 +12,7 @@ from eqlc.grammar import grammar_text
 
 from . import ir
 from .checks import InvalidRegex, check_query
+from .limits import check_depth, check_query_size
 from .errors import EqlError
 from .transform import _UNICODE_ESCAPE, ToIR, unescape
 
@@ -108,6 +109,7 @@ def parse_query(text: str, dialect: str = "elasticsearch", check: bool = True) -
     """
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
+    check_query_size(text)
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as err:
@@ -116,6 +118,7 @@ def parse_query(text: str, dialect: str = "elasticsearch", check: bool = True) -
         raise EqlError("query is nested too deeply", 1, 1, text) from None
     try:
         query = ToIR(dialect).transform(tree)
+        check_depth(query)  # before any recursive pass (checks, printer, matcher, targets)
         if check:
             check_query(query, dialect)
     except VisitError as wrapped:

@@ -9,6 +9,7 @@ from pathlib import PurePath
 from typing import Optional
 
 from . import ir
+from .oneline import one_line
 
 # MITRE ATT&CK enterprise tactics, for rules that name tactics without ids (documentation pages).
 TACTIC_IDS = {
@@ -85,7 +86,7 @@ class Rule:
         beside their source under the same name; for a Kibana export (several rules in one file),
         the rule's name as a slug, else its id."""
         if self.path and not self.path.endswith(".ndjson"):
-            stem = PurePath(self.path).stem
+            stem = one_line(PurePath(self.path).stem).strip()  # no line break in a file name or listing
             if stem:
                 return stem
         slug = re.sub(r"[^a-z0-9]+", "_", (self.name or "").lower()).strip("_")[:80]
@@ -104,6 +105,14 @@ class Rule:
     def os_types(self) -> tuple[str, ...]:
         """Operating systems from the rule's ``OS: ...`` tags (lower-case)."""
         return tuple(t.split(":", 1)[1].strip().lower() for t in self.tags if t.lower().startswith("os:"))
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """The operating systems the rule is written for: its ``OS: ...`` tags, and the bare
+        ``Linux``/``macOS``/``Windows`` tags Elastic's older rules use instead (lower-case;
+        empty when the rule names none)."""
+        bare = tuple(t.lower() for t in self.tags if t.lower() in ("linux", "macos", "windows"))
+        return tuple(dict.fromkeys(self.os_types + bare))
 
     def technique_ids(self) -> list[str]:
         out: list[str] = []

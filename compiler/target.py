@@ -50,6 +50,20 @@ class Target(Protocol):
 
 OUTSIDE_ASSUMPTIONS = "outside_assumptions"  # optional Target method, see the module docstring
 
+BATCH_ARTIFACTS = "batch_artifacts"
+"""Optional Target method ``batch_artifacts(translations, rules, profile=None, mapping=None) -> {relative path: text}``:
+files that belong to a whole batch rather than to one rule (a Sentinel ARM template holding every
+rule, a Splunk app with one savedsearches.conf). ``eqlc compile PATH -o OUT`` calls it once per
+target after compiling every rule, with the translations (refused ones included) and their rules
+in the same order, and writes each file under the target's output folder (paths may contain
+``/``). It must not raise for a refused translation; it returns ``{}`` when it has nothing to write."""
+
+
+class WritesBatchArtifacts(Protocol):
+    def batch_artifacts(self, translations: list[Translation], rules: list[Rule],
+                        profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
+        """Relative path -> text of the batch's files (see :data:`BATCH_ARTIFACTS`)."""
+
 
 class ChecksAssumptions(Protocol):
     def outside_assumptions(

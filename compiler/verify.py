@@ -6,9 +6,18 @@ engine (``Target.execute``). The Python matcher's selection is the reference; a 
 *disagrees* on every event it selects differently, except where the translation states an
 assumption and the target's own check (``outside_assumptions``, see :mod:`eqlc.target`) says
 the event breaks it: such a difference is reported as *outside the stated assumptions*, with the
-assumption, and does not count against the translation. Exact translations get no such excuse. Hand-written expectations (``expectations.yaml``)
-are checked against the matcher and against every target, so that a wrong reference cannot make
-everything agree. A refused translation is reported as refused, never as a disagreement.
+assumption, and does not count against the translation. Exact translations get no such excuse.
+Hand-written expectations (``expectations.yaml``) are checked against the matcher and against every
+target, so that a wrong reference cannot make everything agree. A refused translation is reported
+as refused, never as a disagreement.
+
+An excuse must not swallow the rule: a stated assumption that every event the rule selects breaks
+is not an assumption but a refusal the target did not make (the translation is claimed exact only
+where the rule selects nothing, so a query selecting nothing would pass). :func:`scope_of` measures,
+per target, how many of the reference's positives stay inside the stated assumptions; when the
+reference selects events and none of them does, the verdict is ``vacuous`` (its own verdict, and
+a failure of ``eqlc verify``), never ``unproven`` or ``verified``. Witnesses that break an
+assumption by design (edge cases) are fine as long as some positive stays in scope.
 
 Targets are found through :mod:`eqlc.target` only (``available()``/``get_target``), so a new
 target is verified as soon as it is registered. ``name:profile`` selects a profile
@@ -19,6 +28,7 @@ from __future__ import annotations
 
 import time
 import traceback
+import collections
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence, Union
@@ -58,6 +68,60 @@ def target_specs(names: Optional[Iterable[str]] = None) -> list[TargetSpec]:
     return [TargetSpec.parse(n.strip()) for n in wanted]
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What the events inside a translation's stated assumptions can show about it.
+
+    ``positives`` are the events the reference (the matcher) selects; ``in_scope`` the events on
+    which every stated assumption holds by the target's own check (``outside_assumptions``), and
+    ``in_scope_positives`` the positives among them. ``positive_breaks`` counts, per stated
+    assumption (the target's reason text), the positives that break it, most frequent first.
+
+    This is the measure other checks build on: :attr:`vacuous` (no positive inside the
+    assumptions although the rule selects some) and :attr:`proven` (the events inside them
+    include selected and rejected ones)."""
+
+    events: int
+    positives: int
+    in_scope: int
+    in_scope_positives: int
+    positive_breaks: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def positives_outside(self) -> int:
+        return self.positives - self.in_scope_positives
+
+    @property
+    def vacuous(self) -> bool:
+        """The reference selects events, but each breaks a stated assumption: the translation is
+        claimed exact only on events the rule does not select. An assumption that every in-scope
+        positive breaks is a refusal, not an assumption."""
+        return self.positives > 0 and self.in_scope_positives == 0
+
+    @property
+    def proven(self) -> bool:
+        """Agreement on the in-scope events can tell a right translation from a wrong one: they
+        include at least one event the matcher selects and one it rejects (a query selecting
+        everything, or nothing, would otherwise agree too)."""
+        return 0 < self.in_scope_positives < self.in_scope
+
+
+def scope_of(events: Sequence[dict], reference: Iterable[str], outside: dict[str, str]) -> Scope:
+    """The :class:`Scope` of a translation on ``events``: ``reference`` the ids the matcher
+    selects, ``outside`` the target's ``_id -> broken assumption`` for the events that break one."""
+    ref = set(reference)
+    ids = [e[EVENT_ID_FIELD] for e in events]
+    positives = [i for i in ids if i in ref]
+    breaks = collections.Counter(outside[i] for i in positives if i in outside)
+    return Scope(
+        events=len(ids),
+        positives=len(positives),
+        in_scope=sum(1 for i in ids if i not in outside),
+        in_scope_positives=sum(1 for i in positives if i not in outside),
+        positive_breaks=tuple(breaks.most_common()),
+    )
+
+
 @dataclass
 class TargetRun:
     """One target's result on one rule's fixtures."""
@@ -73,9 +137,22 @@ class TargetRun:
     outside: dict[str, str] = field(default_factory=dict)
     # ids selected differently from the matcher on events that break a stated assumption
     outside_differences: list[str] = field(default_factory=list)
-    events_run: int = 0  # fixture events the translation ran on
-    in_scope: int = 0  # events where every stated assumption holds
-    in_scope_selected: int = 0  # of those, how many the matcher selects
+    scope: Optional[Scope] = None  # what the events inside the stated assumptions show (None: not run)
+
+    @property
+    def events_run(self) -> int:
+        """Fixture events the translation ran on."""
+        return self.scope.events if self.scope else 0
+
+    @property
+    def in_scope(self) -> int:
+        """Events where every stated assumption holds."""
+        return self.scope.in_scope if self.scope else 0
+
+    @property
+    def in_scope_selected(self) -> int:
+        """Of those, how many the matcher selects."""
+        return self.scope.in_scope_positives if self.scope else 0
 
     @property
     def status(self) -> Status:
@@ -87,10 +164,14 @@ class TargetRun:
 
     @property
     def proven(self) -> bool:
-        """The events inside the stated assumptions can tell a right translation from a wrong one:
-        the matcher selects at least one of them and rejects at least one. Without that, agreement
-        proves nothing (a query that selects everything, or nothing, would agree too)."""
-        return 0 < self.in_scope_selected < self.in_scope
+        """The events inside the stated assumptions can tell a right translation from a wrong one
+        (:attr:`Scope.proven`)."""
+        return self.scope is not None and self.scope.proven
+
+    @property
+    def vacuous(self) -> bool:
+        """Every event the matcher selects breaks a stated assumption (:attr:`Scope.vacuous`)."""
+        return self.scope is not None and self.scope.vacuous
 
     @property
     def verified(self) -> bool:
@@ -98,14 +179,17 @@ class TargetRun:
 
     @property
     def verdict(self) -> str:
-        """``refused``, ``error``, ``disagreement``, ``unproven`` (agrees, but the events where the
-        stated assumptions hold are all selected or all rejected) or ``verified``."""
+        """``refused``, ``error``, ``disagreement``, ``vacuous`` (the matcher selects events, but
+        every one breaks a stated assumption: an unstated refusal), ``unproven`` (agrees, but the
+        events where the stated assumptions hold are all selected or all rejected) or ``verified``."""
         if self.refused:
             return "refused"
         if self.error is not None:
             return "error"
         if self.disagreements or self.expectation_failures:
             return "disagreement"
+        if self.vacuous:
+            return "vacuous"
         if not self.proven:
             return "unproven"
         return "verified"
@@ -126,12 +210,21 @@ class TargetRun:
             out["outside_assumptions"] = {i: self.outside[i] for i in self.outside_differences}
             out["events_in_scope"] = self.in_scope
             out["events_in_scope_selected"] = self.in_scope_selected
+            if self.scope is not None:
+                out["events_selected"] = self.scope.positives
+                if self.scope.positive_breaks:  # the stated assumptions the matcher's selections break
+                    out["positives_outside"] = [{"assumption": a, "events": n} for a, n in self.scope.positive_breaks[:5]]
         out["notes"] = list(self.translation.notes)
         if self.expectation_failures:
             out["expectation_failures"] = list(self.expectation_failures)
         if self.error:
             out["error"] = self.error
         return out
+
+
+# Verdicts that do not fail ``eqlc verify``: a refusal is an answer, and ``unproven`` says the
+# fixtures cannot tell; ``vacuous`` is a refusal the target did not make, so it fails.
+OK_VERDICTS = ("verified", "unproven", "refused")
 
 
 @dataclass
@@ -158,7 +251,7 @@ class Verification:
         return (
             self.reference_error is None
             and not self.reference_failures
-            and all(r.verdict in ("verified", "unproven", "refused") for r in self.runs)
+            and all(r.verdict in OK_VERDICTS for r in self.runs)
         )
 
     def results(self) -> list[dict]:
@@ -233,11 +326,7 @@ def run_target(
                 if expected is not None:
                     run.expectation_failures = [
                         i for i in _differences(events, run.selected, expected) if i not in run.outside]
-                ref = set(reference)
-                in_scope = [e[EVENT_ID_FIELD] for e in events if e[EVENT_ID_FIELD] not in run.outside]
-                run.events_run = len(events)
-                run.in_scope = len(in_scope)
-                run.in_scope_selected = sum(1 for i in in_scope if i in ref)
+                run.scope = scope_of(events, reference, run.outside)
         except Exception as exc:  # an engine failure is a result to report, not a crash of the batch
             tb = traceback.extract_tb(exc.__traceback__)
             where = f" ({Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""

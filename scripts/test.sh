@@ -11,6 +11,16 @@ if [ -f tests/node/package-lock.json ]; then
   npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
 fi
 
+# libmagic, which Splunk AppInspect (test extra, run on the generated Splunk app) loads.
+if ! python3 -c "import magic" >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmagic1 >/dev/null) \
+      || echo "warning: could not install libmagic1; the AppInspect test will fail" >&2
+  else
+    echo "warning: libmagic1 is not installed and this user cannot apt-get it" >&2
+  fi
+fi
+
 # Headless Chromium, used to open the HTML report in a test.
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ]; then

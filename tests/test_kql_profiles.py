@@ -61,13 +61,17 @@ def test_cli_json_and_deployment_files(tmp_path):
     assert res["target"] == "kql" and res["status"] == "assumptions"
     assert "FileName =~ \"cmd.exe\"" in res["output"] and "OSPlatform in (" in res["output"]
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert files == ["rule.defender.json", "rule.kql", "rule.sentinel.yaml"]
+    assert files == ["rule.defender.eqlc.json", "rule.defender.json", "rule.kql", "rule.sentinel.json", "rule.sentinel.yaml",
+                     "sentinel-defender.json"]
     sentinel = yaml.safe_load((tmp_path / "out" / "rule.sentinel.yaml").read_text(encoding="utf-8"))
-    assert sentinel["kind"] == "Scheduled" and sentinel["query"].startswith("DeviceProcessEvents")
-    assert sentinel["queryFrequency"] == "5m" and sentinel["queryPeriod"] == "5m"
+    assert sentinel["kind"] == "Scheduled" and sentinel["query"].startswith("DeviceProcessEvents\n| where TimeGenerated >= ago(6m)")
+    # an .eql file has no interval: Elastic's defaults (5m every 5m plus 1m); DeviceInfo is read over 2h
+    assert sentinel["queryFrequency"] == "5m" and sentinel["queryPeriod"] == "2h"
     defender = json.loads((tmp_path / "out" / "rule.defender.json").read_text(encoding="utf-8"))
-    assert defender["queryCondition"]["queryText"] == sentinel["query"]
-    assert defender["schedule"]["period"] == "1H"
+    assert defender["queryCondition"]["queryText"] == res["output"]
+    assert defender["schedule"]["period"] == "1H"  # a lookup (join) rules out continuous runs
+    batch = json.loads((tmp_path / "out" / "sentinel-defender.json").read_text(encoding="utf-8"))
+    assert [r["properties"]["query"] for r in batch["resources"]] == [sentinel["query"]]
 
 
 def test_example_toml_deployment_metadata():

@@ -23,7 +23,7 @@ RULES = [
     "integrations/okta/credential_access_okta_mfa_bombing_via_push_notifications.toml",  # sequence with until
     "linux/command_and_control_linux_proxychains_activity.toml",  # event query
 ]
-VERDICT_RANK = {"disagreement": 0, "error": 1, "unproven": 2, "verified": 3, "refused": 4}
+VERDICT_RANK = {"disagreement": 0, "error": 1, "vacuous": 2, "unproven": 3, "verified": 4, "refused": 5}
 
 _register()
 
@@ -57,7 +57,7 @@ def test_json_shapes_and_totals(built):
     assert [Path(e["rule"]).name for e in report["errors"]] == ["broken.eql"]
     for name, t in report["totals"].items():
         assert t["exact"] + t["assumptions"] + t["refused"] == t["rules"] == 3
-        assert t["verified"] + t["unproven"] + t["disagreement"] + t["error"] == t["compiled"]
+        assert t["verified"] + t["unproven"] + t["vacuous"] + t["disagreement"] + t["error"] == t["compiled"]
     m = report["mcdc"]
     assert m["atoms"] > 40 and m["mcdc_unique"] + m["mcdc_masking"] + m["uncovered"] == m["atoms"]
 

@@ -303,15 +303,61 @@ def test_tstats_by_groups_and_fillnull_value_keeps_events_without_the_field():
     spl = ('| tstats fillnull_value="(none)" count min(_time) AS firstTime max(_time) AS lastTime '
            'FROM datamodel=Endpoint.Processes WHERE Processes.process_name="cmd.exe" BY Processes.dest')
     rows = {r["Processes.dest"][0]: r for r in run(spl, DM_EVENTS)}
-    assert set(rows) == {"h1", "h2", "(none)"}
-    assert rows["h1"]["count"] == [1.0] and rows["h1"]["firstTime"] == [10.0] and rows["(none)"]["_eqlc_from"] == ["4"]
-    with pytest.raises(Undocumented):  # without fillnull_value, what happens to event 4 is left open here
-        run(spl.replace('fillnull_value="(none)" ', ""), DM_EVENTS)
+    # dest is a calculated field: "if(isnull(dest) OR dest=\"\",\"unknown\",dest)" (CIM 8.5 Endpoint)
+    assert set(rows) == {"h1", "h2", "unknown"}
+    assert rows["h1"]["count"] == [1.0] and rows["h1"]["firstTime"] == [10.0] and rows["unknown"]["_eqlc_from"] == ["4"]
+    # user_id is extracted, not calculated: fillnull_value stands in for it
+    by_user = run(spl.replace("BY Processes.dest", "BY Processes.user_id"), DM_EVENTS)
+    assert [r["Processes.user_id"] for r in by_user] == [["(none)"]]
+    with pytest.raises(Undocumented):  # without fillnull_value, what happens to an event without user_id is left open
+        run(spl.replace('fillnull_value="(none)" ', "").replace("BY Processes.dest", "BY Processes.user_id"), DM_EVENTS)
 
 
 def test_tstats_where_is_a_search_query():
-    spl = '| tstats count FROM datamodel=Endpoint.Processes WHERE Processes.process_name IN ("cmd*") NOT Processes.dest="h2"'
-    assert run(spl, DM_EVENTS)[0]["_eqlc_from"] == ["1", "4"]  # NOT keeps event 4 without dest
+    spl = '| tstats count FROM datamodel=Endpoint.Processes WHERE Processes.process_name IN ("cmd*") NOT Processes.user_id="s1"'
+    assert run(spl, DM_EVENTS + [ev("9", tag=["process", "report"], process_name="cmd", user_id="S1")])[0]["_eqlc_from"] == ["1", "2", "4"]
+
+
+# ---- the datamodel command and the data model's calculated fields ---------------------------------
+def test_datamodel_search_returns_the_datasets_events_with_prefixed_fields():
+    # "search: Returns the search results exactly how they are defined"; flat mode "strips the
+    # hierarchical information from the field names": search mode names them <dataset>.<field>
+    rows = run("| datamodel Endpoint Processes search", DM_EVENTS)
+    assert [r["_id"] for r in rows] == [["1"], ["2"], ["4"]]
+    assert rows[0]["Processes.process_name"] == ["cmd.exe"] and "process_name" not in rows[0]
+    assert ids('| datamodel Endpoint Processes search | search Processes.process_name="CMD.exe"', DM_EVENTS) == ["1", "2", "4"]
+    # strict_fields=true (the default): only the dataset's own fields come back
+    assert "Processes.file_name" not in run("| datamodel Endpoint Processes search", [ev("1", tag=["process", "report"], file_name="x")])[0]
+    with pytest.raises(Unsupported):
+        parse("| datamodel Endpoint Processes flat")
+    with pytest.raises(Unsupported):
+        parse("| datamodel Web Web search")
+
+
+def test_calculated_fields_fill_missing_values_as_the_reference_says():
+    # CIM 8.5 Endpoint, Processes: process_name "case(isnotnull(process_name) AND process_name!=\"\",process_name,
+    # isnotnull (process) AND process!=\"\",replace(process,\"^\\s*([^\\s]+).*\",\"\\1\"),1=1,\"unknown\")"
+    events = [ev("1", tag=["process", "report"], process="  cmd.exe /c x"), ev("2", tag=["process", "report"]),
+              ev("3", tag=["process", "report"], process_name="", process="a b"), ev("4", tag=["process", "report"], user="")]
+    rows = {r["_id"][0]: r for r in run("| datamodel Endpoint Processes search", events)}
+    assert rows["1"]["Processes.process_name"] == ["cmd.exe"]
+    assert rows["2"]["Processes.process_name"] == ["unknown"] and rows["2"]["Processes.process"] == ["unknown"]
+    assert rows["3"]["Processes.process_name"] == ["a"]
+    assert rows["4"]["Processes.user"] == ["unknown"] and rows["4"]["Processes.dest"] == ["unknown"]
+    # an expression over a multivalue field is not documented: reading the field raises, others do not
+    mv = [ev("1", tag=["process", "report"], user=["a", "b"], process_id="7")]
+    assert ids('| datamodel Endpoint Processes search | search Processes.process_id=7', mv) == ["1"]
+    with pytest.raises(Undocumented):
+        run('| datamodel Endpoint Processes search | search Processes.user=a', mv)
+
+
+def test_replace_and_split_eval_functions():
+    # eval string "^.*\\\\" is the PCRE ^.*\\ (up to the last backslash); "\\2\\1" holds backreferences
+    rows = run(r'search | eval a=replace(p, "^.*\\\\", ""), b=mvcount(split(c, " "))', [ev("1", p="C:\\w\\cmd.exe", c="a b  c")])
+    assert rows[0]["a"] == ["cmd.exe"] and rows[0]["b"] == [4.0]
+    assert run(r'search | eval d=replace(p, "(x)(y)", "\\2\\1")', [ev("1", p="axyb")])[0]["d"] == ["ayxb"]
+    with pytest.raises(Undocumented):
+        run('search | eval d=split(p, "")', [ev("1", p="ab")])
 
 
 def test_tstats_outside_the_subset():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 import string
 from pathlib import Path
@@ -17,7 +19,7 @@ from eqlc.result import Status
 from eqlc.rule import Rule
 from eqlc.targets.spl import TARGET
 from eqlc.targets.spl import evaluator
-from eqlc.targets.spl.savedsearch import cron_for, earliest_for
+from eqlc.targets.spl.savedsearch import cron_for, earliest_for, expand_macros
 from tests.corpus import EXAMPLE_DIR
 
 FIXTURES = [json.loads(line) for line in (EXAMPLE_DIR / "fixtures.ndjson").read_text().splitlines() if line.strip()]
@@ -110,6 +112,9 @@ def test_numbers_booleans_and_null_checks():
 def test_numeric_looking_strings_use_exact_regex():
     events = [E("1", user__id="10"), E("2", user__id="10.0"), E("3", user__id="010")]
     got, t = run(ir.Compare(ir.CompareOp.EQ, F("user.id"), ir.String("10")), events)
+    # a value without letters: the search term is exact ("1" does not match "1.0") and no where is needed
+    assert got == ["1"] and 'user.id="10"' in t.output and "'user.id'" not in t.output
+    got, t = run(ir.Compare(ir.CompareOp.EQ, F("user.id"), ir.String("1e1")), [E("1", user__id="1e1"), E("2", user__id="10")])
     assert got == ["1"] and "mvfind" in t.output
 
 
@@ -133,8 +138,8 @@ def test_refusals_name_the_construct():
     assert t.status is Status.REFUSED and "endsWith" in t.notes[0]
     t = TARGET.compile(rule_of(ir.Compare(ir.CompareOp.EQ, F("process.name"), ir.String("x"))), profile="cim")
     assert t.status is not Status.REFUSED
-    t = TARGET.compile(rule_of(ir.Compare(ir.CompareOp.EQ, F("process.args"), ir.String("x"))), profile="cim")
-    assert t.status is Status.REFUSED and "process.args" in t.notes[0]
+    t = TARGET.compile(rule_of(ir.Compare(ir.CompareOp.EQ, F("process.code_signature.trusted"), ir.Boolean(True))), profile="cim")
+    assert t.status is Status.REFUSED and "process.code_signature.trusted" in t.notes[0] and "Endpoint.Processes" in t.notes[0]
 
 
 # ---- escaping: adversarial literals round-trip through the emitted SPL and the evaluator -------
@@ -196,16 +201,24 @@ def test_a_pipe_or_quote_in_a_value_cannot_inject_a_command():
 def test_savedsearch_stanza_for_the_example():
     (rule,) = load_file(EXAMPLE_DIR / "rule.toml")
     t = TARGET.compile(rule)
-    (name, text), = t.artifacts.items()
-    assert name.endswith(".savedsearches.conf")
+    assert not any(name.endswith(".savedsearches.conf") for name in t.artifacts)  # the batch app holds the stanza
+    files = TARGET.batch_artifacts([t], [rule])
+    text = files["eqlc_ecs/default/savedsearches.conf"]
     assert "[Manual Dracut Execution]" in text
-    assert "cron_schedule = */5 * * * *" in text
-    assert "dispatch.earliest_time = -9m" in text and "dispatch.latest_time = now" in text
+    assert "cron_schedule = */5 * * * *" in text and "realtime_schedule = 0" in text
+    # Elastic: every 5m over now-9m -> a lagged window of 5 minutes, 4 minutes behind
+    assert "dispatch.earliest_time = -9m@m" in text and "dispatch.latest_time = -4m@m" in text
     assert "alert.severity = 3" in text and "action.notable.param.severity = low" in text
     assert 'action.correlationsearch.annotations = {"mitre_attack":["T1542","T1059","T1059.004"]' in text
-    # the multi-line search continues with a backslash and holds the exact output
-    search = text.split("search = ", 1)[1].split("\ndescription = ")[0]
-    assert search.replace(" \\\n", "\n") == t.output
+    # the multi-line search continues with a backslash; its scope macros (one per index pattern,
+    # OR-ed) expand to a search selecting what the emitted search selects
+    search = text.split("search = ", 1)[1].split("\ndescription = ")[0].replace("\\\n", "\n")
+    macros = dict(re.findall(r"\[(\S+)\]\ndefinition = (.*)", files["eqlc_ecs/default/macros.conf"]))
+    expanded = expand_macros(search, macros)
+    assert search.startswith("(`eqlc_ecs_src_logs_endpoint_events_star`) OR (") and "`" not in expanded
+    assert expanded.split("\n", 1)[1] == t.output.split("\n", 1)[1]
+    events = [json.loads(l) for l in (EXAMPLE_DIR / "fixtures.ndjson").read_text(encoding="utf-8").splitlines() if l.strip()]
+    assert TARGET.run_text(expanded, events) == TARGET.run_text(t.output, events) != []
 
 
 @pytest.mark.parametrize("ms,cron", [(60_000, "* * * * *"), (300_000, "*/5 * * * *"), (3_600_000, "0 * * * *"),
@@ -219,10 +232,12 @@ def test_cron_approximation_is_stated():
     assert earliest_for("now-9m") == ("-9m", None) and earliest_for("now-2h") == ("-2h", None)
 
 
-# ---- cim profile: closed vocabularies and the tstats form ---------------------------------------
+# ---- cim profile: the tstats form and the datamodel search form ----------------------------------
+# (the profiles' field mappings, facts and checks: tests/test_spl_profiles.py)
 def _cim_event(i, **fields):
     ev = E(i, **fields)
-    ev["event"]["type"] = ["start"]  # Endpoint.Processes holds process launches (the profile's stated dataset)
+    ev["event"]["type"] = ["start"]  # Endpoint.Processes holds process launches (a fact of the dataset)
+    ev.setdefault("host", {}).setdefault("name", "h")
     return ev
 
 
@@ -232,40 +247,31 @@ def test_cim_tstats_form_when_every_condition_is_a_search_term():
     q = 'process where host.os.type == "windows" and process.name : "cmd.exe" and not user.id : "S-1-5-18"'
     t = TARGET.compile(Rule(query=parse_query(q), query_text=q, name="t", path="r.toml"), profile="cim")
     assert t.status is Status.ASSUMPTIONS
-    text = t.artifacts["r.tstats.spl"]
-    assert "| tstats summariesonly=false" in text and "FROM datamodel=Endpoint.Processes" in text
-    assert 'WHERE Processes.os="windows" Processes.process_name="cmd.exe" NOT Processes.user_id="S-1-5-18" BY Processes.dest' in text
-    assert any("tstats form (r.tstats.spl)" in n for n in t.notes)
+    assert t.output.splitlines()[-1].startswith("| tstats summariesonly=false")
+    assert "FROM datamodel=Endpoint.Processes" in t.output
+    assert 'WHERE Processes.os="windows" Processes.process_name="cmd.exe" NOT Processes.user_id="S-1-5-18" BY Processes.dest' in t.output
+    assert any(n.startswith("the tstats form assumes") for n in t.notes)
+    dm = t.artifacts["r.datamodel.spl"]
+    assert dm.startswith("| datamodel Endpoint Processes search\n| search ")
     events = [
-        _cim_event("1", host__os__type="windows", process__name="CMD.exe", host__name="h"),
+        _cim_event("1", host__os__type="windows", process__name="CMD.exe"),
         _cim_event("2", host__os__type="windows", process__name="cmd.exe", user__id="s-1-5-18"),
         _cim_event("3", host__os__type="linux", process__name="cmd.exe"),
-        E("4", host__os__type="windows", process__name="cmd.exe"),  # no event.type start: not in Endpoint.Processes
         _cim_event("5", host__os__type="windows", process__name="cmd.exe"),
     ]
-    assert TARGET.execute(t, events) == TARGET.run_text(text, events, "cim") == ["1", "5"]
+    assert TARGET.execute(t, events) == TARGET.run_text(dm, events, "cim") == ["1", "5"]
 
 
-def test_cim_closed_vocabulary_turns_case_sensitive_os_tests_into_search_terms():
-    from eqlc.parser import parse_query
-
-    for q, expect in [('process where host.os.type == "linux"', 'os="linux"'),
-                      ('process where host.os.type in ("linux", "Windows")', 'os="linux"'),
-                      ('process where host.os.type == "Linux"', None)]:
-        t = TARGET.compile(Rule(query=parse_query(q), query_text=q, name="t", path="r.toml"), profile="cim")
-        head = t.output.splitlines()[0]
-        if expect:
-            assert expect in head and "| where" not in t.output, t.output
-        else:  # outside the declared vocabulary: matches nothing (the note states the assumption)
-            assert "false()" in t.output
-        assert any("assumed to hold exactly the ECS values linux, windows or macos" in n for n in t.notes)
-
-
-def test_cim_without_tstats_form_says_why_in_the_stanza():
+def test_cim_without_tstats_form_searches_the_dataset_and_says_why_in_the_stanza():
     from eqlc.parser import parse_query
 
     q = 'process where process.name == "cmd.exe"'
-    t = TARGET.compile(Rule(query=parse_query(q), query_text=q, name="t", path="r.toml"), profile="cim")
-    assert "r.tstats.spl" not in t.artifacts
-    assert "# no tstats form: these conditions need eval (where) semantics" in t.artifacts["r.savedsearches.conf"]
-    assert TARGET.compile(Rule(query=parse_query(q), query_text=q, name="t", path="r.toml")).artifacts.keys() == {"r.savedsearches.conf"}
+    rule = Rule(query=parse_query(q), query_text=q, name="t", path="r.toml")
+    t = TARGET.compile(rule, profile="cim")
+    assert t.output.splitlines()[0] == "| datamodel Endpoint Processes search"
+    assert "r.datamodel.spl" not in t.artifacts
+    app = TARGET.batch_artifacts([t], [rule], "cim")
+    assert "# no tstats form: these conditions need eval (where) semantics" in app["eqlc_cim/default/savedsearches.conf"]
+    events = [_cim_event("1", process__name="cmd.exe"), _cim_event("2", process__name="CMD.EXE")]
+    assert TARGET.execute(t, events) == ["1"]
+    assert TARGET.compile(rule).artifacts == {}

@@ -32,7 +32,7 @@ runner = CliRunner()
 @pytest.fixture()
 def fakes(monkeypatch):
     monkeypatch.syspath_prepend(str(DATA))
-    for name in ("agree", "inverted", "refuser", "crasher", "assuming", "claimsexact"):
+    for name in ("agree", "inverted", "refuser", "crasher", "assuming", "claimsexact", "blind"):
         monkeypatch.setitem(target_mod.REGISTRY, name, f"fake_targets:{name.upper()}")
     return target_mod.REGISTRY
 
@@ -167,3 +167,41 @@ def test_an_exact_translation_gets_no_excuse(fakes):
     assert r["status"] == "exact" and r["verdict"] == "disagreement" and r["outside_assumptions"] == {}
     events = load_events(EXAMPLE_DIR / "fixtures.ndjson")
     assert r["disagreements"] == [e["_id"] for e in events if (e.get("process") or {}).get("parent", {}).get("name") != "bash"]
+
+
+def test_an_assumption_every_selected_event_breaks_is_reported_as_vacuous(fakes):
+    """Regression (issue 13): a target whose query selects nothing and whose check excuses exactly the
+    events the rule selects used to pass as ``unproven`` (exit 0); it is ``vacuous`` and fails."""
+    res = verify(str(RULE), "--targets", "blind", "--json")
+    assert res.exit_code == 1, res.output
+    (r,) = json.loads(res.stdout)["results"]
+    events = load_events(EXAMPLE_DIR / "fixtures.ndjson")
+    positives = [e["_id"] for e in events if e["_id"] in set(json.loads(res.stdout)["reference"][0]["selected"])]
+    assert r["verdict"] == "vacuous" and r["verified"] is False and r["disagreements"] == []
+    assert r["events_selected"] == len(positives) > 0 and r["events_in_scope_selected"] == 0
+    assert r["positives_outside"] == [{"assumption": "assumes process.name is not dracut (test double)", "events": len(positives)}]
+    text = verify(str(RULE), "--targets", "blind").stdout
+    assert "vacuous" in text and "breaks a stated assumption" in text
+
+
+def test_edge_cases_outside_an_assumption_do_not_make_it_vacuous(fakes):
+    """Some positives break the assumption by design (edge cases); as long as one positive stays
+    inside it, the translation is judged on those: ``assuming`` excuses the non-bash parents only."""
+    res = verify(str(RULE), "--targets", "assuming", "--json")
+    (r,) = json.loads(res.stdout)["results"]
+    assert r["verdict"] == "verified" and 0 < r["events_in_scope_selected"] < r["events_selected"]
+    assert sum(b["events"] for b in r["positives_outside"]) == r["events_selected"] - r["events_in_scope_selected"]
+
+
+def test_scope_of_counts_positives_inside_and_outside_the_assumptions():
+    from eqlc.verify import scope_of
+
+    events = [{"_id": i} for i in ("a", "b", "c", "d")]
+    s = scope_of(events, ["a", "b"], {"a": "x", "c": "y"})
+    assert (s.events, s.positives, s.in_scope, s.in_scope_positives) == (4, 2, 2, 1)
+    assert s.positive_breaks == (("x", 1),) and s.positives_outside == 1
+    assert s.proven and not s.vacuous
+    assert scope_of(events, ["a", "c"], {"a": "x", "c": "y"}).vacuous  # every positive excused
+    assert not scope_of(events, [], {"a": "x"}).vacuous  # the rule selects nothing: unproven, not vacuous
+    everything = scope_of(events, ["a", "b", "c", "d"], {})  # all selected: agreement proves nothing
+    assert not everything.proven and not everything.vacuous

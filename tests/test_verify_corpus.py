@@ -9,10 +9,17 @@ The assertions are exact, so that any change is seen:
 
 * the per-target counts (compiled exact / with assumptions, refused, verified, unproven,
   disagreement, engine error) equal ``counts`` in tests/data/verify/targets/<target>.yaml;
-* the (rule, target) pairs that disagree, fail, or are unproven (they agree, but the witnesses
-  inside the translation's stated assumptions are all selected or all rejected) are exactly those
-  listed under ``known``, each with the reason, in the same file: a new one fails, and so does a
-  fixed one (remove it from the list);
+* the (rule, target) pairs that disagree, fail, are unproven (they agree, but the witnesses
+  inside the translation's stated assumptions are all selected or all rejected) or vacuous (every
+  witness the rule selects breaks a stated assumption) are exactly those listed under ``known``,
+  each with the reason, in the same file: a new one fails, and so does a fixed one (remove it
+  from the list);
+* a vacuous pair is an assumption that every positive breaks, which is a refusal: it is fixed in
+  the target (the emitter or the adapter was wrong) or turned into a refusal by the emitter. It
+  may be listed only as a witness-generator gap, shown (reason ``witness gap: ...`` naming the
+  positive inside the assumption the generator fails to produce), or as a refusal the target
+  still owes (reason ``owed refusal: ...`` naming why no positive can be inside the assumption),
+  a known defect of that target like a listed disagreement;
 * every other compiled rule is verified: verified + listed pairs == compiled. A difference on a
   witness that breaks a stated assumption, by the target's own check (``outside_assumptions``),
   is not a disagreement; how many witnesses stay inside the assumptions is asserted per target
@@ -24,6 +31,10 @@ After an intended change (a target learns a construct, a bug is fixed), re-recor
 ``EQLC_VERIFY_TARGETS=kql,sigma`` runs and checks (and re-records) only those targets, so work on one
 target costs one target's time; the python target always runs, as the reference for every other.
 The snapshot is one file per target so that work on different targets never edits the same file.
+
+Each target runs with its default profile; the profiles in :data:`PROFILES` run as targets of their
+own (``spl:cim``, snapshot ``spl-cim.yaml``), selected with their target (``EQLC_VERIFY_TARGETS=spl``)
+or alone (``EQLC_VERIFY_TARGETS=spl:cim``).
 """
 
 from __future__ import annotations
@@ -43,8 +54,10 @@ DATA = Path(__file__).parent / "data" / "verify" / "targets"
 MODE = "full" if FULL else "sample"
 UPDATE = os.environ.get("EQLC_UPDATE_VERIFY_SNAPSHOT") == "1"
 ONLY = [t for t in os.environ.get("EQLC_VERIFY_TARGETS", "").split(",") if t]
-COUNT_KEYS = ("rules", "exact", "assumptions", "refused", "compiled", "verified", "unproven", "disagreement", "error",
+COUNT_KEYS = ("rules", "exact", "assumptions", "refused", "compiled", "verified", "unproven", "vacuous", "disagreement", "error",
               "witnesses", "witnesses_in_scope", "outside_differences")
+# Profiles verified besides each target's default one: target -> profiles.
+PROFILES = {"spl": ("cim", "windows")}
 KNOWN_REASON_KINDS = {"duplicate", "subsumed", "masked", "coupled", "never true", "never false", "search budget",
                       "event budget", "no effect on the sequence", "unsatisfiable term"}
 
@@ -57,12 +70,13 @@ def _rel(path: str) -> str:
 
 
 def _targets() -> list[str]:
-    """Every installed target, or those named in EQLC_VERIFY_TARGETS (with python, the reference)."""
-    names = available()
+    """Every installed target and its verified profiles (``spl:cim``), or those named in
+    EQLC_VERIFY_TARGETS (a target name selects its profiles too; python, the reference, always runs)."""
+    names = [x for n in available() for x in [n] + [f"{n}:{p}" for p in PROFILES.get(n, ())]]
     if ONLY:
         unknown = set(ONLY) - set(names)
         assert not unknown, f"EQLC_VERIFY_TARGETS names targets that are not installed: {sorted(unknown)}"
-        names = [n for n in names if n in ONLY or n == "python"]
+        names = [n for n in names if n in ONLY or n.split(":")[0] in ONLY or n == "python"]
     return names
 
 
@@ -74,7 +88,7 @@ def _run_batch() -> dict:
 
 
 def _snapshot_path(target: str) -> Path:
-    return DATA / f"{target}.yaml"
+    return DATA / f"{target.replace(':', '-')}.yaml"
 
 
 def _snapshot(target: str) -> dict:
@@ -90,16 +104,23 @@ def _observed_problems(report: dict) -> dict[tuple[str, str], dict]:
     out = {}
     for row in report["rules"]:
         for t in row["targets"]:
-            if t["verdict"] in ("disagreement", "error", "unproven"):
+            if t["verdict"] in ("disagreement", "error", "unproven", "vacuous"):
                 ev = t["evidence"][0]["event"] if t.get("evidence") else None
-                out[(_rel(row["rule"]), t["target"])] = {
-                    "status": t["status"],
-                    "verdict": t["verdict"],
-                    "events": len(t["disagreements"]) if t["verdict"] != "unproven" else t.get("events_in_scope", 0),
-                    "example": ((ev or {}).get("_note", t.get("error", "")) if t["verdict"] != "unproven"
-                                else next(iter((t.get("outside_assumptions") or {}).values()), "")[:160]),
-                }
+                if t["verdict"] == "vacuous":  # the positives and the assumption they break most often
+                    events, example = t.get("events_selected", 0), (t.get("positives_outside") or [{}])[0].get("assumption", "")[:160]
+                elif t["verdict"] == "unproven":
+                    events = t.get("events_in_scope", 0)
+                    example = next(iter((t.get("outside_assumptions") or {}).values()), "")[:160]
+                else:
+                    events, example = len(t["disagreements"]), (ev or {}).get("_note", t.get("error", ""))
+                out[(_rel(row["rule"]), _label(t))] = {
+                    "status": t["status"], "verdict": t["verdict"], "events": events, "example": example}
     return out
+
+
+def _label(result: dict) -> str:
+    """The run a result belongs to: the target, or ``target:profile`` for a verified profile."""
+    return result["target"] + (":" + result["profile"] if result.get("profile") else "")
 
 
 def _load(path: Path) -> dict:
@@ -145,10 +166,12 @@ def _check_counts_and_known_disagreements(report: dict) -> None:
     observed_counts = {name: {k: report["totals"][name][k] for k in COUNT_KEYS} for name in report["targets"]}
     for name, counts in observed_counts.items():
         assert counts["compiled"] == counts["exact"] + counts["assumptions"]
-        assert counts["verified"] + counts["unproven"] + counts["disagreement"] + counts["error"] == counts["compiled"], name
+        assert counts["verified"] + counts["unproven"] + counts["vacuous"] + counts["disagreement"] + counts["error"] == counts["compiled"], name
     known = _known(report)
     for entry in known.values():
         assert entry.get("reason") and entry["reason"] != "TODO: classify", entry
+        if entry["verdict"] == "vacuous":  # a refusal the target did not make, unless the generator is at fault
+            assert entry["reason"].startswith(("witness gap:", "owed refusal:")), entry
     observed = _observed_problems(report)
     new = sorted(set(observed) - set(known))
     fixed = sorted(set(known) - set(observed))

@@ -42,6 +42,7 @@ out: Any = LazyConsole(soft_wrap=True, highlight=False)
 err: Any = LazyConsole(stderr=True, soft_wrap=True, highlight=False)
 
 EXIT_BAD_INPUT = 2
+EXIT_IO_ERROR = 74  # sysexits.h EX_IOERR: an input or output file could not be read or written
 
 
 def print_json(doc: Any) -> None:
@@ -52,6 +53,13 @@ def fail(error: EqlError) -> NoReturn:
     """Print a located error (no traceback) and exit 2."""
     err.print(error.render(), markup=False)
     raise SystemExit(EXIT_BAD_INPUT)
+
+
+def fail_output(error: EqlError) -> NoReturn:
+    """Print an output error (:class:`~eqlc.atomic.OutputError`) and exit: 2 for a usage
+    mistake (``-o`` naming a file), :data:`EXIT_IO_ERROR` when writing failed."""
+    err.print(error.render(), markup=False)
+    raise SystemExit(EXIT_BAD_INPUT if getattr(error, "usage", False) else EXIT_IO_ERROR)
 
 
 def require_exists(path: Path, message: str = "no such file or directory") -> None:

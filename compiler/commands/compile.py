@@ -1,7 +1,9 @@
 """``eqlc compile PATH --target T``: translate rules, reporting exact / assumptions / refused.
 
 ``--json`` prints ``{"results": [{"rule", "target", "status", "notes", "output"}]}`` for every
-rule under PATH (the shape every target shares); exit 0 unless a rule failed to load.
+rule under PATH (the shape every target shares); exit 0 unless a rule failed to load. With ``-o``,
+each rule's files are written, then each target's batch files (its optional ``batch_artifacts``
+hook, :data:`eqlc.target.BATCH_ARTIFACTS`: a Sentinel ARM template, a Splunk app).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from ..errors import EqlError
 from ..loaders import iter_batch, rule_files
 from ..result import Status, Translation
 from ..rule import Rule
-from ..target import REGISTRY, get_target
-from .common import err, out, print_json, progress, require_exists
+from ..target import BATCH_ARTIFACTS, REGISTRY, get_target
+from ..atomic import OutputError, output_dir, write_atomic
+from .common import err, fail_output, out, print_json, progress, require_exists
 
 _STYLE = {Status.EXACT: "green", Status.ASSUMPTIONS: "yellow", Status.REFUSED: "red"}
 
@@ -39,17 +42,33 @@ def _out_name(rule: Rule) -> str:
 
 
 def write_translation(t: Translation, rule: Rule, outdir: Path, extension: str) -> list[Path]:
-    outdir.mkdir(parents=True, exist_ok=True)
+    """Write the translation and its deployment files, each atomically; raises
+    :class:`~eqlc.atomic.OutputError`."""
+    output_dir(outdir)
     written = []
     if t.output is not None:
         p = outdir / f"{_out_name(rule)}{extension}"
-        p.write_text(t.output + ("" if t.output.endswith("\n") else "\n"), encoding="utf-8")
-        written.append(p)
+        written.append(write_atomic(p, t.output + ("" if t.output.endswith("\n") else "\n")))
     for name, text in t.artifacts.items():
         p = outdir / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text, encoding="utf-8")
-        written.append(p)
+        output_dir(p.parent)
+        written.append(write_atomic(p, text))
+    return written
+
+
+def write_batch(target: str, pairs: list[tuple[Rule, Translation]], outdir: Path, profile: Optional[str],
+                mapping: Optional[str]) -> list[Path]:
+    """The target's batch files (its optional ``batch_artifacts`` hook, see :mod:`eqlc.target`),
+    each written atomically; raises :class:`~eqlc.atomic.OutputError`."""
+    hook = getattr(get_target(target), BATCH_ARTIFACTS, None)
+    if hook is None or not pairs:
+        return []
+    files = hook([t for _, t in pairs], [r for r, _ in pairs], profile, mapping)
+    written = []
+    for name, text in files.items():
+        p = outdir / name
+        output_dir(p.parent)
+        written.append(write_atomic(p, text))
     return written
 
 
@@ -61,7 +80,7 @@ def compile_cmd(
     target: str = typer.Option(..., "--target", "-t", help=f"One of: {', '.join(REGISTRY)}, or 'all'."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Target profile (sigma: cased|portable; kql: defender|sentinel-asim; spl: ecs|cim; osquery: events|hunting)."),
     mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML file merged over the target's field mapping."),
-    outdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Write each translation (and its deployment files) here."),
+    outdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Write each translation (and its deployment files) here, and the batch's (a Sentinel ARM template, a Splunk app)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document with every result."),
 ) -> None:
     """Compile rules for a target; each result is exact, exact with stated assumptions, or refused."""
@@ -71,8 +90,14 @@ def compile_cmd(
             err.print(f"error: unknown target {t!r}; expected one of {', '.join(REGISTRY)} or all")
             raise typer.Exit(2)
     require_exists(path)
+    if outdir is not None:
+        try:
+            output_dir(outdir)  # -o naming a file is a usage error, before any work
+        except OutputError as e:
+            fail_output(e)
     files = rule_files(path)
     results: list[Translation] = []
+    compiled: dict[str, list[tuple[Rule, Translation]]] = {t: [] for t in targets}
     load_errors: list[EqlError] = []
     for _f, loaded in progress(iter_batch([path]), len(files), "compiling", not json_out):
         if isinstance(loaded, EqlError):
@@ -87,11 +112,21 @@ def compile_cmd(
                     err.print(bad.render(), markup=False)
                     raise typer.Exit(2) from None
                 results.append(tr)
+                compiled[t].append((rule, tr))
                 if outdir is not None:
                     sub = outdir / t if len(targets) > 1 else outdir
-                    write_translation(tr, rule, sub, EXTENSIONS.get(t, ".txt"))
+                    try:
+                        write_translation(tr, rule, sub, EXTENSIONS.get(t, ".txt"))
+                    except OutputError as e:
+                        fail_output(e)
                 if not json_out:
                     _show(tr)
+    if outdir is not None:
+        for t, pairs in compiled.items():
+            try:
+                write_batch(t, pairs, outdir / t if len(targets) > 1 else outdir, profile, str(mapping) if mapping else None)
+            except OutputError as e:
+                fail_output(e)
     if json_out:
         print_json({"results": [r.as_dict() for r in results]})
     elif len(results) > 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import zlib
 from pathlib import Path
 from typing import Iterator, List, Optional
 
@@ -21,7 +22,7 @@ from ..errors import EqlError
 from ..loaders import load_rules
 from ..matcher.scan import NdjsonReader
 from ..parser import parse_query
-from .common import err, fail
+from .common import EXIT_BAD_INPUT, EXIT_IO_ERROR, err, fail
 
 _REPORT_LIMIT = 20  # malformed lines reported individually; the rest only counted
 
@@ -29,8 +30,8 @@ _REPORT_LIMIT = 20  # malformed lines reported individually; the rest only count
 class Reader(NdjsonReader):
     """NDJSON events from files/stdin, every line decoded (the reader without a prefilter)."""
 
-    def __init__(self, paths: List[str], on_bad=None) -> None:
-        super().__init__(paths, None, orjson.loads, on_bad)
+    def __init__(self, paths: List[str], on_bad=None, on_io_error=None) -> None:
+        super().__init__(paths, None, orjson.loads, on_bad, on_io_error=on_io_error)
 
 
 def _load_matcher(rule: str, dialect: str, mapping: Optional[Path], category: str, timestamp: str, tiebreaker: Optional[str]):
@@ -70,6 +71,7 @@ def match_cmd(
 ) -> None:
     """Run a rule over NDJSON events and print the matches as NDJSON."""
     from ..matcher import EventOrderError
+    from ..safe_regex import RegexBudgetExceeded
 
     try:
         m = _load_matcher(rule, dialect, mapping, category, timestamp, tiebreaker)
@@ -91,8 +93,19 @@ def match_cmd(
         elif n == _REPORT_LIMIT + 1:
             sys.stderr.write("... further malformed lines are only counted\n")
 
+    def on_io_error(path: str, lineno: int, exc: BaseException) -> None:
+        import gzip
+
+        name = "<stdin>" if path == "-" else path
+        where = f" after line {lineno}" if lineno else ""
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        if isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile)):
+            reason = f"truncated or corrupt gzip data ({reason})"
+        kept = f"; the {lineno} line(s) before it were matched" if lineno else ""
+        sys.stderr.write(f"{name}: error: cannot read{where}: {reason}{kept}\n")
+
     try:
-        reader = m.read(events, prefilter=not no_prefilter, scan=scan, on_bad=on_bad)
+        reader = m.read(events, prefilter=not no_prefilter, scan=scan, on_bad=on_bad, on_io_error=on_io_error)
     except (ValueError, ImportError) as e:
         err.print(f"error: {e}", markup=False)
         raise typer.Exit(2)
@@ -126,18 +139,26 @@ def match_cmd(
     except EventOrderError as e:
         err.print(f"error: {e}", markup=False)
         raise typer.Exit(2)
+    except RegexBudgetExceeded as e:
+        out.flush()
+        err.print(f"error: {e}; the rule's regular expression cannot be run in bounded time on this input", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
     sys.stderr.write(_summary(reader, matches, m.needles, no_prefilter) + "\n")
+    if reader.io_errors:
+        raise typer.Exit(EXIT_IO_ERROR)
 
 
 def _summary(reader: NdjsonReader, matches: int, needles, no_prefilter: bool) -> str:
     """``N events, M matches``; with the prefilter, lines scanned beside events decoded and the
-    needles (or why the prefilter is off)."""
+    needles (or why the prefilter is off); unreadable inputs counted."""
     if reader.scanner is None:
         summary = f"{reader.events} events, {matches} matches"
     else:
         summary = f"{reader.lines} lines scanned, {reader.events} events decoded, {matches} matches"
     if reader.malformed:
         summary += f", {reader.malformed} malformed line{'s' if reader.malformed != 1 else ''} skipped"
+    if reader.io_errors:
+        summary += f", {reader.io_errors} input{'s' if reader.io_errors != 1 else ''} unreadable"
     if reader.scanner is not None:
         summary += f" (prefilter: {needles.describe()}; {reader.scanner.backend} scan)"
     elif not no_prefilter and not needles.usable:

@@ -18,8 +18,9 @@ from rich.table import Table
 
 from ..loaders import rule_files
 from ..report import build_report, run_batch, write_report
-from ..report.batch import default_jobs
-from .common import err, out, print_json, require_exists, target_specs_or_exit
+from ..report.batch import DEFAULT_RULE_TIMEOUT, default_jobs
+from ..atomic import OutputError, output_dir
+from .common import err, fail_output, out, print_json, require_exists, target_specs_or_exit
 
 
 def report_cmd(
@@ -29,29 +30,39 @@ def report_cmd(
     targets: Optional[List[str]] = typer.Option(None, "--targets", "-t", help="Targets (repeat or comma-separate; name:profile). Default: every installed target."),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON instead of the totals table."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 if any target disagrees with the matcher or fails to run."),
+    rule_timeout: float = typer.Option(DEFAULT_RULE_TIMEOUT, "--rule-timeout", min=0,
+                                       help="Seconds one rule may take (witnesses and every target); past it the rule is an error row and the batch goes on. 0: no limit."),
 ) -> None:
     """Verify every rule under PATH on every target and write JSON, Markdown and HTML reports."""
     specs = target_specs_or_exit(targets)
     require_exists(path)
+    try:
+        output_dir(outdir)  # before hours of work, not after
+    except OutputError as e:
+        fail_output(e)
     files = rule_files(path)
     names = [s.label for s in specs]
     show = err.is_terminal and not json_out
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=not show) as bar:
         task = bar.add_task("verifying rule files", total=len(files))
-        rows = run_batch(files, names, jobs=max(1, jobs), on_done=lambda _n: bar.advance(task))
+        rows = run_batch(files, names, jobs=max(1, jobs), on_done=lambda _n: bar.advance(task), rule_timeout=rule_timeout or None)
     report = build_report(rows, names, str(path))
-    written = write_report(report, outdir)
+    try:
+        written = write_report(report, outdir)
+    except OutputError as e:
+        fail_output(e)
     if json_out:
         print_json({"results": report["results"], "totals": report["totals"], "mcdc": report["mcdc"], "errors": report["errors"]})
     else:
         table = Table(title=f"{len(rows)} rules from {path}", title_justify="left")
-        for col in ("target", "exact", "assumptions", "refused", "verified", "unproven", "disagreement", "error"):
+        for col in ("target", "exact", "assumptions", "refused", "verified", "unproven", "vacuous", "disagreement", "error"):
             table.add_column(col, justify="left" if col == "target" else "right")
         for name in names:
             t = report["totals"][name]
             table.add_row(name, str(t["exact"]), str(t["assumptions"]), str(t["refused"]),
-                          f"[green]{t['verified']}[/green]", str(t["unproven"]), f"[red]{t['disagreement']}[/red]" if t["disagreement"] else "0",
+                          f"[green]{t['verified']}[/green]", str(t["unproven"]),
+                          f"[red]{t['vacuous']}[/red]" if t["vacuous"] else "0", f"[red]{t['disagreement']}[/red]" if t["disagreement"] else "0",
                           f"[yellow]{t['error']}[/yellow]" if t["error"] else "0")
         out.print(table)
         m = report["mcdc"]

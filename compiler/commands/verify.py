@@ -105,6 +105,11 @@ def _summary_line(r: TargetRun) -> str:
             scope += f", {len(r.outside_differences)} of them selected differently"
     if r.verified:
         return head + ", [green]agrees with the matcher[/green]" + scope
+    if r.verdict == "vacuous":
+        top = r.scope.positive_breaks[0][0] if r.scope and r.scope.positive_breaks else ""
+        return (head + f", [red]vacuous: every one of the {r.scope.positives if r.scope else 0} events the matcher selects "
+                f"breaks a stated assumption[/red] (an assumption no selected event meets is a refusal)" + scope
+                + (f"; most often: {top}" if top else ""))
     if r.verdict == "unproven":
         return (head + ", [yellow]agrees with the matcher but proves nothing[/yellow]" + scope
                 + ": the matcher selects " + ("none" if r.in_scope_selected == 0 else "all") + " of those events")
@@ -142,7 +147,8 @@ def verify_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
     show_all: bool = typer.Option(False, "--all", help="Show every event row, not only disagreeing ones, for large fixture sets."),
 ) -> None:
-    """Run every target on the same fixtures; exit 1 on any disagreement or failed expectation."""
+    """Run every target on the same fixtures; exit 1 on any disagreement or failed expectation, and
+    on a translation whose stated assumptions every event the rule selects breaks (vacuous)."""
     specs = target_specs_or_exit(targets)
     require_exists(path)
     if fixtures is not None:

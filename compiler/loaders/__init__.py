@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
-from ..errors import EqlError
+from ..errors import EqlError, PartialLoad
+from ..limits import check_file_size
 from ..rule import Rule
 from .docs import load_markdown, load_text
 from .eqlfile import load_eql
@@ -65,6 +66,7 @@ def load_file(path: Path, dialect: str = "elasticsearch") -> list[Rule]:
     if loader is None:
         raise EqlError(f"unknown rule file type {path.suffix!r}; expected one of {', '.join(LOADERS)}", path=str(path))
     try:
+        check_file_size(path.stat().st_size, str(path))
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise EqlError(f"file is not UTF-8 text ({err.reason})", path=str(path)) from None
@@ -73,23 +75,40 @@ def load_file(path: Path, dialect: str = "elasticsearch") -> list[Rule]:
     return loader(path, text) if dialect == "elasticsearch" else loader(path, text, dialect=dialect)  # type: ignore[call-arg]
 
 
+def load_file_batch(path: Path, dialect: str = "elasticsearch") -> tuple[list[Rule], list[EqlError]]:
+    """The rules of one file that loaded and an error for each that did not; never raises (an
+    unexpected exception in a loader is reported as an error naming the file)."""
+    try:
+        return load_file(path, dialect), []
+    except PartialLoad as part:
+        return list(part.rules), list(part.errors)
+    except EqlError as err:
+        return [], [err]
+    except RecursionError:
+        return [], [EqlError("input nested too deeply to load", path=str(path))]
+    except Exception as exc:  # noqa: BLE001 - a loader bug must not end the batch
+        return [], [EqlError(f"internal error while loading: {type(exc).__name__}: {exc}", path=str(path))]
+
+
 def iter_batch(paths: Iterable[Union[str, Path]]) -> Iterable[tuple[Path, Union[list[Rule], EqlError]]]:
+    """Per file: its loaded rules (if any), then one item per error."""
     for root in paths:
         for f in rule_files(root):
-            try:
-                yield f, load_file(f)
-            except EqlError as err:
+            rules, errors = load_file_batch(f)
+            if rules or not errors:
+                yield f, rules
+            for err in errors:
                 yield f, err
 
 
 def load_batch(*paths: Union[str, Path]) -> Batch:
     batch = Batch()
-    for f, result in iter_batch(paths):
-        batch.files += 1
-        if isinstance(result, EqlError):
-            batch.errors.append(result)
-        else:
-            batch.rules.extend(result)
+    for root in paths:
+        for f in rule_files(root):
+            batch.files += 1
+            rules, errors = load_file_batch(f)
+            batch.rules.extend(rules)
+            batch.errors.extend(errors)
     return batch
 
 

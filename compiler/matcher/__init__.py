@@ -135,13 +135,15 @@ class Matcher:
             found = self._needles = derive(self.query, self.options)
         return found
 
-    def read(self, paths: Iterable[str], *, prefilter: bool = True, scan: str = "auto", on_bad: Any = None) -> Any:
+    def read(self, paths: Iterable[str], *, prefilter: bool = True, scan: str = "auto", on_bad: Any = None, on_io_error: Any = None) -> Any:
         """An :class:`~eqlc.matcher.scan.NdjsonReader` of NDJSON ``paths`` (``.gz``, ``-`` for
         stdin) to pass to :meth:`run`. With ``prefilter`` (and needles, see :attr:`needles`) only
         the lines that may hold a match are decoded; the matches are the same as without it.
         ``scan``: ``auto`` (Hyperscan when installed), ``hyperscan`` or ``stdlib``. The reader
         counts ``lines``, ``decoded``, ``events`` and ``malformed`` lines (reported to
-        ``on_bad(path, lineno, message, count)``; a line the prefilter skips is not validated)."""
+        ``on_bad(path, lineno, message, count)``; a line the prefilter skips is not validated).
+        An unreadable input goes to ``on_io_error(path, lines_read, exc)`` and reading goes on
+        with the next (counted in ``io_errors``; without a handler the error is raised)."""
         import orjson
 
         from .scan import NdjsonReader, make_scanner
@@ -149,7 +151,7 @@ class Matcher:
         scanner = None
         if prefilter and self.needles.usable:
             scanner = make_scanner([[(n.text, n.ci) for n in self.needles.needles]], scan)
-        return NdjsonReader(paths, scanner, orjson.loads, on_bad)
+        return NdjsonReader(paths, scanner, orjson.loads, on_bad, on_io_error=on_io_error)
 
     def __repr__(self) -> str:
         return f"<Matcher {self.kind} {self.options.dialect}>"

@@ -95,7 +95,7 @@ class EndgameCodegen:
         return f"_eg.rx_match({c}, {self.ex(expr, ev, piped)})"
 
     def regex(self, expr: Any, patterns: list, ev: str, piped: bool) -> str:
-        c = self.m.const(f"_eg._re.compile({'|'.join(patterns)!r}, _ctx.flags)")
+        c = self.m.const(f"_eg.safe_compile({'|'.join(patterns)!r}, _ctx.flags)")
         return f"_eg.rx_match({c}, {self.ex(expr, ev, piped)})"
 
     def function(self, node: ir.FunctionCall, ev: str, piped: bool) -> str:

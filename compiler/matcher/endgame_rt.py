@@ -16,6 +16,7 @@ import ipaddress as _ipaddress
 import re as _re
 from collections import OrderedDict, defaultdict, deque
 
+from .. import safe_regex as _safe_regex
 from .runtime import Match
 
 
@@ -144,7 +145,13 @@ def wildcard_regex(ctx, patterns):
         if rx.endswith(".*?$"):
             rx = rx[: -len(".*?$")]
         exprs.append(rx)
-    return _re.compile("|".join(exprs), ctx.flags)
+    return safe_compile("|".join(exprs), ctx.flags)
+
+
+def safe_compile(pattern, flags):
+    """``re.compile`` as the eql package does it, run in bounded time (eqlc.safe_regex: RE2 where
+    the meaning is the same, else re under a time budget that raises RegexBudgetExceeded)."""
+    return _safe_regex.compile(pattern, flags)
 
 
 def rx_match(rx, v):

@@ -701,6 +701,17 @@ class _DFA:
         return self.accept in cur
 
 
+def _re2_compile(pattern):
+    """RE2's compiled pattern, or None where RE2 refuses it (a program over its memory budget):
+    the lazy DFA then runs the pattern, still in linear time. Errors are not logged to stderr."""
+    try:
+        opts = _re2.Options()
+        opts.log_errors = False
+        return _re2.compile(pattern, opts)
+    except Exception:  # noqa: BLE001 - re2.error, or a re2 module without Options
+        return None
+
+
 class _Regex:
     """A whole-value regular expression: RE2 when importable, else the lazy DFA (never Python's
     backtracking ``re``). ``nfa`` is None for Java-syntax (script) patterns, which need RE2."""
@@ -709,8 +720,10 @@ class _Regex:
 
     def __init__(self, re2_pattern, nfa=None):
         self.pattern = re2_pattern
-        if _re2 is not None:
-            rx = _re2.compile(re2_pattern)
+        rx = _re2_compile(re2_pattern) if _re2 is not None else None
+        if rx is None and nfa is None and _re2 is not None:
+            raise ValueError("RE2 cannot compile this regular expression (too large?): " + re2_pattern[:200])
+        if rx is not None:
             fm = rx.fullmatch
             if nfa is not None:
                 # RE2 may simplify a class holding s and S (or k and K) into a case-folded literal, which

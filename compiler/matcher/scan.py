@@ -284,11 +284,13 @@ class NdjsonReader:
     groups the line holds, or ALL (None) when any group may match it (an escape trigger, or a
     window decoded in full)."""
 
-    def __init__(self, paths, scanner=None, loads=None, on_bad=None, window=WINDOW, adaptive=True):
+    def __init__(self, paths, scanner=None, loads=None, on_bad=None, window=WINDOW, adaptive=True, on_io_error=None):
         self.paths = list(paths)
         self.scanner = scanner
         self.loads = loads or _json.loads
         self.on_bad = on_bad
+        self.on_io_error = on_io_error
+        self.io_errors = 0
         self.window = window
         self.adaptive = adaptive
         self.lines = 0
@@ -338,13 +340,25 @@ class NdjsonReader:
                     carry = chunk[end:]
 
     def _files(self):
-        """``(file number, path, buf, end)`` over every input."""
+        """``(file number, path, buf, end)`` over every input.
+
+        An input that cannot be opened (a directory, no permission) or that breaks while being
+        read (a truncated or corrupt ``.gz``, an I/O error) is counted in ``io_errors`` and
+        reported to ``on_io_error(path, lines_read, exc)`` (without a handler it is raised);
+        reading goes on with the next input, and the lines read before the break were already
+        yielded, so their matches are never lost."""
+        import zlib
+
         done = 0
         for k, path in enumerate(self.paths):
-            f = self._open(path)
-            seekable = path != "-" and not path.endswith(".gz")
-            raw = getattr(f, "fileobj", None) or f  # a gzip file's compressed stream, for progress
+            lines_before = self.lines  # the consumer counts a window's lines before asking for the next
+            f = None
             try:
+                if _os_path_isdir(path):
+                    raise IsADirectoryError(21, "is a directory, not an events file")
+                f = self._open(path)
+                seekable = path != "-" and not path.endswith(".gz")
+                raw = getattr(f, "fileobj", None) or f  # a gzip file's compressed stream, for progress
                 for buf, end in self._windows(f, seekable):
                     if path != "-":
                         try:
@@ -352,9 +366,15 @@ class NdjsonReader:
                         except (OSError, ValueError):
                             pass
                     yield k, path, buf, end
+            except (OSError, EOFError, zlib.error) as exc:
+                self.io_errors += 1
+                if self.on_io_error is None:
+                    raise
+                self.on_io_error(path, self.lines - lines_before, exc)
             finally:
                 if path != "-":
-                    f.close()
+                    if f is not None:
+                        f.close()
                     done += _size(path)
                     self.bytes_read = done
 
@@ -499,6 +519,12 @@ class NdjsonReader:
                 else:
                     yield from self._decode_all(path, base, lines, hits)
             base += len(lines)
+
+
+def _os_path_isdir(path):
+    import os
+
+    return path != "-" and os.path.isdir(path)
 
 
 def _size(path):

@@ -16,6 +16,7 @@ from typing import Sequence
 
 import orjson
 
+from ..atomic import output_dir, write_atomic
 from .batch import flat_results, run_batch
 from .html import render_html
 from .markdown import render_markdown
@@ -26,8 +27,9 @@ __all__ = ["build_report", "write_report", "run_batch", "render_html", "render_m
 def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dict]:
     """Per target: how many rules compiled exactly / with assumptions / were refused, and how
     many compiled ones were verified on their witnesses, agreed without proof (``unproven``: the
-    witnesses inside the stated assumptions are all selected or all rejected), disagreed, or
-    failed to run."""
+    witnesses inside the stated assumptions are all selected or all rejected), agreed only because
+    every witness the rule selects breaks a stated assumption (``vacuous``), disagreed, or failed
+    to run."""
     out: dict[str, dict] = {}
     for name in targets:
         c: collections.Counter = collections.Counter()
@@ -56,6 +58,7 @@ def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dic
             "compiled": c["s_exact"] + c["s_assumptions"],
             "verified": c["v_verified"],
             "unproven": c["v_unproven"],
+            "vacuous": c["v_vacuous"],
             "disagreement": c["v_disagreement"],
             "disagreement_exact": c["disagreement_exact"],
             "disagreement_assumptions": c["disagreement_assumptions"],
@@ -99,9 +102,11 @@ def build_report(rows: Sequence[dict], targets: Sequence[str], source: str = "")
 
 
 def write_report(report: dict, outdir: Path) -> list[Path]:
-    outdir.mkdir(parents=True, exist_ok=True)
+    """Write the three files, each atomically (complete or not at all: a full disk no longer
+    leaves a 0-byte report.json); raises :class:`~eqlc.atomic.OutputError`."""
+    outdir = output_dir(outdir)
     paths = [outdir / "report.json", outdir / "report.md", outdir / "index.html"]
-    paths[0].write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
-    paths[1].write_text(render_markdown(report), encoding="utf-8")
-    paths[2].write_text(render_html(report), encoding="utf-8")
+    write_atomic(paths[0], orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    write_atomic(paths[1], render_markdown(report))
+    write_atomic(paths[2], render_html(report))
     return paths

@@ -10,6 +10,8 @@ go straight into JSON).
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 import traceback
 import multiprocessing
@@ -21,13 +23,48 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 from ..errors import EqlError
 from ..fixtures.oracle import Oracle
 from ..fixtures.witness import generate, reason_kind
-from ..loaders import load_file
+from ..loaders import load_file_batch
 from ..printer import to_eql
 from ..rule import Rule
 from ..target import EVENT_ID_FIELD
 from ..verify import TargetSpec, verify_rule
 
 EVIDENCE_EVENTS = 3  # disagreeing events kept per rule x target, as minimal reproductions
+DEFAULT_RULE_TIMEOUT = 600.0  # seconds; the corpus's slowest rule takes about 110 s on a loaded 2-core machine
+
+
+class RuleTimeout(BaseException):
+    """A rule ran past ``--rule-timeout``. A BaseException, so the ``except Exception`` that turns
+    one engine's failure into an ``error`` verdict does not swallow it: the whole rule stops."""
+
+
+class _Deadline:
+    """``seconds`` of wall time for the block (main thread, ITIMER_REAL; any timer already armed,
+    such as eqlc.safe_regex's, is restored with what it has left). Python-level work is
+    interrupted at the next bytecode; a C extension is interrupted when it returns."""
+
+    def __init__(self, seconds: Optional[float]) -> None:
+        self.seconds = seconds
+        self.active = bool(seconds) and seconds > 0 and threading.current_thread() is threading.main_thread()
+
+    def _fire(self, signum: int, frame: Any) -> None:
+        if self.armed:
+            self.armed = False
+            raise RuleTimeout(f"timed out after {self.seconds:g} s (--rule-timeout)")
+
+    def __enter__(self) -> "_Deadline":
+        self.armed = False
+        if self.active:
+            self.old = signal.signal(signal.SIGALRM, self._fire)
+            self.armed = True
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.active:
+            self.armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.old)
 
 
 def _threat(rule: Rule) -> list[str]:
@@ -85,24 +122,26 @@ def _error_row(path: str, message: str) -> dict:
             "query": "", "error": message, "targets": [], "seconds": 0.0}
 
 
-def report_file(path: str, target_names: Sequence[str], registry: Optional[dict[str, str]] = None) -> list[dict]:
-    """Rows for every rule in one file (run in a worker process)."""
+def report_file(path: str, target_names: Sequence[str], registry: Optional[dict[str, str]] = None,
+                rule_timeout: Optional[float] = DEFAULT_RULE_TIMEOUT) -> list[dict]:
+    """Rows for every rule in one file (run in a worker process); a rule running past
+    ``rule_timeout`` seconds becomes an error row and the next rule runs."""
     if registry:
         from ..target import REGISTRY
 
         REGISTRY.update(registry)
     specs = [TargetSpec.parse(n) for n in target_names]
-    try:
-        rules = load_file(Path(path))
-    except EqlError as exc:
-        return [_error_row(path, exc.render())]
-    except Exception as exc:  # noqa: BLE001 - reported, never raised
-        return [_error_row(path, f"cannot load: {type(exc).__name__}: {exc}")]
+    rules, errors = load_file_batch(Path(path))
+    rows = [_error_row(path, exc.render()) for exc in errors]
+    if not rules:
+        return rows
     oracle = _worker_oracle()
-    rows = []
     for rule in rules:
         try:
-            rows.append(report_rule(rule, specs, oracle))
+            with _Deadline(rule_timeout):
+                rows.append(report_rule(rule, specs, oracle))
+        except RuleTimeout as exc:
+            rows.append(_error_row(rule.path or path, str(exc)) | {"name": rule.name, "timeout": True})
         except Exception as exc:  # noqa: BLE001 - one rule's failure is one row
             rows.append(_error_row(rule.path or path, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"))
     return rows
@@ -123,6 +162,7 @@ def run_batch(
     jobs: int = 1,
     on_done: Optional[Callable[[int], None]] = None,
     registry: Optional[dict[str, str]] = None,
+    rule_timeout: Optional[float] = DEFAULT_RULE_TIMEOUT,
 ) -> list[dict]:
     """Rows for every rule in ``files``, in file order, using ``jobs`` processes.
 
@@ -132,7 +172,7 @@ def run_batch(
     results: dict[str, list[dict]] = {}
     if jobs <= 1:
         for p in paths:
-            results[p] = report_file(p, target_names, registry)
+            results[p] = report_file(p, target_names, registry, rule_timeout)
             if on_done:
                 on_done(len(results[p]))
     else:
@@ -149,8 +189,9 @@ def run_batch(
                 break
             failed: list[str] = []
             for group in ([[p] for p in pending] if isolated else [pending]):
-                with ProcessPoolExecutor(max_workers=1 if isolated else jobs, mp_context=context) as pool:
-                    futures = {pool.submit(report_file, p, list(target_names), registry): p for p in group}
+                with ProcessPoolExecutor(max_workers=1 if isolated else jobs, mp_context=context,
+                                         initializer=_worker_init, initargs=(os.getpid(),)) as pool:
+                    futures = {pool.submit(report_file, p, list(target_names), registry, rule_timeout): p for p in group}
                     for fut in as_completed(futures):
                         p = futures[fut]
                         try:
@@ -166,6 +207,27 @@ def run_batch(
                             on_done(len(results[p]))
             pending = failed
     return [row for p in paths for row in results[p]]
+
+
+def _worker_init(parent: int) -> None:
+    """Workers die with the parent: the kernel sends SIGKILL when the parent exits
+    (``prctl(PR_SET_PDEATHSIG)``, Linux), and a watchdog thread exits the worker as soon as it is
+    re-parented (any POSIX system), so a killed ``eqlc report`` leaves no worker verifying on."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="eqlc-parent-watch", daemon=True).start()
 
 
 def default_jobs() -> int:

@@ -10,24 +10,41 @@ events it disagrees on. Nothing is fetched from the network.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import orjson
 
 TEMPLATE = Path(__file__).with_name("template.html")
 
-_CELL_TEXT = {"verified": "✓ verified", "unproven": "? unproven", "disagreement": "✗ disagreement", "refused": "refused",
-              "error": "! error"}
-_VERDICT_RANK = {"disagreement": 0, "error": 1, "unproven": 2, "verified": 3, "refused": 4}
+_CELL_TEXT = {"verified": "✓ verified", "unproven": "? unproven", "vacuous": "∅ vacuous", "disagreement": "✗ disagreement",
+              "refused": "refused", "error": "! error"}
+_VERDICT_RANK = {"disagreement": 0, "error": 1, "vacuous": 2, "unproven": 3, "verified": 4, "refused": 5}
 
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+# Inside <script type="application/json"> the HTML parser ends the element at "</script" and
+# enters the "script data escaped" states at "<!--" (WHATWG HTML, 13.2.5.4 ff.), whatever the JSON
+# means. Escaping every '<' (and '>', '&' for good measure) as a JSON \\u escape leaves no tag or
+# comment opener in the island, and the JSON value is unchanged; U+2028/U+2029 are escaped for
+# consumers that read the island as JavaScript source.
+_JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
 def _json_for_script(data: object) -> str:
-    text = orjson.dumps(data).decode()
-    return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return orjson.dumps(data).decode().translate(_JSON_ESCAPES)
+
+
+_PLACEHOLDER = re.compile(r"\{\{(SUMMARY|TOTALS|RULES|DATA)\}\}")
+
+
+def fill_template(page: str, parts: dict[str, str]) -> str:
+    """Substitute each ``{{NAME}}`` of the template once, in one pass: text inserted for one
+    placeholder is never scanned again, so a rule named ``{{DATA}}`` stays that text."""
+    return _PLACEHOLDER.sub(lambda m: parts[m.group(1)], page)
 
 
 def _label(t: dict) -> str:
@@ -35,13 +52,14 @@ def _label(t: dict) -> str:
 
 
 def _totals_table(report: dict) -> str:
-    head = "<tr><th>target</th><th>rules</th><th>exact</th><th>with assumptions</th><th>refused</th><th>verified</th><th>unproven</th><th>disagreement</th><th>engine error</th></tr>"
+    head = "<tr><th>target</th><th>rules</th><th>exact</th><th>with assumptions</th><th>refused</th><th>verified</th><th>unproven</th><th>vacuous</th><th>disagreement</th><th>engine error</th></tr>"
     rows = []
     for name in report["targets"]:
         t = report["totals"][name]
         rows.append(
             f"<tr><td>{_e(name)}</td><td>{t['rules']}</td><td>{t['exact']}</td><td>{t['assumptions']}</td>"
             f"<td>{t['refused']}</td><td class='v-verified'>{t['verified']}</td><td class='v-unproven'>{t['unproven']}</td>"
+            f"<td class='v-vacuous'>{t['vacuous']}</td>"
             f"<td class='v-disagreement'>{t['disagreement']}</td><td class='v-error'>{t['error']}</td></tr>"
         )
     return f"<table id='totals'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
@@ -89,9 +107,9 @@ def render_html(report: dict) -> str:
         f"{m['mcdc_masking']} with a masking pair, {m['uncovered']} without."
     )
     page = TEMPLATE.read_text(encoding="utf-8")
-    return (
-        page.replace("{{SUMMARY}}", summary)
-        .replace("{{TOTALS}}", _totals_table(report))
-        .replace("{{RULES}}", _rules_table(report))
-        .replace("{{DATA}}", _json_for_script({"targets": report["targets"], "rules": report["rules"]}))
-    )
+    return fill_template(page, {
+        "SUMMARY": summary,
+        "TOTALS": _totals_table(report),
+        "RULES": _rules_table(report),
+        "DATA": _json_for_script({"targets": report["targets"], "rules": report["rules"]}),
+    })

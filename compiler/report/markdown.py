@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-VERDICT_MARK = {"verified": "✓", "unproven": "?", "disagreement": "✗", "refused": "—", "error": "!"}
+VERDICT_MARK = {"verified": "✓", "unproven": "?", "vacuous": "∅", "disagreement": "✗", "refused": "—", "error": "!"}
 
 
 def _cell(t: dict) -> str:
@@ -30,17 +30,18 @@ def render_markdown(report: dict) -> str:
         "Every compiled translation runs on witnesses generated from the rule (MC/DC pairs and edge cases) through the",
         "target's own engine and is compared with the Python matcher (Elasticsearch semantics). A difference on a witness",
         "that breaks one of the translation's stated assumptions (the target's own check says so) is not a disagreement;",
-        "`unproven`: it agrees, but the witnesses inside its assumptions are all selected or all rejected.",
+        "`unproven`: it agrees, but the witnesses inside its assumptions are all selected or all rejected;",
+        "`vacuous`: every witness the rule selects breaks a stated assumption (a refusal the target did not make).",
         "",
         "## Per target",
         "",
-        "| target | rules | exact | with assumptions | refused | verified | unproven | disagreement (exact / assumptions) | engine error |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| target | rules | exact | with assumptions | refused | verified | unproven | vacuous | disagreement (exact / assumptions) | engine error |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in targets:
         t = report["totals"][name]
         lines.append(
-            f"| {name} | {t['rules']} | {t['exact']} | {t['assumptions']} | {t['refused']} | {t['verified']} | {t['unproven']} | "
+            f"| {name} | {t['rules']} | {t['exact']} | {t['assumptions']} | {t['refused']} | {t['verified']} | {t['unproven']} | {t['vacuous']} | "
             f"{t['disagreement']} ({t['disagreement_exact']} / {t['disagreement_assumptions']}) | {t['error']} |"
         )
     m = report["mcdc"]

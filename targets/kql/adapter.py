@@ -48,6 +48,7 @@ from eqlc.result import Status, Translation
 from . import syntax
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
+from .hives import Respelt
 from .profile import FieldMap, HiveColumn, Profile, Table, load_profile
 
 ID_COLUMN = "__eqlc_id"
@@ -129,7 +130,12 @@ def _device_ids(profile: Profile, events: list[dict]) -> dict[int, str]:
 
 def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), derived: Iterable[Derived] = (),
          computed: Iterable[str] = (), folded: Iterable[str] = (), mapped: Iterable[Any] = (),
-         spelled: Iterable[ir.Expr] = (), emptied: Iterable[str] = ()) -> Loaded:
+         spelled: Iterable[Respelt] = (), emptied: Iterable[str] = (), columns: Optional[Iterable[str]] = None) -> Loaded:
+    """The tables for ``events`` and the events left out, for a translation that assumed
+    ``facts``... ``emptied`` and reads ``columns`` (None: every column): a value that cannot be
+    loaded into a column (several values for a one-value column) leaves the event out only when
+    the query reads that column."""
+    read = None if columns is None else set(columns)
     facts = list(facts)
     emptied_paths = [(name, split_path(name)) for name in emptied]
     derived = list(derived)
@@ -170,7 +176,9 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         for t in profile.tables.values():
             if t.category not in cats:
                 continue
-            row, reason, contributions = _cached_row(profile, t, event, idx, devices)
+            row, reason, contributions, problems = _cached_row(profile, t, event, idx, devices)
+            if not reason:
+                reason = next((why for col, why in problems.items() if read is None or col in read), None)
             for lk_name, dev, lk_row in contributions:
                 prev = lookup_rows[lk_name].get(dev)
                 ts = lk_row[profile.timestamp]
@@ -190,7 +198,7 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
 
 
 def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], computed: list[str],
-                    spelled: list[ir.Expr] = ()) -> None:
+                    spelled: list[Respelt] = ()) -> None:
     """Leave out rows where a field the translation reads through a profile expression (e.g.
     ASIM's process.name cut from TargetProcessName) differs from the event's ECS value.
 
@@ -199,10 +207,11 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
 
     A field whose expression spells a registry hive in full (``hive_spelling``: registry.path read
     as RegistryKey\\RegistryValueName) is compared with the ECS value up to the hive's spelling
-    (ECS abbreviates HKLM, Elastic Defend spells HKEY_USERS in full); the translation then states
-    that the rule's conditions on it do not depend on that spelling, so each such condition
-    (``spelled``) is evaluated by the reference matcher on the event as it is and with the field
-    spelt as the query reads it: the event is left out exactly when the two truths differ."""
+    (HKLM, \\REGISTRY\\MACHINE, MACHINE or HKEY_LOCAL_MACHINE); the translation states that the
+    rule's conditions on it select the same keys whichever spelling an event uses, so each such
+    condition (``spelled``) is evaluated by the reference matcher as the rule states it on the event
+    and as the query tests it (hive prefixes rewritten) on the path the query reads: the event is
+    left out exactly when the two truths differ (:func:`_spelling_breaks`)."""
     import duckdb_kql
 
     for t in profile.tables.values():
@@ -229,12 +238,6 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
         if bad:
             rows[:] = [r for r in rows if r[ID_COLUMN] not in bad]
             out.excluded.update(bad)
-
-
-def _spelt_full(hives: HiveColumn, path: str) -> str:
-    """``path`` with its first segment, if it names a hive in either spelling, spelt in full."""
-    head, sep, rest = path.partition("\\")
-    return hives.full(head) + sep + rest
 
 
 _LEAF_MATCHERS: dict[str, Any] = {}
@@ -269,28 +272,39 @@ def _with_value(event: dict, path: tuple[str, ...], value: str) -> dict:
     return out
 
 
-def _spelling_breaks(hives: HiveColumn, name: str, ecs: str, kql: str, event: dict, spelled: list[ir.Expr],
+def _spelling_breaks(hives: HiveColumn, name: str, ecs: str, kql: str, event: dict, spelled: list[Respelt],
                      columns: tuple[str, ...] = ()) -> Optional[str]:
     """Why the event is outside the hive-spelling assumption on field ``name`` (read by the query
-    as ``kql``, ECS value ``ecs``), or None."""
-    if _spelt_full(hives, ecs) != kql:
+    as ``kql``, ECS value ``ecs``), or None.
+
+    The event must be a path of a key or value whose hive the table's spelling names
+    (``ecs`` respelt in full is ``kql``), and every condition on the field must have the same
+    truth as the rule states it on ``ecs`` and as the query tests it (hive prefixes rewritten) on
+    ``kql``: only then is the row the query sees the event the rule sees."""
+    full = hives.spellings.respell_path(ecs)
+    if full is None and ecs:
+        return (f"{name} {ecs!r} does not start with a hive ({', '.join(hives.names)} or a full name), so it is "
+                f"not {hives.hive_field}\\{hives.key_field}\\registry.value as {hives.column} records keys")
+    if (full or ecs) != kql:
         return (f"{name} {ecs!r} is not {hives.hive_field}\\{hives.key_field}\\registry.value (the query reads "
                 f"{kql!r} from {', '.join(columns) or hives.column})")
-    if ecs == kql:
-        return None
-    respelt = _with_value(event, split_path(name), kql)
-    for cond in spelled:
-        es, kq = _truth(cond, event), _truth(cond, respelt)
+    respelt = _with_value(event, split_path(name), kql) if ecs != kql else event
+    for pair in spelled:
+        if ecs == kql and pair.leaf == pair.query:
+            continue
+        es, kq = _truth(pair.leaf, event), _truth(pair.query, respelt)
         if es != kq:
-            return (f"the rule's condition on {name} is {es} for {ecs!r} but {kq} for the same path with the hive "
-                    f"spelt in full as {hives.column} records it ({kql!r}): it depends on the hive's spelling")
+            rewritten = "" if pair.leaf == pair.query else " (its hive prefixes rewritten to the full names)"
+            return (f"the rule's condition on {name} is {es} for {ecs!r} but {kq} as the query tests it{rewritten} on "
+                    f"the same path with the hive spelt in full as {hives.column} records it ({kql!r}): it depends "
+                    f"on the hive's spelling")
     return None
 
 
 _ROWS: dict[tuple, tuple] = {}
 
 
-def _cached_row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tuple[dict, Optional[str], list]:
+def _cached_row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tuple[dict, Optional[str], list, dict]:
     """:func:`_row`, remembered by the event's content (and profile, table, position, device):
     the test suites load the same fixtures for hundreds of queries. The entry keeps the profile
     alive, so its ``id`` cannot be reused while the entry exists."""
@@ -300,14 +314,17 @@ def _cached_row(profile: Profile, t: Table, event: dict, idx: int, devices: dict
         if len(_ROWS) > 50_000:
             _ROWS.clear()
         hit = _ROWS[key] = (*_row(profile, t, event, idx, devices), profile)
-    row, reason, contributions, _ = hit
-    return dict(row), reason, [(n, d, dict(r)) for n, d, r in contributions]
+    row, reason, contributions, problems, _ = hit
+    return dict(row), reason, [(n, d, dict(r)) for n, d, r in contributions], dict(problems)
 
 
-def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tuple[dict, Optional[str], list]:
-    """The table row for ``event`` (or the reason it cannot be one) and the lookup-table rows it
-    contributes, as (lookup name, device, row)."""
+def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tuple[dict, Optional[str], list, dict]:
+    """The table row for ``event`` (or the reason it cannot be one), the lookup-table rows it
+    contributes, as (lookup name, device, row), and the columns it cannot fill, with the reason
+    (a field with several values for a one-value column): the event is a row for a query that
+    does not read them."""
     contributions: list[tuple[str, str, dict]] = []
+    problems: dict[str, str] = {}
     cols = profile.columns_of(t)
     row: dict[str, Any] = {c: ("" if typ == "string" else None) for c, typ in cols.items()}
     ts = _timestamp((values(event, ("@timestamp",)) or [None])[0])
@@ -346,34 +363,74 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         if not ok:
             if fm.field in ("host.os.type",):
                 continue
-            return row, val, contributions
+            problems[fm.column or fm.field] = f"outside the stated assumption on {fm.field}: {val}" if fm.note else val
+            continue
         if fm.field == "@timestamp":
             continue
         row[fm.column] = val  # type: ignore[index]
-    if t.hives is not None:  # RegistryKey: the hive's full name, a backslash, the hive-relative key
-        hv = t.hives
-        hive_vals, key_vals = values(event, split_path(hv.hive_field)), values(event, split_path(hv.key_field))
-        if len(hive_vals) > 1 or len(key_vals) > 1:
-            return row, f"{hv.hive_field}/{hv.key_field} have several values but {hv.column} holds one", contributions
-        row[hv.column] = "\\".join([hv.full(str(h)) for h in hive_vals] + [str(v) for v in key_vals])
+    if t.hives is not None:  # RegistryKey: the key's path, its hive spelt in full
+        reason = _fill_registry_key(t, event, row)
+        if reason:
+            return row, reason, contributions, problems
     for column, options in mapped.items():
         common = [x for x in options[0] if all(x in o for o in options[1:])]
         if not common:
-            return row, f"value-mapped fields give {column} no common value ({options})", contributions
+            return row, f"value-mapped fields give {column} no common value ({options})", contributions, problems
         row[column] = common[0]
-    return row, None, contributions
+    return row, None, contributions, problems
+
+
+def _fill_registry_key(t: Table, event: dict, row: dict) -> Optional[str]:
+    """Fill the table's registry key column (RegistryKey) from the ECS event, in the table's
+    spelling, or say why the event cannot be such a row.
+
+    From ``registry.path`` when the event has one: its hive respelt in full (HKLM\\, \\REGISTRY\\MACHINE\\,
+    MACHINE\\ -> HKEY_LOCAL_MACHINE\\, :mod:`eqlc.targets.kql.hives`) and, when the path ends with the
+    event's ``registry.value``, without it (the value name has its own column). An ECS event states
+    the path as its source spells the hive; the table row of the same operation spells it in full,
+    which is what the query reads. Without a path, from ``registry.hive`` (any spelling) and the
+    hive-relative ``registry.key``. A path naming no hive is kept as it is: the stated assumption
+    that a path starts with its hive is checked per translation (:func:`_spelling_breaks`)."""
+    hv = t.hives
+    assert hv is not None
+    path_fm = next((fm for fm in t.fields.values() if fm.hive_spelling), None)
+    paths = values(event, split_path(path_fm.field)) if path_fm is not None else []
+    if len(paths) > 1:
+        return f"{path_fm.field} has {len(paths)} values but {hv.column} holds one"  # type: ignore[union-attr]
+    if paths:
+        path = str(paths[0])
+        full = hv.spellings.respell_path(path) or path
+        value_fm = next((fm for fm in t.fields.values() if fm.column and fm.column in path_fm.columns  # type: ignore[union-attr]
+                         and fm.column != hv.column and not fm.expr), None)
+        names = values(event, split_path(value_fm.field)) if value_fm is not None else []
+        name = str(names[0]) if len(names) == 1 else ""
+        row[hv.column] = full[: -len(name) - 1] if name and full.endswith("\\" + name) else full
+        return None
+    hive_vals, key_vals = values(event, split_path(hv.hive_field)), values(event, split_path(hv.key_field))
+    if len(hive_vals) > 1 or len(key_vals) > 1:
+        return f"{hv.hive_field}/{hv.key_field} have several values but {hv.column} holds one"
+    row[hv.column] = "\\".join([hv.full(str(h)) for h in hive_vals] + [str(v) for v in key_vals])
+    return None
 
 
 def _mapped_breaks(checks: list, table: str, row: dict, event: dict) -> Optional[str]:
-    """Why the row breaks a value-mapping assumption of the translation: a leaf on a value-mapped
-    field whose Elasticsearch truth differs from the truth of the column test it was translated
-    to, on the column value this adapter built from the SAME mapping."""
+    """Why the row breaks a value-mapping assumption of the translation: the field holds a value
+    spelled otherwise than the value map lists it (``LINUX`` for ``linux``: the map, and so the
+    column the row would have, is stated for the listed spelling only), or a leaf on a value-mapped
+    field has an Elasticsearch truth that differs from the truth of the column test it was
+    translated to, on the column value this adapter built from the SAME mapping."""
     for m in checks:
-        if m.table != table or m.column not in row:
+        if m.table != table:
             continue
         f = leaf_field(m.leaf)
         assert f is not None
         have = [v for v in values(event, f.path) if isinstance(v, str)]
+        odd = next(((h, k) for h in have if h not in m.spellings for k in m.spellings if eq_fold(h, k, True)), None)
+        if odd is not None:
+            return (f"outside the stated value mapping: {f.name} {odd[0]!r} is spelled otherwise than the value map's "
+                    f"{odd[1]!r}")
+        if m.column not in row:
+            continue
         if isinstance(m.leaf, ir.IsNull):
             es = not values(event, f.path)
         else:
@@ -394,12 +451,13 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     the same fixtures. The result must not be modified."""
     prof = load_profile(profile or translation.profile, mapping)
     checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped", "spelled", "emptied"))
-    key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks))
+    columns = getattr(translation, "columns", None)
+    key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks), repr(columns))
     hit = _LOADED.get(key)
     if hit is not None:
         _LOADED.move_to_end(key)
         return hit[0]
-    loaded = load(prof, events, *checks)
+    loaded = load(prof, events, *checks, columns=columns)
     _LOADED[key] = (loaded, prof)  # the entry keeps the profile alive, so its id is not reused
     while len(_LOADED) > 32:
         _LOADED.popitem(last=False)

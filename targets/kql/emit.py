@@ -36,6 +36,7 @@ from eqlc.result import Notes, Refused
 
 from . import argv, syntax
 from .argv import Derived
+from .hives import Respelt, respell_leaf
 from .profile import FieldMap, Profile, Table
 
 Cond = Union[str, bool]  # Kusto text, or a constant the emitter already decided
@@ -56,13 +57,16 @@ class Fact:
 class Mapped:
     """A leaf on a value-mapped field (event.type -> ActionType), translated as ``column`` being one
     of ``allowed`` (``isempty`` for a null test: ``allowed`` is ``("",)``). The translation states
-    that the two agree; the adapter leaves out events where they do not (an event whose
-    event.action pins ActionType while its event.type is missing, a value in another case)."""
+    that the two agree, and that the field's ECS values are spelled as the value map lists them
+    (``spellings``; none for a null test); the adapter leaves out events where either is false (an
+    event whose event.action pins ActionType while its event.type is missing; ``"LINUX"`` where the
+    map lists ``linux``, which a case-insensitive rule matches and the column test does not)."""
 
     leaf: ir.Expr
     table: str
     column: str
     allowed: tuple[str, ...]
+    spellings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -78,10 +82,12 @@ class Checks:
     computed: list[str] = field(default_factory=list)
     folded: list[str] = field(default_factory=list)
     mapped: list[Mapped] = field(default_factory=list)
-    spelled: list[ir.Expr] = field(default_factory=list)  # leaves on a field whose hive spelling differs from ECS
+    spelled: list[Respelt] = field(default_factory=list)  # conditions on a field read with the table's hive spelling
     emptied: list[str] = field(default_factory=list)  # fields whose "" the query reads as missing
+    columns: list[str] = field(default_factory=list)  # the table columns the query reads
 
     def merge(self, other: "Checks") -> None:
+        self.columns.extend(c for c in other.columns if c not in self.columns)
         self.mapped.extend(m for m in other.mapped if m not in self.mapped)
         self.spelled.extend(s for s in other.spelled if s not in self.spelled)
         self.facts.extend(other.facts)
@@ -103,8 +109,9 @@ class Emitter:
     computed: list[str] = field(default_factory=list)  # fields read through a profile `expr`
     folded: list[str] = field(default_factory=list)  # fields compared with Kusto's ci operators
     mapped: list[Mapped] = field(default_factory=list)  # leaves on value-mapped fields
-    spelled: list[ir.Expr] = field(default_factory=list)  # leaves on fields read with another hive spelling
+    spelled: list[Respelt] = field(default_factory=list)  # conditions on fields read with the table's hive spelling
     emptied: list[str] = field(default_factory=list)  # fields whose "" the query reads as missing
+    columns: list[str] = field(default_factory=list)  # table columns the query reads
     _folded_now: bool = False
     _arrays: int = 0
 
@@ -120,6 +127,8 @@ class Emitter:
             raise Refused(f"{opt}{f.name} has no column in {self.table.name} (profile {self.profile.name})")
         if fm.note:
             self.notes.assume(fm.note)
+        if fm.lookup is None:
+            self.columns.extend(c for c in (fm.columns or ((fm.column,) if fm.column else ())) if c not in self.columns)
         if fm.derived_from_command_line:
             source = fm.argv_of or fm.argc_of or ""
             self.fieldmap(ir.Field(tuple(source.split("."))))  # the command line's own caveats apply as well
@@ -144,7 +153,7 @@ class Emitter:
     @property
     def checks(self) -> Checks:
         return Checks(list(self.facts), list(self.derived), list(self.computed), list(self.folded), list(self.mapped),
-                      list(self.spelled), list(self.emptied))
+                      list(self.spelled), list(self.emptied), list(self.columns))
 
     # ---- entry point -----------------------------------------------------------------------
     def condition(self, expr: ir.Expr) -> Cond:
@@ -183,8 +192,8 @@ class Emitter:
         if f.name in self.table.facts and f.name not in self.table.fields:
             return self.fact(e, f)
         fm = self.fieldmap(f)
-        if fm.hive_spelling and e not in self.spelled:
-            self.spelled.append(e)  # the adapter checks its truth under both hive spellings
+        if fm.hive_spelling:
+            e = self.respell(e, fm)
         if fm.values is not None:
             return self.value_mapped(e, fm)
         if fm.argv_of:
@@ -206,6 +215,17 @@ class Emitter:
             text = self.numeric_leaf(e, fm)
             return conj([f"isnotnull({fm.text})", text]) if negated else text
         raise Refused(f"{f.name} maps to {fm.text} of type {fm.type}, which the KQL emitter does not compare")
+
+    def respell(self, e: ir.Expr, fm: FieldMap) -> ir.Expr:
+        """``e`` with its literal hive prefixes in the table's spelling (HKLM\\ -> HKEY_LOCAL_MACHINE\\,
+        :mod:`eqlc.targets.kql.hives`); the adapter checks the rule's condition on each ECS event
+        against the rewritten one on the value the query reads."""
+        hives = self.table.hives
+        query = respell_leaf(hives.spellings, e, fm.field) if hives is not None else e
+        pair = Respelt(e, query)
+        if pair not in self.spelled:
+            self.spelled.append(pair)
+        return query
 
     def fact(self, e: ir.Expr, f: ir.Field) -> Cond:
         """Decide a leaf on a field the table implies (event.category/type/action)."""
@@ -238,7 +258,10 @@ class Emitter:
             for k in keys:
                 out.extend(x for x in fm.values[k] if x not in out)
         self.notes.assume(f"{describe(e)} is translated as {fm.text} in ({', '.join(out)}) (value mapping)")
-        self._map(Mapped(e, self.table.name, fm.text, tuple(out)))
+        self.notes.assume(
+            f"{fm.field} values are taken to be spelled as the {self.profile.name} value map lists them "
+            f"({', '.join(fm.values)}): an event spelling one otherwise (another letter case) is outside the mapping")
+        self._map(Mapped(e, self.table.name, fm.text, tuple(out), tuple(fm.values)))
         return f"{fm.text} in ({', '.join(syntax.quote(x) for x in out)})"
 
     def _map(self, m: Mapped) -> None:
@@ -439,8 +462,8 @@ class Emitter:
         text = self.bool_expr(e, used)
         if self._folded_now:
             self.folded.extend(name for name in used if name not in self.folded)
-        if any(fm.hive_spelling for fm in used.values()) and e not in self.spelled:
-            self.spelled.append(e)  # a script reading it is checked under both hive spellings too
+        if any(fm.hive_spelling for fm in used.values()) and Respelt(e, e) not in self.spelled:
+            self.spelled.append(Respelt(e, e))  # a script reading it is checked under both hive spellings too
         guards: list[Cond] = []
         for fm in used.values():
             if fm.is_array or fm.values is not None or fm.argv_of:

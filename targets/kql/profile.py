@@ -12,9 +12,12 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from eqlc.mapping import load_mapping
+
+if TYPE_CHECKING:
+    from .hives import HiveNames
 
 HERE = Path(__file__).resolve().parent
 PROFILE_FILES = {"defender": HERE / "defender.yaml", "sentinel-asim": HERE / "sentinel-asim.yaml"}
@@ -99,21 +102,26 @@ class Table:
 class HiveColumn:
     """A column holding a registry key's full path, hive first, spelt in full
     (``HKEY_LOCAL_MACHINE\\SOFTWARE\\...``), as Defender's and ASIM's RegistryKey do. The
-    adapter builds it from ECS's abbreviated ``registry.hive`` and hive-relative ``registry.key``;
-    ``names`` maps each ECS abbreviation to the full spelling."""
+    adapter builds it from the ECS event's ``registry.path`` (its hive respelt), else from
+    ``registry.hive`` and the hive-relative ``registry.key``; ``names`` maps every other spelling
+    of a hive that ECS events and rules use (HKLM, \\REGISTRY\\MACHINE, MACHINE...) to the full
+    one, for the adapter and for the emitter's rewriting of a rule's hive prefixes
+    (:mod:`eqlc.targets.kql.hives`)."""
 
     column: str
     hive_field: str
     key_field: str
     names: dict[str, str]
 
+    @functools.cached_property
+    def spellings(self) -> "HiveNames":
+        from .hives import HiveNames
+
+        return HiveNames(self.names)
+
     def full(self, hive: str) -> str:
-        """The full spelling of a hive given in either spelling (case-insensitively)."""
-        up = hive.upper()
-        for abbr, name in self.names.items():
-            if up in (abbr.upper(), name.upper()):
-                return name
-        return hive
+        """The full spelling of a hive given in any listed spelling (case-insensitively)."""
+        return self.spellings.full(hive)
 
 
 @dataclass

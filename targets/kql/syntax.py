@@ -20,6 +20,8 @@ Sources (Microsoft's Kusto reference, MicrosoftDocs/dataexplorer-docs):
 
 from __future__ import annotations
 
+import re
+
 from eqlc.ir import Pattern, PatternKind, Wildcard
 from eqlc.lucene_regex import re2_fold_safe  # also for the literal and wildcard regexes built here
 
@@ -91,9 +93,40 @@ def _re2_char(ch: str, ci: bool) -> str:
     return ch
 
 
+# Case-insensitive literals are written in the shorter of two equivalent forms (Sentinel rejects
+# queries over 10,000 characters, and one [aA] class per letter is what makes long rules long):
+#
+# * per character: ``[aA]`` for each ASCII letter (``(?:s|S)``/``(?:k|K)`` for s and k, see
+#   :func:`eqlc.lucene_regex.re2_fold_safe`);
+# * per run of ASCII characters: ``(?i:...)``, with s and k spelled ``(?-i:s|S)``/``(?-i:k|K)``.
+#   RE2's ``(?i)`` folds a letter to every member of its Unicode simple case-folding orbit; for
+#   ASCII letters other than s and k the orbit is exactly the lower/upper pair, and ASCII
+#   non-letters have no folds, so inside the group RE2 matches what ``[aA]`` matches. s and k
+#   also fold to U+017F (long s) and U+212A (Kelvin sign), which Elasticsearch's ASCII folding
+#   does not, hence their case-sensitive alternation. Non-ASCII characters end a run: they must
+#   match exactly (EQL folds ASCII only) and outside the group they do.
+# tests/test_kql_ci_regex.py checks the two forms agree with google-re2 on every ASCII character
+# and the Unicode characters that fold to ASCII, and with the Python matcher on the corpus.
+_FOLD_SK = {"s": "(?-i:s|S)", "k": "(?-i:k|K)"}
+
+
+def _ci_run(run: str) -> str:
+    """The shorter RE2 spelling of a run of ASCII characters matched case-insensitively."""
+    per_char = "".join(_re2_char(ch, True) for ch in run)
+    if sum(ch.isalpha() and ch.lower() not in _FOLD_SK for ch in run) < 2:
+        return per_char
+    grouped = "(?i:" + "".join(_FOLD_SK.get(ch.lower()) or _re2_char(ch, False) for ch in run) + ")"
+    return grouped if len(grouped) < len(re2_fold_safe(per_char)) else per_char
+
+
 def literal_regex(text: str, ci: bool) -> str:
     """RE2 for a literal string; ``ci`` folds ASCII letters only (as Elasticsearch does)."""
-    return "".join(_re2_char(ch, ci) for ch in text)
+    if not ci:
+        return "".join(_re2_char(ch, False) for ch in text)
+    out: list[str] = []
+    for run in re.findall(r"[\x00-\x7f]+|[^\x00-\x7f]+", text):
+        out.append(_ci_run(run) if run.isascii() else "".join(_re2_char(ch, True) for ch in run))
+    return "".join(out)
 
 
 def wildcard_regex(pattern: Pattern, ci: bool) -> str:

@@ -30,6 +30,7 @@ class KqlTranslation(Translation):
     mapped: list[Mapped] = field(default_factory=list, compare=False, repr=False)
     spelled: list = field(default_factory=list, compare=False, repr=False)
     emptied: list[str] = field(default_factory=list, compare=False, repr=False)
+    columns: Optional[list[str]] = field(default=None, compare=False, repr=False)  # table columns the query reads
 
 
 class KqlTarget:
@@ -47,10 +48,16 @@ class KqlTarget:
         except UnquotableString as err:
             return KqlTranslation(self.name, Status.REFUSED, [str(err)], None, profile=pname, rule_path=rule.path)
         status = Status.ASSUMPTIONS if notes.assumptions else Status.EXACT
-        arts = deploy.artifacts(rule, text, list(notes.assumptions), pname)
+        arts = deploy.artifacts(rule, text, list(notes.assumptions), prof)
         return KqlTranslation(self.name, status, list(notes.assumptions), text, arts, rule_path=rule.path, profile=pname,
                               facts=checks.facts, derived=checks.derived, computed=checks.computed, folded=checks.folded,
-                              mapped=checks.mapped, spelled=checks.spelled, emptied=checks.emptied)
+                              mapped=checks.mapped, spelled=checks.spelled, emptied=checks.emptied,
+                              columns=checks.columns)
+
+    def batch_artifacts(self, translations: list[Translation], rules: list[Rule], profile: Optional[str] = None,
+                        mapping: Optional[str] = None) -> dict[str, str]:
+        """The batch's one Sentinel ARM template (see :data:`eqlc.target.BATCH_ARTIFACTS`)."""
+        return deploy.batch_artifacts(translations, profile or DEFAULT_PROFILE)
 
     def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> list[str]:
         from .adapter import run

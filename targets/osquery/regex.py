@@ -41,6 +41,7 @@ import functools
 import re
 from typing import Optional, Sequence
 
+from eqlc import safe_regex
 from eqlc.lucene_regex import (
     AnyChar,
     AnyString,
@@ -353,11 +354,14 @@ def _bracket(s: bytes, i: int) -> int:
 
 
 @functools.lru_cache(maxsize=4096)
-def _compiled(pattern: str) -> "re.Pattern[bytes]":
+def _compiled(pattern: str) -> "safe_regex.SafeRegex":
+    """The subset's ``re`` spelling, run in bounded time (:mod:`eqlc.safe_regex`: RE2 where the
+    meaning is the same, else ``re`` under a time budget; std::regex backtracks too, and osquery
+    reports an error where its stack runs out, so a budget overrun is an engine error)."""
     raw = pattern.encode("utf-8")
     if len(raw) > MAX_REGEX_BYTES:
         raise ValueError(f"Invalid regex: too big, max size is {MAX_REGEX_BYTES} bytes")
-    return re.compile(check_subset(raw))
+    return safe_regex.compile(check_subset(raw))
 
 
 def regex_match(value: object, pattern: object, index: object) -> Optional[str]:

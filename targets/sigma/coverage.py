@@ -41,6 +41,7 @@ REASON_CLASSES = [
     ("`sample`", "`sample`"),
     ("pipe", "the pipe"),
     ("wildcard literal in endsWith/stringContains", "may act as wildcards"),
+    ("registry data Details spells otherwise (DWORD, empty, binary)", "spells some values otherwise than ECS"),
 ]
 
 

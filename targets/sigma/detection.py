@@ -23,6 +23,7 @@ Semantics decided here (each with its source):
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Union
 
@@ -157,6 +158,8 @@ class Converter:
             )
         if spec.assume:
             self.log.assume(spec.assume)
+        if spec.array:
+            self._assume_one_element(spec)
         self.used.setdefault(f.name, spec)
         if spec.kind == "tail":
             self._assume_tail(spec)
@@ -216,11 +219,23 @@ class Converter:
 
         self.log.assume(text, violated)
 
+    def _assume_one_element(self, spec: FieldSpec) -> None:
+        """An ECS array read from a one-value Sigma field (registry.data.strings as Details): exact
+        where the array has at most one element, which is what the check tests."""
+        path = tuple(spec.ecs.split("."))
+        text = (f"{spec.ecs} is an ECS array (one element per string of a REG_MULTI_SZ value) read from {spec.sigma}, "
+                f"one string: assumes events whose {spec.ecs} has more than one element are absent")
+
+        def violated(event: dict) -> bool:
+            return len(ecs_values(event, path)) > 1
+
+        self.log.assume(text, violated)
+
     def assume_single_values(self) -> None:
         """Sigma fields hold one value. Elasticsearch matches an array field if *any* element
         matches, and ``not`` if *no* element does; a scalar column cannot say both. So every plain
         field read is assumed single-valued, as ECS defines these fields."""
-        plain = {e: s.sigma for e, s in self.used.items() if s.kind == "plain"}
+        plain = {e: s.sigma for e, s in self.used.items() if s.kind == "plain" and not s.array}
         if not plain:
             return
         paths = [tuple(e.split(".")) for e in plain]
@@ -338,6 +353,8 @@ class Converter:
             return self.tail_match(node, f, spec, parts_list, ci, matcher)
         if spec.kind == "argv":
             return self.argv_match(node, f, spec, parts_list, ci, matcher)
+        if spec.renders:
+            self._check_renders(node, f, spec, parts_list, ci)
         cmods = self.case_mods(ci, node, f, matcher)
         groups: dict[tuple[str, ...], list[Value]] = {}
         for parts in parts_list:
@@ -345,6 +362,34 @@ class Converter:
             groups.setdefault(((mod,) if mod else ()) + cmods, []).append(value)
         items = [Item(spec.sigma, mods, tuple(dict.fromkeys(vals))) for mods, vals in groups.items()]
         return items[0] if len(items) == 1 else SOr(tuple(items))
+
+    def _check_renders(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list: Sequence[Sequence[Part]], ci: bool) -> None:
+        """Refuse a comparison that could select a value the Sigma field spells otherwise than ECS
+        (``renders``: Sysmon's "DWORD (0x00000001)" where ECS has "1", "(Empty)" where ECS has "").
+        An exact value is kept when it is neither a number's decimal or hex text, nor empty, nor of
+        the shape of a listed spelling; a pattern when it has a literal character that none of
+        those hold (it then selects none of them on either side), or is ``*`` (it selects all)."""
+        flags = re.IGNORECASE if ci else 0
+        shapes = [re.compile("0[xX][0-9a-fA-F]+".join(re.escape(x) for x in re.split(r"0x[0-9a-fA-F]+", r)), flags)
+                  for r in spec.renders]
+        alphabet = set("0123456789abcdefABCDEFxX-") | {c for r in spec.renders for c in r}
+        if ci:
+            alphabet |= {c.swapcase() for c in alphabet}
+        for parts in parts_list:
+            parts = tuple(parts)
+            if parts == (ir.Wildcard.STAR,):
+                continue
+            if all(isinstance(p, str) for p in parts):
+                text = "".join(parts)  # type: ignore[arg-type]
+                if text and not re.fullmatch(r"-?[0-9]+|0[xX][0-9a-fA-F]+", text) and not any(x.fullmatch(text) for x in shapes):
+                    continue
+            elif any(isinstance(p, str) and any(c not in alphabet for c in p) for p in parts):
+                continue
+            shown = "".join(p if isinstance(p, str) else p.value for p in parts)
+            raise Refused(
+                f"`{eql_text(node)[:120]}`: {spec.sigma} spells some values otherwise than ECS {f.name} "
+                f"({', '.join(repr(r) for r in spec.renders)} where ECS has a number's text or nothing), and "
+                f"{shown!r} could select such a value on one side only")
 
     def tail_match(self, node, f, spec, parts_list, ci, matcher) -> SExpr:
         what = "file name" if set(spec.after) == set(spec.excludes) else "extension"
@@ -426,6 +471,9 @@ class Converter:
 
     def regex(self, node: ir.RegexMatch) -> SExpr:
         f, spec = self.spec(node.expr)
+        if spec.renders:
+            raise Refused(f"`{eql_text(node)[:120]}`: {spec.sigma} spells some values otherwise than ECS {f.name} "
+                          f"({', '.join(repr(r) for r in spec.renders)}); a regex on it is not translated")
         if spec.kind != "plain":
             raise Refused(f"`{eql_text(node)}`: a regex on {f.name}, which is derived from {spec.sigma}, has no exact Sigma form")
         try:

@@ -17,6 +17,7 @@ from typing import Optional
 from eqlc import ir
 from eqlc.events import values as ecs_values
 from eqlc.printer import expr as eql_text
+from eqlc.oneline import one_line
 from eqlc.result import Refused
 from eqlc.rule import Rule
 
@@ -115,7 +116,7 @@ def _header(rule: Rule, log: AssumptionLog) -> list[str]:
     if log.items:
         lines.append("Exact if these assumptions hold:")
         lines += [f"- {a.text}" for a in log.items]
-    return [l.replace("\n", " ") for l in lines]
+    return [one_line(l) for l in lines]  # every YAML line break (\r, NEL, U+2028/9 too) ends a comment
 
 
 def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log: AssumptionLog) -> Emission:

@@ -10,7 +10,8 @@ supplies:
 * a processing pipeline that adds ``eqlc_category``/``eqlc_product`` conditions per log source,
   the way backends' pipelines map a log source to a table;
 * a ``REGEXP`` function (SQLite has none): Python ``re.search``, PCRE-like for Sigma's regex
-  subset, including ``$`` matching before a final newline.
+  subset, including ``$`` matching before a final newline (run through :mod:`eqlc.safe_regex`,
+  so a catastrophic pattern is a bounded engine error).
 
 Single-event rules are ``SELECT * FROM logs WHERE ...``; correlations return ``event_ids`` (JSON
 arrays of ``<n>:<rowid>``). Either way the rows are mapped back to the events' ``_id``.
@@ -32,6 +33,7 @@ from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import AddConditionTransformation
 from sigma.rule import SigmaRule
 
+from eqlc import safe_regex
 from eqlc.target import EVENT_ID_FIELD
 
 from . import adapter
@@ -40,9 +42,10 @@ from .mapping import Mapping
 ROW_ID = "eqlc_row"
 
 
-@functools.lru_cache(maxsize=4096)
-def _compiled(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
+def _compiled(pattern: str) -> safe_regex.SafeRegex:
+    """Python ``re``'s meaning, in bounded time (:mod:`eqlc.safe_regex`): RE2 where the meaning is
+    the same, else ``re`` under a time budget whose overrun is an engine error, never a hang."""
+    return safe_regex.compile(pattern)
 
 
 def _regexp(pattern: Optional[str], value: object) -> Optional[int]:

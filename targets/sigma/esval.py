@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from eqlc import ir
+from eqlc import ir, safe_regex
 from eqlc.events import values
 
 
@@ -22,7 +22,7 @@ def ascii_fold(s: str) -> str:
     return "".join(c.lower() if c.isascii() else c for c in s)
 
 
-def _wildcard_regex(pattern: ir.Pattern, ci: bool) -> re.Pattern:
+def _wildcard_regex(pattern: ir.Pattern, ci: bool) -> safe_regex.SafeRegex:
     out = []
     for p in pattern.parts:
         if p is ir.Wildcard.STAR:
@@ -31,7 +31,7 @@ def _wildcard_regex(pattern: ir.Pattern, ci: bool) -> re.Pattern:
             out.append(".")
         else:
             out.append(re.escape(ascii_fold(p) if ci else p))
-    return re.compile("".join(out), re.DOTALL)
+    return safe_regex.compile("".join(out), re.DOTALL)
 
 
 def wildcard_match(value: str, pattern: ir.Pattern, ci: bool) -> bool:
@@ -48,7 +48,7 @@ def parts_match(value: str, parts, ci: bool) -> bool:
             out.append(".")
         else:
             out.append(re.escape(ascii_fold(p) if ci else p))
-    return re.fullmatch("".join(out), ascii_fold(value) if ci else value, re.DOTALL) is not None
+    return safe_regex.compile("".join(out), re.DOTALL).fullmatch(ascii_fold(value) if ci else value) is not None
 
 
 def _lit(node: Any) -> Any:

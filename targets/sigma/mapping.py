@@ -34,6 +34,8 @@ class FieldSpec:
     products: Optional[tuple[str, ...]] = None
     after: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    array: bool = False  # the ECS field is an array (registry.data.strings): one value is assumed
+    renders: tuple[str, ...] = ()  # how the Sigma field spells values the ECS field spells otherwise
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ class LogSource:
                              excludes=tuple(dict.fromkeys(after + excludes)), products=products,
                              assume=raw.get("assume"))
         return FieldSpec(ecs, raw["field"], number=raw.get("type") == "number",
-                         assume=raw.get("assume"), products=products)
+                         assume=raw.get("assume"), products=products, array=bool(raw.get("array")),
+                         renders=tuple(str(r) for r in raw.get("renders") or ()))
 
     def plain_columns(self, product: Optional[str], separators: dict) -> dict[str, FieldSpec]:
         """Sigma column -> the plain ECS field holding its value (what the adapter copies)."""

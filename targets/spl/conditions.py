@@ -31,7 +31,7 @@ from eqlc.result import Refused
 
 from . import literals as L
 from .assumptions import CheckedNote, holds_numbers
-from .profile import Profile
+from .profile import Dataset, Profile, checked_name
 
 
 @dataclass
@@ -63,69 +63,41 @@ def _paren_s(text: str, atomic: bool) -> str:
 
 
 class ConditionBuilder:
-    def __init__(self, profile: Profile, category: Optional[str]) -> None:
+    """Builds :class:`Cond` for one event query. ``dataset`` is the data model or add-on dataset the
+    query reads (cim, windows profiles); None for the ecs profile, where ECS fields keep their names."""
+
+    def __init__(self, profile: Profile, category: Optional[str] = None, dataset: Optional[Dataset] = None) -> None:
         self.profile = profile
         self.category = category
-        self.notes: list[str] = []  # assumptions of the field mapping itself (cim profile)
+        self.dataset = dataset
+        self.notes: list[str] = []  # assumptions of the field mapping itself (facts, value maps, ...)
+        self.evals: dict[str, str] = {}  # eval field -> expression, computed before the where clause
+        self.unsearchable: set[str] = set()  # eval fields: not available to the search command
+
+    def note(self, text: str) -> None:
+        """State an assumption of the mapping. A check only concerns the events the dataset holds (an
+        event of another category is in no row the search reads)."""
+        check = getattr(text, "violated", None)
+        if check is not None and self.dataset is not None:
+            from .adapter import in_category
+
+            ds = self.dataset
+            text = CheckedNote(str(text), lambda event, c=check: in_category(event, ds) and c(event))
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def searchable(self, name: str) -> bool:
+        return name not in self.unsearchable and self.profile.bare_search_name(name)
 
     # ---- fields ------------------------------------------------------------------------------
     def field_name(self, f: ir.Field) -> str:
         if f.has_index:
-            raise Refused(f"array index in {f.name}: Elasticsearch does not support array indexes and eqlc does not translate them")
-        name = self.profile.splunk_field(f.name, self.category)
-        note = self.profile.field_note(f.name, self.category)
-        if note and note not in self.notes:
-            self.notes.append(note)
-        return name
+            raise Refused(f"array index in {f.name}: Elasticsearch does not support array indexes and eqlc does not translate them", f)
+        if self.dataset is None:
+            return self.profile.splunk_field(f.name)
+        from . import dataset_leaves
 
-    def constant(self, e: ir.Expr) -> Optional[Cond]:
-        """A test of a field the CIM dataset fixes by definition, decided here (true()/false())."""
-        target = getattr(e, "expr", None) if not isinstance(e, ir.Compare) else e.left
-        if not isinstance(target, ir.Field):
-            return None
-        vals = self.profile.constant(target.name, self.category)
-        if vals is None:
-            return None
-        fold = (lambda s: s.lower()) if getattr(e, "case_insensitive", False) else (lambda s: s)
-        if isinstance(e, ir.Compare) and e.op is ir.CompareOp.EQ and isinstance(e.right, ir.String):
-            hit = any(v == e.right.value for v in vals)
-        elif isinstance(e, ir.InSet) and all(isinstance(x, ir.String) for x in e.values):
-            hit = any(fold(v) == fold(x.value) for v in vals for x in e.values)
-        elif isinstance(e, ir.WildcardMatch) and all(v.isascii() for v in vals):
-            import re as _re
-            rx = L.anchored([L.wildcard_regex(p.parts, e.case_insensitive)[0] for p in e.patterns])
-            hit = any(_re.search(rx.replace("\\z", "\\Z"), v) for v in vals)
-        elif isinstance(e, ir.IsNull):
-            hit = False
-        else:
-            raise Refused(f"{target.name} is fixed to {vals} by the CIM dataset; this test of it is not translated")
-        return Cond("true()" if hit else "false()")
-
-    def closed_vocabulary(self, e: ir.Expr) -> Optional[Cond]:
-        """Case-sensitive ``==``/``in`` on a field whose values the mapping declares closed (cim
-        ``vocabulary``, stated as the field's note): no two declared values differ only in letter
-        case, so the case-insensitive search term selects exactly the events the case-sensitive
-        comparison selects, and a value outside the vocabulary selects nothing."""
-        if isinstance(e, ir.Compare) and e.op is ir.CompareOp.EQ and isinstance(e.left, ir.Field) and isinstance(e.right, ir.String):
-            f, vals = e.left, [e.right.value]
-        elif isinstance(e, ir.InSet) and not e.case_insensitive and isinstance(e.expr, ir.Field) and e.values \
-                and all(isinstance(v, ir.String) for v in e.values):
-            f, vals = e.expr, [v.value for v in e.values]
-        else:
-            return None
-        vocab = self.profile.vocabulary(f.name, self.category)
-        if vocab is None or len({v.lower() for v in vocab}) != len(vocab):
-            return None
-        hits = [v for v in dict.fromkeys(vals) if v in vocab]
-        name = self.field_name(f)
-        if not hits:
-            return Cond("false()")
-        exact = self.equal_strings(name, hits)
-        try:
-            search = _search_term(name, [L.search_pattern((v,)) for v in hits]) if self.profile.bare_search_name(name) else None
-        except ValueError:
-            search = None
-        return Cond(exact.where, search=search, prefilter=exact.prefilter)
+        return dataset_leaves.plain_name(self, f)
 
     # ---- entry ---------------------------------------------------------------------------------
     def build(self, e: ir.Expr) -> Cond:
@@ -137,13 +109,12 @@ class ConditionBuilder:
             return self.negate(e.expr)
         if isinstance(e, ir.Boolean):
             return Cond("true()" if e.value else "false()")
-        if isinstance(e, (ir.Compare, ir.InSet, ir.WildcardMatch, ir.IsNull)):
-            fixed = self.constant(e)
-            if fixed is not None:
-                return fixed
-            closed = self.closed_vocabulary(e)
-            if closed is not None:
-                return closed
+        if self.dataset is not None:
+            from . import dataset_leaves
+
+            special = dataset_leaves.special_leaf(self, e)
+            if special is not None:
+                return special
         if isinstance(e, ir.IsNull):
             f = self._field_operand(e.expr, "== null")
             return Cond(f"isnull({L.field_ref(self.field_name(f))})")
@@ -173,6 +144,10 @@ class ConditionBuilder:
 
     # ---- boolean structure -------------------------------------------------------------------
     def conj(self, cs: list[Cond]) -> Cond:
+        # constants a dataset's facts decided: false() decides the conjunction, true() drops out
+        if any(c.where == "false()" for c in cs):
+            return Cond("false()")
+        cs = [c for c in cs if c.where != "true()"] or [Cond("true()")]
         if len(cs) == 1:
             return cs[0]
         where = " AND ".join(_paren_w(c) for c in cs)
@@ -186,6 +161,9 @@ class ConditionBuilder:
                     tuple(n for c in cs for n in c.notes), atomic_where=False, atomic_search=False)
 
     def disj(self, cs: list[Cond]) -> Cond:
+        if any(c.where == "true()" for c in cs):
+            return Cond("true()")
+        cs = [c for c in cs if c.where != "false()"] or [Cond("false()")]
         if len(cs) == 1:
             return cs[0]
         where = " OR ".join(_paren_w(c) for c in cs)
@@ -198,12 +176,20 @@ class ConditionBuilder:
                     tuple(n for c in cs for n in c.notes), atomic_where=False, atomic_search=False)
 
     def negate(self, inner: ir.Expr) -> Cond:
-        if isinstance(inner, ir.IsNull):
+        special = None
+        if self.dataset is not None:
+            from . import dataset_leaves
+
+            special = dataset_leaves.special_leaf(self, inner)
+        if special is not None:
+            c = special
+        elif isinstance(inner, ir.IsNull):
             f = self._field_operand(inner.expr, "!= null")
             return Cond(f"isnotnull({L.field_ref(self.field_name(f))})")
-        if isinstance(inner, ir.Compare) and _is_script(inner.left):
+        elif isinstance(inner, ir.Compare) and _is_script(inner.left):
             return self.script_compare(inner, negated=True)
-        c = self.build(inner)
+        else:
+            c = self.build(inner)
         if c.where in ("true()", "false()"):
             return Cond("false()" if c.where == "true()" else "true()")
         where = f"NOT {_paren_w(c)}"
@@ -255,11 +241,15 @@ class ConditionBuilder:
         else:
             rx = L.anchored([L.regex_literal(v) for v in vals])
             where = f"isnotnull(mvfind({ref}, {L.eval_string(rx)}))"
-        return Cond(where, prefilter=self._prefilter_values(name, vals))
+        pre = self._prefilter_values(name, vals)
+        # a value without letters has no other case: the case-insensitive search term is exact
+        # ("1" does not match "1.0": the search command compares the text)
+        exact = pre if pre is not None and not any(c.lower() != c.upper() for v in vals for c in v) else None
+        return Cond(where, search=exact, prefilter=pre)
 
     def _prefilter_values(self, name: str, vals: list[str]) -> Optional[str]:
         """A case-insensitive search term that every case-sensitive match also satisfies."""
-        if not self.profile.prefilter or not self.profile.bare_search_name(name):
+        if not self.profile.prefilter or not self.searchable(name):
             return None
         try:
             texts = [L.search_pattern([v]) for v in vals]
@@ -308,7 +298,7 @@ class ConditionBuilder:
         if ci:
             search = None
             fold_fields: frozenset = frozenset()
-            if self.profile.case_insensitive == "search" and self.profile.bare_search_name(name):
+            if self.profile.case_insensitive == "search" and self.searchable(name):
                 try:
                     texts = []
                     for p in patterns:
@@ -356,7 +346,7 @@ class ConditionBuilder:
         return Cond(where, prefilter=prefilter, notes=tuple(dict.fromkeys(notes)))
 
     def _wild_prefilter(self, name: str, patterns: list[tuple]) -> Optional[str]:
-        if not self.profile.prefilter or not self.profile.bare_search_name(name):
+        if not self.profile.prefilter or not self.searchable(name):
             return None
         texts = []
         for p in patterns:

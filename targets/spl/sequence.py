@@ -42,14 +42,16 @@ a null key distinct from every string), keys that are not plain fields.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from eqlc import ir
 from eqlc.result import Notes, Refused
 from eqlc.rule import Rule
 
 from . import literals as L
 from .conditions import ConditionBuilder
-from .emitter import category_condition, dataset_terms, fold_note, top_conjuncts
-from .profile import Profile
+from .emitter import build_conds, eval_lines, first_dataset, fold_note
+from .profile import Dataset, Profile
 
 TIES_NOTE = ("events with equal timestamps are ordered as Splunk's sort returns them; Elasticsearch orders them by its "
              "tiebreaker (_shard_doc), so sequences whose events share a timestamp may pair differently")
@@ -67,59 +69,99 @@ def _expand(seq: ir.Sequence) -> list[ir.SequenceTerm]:
     return terms
 
 
-def _key_fields(seq: ir.Sequence, terms: list[ir.SequenceTerm], profile: Profile) -> list[list[str]]:
+def _datasets(rule: Rule, terms: list[ir.SequenceTerm], profile: Profile) -> list[Optional[Dataset]]:
+    """The dataset each term reads (None in the ecs profile)."""
+    if profile.is_ecs:
+        return [None] * len(terms)
+    chosen: dict = {}
+    out = []
+    for t in terms:
+        if id(t) not in chosen:
+            chosen[id(t)] = first_dataset(t.query, profile, lambda ds, q=t.query: (build_conds(rule, q, profile, ds), ds)[1])
+        out.append(chosen[id(t)])
+    return out
+
+
+def _key_fields(seq: ir.Sequence, terms: list[ir.SequenceTerm], profile: Profile,
+                datasets: list[Optional[Dataset]]) -> list[list[str]]:
     """Per expanded term, the Splunk field of each join-key position."""
     out: list[list[str]] = []
     width = None
-    for t in terms:
+    for t, ds in zip(terms, datasets):
         names = []
+        b = ConditionBuilder(profile, t.query.category, ds)
         for k in seq.keys(t):
             if not isinstance(k, ir.Field):
-                raise Refused("a join key that is not a plain field is not translated")
+                raise Refused("a join key that is not a plain field is not translated", k)
             if k.optional:
                 raise Refused(f"optional join key ?{k.name}: Elasticsearch joins missing values as null, which needs a null key "
-                              "distinct from every string value; not translated")
+                              "distinct from every string value; not translated", k)
             if k.has_index:
-                raise Refused(f"join key {k.name} uses an array index")
-            names.append(profile.splunk_field(k.name, t.query.category))
+                raise Refused(f"join key {k.name} uses an array index", k)
+            names.append(b.field_name(k))
         if width is not None and len(names) != width:
-            raise Refused("sequence terms have different numbers of join keys")
+            raise Refused("sequence terms have different numbers of join keys", seq)
         width = len(names)
         out.append(names)
     return out
 
 
-def _term_conditions(rule: Rule, terms: list[ir.SequenceTerm], profile: Profile, notes: Notes) -> tuple[list[str], list[str]]:
+def _membership(ds: Optional[Dataset], b: ConditionBuilder) -> list[str]:
+    """Where-conditions saying that an event belongs to a raw dataset (its constant fields)."""
+    if ds is None or not ds.constants:
+        return []
+    return [b.equal_strings(k, list(vs)).where for k, vs in ds.constants.items()]
+
+
+def _term_conditions(rule: Rule, terms: list[ir.SequenceTerm], profile: Profile, notes: Notes,
+                     datasets: list[Optional[Dataset]]) -> tuple[list[str], list[str], dict, list[str]]:
     conds: list[str] = []
     prefilters: list[str] = []
+    evals: dict = {}
+    mapping_notes: list[str] = []
     fold: set[str] = set()
-    for t in terms:
+    for t, ds in zip(terms, datasets):
         q = t.query
-        b = ConditionBuilder(profile, q.category)
-        parts = []
-        cat = category_condition(rule, q.category, profile)
-        if cat is not None:
-            parts.append(cat)
-        parts.extend(top_conjuncts(q.condition))
-        built = [b.build(p) for p in parts]
-        built = [c for c in built if c.where != "true()"]
+        built, b = build_conds(rule, q, profile, ds)
         for c in built:
             for note in c.notes:
                 notes.assume(note)
-        for note in b.notes:
-            notes.assume(note)
-        conds.append(" AND ".join(c.where if c.atomic_where else f"({c.where})" for c in built) or "true()")
+        mapping_notes.extend(b.notes)
+        evals.update(b.evals)
+        member = _membership(ds, b)
+        conds.append(" AND ".join(member + [c.where if c.atomic_where else f"({c.where})" for c in built]) or "true()")
         pre = []
         for c in built:
             text = c.search if c.search is not None else c.prefilter
             if text and "NOT " not in text:
                 pre.append(text if c.atomic_search else f"({text})")
                 fold |= set(c.search_ci_fields)
-        pre_ds = dataset_terms(profile, q.category)
-        prefilters.append(" ".join(([pre_ds] if pre_ds else []) + pre))
+        if ds is not None and profile.is_raw:
+            from .profile import constant_terms
+
+            pre = constant_terms(ds) + pre
+        prefilters.append(" ".join(pre))
     if fold:
         notes.assume(fold_note(fold))
-    return conds, prefilters
+    return conds, prefilters, evals, mapping_notes
+
+
+def _merged(notes: list) -> list:
+    """The terms' notes, one per text: terms stating the same assumption about different events (a
+    category note holds each term's own condition) get one note whose check is any of theirs."""
+    from .assumptions import CheckedNote
+
+    by_text: dict = {}
+    for n in notes:
+        by_text.setdefault(str(n), []).append(n)
+    out = []
+    for text, group in by_text.items():
+        checks = [c for c in (getattr(n, "violated", None) for n in group) if c is not None]
+        if len(checks) > 1:
+            out.append(CheckedNote(text, lambda event, cs=tuple(checks): any(c(event) for c in cs)))
+        else:
+            out.append(group[0])
+    return out
 
 
 def _hit_flags(conds: list[str], keys: list[list[str]]) -> str:
@@ -179,13 +221,17 @@ def _differing_positions(seq: ir.Sequence, terms: list[ir.SequenceTerm]) -> list
 def sequence_query(rule: Rule, seq: ir.Sequence, profile: Profile, notes: Notes) -> str:
     if seq.until is not None:
         raise Refused("sequence ... until [...] is not translated: until events cancel pending sequences between stages, which the streamstats form does not model")
-    if profile.is_cim and len({t.query.category for t in seq.terms}) > 1:
-        raise Refused("a cim sequence across several data models would need a multi-dataset search; not translated")
     terms = _expand(seq)
-    keys = _key_fields(seq, terms, profile)
+    datasets = _datasets(rule, terms, profile)
+    if profile.is_datamodel and len({d.label for d in datasets if d is not None}) > 1:
+        raise Refused("a sequence across data model datasets (" + ", ".join(dict.fromkeys(d.label for d in datasets if d))
+                      + ") needs one search over several datasets, which the datamodel command does not make; not translated", seq)
+    keys = _key_fields(seq, terms, profile, datasets)
     n = len(terms)
     span = seq.maxspan.millis if seq.maxspan else None
-    conds, prefilters = _term_conditions(rule, terms, profile, notes)
+    conds, prefilters, evals, mapping_notes = _term_conditions(rule, terms, profile, notes, datasets)
+    for note in _merged(mapping_notes):
+        notes.assume(note)
     notes.assume(TIES_NOTE)
     keyed = bool(keys[0])
     if keyed:
@@ -194,10 +240,13 @@ def sequence_query(rule: Rule, seq: ir.Sequence, profile: Profile, notes: Notes)
         notes.assume(f"join keys {', '.join(names)} (one key position) compare as text in Splunk; Elasticsearch also compares "
                      "their types (a number never joins a string), which agree when the fields hold values of one ECS type")
 
-    head = profile.scope_terms(rule.index)
-    if all(prefilters):
-        uniq = list(dict.fromkeys(prefilters))
-        head += " " + (uniq[0] if len(uniq) == 1 else "(" + ") OR (".join(uniq) + ")")
+    uniq = list(dict.fromkeys(prefilters))
+    pre = (uniq[0] if len(uniq) == 1 else "(" + ") OR (".join(uniq) + ")") if all(prefilters) else ""
+    if profile.is_datamodel:
+        head_lines = [profile.dataset_scope(datasets[0])] + ([f"| search {pre}"] if pre else [])
+    else:
+        head_lines = [" ".join(x for x in [profile.scope_terms(rule.index), pre] if x)]
+    head_lines += eval_lines(evals)
     span_text = f"with maxspan={seq.maxspan.value}{seq.maxspan.unit}" if seq.maxspan else "without maxspan"
     key_text = "by " + "; ".join(", ".join(names) for names in dict.fromkeys(tuple(k) for k in keys)) if keyed else "without join keys"
     lines = [
@@ -207,7 +256,7 @@ def sequence_query(rule: Rule, seq: ir.Sequence, profile: Profile, notes: Notes)
         "consumed it) or the span from the sequence's first event exceeds maxspan; forward streamstats passes find "
         "completed stages, reversed passes find each completing event's partner. transaction is not used: its grouping "
         "and eviction rules differ.```",
-        head,
+        *head_lines,
         _hit_flags(conds, keys),
         f"| where {_any_hit(n)}",
         "| sort 0 _time",

@@ -1,8 +1,9 @@
-"""The Splunk SPL target: ``compile`` a rule to SPL (+ a savedsearches.conf stanza), ``execute`` SPL
+"""The Splunk SPL target: ``compile`` a rule to SPL (a batch gets one Splunk app), ``execute`` SPL
 on ECS fixture events through the reference evaluator."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from eqlc import ir
@@ -14,6 +15,14 @@ from .evaluator import search_lang
 from .profile import PROFILES, load_profile
 
 
+@dataclass
+class SplTranslation(Translation):
+    """A translation that remembers the comments its savedsearches.conf stanza carries (why a
+    cim rule has no tstats form), for the app :meth:`SplTarget.batch_artifacts` writes."""
+
+    stanza_comments: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+
 class SplTarget:
     name = "spl"
     profiles = PROFILES
@@ -21,42 +30,53 @@ class SplTarget:
     def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
         prof = load_profile(profile, mapping)
         notes = Notes()
+        extra: dict[str, str] = {}
+        comments: tuple = ()
         try:
             q = rule.query
+            platforms = prof.data.get("platforms")
+            if platforms and rule.platforms and not set(rule.platforms) & set(platforms):
+                raise Refused(f"the rule is written for {', '.join(rule.platforms)} (its tags); the {prof.name} profile's "
+                              f"data holds {', '.join(platforms)} events only")
             emitter.check_query(q)
             body = q.body
             if isinstance(body, ir.EventQuery):
-                text = emitter.event_query(rule, body, prof, notes)
+                out = emitter.event_query(rule, body, prof, notes)
+                text, extra, comments = out.text, out.artifacts, out.comments
             elif isinstance(body, ir.Sequence):
                 text = sequence.sequence_query(rule, body, prof, notes)
+                if prof.is_datamodel:
+                    comments = ("no tstats form: a sequence needs the events themselves (streamstats), which tstats does not return",)
             else:
                 raise Refused("sample queries are not translated: Elasticsearch picks at most one unordered sample per join key "
-                              "(max_samples_per_key) from the whole search window, which has no exact streaming SPL equivalent")
+                              "(max_samples_per_key) from the whole search window, which has no exact streaming SPL equivalent", body)
         except Refused as r:
             return Translation.refused(self.name, r.reason, profile=prof.name)
-        tstats_text, comments = None, ()
-        if prof.is_cim:
-            if isinstance(body, ir.EventQuery):
-                tstats_text, why = emitter.tstats_query(rule, body, prof)
-            else:
-                why = "no tstats form: a sequence needs the events themselves (streamstats), which tstats does not return"
-            if tstats_text is not None:
-                notes.assume(emitter.TSTATS_NOTE.format(file=savedsearch.base_name(rule) + ".tstats.spl"))
-            else:
-                comments = (why,)
-        t = Translation.from_notes(self.name, text, notes, profile=prof.name)
-        t.artifacts = savedsearch.artifacts(rule, t, prof, comments)
-        if tstats_text is not None:
-            t.artifacts[savedsearch.base_name(rule) + ".tstats.spl"] = tstats_text + "\n"
+        base = Translation.from_notes(self.name, text, notes, profile=prof.name)
+        t = SplTranslation(base.target, base.status, base.notes, base.output, profile=prof.name, stanza_comments=tuple(comments))
+        for suffix, art in extra.items():
+            t.artifacts[rule.file_stem + suffix] = art
         return t
+
+    def batch_artifacts(self, translations: list[Translation], rules: list[Rule], profile: Optional[str] = None,
+                        mapping: Optional[str] = None) -> dict[str, str]:
+        """One Splunk app with every rule (see :data:`eqlc.target.BATCH_ARTIFACTS` and :mod:`.savedsearch`)."""
+        prof = load_profile(profile, mapping)
+        comments = {i: getattr(t, "stanza_comments", ()) for i, t in enumerate(translations)}
+        return savedsearch.app_files(list(zip(rules, translations)), prof, comments)
 
     def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None,
                 mapping: Optional[str] = None) -> list[str]:
-        """Run the SPL text on ECS events. Fixture events are taken to be in the rule's first
-        index/source type (read from the text's first search command)."""
+        """Run the SPL text on ECS events. In the ecs profile, fixture events are taken to be in the
+        rule's first index/source type (read from the text's first search command); in the cim and
+        windows profiles each event becomes the add-on event of every dataset of its category."""
         if translation.output is None:
             raise ValueError("a refused translation cannot be executed")
-        return self.run_text(translation.output, events, profile or translation.profile, mapping)
+        prof = load_profile(profile or translation.profile, mapping)
+        events = list(events)
+        if not prof.is_ecs:
+            events = representable(translation.notes, events)
+        return self.run_text(translation.output, events, prof.name, mapping)
 
     def outside_assumptions(self, rule: Rule, translation: Translation, events: Iterable[dict],
                             profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
@@ -75,7 +95,7 @@ class SplTarget:
         events = list(events)
         prof = load_profile(profile, mapping)
         pipeline = evaluator.parse(text)
-        index, sourcetype = _scope_of(pipeline)
+        index, sourcetype = _scope_of(pipeline) if prof.is_ecs else ("main", None)
         rows = adapter.adapt(events, prof, index, sourcetype)
         out = pipeline.run(rows)
         if pipeline.commands and pipeline.commands[0].name == "tstats":
@@ -83,6 +103,17 @@ class SplTarget:
         else:
             hit = {r["_id"][0] for r in out}
         return [str(e.get("_id")) for e in events if str(e.get("_id")) in hit]
+
+
+def representable(notes: Iterable[str], events: list[dict]) -> list[dict]:
+    """The events an add-on or data model profile can hold as the translation states them: those
+    breaking none of its checked notes. The others (a calculated field over several values, a value
+    map's unlisted spelling...) are left out, as the KQL adapter leaves them out of its tables; the
+    verifier reports them through :meth:`SplTarget.outside_assumptions`."""
+    checks = [n.violated for n in notes if getattr(n, "violated", None) is not None]
+    if not checks:
+        return events
+    return [e for e in events if not any(c(e) for c in checks)]
 
 
 def _scope_of(pipeline: evaluator.Pipeline) -> tuple[str, Optional[str]]:

@@ -48,6 +48,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
+from eqlc import safe_regex
+
 from . import pcre
 from . import values as V
 from .errors import SplSyntaxError, Undocumented, Unsupported
@@ -359,7 +361,7 @@ def _like(s: Any, p: Any) -> Optional[bool]:
     if "\\" in p:
         raise Undocumented("like() has no documented escape character; a backslash in the pattern is ambiguous")
     rx = "".join("(?s:.*)" if c == "%" else "(?s:.)" if c == "_" else re.escape(c) for c in p)
-    return re.fullmatch(rx, V.render(s)) is not None
+    return safe_regex.compile(rx).fullmatch(V.render(s)) is not None
 
 
 def _arith(op: str, a: Any, b: Any) -> Any:
@@ -423,7 +425,7 @@ def _round(x: Any, n: Any = 0.0) -> Any:
 
 FUNCTIONS = {
     "if", "case", "isnull", "isnotnull", "isnum", "like", "match", "mvfind", "mvfilter", "mvcount", "lower",
-    "mvappend", "mvdedup",
+    "mvappend", "mvdedup", "replace", "split",
     "len", "in", "null", "true", "false", "cidrmatch", "coalesce", "round",
 }
 
@@ -597,7 +599,52 @@ def _call(e: Call, env: Env) -> Any:
     if name == "round":
         _arity(e, 1, 2)
         return _round(*args)
+    if name == "replace":
+        _arity(e, 3)
+        return _replace(*args)
+    if name == "split":
+        _arity(e, 2)
+        return _split(*args)
     raise Unsupported(f"eval function {name}()")
+
+
+_BACKREF = re.compile(r"\\(.)", re.S)
+
+
+def _replace(s: Any, rx: Any, repl: Any) -> Any:
+    """``replace(<str>,<regex>,<replacement>)``: "substitutes the replacement string for every
+    occurrence of the regular expression in the string"; "the replacement can include
+    backreferences to the capture groups", written ``\\1``..``\\9``. Other backslash sequences in
+    the replacement are not documented."""
+    s = _scalar(s, "replace()")
+    if s is None or rx is None or repl is None:
+        return None
+    rx, repl = _scalar(rx, "replace()"), _scalar(repl, "replace()")
+    if not isinstance(rx, str) or not isinstance(repl, str):
+        raise SplSyntaxError("replace() takes a regular expression and a replacement string")
+    pattern = pcre.compile_pcre(rx)
+
+    def expand(m: "re.Match[str]") -> str:
+        def one(b: "re.Match[str]") -> str:
+            d = b.group(1)
+            if not d.isdigit() or d == "0":
+                raise Undocumented(f"the replacement sequence \\{d} in replace() is not documented")
+            return m.group(int(d)) or ""
+        return _BACKREF.sub(one, repl)
+
+    return pattern.sub(expand, V.render(s))
+
+
+def _split(s: Any, delim: Any) -> Any:
+    """``split(<str>,<delim>)``: "Splits the string values on the delimiter and returns the string
+    values as a multivalue field". An empty delimiter and a multivalue input are not documented."""
+    s = _scalar(s, "split()")
+    if s is None or delim is None:
+        return None
+    if not isinstance(delim, str) or delim == "":
+        raise Undocumented("split() with an empty or non-string delimiter is not documented")
+    parts = V.render(s).split(delim)
+    return parts[0] if len(parts) == 1 else parts
 
 
 def assign_value(v: Any) -> Optional[list]:

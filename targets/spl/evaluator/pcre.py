@@ -16,6 +16,8 @@ from __future__ import annotations
 import functools
 import re
 
+from eqlc import safe_regex
+
 from .errors import SplSyntaxError, Unsupported
 
 
@@ -118,9 +120,11 @@ def _scope_inline_flags(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def compile_pcre(pattern: str) -> "re.Pattern[str]":
+def compile_pcre(pattern: str) -> "safe_regex.SafeRegex":
+    """The translated pattern, run by RE2 where its meaning is the same, else by ``re`` under a
+    time budget (:mod:`eqlc.safe_regex`): a catastrophic pattern is an engine error, not a hang."""
     try:
-        return re.compile(_translate(pattern))
+        return safe_regex.compile(_translate(pattern))
     except re.error as err:
         raise SplSyntaxError(f"invalid regular expression {pattern!r}: {err}") from None
 

@@ -30,20 +30,25 @@ Documented rules:
   first match sets each named group's field, and no match sets none (eqlc's checks only read fields
   that did not exist before). Other options (``mode=sed``,
   ``max_match``, ``offset_field``) and a multivalue source field are outside the subset.
-* ``| tstats`` (the one generating command supported): "Use the tstats command to perform
-  statistical queries on indexed fields in tsidx files ... from indexed data or accelerated data
-  models"; syntax ``| tstats [summariesonly=<bool>] [fillnull_value=<string>] <stats-func>...
-  FROM datamodel=<data_model_name>.<root_dataset_name> [WHERE <search-query>] [BY <field-list>]``.
-  The events are the input rows that meet the dataset's constraint (:mod:`.datamodels`), their
-  fields named ``<dataset>.<field>``; WHERE is a search query over them (:mod:`.search_lang`: that
-  tstats applies the search command's matching rules to data model fields is the assumption eqlc
-  states with every tstats form); ``count``/``min(_time)``/``max(_time)`` per distinct BY-value
-  combination; "fillnull_value ... substitutes for null values for any field within its group-by
-  field list" (without it, a row lacking a BY field is :class:`Undocumented`, as is a multivalue
-  BY field). ``summariesonly=false`` (the default) reads every event, summarised or not, which is
-  what the rows are. Each output row carries ``_eqlc_from``: the ``_id`` of every event it counts
-  (evaluator provenance, not a Splunk field), so tests can compare the counted events with the
-  events another search selects.
+* ``| tstats`` and ``| datamodel`` (the generating commands supported), over the CIM data model
+  datasets of :mod:`.datamodels`. tstats: "Use the tstats command to perform statistical queries on
+  indexed fields in tsidx files ... from indexed data or accelerated data models"; syntax ``| tstats
+  [summariesonly=<bool>] [allow_old_summaries=<bool>] [fillnull_value=<string>] <stats-func>... FROM
+  datamodel=<data_model_name>.<root_dataset_name> [WHERE <search-query>] [BY <field-list>]`` (the
+  keywords are written in either case, as the reference's own examples do). The events are the input
+  rows that meet the dataset's constraint, seen as the dataset returns them (:func:`.datamodels.dataset_view`:
+  calculated fields evaluated, fields named ``<dataset>.<field>``); WHERE is a search query over them
+  (:mod:`.search_lang`: that tstats applies the search command's matching rules to data model fields
+  is the assumption eqlc states with every tstats form); ``count``/``min(_time)``/``max(_time)`` per
+  distinct BY-value combination; "fillnull_value ... substitutes for null values for any field within
+  its group-by field list" (without it, a row lacking a BY field is :class:`Undocumented`, as is a
+  multivalue BY field). ``summariesonly=false`` (the default) reads every event, summarised or not,
+  which is what the rows are; ``allow_old_summaries`` only decides which summaries may be read, so it
+  changes nothing here. Each output row carries ``_eqlc_from``: the ``_id`` of every event it counts
+  (evaluator provenance, not a Splunk field), so tests can compare the counted events with the events
+  another search selects. ``| datamodel <model> <dataset> search``: the same dataset view, one
+  result per event ("search: Returns the search results exactly how they are defined"); other
+  modes and options are outside the subset.
 
 Only these commands are supported; anything else raises :class:`Unsupported`.
 """
@@ -302,7 +307,7 @@ def _rex_cmd(body: str) -> Command:
             vals = V.get(r, fname)
             if vals is not None and len(vals) > 1:
                 raise Undocumented("rex on a multivalue field")
-            hit = rx.search(V.render(vals[0])) if vals else None
+            hit = rx.search_groups(V.render(vals[0])) if vals else None
             for name in rx.groupindex:
                 if hit is not None and hit.group(name) is not None:
                     r[name] = [hit.group(name)]
@@ -386,11 +391,32 @@ def _top_level_keyword(text: str, word: str) -> int:
     return -1
 
 
+def _dataset_of(name: str) -> "datamodels.DatasetDef":
+    ds = datamodels.DATASETS.get(name)
+    if ds is None:
+        raise Unsupported(f"data model dataset {name!r} is not in the evaluator's CIM table")
+    return ds
+
+
+def _datamodel_cmd(body: str) -> Command:
+    """``| datamodel <data model name> <dataset name> search``: the dataset's events, fields named
+    ``<dataset>.<field>`` (:mod:`.datamodels`). Other modes and options are outside the subset."""
+    words = body.split()
+    if len(words) != 3 or words[2] != "search":
+        raise Unsupported(f"datamodel {body!r}: only '| datamodel <model> <dataset> search' is supported")
+    ds = _dataset_of(f"{words[0]}.{words[1]}")
+
+    def run(rows: Rows) -> Rows:
+        return [datamodels.dataset_view(r, ds) for r in rows if datamodels.meets_constraint(r, ds)]
+
+    return Command("datamodel", run, ds)
+
+
 def _tstats_cmd(body: str) -> Command:
     text = body.strip()
     options: dict[str, str] = {}
     while True:
-        m = re.match(r'(summariesonly|fillnull_value)\s*=\s*("(?:[^"\\]|\\.)*"|\S+)\s+', text)
+        m = re.match(r'(summariesonly|fillnull_value|allow_old_summaries)\s*=\s*("(?:[^"\\]|\\.)*"|\S+)\s+', text)
         if not m:
             break
         v = m.group(2)
@@ -399,6 +425,8 @@ def _tstats_cmd(body: str) -> Command:
     if options.get("summariesonly", "false") not in ("false", "f", "0"):
         raise Unsupported("summariesonly=true reads only summarised events; the evaluator models complete reads")
     f = _top_level_keyword(text, "FROM")
+    if f < 0:
+        f = _top_level_keyword(text, "from")
     if f < 0:
         raise Unsupported("tstats without FROM datamodel=... is outside the subset eqlc emits")
     aggs_text, rest = text[:f], text[f + 4:].strip()
@@ -415,33 +443,29 @@ def _tstats_cmd(body: str) -> Command:
     m = re.match(r"datamodel\s*=\s*([A-Za-z0-9_]+\.[A-Za-z0-9_]+)\s*", rest)
     if not m:
         raise Unsupported("tstats FROM must be datamodel=<model>.<dataset>")
-    model = m.group(1)
-    if model not in datamodels.CONSTRAINT_TAGS:
-        raise Unsupported(f"data model dataset {model!r} is not in the evaluator's CIM table")
-    node = model.split(".")[1]
+    ds = _dataset_of(m.group(1))
     rest = rest[m.end():]
     by: list[str] = []
     b = _top_level_keyword(rest, "BY")
+    if b < 0:
+        b = _top_level_keyword(rest, "by")
     if b >= 0:
         by = rest[b + 2:].replace(",", " ").split()
         rest = rest[:b]
     rest = rest.strip()
     where = S.Everything()
     if rest:
-        if not rest.startswith("WHERE"):
+        if not rest.startswith(("WHERE", "where")):
             raise SplSyntaxError(f"unexpected {rest[:20]!r} in tstats")
         where = S.parse_search(rest[5:])
     fill = options.get("fillnull_value")
-    tags = datamodels.CONSTRAINT_TAGS[model]
 
     def run(rows: Rows) -> Rows:
         groups: dict[tuple, dict] = {}
         for r in rows:
-            have = set(V.get(r, "tag") or [])
-            if not all(t in have for t in tags):
+            if not datamodels.meets_constraint(r, ds):
                 continue
-            view = {f"{node}.{k}": v for k, v in r.items() if not k.startswith("_") and k not in ("tag", "index", "sourcetype")}
-            view["_time"] = r.get("_time", [])
+            view = datamodels.dataset_view(r, ds)
             if not S.evaluate(where, view):
                 continue
             key = []
@@ -469,10 +493,10 @@ def _tstats_cmd(body: str) -> Command:
             out.append(row)
         return out
 
-    return Command("tstats", run, (model, where, by))
+    return Command("tstats", run, (ds, where, by))
 
 
-GENERATING: dict[str, Callable[[str], Command]] = {"tstats": _tstats_cmd}
+GENERATING: dict[str, Callable[[str], Command]] = {"tstats": _tstats_cmd, "datamodel": _datamodel_cmd}
 
 
 def _noop(name: str) -> Callable[[str], Command]:
@@ -513,7 +537,7 @@ def parse(text: str) -> Pipeline:
         first = segments[1] if len(segments) > 1 else ""
         m = re.match(r"([A-Za-z_]+)\b\s*(.*)$", first, re.S)
         if not m or m.group(1) not in GENERATING:
-            raise Unsupported("a search starting with a generating command other than tstats is outside the subset")
+            raise Unsupported("a search starting with a generating command other than tstats or datamodel is outside the subset")
         commands.append(GENERATING[m.group(1)](m.group(2)))
         segments = segments[2:]
         if any(not seg for seg in segments):

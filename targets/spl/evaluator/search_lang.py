@@ -39,6 +39,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from eqlc import safe_regex
+
 from . import values as V
 from .errors import SplSyntaxError, Undocumented, Unsupported
 
@@ -273,9 +275,9 @@ def _cidr(text: str):
         return None
 
 
-def _wildcard_regex(pattern: str) -> "re.Pattern[str]":
-    parts = pattern.split("*")
-    return re.compile("(?s:.*)".join(re.escape(_ascii_lower(p)) for p in parts) + r"\Z")
+def _wildcard_regex(pattern: str) -> "safe_regex.SafeRegex":
+    parts = pattern.split("*")  # many '*' make re backtrack polynomially: bounded by safe_regex
+    return safe_regex.compile("(?s:.*)".join(re.escape(_ascii_lower(p)) for p in parts) + r"\Z")
 
 
 def value_matches(pattern: str, value: V.Scalar) -> bool:

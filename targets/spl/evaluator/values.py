@@ -44,6 +44,21 @@ def render(v: Scalar) -> str:
     return str(v)
 
 
+class Poisoned:
+    """A value the documentation leaves open (a data model calculated field over a multivalue field):
+    reading it raises :class:`.errors.Undocumented`; a field nothing reads changes no selection."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"<undocumented: {self.reason}>"
+
+
 def get(event: Event, name: str) -> Optional[list]:
     vals = event.get(name)
+    if vals and isinstance(vals[0], Poisoned):
+        from .errors import Undocumented
+
+        raise Undocumented(f"the value of {name!r} is not documented here: {vals[0].reason}")
     return vals if vals else None

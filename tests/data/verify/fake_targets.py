@@ -92,5 +92,28 @@ class ClaimsExact(Assuming):
     exact = True
 
 
+class Blind(_Base):
+    """Selects nothing, and states an assumption whose check excuses exactly the events the rule
+    is about (``process.name`` is ``dracut``): every difference falls outside the assumption, as
+    with a registry pattern compared in a hive spelling the table never holds. Its assumption is a
+    refusal in disguise: the verifier must say so."""
+
+    name = "blind"
+    text = "assumes process.name is not dracut (test double)"
+
+    def compile(self, rule, profile=None, mapping=None):
+        t = super().compile(rule, profile, mapping)
+        return Translation.from_notes(self.name, t.output, Notes([self.text]))
+
+    def execute(self, translation, events, profile=None, mapping=None):
+        return []
+
+    def outside_assumptions(self, rule, translation, events, profile=None, mapping=None):
+        from eqlc.events import values
+
+        return {e["_id"]: self.text for e in events if "dracut" in values(e, ("process", "name"))}
+
+
 AGREE, INVERTED, REFUSER, CRASHER = Agree(), Inverted(), Refuser(), Crasher()
+BLIND = Blind()
 ASSUMING, CLAIMSEXACT = Assuming(), ClaimsExact()

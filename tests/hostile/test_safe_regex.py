@@ -1,0 +1,137 @@
+"""eqlc.safe_regex: Python ``re`` meaning in bounded time (issue 19).
+
+Differential: on generated patterns and texts, the RE2 tier finds a match exactly where ``re``
+does (same span of the whole match unless the pattern ends in ``$``); catastrophic patterns finish (RE2) or
+raise RegexBudgetExceeded within the budget instead of hanging."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from eqlc import safe_regex
+
+_ATOMS = ["a", "b", "\\n", ".", "[ab]", "[^a]", "[a-c\\d]", "\\d", "\\s", "\\w", "\\W", "\\D", "é", "x", "s", "k",
+          "[^k-s]", "[r-tÉ]", "İ", "ı", "ß", "Ω", "[\\w-]", "[^\\W\\d]"]
+_QUANTS = ["", "", "*", "+", "?", "{0,2}", "{2}", "*?", "+?", "{1,3}?"]
+
+
+@st.composite
+def patterns(draw, depth=0):
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.integers(0, 5 if depth < 2 else 1))
+        if kind <= 1:
+            node = draw(st.sampled_from(_ATOMS))
+        elif kind == 2:
+            node = "(" + draw(patterns(depth + 1)) + ")"
+        elif kind == 3:
+            node = "(?:" + draw(patterns(depth + 1)) + "|" + draw(patterns(depth + 1)) + ")"
+        elif kind == 4:
+            node = draw(st.sampled_from(["^", "\\A", "\\Z"]))
+            parts.append(node)
+            continue
+        else:
+            node = "(?s:" + draw(patterns(depth + 1)) + ")"
+        parts.append(node + draw(st.sampled_from(_QUANTS)))
+    if depth == 0 and draw(st.booleans()):
+        parts.append("$")
+    return "".join(parts)
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list("ab\n1 é٣_xsSkKſ\u212aİıiIßẞΩω\u2126ÉA")), max_size=12)
+
+
+def _same(m1, m2, spans: bool) -> bool:
+    if (m1 is None) != (m2 is None):
+        return False
+    if m1 is None or not spans:
+        return True
+    return m1.span() == m2.span()  # group 0; see safe_regex's docstring on sub-group captures
+
+
+@settings(max_examples=600, deadline=None)
+@given(pattern=patterns(), text=_TEXT, dotall=st.booleans(), ignorecase=st.booleans(), ascii_=st.booleans())
+def test_same_meaning_as_re(pattern, text, dotall, ignorecase, ascii_):
+    flags = (re.DOTALL if dotall else 0) | (re.IGNORECASE if ignorecase else 0) | (re.ASCII if ascii_ else 0)
+    ours = safe_regex.compile(pattern, flags)
+    ref = re.compile(pattern, flags)
+    spans = not pattern.endswith("$")
+    for method in ("search", "match", "fullmatch"):
+        assert _same(getattr(ours, method)(text), getattr(ref, method)(text), spans), (method, pattern, ours.re2_pattern)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pattern=patterns(), text=st.binary(max_size=8), ignorecase=st.booleans())
+def test_bytes_patterns_same_meaning(pattern, text, ignorecase):
+    p = pattern.encode("ascii", "backslashreplace").replace(b"\\u", b"\\x").replace(b"\\x0130", b"\\xc4")
+    p = p.replace(b"\\x0131", b"\\xb1").replace(b"\\x03a9", b"\\xd9")
+    flags = re.IGNORECASE if ignorecase else 0
+    ours, ref = safe_regex.compile(p, flags), re.compile(p, flags)
+    for method in ("search", "fullmatch"):
+        assert _same(getattr(ours, method)(text), getattr(ref, method)(text), not p.endswith(b"$"))
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+$", r"(.*a){30}", r"^(a|a)*$", r"(x+x+)+y"])
+def test_catastrophic_patterns_run_in_linear_time(pattern):
+    rx = safe_regex.compile(pattern)
+    assert rx.engine == "re2"
+    start = time.monotonic()
+    for n in (30, 1000, 100_000):
+        rx.search("a" * n + "b")
+        rx.search("x" * n)
+    assert time.monotonic() - start < 2
+
+
+def test_backtracking_only_constructs_are_budgeted():
+    rx = safe_regex.compile(r"(?m)(a+)+$", budget=0.3)  # MULTILINE: re itself runs it
+    assert rx.engine == "re"
+    start = time.monotonic()
+    with pytest.raises(safe_regex.RegexBudgetExceeded):
+        rx.search("a" * 40 + "b")
+    assert time.monotonic() - start < 2
+    assert rx.search("aaa") is not None  # the same object still works afterwards
+    back = safe_regex.compile(r"(a)\1")
+    assert back.engine == "re" and back.search("xaa").span() == (1, 3)
+
+
+def test_off_main_thread_refuses_unboundable_patterns():
+    out = {}
+
+    def work():
+        try:
+            safe_regex.compile(r"(?m)(.*a){20}$", budget=0.3).search("a" * 30)
+        except safe_regex.RegexBudgetExceeded as exc:
+            out["err"] = str(exc)
+        out["plain"] = safe_regex.compile(r"(?m)ab+c$").search("xabbc") is not None
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join(10)
+    assert "cannot be time-bounded" in out["err"] and out["plain"]
+
+
+def test_repetitions_over_re2_limit():
+    rx = safe_regex.compile("^a{1001}$")
+    assert rx.engine == "re2"
+    assert rx.search("a" * 1001) and not rx.search("a" * 1000) and not rx.search("a" * 1002)
+
+
+def test_existing_timer_is_preserved():
+    import signal
+
+    fired = []
+    old = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        safe_regex.compile(r"(?m)abc$", budget=5).search("xabc")
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 0
+        time.sleep(0.7)
+        assert fired == [1]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
