@@ -83,11 +83,17 @@ def _plain_help() -> None:
 _REGISTERED: list[str] = []
 
 
-def _register() -> None:
-    if _REGISTERED:
-        return
-    _plain_help()
-    for name in COMMAND_MODULES:
+def _register(argv: Optional[list] = None) -> None:
+    """Register the sub-commands: only the one the command line names, when it names one
+    (importing every command module costs about 0.1 s of start-up, which `eqlc match` on a
+    small file would feel); all of them otherwise (help, errors)."""
+    if not _REGISTERED:
+        _plain_help()
+    args = sys.argv[1:] if argv is None else argv
+    wanted = next((a for a in args if not a.startswith("-")), None)
+    for name in (wanted,) if wanted in COMMAND_MODULES else COMMAND_MODULES:
+        if name in _REGISTERED:  # main() may run several times in one process (tests, embedding)
+            continue
         module = f"eqlc.commands.{name}"
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module).register(app)
@@ -100,7 +106,7 @@ def _usage_line(e: click_errors.UsageError) -> str:
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    _register()
+    _register(argv)
     args = sys.argv[1:] if argv is None else argv
     command = typer.main.get_command(app)
     code: object = 0

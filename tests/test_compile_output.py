@@ -148,7 +148,7 @@ def test_verify_matrix_is_one_line_per_event_at_80_columns(capsys, monkeypatch) 
     monkeypatch.setenv("COLUMNS", "80")
     import eqlc.commands.common as common
 
-    monkeypatch.setattr(common.out, "_width", 80, raising=False)
+    monkeypatch.setattr(common.out._console(), "_width", 80, raising=False)  # the LazyConsole's real console
     code, stdout, _ = run(capsys, "verify", RULE, "--all")
     assert code == 0
     table = stdout[: stdout.index("~ differs")].splitlines()

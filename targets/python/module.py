@@ -22,6 +22,7 @@ from typing import Optional, Sequence
 
 import eqlc.events as _events
 from eqlc.matcher import runtime as _runtime
+from eqlc.matcher import scan as _scan
 from eqlc.matcher.build import Generated
 
 _IMPORT_LINE = "from eqlc.events import values as _es_values  # @standalone-inline compiler/events.py"
@@ -50,20 +51,25 @@ def _strip_future(text: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def runtime_text() -> str:
-    """compiler/events.py and compiler/matcher/runtime.py, ready to be embedded."""
+    """compiler/events.py, compiler/matcher/runtime.py and compiler/matcher/scan.py (the NDJSON
+    reader with the literal prefilter), ready to be embedded."""
     events_src = _strip_future(inspect.getsource(_events))
     runtime_src = _strip_future(inspect.getsource(_runtime))
+    scan_src = _strip_future(inspect.getsource(_scan))
     if _IMPORT_LINE not in runtime_src:
         raise RuntimeError("compiler/matcher/runtime.py no longer has its standalone import marker")
     runtime_src = runtime_src.replace(_IMPORT_LINE, "_es_values = values  # embedded compiler/events.py above")
     return (
         "# ==== compiler/events.py (embedded) " + "=" * 58 + "\n" + events_src + "\n\n"
-        "# ==== compiler/matcher/runtime.py (embedded) " + "=" * 48 + "\n" + runtime_src + "\n"
+        "# ==== compiler/matcher/runtime.py (embedded) " + "=" * 48 + "\n" + runtime_src + "\n\n"
+        "# ==== compiler/matcher/scan.py (embedded) " + "=" * 51 + "\n" + scan_src + "\n"
     )
 
 
-def module_text(generated: Generated, rule_meta: dict, header: str) -> str:
-    """The standalone module of one rule: header, runtime, the rule's generated code, API, CLI."""
+def module_text(generated: Generated, rule_meta: dict, header: str, needles: Optional[list] = None) -> str:
+    """The standalone module of one rule: header, runtime, the rule's generated code, API, CLI.
+    ``needles``: the rule's prefilter literals as ``(bytes, case_insensitive)`` pairs
+    (eqlc.matcher.needles), or None when every line must be decoded."""
     filter_source = generated.filter_source() if generated.filter_source is not None else ""
     return (
         docstring_literal(header) + "\n\nfrom __future__ import annotations\n\n"
@@ -71,7 +77,8 @@ def module_text(generated: Generated, rule_meta: dict, header: str) -> str:
         + "\n# ==== generated for this rule " + "=" * 63 + "\n"
         + generated.source
         + "\n" + filter_source
-        + f"\nRULE = {pprint.pformat(rule_meta, sort_dicts=True)}\n\n\n"
+        + f"\nRULE = {pprint.pformat(rule_meta, sort_dicts=True)}\n"
+        + f"NEEDLES = {pprint.pformat(sorted(needles) if needles is not None else None)}\n\n\n"
         + part("standalone_api.py") + "\n\n" + part("standalone_cli.py")
     )
 
@@ -147,7 +154,7 @@ def header_for(rule_name: str, rule_id: Optional[str], query_text: str, notes: l
         "    rule_module.match(event)            # single-event rules",
         "    for m in rule_module.run(events):   # any rule: m.events, m.keys",
         "",
-        "    python rule_module.py events.ndjson [--count] [--sort]",
+        "    python rule_module.py events.ndjson [--count] [--sort] [--no-prefilter]",
         "",
         "The command line prints matches as NDJSON and exits 0, or 2 with a one-line error for a file",
         "that does not exist or input a sequence needs sorted (as `eqlc match` does).",

@@ -18,6 +18,16 @@ def run(events, sort=False, size=None, result_position="tail", max_samples_per_k
                       max_samples_per_key=max_samples_per_key)
 
 
+def read(paths, prefilter=True):
+    """An NDJSON reader of ``paths`` (``.gz``, ``-`` for stdin) to pass to ``run``: with
+    ``prefilter``, only the lines holding one of NEEDLES (the rule's literals) are decoded; the
+    matches are the same (Hyperscan is used when importable, else the standard library)."""
+    import json
+
+    scanner = make_scanner([NEEDLES]) if prefilter and NEEDLES is not None else None
+    return NdjsonReader(paths, scanner, json.loads)
+
+
 def _output_doc(m):
     """What the command line prints for a match: the event of a single-event rule, else
     ``{"events": [...], "keys": [...]}`` (as ``eqlc match`` does)."""

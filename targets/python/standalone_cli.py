@@ -52,6 +52,26 @@ def _read(paths, stats):
                 f.close()
 
 
+def _prefiltered(paths, stats, needles):
+    """Events of the lines that hold one of the rule's literals (``NEEDLES``): the others cannot
+    match, so they are scanned, not decoded (eqlc.matcher.scan, embedded above); malformed and
+    unreadable input is reported as :func:`_read` reports it."""
+    import json
+
+    def on_bad(path, lineno, message, count):
+        _bad(stats, "<stdin>" if path == "-" else path, lineno, message)
+
+    def on_io_error(path, lines, exc):
+        name = "<stdin>" if path == "-" else path
+        _unreadable(stats, "%s:%d: error: cannot read: %s" % (name, lines + 1, getattr(exc, "strerror", None) or exc))
+
+    reader = NdjsonReader(paths, make_scanner([needles]), json.loads, on_bad, on_io_error=on_io_error)
+    for event in reader:
+        stats["events"] += 1
+        yield event
+    stats["lines"] = reader.lines
+
+
 def _unreadable(stats, message):
     import sys
 
@@ -85,6 +105,8 @@ def _main(argv=None):
                     help="print only the number of matches" + (" of each rule" if multi else ""))
     ap.add_argument("--sort", action="store_true",
                     help="sort events by timestamp first (buffers the input; needed for unsorted input to sequences)")
+    ap.add_argument("--no-prefilter", action="store_true",
+                    help="decode every line (by default a one-rule module decodes only the lines holding one of its rule's literals)")
     args = ap.parse_args(argv)
     missing = [p for p in args.events if p != "-" and not os.path.exists(p)]
     if missing:
@@ -96,7 +118,9 @@ def _main(argv=None):
     n = 0
     out = sys.stdout
     try:
-        for m in run(_read(args.events, stats), sort=args.sort):
+        needles = None if multi or args.no_prefilter else globals().get("NEEDLES")
+        events = _prefiltered(args.events, stats, needles) if needles is not None else _read(args.events, stats)
+        for m in run(events, sort=args.sort):
             n += 1
             if args.count:
                 key = m.rule["index"] if multi else 0
@@ -121,6 +145,8 @@ def _main(argv=None):
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     summary = "%d events, %d matches" % (stats["events"], n)
+    if "lines" in stats:
+        summary = "%d lines scanned, %d decoded (prefilter), %d matches" % (stats["lines"], stats["events"], n)
     if stats["malformed"]:
         summary += ", %d malformed line%s skipped" % (stats["malformed"], "" if stats["malformed"] == 1 else "s")
     if stats["unreadable"]:

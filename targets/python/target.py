@@ -65,7 +65,12 @@ class PythonTarget:
         meta = {"name": rule.name, "rule_id": rule.rule_id, "query": rule.query_text, "kind": generated.kind,
                 "event_category_field": options.event_category_field, "timestamp_fields": list(options.timestamp_fields),
                 "tiebreaker_field": options.tiebreaker_field}
-        text = module_text(generated, meta, header_for(rule.name or "query", rule.rule_id, rule.query_text, notes))
+        from eqlc.matcher.needles import derive
+
+        found = derive(rule.query, options)
+        needles = [(n.text, n.ci) for n in found.needles] if found.usable else None
+        text = module_text(generated, meta, header_for(rule.name or "query", rule.rule_id, rule.query_text, notes),
+                           needles)
         return PythonTranslation(self.name, Status.EXACT, notes, text, module_rule=ModuleRule(generated, meta))
 
     def batch_artifacts(self, translations: Sequence[Translation], rules: Sequence[Rule],
