@@ -38,6 +38,10 @@ class KqlTarget:
     name = "kql"
     profiles = tuple(PROFILE_FILES)
 
+    def check_mapping(self, mapping: str, profile: Optional[str] = None) -> None:
+        """Load a user's mapping file once, so that a bad one is an error before any rule compiles."""
+        load_profile(profile or DEFAULT_PROFILE, mapping)
+
     def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
         pname = profile or DEFAULT_PROFILE
         prof = load_profile(pname, mapping)
