@@ -31,6 +31,7 @@ class KqlTranslation(Translation):
     spelled: list = field(default_factory=list, compare=False, repr=False)
     emptied: list[str] = field(default_factory=list, compare=False, repr=False)
     columns: Optional[list[str]] = field(default=None, compare=False, repr=False)  # table columns the query reads
+    absent: list = field(default_factory=list, compare=False, repr=False)  # leaves on optional fields with no column
 
 
 class KqlTarget:
@@ -56,7 +57,7 @@ class KqlTarget:
         return KqlTranslation(self.name, status, list(notes.assumptions), text, arts, rule_path=rule.path, profile=pname,
                               facts=checks.facts, derived=checks.derived, computed=checks.computed, folded=checks.folded,
                               mapped=checks.mapped, spelled=checks.spelled, emptied=checks.emptied,
-                              columns=checks.columns)
+                              columns=checks.columns, absent=checks.absent)
 
     def batch_artifacts(self, translations: list[Translation], rules: list[Rule], profile: Optional[str] = None,
                         mapping: Optional[str] = None) -> dict[str, str]:
