@@ -100,7 +100,7 @@ def test_the_readme_first_command(installed: dict) -> None:
     text = r.stdout + r.stderr
     assert "internal error" not in text and "Traceback" not in text
     for label in ("sigma (portable): assumptions", "kql (defender): assumptions", "spl (ecs): assumptions",
-                  "osquery (events): refused", "python: exact"):
+                  "osquery (events): assumptions", "python: exact"):
         assert f"rule.toml -> {label}" in r.stdout, label
     assert installed["site"] not in text and str(installed["env"]) not in text
 
