@@ -39,7 +39,7 @@ def reason_family(reason: str) -> str:
     text = _FIELD.sub("<field>", text)
     text = _NUMBER.sub("<n>", text)
     head = text.split(": ", 1)[0]
-    return head[:140]
+    return (head if len(head) >= 24 else text)[:140]
 
 
 def load_rules(root: Path) -> list:
