@@ -27,11 +27,14 @@ from .rule import Rule
 __all__ = ["EqlError", "Rule", "Status", "Translation", "compile", "load_rules", "matcher", "parse_query", "to_eql"]
 
 
-def compile(rule: Rule, target: str, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:  # noqa: A001
-    """Translate ``rule`` for ``target`` (sigma, kql, spl, osquery, python)."""
+def compile(rule: Rule, target: str, profile: Optional[str] = None, mapping: Optional[str] = None,  # noqa: A001
+            broader: bool = False) -> Translation:
+    """Translate ``rule`` for ``target`` (sigma, kql, spl, osquery, python). With ``broader``, a
+    condition the target cannot express is dropped soundly instead of refusing the rule (status
+    ``broader``, see :mod:`eqlc.broaden`)."""
     from .commands.compile import compile_rule
 
-    return compile_rule(rule, target, profile, mapping)
+    return compile_rule(rule, target, profile, mapping, broader)
 
 
 # Imported eagerly on purpose: ``eqlc.matcher`` is also the name of the sub-package, and only an

@@ -21,11 +21,23 @@ from ..target import BATCH_ARTIFACTS, REGISTRY, get_target
 from ..atomic import OutputError, output_dir, write_atomic
 from .common import err, fail_output, out, print_json, progress, require_exists
 
-_STYLE = {Status.EXACT: "green", Status.ASSUMPTIONS: "yellow", Status.REFUSED: "red"}
+_STYLE = {Status.EXACT: "green", Status.ASSUMPTIONS: "yellow", Status.BROADER: "magenta", Status.REFUSED: "red"}
 
 
-def compile_rule(rule: Rule, target: str, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
-    """Compile one rule for one target; an unexpected emitter failure becomes a refusal, never a crash."""
+def compile_rule(rule: Rule, target: str, profile: Optional[str] = None, mapping: Optional[str] = None,
+                 broader: bool = False) -> Translation:
+    """Compile one rule for one target; an unexpected emitter failure becomes a refusal, never a crash.
+    With ``broader``, a refusal about one atom is answered by widening the rule (:mod:`eqlc.broaden`)."""
+    t = _compile_once(rule, target, profile, mapping)
+    if broader and t.status is Status.REFUSED:
+        from ..broaden import compile_broader
+
+        t = compile_broader(rule, t, lambda r: _compile_once(r, target, profile, mapping))
+        t.rule_path = rule.path
+    return t
+
+
+def _compile_once(rule: Rule, target: str, profile: Optional[str], mapping: Optional[str]) -> Translation:
     try:
         t = get_target(target).compile(rule, profile=profile, mapping=mapping)
     except EqlError:
@@ -82,6 +94,7 @@ def compile_cmd(
     mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML file merged over the target's field mapping."),
     outdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Write each translation (and its deployment files) here, and the batch's (a Sentinel ARM template, a Splunk app)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document with every result."),
+    broader: bool = typer.Option(False, "--broader", help="When a target cannot express one condition, drop it soundly (the translation selects a superset, status 'broader', each dropped condition listed) instead of refusing."),
 ) -> None:
     """Compile rules for a target; each result is exact, exact with stated assumptions, or refused."""
     targets = list(REGISTRY) if target == "all" else [target]
@@ -107,7 +120,7 @@ def compile_cmd(
         for rule in loaded:
             for t in targets:
                 try:
-                    tr = compile_rule(rule, t, profile, str(mapping) if mapping else None)
+                    tr = compile_rule(rule, t, profile, str(mapping) if mapping else None, broader)
                 except EqlError as bad:  # e.g. an unreadable or invalid --mapping file
                     err.print(bad.render(), markup=False)
                     raise typer.Exit(2) from None
@@ -138,6 +151,8 @@ def compile_cmd(
 def _show(t: Translation) -> None:
     style = _STYLE[t.status]
     out.print(f"[bold]{t.rule_path}[/bold] -> {t.target}{' (' + t.profile + ')' if t.profile else ''}: [{style}]{t.status.value}[/{style}]")
+    for d in t.dropped:
+        out.print(f"  - not tested: {d.text}", markup=False)
     for n in t.notes:
         out.print(f"  - {n}", markup=False)
     if t.output is not None:

@@ -31,7 +31,7 @@ from eqlc import ir
 from eqlc.events import values as ecs_values
 from eqlc.lucene_regex import RegexError, Untranslatable
 from eqlc.printer import expr as eql_text
-from eqlc.result import Refused
+from eqlc.result import Refused, about
 
 from . import regex as sigma_regex
 from .assumptions import AssumptionLog
@@ -288,6 +288,10 @@ class Converter:
             return SOr(tuple(self.convert(t) for t in node.terms))
         if isinstance(node, ir.Not):
             return SNot(self.convert(node.expr))
+        with about(node):  # a refusal names the atom it is about (eqlc.broaden)
+            return self.convert_atom(node)
+
+    def convert_atom(self, node: ir.Expr) -> SExpr:
         if isinstance(node, ir.Compare):
             return self.compare(node)
         if isinstance(node, ir.IsNull):

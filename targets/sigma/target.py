@@ -37,7 +37,7 @@ class SigmaTarget:
         try:
             em = emit(rule, profile, load(mapping))
         except Refused as err:
-            return Translation.refused(self.name, err.reason, profile=profile)
+            return Translation.refused(self.name, err.reason, profile=profile, refusal_node=err.node)
         return SigmaTranslation.from_notes(self.name, em.text, Notes(list(em.log.texts)), profile=profile, log=em.log)
 
     def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None,
