@@ -194,3 +194,31 @@ def test_cli_broader_json_lists_each_dropped_condition(tmp_path):
     assert "broader" in plain.stdout and "not tested: not process.working_directory like" in plain.stdout
     default = CliRunner().invoke(app, ["compile", str(p), "-t", "kql", "--profile", "defender", "--json"])
     assert json.loads(default.stdout)["results"][0]["status"] == "refused"
+
+
+# ---- verification: the superset on the witnesses -------------------------------------------------
+@pytest.mark.parametrize("target", ["kql:defender+broader", "osquery+broader"])
+def test_verifier_checks_the_superset_and_counts_the_extra_selections(target):
+    from eqlc.verify import TargetSpec, verify_rule
+
+    q = ('process where event.type == "start" and host.os.type == "linux" and process.name == "curl" and '
+         'not process.code_signature.trusted == true')
+    v = verify_rule(rule_of(q), [TargetSpec.parse(target)])
+    (run,) = v.runs
+    assert run.status is Status.BROADER, run.translation.notes
+    assert run.disagreements == [] and run.verdict == "verified"
+    # the MC/DC witnesses of the dropped exclusion are selected by the target, not by the matcher
+    assert run.extra and not set(run.extra) & set(v.reference)
+    result = run.as_result(v.rule)
+    assert result["extra_selections"] == len(run.extra) and result["dropped"][0]["replaced_by"] == "false"
+
+
+def test_a_target_missing_an_event_is_a_superset_violation(monkeypatch):
+    from eqlc.verify import TargetSpec, verify_rule
+    from eqlc.target import get_target
+
+    kql = get_target("kql")
+    real = kql.execute
+    monkeypatch.setattr(type(kql), "execute", lambda self, t, events, **kw: real(t, events, **kw)[1:])
+    v = verify_rule(rule_of(EXCLUSION), [TargetSpec.parse("kql:defender+broader")])
+    assert v.runs[0].verdict == "disagreement" and not v.ok

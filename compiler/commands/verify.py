@@ -11,6 +11,8 @@ failed expectation or engine error, 2 on bad input. ``--json`` prints
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 from typing import List, Optional
 
@@ -146,10 +148,13 @@ def verify_cmd(
     mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML merged over each target's field mapping."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
     show_all: bool = typer.Option(False, "--all", help="Show every event row, not only disagreeing ones, for large fixture sets."),
+    broader: bool = typer.Option(False, "--broader", help="Verify broader translations (a refused condition dropped soundly): every event the matcher selects must be selected; extra selections are counted, not errors."),
 ) -> None:
     """Run every target on the same fixtures; exit 1 on any disagreement or failed expectation, and
     on a translation whose stated assumptions every event the rule selects breaks (vacuous)."""
     specs = target_specs_or_exit(targets)
+    if broader:
+        specs = [dataclasses.replace(s, broader=True) for s in specs]
     require_exists(path)
     if fixtures is not None:
         require_exists(fixtures, "no such fixture file")

@@ -35,13 +35,13 @@ def render_markdown(report: dict) -> str:
         "",
         "## Per target",
         "",
-        "| target | rules | exact | with assumptions | refused | verified | unproven | vacuous | disagreement (exact / assumptions) | engine error |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| target | rules | exact | with assumptions | broader | refused | verified | unproven | vacuous | disagreement (exact / assumptions) | engine error |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in targets:
         t = report["totals"][name]
         lines.append(
-            f"| {name} | {t['rules']} | {t['exact']} | {t['assumptions']} | {t['refused']} | {t['verified']} | {t['unproven']} | {t['vacuous']} | "
+            f"| {name} | {t['rules']} | {t['exact']} | {t['assumptions']} | {t.get('broader', 0)} | {t['refused']} | {t['verified']} | {t['unproven']} | {t['vacuous']} | "
             f"{t['disagreement']} ({t['disagreement_exact']} / {t['disagreement_assumptions']}) | {t['error']} |"
         )
     m = report["mcdc"]

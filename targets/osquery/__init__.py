@@ -37,7 +37,7 @@ class OsqueryTarget:
         try:
             p = _plan(rule, m, profile)
         except Refused as r:
-            return Translation.refused(NAME, r.reason, profile=profile)
+            return Translation.refused(NAME, r.reason, profile=profile, refusal_node=r.node)
         notes = list(p.notes)
         if len(p.queries) == 1:
             output = p.queries[0].sql
