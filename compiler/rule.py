@@ -106,6 +106,14 @@ class Rule:
         """Operating systems from the rule's ``OS: ...`` tags (lower-case)."""
         return tuple(t.split(":", 1)[1].strip().lower() for t in self.tags if t.lower().startswith("os:"))
 
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """The operating systems the rule is written for: its ``OS: ...`` tags, and the bare
+        ``Linux``/``macOS``/``Windows`` tags Elastic's older rules use instead (lower-case;
+        empty when the rule names none)."""
+        bare = tuple(t.lower() for t in self.tags if t.lower() in ("linux", "macos", "windows"))
+        return tuple(dict.fromkeys(self.os_types + bare))
+
     def technique_ids(self) -> list[str]:
         out: list[str] = []
         for th in self.threat:

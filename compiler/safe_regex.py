@@ -205,7 +205,7 @@ class _Translator:
             ranges = [r for part in ranges for r in _split_surrogates(part)]
         if not ranges:
             return "[^\\x00-\\x{10ffff}]"
-        return "[" + "".join(_cp(a) if a == b else f"{_cp(a)}-{_cp(b)}" for a, b in ranges) + "]"
+        return _class_text(ranges)
 
     def python_class(self, items: Any) -> Any:
         """``items`` (an ``IN`` node's) as ``re`` source, to test characters with."""
@@ -259,8 +259,20 @@ class _Translator:
                 raise _NotRE2(f"class item {op}")
         if not ranges:
             return "(?s:.)" if negate else "[^\\x00-\\x{10ffff}]"
-        body = "".join(_cp(a) if a == b else f"{_cp(a)}-{_cp(b)}" for a, b in sorted(ranges))
-        return f"[{'^' if negate else ''}{body}]"
+        return _class_text(sorted(ranges), negate)
+
+
+def _class_text(ranges: list[tuple[int, int]], negate: bool = False) -> str:
+    """RE2 source of a class. RE2's parser turns a class of exactly one ASCII letter's two cases
+    (``[Ss]``) into a case-folded literal, and when it later merges such literals of an
+    alternation into one class (``vbs|vbe`` factored to ``vb[se]``) it adds their whole Unicode
+    case orbit: ``ſ`` (U+017F) for ``s``, the Kelvin sign for ``k``. ``re`` matches neither, so the
+    pair is written as an alternation of two plain literals, which RE2 merges exactly."""
+    points = [a for a, b in ranges if a == b]
+    if not negate and len(ranges) == 2 and len(points) == 2 and 0x41 <= points[0] <= 0x5A and points[1] == points[0] + 0x20:
+        return f"(?:{_cp(points[0])}|{_cp(points[1])})"
+    body = "".join(_cp(a) if a == b else f"{_cp(a)}-{_cp(b)}" for a, b in ranges)
+    return f"[{'^' if negate else ''}{body}]"
 
 
 @functools.lru_cache(maxsize=None)

@@ -231,3 +231,20 @@ def test_refusals_keep_the_ir_node(profile):
     with pytest.raises(Refused) as err:
         emitter.event_query(rule, rule.query.body, load_profile(profile, None), __import__("eqlc.result").result.Notes())
     assert err.value.node is not None
+
+
+def test_windows_profile_refuses_rules_written_for_other_platforms():
+    """Sysmon/Security data holds Windows events only: a Linux rule (an ``OS: Linux`` tag or the
+    older bare ``Linux`` tag) is refused there, an untagged or Windows rule is not."""
+    from eqlc.parser import parse_query
+    from eqlc.result import Status
+    from eqlc.rule import Rule
+    from eqlc.targets.spl.target import TARGET as SPL
+
+    q = 'process where event.type == "start" and process.name == "sh"'
+    for tags, refused in ((("OS: Linux",), True), (("Linux", "Host"), True), (("OS: Windows", "OS: Linux"), False), ((), False)):
+        t = SPL.compile(Rule(query=parse_query(q), query_text=q, name="t", tags=tags), profile="windows")
+        assert (t.status is Status.REFUSED) == refused, (tags, t.notes)
+        if refused:
+            assert "written for linux" in t.notes[0]
+        assert SPL.compile(Rule(query=parse_query(q), query_text=q, name="t", tags=tags), profile="cim").status is not Status.REFUSED

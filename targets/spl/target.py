@@ -34,6 +34,10 @@ class SplTarget:
         comments: tuple = ()
         try:
             q = rule.query
+            platforms = prof.data.get("platforms")
+            if platforms and rule.platforms and not set(rule.platforms) & set(platforms):
+                raise Refused(f"the rule is written for {', '.join(rule.platforms)} (its tags); the {prof.name} profile's "
+                              f"data holds {', '.join(platforms)} events only")
             emitter.check_query(q)
             body = q.body
             if isinstance(body, ir.EventQuery):

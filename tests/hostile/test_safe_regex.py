@@ -16,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 from eqlc import safe_regex
 
 _ATOMS = ["a", "b", "\\n", ".", "[ab]", "[^a]", "[a-c\\d]", "\\d", "\\s", "\\w", "\\W", "\\D", "é", "x", "s", "k",
-          "[^k-s]", "[r-tÉ]", "İ", "ı", "ß", "Ω", "[\\w-]", "[^\\W\\d]"]
+          "[^k-s]", "[r-tÉ]", "İ", "ı", "ß", "Ω", "[\\w-]", "[^\\W\\d]", "[sS]", "[kK]", "[aA][sS]", "[aA][eE]"]
 _QUANTS = ["", "", "*", "+", "?", "{0,2}", "{2}", "*?", "+?", "{1,3}?"]
 
 
@@ -74,6 +74,15 @@ def test_bytes_patterns_same_meaning(pattern, text, ignorecase):
     ours, ref = safe_regex.compile(p, flags), re.compile(p, flags)
     for method in ("search", "fullmatch"):
         assert _same(getattr(ours, method)(text), getattr(ref, method)(text), not p.endswith(b"$"))
+
+
+def test_letter_case_pairs_in_alternations_do_not_take_re2s_unicode_orbit():
+    """RE2 reads ``[sS]`` as a case-folded ``s`` and, merging the alternatives of ``vbs|vbe|bat``
+    after factoring, adds ``s``'s Unicode orbit (``ſ``): found as a disagreement of the SPL
+    evaluator on a corpus witness (file.name ``.vbſ.exe``)."""
+    pattern = r"^(?:[vV][bB][sS]|[vV][bB][eE]|[bB][aA][tT]|[kK][aA]|[kK][eE])\Z"
+    for text in ("vbſ", "vbs", "VBS", "\u212aa", "ka", "KE", "\u212ae"):
+        assert (safe_regex.compile(pattern).search(text) is None) == (re.search(pattern, text) is None), text
 
 
 @pytest.mark.parametrize("pattern", [r"(a+)+$", r"(.*a){30}", r"^(a|a)*$", r"(x+x+)+y"])
