@@ -197,7 +197,7 @@ def test_cli_broader_json_lists_each_dropped_condition(tmp_path):
 
 
 # ---- verification: the superset on the witnesses -------------------------------------------------
-@pytest.mark.parametrize("target", ["kql:defender+broader", "osquery+broader"])
+@pytest.mark.parametrize("target", ["kql:defender+broader", "sigma+broader"])
 def test_verifier_checks_the_superset_and_counts_the_extra_selections(target):
     from eqlc.verify import TargetSpec, verify_rule
 

@@ -14,7 +14,7 @@ from eqlc.report import build_report, run_batch
 from eqlc.result import Status
 from tests.corpus import FULL, sample
 
-TARGETS = ("kql:defender", "kql:sentinel-asim", "sigma", "osquery", "spl")
+TARGETS = ("kql:defender", "kql:sentinel-asim", "sigma", "osquery", "spl")  # osquery: never broader for now
 SAMPLE = 12  # rules verified in CI (witness generation is the cost); all of them with EQLC_FULL_CORPUS=1
 
 
