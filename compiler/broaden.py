@@ -100,7 +100,7 @@ def simplify(e: ir.Expr) -> ir.Expr:
         inner = simplify(e.expr)
         if isinstance(inner, ir.Boolean):
             return ir.Boolean(not inner.value, span=e.span)
-        return inner if inner is e.expr else ir.Not(inner, span=e.span)
+        return e if inner is e.expr else ir.Not(inner, span=e.span)
     if isinstance(e, (ir.And, ir.Or)):
         absorbing = isinstance(e, ir.Or)  # true absorbs an or, false an and
         terms = []
