@@ -21,7 +21,7 @@ import re
 import sys
 from pathlib import Path
 
-from eqlc.commands.compile import compile_rule
+from eqlc.target import compile_rule
 from eqlc.errors import EqlError
 from eqlc.loaders import iter_batch, rule_files
 from eqlc.result import Status
@@ -40,7 +40,7 @@ def reason_family(reason: str) -> str:
     text = _FIELD.sub("<field>", text)
     text = _NUMBER.sub("<n>", text)
     head = text.split(": ", 1)[0]
-    return head[:140]
+    return (head if len(head) >= 24 else text)[:140]
 
 
 def load_rules(root: Path) -> list:

@@ -7,34 +7,74 @@ Public API::
     query = parse_query('process where process.name == "dracut"')   # the IR (eqlc.ir.Query)
     rules = load_rules("rules/")                                        # list[Rule], any input format
     result = compile(rules[0], "kql", profile="defender")              # Translation: status, notes, output
+    result = compile(query, "spl")                                      # a parsed query (or its text) works too
     m = matcher(rules[0])                                               # Elasticsearch semantics in Python
     m.match({"process": {"name": "dracut"}, "event": {"category": "process"}})
 
-Every user-caused problem raises :class:`EqlError` with ``path``, ``line`` and ``column``.
+Every user-caused problem raises :class:`EqlError` with ``path``, ``line`` and ``column``; an unknown
+target or profile raises its subclass :class:`UnknownTarget` / :class:`UnknownProfile` (both
+:class:`UsageError`), a ``mapping`` file with an unknown key :class:`MappingError`.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from pathlib import Path
+from typing import Optional, Union
 
-from .errors import EqlError
+from .errors import EqlError, MappingError, UnknownProfile, UnknownTarget, UsageError
+from .ir import Query
 from .loaders import load_rules
 from .parser import parse_query
 from .printer import to_eql
 from .result import Status, Translation
 from .rule import Rule
+from .target import TargetSpec
 
-__all__ = ["EqlError", "Rule", "Status", "Translation", "compile", "load_rules", "matcher", "parse_query", "to_eql"]
+__all__ = ["EqlError", "MappingError", "Query", "Rule", "Status", "TargetSpec", "Translation", "UnknownProfile",
+           "UnknownTarget", "UsageError", "__version__", "compile", "load_rules", "matcher", "parse_query", "to_eql"]
 
 
-def compile(rule: Rule, target: str, profile: Optional[str] = None, mapping: Optional[str] = None,  # noqa: A001
-            broader: bool = False) -> Translation:
-    """Translate ``rule`` for ``target`` (sigma, kql, spl, osquery, python). With ``broader``, a
-    condition the target cannot express is dropped soundly instead of refusing the rule (status
-    ``broader``, see :mod:`eqlc.broaden`)."""
-    from .commands.compile import compile_rule
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
-    return compile_rule(rule, target, profile, mapping, broader)
+    try:
+        return version("eqlc")
+    except PackageNotFoundError:  # a source checkout run without installing
+        return "0+unknown"
+
+
+__version__ = _version()
+
+
+def as_rule(source: Union[Rule, Query, str]) -> Rule:
+    """A :class:`Rule` for a rule, a parsed query (IR) or EQL text (parsed here, so a syntax
+    error is an :class:`EqlError` located in ``source``)."""
+    if isinstance(source, Rule):
+        return source
+    if isinstance(source, str):
+        return Rule(query=parse_query(source), query_text=source.strip(), name="query")
+    if isinstance(source, Query):
+        return Rule(query=source, query_text=to_eql(source), name="query")
+    raise TypeError(f"expected a Rule, a Query or EQL text, not {type(source).__name__}")
+
+
+def compile(  # noqa: A001 - the documented name: eqlc.compile
+    rule: Union[Rule, Query, str], target: str, profile: Optional[str] = None,
+    mapping: Optional[Union[str, Path]] = None, broader: bool = False,
+) -> Translation:
+    """Translate ``rule`` (a :class:`Rule`, a parsed :class:`Query`, or EQL text) for ``target``
+    (sigma, kql, spl, osquery, python), optionally with one of its profiles and a mapping file
+    merged over the target's own.
+
+    Raises :class:`UnknownTarget` / :class:`UnknownProfile` for a name the target does not have
+    and :class:`EqlError` (:class:`MappingError`) for a bad mapping file. A target that raises
+    anything else gives a :class:`Translation` with status ``error`` (never a refusal). With
+    ``broader``, a condition the target cannot express is dropped soundly instead of refusing the
+    rule (status ``broader``, see :mod:`eqlc.broaden`)."""
+    from .target import compile_rule
+
+    return compile_rule(as_rule(rule), target, profile, str(mapping) if mapping is not None else None,
+                       broader=broader)
 
 
 # Imported eagerly on purpose: ``eqlc.matcher`` is also the name of the sub-package, and only an

@@ -1,4 +1,4 @@
-"""``python -m compiler`` runs the ``eqlc`` command line."""
+"""``python -m eqlc`` runs the ``eqlc`` command line."""
 
 from .cli import main
 

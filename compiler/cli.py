@@ -1,14 +1,32 @@
 """The ``eqlc`` command line (typer). Each sub-command lives in ``compiler/commands/<name>.py``
-and registers itself on :data:`app`; this file only assembles them and guarantees that bad
-input ends with a readable error and exit code 2, never a traceback."""
+and registers itself on :data:`app`; this file only assembles them and guarantees that every
+mistake ends with a one-line error and its exit code, never a traceback:
+
+- a usage mistake (an unknown option, a missing value) is ``error: ...`` and exit 2, like the
+  commands' own usage errors (see :mod:`eqlc.commands.common` for every exit code);
+- input that ends too early is ``error: ...`` and exit 2: bad input, not a bug;
+- a file that cannot be read or written (an ``OSError``: a directory, no permission, a full disk,
+  standard output failing) is ``PATH: error: ...`` and exit 74 (EX_IOERR);
+- an unexpected exception anywhere in eqlc is ``eqlc: internal error: Type: message`` and exit 3
+  (``EQLC_DEBUG=1`` shows the traceback).
+"""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
+from typing import Optional
 
 import typer
+
+try:  # typer >= 0.2x carries its own copy of click; older versions use click itself
+    from typer._click import Context  # type: ignore[attr-defined]
+    from typer._click import exceptions as click_errors  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import Context  # type: ignore[assignment]
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 app = typer.Typer(
     add_completion=False,
@@ -18,43 +36,123 @@ app = typer.Typer(
 )
 
 COMMAND_MODULES = ("check", "parse", "compile", "match", "fixtures", "verify", "report")
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
 
 
-def _register() -> None:
-    for name in COMMAND_MODULES:
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"eqlc {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+                                           help="Print the version and exit."),
+) -> None:
+    """eqlc: compile Elastic EQL detection rules to Sigma, KQL, SPL, osquery SQL and Python, and prove they agree."""
+
+
+def _plain_help() -> None:
+    """Help names values by their metavar (PATH, TARGET, FILE), as command-line tools do.
+
+    typer (0.2x) prints each parameter's Python type beside it (``<bool>``, ``<path>``,
+    ``<list[str]>``) and wraps required arguments in braces (``{path}``): implementation
+    details, not something a user types. Every option here gives its metavar; flags get none."""
+    from typer.core import TyperArgument, TyperOption
+
+    def option_type(self: TyperOption, ctx: Context) -> Optional[str]:
+        if self.is_flag or self.count:
+            return ""
+        return self.metavar or (self.name or "value").upper()
+
+    def argument_usage(self: TyperArgument) -> str:
+        name = self.metavar or (self.name or "arg").upper()
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    TyperOption.display_type_rich = option_type  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign,assignment]
+    if hasattr(TyperArgument, "_usage_display_name"):
+        TyperArgument._usage_display_name = argument_usage  # type: ignore[method-assign]
+
+
+_REGISTERED: list[str] = []
+
+
+def _register(argv: Optional[list] = None) -> None:
+    """Register the sub-commands: only the one the command line names, when it names one
+    (importing every command module costs about 0.1 s of start-up, which `eqlc match` on a
+    small file would feel); all of them otherwise (help, errors)."""
+    if not _REGISTERED:
+        _plain_help()
+    args = sys.argv[1:] if argv is None else argv
+    wanted = next((a for a in args if not a.startswith("-")), None)
+    for name in (wanted,) if wanted in COMMAND_MODULES else COMMAND_MODULES:
+        if name in _REGISTERED:  # main() may run several times in one process (tests, embedding)
+            continue
         module = f"eqlc.commands.{name}"
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module).register(app)
+            _REGISTERED.append(name)
 
 
-def main() -> None:
-    _register()
+def _usage_line(e: click_errors.UsageError) -> str:
+    command = e.ctx.command_path if e.ctx is not None else "eqlc"
+    return f"error: {e.format_message()} (see {command} --help)"
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    _register(argv)
+    args = sys.argv[1:] if argv is None else argv
+    command = typer.main.get_command(app)
     code: object = 0
     try:
-        app()
+        code = command.main(args=args, prog_name="eqlc", standalone_mode=False)
+    except click_errors.UsageError as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # `eqlc` alone: the help was printed
+            sys.exit(0)
+        sys.stderr.write(_usage_line(e) + "\n")
+        code = EXIT_BAD_INPUT
+    except click_errors.ClickException as e:
+        sys.stderr.write(f"error: {e.format_message()}\n")
+        code = e.exit_code
+    except (typer.Abort, KeyboardInterrupt) as e:
+        cause = e.__cause__ or e.__context__
+        if isinstance(cause, EOFError):  # click turns an EOFError into Abort: input that ends too early
+            sys.stderr.write(f"error: the input ends too early ({cause})\n")
+            code = EXIT_BAD_INPUT
+        else:
+            sys.stderr.write("interrupted\n")
+            code = 130
     except SystemExit as done:
         code = done.code
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        code = 130
     except BrokenPipeError:
         _quiet_stdout()
         code = 0  # the reader went away (``| head``): not an error
     except OSError as exc:  # writing standard output failed (disk full, I/O error) or reading an input did
         code = _os_error(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug in eqlc: one line and exit 3, never a traceback
+        if os.environ.get("EQLC_DEBUG"):
+            raise
+        from .result import describe_exception
+
+        sys.stderr.write(f"eqlc: internal error: {describe_exception(exc)} (set EQLC_DEBUG=1 for the traceback)\n")
+        code = EXIT_INTERNAL
     try:
         sys.stdout.flush()  # buffered output fails here, not in the command, when the disk is full
     except BrokenPipeError:
         _quiet_stdout()
     except OSError as exc:
         code = _os_error(exc)
-    sys.exit(code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _quiet_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's own final flush cannot fail again."""
-    import os
-
     try:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError):

@@ -58,6 +58,33 @@ class EqlError(Exception):
         return {"path": self.path, "line": self.line, "column": self.column, "message": self.message}
 
 
+class UsageError(EqlError):
+    """A mistake in how eqlc was called (an option value, a path that does not exist) rather than
+    in a rule. Rendered as one line, ``error: message`` (``PATH: error: message`` when it is about a
+    path), never with a ``<query>:`` location, because no query is involved."""
+
+    @property
+    def location(self) -> str:
+        return self.path or ""
+
+    def render(self) -> str:
+        return f"{self.path}: error: {self.message}" if self.path else f"error: {self.message}"
+
+
+class UnknownTarget(UsageError):
+    """A target name that is not registered (``eqlc.compile(rule, "splunk")``)."""
+
+
+class UnknownProfile(UsageError):
+    """A profile the target does not have (``eqlc.compile(rule, "kql", profile="sentinel")``)."""
+
+
+class MappingError(EqlError, ValueError):
+    """A ``--mapping`` file the target cannot use: a key the target's mapping schema does not have
+    (located at its file, line and column), or a value it cannot read. Also a ``ValueError``, which
+    is what the targets' loaders raised for a bad value before."""
+
+
 class PartialLoad(EqlError):
     """A file holding several rules (a Kibana export) where some failed: ``rules`` loaded,
     ``errors`` did not. Strict callers see the first error; batch callers keep the rules."""

@@ -28,9 +28,27 @@ _TERMINAL_NAMES = {
 }
 
 
+LARK_OPTIONS = dict(parser="lalr", propagate_positions=True, maybe_placeholders=True, cache=False)
+
+
 @functools.lru_cache(maxsize=1)
 def _lark() -> Lark:
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True, cache=False)
+    """The parser. Its LALR tables are loaded from grammar/lalr_tables.py when they were built from
+    this grammar text by this Lark version (building them takes ~0.15 s at every start of the
+    command line); otherwise built (scripts/build_parser_tables.py regenerates the file)."""
+    import hashlib
+
+    import lark
+
+    text = grammar_text()
+    try:
+        from eqlc.grammar import lalr_tables as t
+    except ImportError:
+        t = None
+    if (t is not None and t.LARK_VERSION == lark.__version__
+            and t.GRAMMAR_SHA256 == hashlib.sha256(text.encode()).hexdigest()):
+        return Lark.load({"data": t.DATA, "memo": t.MEMO})
+    return Lark(text, **LARK_OPTIONS)
 
 
 def _expected(names: set[str]) -> str:

@@ -73,6 +73,9 @@ class Rule:
     query_line: int = 1
     query_column: int = 1
     extra: dict = field(default_factory=dict)
+    # set by ``eqlc compile -o`` (eqlc.output.output_stems) so that rules sharing a file stem in one
+    # batch get distinct file names; every target names its files after ``file_stem``
+    output_stem: Optional[str] = None
 
     @property
     def stable_id(self) -> str:
@@ -84,7 +87,9 @@ class Rule:
         """The base name of every file written for this rule (``eqlc compile -o``: the query and
         each target's deployment files): the rule file's stem for a one-rule file, so outputs sit
         beside their source under the same name; for a Kibana export (several rules in one file),
-        the rule's name as a slug, else its id."""
+        the rule's name as a slug, else its id. ``output_stem``, when set, wins."""
+        if self.output_stem:
+            return self.output_stem
         if self.path and not self.path.endswith(".ndjson"):
             stem = one_line(PurePath(self.path).stem).strip()  # no line break in a file name or listing
             if stem:

@@ -21,7 +21,8 @@ assumption by design (edge cases) are fine as long as some positive stays in sco
 
 Targets are found through :mod:`eqlc.target` only (``available()``/``get_target``), so a new
 target is verified as soon as it is registered. ``name:profile`` selects a profile
-(``kql:sentinel-asim``).
+(``kql:sentinel-asim``). A target whose emitter raises gets status ``error`` (verdict ``error``): it
+is reported, never run, and never counted as a refusal.
 """
 
 from __future__ import annotations
@@ -33,46 +34,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence, Union
 
-from .commands.compile import compile_rule
+from .target import compile_rule
 from .errors import EqlError
 from .fixtures import Expectation, check_ids, expectation_for, load_events
 from .fixtures.oracle import Oracle
 from .fixtures.witness import WitnessSet, generate
 from .result import Status, Translation
 from .rule import Rule
-from .target import EVENT_ID_FIELD, OUTSIDE_ASSUMPTIONS, REGISTRY, available, get_target
-
-
-@dataclass(frozen=True)
-class TargetSpec:
-    """A target, its profile, and whether it compiles broader translations (``name:profile+broader``:
-    a refused atom is dropped soundly, see :mod:`eqlc.broaden`; the label stays ``name:profile``)."""
-
-    name: str
-    profile: Optional[str] = None
-    broader: bool = False
-
-    @classmethod
-    def parse(cls, text: str) -> "TargetSpec":
-        text, plus, flag = text.partition("+")
-        if plus and flag != "broader":
-            raise EqlError(f"unknown target option +{flag}; expected +broader")
-        name, _, profile = text.partition(":")
-        if name not in REGISTRY:
-            raise EqlError(f"unknown target {name!r}; expected one of {', '.join(REGISTRY)}")
-        return cls(name, profile or None, bool(plus))
-
-    @property
-    def label(self) -> str:
-        return f"{self.name}:{self.profile}" if self.profile else self.name
+from .result import describe_exception
+from .target import EVENT_ID_FIELD, OUTSIDE_ASSUMPTIONS, TargetSpec, get_target, parse_targets
 
 
 def target_specs(names: Optional[Iterable[str]] = None) -> list[TargetSpec]:
-    """The requested targets, or every installed one (``all`` also means every installed one)."""
-    wanted = [n for item in (names or []) for n in str(item).split(",") if n.strip()]
-    if not wanted or wanted in (["all"], ["all+broader"]):
-        return [TargetSpec(n, broader=wanted == ["all+broader"]) for n in available()]
-    return [TargetSpec.parse(n.strip()) for n in wanted]
+    """The requested targets, or every installed one (``all`` also means every installed one);
+    see :func:`eqlc.target.parse_targets`."""
+    return parse_targets(names, option="--targets")
 
 
 @dataclass(frozen=True)
@@ -172,6 +148,11 @@ class TargetRun:
         return self.translation.status is Status.REFUSED
 
     @property
+    def internal_error(self) -> bool:
+        """The target's emitter raised: status ``error`` (no translation to run)."""
+        return self.translation.status is Status.ERROR
+
+    @property
     def proven(self) -> bool:
         """The events inside the stated assumptions can tell a right translation from a wrong one
         (:attr:`Scope.proven`). For a broader translation, whose claim is a superset: some event
@@ -195,9 +176,12 @@ class TargetRun:
 
     @property
     def verdict(self) -> str:
-        """``refused``, ``error``, ``disagreement``, ``vacuous`` (the matcher selects events, but
-        every one breaks a stated assumption: an unstated refusal), ``unproven`` (agrees, but the
-        events where the stated assumptions hold are all selected or all rejected) or ``verified``."""
+        """``refused``, ``error`` (the emitter or the engine failed), ``disagreement``, ``vacuous``
+        (the matcher selects events, but every one breaks a stated assumption: an unstated refusal),
+        ``unproven`` (agrees, but the events where the stated assumptions hold are all selected or all
+        rejected) or ``verified``."""
+        if self.internal_error:
+            return "error"
         if self.refused:
             return "refused"
         if self.error is not None:
@@ -221,7 +205,7 @@ class TargetRun:
         if self.spec.profile:
             out["profile"] = self.spec.profile
         out["verdict"] = self.verdict
-        if not self.refused and self.error is None:
+        if not self.refused and not self.internal_error and self.error is None:
             out["events"] = self.events_run
             out["outside_assumptions"] = {i: self.outside[i] for i in self.outside_differences}
             out["events_in_scope"] = self.in_scope
@@ -326,19 +310,21 @@ def run_target(
 ) -> TargetRun:
     """Compile ``rule`` for one target and run it on ``events``; never raises for a target bug."""
     start = time.perf_counter()
-    translation = compile_rule(rule, spec.name, spec.profile, mapping, spec.broader)
+    translation = compile_rule(rule, spec.name, spec.profile, spec.mapping or mapping, spec.broader)
     run = TargetRun(spec, translation)
-    if translation.status is not Status.REFUSED:
+    if translation.status is Status.ERROR:
+        run.error = translation.error
+    elif translation.status is not Status.REFUSED:
         try:
             target = get_target(spec.name)
-            ids = target.execute(translation, events, profile=spec.profile, mapping=mapping)
+            ids = target.execute(translation, events, profile=spec.profile, mapping=spec.mapping or mapping)
             run.selected = [str(i) for i in ids]
             known = {e[EVENT_ID_FIELD] for e in events}
             unknown = sorted(set(run.selected) - known)
             if unknown:
                 run.error = f"the engine returned ids that are not fixture events: {', '.join(unknown[:5])}"
             else:
-                run.outside = _outside(target, rule, translation, events, spec, mapping)
+                run.outside = _outside(target, rule, translation, events, spec, spec.mapping or mapping)
                 differing = _differences(events, run.selected, reference)
                 if translation.status is Status.BROADER:  # a superset: only a missed event is wrong
                     extra = set(run.selected) - set(reference)
@@ -354,7 +340,7 @@ def run_target(
         except Exception as exc:  # an engine failure is a result to report, not a crash of the batch
             tb = traceback.extract_tb(exc.__traceback__)
             where = f" ({Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
-            run.error = f"{type(exc).__name__}: {exc}{where}"
+            run.error = f"{describe_exception(exc)}{where}"
     run.seconds = time.perf_counter() - start
     return run
 
@@ -401,6 +387,6 @@ def verify_rule(
     runs = [run_target(rule, s, events, reference, expected, mapping) for s in specs]
     if reference_error:
         for r in runs:
-            if not r.refused and r.error is None:
+            if not r.refused and not r.internal_error and r.error is None:
                 r.error = "the reference matcher failed: " + reference_error
     return Verification(rule, events, source, path, reference, expected, runs, witnesses, reference_error)

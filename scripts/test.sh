@@ -31,6 +31,17 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# Debian's python3.11 (the only Python 3 Debian 12 packages): the standalone modules eqlc writes
+# claim the versions they are run on, and tests/test_standalone_module.py runs them with it.
+if [ ! -x /usr/bin/python3.11 ]; then
+  if [ "$(id -u)" = "0" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 >/dev/null) \
+      || echo "warning: could not install python3.11; the standalone-module version test will fail" >&2
+  else
+    echo "warning: /usr/bin/python3.11 is missing and this user cannot apt-get it" >&2
+  fi
+fi
+
 if [ ! -d ../shared/corpus/elastic-detection-rules ]; then
   echo "error: ../shared (the shared corpus and research material) must be beside the project" >&2
   exit 2

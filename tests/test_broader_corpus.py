@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from eqlc.broaden import selective_conditions
-from eqlc.commands.compile import compile_rule
+from eqlc.target import compile_rule
 from eqlc.report import build_report, run_batch
 from eqlc.result import Status
 from tests.corpus import FULL, sample

@@ -11,7 +11,7 @@ from tests.corpus import EXAMPLE_DIR, ROOT
 
 
 def eqlc(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=ROOT, capture_output=True, text=True, input=stdin, timeout=120)
+    return subprocess.run([sys.executable, "-m", "eqlc", *args], cwd=ROOT, capture_output=True, text=True, input=stdin, timeout=120)
 
 
 def test_check_examples_json() -> None:

@@ -43,7 +43,12 @@ def test_matches_as_ndjson_from_file_stdin_and_gzip(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert [json.loads(x)["_id"] for x in out.stdout.splitlines()] == EXPECTED
     n_events = len([x for x in FIXTURES.read_text().splitlines() if x.strip()])
-    assert f"{n_events} events, {len(EXPECTED)} matches".encode() in out.stderr
+    # every fixture line holds the rule's needle ("dracut"), so every line is decoded
+    assert f"{n_events} lines scanned, {n_events} events decoded, {len(EXPECTED)} matches".encode() in out.stderr
+    assert b'(prefilter: 1 needle: "dracut"' in out.stderr
+    plain = eqlc(str(RULE), str(FIXTURES), "--no-prefilter")
+    assert plain.stdout == out.stdout and f"{n_events} events, {len(EXPECTED)} matches\n".encode() == plain.stderr
+    assert eqlc(str(RULE), str(FIXTURES), "--scan", "stdlib").stdout == out.stdout
 
     piped = eqlc(str(RULE), "-", stdin=FIXTURES.read_bytes())
     assert piped.stdout == out.stdout
@@ -57,13 +62,31 @@ def test_count_and_malformed_lines_reported_and_skipped(tmp_path: Path) -> None:
     bad = tmp_path / "bad.ndjson"
     lines = FIXTURES.read_bytes().splitlines()
     bad.write_bytes(b"\n".join(lines[:3] + [b"{not json", b"[1, 2]", b""] + lines[3:]) + b"\n")
-    out = eqlc(str(RULE), str(bad), "--count")
+    out = eqlc(str(RULE), str(bad), "--count", "--no-prefilter")
     assert out.returncode == 0
     assert out.stdout.strip() == str(len(EXPECTED)).encode()
     err = out.stderr.decode()
     assert f"{bad}:4: malformed line skipped: invalid JSON" in err
     assert f"{bad}:5: malformed line skipped: not a JSON object" in err
     assert "2 malformed lines skipped" in err
+    # with the prefilter, lines without the rule's needle are not decoded (when most lines are
+    # without it), so not validated; a malformed candidate line is reported with its number
+    other = [json.dumps({"event": {"category": "process"}, "process": {"name": f"bash{i}"}}).encode() for i in range(300)]
+    bad.write_bytes(b"\n".join(lines[:3] + [b"{not json", b"[1, 2]", b'{"dracut" oops'] + other + lines[3:]) + b"\n")
+    pre = eqlc(str(RULE), str(bad), "--count")
+    assert pre.stdout == out.stdout
+    err = pre.stderr.decode()
+    assert f"{bad}:6: malformed line skipped: invalid JSON" in err and "1 malformed line skipped" in err, err
+    assert f"{len(lines) + 303} lines scanned, {len(lines)} events decoded" in err
+
+
+def test_prefilter_off_is_said_and_bad_scan_is_a_usage_error(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.json"
+    mapping.write_text(json.dumps({"properties": {"process": {"properties": {"name": {"type": "keyword", "null_value": "x"}}}}}))
+    out = eqlc(str(RULE), str(FIXTURES), "--mapping", str(mapping))
+    assert out.returncode == 0 and b"(prefilter off: the index mapping's process.name has null_value" in out.stderr
+    bad = eqlc(str(RULE), str(FIXTURES), "--scan", "bogus")
+    assert bad.returncode == 2 and b"unknown scan backend 'bogus'" in bad.stderr
 
 
 def test_sequences_print_events_and_keys(tmp_path: Path) -> None:

@@ -191,3 +191,39 @@ def test_module_header_quotes_any_query_text(query: str) -> None:
     expected = [e["_id"] for e in events if m.match(e)]
     assert expected, "the events must exercise the rule"
     assert TARGET.execute(t, events) == expected
+
+
+def test_module_command_line_prefilter_equals_full_decode(tmp_path: Path) -> None:
+    """The module's command line reads NDJSON through the embedded prefilter (its NEEDLES, derived
+    by eqlc.matcher.needles): with the standard library only (``-S -I``: no Hyperscan, no re2) and
+    with Hyperscan when installed, it prints exactly what `--no-prefilter` prints."""
+    import random
+
+    from .json_encodings import random_escapes
+
+    picked = [EXAMPLE_DIR / "rule.toml"]
+    rules = [r for r in all_rules() if r.query.kind == "event"][::220] + [r for r in all_rules() if r.query.kind == "sequence"][::80]
+    from eqlc.loaders import load_rules
+
+    matched = 0
+    for k, rule in enumerate(load_rules(picked[0]) + list(rules)):
+        t = TARGET.compile(rule)
+        if t.status is Status.REFUSED:
+            continue
+        module = tmp_path / f"m{k}.py"
+        module.write_text(t.output)
+        assert "\nNEEDLES = [" in t.output, rule_id(rule)
+        rng = random.Random(k)
+        events = events_for(rule.query, 60, seed=k) + [{"_id": f"pad{i}", "x": "y" * i} for i in range(200)]
+        data = tmp_path / f"e{k}.ndjson"
+        data.write_bytes(b"".join(random_escapes(e, rng, rng.choice([0.0, 0.05])) + b"\n" for e in events))
+        outs = []
+        for python in ([sys.executable, "-S", "-I"], [sys.executable]):
+            for flag in ([], ["--no-prefilter"]):
+                proc = subprocess.run([*python, str(module), str(data), "--sort", *flag], capture_output=True,
+                                      text=True, timeout=120, cwd=tmp_path)
+                assert proc.returncode == 0, proc.stderr
+                outs.append(proc.stdout)
+        assert len(set(outs)) == 1, rule_id(rule)
+        matched += bool(outs[0].strip())
+    assert matched >= 3  # the events exercise the rules

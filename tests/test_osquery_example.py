@@ -17,7 +17,8 @@ from eqlc.targets.osquery import TARGET, fields
 from eqlc.targets.osquery.verify import check_events, es_index_mapping
 from tests.corpus import EXAMPLE_DIR, ROOT
 
-OPT_IN = str(ROOT / "targets" / "osquery" / "mappings" / "args-from-cmdline.yaml")
+STRICT = str(ROOT / "targets" / "osquery" / "mappings" / "args-strict.yaml")
+OPT_IN = None  # arguments from the command line: the default mapping
 DATA = Path(__file__).parent / "data" / "osquery"
 FORMATS = ["rule.toml", "rule.eql", "rule.ndjson", "rule.md", "rule.txt"]
 
@@ -31,18 +32,18 @@ def rule():
     return load_file(EXAMPLE_DIR / "rule.toml")[0]
 
 
-def test_default_mapping_refuses_the_argument_list(rule):
-    t = TARGET.compile(rule)
+def test_strict_mapping_refuses_the_argument_list(rule):
+    t = TARGET.compile(rule, mapping=STRICT)
     assert t.status is Status.REFUSED
     assert t.notes[0].startswith("process.parent.args: osquery records the argument list only as one string")
-    assert "args-from-cmdline.yaml" in t.notes[0] and t.output is None
+    assert "args-strict.yaml" in t.notes[0] and t.output is None
 
 
 def test_opt_in_translation_states_every_assumption(rule):
     t = TARGET.compile(rule, mapping=OPT_IN)
     assert t.status is Status.ASSUMPTIONS
     joined = "\n".join(t.notes)
-    for needle in ["process.parent.args is read as the parent's cmdline split on single spaces",
+    for needle in ["process.parent.args is read as the parent's command line split on single spaces",
                    "parent is still running", "process.name is computed as the last '/'-separated segment",
                    'execve/execveat is "exec"']:
         assert needle in joined
@@ -56,17 +57,18 @@ def test_every_input_format_gives_the_same_sql():
     assert len(outs) == 1
 
 
-def test_pack_beside_the_sql(rule):
+def test_pack_and_flagfile_beside_the_sql(rule):
     t = TARGET.compile(rule, mapping=OPT_IN)
-    (name, text), = t.artifacts.items()
-    assert name == "rule.pack.json"
-    pack = json.loads(text)
-    assert pack["platform"] == "linux"
+    assert sorted(t.artifacts) == ["rule.linux.flags", "rule.linux.pack.json"]
+    pack = json.loads(t.artifacts["rule.linux.pack.json"])
+    assert pack["platform"] == "linux" and pack["version"] == "5.0.1"
     (qname, q), = pack["queries"].items()
     assert qname == "manual_dracut_execution"
-    assert q["query"] == t.output and q["interval"] == 300 and q["platform"] == "linux"
+    assert q["query"] == t.output and q["interval"] == 300 and q["platform"] == "linux" and q["version"] == "5.0.1"
     assert q["description"].startswith("This rule detects manual execution of the \"dracut\" command")
     assert q["removed"] is False and "Assumes:" in q["value"]
+    assert t.artifacts["rule.linux.flags"].splitlines() == [
+        "--disable_events=false", "--disable_audit=false", "--audit_allow_config=true", "--audit_allow_process_events=true"]
 
 
 def test_osquery_representable_fixtures_match_hand_expectations(rule):
@@ -119,10 +121,11 @@ def test_shared_fixtures_agree_where_osquery_can_hold_them(rule):
 
 def test_cli_json_and_output_directory(tmp_path):
     cmd = [sys.executable, "-c", "from eqlc.cli import main; main()", "compile", str(EXAMPLE_DIR / "rule.toml"), "--target", "osquery",
-           "--mapping", OPT_IN, "--json", "-o", str(tmp_path)]
+           "--json", "-o", str(tmp_path)]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert res.returncode == 0, res.stderr
     (result,) = json.loads(res.stdout)["results"]
     assert result["target"] == "osquery" and result["status"] == "assumptions"
     assert (tmp_path / "rule.sql").read_text().strip() == result["output"].strip()
-    assert json.loads((tmp_path / "rule.pack.json").read_text())["queries"]["manual_dracut_execution"]["query"] == result["output"]
+    assert json.loads((tmp_path / "rule.linux.pack.json").read_text())["queries"]["manual_dracut_execution"]["query"] == result["output"]
+    assert "--audit_allow_process_events=true" in (tmp_path / "rule.linux.flags").read_text().splitlines()

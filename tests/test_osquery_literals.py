@@ -48,7 +48,7 @@ def sql_string_literals(sql: str) -> list[str]:
 
 
 def selects(sql: str, cmdline: str) -> bool:
-    row = {c: None for c in MAPPING.schema["process_events"]}
+    row = {c: None for c in MAPPING.schema["linux"]["process_events"]}
     row.update(pid=1, path="/bin/x", cmdline=cmdline, syscall="execve", parent=-1)
     main = RUNNER.load(Loaded("process_events", row), TABLE)
     return RUNNER.selects(sql, main)

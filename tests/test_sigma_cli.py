@@ -1,9 +1,10 @@
 """The real command-line tools: ``eqlc compile --target sigma`` and sigma-cli 3.1.0 (``sigma check``,
 ``sigma convert``) as subprocesses, on the example rule and a small fixed sample of corpus rules.
 
-sigma-cli is run offline with only the validators that download data excluded
-(tests/data/sigma/offline_excludes.txt). One CLI call covers a whole directory, so the sample
-costs a few calls, not one per rule.
+sigma-cli is run offline with every validator, SigmaHQ's included: its home's cache holds the
+SigmaHQ data those validators download (tests/sigmahq_data.py); only the MITRE ATT&CK/D3FEND ones
+are excluded (tests/data/sigma/offline_excludes.txt). One CLI call covers a whole directory, so the
+sample costs a few calls, not one per rule.
 """
 
 from __future__ import annotations
@@ -17,20 +18,30 @@ from pathlib import Path
 import pytest
 import yaml
 
-from eqlc.result import Refused
+from eqlc.result import Refused, Status
+from eqlc.targets.sigma import TARGET
 from eqlc.targets.sigma.emit import emit
+from tests import sigmahq_data
 from tests.corpus import EXAMPLE_DIR, all_rules, rule_id, sample
 
 DATA = Path(__file__).parent / "data" / "sigma"
 ROOT = Path(__file__).resolve().parent.parent
-EXCLUDES = [l.strip() for l in (DATA / "offline_excludes.txt").read_text().splitlines() if l.strip() and not l.startswith("#")]
+EXCLUDES = sigmahq_data.EXCLUDES
 ALLOWED_ISSUES = set(yaml.safe_load((DATA / "allowed_issues.yaml").read_text()))
 # sigma-cli is a declared dependency (pyproject.toml): a missing `sigma` command is a failure
-SIGMA = shutil.which("sigma") or pytest.fail("the sigma command (sigma-cli) is not installed", pytrace=False)
+# the sigma-cli of this interpreter's environment (a `sigma` earlier on PATH may be another install)
+_BESIDE = Path(sys.executable).with_name("sigma")
+SIGMA = str(_BESIDE) if _BESIDE.exists() else (
+    shutil.which("sigma") or pytest.fail("the sigma command (sigma-cli) is not installed", pytrace=False))
+_ENV: dict = {}
 
 
 def sigma(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([SIGMA, *args], capture_output=True, text=True, timeout=120)
+    if not _ENV:
+        import tempfile
+
+        _ENV.update(sigmahq_data.seeded_home(Path(tempfile.mkdtemp(prefix="eqlc-sigma-home-"))))
+    return subprocess.run([SIGMA, *args], capture_output=True, text=True, timeout=300, env=_ENV)
 
 
 def check(path: Path, fail_on_issues: bool = False) -> subprocess.CompletedProcess:
@@ -81,7 +92,9 @@ def test_example_passes_sigma_check_with_no_issue(example):
 def test_example_bare_eql_lacks_only_date_and_level(tmp_path):
     r = eqlc("compile", str(EXAMPLE_DIR / "rule.eql"), "--target", "sigma", "-o", str(tmp_path))
     assert r.returncode == 0
-    (tmp_path / "rule.yml").rename(tmp_path / "proc_creation_lnx_manual_dracut.yml")
+    # eqlc names the file with SigmaHQ's prefix for the log source (proc_creation_lnx_) and the rule's stem
+    [written] = list(tmp_path.iterdir())
+    assert written.name == "proc_creation_lnx_rule.yml"
     r = check(tmp_path)
     assert "Found 0 errors, 0 condition errors and 2 issues." in r.stdout, r.stdout
     assert "SigmahqLevelExistenceIssue" in r.stdout and "SigmahqDateExistenceIssue" in r.stdout  # a bare .eql has neither
@@ -131,19 +144,19 @@ def corpus_dirs(tmp_path_factory) -> dict[str, Path]:
             em = emit(r, "cased")
         except Refused:
             continue
-        if em.kind == "rule" and n < SAMPLE_SIZE and "CurrentDirectory" not in em.text:
-            name = _file_name(r)
-            (dirs["cased"] / name).write_text(em.text)
-            (dirs["portable"] / name).write_text(emit(r, "portable").text)
+        # Defender XDR's pipeline maps the process_creation log source, without a current directory column
+        if em.kind == "rule" and n < SAMPLE_SIZE and "CurrentDirectory" not in em.text and "category: process_creation" in em.text:
+            for kind in ("cased", "portable"):
+                for name, text in TARGET.compile(r, profile=kind).artifacts.items():  # the files `eqlc compile -o` writes
+                    (dirs[kind] / name).write_text(text)
             n += 1
     c = 0
     for r in all_rules():
-        try:
-            em = emit(r, "cased")
-        except Refused:
-            continue
-        if em.kind == "correlation":
-            (dirs["cased"] / ("correlation_" + _file_name(r))).write_text(em.text)
+        t = TARGET.compile(r, profile="cased")
+        if t.status is not Status.REFUSED and "\ncorrelation:" in t.output:
+            for name, text in t.artifacts.items():
+                assert name.startswith("correlation_")
+                (dirs["cased"] / name).write_text(text)
             c += 1
             if c == 2:
                 break

@@ -124,8 +124,15 @@ def test_file_name_prefix_needs_a_regex_confined_to_the_last_segment():
 def test_windows_and_unknown_products_use_their_separators():
     d = detection('process where host.os.type == "windows" and event.type == "start" and process.name : "cmd.exe"')
     assert d["selection_image"] == {"Image|endswith": "\\cmd.exe"}
-    d = detection('process where event.type == "start" and process.name : "cmd.exe"')
-    assert d["selection_image"] == {"Image|endswith": ["/cmd.exe", "\\cmd.exe"]}
+    # a query naming no OS is written once per product (SigmaHQ knows no product-less process_creation),
+    # each with its product's separator
+    docs = sigma_docs('process where event.type == "start" and process.name : "cmd.exe"')
+    assert [(d["logsource"]["product"], d["detection"]["selection_image"]) for d in docs] == [
+        ("linux", {"Image|endswith": "/cmd.exe"}),
+        ("windows", {"Image|endswith": "\\cmd.exe"}),
+        ("macos", {"Image|endswith": "/cmd.exe"}),
+    ]
+    assert len({d["id"] for d in docs}) == 3
 
 
 def test_extension_is_the_tail_after_the_last_dot():
@@ -196,7 +203,7 @@ def test_portable_profile_drops_cased_and_states_it():
 
 def test_plain_fields_add_only_the_log_source_and_single_value_assumptions():
     q = rule(LNX + 'process.executable == "/a" and not process.working_directory : "/tmp"')
-    t = TARGET.compile(q)
+    t = TARGET.compile(q, profile="cased")
     assert t.status is Status.ASSUMPTIONS and len(t.notes) == 2
     assert t.notes[1].startswith(
         "Sigma fields hold one value: assumes Image (process.executable), CurrentDirectory (process.working_directory) hold"
@@ -225,9 +232,13 @@ def test_user_mapping_adds_a_field(tmp_path):
     override.write_text("logsources:\n  process_creation:\n    fields:\n      user.id: UserId\n")
     q = rule(LNX + 'user.id == "0"')
     assert TARGET.compile(q).status is Status.REFUSED
-    t = TARGET.compile(q, mapping=str(override))
+    t = TARGET.compile(q, profile="cased", mapping=str(override))
     assert t.status is Status.ASSUMPTIONS
     assert yaml.safe_load(t.output)["detection"]["selection_user_id"] == {"UserId|cased": "0"}
+    # the default (portable) profile states the case assumption instead of |cased
+    t = TARGET.compile(q, mapping=str(override))
+    assert yaml.safe_load(t.output)["detection"]["selection_user_id"] == {"UserId": "0"}
+    assert any("matched case-insensitively (portable profile" in n for n in t.notes)
 
 
 # ---- metadata ----------------------------------------------------------------------------

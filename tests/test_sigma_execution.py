@@ -64,7 +64,8 @@ def test_portable_profile_disagrees_exactly_where_its_case_assumption_breaks():
 
 
 def test_the_sql_is_pysigmas_with_nocase_columns_glob_and_coalesce():
-    [sql] = to_sql(TARGET.compile(_rule(LNX + 'process.executable == "/bin/a*b" and not process.working_directory : "/tmp"')).output)
+    [sql] = to_sql(TARGET.compile(_rule(LNX + 'process.executable == "/bin/a*b" and not process.working_directory : "/tmp"'),
+                                  profile="cased").output)
     assert "Image GLOB '/bin/a[*]b'" in sql
     assert "NOT COALESCE((CurrentDirectory='/tmp'), 0)" in sql
     assert "eqlc_category LIKE 'process\\_creation' ESCAPE '\\' AND eqlc_product='linux'" in sql

@@ -51,7 +51,7 @@ from sigma.collection import SigmaCollection
 from sigma.processing.pipeline import ProcessingPipeline
 from eqlc.targets.sigma import engine as sigma_engine
 from eqlc.targets.sigma import mapping as sigma_mapping
-from eqlc.targets.sigma.adapter import member, product_of
+from eqlc.targets.sigma.adapter import columns as sigma_columns
 from eqlc.targets.sigma.emit import Emission, emit
 from eqlc.targets.sigma.engine import logsource_pipeline
 from eqlc.targets.sigma.yamlout import dump_all
@@ -72,6 +72,8 @@ MECHANISMS = {
                      "search term",
     "question_mark": "pySigma writes Sigma's one-character wildcard `?` as `*` (wildcard_single = '*'): the SPL also "
                      "matches zero or several characters there",
+    "escaped_star": "pySigma writes Sigma's escaped `\\*` (a literal star) as `\\*` in SPL, where the backslash is a "
+                    "literal character and `*` stays a wildcard (SPL has no escape for `*`, SigmaHQ/sigma#3617)",
     "regex_outside_not": "pySigma defers a `|re` item to a `| regex` command after the search; when the item sits in an AND "
                          "under `not` (`not (a and re)`), the search keeps `NOT a` and the regex filters positively, so "
                          "the negation no longer covers it",
@@ -90,15 +92,12 @@ def sigma_splunk_events(events: list[dict]) -> list[dict]:
     m = _sigma_mapping()
     rows = []
     for e in events:
-        product = product_of(e, m)
-        for ls in m.logsources.values():
-            if not member(e, ls, None, m):
-                continue
-            row = {"_id": [e["_id"]], "eqlc_category": [ls.sigma.get("category")]}
-            if product:
-                row["eqlc_product"] = [product]
-            for col, spec in ls.plain_columns(product, m.separators).items():
-                vals = [splunk_text(v) for v in values(e, split_path(spec.ecs)) if not isinstance(v, (dict, list))]
+        # the Sigma target's own columns (value maps, event ids, log-source columns), multivalue kept whole
+        for _ls, base, choices in sigma_columns(e, m):
+            row = {"_id": [e["_id"]]}
+            row.update({k: [v] for k, v in base.items() if v is not None})
+            for col, vals in choices.items():
+                vals = [splunk_text(v) for v in vals if v is not None]
                 if vals:
                     row[col] = vals
             rows.append(row)
@@ -137,6 +136,33 @@ def _question_to_star(s: str) -> str:
         out.append("*" if s[i] == "?" else s[i])
         i += 1
     return "".join(out)
+
+
+def _escaped_star_as_backslash(s: str) -> str:
+    out, i = [], 0
+    while i < len(s):
+        if s[i] == "\\" and i + 1 < len(s) and s[i + 1] in "*?\\":
+            out.append("\\\\*" if s[i + 1] == "*" else s[i:i + 2])
+            i += 2
+            continue
+        out.append(s[i])
+        i += 1
+    return "".join(out)
+
+
+def model_escaped_star(doc: dict) -> Optional[dict]:
+    def fix_value(key, v):
+        if "|re" in key:
+            return v
+        if isinstance(v, str):
+            return _escaped_star_as_backslash(v)
+        return [fix_value(key, x) for x in v] if isinstance(v, list) else v
+
+    def fix(sel):
+        if isinstance(sel, dict):
+            return {k: fix_value(k, v) for k, v in sel.items()}
+        return [fix(x) for x in sel] if isinstance(sel, list) else sel
+    return _map_selections(doc, fix)
 
 
 def model_question_mark(doc: dict) -> Optional[dict]:
@@ -235,6 +261,8 @@ MODELS: list[tuple[str, tuple]] = [
     ("cased_dropped+regex_outside_not", (model_cased_dropped, model_regex_outside_not)),
     ("question_mark+regex_outside_not", (model_question_mark, model_regex_outside_not)),
     ("cased_dropped+question_mark+regex_outside_not", (model_cased_dropped, model_question_mark, model_regex_outside_not)),
+    ("escaped_star", (model_escaped_star,)),
+    ("cased_dropped+escaped_star", (model_cased_dropped, model_escaped_star)),
 ]
 
 
@@ -451,6 +479,14 @@ def test_pysigma_writes_question_mark_as_star():
     (q,) = _convert("  sel:\n    Image: '?:\\x.exe'\n  condition: sel\n")
     assert q == 'Image="*:\\\\x.exe"'
     assert [r["_id"][0] for r in evaluator.run(q, [{"_id": ["1"], "Image": ["ab:\\x.exe"]}])] == ["1"]
+
+
+def test_pysigma_writes_an_escaped_star_as_backslash_and_wildcard():
+    (q,) = _convert("  sel:\n    ObjectDN|startswith: 'DC=\\*,'\n  condition: sel\n")
+    assert q == 'ObjectDN="DC=\\*,*"'
+    # the literal star the Sigma rule asks for does not match; a backslash followed by anything does
+    assert evaluator.run(q, [{"_id": ["1"], "ObjectDN": ["DC=*,x"]}]) == []
+    assert [r["_id"][0] for r in evaluator.run(q, [{"_id": ["2"], "ObjectDN": ["DC=\\a,x"]}])] == ["2"]
 
 
 def test_pysigma_moves_a_regex_out_of_a_negated_and():

@@ -103,6 +103,9 @@ def _partners(field: str) -> set[str]:
         names |= {"file.name", "file.path", "file.extension"}
     if field in ("event.category", "event.action"):
         names.add("event.type")  # the type an ECS producer records with that category and action
+    if field.rsplit(".", 1)[-1] in ("executable", "path", "working_directory") or field in names & {"file.name", "process.name"}:
+        # a rule that does not read host.os.type: its events report the OS whose path style they have
+        names.add("host.os.type")
     registry = {"registry.path", "registry.hive", "registry.key", "registry.value"}
     if field in registry:
         names |= registry

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import typer
 
-from ..errors import EqlError
+from ..errors import EqlError, UsageError
 from ..loaders import iter_batch, rule_files
-from .common import err, out, print_json, progress
+from .common import err, expand_paths, fail, out, print_json, progress
 
 
 def check(
-    paths: List[Path] = typer.Argument(..., help="Rule files or directories (searched recursively)."),
+    paths: Optional[List[str]] = typer.Argument(
+        None, metavar="PATH", help="Rule files, directories (searched recursively) or glob patterns."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document with every failure."),
 ) -> None:
-    """Parse and validate rules; exit 0 only if every rule parsed."""
-    missing = [p for p in paths if not p.exists()]
-    files = [f for p in paths if p.exists() for f in rule_files(p)]
-    failed: list[EqlError] = [EqlError("no such file or directory", path=str(p)) for p in missing]
+    """Parse and validate rules; exit 0 only if every rule parsed, 2 otherwise."""
+    if not paths:
+        fail(UsageError("give rule files, directories or globs to check (see eqlc check --help)"))
+    files = [f for p in expand_paths(paths) for f in rule_files(p)]
+    failed: list[EqlError] = []
     parsed = 0
-    for _path, result in progress(iter_batch([f for f in files]), len(files), "checking", not json_out):
+    for _path, result in progress(iter_batch(files), len(files), "checking", not json_out):
         if isinstance(result, EqlError):
             failed.append(result)
             if not json_out:

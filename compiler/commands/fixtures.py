@@ -13,7 +13,7 @@ from __future__ import annotations
 import collections
 import re
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 import yaml
@@ -22,9 +22,11 @@ from ..errors import EqlError
 from ..fixtures import dump_events
 from ..fixtures.oracle import Oracle
 from ..fixtures.witness import WitnessSet, generate, reason_kind
+from ..errors import UsageError
 from ..loaders import iter_batch, rule_files
+from ..result import describe_exception
 from ..atomic import OutputError, output_dir, write_atomic
-from .common import err, fail_output, out, print_json, progress, require_exists
+from .common import err, exit_code, expand_paths, fail, fail_output, out, print_json, progress
 
 
 def safe_name(text: str) -> str:
@@ -54,22 +56,26 @@ def _coverage_line(ws: WitnessSet) -> str:
 
 
 def fixtures_cmd(
-    path: Path = typer.Argument(..., help="A rule file or a directory of rules."),
-    outdir: Optional[Path] = typer.Option(None, "-o", "--output", help="Write witnesses, coverage and expectations.yaml here."),
+    paths: Optional[List[str]] = typer.Argument(
+        None, metavar="PATH", help="Rule files, directories (searched recursively) or glob patterns."),
+    outdir: Optional[Path] = typer.Option(None, "-o", "--output", metavar="DIR", help="Write witnesses, coverage and expectations.yaml here."),
     json_out: bool = typer.Option(False, "--json", help="Print coverage per rule and totals as JSON (no events)."),
 ) -> None:
     """Derive witness events from each rule's IR, with MC/DC coverage of its condition."""
-    require_exists(path)
+    if not paths:
+        fail(UsageError("give rule files, directories or globs (see eqlc fixtures --help)"))
+    files = [f for p in expand_paths(paths) for f in rule_files(p)]
     if outdir is not None:
         try:
             output_dir(outdir)  # -o naming a file is a usage error, before any work
         except OutputError as e:
             fail_output(e)
-    files = rule_files(path)
     oracle = Oracle()
     sets: list[WitnessSet] = []
     bad = False
+    internal = False
     expectations: dict = {}
+    used: set[str] = set()
     for _f, loaded in progress(iter_batch(files), len(files), "generating", outdir is not None or json_out):
         if isinstance(loaded, EqlError):
             err.print(loaded.render(), markup=False)
@@ -78,15 +84,21 @@ def fixtures_cmd(
         for rule in loaded:
             try:
                 ws = generate(rule, oracle)
-            except Exception as exc:  # one rule's failure must not lose the batch
-                err.print(f"{rule.path}: error: witness generation failed: {type(exc).__name__}: {exc}", markup=False)
-                bad = True
+            except Exception as exc:  # one rule's failure must not lose the batch: an internal error (exit 3)
+                err.print(f"{rule.path}: internal error: witness generation failed: {describe_exception(exc)}", markup=False)
+                internal = True
                 continue
             sets.append(ws)
             if outdir is not None:
                 base = safe_name(Path(rule.path).stem if rule.path else rule.name)
-                if sum(1 for s in sets if s.rule.path == rule.path) > 1:
-                    base += "_" + safe_name(rule.name)
+                if base in used:  # several rules of one file, or two files with one stem: never overwrite
+                    base += "_" + safe_name(rule.name if rule.path and rule.path.endswith(".ndjson") else Path(rule.path or "").suffix.lstrip("."))
+                n, unique = 1, base
+                while unique in used:
+                    n += 1
+                    unique = f"{base}_{n}"
+                base = unique
+                used.add(base)
                 import orjson
 
                 try:
@@ -120,7 +132,7 @@ def fixtures_cmd(
                 f"{t['rules']} rules, {t['atoms']} atoms: {t['mcdc_unique']} unique-cause MC/DC, "
                 f"{t['mcdc_masking']} masking MC/DC, {t['uncovered']} without a pair {t['uncovered_by_reason']}"
             )
-    raise typer.Exit(2 if bad else 0)
+    raise typer.Exit(exit_code(internal=internal, bad_input=bad))
 
 
 def register(app: typer.Typer) -> None:

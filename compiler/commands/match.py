@@ -9,90 +9,29 @@ never fatal; a summary goes to stderr. A bad rule is a located error and exit co
 
 from __future__ import annotations
 
-import gzip
-import io
 import os
 import sys
 import zlib
 from pathlib import Path
-from typing import BinaryIO, Iterator, List, Optional
+from typing import Iterator, List, Optional
 
 import orjson
 import typer
 
 from ..errors import EqlError
 from ..loaders import load_rules
+from ..matcher.scan import NdjsonReader
 from ..parser import parse_query
 from .common import EXIT_BAD_INPUT, EXIT_IO_ERROR, err, fail
 
 _REPORT_LIMIT = 20  # malformed lines reported individually; the rest only counted
 
 
-class Reader:
-    """NDJSON events from files/stdin, counting lines, malformed lines and bytes read."""
+class Reader(NdjsonReader):
+    """NDJSON events from files/stdin, every line decoded (the reader without a prefilter)."""
 
     def __init__(self, paths: List[str], on_bad=None, on_io_error=None) -> None:
-        self.paths = paths
-        self.events = 0
-        self.malformed = 0
-        self.io_errors = 0
-        self.on_bad = on_bad
-        self.on_io_error = on_io_error
-        self.bytes_read = 0
-        self.total_bytes = sum(os.path.getsize(p) for p in paths if p != "-" and os.path.exists(p))
-
-    def _open(self, path: str) -> BinaryIO:
-        if path == "-":
-            return sys.stdin.buffer
-        if path.endswith(".gz"):
-            return gzip.open(path, "rb")  # type: ignore[return-value]
-        return open(path, "rb", buffering=1 << 20)
-
-    def __iter__(self) -> Iterator[dict]:
-        """Events of every input in turn. An input that cannot be opened (a directory, no read
-        permission) or that breaks while being read (a truncated or corrupt ``.gz``, an I/O
-        error) is reported through ``on_io_error`` with the last good line, and reading goes on
-        with the next input: the events read before the break are matched, never lost."""
-        for path in self.paths:
-            lineno = 0
-            try:
-                for lineno, event in self._events(path):
-                    yield event
-            except (OSError, EOFError, zlib.error) as exc:
-                self.io_errors += 1
-                if self.on_io_error is not None:
-                    self.on_io_error(path, lineno, exc)
-
-    def _events(self, path: str) -> Iterator[tuple[int, dict]]:
-        loads = orjson.loads
-        if os.path.isdir(path):
-            raise IsADirectoryError(21, "is a directory, not an events file")
-        f = self._open(path)
-        raw = getattr(f, "fileobj", None)  # a gzip file's compressed stream, for progress
-        try:
-            for lineno, line in enumerate(f, 1):
-                try:
-                    event = loads(line)
-                except orjson.JSONDecodeError as exc:
-                    if not line.strip():
-                        continue
-                    self._bad(path, lineno, f"invalid JSON: {exc}")
-                    continue
-                if event.__class__ is not dict:
-                    self._bad(path, lineno, f"not a JSON object ({type(event).__name__})")
-                    continue
-                self.events += 1
-                if lineno & 0x3FFF == 0 and path != "-":
-                    self.bytes_read = (raw or f).tell()
-                yield lineno, event
-        finally:
-            if path != "-":
-                f.close()
-
-    def _bad(self, path: str, lineno: int, message: str) -> None:
-        self.malformed += 1
-        if self.on_bad is not None:
-            self.on_bad(path, lineno, message, self.malformed)
+        super().__init__(paths, None, orjson.loads, on_bad, on_io_error=on_io_error)
 
 
 def _load_matcher(rule: str, dialect: str, mapping: Optional[Path], category: str, timestamp: str, tiebreaker: Optional[str]):
@@ -127,6 +66,8 @@ def match_cmd(
     category: str = typer.Option("event.category", "--event-category-field", help="Field holding the event category."),
     timestamp: str = typer.Option("@timestamp", "--timestamp-field", help="Field holding the event time."),
     tiebreaker: Optional[str] = typer.Option(None, "--tiebreaker-field", help="Field that orders events sharing a timestamp."),
+    no_prefilter: bool = typer.Option(False, "--no-prefilter", help="Decode and validate every line (by default only lines holding one of the rule's literals are decoded; the matches are the same)."),
+    scan: str = typer.Option("auto", "--scan", help="Prefilter scan: auto (Hyperscan when installed), hyperscan or stdlib."),
 ) -> None:
     """Run a rule over NDJSON events and print the matches as NDJSON."""
     from ..matcher import EventOrderError
@@ -145,22 +86,29 @@ def match_cmd(
             err.print(f"{p}: error: no such file", markup=False)
         raise typer.Exit(2)
 
+    # plain writes to stderr (not the rich console): importing rich costs start-up time
     def on_bad(path: str, lineno: int, message: str, n: int) -> None:
         if n <= _REPORT_LIMIT:
-            err.print(f"{'<stdin>' if path == '-' else path}:{lineno}: malformed line skipped: {message}", markup=False)
+            sys.stderr.write(f"{'<stdin>' if path == '-' else path}:{lineno}: malformed line skipped: {message}\n")
         elif n == _REPORT_LIMIT + 1:
-            err.print("... further malformed lines are only counted", markup=False)
+            sys.stderr.write("... further malformed lines are only counted\n")
 
     def on_io_error(path: str, lineno: int, exc: BaseException) -> None:
+        import gzip
+
         name = "<stdin>" if path == "-" else path
         where = f" after line {lineno}" if lineno else ""
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         if isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile)):
             reason = f"truncated or corrupt gzip data ({reason})"
         kept = f"; the {lineno} line(s) before it were matched" if lineno else ""
-        err.print(f"{name}: error: cannot read{where}: {reason}{kept}", markup=False)
+        sys.stderr.write(f"{name}: error: cannot read{where}: {reason}{kept}\n")
 
-    reader = Reader(events, on_bad, on_io_error)
+    try:
+        reader = m.read(events, prefilter=not no_prefilter, scan=scan, on_bad=on_bad, on_io_error=on_io_error)
+    except (ValueError, ImportError) as e:
+        err.print(f"error: {e}", markup=False)
+        raise typer.Exit(2)
     out = sys.stdout.buffer
     dumps = orjson.dumps
     matches = 0
@@ -195,14 +143,27 @@ def match_cmd(
         out.flush()
         err.print(f"error: {e}; the rule's regular expression cannot be run in bounded time on this input", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
-    summary = f"{reader.events} events, {matches} matches"
+    sys.stderr.write(_summary(reader, matches, m.needles, no_prefilter) + "\n")
+    if reader.io_errors:
+        raise typer.Exit(EXIT_IO_ERROR)
+
+
+def _summary(reader: NdjsonReader, matches: int, needles, no_prefilter: bool) -> str:
+    """``N events, M matches``; with the prefilter, lines scanned beside events decoded and the
+    needles (or why the prefilter is off); unreadable inputs counted."""
+    if reader.scanner is None:
+        summary = f"{reader.events} events, {matches} matches"
+    else:
+        summary = f"{reader.lines} lines scanned, {reader.events} events decoded, {matches} matches"
     if reader.malformed:
         summary += f", {reader.malformed} malformed line{'s' if reader.malformed != 1 else ''} skipped"
     if reader.io_errors:
         summary += f", {reader.io_errors} input{'s' if reader.io_errors != 1 else ''} unreadable"
-    err.print(summary, markup=False)
-    if reader.io_errors:
-        raise typer.Exit(EXIT_IO_ERROR)
+    if reader.scanner is not None:
+        summary += f" (prefilter: {needles.describe()}; {reader.scanner.backend} scan)"
+    elif not no_prefilter and not needles.usable:
+        summary += f" (prefilter off: {needles.reason})"
+    return summary
 
 
 def _with_progress(reader: Reader, enabled: bool) -> Iterator[dict]:
@@ -212,7 +173,7 @@ def _with_progress(reader: Reader, enabled: bool) -> Iterator[dict]:
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("matching"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
+    with Progress(TextColumn("matching"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=err._console(), transient=True) as bar:
         task = bar.add_task("matching", total=reader.total_bytes)
         for i, event in enumerate(reader):
             yield event

@@ -1,11 +1,10 @@
-"""``eqlc parse RULE``: the IR of a rule as JSON, or its canonical EQL."""
+"""``eqlc parse PATH...`` / ``eqlc parse --query TEXT``: the IR of rules as JSON, or their canonical EQL."""
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from pathlib import Path
-from typing import Any
+from typing import Any, List, Optional
 
 import typer
 
@@ -13,7 +12,7 @@ from .. import ir
 from ..errors import EqlError
 from ..loaders import load_rules
 from ..printer import to_eql
-from .common import fail, out, print_json
+from .common import expand_paths, fail, inline_rule, out, print_json, require_input
 
 
 def ir_to_json(node: Any) -> Any:
@@ -38,12 +37,15 @@ def ir_to_json(node: Any) -> Any:
 
 
 def parse(
-    rule: Path = typer.Argument(..., help="A rule file (.eql, .toml, .ndjson, .md, .txt)."),
+    paths: Optional[List[str]] = typer.Argument(
+        None, metavar="PATH", help="Rule files (.eql, .toml, .ndjson, .md, .txt), directories or glob patterns."),
+    query: Optional[str] = typer.Option(None, "--query", "-q", metavar="TEXT", help="Parse this EQL query instead of rule files."),
     json_out: bool = typer.Option(False, "--json", help="Print the IR as JSON (default: canonical EQL)."),
 ) -> None:
-    """Parse a rule and print its IR (``--json``) or canonical EQL."""
+    """Parse rules and print their canonical EQL, or with --json their IR."""
+    require_input(paths, query, "parse")
     try:
-        rules = load_rules(rule)
+        rules = [inline_rule(query)] if query is not None else [r for p in expand_paths(paths) for r in load_rules(p)]
     except EqlError as e:
         fail(e)
     if json_out:

@@ -87,7 +87,9 @@ def load_file_batch(path: Path, dialect: str = "elasticsearch") -> tuple[list[Ru
     except RecursionError:
         return [], [EqlError("input nested too deeply to load", path=str(path))]
     except Exception as exc:  # noqa: BLE001 - a loader bug must not end the batch
-        return [], [EqlError(f"internal error while loading: {type(exc).__name__}: {exc}", path=str(path))]
+        from ..result import describe_exception
+
+        return [], [EqlError(f"internal error while loading: {describe_exception(exc)}", path=str(path))]
 
 
 def iter_batch(paths: Iterable[Union[str, Path]]) -> Iterable[tuple[Path, Union[list[Rule], EqlError]]]:

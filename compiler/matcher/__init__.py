@@ -33,8 +33,8 @@ from .codegen import Options
 from .esmapping import IndexMapping, infer_mapping, load_index_mapping, merge_mappings
 from .runtime import EventOrderError, Match
 
-__all__ = ["Match", "Matcher", "MatcherSet", "EventOrderError", "matcher", "matcher_set", "infer_mapping",
-           "merge_mappings", "IndexMapping"]
+__all__ = ["Match", "Matcher", "MatcherSet", "DispatchSet", "NdjsonReader", "EventOrderError", "matcher", "matcher_set",
+           "dispatch_set", "infer_mapping", "merge_mappings", "IndexMapping"]
 
 _DEFAULT_CATEGORY = "event.category"
 # "endgame": the eql package's semantics (case-insensitive, its default); "endgame-cs": the same
@@ -124,6 +124,35 @@ class Matcher:
             max_samples_per_key=max_samples_per_key,
         )
 
+    @property
+    def needles(self) -> Any:
+        """The literal prefilter of this query (:class:`~eqlc.matcher.needles.Needles`): byte
+        strings one of which is in every raw NDJSON line it can match, or the reason there are none."""
+        found = self.__dict__.get("_needles")
+        if found is None:
+            from .needles import derive
+
+            found = self._needles = derive(self.query, self.options)
+        return found
+
+    def read(self, paths: Iterable[str], *, prefilter: bool = True, scan: str = "auto", on_bad: Any = None, on_io_error: Any = None) -> Any:
+        """An :class:`~eqlc.matcher.scan.NdjsonReader` of NDJSON ``paths`` (``.gz``, ``-`` for
+        stdin) to pass to :meth:`run`. With ``prefilter`` (and needles, see :attr:`needles`) only
+        the lines that may hold a match are decoded; the matches are the same as without it.
+        ``scan``: ``auto`` (Hyperscan when installed), ``hyperscan`` or ``stdlib``. The reader
+        counts ``lines``, ``decoded``, ``events`` and ``malformed`` lines (reported to
+        ``on_bad(path, lineno, message, count)``; a line the prefilter skips is not validated).
+        An unreadable input goes to ``on_io_error(path, lines_read, exc)`` and reading goes on
+        with the next (counted in ``io_errors``; without a handler the error is raised)."""
+        import orjson
+
+        from .scan import NdjsonReader, make_scanner
+
+        scanner = None
+        if prefilter and self.needles.usable:
+            scanner = make_scanner([[(n.text, n.ci) for n in self.needles.needles]], scan)
+        return NdjsonReader(paths, scanner, orjson.loads, on_bad, on_io_error=on_io_error)
+
     def __repr__(self) -> str:
         return f"<Matcher {self.kind} {self.options.dialect}>"
 
@@ -183,4 +212,12 @@ def __getattr__(name: str):
         from . import multi
 
         return getattr(multi, name)
+    if name in ("DispatchSet", "dispatch_set"):
+        from . import dispatch
+
+        return getattr(dispatch, name)
+    if name == "NdjsonReader":
+        from .scan import NdjsonReader
+
+        return NdjsonReader
     raise AttributeError(name)

@@ -24,7 +24,6 @@ from typing import Any, Optional
 
 from .. import ir
 from ..errors import EqlError
-from ..lucene_regex import RegexError, Untranslatable, parse_regex, to_nfa, to_pattern
 from . import esmapping as em
 from . import optimize as opt
 from . import runtime as rt
@@ -748,6 +747,9 @@ class ESCodegen:
         return f"{self.any_helper(f'{guard}{rx}.match(x)')}({vals})"
 
     def lucene_regex(self, pattern: str, ci: bool, node: Any) -> str:
+        # imported here: most rules have no regex, and the module costs start-up time
+        from ..lucene_regex import RegexError, Untranslatable, to_nfa, to_pattern
+
         try:
             rx = to_pattern([pattern], ci, "re2")
             nfa = to_nfa([pattern], ci)

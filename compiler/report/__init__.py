@@ -1,7 +1,7 @@
 """``eqlc report``: the batch verification report as JSON, Markdown and a static HTML page.
 
 :func:`build_report` turns the batch rows (:mod:`.batch`) into one document with per-target
-totals (exact / with assumptions / refused, verified on generated witnesses / disagreement /
+totals (exact / with assumptions / refused / error, verified on generated witnesses / disagreement /
 engine error), MC/DC totals of the witnesses and the flat ``results`` rows; :func:`write_report`
 writes ``report.json``, ``report.md`` and ``index.html`` (self-contained: inline CSS, JS and data,
 no network access) into a directory.
@@ -25,11 +25,12 @@ __all__ = ["build_report", "write_report", "run_batch", "render_html", "render_m
 
 
 def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dict]:
-    """Per target: how many rules compiled exactly / with assumptions / were refused, and how
-    many compiled ones were verified on their witnesses, agreed without proof (``unproven``: the
-    witnesses inside the stated assumptions are all selected or all rejected), agreed only because
-    every witness the rule selects breaks a stated assumption (``vacuous``), disagreed, or failed
-    to run."""
+    """Per target: how many rules compiled exactly / with assumptions / were refused / failed with
+    an internal error (status ``error``: the emitter raised), and how many compiled ones were
+    verified on their witnesses, agreed without proof (``unproven``: the witnesses inside the
+    stated assumptions are all selected or all rejected), agreed only because every witness the
+    rule selects breaks a stated assumption (``vacuous``), disagreed, or failed to run
+    (``engine_error``). ``error`` counts the verdict ``error``: internal errors plus engine errors."""
     out: dict[str, dict] = {}
     for name in targets:
         c: collections.Counter = collections.Counter()
@@ -57,6 +58,7 @@ def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dic
             "assumptions": c["s_assumptions"],
             "broader": c["s_broader"],
             "refused": c["s_refused"],
+            "internal_error": c["s_error"],
             "compiled": c["s_exact"] + c["s_assumptions"],
             "deployable": c["s_exact"] + c["s_assumptions"] + c["s_broader"],
             "verified": c["v_verified"],
@@ -66,6 +68,7 @@ def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dic
             "disagreement_exact": c["disagreement_exact"],
             "disagreement_assumptions": c["disagreement_assumptions"],
             "error": c["v_error"],
+            "engine_error": c["v_error"] - c["s_error"],
             # witnesses the compiled translations ran on, those inside their stated assumptions,
             # and differences excused because the witness breaks one (the target's own check)
             "witnesses": c["witnesses"],
@@ -100,7 +103,8 @@ def build_report(rows: Sequence[dict], targets: Sequence[str], source: str = "")
         "targets": list(targets),
         "totals": target_totals(rows, targets),
         "mcdc": mcdc_totals(rows),
-        "errors": [{"rule": r["rule"], "error": r["error"]} for r in rows if r.get("error")],
+        "errors": [{"rule": r["rule"], "error": r["error"], "kind": r.get("error_kind", "internal")}
+                   for r in rows if r.get("error")],
         "results": flat_results(rows),
         "rules": list(rows),
     }

@@ -20,14 +20,14 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-from ..errors import EqlError
 from ..fixtures.oracle import Oracle
 from ..fixtures.witness import generate, reason_kind
 from ..loaders import load_file_batch
 from ..printer import to_eql
+from ..result import describe_exception, redact_install_paths
 from ..rule import Rule
-from ..target import EVENT_ID_FIELD
-from ..verify import TargetSpec, verify_rule
+from ..target import EVENT_ID_FIELD, TargetSpec
+from ..verify import verify_rule
 
 EVIDENCE_EVENTS = 3  # disagreeing events kept per rule x target, as minimal reproductions
 DEFAULT_RULE_TIMEOUT = 600.0  # seconds; the corpus's slowest rule takes about 110 s on a loaded 2-core machine
@@ -88,7 +88,8 @@ def report_rule(rule: Rule, specs: Sequence[TargetSpec], oracle: Oracle) -> dict
     try:
         ws = generate(rule, oracle)
     except Exception as exc:
-        row["error"] = f"witness generation failed: {type(exc).__name__}: {exc}"
+        row["error"] = f"witness generation failed: {describe_exception(exc)}"
+        row["error_kind"] = "internal"
         row["seconds"] = round(time.perf_counter() - start, 3)
         return row
     summary = ws.summary()
@@ -117,9 +118,11 @@ def report_rule(rule: Rule, specs: Sequence[TargetSpec], oracle: Oracle) -> dict
     return row
 
 
-def _error_row(path: str, message: str) -> dict:
+def _error_row(path: str, message: str, kind: str = "internal") -> dict:
+    """A rule (or file) that produced no verdicts: ``error_kind`` is ``bad_input`` (it does not
+    load), ``timeout`` (it ran past ``--rule-timeout``) or ``internal`` (eqlc failed on it)."""
     return {"rule": path, "name": Path(path).stem, "rule_id": None, "kind": None, "severity": None, "techniques": [],
-            "query": "", "error": message, "targets": [], "seconds": 0.0}
+            "query": "", "error": message, "error_kind": kind, "targets": [], "seconds": 0.0}
 
 
 def report_file(path: str, target_names: Sequence[str], registry: Optional[dict[str, str]] = None,
@@ -132,7 +135,8 @@ def report_file(path: str, target_names: Sequence[str], registry: Optional[dict[
         REGISTRY.update(registry)
     specs = [TargetSpec.parse(n) for n in target_names]
     rules, errors = load_file_batch(Path(path))
-    rows = [_error_row(path, exc.render()) for exc in errors]
+    rows = [_error_row(path, exc.render(), "internal" if exc.message.startswith("internal error") else "bad_input")
+            for exc in errors]
     if not rules:
         return rows
     oracle = _worker_oracle()
@@ -141,9 +145,9 @@ def report_file(path: str, target_names: Sequence[str], registry: Optional[dict[
             with _Deadline(rule_timeout):
                 rows.append(report_rule(rule, specs, oracle))
         except RuleTimeout as exc:
-            rows.append(_error_row(rule.path or path, str(exc)) | {"name": rule.name, "timeout": True})
+            rows.append(_error_row(rule.path or path, str(exc), "timeout") | {"name": rule.name, "timeout": True})
         except Exception as exc:  # noqa: BLE001 - one rule's failure is one row
-            rows.append(_error_row(rule.path or path, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"))
+            rows.append(_error_row(rule.path or path, f"{describe_exception(exc)}\n{redact_install_paths(traceback.format_exc(limit=3))}"))
     return rows
 
 

@@ -52,15 +52,18 @@ def _label(t: dict) -> str:
 
 
 def _totals_table(report: dict) -> str:
-    head = "<tr><th>target</th><th>rules</th><th>exact</th><th>with assumptions</th><th>broader</th><th>refused</th><th>verified</th><th>unproven</th><th>vacuous</th><th>disagreement</th><th>engine error</th></tr>"
+    head = ("<tr><th>target</th><th>rules</th><th>exact</th><th>with assumptions</th><th>refused</th>"
+            "<th title='the target raised while compiling: an internal error, never a refusal'>error</th><th>broader</th><th>verified</th>"
+            "<th>unproven</th><th>vacuous</th><th>disagreement</th><th>engine error</th></tr>")
     rows = []
     for name in report["targets"]:
         t = report["totals"][name]
         rows.append(
-            f"<tr><td>{_e(name)}</td><td>{t['rules']}</td><td>{t['exact']}</td><td>{t['assumptions']}</td><td>{t.get('broader', 0)}</td>"
-            f"<td>{t['refused']}</td><td class='v-verified'>{t['verified']}</td><td class='v-unproven'>{t['unproven']}</td>"
+            f"<tr><td>{_e(name)}</td><td>{t['rules']}</td><td>{t['exact']}</td><td>{t['assumptions']}</td>"
+            f"<td>{t['refused']}</td><td class='v-error'>{t.get('internal_error', 0)}</td><td>{t.get('broader', 0)}</td>"
+            f"<td class='v-verified'>{t['verified']}</td><td class='v-unproven'>{t['unproven']}</td>"
             f"<td class='v-vacuous'>{t['vacuous']}</td>"
-            f"<td class='v-disagreement'>{t['disagreement']}</td><td class='v-error'>{t['error']}</td></tr>"
+            f"<td class='v-disagreement'>{t['disagreement']}</td><td class='v-error'>{t.get('engine_error', t['error'])}</td></tr>"
         )
     return f"<table id='totals'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -92,8 +95,10 @@ def _rules_table(report: dict) -> str:
             text = _CELL_TEXT[t["verdict"]]
             if t["verdict"] == "disagreement":
                 text = f"✗ {len(t['disagreements'])}"
-            status = "" if t["status"] == "refused" else f"<span class='st'>{_e(t['status'])}</span>"
-            title = _e(t["notes"][0]) if t["status"] == "refused" and t.get("notes") else ""
+            status = "" if t["status"] in ("refused", "error") else f"<span class='st'>{_e(t['status'])}</span>"
+            if t["status"] == "error":
+                text = "! internal error"
+            title = _e(t["notes"][0]) if t["status"] in ("refused", "error") and t.get("notes") else ""
             if t.get("dropped"):  # a broader translation: hover names the conditions it does not test
                 title = _e("not tested: " + "; ".join(d["condition"] for d in t["dropped"]))
             cells.append(f"<td class='v-{t['verdict']}' data-v='{_VERDICT_RANK[t['verdict']]}' title='{title}'>{_e(text)} {status}</td>")

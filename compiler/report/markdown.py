@@ -14,6 +14,8 @@ def _cell(t: dict) -> str:
         return f"✗ {len(t['disagreements'])} ({t['status']})"
     if t["verdict"] == "verified":
         return f"✓ {t['status']}"
+    if t["status"] == "error":
+        return "! error (internal)"
     return VERDICT_MARK.get(t["verdict"], "?") + " " + t["verdict"]
 
 
@@ -35,14 +37,18 @@ def render_markdown(report: dict) -> str:
         "",
         "## Per target",
         "",
-        "| target | rules | exact | with assumptions | broader | refused | verified | unproven | vacuous | disagreement (exact / assumptions) | engine error |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "`error`: the target raised while compiling (an internal error, never a refusal).",
+        "",
+        "| target | rules | exact | with assumptions | refused | error | broader | verified | unproven | vacuous | disagreement (exact / assumptions) | engine error |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in targets:
         t = report["totals"][name]
         lines.append(
-            f"| {name} | {t['rules']} | {t['exact']} | {t['assumptions']} | {t.get('broader', 0)} | {t['refused']} | {t['verified']} | {t['unproven']} | {t['vacuous']} | "
-            f"{t['disagreement']} ({t['disagreement_exact']} / {t['disagreement_assumptions']}) | {t['error']} |"
+            f"| {name} | {t['rules']} | {t['exact']} | {t['assumptions']} | {t['refused']} | {t.get('internal_error', 0)} | {t.get('broader', 0)} | "
+            f"{t['verified']} | {t['unproven']} | {t['vacuous']} | "
+            f"{t['disagreement']} ({t['disagreement_exact']} / {t['disagreement_assumptions']}) | "
+            f"{t.get('engine_error', t['error'])} |"
         )
     m = report["mcdc"]
     lines += [
@@ -65,13 +71,15 @@ def render_markdown(report: dict) -> str:
         lines.append(f"| {_md(row['name'] or row['rule'])} | {row.get('kind') or '-'} | {cov} | " + " | ".join(cells) + " |")
     dis = [(row, t) for row in report["rules"] for t in row["targets"] if t["verdict"] in ("disagreement", "error")]
     if dis:
-        lines += ["", "## Disagreements and engine errors", ""]
+        lines += ["", "## Disagreements and errors", ""]
         for row, t in dis:
             lines.append(f"### {_md(row['name'])} — {t['target']} ({t['status']})")
             lines.append("")
             lines.append(f"`{row['rule']}`")
             lines.append("")
-            if t.get("error"):
+            if t["status"] == "error":
+                lines.append(f"Internal error (the target raised while compiling): `{_md(t.get('error', ''))}`")
+            elif t.get("error"):
                 lines.append(f"Engine error: `{_md(t['error'])}`")
             else:
                 lines.append(f"{len(t['disagreements'])} event(s) selected differently from the matcher: {', '.join(t['disagreements'][:30])}")

@@ -46,6 +46,7 @@ from eqlc.events import split_path, values
 from eqlc.result import Status, Translation
 
 from . import syntax
+from .absent import Absent, breaks
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
 from .hives import Respelt
@@ -130,13 +131,15 @@ def _device_ids(profile: Profile, events: list[dict]) -> dict[int, str]:
 
 def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), derived: Iterable[Derived] = (),
          computed: Iterable[str] = (), folded: Iterable[str] = (), mapped: Iterable[Any] = (),
-         spelled: Iterable[Respelt] = (), emptied: Iterable[str] = (), columns: Optional[Iterable[str]] = None) -> Loaded:
+         spelled: Iterable[Respelt] = (), emptied: Iterable[str] = (), absent: Iterable[Absent] = (),
+         columns: Optional[Iterable[str]] = None) -> Loaded:
     """The tables for ``events`` and the events left out, for a translation that assumed
     ``facts``... ``emptied`` and reads ``columns`` (None: every column): a value that cannot be
     loaded into a column (several values for a one-value column) leaves the event out only when
     the query reads that column."""
     read = None if columns is None else set(columns)
     facts = list(facts)
+    absent = list(absent)
     emptied_paths = [(name, split_path(name)) for name in emptied]
     derived = list(derived)
     folded_paths = [(name, split_path(name)) for name in folded]
@@ -156,6 +159,10 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         failed = next((f for f in facts if _fact_holds(f, event) != f.value), None)
         if failed is not None:
             out.excluded[eid] = f"outside the stated assumption on {leaf_field(failed.leaf).name}"  # type: ignore[union-attr]
+            continue
+        present = next((why for a in absent if (why := breaks(a, event))), None)
+        if present is not None:
+            out.excluded[eid] = present
             continue
         odd = next(((name, v) for name, path in folded_paths for v in values(event, path)
                     if isinstance(v, str) and any(syntax.folds_to_ascii(ch) for ch in v)), None)
@@ -450,7 +457,7 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     dropped) by the profile, the events' content and those assumptions: many queries run over
     the same fixtures. The result must not be modified."""
     prof = load_profile(profile or translation.profile, mapping)
-    checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped", "spelled", "emptied"))
+    checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped", "spelled", "emptied", "absent"))
     columns = getattr(translation, "columns", None)
     key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks), repr(columns))
     hit = _LOADED.get(key)

@@ -35,6 +35,7 @@ from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
 from eqlc.result import Notes, Refused, about
 
 from . import argv, syntax
+from .absent import Absent, decide
 from .argv import Derived
 from .hives import Respelt, respell_leaf
 from .profile import FieldMap, Profile, Table
@@ -85,8 +86,10 @@ class Checks:
     spelled: list[Respelt] = field(default_factory=list)  # conditions on a field read with the table's hive spelling
     emptied: list[str] = field(default_factory=list)  # fields whose "" the query reads as missing
     columns: list[str] = field(default_factory=list)  # the table columns the query reads
+    absent: list[Absent] = field(default_factory=list)  # leaves on optional fields the table has no column for
 
     def merge(self, other: "Checks") -> None:
+        self.absent.extend(a for a in other.absent if a not in self.absent)
         self.columns.extend(c for c in other.columns if c not in self.columns)
         self.mapped.extend(m for m in other.mapped if m not in self.mapped)
         self.spelled.extend(s for s in other.spelled if s not in self.spelled)
@@ -112,6 +115,7 @@ class Emitter:
     spelled: list[Respelt] = field(default_factory=list)  # conditions on fields read with the table's hive spelling
     emptied: list[str] = field(default_factory=list)  # fields whose "" the query reads as missing
     columns: list[str] = field(default_factory=list)  # table columns the query reads
+    absent: list[Absent] = field(default_factory=list)  # leaves on optional fields with no column
     _folded_now: bool = False
     _arrays: int = 0
 
@@ -153,7 +157,7 @@ class Emitter:
     @property
     def checks(self) -> Checks:
         return Checks(list(self.facts), list(self.derived), list(self.computed), list(self.folded), list(self.mapped),
-                      list(self.spelled), list(self.emptied), list(self.columns))
+                      list(self.spelled), list(self.emptied), list(self.columns), list(self.absent))
 
     # ---- entry point -----------------------------------------------------------------------
     def condition(self, expr: ir.Expr) -> Cond:
@@ -193,6 +197,8 @@ class Emitter:
             raise Refused(f"unsupported condition {type(e).__name__}")
         if f.name in self.table.facts and f.name not in self.table.fields:
             return self.fact(e, f)
+        if f.optional and not f.has_index and f.name not in self.table.fields:
+            return self.absent_leaf(e, f, negated)
         fm = self.fieldmap(f)
         if fm.hive_spelling:
             e = self.respell(e, fm)
@@ -243,6 +249,18 @@ class Emitter:
             self.notes.assume(f"{shown} is taken to be false for every {self.table.name} row ({f.name} implied: {', '.join(implied)})")
         self.facts.append(Fact(e, hit))
         return hit
+
+    def absent_leaf(self, e: ir.Expr, f: ir.Field, negated: bool) -> bool:
+        """Decide a leaf on an optional field the table records nothing for, as Elasticsearch
+        decides it on an event without the field (see :mod:`.absent`)."""
+        value = decide(e, negated)
+        self.notes.assume(
+            f"?{f.name} has no column in {self.table.name} (profile {self.profile.name}): read as having no value, as "
+            f"Elasticsearch reads an optional field no index maps ({describe(e)} decided accordingly)")
+        a = Absent(e, f.name)
+        if a not in self.absent:
+            self.absent.append(a)
+        return value
 
     def value_mapped(self, e: ir.Expr, fm: FieldMap) -> Cond:
         assert fm.values is not None

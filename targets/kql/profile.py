@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from eqlc.mapping import load_mapping
+from eqlc.errors import MappingError
+from eqlc.mapping import ANY, load_mapping
 
 if TYPE_CHECKING:
     from .hives import HiveNames
@@ -22,6 +23,23 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 PROFILE_FILES = {"defender": HERE / "defender.yaml", "sentinel-asim": HERE / "sentinel-asim.yaml"}
 DEFAULT_PROFILE = "defender"
+
+# The shape of a profile YAML (and of a user's --mapping file merged over it); see the entry kinds
+# at the top of defender.yaml.
+_FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "expr": None, "columns": None,
+                "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None}
+_TABLE = {"category": None, "note": None, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
+          "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
+SCHEMA = {
+    "profile": None, "timestamp": None, "case_insensitive": None, "argv_from_command_line": None, "event_id": None,
+    "lookups": {ANY: {"table": None, "join_on": None, "query": None, "columns": {ANY: None}, "note": None, "period": None}},
+    "common_fields": {ANY: _FIELD_ENTRY}, "tables": {ANY: _TABLE}, "types": {ANY: None},
+    "extra_columns": {ANY: {ANY: None}},
+    "acting_process": {ANY: _FIELD_ENTRY},  # defender.yaml: the anchor of the initiating-process fields
+    # deployment (targets/kql/sentinel.py, deploy.py): the Sentinel analytics rule and whether rules start enabled
+    "sentinel": {"time_column": None, "connector": None, "entities": {"common": None, "tables": {ANY: None}}},
+    "deploy": {"enabled": None},
+}
 
 STRING_TYPES = {"string"}
 NUMERIC_TYPES = {"int", "long", "real", "decimal"}
@@ -200,12 +218,19 @@ def load_profile(name: Optional[str] = None, mapping: Optional[str] = None) -> P
     if name not in PROFILE_FILES:
         raise KeyError(f"unknown KQL profile {name!r}; expected one of {', '.join(PROFILE_FILES)}")
     stamp = (PROFILE_FILES[name].stat().st_mtime_ns, Path(mapping).stat().st_mtime_ns if mapping and Path(mapping).exists() else None)
-    return _load_profile(name, mapping, stamp)
+    try:
+        return _load_profile(name, mapping, stamp)
+    except MappingError:  # located already (an unknown key)
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        if not mapping:
+            raise
+        raise MappingError(f"invalid kql mapping: {exc}", path=str(mapping)) from None
 
 
 @functools.lru_cache(maxsize=16)
 def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
-    data = load_mapping(PROFILE_FILES[name], mapping)
+    data = load_mapping(PROFILE_FILES[name], mapping, SCHEMA)
     types = {str(k): str(v) for k, v in (data.get("types") or {}).items()}
     lookups = {
         k: Lookup(k, v["table"], v["join_on"], v["query"], dict(v.get("columns", {})), str(v.get("note", "")).strip())

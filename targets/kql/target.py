@@ -31,11 +31,16 @@ class KqlTranslation(Translation):
     spelled: list = field(default_factory=list, compare=False, repr=False)
     emptied: list[str] = field(default_factory=list, compare=False, repr=False)
     columns: Optional[list[str]] = field(default=None, compare=False, repr=False)  # table columns the query reads
+    absent: list = field(default_factory=list, compare=False, repr=False)  # leaves on optional fields with no column
 
 
 class KqlTarget:
     name = "kql"
     profiles = tuple(PROFILE_FILES)
+
+    def check_mapping(self, mapping: str, profile: Optional[str] = None) -> None:
+        """Load a user's mapping file once, so that a bad one is an error before any rule compiles."""
+        load_profile(profile or DEFAULT_PROFILE, mapping)
 
     def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
         pname = profile or DEFAULT_PROFILE
@@ -53,7 +58,7 @@ class KqlTarget:
         return KqlTranslation(self.name, status, list(notes.assumptions), text, arts, rule_path=rule.path, profile=pname,
                               facts=checks.facts, derived=checks.derived, computed=checks.computed, folded=checks.folded,
                               mapped=checks.mapped, spelled=checks.spelled, emptied=checks.emptied,
-                              columns=checks.columns)
+                              columns=checks.columns, absent=checks.absent)
 
     def batch_artifacts(self, translations: list[Translation], rules: list[Rule], profile: Optional[str] = None,
                         mapping: Optional[str] = None) -> dict[str, str]:

@@ -1,9 +1,12 @@
 """osquery SQL target: EQL rules as queries over osquery's tables, with an osquery pack.
 
-``compile`` translates a rule's IR into SQLite queries over osquery's evented tables
-(``process_events``, ``file_events``, ``socket_events``; profile ``events``, the default) or over
-``processes`` (profile ``hunting``: the processes running at query time), and writes an osquery
-pack (JSON) beside the SQL. Field meanings come from ``mapping.yaml`` (override with
+``compile`` translates a rule's IR into SQLite queries over osquery's evented tables (profile
+``events``, the default: Linux audit ``process_events``/``socket_events``/``process_file_events``,
+inotify/FSEvents ``file_events``, macOS EndpointSecurity ``es_process_events``/
+``es_process_file_events``, Windows ``process_etw_events``, ``windows_events`` (Security, and
+Sysmon under a stated assumption), ``ntfs_journal_events``) or over ``processes`` (profile
+``hunting``: the processes running at query time), and writes one osquery pack (JSON) per
+platform beside the SQL, each with the flagfile its tables need. Field meanings come from ``mapping.yaml`` (override with
 ``--mapping``). A rule osquery cannot express exactly is refused with the reason; a translation
 that holds only under stated conditions lists them as notes.
 
@@ -31,6 +34,10 @@ class OsqueryTarget:
     name = NAME
     profiles = PROFILES
 
+    def check_mapping(self, mapping: str, profile: Optional[str] = None) -> None:
+        """Load a user's mapping file once, so that a bad one is an error before any rule compiles."""
+        _fields.load(mapping)
+
     def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
         profile = profile or PROFILES[0]
         m = _fields.load(mapping)
@@ -45,9 +52,15 @@ class OsqueryTarget:
             output = p.queries[0].sql
         else:
             output = "\n\n".join(f"-- {q.table} on {', '.join(q.platforms)}\n{q.sql}" for q in p.queries)
-        pack = _pack.build(rule, p, _pack.interval_seconds(rule, m.default_interval), notes)
+        artifacts = _pack.build(rule, p, _pack.interval_seconds(rule, m.default_interval), notes, m)
         status = Status.ASSUMPTIONS if notes else Status.EXACT
-        return Translation(NAME, status, notes, output, {_pack.artifact_name(rule): _pack.dumps(pack)}, profile=profile)
+        return Translation(NAME, status, notes, output, artifacts, profile=profile)
+
+    def batch_artifacts(self, translations: list[Translation], rules: list[Rule], profile: Optional[str] = None,
+                        mapping: Optional[str] = None) -> dict[str, str]:
+        """One pack and one flagfile per platform for the whole batch (:func:`.pack.batch`; see
+        :data:`eqlc.target.BATCH_ARTIFACTS`), beside the per-rule packs."""
+        return _pack.batch(translations, rules)
 
     def execute(
         self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None, mapping: Optional[str] = None

@@ -20,7 +20,7 @@ inside an AND that is already false (or an OR already true) does not matter and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional, Union
 
 from eqlc import ir
@@ -42,14 +42,16 @@ class EnumTest:
     domain: tuple  # SQL literals of the listed values
     accept: frozenset
     accept_other: bool
+    closed: bool = False  # the column takes only the listed values (the source's row filter)
 
     def merge(self, other: "EnumTest", kind: str) -> "EnumTest":
+        closed = self.closed and other.closed
         if kind == "and":
-            return EnumTest(self.ref, self.domain, self.accept & other.accept, self.accept_other and other.accept_other)
-        return EnumTest(self.ref, self.domain, self.accept | other.accept, self.accept_other or other.accept_other)
+            return EnumTest(self.ref, self.domain, self.accept & other.accept, self.accept_other and other.accept_other, closed)
+        return EnumTest(self.ref, self.domain, self.accept | other.accept, self.accept_other or other.accept_other, closed)
 
     def constant(self) -> Optional[bool]:
-        if self.accept_other and self.accept == frozenset(self.domain):
+        if (self.accept_other or self.closed) and self.accept == frozenset(self.domain):
             return True
         if not self.accept_other and not self.accept:
             return False
@@ -181,11 +183,39 @@ def render(node: Node, top: bool = False) -> str:
     return (" AND " if kind == "and" else " OR ").join(parts)
 
 
-def basename_sql(ref: str) -> str:
-    """The last '/'-separated segment of ``ref``: ``rtrim`` strips the trailing run of characters
-    that are not '/', leaving the directory part; the name is what follows it. SQLite's
-    ``rtrim``/``length``/``substr`` count characters, so multi-byte names are cut correctly."""
-    return f"substr({ref}, length(rtrim({ref}, replace({ref}, '/', ''))) + 1)"
+def basename_sql(ref: str, sep: str = "/") -> str:
+    """The last ``sep``-separated segment of ``ref``: ``rtrim`` strips the trailing run of
+    characters that are not ``sep``, leaving the directory part; the name is what follows it.
+    SQLite's ``rtrim``/``length``/``substr`` count characters, so multi-byte names are cut
+    correctly. (``sep`` is '/' for POSIX paths, '\\' for Windows paths.)"""
+    s = sqltext.quote(sep)
+    return f"substr({ref}, length(rtrim({ref}, replace({ref}, {s}, ''))) + 1)"
+
+
+def _hex_digit(ref: str, pos: int) -> str:
+    return f"(instr('0123456789ABCDEF', upper(substr({ref}, {pos}, 1))) - 1)"
+
+
+def _hex_number(ref: str, start: int) -> str:
+    """The value of the 8 hex digits of ``ref`` from position ``start`` (1-based)."""
+    return "(" + " + ".join(f"{_hex_digit(ref, start + i)} * {16 ** (7 - i)}" for i in range(8)) + ")"
+
+
+def sysmon_details_sql(ref: str) -> str:
+    """Sysmon's registry ``Details`` as Elastic's Windows integration indexes it in
+    ``registry.data.strings`` (sysmon_operational ingest pipeline, "Set registry fields"): a
+    whole-text match of ``(?i)DWORD \\((0x[0-9A-F]{8})\\)`` is the number in decimal, of
+    ``(?i)QWORD \\(((0x[0-9A-F]{8})-(0x[0-9A-F]{8}))\\)`` is ``(high << 8) + low`` in decimal (as
+    the pipeline computes it), any other text is itself. ``upper`` + GLOB is the case-insensitive
+    whole-text match; the digits are read with ``instr`` (SQLite has no hex conversion)."""
+    h8 = "[0-9A-F]" * 8
+    dword = f"upper({ref}) GLOB 'DWORD (0X{h8})'"
+    qword = f"upper({ref}) GLOB 'QWORD (0X{h8}-0X{h8})'"
+    return (
+        f"(CASE WHEN {dword} THEN CAST({_hex_number(ref, 10)} AS TEXT) "
+        f"WHEN {qword} THEN CAST({_hex_number(ref, 10)} * 256 + {_hex_number(ref, 21)} AS TEXT) "
+        f"ELSE {ref} END)"
+    )
 
 
 def extension_sql(name: str) -> str:
@@ -226,12 +256,20 @@ class Emitter:
                 where = f" on {self.platform}"
             raise Refused(f"{name} is not recorded by osquery's {self.table.name} table{where}")
         if fm.kind == "refuse":
-            raise Refused(f"{name}: {fm.reason}")
+            raise Refused(f"{name}: {fm.reason}", f)
+        pinned = dict(self.table.filter).get(fm.column) if fm.kind == "column" and not fm.join and not fm.json_path else None
+        if pinned is not None and not fm.when and not fm.cases:
+            # the source's rows take only the filter's values in this column: an enumeration,
+            # decided at compile time like event.category
+            ecs = (lambda v: v) if fm.type == "long" else str
+            return replace(fm, kind="enum", values=tuple((v, (ecs(v),)) for v in pinned))
         return fm
 
     def column_type(self, fm: FieldMap) -> str:
-        table = self.table.joins[fm.join].table if fm.join else self.table.name
-        return self.mapping.schema[table][fm.column]
+        if fm.json_path:
+            return "TEXT"  # osquery writes every EventData value as a JSON string (boost write_json)
+        table = self.table.joins[fm.join].table if fm.join else self.table.sql_table
+        return self.mapping.schema[self.platform][table][fm.column]
 
     def column_literal(self, fm: FieldMap, value: object) -> str:
         if self.column_type(fm) in ("BIGINT", "INTEGER"):
@@ -243,24 +281,44 @@ class Emitter:
             suffix = sqltext.quote(fm.strip_suffix)
             n = len(fm.strip_suffix)
             ref = f"(CASE WHEN substr({ref}, -{n}) = {suffix} THEN substr({ref}, 1, length({ref}) - {n}) ELSE {ref} END)"
-        if fm.kind == "basename":
-            v = basename_sql(ref)
+        sep = sqltext.quote(fm.separator)
+        if fm.kind == "basename" and fm.head:
+            v = f"CASE WHEN instr({ref}, {sep}) > 0 THEN substr({ref}, 1, length(rtrim({ref}, replace({ref}, {sep}, ''))) - 1) END"
+        elif fm.kind == "basename":
+            v = basename_sql(ref, fm.separator)
+            if fm.separator_required:
+                v = f"CASE WHEN instr({ref}, {sep}) > 0 THEN {v} END"
         elif fm.kind == "token_count":
             v = tokens.count_sql(ref)
+        elif fm.kind == "extension" and fm.of_path:
+            # Elastic's Windows integration: the text after the last '.' of the whole path, when the
+            # path has a separator and more than one character ('' when it ends with '.')
+            tail = f"substr({ref}, length(rtrim({ref}, replace({ref}, '.', ''))) + 1)"
+            v = f"CASE WHEN instr({ref}, {sep}) > 0 AND instr({ref}, '.') > 0 AND length({ref}) > 1 THEN {tail} END"
         elif fm.kind == "extension":
-            v = extension_sql(basename_sql(ref))
+            v = extension_sql(basename_sql(ref, fm.separator))
+        elif fm.decode == "sysmon_details":
+            v = sysmon_details_sql(ref)
+        elif fm.json_path and fm.type == "long":
+            # Elastic's `convert` to long: a number only when the text is one
+            v = f"CASE WHEN {ref} GLOB '[0-9]*' AND {ref} NOT GLOB '*[^0-9]*' THEN CAST({ref} AS INTEGER) END"
         elif fm.type == "keyword" and self.column_type(fm) in ("BIGINT", "INTEGER"):
             v = f"CAST({ref} AS TEXT)"
         else:
             v = ref
         if with_when and fm.when:
-            alias = fm.join or self.table.name
-            cond = " AND ".join(f"{alias}.{c} = {sqltext.quote(str(val))}" for c, val in fm.when)
+            alias = fm.join or self.table.sql_table
+            cond = " AND ".join(f"{alias}.{c} = {sqltext.literal(val)}" for c, val in fm.when)
             v = f"CASE WHEN {cond} THEN {v} END"
         return v
 
+    @staticmethod
+    def derived_null(fm: FieldMap) -> bool:
+        """Can the value be NULL while the column holds text? (then "missing" tests the value)"""
+        return bool(fm.when or fm.kind == "extension" or fm.separator_required or fm.head or (fm.json_path and fm.type == "long"))
+
     def missing_parts(self, fm: FieldMap, ref: str, v: str) -> list[str]:
-        null_of = v if (fm.when or fm.kind == "extension") else ref
+        null_of = v if self.derived_null(fm) else ref
         return [f"{null_of} IS NULL"] + [f"{ref} = {self.column_literal(fm, s)}" for s in fm.missing]
 
     def missing_sql(self, fm: FieldMap, ref: str, v: str) -> str:
@@ -269,8 +327,8 @@ class Emitter:
 
     def present_sql(self, fm: FieldMap, ref: str, v: str) -> str:
         parts = [f"{ref} <> {self.column_literal(fm, s)}" for s in fm.missing]
-        if not parts or fm.when or fm.kind == "extension":
-            parts.insert(0, f"{v if (fm.when or fm.kind == 'extension') else ref} IS NOT NULL")
+        if not parts or self.derived_null(fm):
+            parts.insert(0, f"{v if self.derived_null(fm) else ref} IS NOT NULL")
         return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
     # ---- leaves ---------------------------------------------------------------------------
@@ -303,16 +361,16 @@ class Emitter:
         if fm.kind == "enum":
             return self.enum_leaf(fm, pred, neg, tuple(notes), used)
         joins: frozenset = frozenset()
-        alias = self.table.name
+        alias = self.table.sql_table
         if fm.join:
             join = self.table.joins[fm.join]
             alias = join.alias
             joins = frozenset({fm.join})
             if join.note:
                 notes.append(join.note)
-        ref = f"{alias}.{fm.column}"
+        ref = fm.ref(alias)
         v = self.value_sql(fm, ref)
-        table = self.table.joins[fm.join].table if fm.join else self.table.name
+        table = self.table.joins[fm.join].table if fm.join else self.table.sql_table
         if pred is None:
             if fm.missing:
                 notes.append(self.marker_note(f.name, fm, table, fm.missing))
@@ -325,6 +383,10 @@ class Emitter:
                 return Frag(self.missing_sql(fm, ref, v), tuple(notes), used, joins)
             return Frag(Present(self.missing_sql(fm, ref, v), self.present_sql(fm, ref, v)), tuple(notes), used, joins)
         pos, negc = self.render_pred(fm, pred, v)
+        if (pos, negc) == tokens.NEVER:
+            # no argument read from the command line can pass the test (its text has a space):
+            # under the stated assumption the test is false, its negation true
+            return Frag(neg, tuple(notes), used)
         # osquery's "no value" markers ('' or -1) are read as missing: a test that such a stored
         # value would pass must exclude it, and the reading is stated.
         bare = self.value_sql(fm, ref, with_when=False)
@@ -334,9 +396,25 @@ class Emitter:
         if neg:
             key = self.missing_sql(fm, ref, v)
             return Frag(NegLeaf(key, tuple(self.missing_parts(fm, ref, v)), negc), tuple(notes), used, joins)
-        if hits:
-            return Frag(f"({self.present_sql(fm, ref, v)} AND {pos})", tuple(notes), used, joins)
-        return Frag(pos, tuple(notes), used, joins)
+        node: Node = f"({self.present_sql(fm, ref, v)} AND {pos})" if hits else pos
+        guards = self.when_guards(fm)
+        if guards:
+            # a positive test needs the field, which only rows matching `when` have: state that as
+            # a test of the enumerated column, so that it folds with the rule's own tests of it
+            node = _simplify("and", guards + [node])
+        return Frag(node, tuple(notes), used, joins)
+
+    def when_guards(self, fm: FieldMap) -> list:
+        """EnumTests for the `when` conditions of ``fm`` on enumerated columns of the main row."""
+        out = []
+        for col, val in fm.when:
+            enum = next((e for e in self.table.fields[self.platform].values()
+                         if e.kind == "enum" and not e.join and e.column == col), None)
+            if enum is None or val not in enum.value_map:
+                continue
+            domain = tuple(self.column_literal(enum, c) for c, _ in enum.values)
+            out.append(EnumTest(f"{self.table.sql_table}.{col}", domain, frozenset({self.column_literal(enum, val)}), False))
+        return out
 
     def marker_note(self, name: str, fm: FieldMap, table: str, markers) -> str:
         shown = " or ".join(self.column_literal(fm, m) for m in markers)
@@ -351,12 +429,21 @@ class Emitter:
         return pred.render(v, fm.type)
 
     def enum_leaf(self, fm: FieldMap, pred: Optional[P.Pred], neg: bool, notes: tuple, used: frozenset) -> Frag:
-        domain = tuple(self.column_literal(fm, c) for c, _ in fm.values)
-        accept = frozenset(self.column_literal(fm, c) for c, ecs in fm.values if self.const_truth(pred, ecs, fm.type) != neg)
-        other = self.const_truth(pred, (), fm.type) != neg
-        test = EnumTest(f"{fm.join or self.table.name}.{fm.column}", domain, accept, other)
+        pinned = dict(self.table.filter).get(fm.column) if not fm.join else None
+        values = [(c, ecs) for c, ecs in fm.values if pinned is None or c in pinned]
+        domain = tuple(self.column_literal(fm, c) for c, _ in values)
+        accept = frozenset(self.column_literal(fm, c) for c, ecs in values if self.const_truth(pred, ecs, fm.type) != neg)
+        # rows outside the source's filter are never read: only the listed values occur
+        other = False if pinned is not None else self.const_truth(pred, (), fm.type) != neg
+        test = EnumTest(fm.ref(fm.join or self.table.sql_table), domain, accept, other, pinned is not None)
         const = test.constant()
-        return Frag(test if const is None else const, notes, used)
+        joins: frozenset = frozenset()
+        if fm.join and const is None:
+            joins = frozenset({fm.join})
+            jnote = self.table.joins[fm.join].note
+            if jnote:
+                notes = notes + (jnote,)
+        return Frag(test if const is None else const, notes, used, joins)
 
     # ---- expressions ----------------------------------------------------------------------
     def translate(self, expr: ir.Expr, neg: bool = False) -> Frag:
@@ -465,19 +552,41 @@ class Plan:
     fields: set = field(default_factory=set)  # ECS fields the translation reads (for adapters)
     table_names: list[str] = field(default_factory=list)
     false_on: set = field(default_factory=set)  # platforms where the condition can never hold
+    false_sources: set = field(default_factory=set)  # (source, platform) where it can never hold
 
 
-def select_sql(table: TableMap, frag: Frag, schema: dict) -> str:
-    main = table.name
+def filter_sql(table: TableMap) -> list[str]:
+    """The conditions selecting the rows of the osquery table that ``table`` (a source) reads."""
+    out = []
+    for col, vals in table.filter:
+        lits = [sqltext.literal(v) for v in vals]
+        ref = f"{table.sql_table}.{col}"
+        out.append(f"{ref} = {lits[0]}" if len(lits) == 1 else f"{ref} IN ({', '.join(lits)})")
+    return out
+
+
+def select_sql(table: TableMap, frag: Frag, columns: dict) -> str:
+    """The query; ``columns`` is the platform's table -> columns (osquery's specs)."""
+    main = table.sql_table
     cols = [f"{main}.*"]
     joins = []
     for alias in sorted(frag.joins):
         j = table.joins[alias]
-        for col in ("path", "cmdline"):
-            if col in schema[j.table]:
+        # the joined facts an analyst reads beside the event (the parent's path and command line,
+        # the PE's original name, the signer)
+        for col in ("path", "cmdline", "original_filename", "subject_name", "result"):
+            if col in columns[j.table] and col != j.key:
                 cols.append(f"{alias}.{col} AS {alias}_{col}")
         joins.append(f"LEFT JOIN {j.table} AS {alias} ON {alias}.{j.key} = {main}.{j.on}")
     lines = ["SELECT " + ", ".join(cols), f"FROM {main}"] + joins
+    conds = filter_sql(table)
     if frag.sql is not True:
-        lines.append("WHERE " + render(frag.sql, top=True))
+        conds.append(render(frag.sql, top=True) if not conds else _paren(frag.sql))
+    if conds:
+        lines.append("WHERE " + "\n  AND ".join(conds))
     return "\n".join(lines) + ";"
+
+
+def _paren(node: Node) -> str:
+    text = render(node, top=True)
+    return f"({render(node)})" if isinstance(node, tuple) and node[0] == "or" else text

@@ -4,8 +4,9 @@ osquery answers SQL with SQLite over virtual tables whose columns are declared w
 its table specs (``CREATE TABLE name(col TYPE, ...)``, ``virtual_table.cpp``): TEXT columns
 return text (``''`` when osquery had no value), BIGINT/INTEGER columns return integers (NULL when
 empty, ``dynamic_table_row.cpp``). The engine here creates ordinary SQLite tables with the same
-names, columns and declared types (so type affinity in comparisons is the same), loaded from
-osquery's specs in ``schema.json`` beside this module (package data), and registers the osquery SQL functions the
+names, columns and declared types (so type affinity in comparisons is the same), per platform
+(a table's columns differ by platform, ``extended_schema``), loaded from osquery's specs in
+``schema.json`` beside this module (package data), and registers the osquery SQL functions the
 emitter uses (``regex_match``, see :mod:`.regex`). Every query the target emits can be prepared and
 run here.
 """
@@ -42,18 +43,20 @@ def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("inet_aton", 1, inet_aton, deterministic=True)
 
 
-def create_tables(conn: sqlite3.Connection, tables: Optional[Iterable[str]] = None) -> None:
-    schema = load_schema()
+def create_tables(conn: sqlite3.Connection, platform: str = "linux", tables: Optional[Iterable[str]] = None) -> None:
+    """osquery's tables as built on ``platform``: its specs' columns plus that platform's
+    extended columns; tables not built there do not exist (a query naming them fails to prepare)."""
+    schema = load_schema()[platform]
     for name in tables or schema:
         cols = ", ".join(f"{col} {typ}" for col, typ in schema[name].items())
         conn.execute(f"CREATE TABLE {name} ({cols})")
 
 
-def connect() -> sqlite3.Connection:
-    """A fresh in-memory database with osquery's tables and functions."""
+def connect(platform: str = "linux") -> sqlite3.Connection:
+    """A fresh in-memory database with osquery's tables on ``platform`` and its SQL functions."""
     conn = sqlite3.connect(":memory:")
     register_functions(conn)
-    create_tables(conn)
+    create_tables(conn, platform)
     return conn
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import random
 from typing import Iterator
 
@@ -98,11 +99,38 @@ class RowMaker:
         self.numbers = [p for p in pool if isinstance(p, int)]
         self.texts = [p for p in pool if isinstance(p, str)] or ["x"]
         self.int_texts = [int(t) for t in self.texts if t.lstrip("-").isdigit() and str(int(t)) == t] + self.numbers
-        self.fields = table.fields[platform]
+        self.fields = dict(table.fields[platform])
+        for name in sorted(fields_of(condition)):  # wildcard fields the rule reads (winlog.event_data.X)
+            if name not in self.fields:
+                fm = table.field(name, platform)
+                if fm is not None:
+                    self.fields[name] = fm
+
+    def columns(self, table: str) -> dict:
+        return self.mapping.schema[self.platform][table]
+
+    def put(self, row: dict, main: dict, fm: FieldMap, value: object) -> None:
+        """Store ``value`` for ``fm`` in ``row`` (inside its JSON document for a json field)."""
+        col = fm.column_for(main)
+        if col is None:
+            return
+        if fm.json_path:
+            doc = json.loads(row[col]) if row.get(col) else {}
+            keys = fm.json_path.split(".")[1:]
+            node = doc
+            for k in keys[:-1]:
+                node = node.setdefault(k, {})
+            if value is None:
+                node.pop(keys[-1], None)
+            else:
+                node[keys[-1]] = str(value)
+            row[col] = json.dumps(doc, ensure_ascii=False)
+        else:
+            row[col] = value
 
     def value(self, fm: FieldMap, table: str) -> object:
         rnd = self.rnd
-        sql_type = self.mapping.schema[table][fm.column]
+        sql_type = "TEXT" if fm.json_path else self.columns(table)[fm.column]
         integer = sql_type in ("BIGINT", "INTEGER")
         if fm.kind == "enum":
             return rnd.choice([c for c, _ in fm.values] + [None, "other"] if not integer else [c for c, _ in fm.values] + [None, 99])
@@ -124,32 +152,52 @@ class RowMaker:
             return rnd.choice(self.int_texts or [0, 1000])
         text = rnd.choice(texts)
         if fm.kind == "basename":
-            text = rnd.choice(["", "/usr/bin/", "/tmp/a b/", "/Ü/"]) + text.replace("/", "")
+            sep = fm.separator
+            dirs = ["", "/usr/bin/", "/tmp/a b/", "/Ü/"] if sep == "/" else ["", "C:\\Windows\\", "C:\\a b\\", "\\\\Ü\\"]
+            text = rnd.choice(dirs) + text.replace(sep, "")
         elif fm.kind == "extension":
-            text = "/tmp/" + rnd.choice(["f.", "f.tar.", ".", ""]) + text
+            text = ("/tmp/" if fm.separator == "/" else "C:\\t\\") + rnd.choice(["f.", "f.tar.", ".", ""]) + text
         elif fm.kind in ("tokens", "token_count"):
             text = " ".join(rnd.choice(texts) for _ in range(rnd.randint(1, 3)))
         return text
 
     def rows(self, n: int) -> Iterator[Loaded]:
-        schema = self.mapping.schema
+        table = self.table.sql_table
         for _ in range(n):
-            main = {c: None for c in schema[self.table.name]}
-            for fm in self.fields.values():
-                if fm.column and not fm.join and fm.kind not in ("refuse", "absent"):
-                    main[fm.column] = self.value(fm, self.table.name)
+            main = {c: None for c in self.columns(table)}
+            for col, allowed in self.table.filter:
+                main[col] = self.rnd.choice(list(allowed))
+            live = [fm for fm in self.fields.values() if fm.column and not fm.join and fm.kind not in ("refuse", "absent")]
+            filt = dict(self.table.filter)
+            for fm in sorted(live, key=lambda f: f.kind != "enum"):  # enumerations decide `cases` columns
+                if fm.column in filt and not fm.json_path:
+                    allowed = filt[fm.column]
+                    listed = [c for c, _ in fm.values if c in allowed] if fm.kind == "enum" else []
+                    main[fm.column] = self.rnd.choice(listed or list(allowed))
+                    continue
+                self.put(main, main, fm, self.value(fm, table))
+            enum_cols = {fm.column for fm in live if fm.kind == "enum"}
+            for fm in live:  # `when` columns no enumeration decides (ntfs_journal_events.partial)
+                for c, v in fm.when:
+                    if main.get(c) is None and c not in enum_cols:
+                        main[c] = self.rnd.choice([v, v, None])
             loaded = Loaded(self.table.name, main)
             for alias, join in self.table.joins.items():
+                if join.table == table and main.get(join.on) is not None and main.get(join.on) == main.get(join.key):
+                    main[join.on] = 999_999  # no process is its own parent (the join would find the row itself)
                 if self.rnd.random() < 0.2:
-                    continue  # the parent has exited
-                jrow = {c: None for c in schema[join.table]}
+                    continue  # the parent has exited (the joined row is missing)
+                jrow = {c: None for c in self.columns(join.table)}
                 for fm in self.fields.values():
                     if fm.join == alias and fm.column:
-                        jrow[fm.column] = self.value(fm, join.table)
+                        self.put(jrow, main, fm, self.value(fm, join.table))
                 key = main.get(join.on)
-                if key is None or key == -1 or (join.table == self.table.name and key == main.get(join.key)):
-                    key = 999_999
-                    main[join.on] = key
+                if self.columns(table)[join.on] in ("BIGINT", "INTEGER"):
+                    if key is None or key == -1 or (join.table == table and key == main.get(join.key)):
+                        key = 999_999
+                        main[join.on] = key
+                elif key is None or key == "":
+                    continue  # no path: the joined table has no row for it
                 jrow[join.key] = key
                 loaded.joined[alias] = jrow
             yield loaded
@@ -195,6 +243,11 @@ def fields_of(expr: object) -> set:
     return out
 
 
+def _key(fm: FieldMap) -> tuple:
+    """What one value decides: a column (of the joined row), or a key of its JSON document."""
+    return (fm.join, fm.column, fm.json_path, fm.cases)
+
+
 _LEAF_MATCHERS: dict = {}  # (leaf, index mapping id) -> reference matcher, shared by all makers
 _FIELDS_OF: dict = {}
 
@@ -228,7 +281,7 @@ class WitnessMaker(RowMaker):
             for name in _fields_of_leaf(leaf):
                 fm = self.fields.get(name)
                 if fm is not None and fm.column:
-                    self._column_leaves.setdefault((fm.join, fm.column), []).append((leaf, True))
+                    self._column_leaves.setdefault(_key(fm), []).append((leaf, True))
 
     def leaf_holds(self, leaf: ir.Expr, view: dict) -> bool:
         key = (leaf, self._es_key)
@@ -266,9 +319,9 @@ class WitnessMaker(RowMaker):
                 fm = self.fields.get(name)
                 if fm is None or not fm.column or fm.kind in ("refuse", "absent"):
                     continue
-                by_column.setdefault((fm.join, fm.column), (fm, [], set()))
-                by_column[(fm.join, fm.column)][1].append((leaf, value))
-                by_column[(fm.join, fm.column)][2].add(name)
+                by_column.setdefault(_key(fm), (fm, [], set()))
+                by_column[_key(fm)][1].append((leaf, value))
+                by_column[_key(fm)][2].add(name)
         order = sorted(by_column, key=lambda k: (by_column[k][0].kind != "enum", k[0] or ""))
         for key in order:
             fm, leaves, names = by_column[key]
@@ -277,12 +330,24 @@ class WitnessMaker(RowMaker):
                     continue
                 row, table = loaded.joined[fm.join], self.table.joins[fm.join].table
             else:
-                row, table = loaded.main, self.table.name
-            cands = self.candidates(key, fm, table, leaves)
+                row, table = loaded.main, self.table.sql_table
+            if not fm.join and not fm.json_path and fm.column in dict(self.table.filter):
+                allowed = dict(self.table.filter)[fm.column]
+                cands = [c for c, _ in fm.values if c in allowed] if fm.kind == "enum" else list(allowed)
+            else:
+                cands = self.candidates(key, fm, table, leaves)
             self.rnd.shuffle(cands)
             for cand in cands:
-                row[fm.column] = cand
+                self.put(row, loaded.main, fm, cand)
+                self.sync_joins(loaded)
                 view = self.adapter.view_event(loaded, names=names)
                 if all(self.leaf_holds(leaf, view) == value for leaf, value in leaves):
                     break
         return loaded
+
+    def sync_joins(self, loaded: Loaded) -> None:
+        """Rows joined on a text column (a path) follow the main row's value of it."""
+        table = self.table.sql_table
+        for alias, join in self.table.joins.items():
+            if alias in loaded.joined and self.columns(table)[join.on] not in ("BIGINT", "INTEGER"):
+                loaded.joined[alias][join.key] = loaded.main.get(join.on)

@@ -1,16 +1,20 @@
-"""A rule -> the osquery queries that express it: which tables, which platforms, which SQL.
+"""A rule -> the osquery queries that express it: which sources, which platforms, which SQL.
 
-* The rule's event category picks the table of the profile (``events``: ``process_events``,
-  ``file_events``, ``socket_events``; ``hunting``: ``processes``); ``any`` tries every table of
-  the profile and keeps those where the condition can hold (a refusal on any of them refuses
-  the rule, since Elasticsearch would search that category too).
-* Each table is compiled per osquery platform, because columns and fixed values differ
-  (``syscall`` exists only on Linux) and ``host.os.type`` is the platform's. Platforms where the
-  condition is false are dropped; identical SQL is shared.
-* The rule's ``OS:`` tags restrict the platforms the pack runs on; if that drops a platform on
+* The rule's event category names, in the profile, the *kinds* of events osquery records for it
+  (``network``: connections, DNS lookups...), and per kind the *alternative* sources that record
+  the same events on some platform (file events: ``file_events``, ``process_file_events``,
+  ``ntfs_journal_events``, Sysmon...). ``any`` takes every kind of every category.
+* Each source is compiled per osquery platform, because columns and fixed values differ
+  (``syscall`` exists only on Linux) and ``host.os.type`` is the platform's. On a platform, each
+  kind uses its first alternative that expresses the condition (the preferred source first: a
+  native table before one that needs Sysmon); a kind whose alternatives all make the condition
+  false is dropped; a kind none of whose alternatives can express it makes the whole platform
+  refused, since the rule would miss those events there. Identical SQL is shared.
+* The rule's ``OS:`` tags restrict the platforms the packs run on; if that drops a platform on
   which the query could match, it is stated (the query itself does not test ``host.os.type``).
 * Sequences, samples and pipes are refused: a scheduled osquery query reads one table's rows
-  captured since its last run, and cannot order or correlate events by key and time.
+  captured since its last run, and cannot order or correlate events by key and time; and the
+  corpus's sequences join on ``process.entity_id``, which no osquery table records.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from eqlc.result import Refused
 from eqlc.rule import Rule
 
 from .emitter import Emitter, Plan, QueryPlan, select_sql
-from .fields import Mapping
+from .fields import PLATFORMS, Mapping, TableMap
 
 SEQUENCE_REASON = (
     "{kind}s are not translated: an osquery scheduled query reads the rows one table captured since its "
-    "last run and cannot order, key and time-bound several events as EQL {kind}s do"
+    "last run and cannot order, key and time-bound several events as EQL {kind}s do (and osquery records no "
+    "process.entity_id, the key most sequences join on)"
 )
 
 
@@ -34,10 +39,11 @@ def plan(rule: Rule, mapping: Mapping, profile: str) -> Plan:
     """Compile ``rule``; raises :class:`Refused` with the reason when osquery cannot express it."""
     query = rule.query
     if query.pipes:
-        raise Refused(f"the pipe | {query.pipes[0].name} is not translated: osquery scheduled queries have no result window")
+        raise Refused(f"the pipe | {query.pipes[0].name} is not translated: osquery scheduled queries have no result window",
+                      query.pipes[0])
     body = query.body
     if isinstance(body, (ir.Sequence, ir.Sample)):
-        raise Refused(SEQUENCE_REASON.format(kind=query.kind))
+        raise Refused(SEQUENCE_REASON.format(kind=query.kind), body)
     assert isinstance(body, ir.EventQuery)
     if profile not in mapping.profiles:
         raise Refused(f"unknown osquery profile {profile!r}; expected one of {', '.join(mapping.profiles)}")
@@ -47,60 +53,54 @@ def plan(rule: Rule, mapping: Mapping, profile: str) -> Plan:
         # `cat where` tests the override field, not event.category (the rule's event_category_override)
         test = ir.Compare(ir.CompareOp.EQ, ir.Field(tuple(override.split("."))), ir.String(category))
         category, condition = None, ir.And((test, condition))
-    tables = _tables(category, mapping, profile)
+    kinds = _kinds(category, mapping, profile, body)
+    sources = list(dict.fromkeys(t for kind in kinds for t in kind))
 
     tag_platforms = _tag_platforms(rule, mapping)
-    served = {p for t in tables for p in t.platforms}
+    served = {p for t in sources for p in t.platforms}
     if tag_platforms is not None and not (tag_platforms & served):
         raise Refused(
             f"the rule is tagged for {', '.join(sorted(rule.os_types))}; osquery's "
-            f"{', '.join(t.name for t in tables)} covers {', '.join(sorted(served))} in this target"
+            f"{', '.join(t.name for t in sources)} covers {', '.join(sorted(served))} in this target", body
         )
     result = Plan()
     deciding: set = set()
-    compiled: list[tuple] = []  # (table, platform, frag)
-    platform_refusals: list[str] = []
-    refused_on: set = set()  # platforms where the condition could not be translated (not: is false)
-    for table in tables:
-        per_platform: list[tuple] = []
-        refusals: list[tuple] = []
-        for platform in table.platforms:
-            try:
-                frag = Emitter(table, platform, mapping).translate(condition)
-            except Refused as r:
-                refusals.append((platform, r))
-                refused_on.add(platform)
-                continue
-            if frag.sql is not False:
-                per_platform.append((platform, frag))
-            elif tag_platforms is None or platform in tag_platforms:
-                deciding |= set(frag.fields)
-        wanted = [p for p, _ in refusals if tag_platforms is None or p in tag_platforms]
-        if wanted and not per_platform:
-            platform, r = next((p, r) for p, r in refusals if p in wanted)
-            raise r
-        if category is None and wanted:
-            raise next(r for p, r in refusals if p in wanted)
-        for platform, r in refusals:
-            if platform in wanted:
-                platform_refusals.append(f"the query does not run on {platform}: {r.reason}")
-        compiled.extend((table, p, f) for p, f in per_platform)
+    compiled: list[tuple] = []  # (source, platform, frag)
+    refusals: dict = {}  # platform -> Refused
+    false_sources: set = set()
+    for platform in [p for p in PLATFORMS if p in served]:
+        chosen, refusal, decided, false = _compile_platform(kinds, platform, category, condition, mapping)
+        if refusal is not None:
+            refusals[platform] = refusal
+            continue
+        if not chosen and (tag_platforms is None or platform in tag_platforms):
+            deciding |= decided
+        # A source on which the condition is false agrees with the rule on every event it holds,
+        # whether or not the OS tags let the pack run there.
+        false_sources |= {(t.name, platform) for t in false}
+        compiled.extend((t, platform, f) for t, f in chosen)
+    result.false_sources = false_sources
+    wanted = [p for p in refusals if tag_platforms is None or p in tag_platforms]
+    possible = {p for _, p, _ in compiled}
+    if wanted and not (possible & (tag_platforms or served)):
+        raise refusals[wanted[0]]
     if not compiled:
-        names = ", ".join(t.name for t in tables)
+        names = ", ".join(t.name for t in sources)
         by = ", ".join(sorted(deciding)) or "its constant parts"
         raise Refused(
             f"the condition can never hold for osquery's {names} rows on {', '.join(sorted(served))}: {by} "
-            "only take the values listed in the osquery mapping there (see its notes), and the rule's tests on them fail"
+            "only take the values listed in the osquery mapping there (see its notes), and the rule's tests on them fail",
+            body,
         )
 
-    # Platforms: the rule's OS tags restrict where the pack runs.
-    possible = {p for _, p, _ in compiled}
+    # Platforms: the rule's OS tags restrict where the packs run.
     if tag_platforms is not None:
         kept = [(t, p, f) for t, p, f in compiled if p in tag_platforms]
         if not kept:
             raise Refused(
                 f"the rule is tagged for {', '.join(sorted(rule.os_types))}; osquery's "
-                f"{', '.join(sorted({t.name for t, _, _ in compiled}))} runs on {', '.join(sorted(possible))} in this target"
+                f"{', '.join(sorted({t.name for t, _, _ in compiled}))} runs on {', '.join(sorted(possible))} in this target",
+                body,
             )
         dropped = possible - {p for _, p, _ in kept}
         if dropped:
@@ -113,27 +113,78 @@ def plan(rule: Rule, mapping: Mapping, profile: str) -> Plan:
         if missing_tags:
             result.notes.append(f"the rule is also tagged {', '.join(missing_tags)}; this target has no osquery table for those hosts")
         compiled = kept
-    result.notes.extend(platform_refusals)
+    for platform in wanted:
+        result.notes.append(f"the query does not run on {platform}: {refusals[platform].reason}")
 
     # Notes, fields, and one query per distinct SQL text.
     by_sql: dict = {}
     for table, platform, frag in compiled:
         if table.note:
             _add(result.notes, table.note)
+        if table.notes.get(platform):
+            _add(result.notes, table.notes[platform])
         for n in frag.notes:
             _add(result.notes, n)
         result.fields |= set(frag.fields)
-        sql = select_sql(table, frag, mapping.schema)
+        sql = select_sql(table, frag, mapping.schema[platform])
         key = (table.name, sql)
         if key not in by_sql:
-            by_sql[key] = QueryPlan(table.name, [], sql, len(mapping.schema[table.name]))
+            by_sql[key] = QueryPlan(table.name, [], sql, len(mapping.columns(table.sql_table, platform)))
         by_sql[key].platforms.append(platform)
     result.queries = list(by_sql.values())
     # a refused platform is not one where the condition is false: its events are outside the
     # stated assumption "the query does not run on <platform>", never checked as non-matches
-    result.false_on = {p for t in tables for p in t.platforms} - possible - refused_on
+    result.false_on = served - possible - set(refusals)
     result.table_names = list(dict.fromkeys(q.table for q in result.queries))
     return result
+
+
+def _compile_platform(kinds: list, platform: str, category: Optional[str], condition: ir.Expr, mapping: Mapping):
+    """Per kind, the first alternative source on ``platform`` that expresses the condition.
+
+    Returns (chosen [(source, frag)], a refusal or None, fields that decided a false condition,
+    the sources where the condition is false)."""
+    chosen: list = []
+    decided: set = set()
+    false: list = []
+    for kind in kinds:
+        alts = [t for t in kind if platform in t.platforms]
+        first: Optional[Refused] = None  # the preferred source's reason is the one reported
+        picked = None
+        for t in alts:
+            cond = condition
+            cat_fm = t.field("event.category", platform)
+            implied = cat_fm is not None and cat_fm.kind == "constant" and category in cat_fm.constant
+            if category is not None and len(t.categories) > 1 and not implied:
+                # a source holding events of several categories (event.category from its rows)
+                cat = ir.Compare(ir.CompareOp.EQ, ir.Field(("event", "category")), ir.String(category))
+                cond = ir.And((cat, condition))
+            try:
+                frag = Emitter(t, platform, mapping).translate(cond)
+            except Refused as r:
+                first = first or r
+                continue
+            if frag.sql is False:
+                decided |= set(frag.fields)
+                false.append(t)
+                continue
+            picked = (t, frag)
+            break
+        if picked is not None:
+            chosen.append(picked)
+        elif first is not None:
+            never = [t for t in alts if t in false]
+            if never:
+                # another source holds these events but never meets the condition: say so, the
+                # refusal alone would suggest that source was not tried
+                first = Refused(
+                    f"{first.reason} (and osquery's {', '.join(t.name for t in never)} rows, which hold these events "
+                    f"too, never meet the condition: the values they record for {', '.join(sorted(decided)) or 'its fields'} "
+                    "fail its tests)",
+                    first.node,
+                )
+            return [], first, decided, []
+    return chosen, None, decided, false
 
 
 def _add(notes: list, text: str) -> None:
@@ -141,15 +192,20 @@ def _add(notes: list, text: str) -> None:
         notes.append(text)
 
 
-def _tables(category: Optional[str], mapping: Mapping, profile: str) -> list:
+def _kinds(category: Optional[str], mapping: Mapping, profile: str, node: object) -> list:
+    cats = mapping.profiles[profile]
     if category is None:
-        names = list(dict.fromkeys(mapping.profiles[profile].values()))
-        return [mapping.tables[n] for n in names]
-    table = mapping.table_for(profile, category)
-    if table is None:
-        have = ", ".join(f"{c} ({t})" for c, t in mapping.profiles[profile].items())
-        raise Refused(f"osquery has no {profile} table for the event category {category!r} in this target (covered: {have})")
-    return [table]
+        out: list = []
+        for c in cats:
+            for kind in mapping.kinds_for(profile, c):
+                if kind not in out:
+                    out.append(kind)
+        return out
+    kinds = mapping.kinds_for(profile, category)
+    if not kinds:
+        have = ", ".join(cats)
+        raise Refused(f"osquery has no {profile} table for the event category {category!r} in this target (covered: {have})", node)
+    return kinds
 
 
 def _tag_platforms(rule: Rule, mapping: Mapping) -> Optional[set]:
@@ -157,3 +213,22 @@ def _tag_platforms(rule: Rule, mapping: Mapping) -> Optional[set]:
     if not rule.os_types:
         return None
     return {mapping.os_tags[o] for o in rule.os_types if o in mapping.os_tags}
+
+
+def source_of(sql: str, table: str, mapping: Mapping) -> TableMap:
+    """The source a pack query reads: the one of ``table`` whose row filter the query carries."""
+    from .emitter import filter_sql
+
+    cands = [t for t in mapping.tables.values() if t.sql_table == table]
+    # the row filter is written first in WHERE, one condition per line (emitter.select_sql)
+    lines = [ln.strip() for ln in sql.splitlines()]
+    conds = [ln[len("WHERE "):] if ln.startswith("WHERE ") else ln[len("AND "):] for ln in lines
+             if ln.startswith(("WHERE ", "AND "))]
+    matching = [t for t in cands if conds[: len(t.filter)] == filter_sql(t)]
+    if not matching:
+        raise ValueError(f"no source of the table {table} matches the query {sql!r}")
+    best = max(len(t.filter) for t in matching)
+    top = [t for t in matching if len(t.filter) == best]
+    if len(top) > 1 and best > 0:
+        raise ValueError(f"sources {', '.join(t.name for t in top)} share the row filter of {sql!r}")
+    return top[0]

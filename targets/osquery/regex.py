@@ -248,6 +248,68 @@ def to_osquery_regex(patterns: Sequence[str], case_insensitive: bool = False) ->
     return text
 
 
+class EcmaWordRenderer(EcmaBytesRenderer):
+    """Render a Lucene regex for ONE argument read from a command line split on single spaces:
+    every single-character atom loses the space (an argument has none under the stated
+    assumption), so the pattern can never cross into the next argument (the same construction
+    as the KQL target's ``argv.WordRenderer``)."""
+
+    def render(self, node):  # type: ignore[override]
+        if isinstance(node, Char) and node.ch == " ":
+            return NOTHING
+        if isinstance(node, AnyChar):
+            return f"(?:[^ \\x80-\\xff]|{NON_ASCII})"
+        if isinstance(node, AnyString):
+            return "[^ ]*"  # a run of non-space bytes between character boundaries is whole characters
+        if isinstance(node, Repeat) and isinstance(node.item, AnyChar) and node.hi is None and node.lo in (0, 1):
+            return "[^ ]" + ("*" if node.lo == 0 else "+")
+        return super().render(node)
+
+    def shorthand(self, letter: str) -> str:
+        body = _SHORT[letter.lower()].replace(" ", "")
+        if letter.islower():
+            return f"[{body}]"
+        if letter.lower() == "s":
+            return f"(?:[^ {_SHORT['s'][1:]}\\x80-\\xff]|{NON_ASCII})"
+        return f"(?:[^ {body}\\x80-\\xff]|{NON_ASCII})"
+
+    def char_class(self, node: Class) -> str:
+        items = []
+        for item in node.items:
+            if isinstance(item, Char) and item.ch == " " and not node.negated:
+                continue
+            if isinstance(item, Range) and item.lo <= " " <= item.hi and not node.negated:
+                if item.lo < " ":
+                    items.append(Range(item.lo, chr(0x1F)) if item.lo < chr(0x1F) else Char(item.lo))
+                if item.hi > " ":
+                    items.append(Range(chr(0x21), item.hi) if item.hi > chr(0x21) else Char(item.hi))
+                continue
+            if isinstance(item, Shorthand) and item.letter == "s" and not node.negated:
+                items.extend(Char(c) for c in "\x09\x0a\x0b\x0c\x0d")
+                continue
+            items.append(item)
+        if node.negated:
+            items.append(Char(" "))  # a negated class never matches the space either
+        if not items:
+            return NOTHING
+        return super().char_class(Class(tuple(items), node.negated))
+
+
+def to_osquery_word_regex(patterns: Sequence[str], case_insensitive: bool = False) -> str:
+    """The anchored osquery pattern for "some space-separated word of the text matches one of
+    the Lucene ``patterns``" (``^(?:[\\s\\S]* )?(?:P)(?: [\\s\\S]*)?$``: a whole word)."""
+    r = EcmaWordRenderer(case_insensitive)
+    body = "|".join(f"(?:{r.render(parse_regex(p))})" for p in patterns)
+    text = f"^(?:{ANY_BYTES}* )?(?:{body})(?: {ANY_BYTES}*)?$"
+    size = len(text.encode("utf-8"))
+    if size > MAX_REGEX_BYTES:
+        raise Untranslatable(
+            f"the translated regular expression is {size} bytes; osquery's regex_match rejects patterns "
+            f"over {MAX_REGEX_BYTES} bytes (hidden flag --regex_max_size)"
+        )
+    return text
+
+
 # ---- the engine side: osquery's regex_match for Python's sqlite3 ----------------------------
 class SubsetError(ValueError):
     """The pattern uses syntax outside the ECMAScript subset this module emits."""

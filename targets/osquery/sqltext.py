@@ -46,6 +46,13 @@ def quote(value: str) -> str:
     return "'" + check_text(value).replace("'", "''") + "'"
 
 
+def literal(value: object) -> str:
+    """An SQLite literal for a mapping value: integers as numbers, anything else as text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return quote(str(value))
+
+
 def number(value: Union[int, float]) -> str:
     """An SQLite numeric literal (booleans are not numbers here)."""
     if isinstance(value, bool):

@@ -92,6 +92,17 @@ def render(pred: P.Pred, c: str) -> tuple[str, str]:
         if pred.name == "startsWith" and ("*" in pred.text or "?" in pred.text):
             raise Refused(f"startsWith({pred.field}, {pred.text!r}) over cmdline tokens: the text has wildcard characters")
         parts.append(token_pattern(c, ir.Pattern(text), pred.case_insensitive))
+    elif isinstance(pred, P.Regex):
+        from eqlc.lucene_regex import RegexError, Untranslatable
+
+        from .regex import to_osquery_word_regex
+
+        try:
+            pattern = to_osquery_word_regex(pred.patterns, pred.case_insensitive)
+        except (Untranslatable, RegexError) as exc:
+            raise Refused(f"regex {list(pred.patterns)!r} on {pred.field} over the command line's words: {exc}") from None
+        call = f"regex_match({c}, {sqltext.quote(pattern)}, 0)"
+        parts.append((f"{call} IS NOT NULL", f"{call} IS NULL"))
     else:
         raise Refused(f"{pred.op_name} on {pred.field} is not translated over cmdline tokens")
     parts = [p for p in parts if p != NEVER] or [NEVER]

@@ -1,9 +1,10 @@
-"""The ``python`` target: ``compile`` -> a standalone module; ``execute`` -> run it on events."""
+"""The ``python`` target: ``compile`` -> a standalone module; ``execute`` -> run it on events;
+``batch_artifacts`` -> one module holding every rule of an ``eqlc compile -o`` batch."""
 
 from __future__ import annotations
 
-import json
-from typing import Iterable, Optional
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Sequence
 
 from eqlc.errors import EqlError
 from eqlc.matcher import Options, load_index_mapping
@@ -11,7 +12,17 @@ from eqlc.matcher.build import generate
 from eqlc.result import Status, Translation
 from eqlc.rule import Rule
 
-from .module import header_for, module_text
+from .module import ModuleRule, header_for, module_text, multi_header_for, multi_module_text
+
+MULTI_MODULE = "eqlc_rules.py"  # the batch's module holding every rule (eqlc compile DIR -t python -o OUT)
+
+
+@dataclass
+class PythonTranslation(Translation):
+    """A module, with the generated code and metadata it was built from, so that a batch's
+    multi-rule module reuses them instead of generating every rule again."""
+
+    module_rule: Optional[ModuleRule] = field(default=None, compare=False, repr=False)
 
 _EVENT_ID = "_id"
 
@@ -19,6 +30,10 @@ _EVENT_ID = "_id"
 class PythonTarget:
     name = "python"
     profiles: tuple = ()
+
+    def check_mapping(self, mapping: str, profile: Optional[str] = None) -> None:
+        """Load a user's index mapping once, so that a bad one is an error before any rule compiles."""
+        load_index_mapping(mapping)
 
     def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
         """``mapping``: an optional Elasticsearch index mapping file (JSON or YAML) giving field
@@ -50,8 +65,26 @@ class PythonTarget:
         meta = {"name": rule.name, "rule_id": rule.rule_id, "query": rule.query_text, "kind": generated.kind,
                 "event_category_field": options.event_category_field, "timestamp_fields": list(options.timestamp_fields),
                 "tiebreaker_field": options.tiebreaker_field}
-        text = module_text(generated, meta, header_for(rule.name or "query", rule.rule_id, rule.query_text, notes))
-        return Translation(self.name, Status.EXACT, notes, text)
+        from eqlc.matcher.needles import derive
+
+        found = derive(rule.query, options)
+        needles = [(n.text, n.ci) for n in found.needles] if found.usable else None
+        text = module_text(generated, meta, header_for(rule.name or "query", rule.rule_id, rule.query_text, notes),
+                           needles)
+        return PythonTranslation(self.name, Status.EXACT, notes, text, module_rule=ModuleRule(generated, meta))
+
+    def batch_artifacts(self, translations: Sequence[Translation], rules: Sequence[Rule],
+                        profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
+        """``eqlc_rules.py``: every compiled rule of the batch in one module sharing one runtime
+        (``run()`` yields matches tagged by rule). Written when the batch compiled two rules or more;
+        refused ones are listed in its docstring with their reason."""
+        items = list(zip(rules, translations))
+        held = [t.module_rule for _r, t in items if isinstance(t, PythonTranslation) and t.module_rule is not None]
+        skipped = [(r.name or r.path or "query", t.notes[0] if t.notes else t.status.value)
+                   for r, t in items if not (isinstance(t, PythonTranslation) and t.module_rule is not None)]
+        if len(held) < 2:
+            return {}
+        return {MULTI_MODULE: multi_module_text(held, multi_header_for(held, skipped))}
 
     def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None,
                 mapping: Optional[str] = None) -> list[str]:

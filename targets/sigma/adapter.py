@@ -2,14 +2,21 @@
 
 Built from the same ``mapping.yaml`` the emitter reads:
 
-* an event is a row of log source ``L`` iff its ``event.category`` holds L's category and (when L
-  lists event types) its ``event.type`` holds one of them (:func:`member`); ``eqlc_category`` and
-  ``eqlc_product`` columns carry the log source and the product (``host.os.type`` looked up
-  case-sensitively), and the execution pipeline adds ``eqlc_category = ...``/``eqlc_product = ...``
-  to each rule, as a deployment's pipeline maps a log source to a table;
+* an event is a row of log source ``L`` iff it is one of L's events (:func:`member`): its
+  ``event.category`` holds L's category and (when L lists event types) its ``event.type`` holds one
+  of them; for a source of data sets (cloud audit logs), its ``event.dataset``/``data_stream.dataset``
+  is one of L's; for a source of event ids (Windows Security, Sysmon), its ``event.code`` is one of
+  L's. ``eqlc_category``/``eqlc_product``/``eqlc_service`` columns carry the log source, and the
+  execution pipeline adds the matching conditions to each rule, as a deployment's pipeline maps a
+  log source to a table;
 * each plain field copies its ECS value (read with :func:`eqlc.events.values`, so dotted keys
-  and nulls are read as Elasticsearch reads them); ``tail``/``argv`` fields add no column: the
-  emitted rule reads them from the path/command line column, which is what the assumptions say;
+  and nulls are read as Elasticsearch reads them); a column several ECS fields map to takes the
+  first of them that has a value (the emitter states that they agree, with a check); value maps
+  and numbers written as strings (event.code) are applied as the emitter applies them;
+  ``tail``/``argv`` fields add no column: the emitted rule reads them from the path/command line
+  column, which is what the assumptions say;
+* fields under a mapped prefix (``winlog.event_data.X`` is the Windows event's ``X``) are copied
+  under their own names;
 * a missing or null value is SQL NULL; booleans are 1/0; ``@timestamp`` is the ``timestamp`` column
   pySigma's correlation SQL reads.
 
@@ -23,11 +30,11 @@ such events apart.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Union
 
 from eqlc.events import split_path, values
 
-from .mapping import LogSource, Mapping
+from .mapping import FieldSpec, LogSource, Mapping
 
 MAX_ROWS_PER_EVENT = 64
 
@@ -39,15 +46,69 @@ def product_of(event: dict, mapping: Mapping) -> Optional[str]:
     return mapping.products.get(os_values[0])
 
 
-def member(event: dict, ls: LogSource, product: Optional[str], mapping: Mapping) -> bool:
-    """Is ``event`` a row of log source ``ls`` (restricted to ``product`` when given)?"""
-    if ls.category not in values(event, split_path(mapping.category_field)):
+def mapped_values(spec: FieldSpec, event: dict) -> list:
+    """The Sigma values ``spec``'s ECS field gives in ``event`` (value map and string numbers
+    applied; an ECS value the map does not know gives nothing)."""
+    out: list = []
+    vmap = spec.value_map
+    for v in values(event, split_path(spec.ecs)):
+        if vmap is not None:
+            out.extend(spec.mapped(v))
+        elif spec.from_string:
+            if isinstance(v, str) and v.isascii() and v.isdigit():
+                out.append(int(v))
+            elif isinstance(v, int) and not isinstance(v, bool):
+                out.append(v)
+        else:
+            c = _cell(v)
+            if c is not None:
+                out.append(c)
+    return out
+
+
+def event_codes(event: dict, ls: LogSource, mapping: Mapping) -> Optional[tuple[str, ...]]:
+    """The event ids ``event`` has for ``ls``: its event.code, else what a value-mapped field of
+    the same column says (winlogbeat's event.action names an event id)."""
+    codes = [str(v) for v in values(event, split_path(mapping.code_field)) if isinstance(v, (str, int))]
+    if codes:
+        return tuple(codes)
+    for col, specs in ls.column_sources(None, mapping.separators).items():
+        if any(s.ecs == mapping.code_field for s in specs):
+            for s in specs:
+                if s.value_map is not None and s.fill:
+                    got = mapped_values(s, event)
+                    if got:
+                        return tuple(str(g) for g in got)
+    return None
+
+
+def member(event: dict, ls: LogSource, product: Union[None, str, Iterable[str]], mapping: Mapping) -> bool:
+    """Is ``event`` a row of log source ``ls`` (restricted to ``product``, or to one of several
+    products, when given)?"""
+    if ls.category is not None and ls.category not in values(event, split_path(mapping.category_field)):
         return False
     if ls.event_types is not None and not set(ls.event_types) & {
         v for v in values(event, split_path(mapping.type_field)) if isinstance(v, str)
     }:
         return False
-    return product is None or product_of(event, mapping) == product
+    if any(not values(event, split_path(f)) for f in ls.requires):
+        return False
+    if ls.datasets is not None:
+        have = {v for f in mapping.dataset_fields for v in values(event, split_path(f))}
+        if not have & set(ls.datasets):
+            return False
+    if ls.codes is not None:
+        codes = event_codes(event, ls, mapping)
+        if not codes or not set(codes) & set(ls.codes):
+            return False
+    if not ls.products:
+        return True
+    if ls.products and product_of(event, mapping) not in ls.products and ls.is_service:
+        return False
+    if product is None:
+        return True
+    wanted = {product} if isinstance(product, str) else set(product)
+    return product_of(event, mapping) in wanted
 
 
 def _cell(v: Any) -> Any:
@@ -58,30 +119,83 @@ def _cell(v: Any) -> Any:
     return None  # objects are not Sigma values
 
 
+def _prefixed(event: dict, prefix: str, exclude: Iterable[str]) -> dict[str, list]:
+    """``{name: values}`` of every field ``prefix + name`` the event holds (one level deep)."""
+    node: Any = event
+    parts = prefix.rstrip(".").split(".")
+    out: dict[str, list] = {}
+    # dotted keys are read as Elasticsearch reads them: try the nested object and flat keys
+    for depth in range(len(parts), -1, -1):
+        head, tail = parts[:depth], parts[depth:]
+        node = event
+        for p in head:
+            node = node.get(p) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            continue
+        key_prefix = ".".join(tail) + "." if tail else ""
+        for k in node:
+            if key_prefix and not k.startswith(key_prefix):
+                continue
+            name = k[len(key_prefix):]
+            if not name or "." in name or name in exclude:
+                continue
+            vals = [c for c in (_cell(v) for v in values(event, split_path(prefix + name))) if c is not None]
+            out.setdefault(name, vals)
+    return out
+
+
 def rows(event: dict, mapping: Mapping) -> list[dict]:
-    """The Sigma-taxonomy rows of one ECS event (one per log source it belongs to)."""
+    """The Sigma-taxonomy rows of one ECS event (one per log source it belongs to, and per
+    combination of the values of its multi-valued fields)."""
     out: list[dict] = []
-    product = product_of(event, mapping)
     ts = values(event, ("@timestamp",))
+    for ls, base, choices in columns(event, mapping):
+        base = dict(base, timestamp=ts[0] if ts else None)
+        names = list(choices)
+        combos = itertools.islice(itertools.product(*(choices[n] for n in names)), MAX_ROWS_PER_EVENT)
+        for combo in combos:
+            row = dict(base)
+            row.update(zip(names, combo))
+            out.append(row)
+    return out
+
+
+def columns(event: dict, mapping: Mapping) -> list[tuple[LogSource, dict, dict[str, list]]]:
+    """Per log source ``event`` belongs to: the log-source columns (eqlc_category, eqlc_product,
+    eqlc_service) and every Sigma column with its values (``[None]`` when it has none)."""
+    out: list = []
+    product = product_of(event, mapping)
     for ls in mapping.logsources.values():
         if not member(event, ls, None, mapping):
             continue
         base = {
             "eqlc_category": ls.sigma.get("category"),
-            "eqlc_product": product,
-            "timestamp": ts[0] if ts else None,
+            "eqlc_product": ls.sigma.get("product") or product,
+            "eqlc_service": ls.sigma.get("service"),
         }
-        cols = ls.plain_columns(product, mapping.separators)
-        choices: list[tuple[str, list]] = []
-        for col, spec in cols.items():
-            vals = [_cell(v) for v in values(event, split_path(spec.ecs))]
-            vals = [v for v in vals if v is not None]
-            choices.append((col, vals or [None]))
-        combos = itertools.islice(itertools.product(*(c[1] for c in choices)), MAX_ROWS_PER_EVENT)
-        for combo in combos:
-            row = dict(base)
-            row.update({col: v for (col, _), v in zip(choices, combo)})
-            out.append(row)
+        codes = event_codes(event, ls, mapping)
+        choices: dict[str, list] = {}
+        for col, specs in ls.column_sources(product, mapping.separators).items():
+            vals: list = []
+            for s in specs:
+                if not s.fill or (s.codes is not None and not (codes and set(codes) <= set(s.codes))):
+                    continue
+                vals = mapped_values(s, event)
+                if vals:
+                    break
+            choices[col] = list(dict.fromkeys(vals)) or [None]
+        for prefix, opts in ls.prefixes.items():
+            only = (opts or {}).get("only")
+            for name, vals in _prefixed(event, prefix, (opts or {}).get("exclude", ())).items():
+                if only is not None and name not in only:
+                    continue
+                if name not in choices or choices[name] == [None]:
+                    choices[name] = vals or [None]
+        for raw in mapping.join_fields.values():  # correlation group-by fields (host.id -> Computer)
+            if choices.get(raw["field"], [None]) == [None]:
+                vals = [c for c in (_cell(v) for v in values(event, split_path(raw["from"]))) if c is not None]
+                choices[raw["field"]] = vals or [None]
+        out.append((ls, base, choices))
     return out
 
 

@@ -1,7 +1,7 @@
 """Corpus coverage of the Sigma target: exact / with assumptions / refused by reason.
 
-``python -m eqlc.targets.sigma.coverage [PATH] [--profile P]`` prints the counts for every rule under
-PATH (default: the shared corpus). Refusal reasons are grouped into the classes below, so that
+``python -m eqlc.targets.sigma.coverage PATH [--profile P]`` prints the counts for every rule under
+PATH (for the shared corpus: ``../shared/corpus/elastic-detection-rules``). Refusal reasons are grouped into the classes below, so that
 the report says *why* rules cannot be Sigma, not just how many.
 """
 
@@ -17,39 +17,71 @@ from eqlc.rule import Rule
 
 from .target import TARGET
 
-# (class, fragment of the reason) -- first match wins
-REASON_CLASSES = [
-    ("ECS field with no Sigma taxonomy field", "has no field in the Sigma taxonomy of"),
-    ("`any where` without one event.category", "an `any where` query"),
-    ("no Sigma log source for the ECS category/type/product", "no Sigma log source in the mapping"),
-    ("process.args value with a space", "contains a space, but"),
-    ("sequence `with runs`", "(a term repeated)"),
-    ("sequence join key without a plain Sigma field", "join key"),
-    ("host.os.type names several products", "names several OS products"),
-    ("event_category_override", "overrides the event category field"),
-    ("log-source field inside a larger expression", "is translated only as a top-level positive condition"),
-    ("sequence without maxspan", "without maxspan"),
-    ("maxspan not in whole seconds", "timespans are whole seconds"),
-    ("regex/null test on a derived field (file name, argv)", "derived from"),
-    ("file name value with a path separator", "which a file name"),
-    ("function/arithmetic without Sigma equivalent", "only a field can be compared"),
-    ("function/arithmetic without Sigma equivalent", "has no Sigma equivalent"),
-    ("regex construct outside Sigma's regex subset", "Sigma regex equivalent"),
-    ("nothing left after the log source", "no condition is left"),
-    ("sequence `until`", "`until`"),
-    ("sequence missing events", "missing events"),
-    ("`sample`", "`sample`"),
-    ("pipe", "the pipe"),
-    ("wildcard literal in endsWith/stringContains", "may act as wildcards"),
-    ("registry data Details spells otherwise (DWORD, empty, binary)", "spells some values otherwise than ECS"),
+# Refusal families: (label, regex on the reason, verdict). First match wins. The verdict is the one
+# ../shared/research/coverage-gaps.md (sections 2c, 3c-3e, 4) gives the family after checking it at
+# its source: "inexpressible" -- Sigma's taxonomy and correlation model record no equivalent, so a
+# translation would change what the rule selects -- or "policy" for what the project decided to refuse
+# although a stated assumption or value map could close it (registry data Details spellings, the
+# same decision as the KQL target's registry.data.strings policy), or "gap" for a log source not built.
+_FIELD = r"^(?P<f>\S+) has no field in the Sigma taxonomy of "
+REASON_FAMILIES: list[tuple[str, str, str]] = [
+    ("user and group ids (Sigma records account names, not SIDs/uids)",
+     _FIELD.replace("(?P<f>\\S+)", r"(user\.id|process\.user\.id|user\.Ext\.real\.id|process\.parent\.Ext\.real\.pid|user\.domain)"), "inexpressible"),
+    ("code signatures (Sysmon process/file/network events carry none)", _FIELD.replace("(?P<f>\\S+)", r"\S*code_signature\S*"), "inexpressible"),
+    ("containers (no container fields in Sigma's taxonomy)", _FIELD.replace("(?P<f>\\S+)", r"container\.\S+"), "inexpressible"),
+    ("Elastic Defend session view", _FIELD.replace("(?P<f>\\S+)", r"process\.(entry_leader|session_leader)\.\S+|\S*\.interactive"), "inexpressible"),
+    ("rename source of Linux/macOS file events (no Sigma file_rename there)", _FIELD.replace("(?P<f>\\S+)", r"file\.Ext\.original\.\S+"), "inexpressible"),
+    ("Elastic enrichments with no Sigma field (Ext, ML, env vars, capabilities)",
+     _FIELD.replace("(?P<f>\\S+)", r"(\S*\.Ext\.\S+|problemchild\.\S+|Effective_process\.\S+|Persistence\.\S+|process\.env_vars|"
+                    r"process\.thread\.capabilities\.\S+|process\.previous\.\S+|process\.exit_code|process\.parent\.working_directory|"
+                    r"winlog\.event_data\.(NewUACList|PrivilegeList|AccessMaskDescription))"), "inexpressible"),
+    ("network payload and application fields (packet, HTTP, DNS)",
+     _FIELD.replace("(?P<f>\\S+)", r"(http\.\S+|network_traffic\.\S+|network\.protocol|network\.application|destination\.domain|"
+                    r"dns\.question\.name|event\.kind)"), "inexpressible"),
+    ("cloud fields with no Sigma equivalent (request_parameters text, resources, Drive)",
+     _FIELD.replace("(?P<f>\\S+)", r"(aws\.cloudtrail\.(request_parameters|resources\.\S+)|google_workspace\.\S+)"), "inexpressible"),
+    ("Linux auditd records (auditbeat's normalized fields; log source not built)",
+     _FIELD.replace("(?P<f>\\S+)", r"auditd\.\S+"), "gap"),
+    ("Linux driver events (auditd kernel-module records; log source not built)", r"'driver' events for product linux", "gap"),
+    ("a field the chosen log source does not record", _FIELD, "inexpressible"),
+    ("process.args value with a space", r"contains a space, but", "inexpressible"),
+    ("regex/null test on a derived field (file name, argv)", r"derived from", "inexpressible"),
+    ("file name value with a path separator", r"which a file name", "inexpressible"),
+    ("sequence `with runs`", r"\(a term repeated\)", "inexpressible"),
+    ("sequence `until`", r"`until`", "inexpressible"),
+    ("sequence missing events", r"missing events", "inexpressible"),
+    ("`sample`", r"`sample`", "inexpressible"),
+    ("pipe", r"the pipe", "inexpressible"),
+    ("sequence step naming several log sources", r"names several log sources", "inexpressible"),
+    ("sequence join key without a plain Sigma field", r"join key", "inexpressible"),
+    ("event_category_override (categories that are not ECS event.category values)", r"overrides the event category field", "inexpressible"),
+    ("no Sigma log source for the events (Linux/macOS file changes, appliances, Kubernetes, Azure, Okta)", r"no Sigma log source in the mapping", "inexpressible"),
+    ("log-source field inside a larger expression", r"is translated only as a top-level positive condition", "inexpressible"),
+    ("field the Security log records differently per event id, with event ids not pinned", r"by different fields for different event ids", "inexpressible"),
+    ("function/arithmetic without Sigma equivalent", r"only a field can be compared|has no Sigma equivalent|is translated only with a field and", "inexpressible"),
+    ("regex construct outside Sigma's regex subset", r"Sigma regex equivalent", "inexpressible"),
+    ("condition that can never hold on the log source", r"can never hold", "inexpressible"),
+    ("contradictory conditions", r"contradict", "inexpressible"),
+    ("wildcard literal in endsWith/stringContains", r"may act as wildcards", "inexpressible"),
+    ("maxspan not in whole seconds", r"timespans are whole seconds", "inexpressible"),
+    ("sequence without maxspan or look-back", r"without maxspan", "inexpressible"),
+    ("registry data Details spells otherwise (DWORD, empty, binary)", r"spells some values otherwise than ECS", "policy"),
 ]
+REASON_CLASSES = [(label, pattern) for label, pattern, _ in REASON_FAMILIES]  # kept for callers of the old name
 
 
 def reason_class(reason: str) -> str:
-    for label, fragment in REASON_CLASSES:
-        if fragment in reason:
+    import re
+
+    for label, pattern, _verdict in REASON_FAMILIES:
+        if re.search(pattern, reason):
             return label
     return "other: " + reason[:80]
+
+
+def verdict(label: str) -> str:
+    """``inexpressible``/``policy`` for a family label (``unclassified`` for an unknown one)."""
+    return next((v for lab, _p, v in REASON_FAMILIES if lab == label), "unclassified")
 
 
 @dataclass
@@ -89,15 +121,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     from eqlc.loaders import load_rules
 
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("path", nargs="?", default=None)
+    ap.add_argument("path", help="a rule file or folder (nothing outside the installed package is read by default)")
     ap.add_argument("--profile", default=None)
     args = ap.parse_args(argv)
-    if args.path:
-        rules = load_rules(args.path)
-    else:
-        from tests.corpus import all_rules
-
-        rules = all_rules()
+    rules = load_rules(args.path)
     print(yaml.safe_dump(coverage(rules, args.profile).as_dict(), sort_keys=False))
 
 

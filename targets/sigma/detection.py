@@ -95,9 +95,55 @@ class SNot:
     child: "SExpr"
 
 
-SExpr = Union[Item, SAnd, SOr, SNot]
+@dataclass(frozen=True)
+class SConst:
+    """A condition whose truth the translation decided (an optional field no log source field
+    holds reads as having no value); folded away by :func:`s_and`/:func:`s_or`/:func:`s_not`."""
 
-PROFILES = ("cased", "portable")
+    value: bool
+
+
+SExpr = Union[Item, SAnd, SOr, SNot, SConst]
+
+
+def s_and(children) -> "SExpr":
+    kept = []
+    for c in children:
+        if isinstance(c, SConst):
+            if not c.value:
+                return SConst(False)
+            continue
+        kept.append(c)
+    if not kept:
+        return SConst(True)
+    return kept[0] if len(kept) == 1 else SAnd(tuple(kept))
+
+
+def s_or(children) -> "SExpr":
+    kept = []
+    for c in children:
+        if isinstance(c, SConst):
+            if c.value:
+                return SConst(True)
+            continue
+        kept.append(c)
+    if not kept:
+        return SConst(False)
+    return kept[0] if len(kept) == 1 else SOr(tuple(kept))
+
+
+def s_not(child: "SExpr") -> "SExpr":
+    return SConst(not child.value) if isinstance(child, SConst) else SNot(child)
+
+
+class _NoValue(Exception):
+    """Raised by :meth:`Converter.spec` for an optional field no Sigma field holds."""
+
+    def __init__(self, field: ir.Field) -> None:
+        super().__init__(field.name)
+        self.field = field
+
+PROFILES = ("portable", "cased")  # the first is the default
 
 
 def _cased_letters(text: str) -> bool:
@@ -117,12 +163,46 @@ def _str_values(node: ir.Expr) -> list[str]:
     return []
 
 
+def _short(values) -> str:
+    vals = [str(v) for v in values]
+    return ", ".join(vals[:6]) + (f", ... ({len(vals)} values)" if len(vals) > 6 else "")
+
+
+def _case_holds(cases: dict, key: str, get: Callable[[str], list]) -> bool:
+    """Does an event whose Sigma fields ``get(name)`` returns give ECS value ``key`` of a ``cases``
+    field? (``field: null`` means the field has no value.)"""
+    import re as _re
+
+    cond = cases[key]
+    if isinstance(cond, dict) and "not" in cond:
+        return not any(_case_holds(cases, k, get) for k in cond["not"])
+    for k, v in (cond or {}).items():
+        name, *mods = k.split("|")
+        have = [x for x in get(name) if isinstance(x, str)]
+        vals = v if isinstance(v, list) else [v]
+        if v is None:
+            ok = not get(name)
+        elif "re" in mods:
+            ok = any(_re.search(x, h) for x in vals for h in have)
+        elif "startswith" in mods:
+            ok = any(h.lower().startswith(x.lower()) if "cased" not in mods else h.startswith(x) for x in vals for h in have)
+        else:
+            ok = any(h == x for x in vals for h in have)
+        if not ok:
+            return False
+    return True
+
+
 class Converter:
     """Translates one event query's remaining condition for one Sigma log source."""
 
-    def __init__(self, logsource: LogSource, product: Optional[str], mapping: Mapping, profile: str, log: AssumptionLog) -> None:
+    def __init__(self, logsource: LogSource, product: Optional[str], mapping: Mapping, profile: str, log: AssumptionLog,
+                 codes: Optional[tuple[str, ...]] = None) -> None:
         self.ls = logsource
         self.product = product
+        self.codes = codes  # the event ids the query pins (entries of the mapping may depend on them)
+        # in one rule of a collection: fields of the other log sources' events, read as having no value here
+        self.foreign_absent = False
         self.mapping = mapping
         self.profile = profile
         self.log = log
@@ -131,6 +211,8 @@ class Converter:
 
     # ---- fields ---------------------------------------------------------------------------
     def where(self) -> str:
+        if self.ls.is_service:
+            return "/".join(str(v) for v in self.ls.sigma.values())
         return f"{self.ls.sigma.get('category')}/{self.product or 'any product'}"
 
     def spec(self, node: ir.Expr) -> tuple[ir.Field, FieldSpec]:
@@ -140,12 +222,21 @@ class Converter:
         if f.has_index:
             raise Refused(f"{f.name}: array indexes have no Sigma equivalent")
         m = self.mapping
-        if f.name in (m.type_field, m.os_field, m.category_field) or f.name in m.source_fields:
+        spec = self.ls.field(f.name, self.product, m.separators, self.codes)
+        selecting = {m.type_field, m.os_field, m.category_field, m.code_field, *m.source_fields, *m.dataset_fields}
+        if spec is None and f.name in selecting:
             raise Refused(
                 f"{f.name} is translated only as a top-level positive condition that selects the Sigma log source; "
                 f"here it is part of a larger expression"
             )
-        spec = self.ls.field(f.name, self.product, m.separators)
+        if spec is None and any(isinstance(a, dict) and a.get("codes") for a in self.ls.alternatives(f.name)):
+            raise Refused(
+                f"{f.name} is recorded in {self.where()} by different fields for different event ids, and the query does "
+                f"not pin its event ids to one of them"
+            )
+        if spec is None and (f.optional or (self.foreign_absent and self._foreign(f.name))):
+            self._assume_no_value(f)
+            raise _NoValue(f)
         if spec is None:
             raise Refused(
                 f"{f.name} has no field in the Sigma taxonomy of {self.where()} "
@@ -161,11 +252,124 @@ class Converter:
         if spec.array:
             self._assume_one_element(spec)
         self.used.setdefault(f.name, spec)
+        if spec.kind == "plain":
+            self._assume_one_column(spec)
         if spec.kind == "tail":
             self._assume_tail(spec)
         elif spec.kind == "argv":
             self._assume_argv(spec)
+        elif spec.kind == "argc":
+            self._assume_argc(spec)
         return f, spec
+
+    def _assume_one_column(self, spec: FieldSpec) -> None:
+        """A Sigma field several ECS fields stand for (IntegrityLevel from Elastic Defend's
+        integrity_level_name or Sysmon's IntegrityLevel; EventID from event.code or event.action):
+        the adapter fills it from the first of them that has a value, so reading one of them is
+        exact only where that one gives the same values."""
+        from .adapter import event_codes, mapped_values
+
+        sources = self.ls.column_sources(self.product, self.mapping.separators).get(spec.sigma, [])
+        if len(sources) < 2 or not spec.fill:
+            return
+        others = [s.ecs for s in sources if s.ecs != spec.ecs and s.fill]
+        if not others:
+            return
+
+        def violated(event: dict) -> bool:
+            column = self.column_values(spec.sigma, event)
+            return set(map(str, mapped_values(spec, event))) != set(map(str, column))
+
+        self.log.assume(
+            f"{spec.sigma} is read for {spec.ecs}, and the log source records in it what {', '.join(others)} also say: "
+            f"assumes those fields agree on every event",
+            violated,
+        )
+
+    def column_values(self, column: str, event: dict) -> list:
+        """The values the fixture adapter gives ``column`` for ``event`` (its first source with a value)."""
+        from .adapter import event_codes, mapped_values
+
+        codes = event_codes(event, self.ls, self.mapping)
+        for s in self.ls.column_sources(self.product, self.mapping.separators).get(column, []):
+            if not s.fill or (s.codes is not None and not (codes and set(codes) <= set(s.codes))):
+                continue
+            got = mapped_values(s, event)
+            if got:
+                return got
+        return []
+
+    def _foreign(self, name: str) -> bool:
+        """Is ``name`` a field another log source of the mapping records (a file field in the
+        process rule of a collection over file and process events)?"""
+        return any(ls is not self.ls and (name in ls.fields) for ls in self.mapping.logsources.values())
+
+    def _assume_no_value(self, f: ir.Field) -> None:
+        """EQL's ``?field``: a field no searched index maps reads as null (Elasticsearch's
+        optional-field semantics), so a field the log source does not record is read as having
+        no value -- exact as long as the events indeed carry no such value."""
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            return bool(ecs_values(event, path))
+
+        why = ("as Elasticsearch reads an optional field that no searched index maps" if f.optional else
+               "it is a field of the other log sources the query names (one rule of a collection)")
+        self.log.assume(
+            f"{'?' if f.optional else ''}{f.name} has no field in the Sigma taxonomy of {self.where()}: read as having no "
+            f"value, {why}; assumes no event of the log source carries a value for it",
+            violated,
+        )
+
+    def _assume_argc(self, spec: FieldSpec) -> None:
+        """``process.args_count`` under the argument-splitting assumption of ``process.args``: the
+        command line is the arguments joined by single spaces, so the count is its word count."""
+        src = self._source_of(spec.sigma)
+        args_ecs = spec.ecs.rsplit(".", 1)[0] + ".args"
+        count_path, args_path = tuple(spec.ecs.split(".")), tuple(args_ecs.split("."))
+        src_path = tuple(src.split(".")) if src else None
+        text = (
+            f"{spec.ecs} is read from {spec.sigma} ({src}) as its number of words separated by single spaces: assumes "
+            f"{spec.sigma} is the {args_ecs} values joined by single spaces, no value is empty or contains a space, and "
+            f"{spec.ecs} is their number"
+        )
+
+        def violated(event: dict) -> bool:
+            count = ecs_values(event, count_path)
+            cmd = ecs_values(event, src_path) if src_path else []
+            args = ecs_values(event, args_path)
+            if not count:
+                return cmd not in ([], [""])
+            if len(cmd) != 1 or not isinstance(cmd[0], str) or not cmd[0]:
+                return True
+            words = cmd[0].split(" ")
+            if "" in words or count != [len(words)]:
+                return True
+            return bool(args) and args != words
+
+        self.log.assume(text, violated)
+
+    def always(self) -> SExpr:
+        """A detection true for every event of the log source: its ``present`` field exists
+        (``Image|exists: true``), stated as the assumption that every such event has it."""
+        col = self.ls.present
+        if not col:
+            raise Refused(
+                f"the condition holds for every {self.where()} event, and the mapping names no field every such event "
+                f"carries (`present`, targets/sigma/mapping.yaml)"
+            )
+        src = self._source_of(col)
+        path = tuple(src.split(".")) if src else None
+
+        def violated(event: dict) -> bool:
+            return not path or not ecs_values(event, path)
+
+        self.log.assume(
+            f"the rule's condition holds for every event of the log source; written as {col}|exists: true, which assumes "
+            f"every event of the log source has {col} ({src})",
+            violated,
+        )
+        return Item(col, ("exists",), (True,))
 
     def _source_of(self, sigma_field: str) -> Optional[str]:
         col = self.ls.plain_columns(self.product, self.mapping.separators).get(sigma_field)
@@ -235,7 +439,7 @@ class Converter:
         """Sigma fields hold one value. Elasticsearch matches an array field if *any* element
         matches, and ``not`` if *no* element does; a scalar column cannot say both. So every plain
         field read is assumed single-valued, as ECS defines these fields."""
-        plain = {e: s.sigma for e, s in self.used.items() if s.kind == "plain" and not s.array}
+        plain = {e: s.sigma for e, s in self.used.items() if s.kind == "plain" and s.fill and not s.array}
         if not plain:
             return
         paths = [tuple(e.split(".")) for e in plain]
@@ -282,21 +486,43 @@ class Converter:
 
     # ---- conversion -----------------------------------------------------------------------
     def convert(self, node: ir.Expr) -> SExpr:
+        """The Sigma form of ``node``; constants (:class:`SConst`) are folded away, so the result
+        is a constant only when the whole condition is."""
         if isinstance(node, ir.And):
-            return SAnd(tuple(self.convert(t) for t in node.terms))
+            return s_and(self.convert(t) for t in node.terms)
         if isinstance(node, ir.Or):
-            return SOr(tuple(self.convert(t) for t in node.terms))
+            return s_or(self.convert(t) for t in node.terms)
         if isinstance(node, ir.Not):
-            return SNot(self.convert(node.expr))
+            return s_not(self.convert(node.expr))
+        if isinstance(node, ir.Boolean):
+            return SConst(node.value)
         with about(node):  # a refusal names the atom it is about (eqlc.broaden)
             return self.convert_atom(node)
 
     def convert_atom(self, node: ir.Expr) -> SExpr:
+        """One atom (not and/or/not/constant): :meth:`atom`, with a missing value folded."""
+        try:
+            return self.atom(node)
+        except _NoValue as nv:
+            # Elasticsearch: a comparison with a field that has no value is false, `== null` true
+            # (`not`/`!=` then flip it, as for any missing field)
+            if isinstance(node, ir.IsNull):
+                return SConst(True)
+            if isinstance(node, (ir.Compare, ir.InSet, ir.WildcardMatch, ir.RegexMatch)):
+                return SConst(False)
+            raise Refused(
+                f"`{eql_text(node)[:120]}`: ?{nv.field.name} reads as having no value here, and the value of "
+                f"{type(node).__name__} on a missing value is not translated"
+            ) from None
+
+    def atom(self, node: ir.Expr) -> SExpr:
         if isinstance(node, ir.Compare):
             return self.compare(node)
         if isinstance(node, ir.IsNull):
             f, spec = self.spec(node.expr)
-            if spec.kind != "plain":
+            if spec.kind == "constant":
+                return SConst(False)
+            if spec.kind != "plain" or spec.value_map is not None:
                 raise Refused(f"`{eql_text(node)}`: {f.name} is derived from {spec.sigma}, so its absence cannot be tested exactly")
             return Item(spec.sigma, (), (None,))
         if isinstance(node, ir.InSet):
@@ -309,8 +535,6 @@ class Converter:
             return self.regex(node)
         if isinstance(node, ir.FunctionCall):
             return self.function(node)
-        if isinstance(node, ir.Boolean):
-            raise Refused(f"the constant `{eql_text(node)}` inside a condition has no Sigma form")
         raise Refused(f"`{eql_text(node)}` ({type(node).__name__}) has no Sigma equivalent")
 
     def compare(self, node: ir.Compare) -> SExpr:
@@ -318,6 +542,8 @@ class Converter:
             raise Refused(f"`{eql_text(node)}`: Sigma compares a field with literal values only")
         f, spec = self.spec(node.left)
         rv = node.right.value
+        if spec.kind == "argc":
+            return self.argc(node, f, spec, node.op, rv)
         if node.op is ir.CompareOp.EQ:
             if isinstance(node.right, ir.String):
                 return self.string_match(node, f, spec, [(rv,)] if rv else [("",)], False)
@@ -337,6 +563,8 @@ class Converter:
             raise Refused(f"`{eql_text(node)}`: null inside an `in` list is not translated")
         strs = [v.value for v in node.values if isinstance(v, ir.String)]
         others = [v.value for v in node.values if not isinstance(v, ir.String)]
+        if spec.kind == "argc":
+            return s_or(self.argc(node, f, spec, ir.CompareOp.EQ, v.value) for v in node.values)
         out: list[SExpr] = []
         if strs:
             out.append(self.string_match(node, f, spec, [(s,) if s else ("",) for s in strs], node.case_insensitive))
@@ -345,6 +573,35 @@ class Converter:
                 raise Refused(f"`{eql_text(node)}`: {f.name} is derived from {spec.sigma} and compared with non-strings")
             out.append(Item(spec.sigma, (), tuple(others)))
         return out[0] if len(out) == 1 else SOr(tuple(out))
+
+    def argc(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, op: ir.CompareOp, value: object) -> SExpr:
+        """``args_count OP n`` as a regex on the command line's words: ``n`` arguments joined by
+        single spaces are ``n`` runs of non-spaces separated by ``n - 1`` single spaces."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise Refused(f"`{eql_text(node)}`: {f.name} is a number; compared here with {value!r}")
+        if isinstance(value, float) and not value.is_integer():
+            lo_f = {ir.CompareOp.GT: value, ir.CompareOp.GE: value}.get(op)
+            hi_f = {ir.CompareOp.LT: value, ir.CompareOp.LE: value}.get(op)
+            if op is ir.CompareOp.EQ:
+                return SConst(False)
+            lo = int(lo_f) + 1 if lo_f is not None else 1
+            hi = int(hi_f) if hi_f is not None else None
+        else:
+            n = int(value)
+            lo, hi = {
+                ir.CompareOp.EQ: (n, n), ir.CompareOp.GE: (n, None), ir.CompareOp.GT: (n + 1, None),
+                ir.CompareOp.LE: (None, n), ir.CompareOp.LT: (None, n - 1),
+            }[op]
+            lo = 1 if lo is None else lo
+        # an event with a command line has at least one argument; args_count 0 or fewer is an event
+        # without arguments, which the command line cannot show
+        if lo < 1 or (hi is not None and hi < 1):
+            raise Refused(f"`{eql_text(node)}`: an argument count below 1 cannot be read from {spec.sigma}")
+        if hi is not None and hi < lo:
+            return SConst(False)
+        rep = f"{{{lo - 1}}}" if hi == lo else f"{{{lo - 1},}}" if hi is None else f"{{{lo - 1},{hi - 1}}}"
+        self._assume_regex_newline(spec.sigma)
+        return Item(spec.sigma, ("re",), (SigmaText(f"^[^ ]+( [^ ]+){rep}$"),))
 
     def string_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list: Sequence[Sequence[Part]], ci: bool) -> SExpr:
         """``f`` matches any of the wildcard patterns (``parts``; exact values have no wildcard)."""
@@ -357,6 +614,16 @@ class Converter:
             return self.tail_match(node, f, spec, parts_list, ci, matcher)
         if spec.kind == "argv":
             return self.argv_match(node, f, spec, parts_list, ci, matcher)
+        if spec.kind == "cases":
+            return self.cases_match(node, f, spec, matcher)
+        if spec.kind == "prefix":
+            return self.prefix_match(node, f, spec, parts_list, ci, matcher)
+        if spec.kind == "constant":
+            return self.constant_match(node, f, spec, matcher)
+        if spec.value_map is not None:
+            return self.value_map_match(node, f, spec, matcher)
+        if spec.from_string:
+            return self.number_text_match(node, f, spec, parts_list)
         if spec.renders:
             self._check_renders(node, f, spec, parts_list, ci)
         cmods = self.case_mods(ci, node, f, matcher)
@@ -366,6 +633,156 @@ class Converter:
             groups.setdefault(((mod,) if mod else ()) + cmods, []).append(value)
         items = [Item(spec.sigma, mods, tuple(dict.fromkeys(vals))) for mods, vals in groups.items()]
         return items[0] if len(items) == 1 else SOr(tuple(items))
+
+    # ---- fields whose values the mapping translates ------------------------------------------
+    def value_map_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, matcher) -> SExpr:
+        """A field the log source records under other values (winlogbeat's "Network" logon type is
+        the Security log's LogonType 3, an event.action names event ids): the mapped values of every
+        ECS value the condition accepts. The check finds events whose value the map does not know,
+        or that the map sends to the same Sigma value as an accepted one although EQL rejects it."""
+        vmap = spec.value_map or {}
+        accepted = [k for k in vmap if matcher(k, getattr(node, "case_insensitive", False) or spec.fold)]
+        sigma_vals = list(dict.fromkeys(v for k in accepted for v in vmap[k]))
+        decided: Optional[bool] = None
+        if not spec.fill and self.codes:
+            # the query pins the event ids at its top level: an event.category/type fact of them is decided here
+            pinned = {str(c) for c in self.codes}
+            sigma_vals = [v for v in sigma_vals if str(v) in pinned]
+            decided = True if pinned <= {str(v) for v in sigma_vals} else (False if not sigma_vals else None)
+        if not sigma_vals:
+            decided = False
+        ci = getattr(node, "case_insensitive", False)
+        wanted = set(sigma_vals)
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            if not spec.fill:  # an ECS array whose values the column's value determines (event.category of an id)
+                have = {v for v in ecs_values(event, path) if isinstance(v, str)}
+                column = {str(c) for c in self.column_values(spec.sigma, event)}
+                return any((k in have) != bool({str(x) for x in vmap[k]} & column) for k in accepted)
+            for v in ecs_values(event, path):
+                eql = isinstance(v, str) and matcher(v, ci)
+                sig = isinstance(v, str) and bool(set(spec.mapped(v)) & wanted)
+                if eql != sig:
+                    return True
+            return False
+
+        shown = ", ".join(f"{k} -> {_short(vmap[k])}" for k in accepted[:4]) + (", ..." if len(accepted) > 4 else "")
+        if spec.fill:
+            text = (f"{f.name} is read from {spec.sigma} through a value map ({shown}; {spec.source or 'targets/sigma/mapping.yaml'}): "
+                    f"assumes the events' {f.name} values are among the mapped ones and that no other value the map sends to "
+                    f"the same {spec.sigma} occurs")
+        else:
+            text = (f"{f.name} is decided by {spec.sigma} ({shown}; {spec.source or 'targets/sigma/mapping.yaml'}): assumes "
+                    f"every event's {f.name} values are those of its {spec.sigma}")
+        self.log.assume(text, violated)
+        if decided is not None:
+            return SConst(decided)
+        return Item(spec.sigma, (), tuple(literal(v) if isinstance(v, str) else v for v in sigma_vals))
+
+    def number_text_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list) -> SExpr:
+        """An ECS keyword holding the digits of a number the log source records as a number
+        (event.code "4624" is EventID 4624): exact values only."""
+        nums = []
+        for parts in parts_list:
+            if kind_of(parts).value != "exact":
+                raise Refused(f"`{eql_text(node)[:120]}`: {f.name} holds the digits of {spec.sigma}; a wildcard on it is not translated")
+            text = "".join(p for p in parts if isinstance(p, str))
+            if text.isascii() and text.isdigit():
+                nums.append(int(text))
+        if not nums:
+            return SConst(False)
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            return any(not (isinstance(v, str) and v.isascii() and v.isdigit()) for v in ecs_values(event, path))
+
+        self.log.assume(
+            f"{f.name} is {spec.sigma} written as decimal digits ({spec.source or 'targets/sigma/mapping.yaml'}): assumes "
+            f"every {f.name} value is such a number (without leading zeros)",
+            violated,
+        )
+        return Item(spec.sigma, (), tuple(dict.fromkeys(nums)))
+
+    def constant_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, matcher) -> SExpr:
+        """A field every event of the log source holds with one value (network.protocol "dns" on
+        DNS query events): the condition is decided here."""
+        value = spec.sigma
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            return ecs_values(event, path) != [value]
+
+        self.log.assume(
+            f"every event of {self.where()} has {f.name} {value!r} ({spec.source or 'targets/sigma/mapping.yaml'}), so "
+            f"conditions on it are decided when translating",
+            violated,
+        )
+        return SConst(matcher(value, getattr(node, "case_insensitive", False)))
+
+    def cases_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, matcher) -> SExpr:
+        """A field the producer derives from another (GitHub's event.type from its action): each
+        ECS value stands for a condition on the Sigma fields (``cases`` in mapping.yaml)."""
+        cases = dict(spec.cases or ())
+        ci = getattr(node, "case_insensitive", False)
+        accepted = [k for k in cases if matcher(k, ci)]
+        out = s_or(self._case(cases, k, spec) for k in accepted) if accepted else SConst(False)
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            have = {v for v in ecs_values(event, path) if isinstance(v, str)}
+            return any((k in have) != _case_holds(cases, k, lambda col: self.column_values(col, event)) for k in accepted)
+
+        self.log.assume(
+            f"{f.name} is derived from {spec.sigma} as {spec.source or 'the producer'} derives it (targets/sigma/mapping.yaml "
+            f"`cases`): assumes every event's {f.name} values are exactly those its {spec.sigma} gives",
+            violated,
+        )
+        return out
+
+    def _case(self, cases: dict, key: str, spec: FieldSpec) -> SExpr:
+        cond = cases[key]
+        if isinstance(cond, dict) and "not" in cond:
+            return s_and(s_not(self._case(cases, k, spec)) for k in cond["not"])
+        items = []
+        for k, v in (cond or {}).items():
+            field_, *mods = k.split("|")
+            vals = tuple(SigmaText(x) if isinstance(x, str) else x for x in (v if isinstance(v, list) else [v]))
+            items.append(Item(field_, tuple(mods), vals))
+        return s_and(items)
+
+
+    def prefix_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list, ci: bool, matcher) -> SExpr:
+        """A field the producer cuts from the head of another (GitHub's github.category is the
+        action before its first dot): exact values only."""
+        sep, pattern = spec.after[0], spec.excludes[0] if spec.excludes else None
+        import re as _re
+
+        heads = []
+        for parts in parts_list:
+            if kind_of(parts).value != "exact":
+                raise Refused(f"`{eql_text(node)[:120]}`: {f.name} is the head of {spec.sigma}; a wildcard on it is not translated")
+            text = "".join(p for p in parts if isinstance(p, str))
+            if pattern is None or _re.fullmatch(pattern, text):
+                heads.append(literal(text + sep))
+        if not heads:
+            return SConst(False)
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            vals = self.column_values(spec.sigma, event)
+            head = None
+            if vals and isinstance(vals[0], str):
+                m = _re.match(f"({pattern or '[^' + _re.escape(sep) + ']*'}){_re.escape(sep)}", vals[0])
+                head = m.group(1) if m else None
+            return ecs_values(event, path) != ([head] if head is not None else [])
+
+        self.log.assume(
+            f"{f.name} is the part of {spec.sigma} before its first {sep!r} ({spec.source or 'targets/sigma/mapping.yaml'}): "
+            f"assumes every event's {f.name} is exactly that",
+            violated,
+        )
+        return Item(spec.sigma, ("startswith",) + self.case_mods(ci, node, f, matcher), tuple(dict.fromkeys(heads)))
 
     def _check_renders(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list: Sequence[Sequence[Part]], ci: bool) -> None:
         """Refuse a comparison that could select a value the Sigma field spells otherwise than ECS

@@ -21,13 +21,23 @@ from eqlc.oneline import one_line
 from eqlc.result import Refused
 from eqlc.rule import Rule
 
-from . import metadata
+from . import adapter, metadata
 from .assumptions import AssumptionLog
-from .detection import PROFILES, Converter
+from .detection import PROFILES, Converter, SConst
 from .layout import layout
-from .logsource import Selection, fields_of, select
+from .logsource import Selection, fields_of, products_to_split, select
+from .split import branches
 from .mapping import Mapping
 from .yamlout import dump_all
+
+
+@dataclass
+class SigmaFile:
+    """One file of a translation, as sigma-cli reads it: a detection rule, or a correlation with
+    its base rules (SigmaHQ's combined format)."""
+
+    name: str  # SigmaHQ-style file name (prefix of its log source + the rule's file stem)
+    docs: list[dict]
 
 
 @dataclass
@@ -35,10 +45,15 @@ class Emission:
     text: str
     docs: list[dict]
     log: AssumptionLog
-    kind: str  # "rule" | "correlation"
+    kind: str  # "rule" | "collection" | "correlation"
     selections: list[Selection] = field(default_factory=list)
     group_by_text: bool = False
     converters: list[Converter] = field(default_factory=list)  # per detection rule: the fields it read
+    files: list[SigmaFile] = field(default_factory=list)
+
+    def file_texts(self, header: list[str]) -> dict[str, str]:
+        """``{file name: YAML text}`` of every file (each with the translation's header)."""
+        return {f.name: dump_all(f.docs, header) for f in self.files}
 
     def conform(self, event: dict) -> dict:
         """``event`` rewritten so that this translation's data assumptions hold where a rewrite
@@ -55,17 +70,27 @@ class Emission:
         out = canonical_ips(conform(event, specs, sources), ips)
         for sel in self.selections:
             ls = sel.logsource
-            if ls.event_types and not any(fields_of(c) == {sel.type_field} for c in sel.absorbed):
+            if ls.event_types and ls.category and not any(fields_of(c) == {sel.type_field} for c in sel.absorbed):
                 out = with_event_type(out, ls.category, ls.event_types[0])
         return out
 
 
 def _detection_doc(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: str, log: AssumptionLog,
-                   title: Optional[str] = None, suffix: str = "", name: Optional[str] = None) -> tuple[dict, Selection, Converter]:
-    sel = select(query, rule, mapping, log)
-    conv = Converter(sel.logsource, sel.product, mapping, profile, log)
+                   title: Optional[str] = None, suffix: str = "", name: Optional[str] = None,
+                   split: Optional[tuple[str, tuple[str, ...]]] = None, in_collection: bool = False
+                   ) -> tuple[dict, Selection, Converter]:
+    sel = select(query, rule, mapping, log, split)
+    conv = Converter(sel.logsource, sel.product, mapping, profile, log, sel.codes)
+    conv.foreign_absent = in_collection
     body = sel.remaining[0] if len(sel.remaining) == 1 else ir.And(tuple(sel.remaining))
     sexpr = conv.convert(body)
+    if isinstance(sexpr, SConst):
+        if not sexpr.value:
+            raise NeverHolds(
+                "the condition can never hold on this log source (optional fields it does not record read as having "
+                "no value, comparisons no value of its fields can meet)"
+            )
+        sexpr = conv.always()
     conv.assume_single_values()
     doc = metadata.header(rule, title=title, suffix=suffix)
     if name:
@@ -74,6 +99,27 @@ def _detection_doc(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: 
     doc["detection"] = layout(sexpr)
     doc.update(metadata.footer(rule))
     return doc, sel, conv
+
+
+class NeverHolds(Refused):
+    """A detection that no event of its log source can meet (under the assumptions stated)."""
+
+
+def file_name(rule: Rule, logsource: dict, mapping: Mapping, correlation: bool = False, part: str = "") -> str:
+    """SigmaHQ's file name for a rule of ``logsource``: the prefix SigmaHQ's filename validator
+    expects for it (``file_prefixes`` in mapping.yaml), then the rule's file stem; correlations
+    start with ``correlation_`` (sigmahq_correlation_filename_prefix)."""
+    key = "_".join(str(logsource.get(k)).replace("None", "none") for k in ("product", "category", "service"))
+    prefix = mapping.file_prefixes.get(key)
+    if prefix is None and logsource.get("product"):
+        prefix = mapping.file_prefixes.get(f"{logsource['product']}_none_none", "")
+    stem = _slug(rule.file_stem or rule.name or rule.stable_id)
+    base = (("correlation_" if correlation else "") + (prefix or "") + stem)[:80].rstrip("_")
+    if part:
+        base = base[: 80 - len(part) - 1].rstrip("_") + "_" + part
+    if len(base) < 10:
+        base = (base + "_sigma_rule")[:80]
+    return base + ".yml"
 
 
 def _slug(text: str) -> str:
@@ -94,7 +140,7 @@ def emit(rule: Rule, profile: Optional[str] = None, mapping: Optional[Mapping] =
     """Raises :class:`Refused` with the reason when the rule has no faithful Sigma form."""
     from .mapping import load
 
-    profile = profile or "cased"
+    profile = profile or PROFILES[0]
     if profile not in PROFILES:
         raise Refused(f"unknown sigma profile {profile!r}; expected one of {', '.join(PROFILES)}")
     mapping = mapping or load()
@@ -104,11 +150,184 @@ def emit(rule: Rule, profile: Optional[str] = None, mapping: Optional[Mapping] =
     log = AssumptionLog()
     body = q.body
     if isinstance(body, ir.EventQuery):
-        doc, sel, conv = _detection_doc(rule, body, mapping, profile, log)
-        return Emission(dump_all([doc], _header(rule, log)), [doc], log, "rule", [sel], converters=[conv])
+        return _collection(rule, body, mapping, profile, log)
     if isinstance(body, ir.Sample):
         raise Refused("`sample` (unordered events sharing keys, no time window) has no Sigma correlation equivalent")
     return _sequence(rule, body, mapping, profile, log)
+
+
+def _lookback_span(rule: Rule, seq: ir.Sequence, log: AssumptionLog) -> int:
+    """A sequence without ``maxspan``: Elasticsearch matches it within whatever the rule searches,
+    the look-back window of each run (``from``), so that window is the correlation's timespan."""
+    ms = rule.lookback_ms
+    if not ms:
+        raise Refused("a sequence without maxspan and without a look-back window (`from`): Sigma correlations need a timespan")
+    keys = [k for k in seq.by]
+
+    def too_long(events: list) -> dict:
+        """Events of one join-key group spread over more than the look-back window."""
+        from eqlc.targets.sequence_scope import _key_tuples  # the grouping the verifier uses
+
+        groups: dict = {}
+        for e in events:
+            for k in _key_tuples(seq, e):
+                groups.setdefault(k, []).append(e)
+        out = {}
+        for k, es in groups.items():
+            ts = sorted(t for t in (_millis(e) for e in es) if t is not None)
+            if ts and ts[-1] - ts[0] > ms:
+                for e in es:
+                    out[str(e["_id"])] = f"its join-key group spans {(ts[-1] - ts[0]) // 1000}s"
+        return out
+
+    log.assume(
+        f"the sequence has no maxspan; Elasticsearch finds it within the rule's look-back window ({rule.from_}), so the "
+        f"correlation's timespan is {timespan(ms)}: assumes the events of a match lie within one such window"
+        + (f" (join keys {', '.join(eql_text(k) for k in keys)})" if keys else ""),
+        group=too_long,
+    )
+    return ms
+
+
+def _millis(event: dict) -> Optional[int]:
+    import datetime
+
+    v = ecs_values(event, ("@timestamp",))
+    if not v or not isinstance(v[0], str):
+        return None
+    try:
+        t = datetime.datetime.fromisoformat(v[0].replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return int(t.timestamp() * 1000)
+
+
+def _join_field(key: ir.Field, mapping: Mapping, log: AssumptionLog):
+    """A join key no log source records as a detection field, grouped by the field the backend
+    provides for it (``join_fields`` in mapping.yaml: ``host.id`` -> ``Computer``, filled from
+    ``host.name``), under the assumption that both identify the same things."""
+    from .mapping import FieldSpec
+
+    raw = mapping.join_fields[key.name]
+    col, src = raw["field"], raw["from"]
+    kpath, spath = tuple(key.name.split(".")), tuple(src.split("."))
+
+    def unpaired(event: dict) -> bool:
+        return bool(ecs_values(event, kpath)) != bool(ecs_values(event, spath))
+
+    def not_one_to_one(events: list) -> dict:
+        by_key: dict = {}
+        by_src: dict = {}
+        for e in events:
+            for k in ecs_values(e, kpath):
+                by_key.setdefault(str(k), set()).update(str(v) for v in ecs_values(e, spath))
+            for v in ecs_values(e, spath):
+                by_src.setdefault(str(v), set()).update(str(k) for k in ecs_values(e, kpath))
+        out = {}
+        for e in events:
+            ks, vs = [str(k) for k in ecs_values(e, kpath)], [str(v) for v in ecs_values(e, spath)]
+            if any(len(by_key.get(k, ())) > 1 for k in ks) or any(len(by_src.get(v, ())) > 1 for v in vs):
+                out[str(e["_id"])] = f"{key.name} and {src} do not pair one to one"
+        return out
+
+    log.assume(
+        f"the correlation groups {key.name} by {col}, the host field Sigma backends provide ({src} in ECS): assumes every "
+        f"event has both, and each {key.name} has one {src} and each {src} one {key.name}",
+        unpaired,
+        group=not_one_to_one,
+    )
+    return FieldSpec(key.name, col)
+
+
+def _collection(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: str, log: AssumptionLog) -> Emission:
+    """One event query as one Sigma rule, or as a collection (one rule per log source) when it
+    names several (split.py) or names no OS for an OS-based log source (one rule per product)."""
+    split = branches(query, mapping, AssumptionLog())
+    if len(split) > 1 and len(products_to_split(query, rule, mapping)) <= 1:
+        # an `or` over data-source fields the log source records (CloudTrail's eventName) needs no split
+        try:
+            whole = AssumptionLog()
+            one = _collection_of(rule, [(query, "", _single_split(query, rule, mapping))], mapping, profile, whole)
+            log.extend(whole)
+            return one
+        except Refused:
+            pass
+    parts: list[tuple[ir.EventQuery, str, Optional[tuple[str, tuple[str, ...]]]]] = []
+    for br in branches(query, mapping, log):
+        products = products_to_split(br.query, rule, mapping)
+        if len(products) <= 1 and not products:
+            parts.append((br.query, br.label, None))
+            continue
+        for p in products:
+            label = " ".join(x for x in (br.label, p) if x)
+            parts.append((br.query, label, (p, tuple(products))))
+    return _collection_of(rule, parts, mapping, profile, log)
+
+
+def _product_only(label: str, split) -> bool:
+    """A part that differs from the others only by product (the same query for each OS)."""
+    return split is not None and label == split[0]
+
+
+def _single_split(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> Optional[tuple[str, tuple[str, ...]]]:
+    products = products_to_split(query, rule, mapping)
+    return (products[0], (products[0],)) if len(products) == 1 else None
+
+
+def _collection_of(rule: Rule, parts: list, mapping: Mapping, profile: str, log: AssumptionLog) -> Emission:
+    docs, sels, convs, files = [], [], [], []
+    several = len(parts) > 1
+    dropped = 0
+    used_names: set = set()
+    for q, label, split in parts:
+        title = f"{(rule.name or 'EQL rule').strip()} ({label.title()})" if several else None
+        suffix = f"/part/{label}" if several else ""
+        blog = AssumptionLog() if several else log
+        try:
+            doc, sel, conv = _detection_doc(rule, q, mapping, profile, blog, title=title, suffix=suffix, split=split,
+                                            in_collection=several and bool(label) and not _product_only(label, split))
+        except NeverHolds:
+            if not several:
+                raise
+            # this branch selects nothing (its optional fields have no value on its log source): the
+            # collection is the other branches; what made it so is stated, checked on every event
+            log.extend(blog)
+            dropped += 1
+            continue
+        if several:
+            # the log-source assumption is about every event; the others about this rule's events only
+            stands_for = AssumptionLog([a for a in blog.items if a.text.startswith("Sigma log source `")])
+            own = AssumptionLog([a for a in blog.items if not a.text.startswith("Sigma log source `")])
+            log.extend(stands_for)
+            log.extend(own, scope=(lambda ls, p: (lambda e: adapter.member(e, ls, p, mapping)))(sel.logsource, sel.product))
+        docs.append(doc)
+        sels.append(sel)
+        convs.append(conv)
+        name = file_name(rule, doc["logsource"], mapping, part=_slug(label) if several else "")
+        n = 2
+        while name in used_names:
+            name = file_name(rule, doc["logsource"], mapping, part=f"{_slug(label)}_{n}")
+            n += 1
+        used_names.add(name)
+        files.append(SigmaFile(name, [doc]))
+    if not docs:
+        raise NeverHolds("the condition can never hold on any of the log sources it names")
+    if several:
+        _assume_collection(docs, log)
+    return Emission(dump_all(docs, _header(rule, log)), docs, log, "collection" if several else "rule", sels,
+                     converters=convs, files=files)
+
+
+def _assume_collection(docs: list[dict], log: AssumptionLog) -> None:
+    log.assume(
+        f"the rule is written as a collection of {len(docs)} Sigma rules, one per log source it names; an event is "
+        f"selected when any of them selects it (an event several of them select raises one alert per rule)"
+    )
+
+
+def header_lines(rule: Rule, log: AssumptionLog) -> list[str]:
+    """The comment lines every file of a translation starts with (the rule and its assumptions)."""
+    return _header(rule, log)
 
 
 def _header(rule: Rule, log: AssumptionLog) -> list[str]:
@@ -130,14 +349,26 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
     if len(seq.terms) < 2:
         raise Refused("a one-term sequence is not a correlation")
     if seq.maxspan is None:
-        raise Refused("a sequence without maxspan: Sigma correlations need a timespan")
-    span = timespan(seq.maxspan.millis)
+        span_ms = _lookback_span(rule, seq, log)
+    else:
+        span_ms = seq.maxspan.millis
+    span = timespan(span_ms)
     base = _slug(rule.name or rule.stable_id)
     docs, sels, names, convs = [], [], [], []
     for i, term in enumerate(seq.terms, 1):
         name = f"{base}_step_{i}"
-        doc, sel, conv = _detection_doc(rule, term.query, mapping, profile, log,
-                                  title=f"{(rule.name or 'EQL sequence').strip()} - Step {i}", suffix=f"/step/{i}", name=name)
+        parts = branches(term.query, mapping, log)
+        if len(parts) > 1:
+            raise Refused(
+                f"sequence step {i} names several log sources; a Sigma correlation step is one rule (temporal_ordered "
+                f"has no alternatives within a step)"
+            )
+        tq = parts[0].query
+        products = products_to_split(tq, rule, mapping)
+        split = (products[0], (products[0],)) if len(products) == 1 else None
+        doc, sel, conv = _detection_doc(rule, tq, mapping, profile, log,
+                                  title=f"{(rule.name or 'EQL sequence').strip()} - Step {i}", suffix=f"/step/{i}", name=name,
+                                  split=split)
         docs.append(doc)
         sels.append(sel)
         names.append(name)
@@ -156,7 +387,9 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
                 raise Refused(f"join key `{eql_text(key)}`: Sigma group-by takes fields only", key)
             if key.optional:
                 raise Refused(f"optional join key ?{key.name}: EQL joins events where it is null, Sigma correlations drop them", key)
-            spec = sel.logsource.field(key.name, sel.product, mapping.separators)
+            spec = sel.logsource.field(key.name, sel.product, mapping.separators, sel.codes)
+            if spec is None and key.name in mapping.join_fields:
+                spec = _join_field(key, mapping, log)
             if spec is None or spec.kind != "plain":
                 raise Refused(
                     f"join key {key.name} has no plain field in the Sigma taxonomy of "
@@ -220,4 +453,6 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
     corr["correlation"]["timespan"] = span
     corr.update(metadata.footer(rule))
     all_docs = docs + [corr]
-    return Emission(dump_all(all_docs, _header(rule, log)), all_docs, log, "correlation", sels, bool(text_keys), convs)
+    files = [SigmaFile(file_name(rule, docs[0]["logsource"], mapping, correlation=True), all_docs)]
+    return Emission(dump_all(all_docs, _header(rule, log)), all_docs, log, "correlation", sels, bool(text_keys), convs,
+                    files)

@@ -7,8 +7,8 @@ supplies:
   ``COLLATE NOCASE`` without a type: Sigma strings compare case-insensitively (ASCII-only, as
   Elasticsearch folds), ``|cased`` becomes GLOB, which ignores collation, and numbers keep their
   type because a column without type has no affinity;
-* a processing pipeline that adds ``eqlc_category``/``eqlc_product`` conditions per log source,
-  the way backends' pipelines map a log source to a table;
+* a processing pipeline that adds ``eqlc_category``/``eqlc_product``/``eqlc_service`` conditions
+  per log source, the way backends' pipelines map a log source to a table;
 * a ``REGEXP`` function (SQLite has none): Python ``re.search``, PCRE-like for Sigma's regex
   subset, including ``$`` matching before a final newline (run through :mod:`eqlc.safe_regex`,
   so a catastrophic pattern is a bounded engine error).
@@ -37,7 +37,7 @@ from eqlc import safe_regex
 from eqlc.target import EVENT_ID_FIELD
 
 from . import adapter
-from .mapping import Mapping
+from .mapping import Mapping, column_of
 
 ROW_ID = "eqlc_row"
 
@@ -61,16 +61,14 @@ def logsource_pipeline(collection: SigmaCollection) -> ProcessingPipeline:
     for rule in collection.rules:
         if not isinstance(rule, SigmaRule):
             continue
-        key = (rule.logsource.category, rule.logsource.product)
-        if key in seen or key[0] is None:
+        key = (rule.logsource.category, rule.logsource.product, rule.logsource.service)
+        if key in seen or key == (None, None, None):
             continue
         seen.add(key)
-        cond = {"eqlc_category": key[0]}
-        if key[1]:
-            cond["eqlc_product"] = key[1]
+        cond = {name: value for name, value in zip(("eqlc_category", "eqlc_product", "eqlc_service"), key) if value}
         items.append(ProcessingItem(
             AddConditionTransformation(conditions=cond, name=f"eqlc_ls_{len(items)}"),
-            rule_conditions=[LogsourceCondition(category=key[0], product=key[1])],
+            rule_conditions=[LogsourceCondition(category=key[0], product=key[1], service=key[2])],
             identifier=f"eqlc_logsource_{len(items)}",
         ))
     return ProcessingPipeline(name="eqlc log sources", priority=10, items=items)
@@ -84,23 +82,55 @@ def to_sql(text: str) -> list[str]:
     return [str(q) for q in queries]
 
 
-def load_table(events: list[dict], mapping: Mapping) -> tuple[sqlite3.Connection, dict[int, str]]:
+def fields_read(text: str) -> list[str]:
+    """Every field the emitted rules read (detections and correlation group-by): a column each,
+    even when no event has a value for it (fields of a prefix mapping such as winlog.event_data.X)."""
+    out: list[str] = []
+    for rule in SigmaCollection.from_yaml(text).rules:
+        if isinstance(rule, SigmaRule):
+            for det in rule.detection.detections.values():
+                stack = list(det.detection_items)
+                while stack:
+                    item = stack.pop()
+                    if hasattr(item, "detection_items"):
+                        stack.extend(item.detection_items)
+                    elif getattr(item, "field", None):
+                        out.append(item.field)
+        elif isinstance(rule, SigmaCorrelationRule):
+            out.extend(rule.group_by or [])
+    return list(dict.fromkeys(out))
+
+
+def load_table(events: list[dict], mapping: Mapping, extra: Iterable[str] = ()) -> tuple[sqlite3.Connection, dict[int, str]]:
     rows: list[dict] = []
     owner: dict[int, str] = {}
     for ev in events:
         for row in adapter.rows(ev, mapping):
             rows.append(row)
             owner[len(rows)] = str(ev.get(EVENT_ID_FIELD))
-    cols: list[str] = ["timestamp", "eqlc_category", "eqlc_product"]
+    cols: list[str] = ["timestamp", "eqlc_category", "eqlc_product", "eqlc_service"]
     for ls in mapping.logsources.values():
         for field_ in ls.fields.values():
-            name = field_ if isinstance(field_, str) else (field_.get("field") or field_.get("tail_of") or field_.get("argv_of"))
-            if name and name not in cols:
-                cols.append(name)
+            for name in column_of(field_):
+                if name not in cols:
+                    cols.append(name)
+    for raw in mapping.join_fields.values():
+        if raw["field"] not in cols:
+            cols.append(raw["field"])
     for r in rows:
         for c in r:
             if c not in cols:
                 cols.append(c)
+    for c in extra:
+        if c not in cols:
+            cols.append(c)
+    # SQLite names are case-insensitive (SourceProcessGUID of process_access is SourceProcessGuid of
+    # create_remote_thread): one column each, rows read case-insensitively
+    folded: dict[str, str] = {}
+    for c in cols:
+        folded.setdefault(c.lower(), c)
+    cols = list(folded.values())
+    rows = [{k.lower(): v for k, v in r.items()} for r in rows]
     con = sqlite3.connect(":memory:")
     con.create_function("REGEXP", 2, _regexp, deterministic=True)
     decl = ", ".join([f'"{ROW_ID}" INTEGER PRIMARY KEY'] + [f'"{c}" COLLATE NOCASE' for c in cols])
@@ -108,7 +138,7 @@ def load_table(events: list[dict], mapping: Mapping) -> tuple[sqlite3.Connection
     placeholders = ", ".join("?" for _ in cols)
     con.executemany(
         f"INSERT INTO logs ({', '.join(chr(34) + c + chr(34) for c in cols)}) VALUES ({placeholders})",
-        [[r.get(c) for c in cols] for r in rows],
+        [[r.get(c.lower()) for c in cols] for r in rows],
     )
     return con, owner
 
@@ -117,7 +147,7 @@ def run(text: str, events: Iterable[dict], mapping: Mapping) -> list[str]:
     """The ``_id``s of the events the emitted Sigma selects (every event of any correlation alert)."""
     events = list(events)
     queries = to_sql(text)
-    con, owner = load_table(events, mapping)
+    con, owner = load_table(events, mapping, fields_read(text))
     hit: set[str] = set()
     for sql in queries:
         cur = con.execute(sql)

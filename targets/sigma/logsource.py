@@ -1,13 +1,19 @@
 """Choosing the Sigma log source of an event query, and the conditions it stands for.
 
 A Sigma rule states *what kind of event* in its ``logsource`` (category ``process_creation``,
-product ``linux``), where an EQL query states it as conditions (``process where host.os.type ==
-"linux" and event.type == "start" and event.action in (...)``). Top-level positive conditions on the
-event category, ``event.type``, ``host.os.type`` and the data-source fields of ``mapping.yaml``
-(``event.action``...) are therefore moved into the log source -- always stated as an assumption
-("the log source holds exactly the ECS events matching them"), with a check comparing, event by
-event, those EQL conditions with the adapter's log-source membership. Anything else about those
-fields (inside ``or``, negated host.os.type) is refused by the converter.
+product ``linux``; product ``aws``, service ``cloudtrail``), where an EQL query states it as
+conditions (``process where host.os.type == "linux" and event.type == "start" and event.action in
+(...)``; ``any where data_stream.dataset == "aws.cloudtrail"``). The log source is chosen from the
+query's top-level positive conditions on the event category, ``event.type``, ``host.os.type``, the
+data set fields, ``event.code`` and the other data-source fields of ``mapping.yaml``. Those the
+chosen log source does not record as fields (the category of an endpoint event, its type, its OS)
+are moved into the log source -- always stated as an assumption ("the log source holds exactly the
+ECS events matching them"), with a check comparing, event by event, those EQL conditions with the
+adapter's log-source membership. Those it does record (``event.code`` is the Windows Security
+log's ``EventID``, ``event.action`` is GitHub's ``action``) stay in the detection.
+
+A query that names no OS for an OS-based log source is written once per product it covers (its
+OS tags, else the log source's products), as SigmaHQ's known log sources have one product each.
 """
 
 from __future__ import annotations
@@ -34,13 +40,14 @@ class Selection:
     remaining: list[ir.Expr]
     absorbed: list[ir.Expr] = field(default_factory=list)
     type_field: str = "event.type"
+    codes: Optional[tuple[str, ...]] = None  # the event ids the query pins (event.code / event.action)
 
     @property
     def sigma_logsource(self) -> dict:
         out = dict(self.logsource.sigma)
-        if self.product:
+        if self.product and "product" not in out:
             out["product"] = self.product
-        return out
+        return {k: out[k] for k in ("category", "product", "service") if k in out}
 
 
 def conjuncts(node: ir.Expr) -> list[ir.Expr]:
@@ -81,20 +88,20 @@ def _exact_values(node: ir.Expr) -> Optional[list[str]]:
     return None
 
 
-def _category_of_any(conds: list[ir.Expr], mapping: Mapping) -> tuple[str, ir.Expr]:
+def _pinned(conds: list[ir.Expr]) -> Optional[set[str]]:
+    """The values the positive exact conditions ``conds`` (on one field) allow, or None."""
+    out: Optional[set[str]] = None
     for c in conds:
-        if fields_of(c) == {mapping.category_field} and _positive(c):
-            vals = _exact_values(c)
-            if vals and len(set(vals)) == 1:
-                return vals[0], c
-    raise Refused(
-        "an `any where` query is translated only with a top-level condition naming one event.category "
-        "(a Sigma rule has one log source)"
-    )
+        vals = _exact_values(c) if _positive(c) else None
+        if vals is None:
+            return None
+        if getattr(c, "case_insensitive", False) and any(v.lower() != v.upper() for v in vals):
+            return None  # folding changes which values match (event ids are digits: it does not)
+        out = set(vals) if out is None else out & set(vals)
+    return out
 
 
-def _product(os_conds: list[ir.Expr], rule: Rule, mapping: Mapping) -> tuple[Optional[str], bool]:
-    """(product, from_tag)."""
+def _os_products(os_conds: list[ir.Expr], mapping: Mapping) -> Optional[str]:
     products: set[str] = set()
     for c in os_conds:
         vals = _exact_values(c) if _positive(c) else None
@@ -114,12 +121,7 @@ def _product(os_conds: list[ir.Expr], rule: Rule, mapping: Mapping) -> tuple[Opt
         products = named if not products else products & named
         if not products:
             raise Refused("the host.os.type conditions contradict each other")
-    if products:
-        return next(iter(products)), False
-    tagged = {mapping.products.get(t) for t in rule.os_types} - {None}
-    if len(tagged) == 1:
-        return next(iter(tagged)), True
-    return None, False
+    return next(iter(products)) if products else None
 
 
 def _implied_event_types(source_conds: list[ir.Expr], mapping: Mapping) -> Optional[set[str]]:
@@ -137,92 +139,276 @@ def _implied_event_types(source_conds: list[ir.Expr], mapping: Mapping) -> Optio
     return out
 
 
-def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLog) -> Selection:
-    """The log source of ``query`` and the conditions left for the detection."""
+@dataclass
+class _Query:
+    """A query's top-level conditions, sorted by what they say about the log source."""
+
+    category: Optional[str]
+    cat_conds: list
+    os_conds: list
+    type_conds: list
+    dataset_conds: list
+    code_conds: list
+    source_conds: list  # other positive data-source conditions (event.action, event.module...)
+    negated_source: list  # `not` of a data-source condition (event.action != "deletion")
+    other: list
+
+
+def _classify(query: ir.EventQuery, mapping: Mapping) -> _Query:
+    conds = [c for c in conjuncts(query.condition) if not (isinstance(c, ir.Boolean) and c.value)]
+    q = _Query(query.category, [], [], [], [], [], [], [], [])
+    sources = set(mapping.source_fields) | set(mapping.dataset_fields) | {mapping.code_field}
+    for c in conds:
+        fs = fields_of(c)
+        name = next(iter(fs)) if len(fs) == 1 else None
+        if name == mapping.category_field and _positive(c):
+            q.cat_conds.append(c)
+        elif name == mapping.os_field:
+            q.os_conds.append(c)
+        elif name == mapping.type_field:
+            q.type_conds.append(c)
+        elif name in mapping.dataset_fields and _positive(c):
+            q.dataset_conds.append(c)
+        elif name == mapping.code_field and _positive(c):
+            q.code_conds.append(c)
+        elif name in sources and _positive(c):
+            q.source_conds.append(c)
+        elif name in sources and isinstance(c, ir.Not) and _positive(c.expr):
+            q.negated_source.append(c)
+        else:
+            q.other.append(c)
+    if q.category is None:
+        cats = None
+        for c in q.cat_conds:
+            vals = _exact_values(c)
+            cats = set(vals or ()) if cats is None else cats & set(vals or ())
+        if cats is not None and len(cats) == 1:
+            q.category = next(iter(cats))
+        elif q.cat_conds:
+            raise Refused(
+                "an `any where` query is translated only with a top-level condition naming one event.category "
+                "(a Sigma rule has one log source)"
+            )
+    else:
+        q.other += q.cat_conds
+        q.cat_conds = []
+    return q
+
+
+def _codes(q: _Query, ls: LogSource, mapping: Mapping) -> Optional[set[str]]:
+    """The values the query pins for ``ls``'s key field (``key`` in mapping.yaml, event.code by
+    default: the event ids of the Windows Security log; CloudTrail's eventName): the key field's own
+    values, else those its event.action values name in ``ls``'s value map."""
+    key = ls.key or mapping.code_field
+    own = [c for c in q.code_conds + q.source_conds + q.other
+           if _positive(c) and fields_of(c) == {key}]
+    pinned = _pinned(own) if own else None
+    if pinned is not None:
+        return pinned
+    for c in q.source_conds:
+        (name,) = fields_of(c)
+        for col, specs in ls.column_sources(None, mapping.separators).items():
+            if not any(s.ecs == key for s in specs):
+                continue
+            for s in specs:
+                if s.ecs == name and s.value_map is not None:
+                    vals = _exact_values(c)
+                    if vals is None or getattr(c, "case_insensitive", False):
+                        continue
+                    vmap = s.value_map
+                    return {str(i) for v in vals for i in vmap.get(v, ())}
+    return None
+
+
+def _admits(ls: LogSource, q: _Query, product: Optional[str], mapping: Mapping) -> bool:
+    if ls.datasets is not None:
+        pinned = _pinned(q.dataset_conds)
+        if not pinned or not pinned <= set(ls.datasets):
+            return False
+    else:
+        # an endpoint log source holds the events of endpoint agents only (mapping.yaml endpoint_sources):
+        # a query pinning its data set or module to anything else (a firewall, file integrity monitoring)
+        # is about events no endpoint log source stands for
+        for conds in (q.dataset_conds, [c for c in q.source_conds if fields_of(c) == {"event.module"}]):
+            if not conds:
+                continue
+            pinned = _pinned(conds)
+            if pinned is None or not pinned <= set(mapping.endpoint_sources):
+                return False
+    if ls.codes is not None:
+        codes = _codes(q, ls, mapping)
+        if not codes or not codes <= set(ls.codes):
+            return False
+    elif q.code_conds and ls.field(mapping.code_field, product, mapping.separators) is None:
+        # event ids select another log source (the Windows Security log, a Sysmon event)
+        if any(other.codes and (_codes(q, other, mapping) or set()) & set(other.codes)
+               for other in mapping.logsources.values()):
+            return False
+    if ls.category is not None:
+        if q.category is None:
+            if ls.codes is None and ls.datasets is None:
+                return False
+        elif q.category != ls.category:
+            return False
+    elif q.category is not None and ls.datasets is None and ls.codes is None:
+        return False
+    if ls.products:
+        if product is not None and product not in ls.products:
+            return False
+    elif product is not None or q.os_conds:
+        return False
+    return True
+
+
+def _absorbable(c: ir.Expr, ls: LogSource, product: Optional[str], mapping: Mapping, codes) -> bool:
+    """Does ``c`` (a data-source condition) go into the log source (True) or the detection?"""
+    (name,) = fields_of(c)
+    return ls.field(name, product, mapping.separators, codes) is None
+
+
+def candidates(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> tuple[_Query, Optional[str], bool, list[LogSource]]:
+    """(classified query, product, product-from-tag, admitted log sources, most specific first)."""
     if rule.event_category_override:
         raise Refused(
             f"the rule overrides the event category field ({rule.event_category_override}); "
             "its categories are not ECS event.category values"
         )
-    conds = [c for c in conjuncts(query.condition) if not (isinstance(c, ir.Boolean) and c.value)]
-    absorbed: list[ir.Expr] = []
-    category = query.category
-    if category is None:
-        category, cat_cond = _category_of_any(conds, mapping)
-        absorbed.append(cat_cond)
-        conds = [c for c in conds if c is not cat_cond]
-    os_conds, type_conds, source_conds, remaining = [], [], [], []
-    for c in conds:
-        fs = fields_of(c)
-        if fs == {mapping.os_field}:
-            os_conds.append(c)
-        elif fs == {mapping.type_field}:
-            type_conds.append(c)
-        elif len(fs) == 1 and next(iter(fs)) in mapping.source_fields and _positive(c):
-            source_conds.append(c)
-        else:
-            remaining.append(c)
-    product, from_tag = _product(os_conds, rule, mapping)
-    candidates = [ls for ls in mapping.for_category(category) if product is None or product in ls.products]
-    if not candidates:
-        raise Refused(
-            f"no Sigma log source in the mapping holds ECS {category!r} events"
-            + (f" for product {product}" if product else "")
-        )
+    q = _classify(query, mapping)
+    product = _os_products(q.os_conds, mapping)
+    from_tag = False
+    if product is None and not q.os_conds:
+        tagged = {mapping.products.get(t) for t in rule.os_types} - {None}
+        if len(tagged) == 1:
+            product, from_tag = next(iter(tagged)), True
+    admitted = [ls for ls in mapping.logsources.values() if _admits(ls, q, product, mapping)]
+    # a source named by the query's data set or event ids before one named by its category only
+    admitted.sort(key=lambda ls: (ls.datasets is None and ls.codes is None,))
+    return q, product, from_tag, admitted
 
-    implied = _implied_event_types(source_conds, mapping)
 
-    def admits(ls: LogSource) -> bool:
+def products_to_split(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> list[str]:
+    """The products a query that names none is written for, one Sigma rule each (empty when the
+    query names its product, or its log source has no OS products)."""
+    try:
+        q, product, _tag, admitted = candidates(query, rule, mapping)
+    except Refused:
+        return []
+    if product is not None or q.os_conds or not admitted:
+        return []
+    ls = admitted[0]
+    if not ls.products:
+        return []
+    tagged = [mapping.products[t] for t in rule.os_types if t in mapping.products]
+    return [p for p in ls.products if p in tagged] if tagged else list(ls.products)
+
+
+def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLog,
+           split: Optional[tuple[str, tuple[str, ...]]] = None) -> Selection:
+    """The log source of ``query`` and the conditions left for the detection. ``split`` =
+    (product, all products) when a query naming no OS is written once per product."""
+    q, product, from_tag, admitted = candidates(query, rule, mapping)
+    if split is not None:
+        product = split[0]
+        admitted = [ls for ls in admitted if not ls.products or product in ls.products]
+    implied = _implied_event_types(q.source_conds, mapping)
+
+    def admits_type(ls: LogSource) -> bool:
         if ls.event_types is None:
             return True
         if implied is not None and not implied & set(ls.event_types):
             return False
-        if not type_conds:
+        if not q.type_conds:
             return True
-        return any(all(evaluate(c, {"event": {"type": [t]}}) for c in type_conds) for t in ls.event_types)
+        return any(all(evaluate(c, {"event": {"type": [t]}}) for c in q.type_conds) for t in ls.event_types)
 
     try:
-        admitted = [ls for ls in candidates if admits(ls)]
+        typed = [ls for ls in admitted if admits_type(ls)]
     except NotImplementedError:
-        raise Refused(f"the event.type condition `{eql_text(type_conds[0])}` is not translated") from None
-    if not admitted and implied is not None and not type_conds:
-        shown = " and ".join(f"`{eql_text(c)}`" for c in source_conds if fields_of(c) == {"event.action"})
+        raise Refused(f"the event.type condition `{eql_text(q.type_conds[0])}` is not translated") from None
+    where = f"ECS {q.category!r} events" if q.category else "the query's events"
+    if not admitted:
+        raise Refused(f"no Sigma log source in the mapping holds {where}" + (f" for product {product}" if product else ""))
+    if not typed and implied is not None and not q.type_conds:
+        shown = " and ".join(f"`{eql_text(c)}`" for c in q.source_conds if fields_of(c) == {"event.action"})
         raise Refused(
             f"{shown} names ECS event.type {' or '.join(sorted(implied))} events, and no Sigma log source in the "
-            f"mapping holds ECS {category!r} events of that type" + (f" for product {product}" if product else "")
+            f"mapping holds {where} of that type" + (f" for product {product}" if product else "")
             + " (action_event_types, targets/sigma/mapping.yaml)")
-    if not admitted:
-        shown = " and ".join(f"`{eql_text(c)}`" for c in type_conds)
-        raise Refused(f"no Sigma log source in the mapping holds ECS {category!r} events with {shown}")
-    ls = admitted[0]
-    if not remaining:
-        raise Refused("once the log source states the event kind, no condition is left for the Sigma detection")
-    absorbed += os_conds + type_conds + source_conds
-    sel = Selection(ls, product, remaining, absorbed, mapping.type_field)
-    _assume(sel, category, type_conds, from_tag, log, mapping, query)
+    if not typed:
+        shown = " and ".join(f"`{eql_text(c)}`" for c in q.type_conds)
+        raise Refused(f"no Sigma log source in the mapping holds {where} with {shown}")
+    ls = _best(typed, q, product, mapping)
+    codes = _codes(q, ls, mapping)
+    codes_t = tuple(sorted(codes)) if codes else None
+    remaining = list(q.other)
+    absorbed: list[ir.Expr] = list(q.os_conds)
+    category_cond = None
+    if q.category and not q.cat_conds and ls.field(mapping.category_field, product, mapping.separators, codes_t):
+        # the log source records the category (the Security log's event ids): a detection condition
+        category_cond = ir.Compare(ir.CompareOp.EQ, ir.Field(split_path(mapping.category_field)), ir.String(q.category))
+        remaining.append(category_cond)
+    for c in q.cat_conds:
+        (absorbed if _absorbable(c, ls, product, mapping, codes_t) else remaining).append(c)
+    for c in q.type_conds:
+        (absorbed if _absorbable(c, ls, product, mapping, codes_t) else remaining).append(c)
+    for c in q.dataset_conds:
+        (absorbed if _absorbable(c, ls, product, mapping, codes_t) else remaining).append(c)
+    for c in q.code_conds + q.source_conds + q.negated_source:
+        (absorbed if _absorbable(c, ls, product, mapping, codes_t) else remaining).append(c)
+    if not remaining:  # the log source says it all: the detection holds for each of its events
+        remaining = [ir.Boolean(True)]
+    sel = Selection(ls, product if ls.products else None, remaining, absorbed, mapping.type_field, codes_t)
+    _assume(sel, q, from_tag, split, log, mapping, category_cond is not None)
     return sel
 
 
-def _assume(sel: Selection, category: str, type_conds: list, from_tag: bool, log: AssumptionLog, mapping: Mapping, query: ir.EventQuery) -> None:
+def _best(typed: list[LogSource], q: _Query, product: Optional[str], mapping: Mapping) -> LogSource:
+    """The first admitted log source that records every field the detection reads (a DNS query
+    reads dns.question.name, which network connection events do not have), else the first."""
+    needed = set()
+    for c in q.other:
+        needed |= fields_of(c)
+    for ls in typed:
+        if all(ls.field(n, product, mapping.separators, None) is not None or ls.alternatives(n) for n in needed):
+            return ls
+    return typed[0]
+
+
+def _assume(sel: Selection, q: _Query, from_tag: bool, split: Optional[tuple[str, tuple[str, ...]]],
+            log: AssumptionLog, mapping: Mapping, category_detected: bool = False) -> None:
     ls, product = sel.logsource, sel.product
     sigma = ", ".join(f"{k}: {v}" for k, v in sel.sigma_logsource.items())
-    stated = [f'event.category == "{category}"'] + [eql_text(c) for c in sel.absorbed]
-    holds = f'ECS "{category}" events' + (f" with event.type {' or '.join(ls.event_types)}" if ls.event_types else "")
-    if product:
-        os_value = next(k for k, v in mapping.products.items() if v == product)
-        holds += f' and host.os.type "{os_value}"'
+    category = None if category_detected else q.category
+    stated = ([f'event.category == "{category}"'] if category and not q.cat_conds else []) + [eql_text(c) for c in sel.absorbed]
+    if ls.datasets:
+        holds = f"events of data set {' or '.join(ls.datasets)}"
+    elif ls.codes:
+        holds = f"events whose {mapping.code_field} is one of the {len(ls.codes)} event ids it lists"
+    else:
+        holds = f'ECS "{ls.category}" events'
+    if ls.category and (ls.datasets or ls.codes):
+        holds = f'ECS "{ls.category}" ' + holds
+    if ls.event_types:
+        holds += f" with event.type {' or '.join(ls.event_types)}"
+    members = split[1] if split else product
+    if ls.products and product:
+        os_values = [k for k, v in mapping.products.items() if v in ((product,) if not split else split[1])]
+        holds += f' and host.os.type {" or ".join(repr(v) for v in os_values)}'
     text = (
-        f"Sigma log source `{sigma}` stands for `{'` and `'.join(stated)}`: assumes the events satisfying these "
-        f"conditions are exactly the events of that log source, which eqlc's mapping takes to be {holds}"
+        f"Sigma log source `{sigma}` stands for `{'` and `'.join(stated) or 'every event'}`: assumes the events "
+        f"satisfying these conditions are exactly the events of that log source, which eqlc's mapping takes to be {holds}"
     )
-    if ls.event_types and not type_conds:
+    if ls.event_types and not q.type_conds:
         text += f"; the query does not restrict event.type, the log source holds only event.type {' or '.join(ls.event_types)}"
     if from_tag:
         text += f"; product {product} comes from the rule's OS tag, the query does not test host.os.type"
-    cat_cond = ir.Compare(ir.CompareOp.EQ, ir.Field(split_path(mapping.category_field)), ir.String(category))
-    eql_side = [cat_cond] + [c for c in sel.absorbed]
+    if split:
+        text += (f"; the query does not test host.os.type, so it is written once per product it covers "
+                 f"({', '.join(split[1])})")
+    eql_side = ([ir.Compare(ir.CompareOp.EQ, ir.Field(split_path(mapping.category_field)), ir.String(category))]
+                if category and not q.cat_conds else []) + list(sel.absorbed)
 
     def violated(event: dict) -> bool:
-        return all(evaluate(c, event) for c in eql_side) != adapter.member(event, ls, product, mapping)
+        return all(evaluate(c, event) for c in eql_side) != adapter.member(event, ls, members if ls.products else None, mapping)
 
     log.assume(text, violated)

@@ -3,6 +3,14 @@
 Keeping one parsed view of the YAML for both sides is what makes execution meaningful: the rows the
 SQLite engine sees are built from exactly the field correspondences the emitter used, so a
 disagreement with the Python matcher can only come from semantics, not from two mappings drifting.
+
+A log source is chosen by what its events are (mapping.yaml ``logsources``): an ECS event
+category and event types (endpoint categories such as ``process_creation``), the data set it
+comes from (``datasets``: cloud and SaaS audit logs), or the event ids it records (``codes``: the
+Windows Security log, Sysmon event ids). A field entry may hold several alternatives that apply
+to different event ids (``codes``): the Windows Security log writes the account of a logon in
+``TargetUserName`` and the actor of a user-management event in ``SubjectUserName``, both of which
+winlogbeat copies to ECS ``user.name``.
 """
 
 from __future__ import annotations
@@ -10,11 +18,28 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
-from eqlc.mapping import load_mapping
+from eqlc.mapping import ANY, load_mapping
 
 DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
+
+# The shape of mapping.yaml (and of a user's --mapping file): see the entry forms at its top.
+_FIELD_ENTRY = {"field": None, "type": None, "assume": None, "products": None, "tail_of": None, "after": None,
+                "excludes": None, "argv_of": None, "array": None, "renders": None, "source": None, "values": None,
+                "cases": None, "cases_of": None, "fill": None, "from_string": None, "pattern": None, "prefix_of": None,
+                "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None}
+_LOGSOURCE = {
+    "category": None, "event_type": None, "products": None, "fields": {ANY: _FIELD_ENTRY},
+    "datasets": None, "key": None, "present": None, "codes": None, "prefixes": None, "requires": None,
+    # a Sigma logsource (sigma-specification, "Log Source"): category, product, service, definition
+    "sigma": {"category": None, "product": None, "service": None, "definition": None},
+}
+SCHEMA = {
+    "products": {ANY: None}, "separators": {ANY: None}, "source_fields": None, "action_event_types": {ANY: None},
+    "category_field": None, "type_field": None, "os_field": None, "logsources": {ANY: _LOGSOURCE},
+    "endpoint_sources": None, "file_prefixes": None, "join_fields": None,
+}
 
 
 @dataclass(frozen=True)
@@ -22,8 +47,14 @@ class FieldSpec:
     """How one ECS field is read from a Sigma log source.
 
     ``kind`` is ``plain`` (same value under another name), ``tail`` (the ECS value is the part of
-    ``sigma`` after the last ``after`` character: a file name, an extension) or ``argv`` (the ECS
-    array is ``sigma`` split on single spaces).
+    ``sigma`` after the last ``after`` character: a file name, an extension), ``argv`` (the ECS
+    array is ``sigma`` split on single spaces), ``argc`` (the ECS number is how many words
+    ``sigma`` splits into on single spaces) or ``cases`` (the ECS value is decided by a condition
+    on Sigma fields, one per value: GitHub's event.type from its action).
+
+    A plain field may carry ``values`` (ECS value -> the Sigma value or values it stands for: a
+    value map) or ``from_string`` (the ECS keyword holds the decimal digits of the Sigma number:
+    event.code "4624" is EventID 4624).
     """
 
     ecs: str
@@ -34,56 +65,142 @@ class FieldSpec:
     products: Optional[tuple[str, ...]] = None
     after: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    values: Optional[tuple[tuple[str, tuple], ...]] = None
+    from_string: bool = False
+    codes: Optional[tuple[str, ...]] = None
+    cases: Optional[tuple[tuple[str, Any], ...]] = None
+    source: Optional[str] = None  # where the correspondence is documented (for the assumption text)
+    fold: bool = False  # value-map keys match whatever the letter case of the ECS value
+    fill: bool = True  # the adapter fills the column from it (False: an ECS array such as event.category,
+    #                    whose values a value map relates to the column without determining it)
     array: bool = False  # the ECS field is an array (registry.data.strings): one value is assumed
     renders: tuple[str, ...] = ()  # how the Sigma field spells values the ECS field spells otherwise
+
+    @property
+    def value_map(self) -> Optional[dict]:
+        return {k: v for k, v in self.values} if self.values is not None else None
+
+    def mapped(self, value: object) -> tuple:
+        """The Sigma values the value map gives an ECS value (none for a value it does not know)."""
+        if not isinstance(value, str) or self.values is None:
+            return ()
+        for k, v in self.values:
+            if k == value or (self.fold and k.lower() == value.lower()):
+                return v
+        return ()
+
+
+def _tuple(v: object) -> Optional[tuple]:
+    if v is None:
+        return None
+    return tuple(v) if isinstance(v, (list, tuple)) else (v,)
 
 
 @dataclass(frozen=True)
 class LogSource:
     name: str
-    category: str
+    category: Optional[str]  # the ECS event.category it holds (None: any)
     event_types: Optional[tuple[str, ...]]  # None: any event.type
     sigma: dict
-    products: tuple[str, ...]
+    products: tuple[str, ...]  # host.os.type products (empty: a service with its own Sigma product)
     fields: dict  # ecs name -> raw YAML entry
+    present: Optional[str] = None  # a Sigma field every event of this log source carries
+    datasets: Optional[tuple[str, ...]] = None  # event.dataset / data_stream.dataset values it holds
+    codes: Optional[tuple[str, ...]] = None  # event.code values it holds
+    prefixes: dict = field(default_factory=dict)  # ECS prefix -> {exclude: [...]}: X.<name> is <name>
+    requires: tuple[str, ...] = ()  # ECS fields every event of the log source has (dns.question.name)
+    key: Optional[str] = None  # the ECS field facts of its events depend on (default: the event id)
 
-    def field(self, ecs: str, product: Optional[str], separators: dict) -> Optional[FieldSpec]:
-        """The spec of ``ecs`` in this log source for ``product`` (None if unmapped there)."""
+    @property
+    def is_service(self) -> bool:
+        """A source whose Sigma log source names its own product (aws, github...) or service."""
+        return not self.products or "service" in self.sigma
+
+    def _entries(self, ecs: str) -> list[dict]:
         raw = self.fields.get(ecs)
         if raw is None:
-            return None
+            for prefix, opts in self.prefixes.items():
+                if ecs.startswith(prefix) and "." not in ecs[len(prefix):]:
+                    name = ecs[len(prefix):]
+                    only = (opts or {}).get("only")
+                    if name and name not in (opts or {}).get("exclude", ()) and (only is None or name in only):
+                        return [{"field": name}]
+            return []
         if isinstance(raw, str):
-            return FieldSpec(ecs, raw)
+            return [{"field": raw}]
+        if isinstance(raw, list):
+            return [r if isinstance(r, dict) else {"field": r} for r in raw]
+        return [raw]
+
+    def field(self, ecs: str, product: Optional[str], separators: dict,
+              codes: Optional[tuple[str, ...]] = None) -> Optional[FieldSpec]:
+        """The spec of ``ecs`` in this log source for ``product`` and, where an entry depends on
+        the event id, for events whose event.code is one of ``codes`` (None if unmapped there)."""
+        for raw in self._entries(ecs):
+            spec = self._spec(ecs, raw, product, separators)
+            if spec is None:
+                continue
+            if spec.codes is not None and (codes is None or not set(codes) <= set(spec.codes)):
+                continue
+            return spec
+        return None
+
+    def alternatives(self, ecs: str) -> list[dict]:
+        """Every raw entry of ``ecs`` (for refusal reasons naming the event ids each applies to)."""
+        return self._entries(ecs)
+
+    def _spec(self, ecs: str, raw: dict, product: Optional[str], separators: dict) -> Optional[FieldSpec]:
         products = tuple(raw["products"]) if raw.get("products") else None
         if products is not None and product not in products:
             return None
         seps = tuple(separators.get(product if product else None, separators.get("null", ["/", "\\"])))
+        codes = tuple(str(c) for c in raw["codes"]) if raw.get("codes") is not None else None
 
         def chars(v: object) -> tuple[str, ...]:
             if v == "path_separator":
                 return seps
             return tuple(v or ())  # type: ignore[arg-type]
 
+        common = dict(assume=raw.get("assume"), products=products, codes=codes, source=raw.get("source"),
+                      fill=raw.get("fill", True), fold=bool(raw.get("fold")))
         if "argv_of" in raw:
-            return FieldSpec(ecs, raw["argv_of"], kind="argv", assume=raw.get("assume"), products=products)
+            return FieldSpec(ecs, raw["argv_of"], kind="argv", **common)
+        if "count_of" in raw:
+            return FieldSpec(ecs, raw["count_of"], kind="argc", **common)
         if "tail_of" in raw:
             after = chars(raw.get("after"))
             excludes = chars(raw.get("excludes")) if raw.get("excludes") else after
             return FieldSpec(ecs, raw["tail_of"], kind="tail", after=after,
-                             excludes=tuple(dict.fromkeys(after + excludes)), products=products,
-                             assume=raw.get("assume"))
-        return FieldSpec(ecs, raw["field"], number=raw.get("type") == "number",
-                         assume=raw.get("assume"), products=products, array=bool(raw.get("array")),
-                         renders=tuple(str(r) for r in raw.get("renders") or ()))
+                             excludes=tuple(dict.fromkeys(after + excludes)), **common)
+        if "cases" in raw:
+            return FieldSpec(ecs, raw["cases_of"], kind="cases",
+                             cases=tuple((str(k), v) for k, v in raw["cases"].items()), **common)
+        if "prefix_of" in raw:
+            return FieldSpec(ecs, raw["prefix_of"], kind="prefix", after=(raw.get("sep", "."),),
+                             excludes=((raw["pattern"],) if raw.get("pattern") else ()), **common)
+        if "constant" in raw:
+            return FieldSpec(ecs, str(raw["constant"]), kind="constant", **common)
+        values = None
+        if raw.get("values") is not None:
+            values = tuple((str(k), _tuple(v)) for k, v in raw["values"].items())
+        return FieldSpec(ecs, raw["field"], number=raw.get("type") == "number", values=values,
+                         from_string=bool(raw.get("from_string")), array=bool(raw.get("array")),
+                         renders=tuple(str(r) for r in raw.get("renders") or ()), **common)
+
+    def column_sources(self, product: Optional[str], separators: dict) -> dict[str, list[FieldSpec]]:
+        """Sigma column -> the plain ECS fields holding its value, in the order the adapter reads
+        them (the first with a value fills the column)."""
+        out: dict[str, list[FieldSpec]] = {}
+        for ecs in self.fields:
+            for raw in self._entries(ecs):
+                spec = self._spec(ecs, raw, product, separators)
+                if spec is not None and spec.kind == "plain":
+                    out.setdefault(spec.sigma, []).append(spec)
+        return out
 
     def plain_columns(self, product: Optional[str], separators: dict) -> dict[str, FieldSpec]:
-        """Sigma column -> the plain ECS field holding its value (what the adapter copies)."""
-        out: dict[str, FieldSpec] = {}
-        for ecs in self.fields:
-            spec = self.field(ecs, product, separators)
-            if spec is not None and spec.kind == "plain":
-                out.setdefault(spec.sigma, spec)
-        return out
+        """Sigma column -> the first plain ECS field holding its value."""
+        return {col: specs[0] for col, specs in self.column_sources(product, separators).items()}
 
 
 @dataclass(frozen=True)
@@ -96,6 +213,11 @@ class Mapping:
     type_field: str
     os_field: str
     logsources: dict  # name -> LogSource
+    join_fields: dict = field(default_factory=dict)  # ECS join key -> {field, from}: correlation group-by only
+    dataset_fields: tuple[str, ...] = ("event.dataset", "data_stream.dataset")
+    code_field: str = "event.code"
+    file_prefixes: dict = field(default_factory=dict)  # "product_category_service" -> SigmaHQ file name prefix
+    endpoint_sources: tuple[str, ...] = ()  # event.module / data set values of endpoint agents
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     def for_category(self, category: str) -> list[LogSource]:
@@ -106,6 +228,19 @@ class Mapping:
             if ls.sigma.get("category") == category:
                 return ls
         return None
+
+
+def column_of(raw: object) -> list[str]:
+    """The Sigma fields a raw mapping entry reads (whatever its kind and alternatives)."""
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, list):
+        return [c for r in raw for c in column_of(r)]
+    if isinstance(raw, dict):
+        for key in ("field", "tail_of", "argv_of", "count_of", "cases_of", "prefix_of"):
+            if raw.get(key):
+                return [raw[key]]
+    return []
 
 
 def _separators(raw: dict) -> dict:
@@ -121,11 +256,17 @@ def parse(raw: dict) -> Mapping:
         et = ls.get("event_type")
         logsources[name] = LogSource(
             name=name,
-            category=ls["category"],
+            category=ls.get("category"),
             event_types=tuple(et) if et else None,
             sigma=dict(ls.get("sigma") or {"category": name}),
             products=tuple(ls.get("products") or ()),
             fields=dict(ls.get("fields") or {}),
+            present=ls.get("present"),
+            datasets=tuple(ls["datasets"]) if ls.get("datasets") else None,
+            codes=tuple(str(c) for c in ls["codes"]) if ls.get("codes") else None,
+            prefixes=dict(ls.get("prefixes") or {}),
+            requires=tuple(ls.get("requires") or ()),
+            key=ls.get("key"),
         )
     return Mapping(
         products=dict(raw.get("products") or {}),
@@ -136,6 +277,11 @@ def parse(raw: dict) -> Mapping:
         type_field=raw.get("type_field", "event.type"),
         os_field=raw.get("os_field", "host.os.type"),
         logsources=logsources,
+        join_fields=dict(raw.get("join_fields") or {}),
+        dataset_fields=tuple(raw.get("dataset_fields") or ("event.dataset", "data_stream.dataset")),
+        code_field=raw.get("code_field", "event.code"),
+        file_prefixes=dict(raw.get("file_prefixes") or {}),
+        endpoint_sources=tuple(raw.get("endpoint_sources") or ()),
         raw=raw,
     )
 
@@ -143,4 +289,4 @@ def parse(raw: dict) -> Mapping:
 @functools.lru_cache(maxsize=16)
 def load(override: Optional[Union[str, Path]] = None) -> Mapping:
     """The default mapping, with the user's ``--mapping`` file deep-merged over it."""
-    return parse(load_mapping(DEFAULT_MAPPING, str(override) if override else None))
+    return parse(load_mapping(DEFAULT_MAPPING, str(override) if override else None, SCHEMA))

@@ -81,7 +81,7 @@ def header(rule: Rule, title: Optional[str] = None, suffix: str = "", descriptio
             doc["related"] = [{"id": str(uuid.UUID(rule.rule_id)), "type": "derived"}]
         except ValueError:
             pass
-    doc["status"] = "experimental"
+    doc["status"] = status(rule)
     desc = description or " ".join((rule.description or "").split())
     doc["description"] = desc or f"Translated by eqlc from the EQL rule {doc['title']!r}."
     refs = [r for r in dict.fromkeys(rule.references) if "attack.mitre.org" not in r]
@@ -99,11 +99,28 @@ def header(rule: Rule, title: Optional[str] = None, suffix: str = "", descriptio
     return doc
 
 
+# Elastic's rule maturity (detection-rules `[metadata] maturity`: development, experimental,
+# production, deprecated) -> Sigma status (sigma-rules-specification.md "Status": stable, test,
+# experimental, deprecated, unsupported): a production rule is one Elastic ships after testing it
+# in many environments, which is what Sigma's `stable` says.
+MATURITY_STATUS = {"production": "stable", "development": "test", "experimental": "experimental", "deprecated": "deprecated"}
+
+
+def status(rule: Rule) -> str:
+    maturity = str(((rule.extra or {}).get("metadata") or {}).get("maturity") or "").lower()
+    return MATURITY_STATUS.get(maturity, "experimental")
+
+
+def _capitalised(text: str) -> str:
+    """SigmaHQ wants each false-positive entry to start with a capital (sigmahq_falsepositives_capital)."""
+    return text[:1].upper() + text[1:]
+
+
 def footer(rule: Rule) -> dict:
     doc: dict = {}
-    fps = [" ".join(f.split()) for f in rule.false_positives if f and f.strip()]
-    if fps:
-        doc["falsepositives"] = fps
+    fps = [_capitalised(" ".join(f.split())) for f in rule.false_positives if f and f.strip()]
+    # SigmaHQ convention: every rule lists its false positives, "Unknown" when none are known
+    doc["falsepositives"] = fps or ["Unknown"]
     lv = level(rule)
     if lv:
         doc["level"] = lv

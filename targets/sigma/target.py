@@ -1,9 +1,17 @@
 """The Sigma :class:`eqlc.target.Target`.
 
-Profiles: ``cased`` (default) writes ``|cased`` wherever EQL compares case-sensitively, which is
-exact and what pySigma's sqlite backend runs; ``portable`` leaves it out for backends without
-case-sensitive matching (pySigma's Splunk and Kusto backends reject ``cased``) and states, per
-comparison, that values never differ only in letter case.
+Profiles: ``portable`` (default) leaves ``|cased`` out, so that the output converts with every
+sigma-cli backend (pySigma's Splunk, Kusto and Elasticsearch backends reject ``cased``: "Case-
+sensitive string matching is not supported by backend"), and states, per case-sensitive
+comparison, that values never differ only in letter case (with its check); ``cased`` writes
+``|cased`` wherever EQL compares case-sensitively, which is exact and what pySigma's sqlite backend
+runs.
+
+Files: a translation is one or more Sigma files named as SigmaHQ names them (``file_name`` in
+emit.py): a detection rule per log source, a correlation with its base rules in one file.
+``output`` holds them all (one YAML stream, as ``--json`` shows it); ``eqlc compile -o`` writes the
+files (``artifacts``) and not the stream, so that a directory of output is a SigmaHQ-style rule
+set sigma-cli reads as it is.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from eqlc.targets.sequence_scope import spread_over_join_keys
 
 from .assumptions import AssumptionLog
 from .detection import PROFILES
-from .emit import emit
+from .emit import emit, header_lines
 from .mapping import load
 
 
@@ -33,12 +41,19 @@ class SigmaTarget:
     name = "sigma"
     profiles = PROFILES
 
+    def check_mapping(self, mapping: str, profile: Optional[str] = None) -> None:
+        """Load a user's mapping file once, so that a bad one is an error before any rule compiles."""
+        load(mapping)
+
     def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
         try:
             em = emit(rule, profile, load(mapping))
         except Refused as err:
             return Translation.refused(self.name, err.reason, profile=profile, refusal_node=err.node)
-        return SigmaTranslation.from_notes(self.name, em.text, Notes(list(em.log.texts)), profile=profile, log=em.log)
+        t = SigmaTranslation.from_notes(self.name, em.text, Notes(list(em.log.texts)), profile=profile, log=em.log)
+        t.artifacts = em.file_texts(header_lines(rule, em.log))
+        t.output_file = ""
+        return t
 
     def execute(self, translation: Translation, events: Iterable[dict], profile: Optional[str] = None,
                 mapping: Optional[str] = None) -> list[str]:
@@ -61,11 +76,7 @@ class SigmaTarget:
             except Refused:
                 return {}
         events = list(events)
-        out = {}
-        for event in events:
-            broken = log.violated_by(event)
-            if broken:
-                out[str(event["_id"])] = broken[0]
+        out = log.outside(events)
         # in a sequence (a correlation), the breaking event also changes its join-key partners' matches
         return spread_over_join_keys(rule.query, out, events)
 

@@ -25,14 +25,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from eqlc.errors import EqlError
-from eqlc.mapping import load_mapping
+from eqlc.errors import EqlError, MappingError
+from eqlc.mapping import ANY as ANY_KEY, load_mapping
 from eqlc.result import Refused
 
 HERE = Path(__file__).resolve().parent
 PROFILES = ("ecs", "cim", "windows")
 KINDS = ("ecs", "datamodel", "raw")
 ANY = "any"  # the category key of datasets that serve `any where` queries
+
+# The shape of ecs.yaml / cim.yaml / windows.yaml (and of a user's --mapping file merged over them):
+# the keys Profile, Dataset and FieldMap read. Keys starting with x- hold YAML anchors.
+_FIELD_SPEC = {"field": None, "note": None, "values": {ANY_KEY: None}, "filled": None, "argv_of": None,
+               "argc_of": None, "last_segment_of": None, "separator": None, "excludes": {ANY_KEY: None}}
+SCHEMA = {
+    "profile": None, "kind": None, "platforms": None, "cim_version": None,
+    "scope": {"index": None, "sourcetype_prefix": None, "patterns": {ANY_KEY: {"index": None, "sourcetype": None}}},
+    "fields": {"rename": {ANY_KEY: None}, "arrays": None},
+    "options": {"case_insensitive": None, "prefilter": None},
+    "deploy": {"enabled": None},  # savedsearch.py: searches are created disabled unless this is true
+    "datasets": {ANY_KEY: {"category": None, "categories": None, "datamodel": None, "dataset": None, "tags": None,
+                           "constants": {ANY_KEY: None}, "requires": None, "prefixes": {ANY_KEY: None}, "note": None,
+                           "facts": {ANY_KEY: None}, "fields": {ANY_KEY: _FIELD_SPEC}}},
+}
 
 # Field names the emitted SPL may reference. Search terms need a bare name; where/eval quote the
 # name in single quotes, which cannot themselves be escaped, so quotes, pipes and whitespace are
@@ -157,7 +172,21 @@ class Profile:
         if name not in PROFILES:
             raise ValueError(f"unknown SPL profile {name!r}; expected one of {', '.join(PROFILES)}")
         self.name = name
-        self.data = load_mapping(HERE / f"{name}.yaml", mapping)
+        self.data = load_mapping(HERE / f"{name}.yaml", mapping, SCHEMA)
+        try:
+            self._read()
+        except MappingError:
+            raise
+        except EqlError as exc:
+            if not mapping:
+                raise
+            raise MappingError(exc.message, path=str(mapping)) from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            if not mapping:
+                raise
+            raise MappingError(f"invalid spl mapping: {exc}", path=str(mapping)) from None
+
+    def _read(self) -> None:
         self.kind = str(self.data.get("kind", "ecs"))
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")

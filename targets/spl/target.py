@@ -27,6 +27,10 @@ class SplTarget:
     name = "spl"
     profiles = PROFILES
 
+    def check_mapping(self, mapping: str, profile: Optional[str] = None) -> None:
+        """Load a user's mapping file once, so that a bad one is an error before any rule compiles."""
+        load_profile(profile, mapping)
+
     def compile(self, rule: Rule, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
         prof = load_profile(profile, mapping)
         notes = Notes()

@@ -47,7 +47,8 @@ def _toml(value) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        # a TOML basic string: JSON's escapes, plus DEL, which JSON leaves raw and TOML forbids raw
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"

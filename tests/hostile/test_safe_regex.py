@@ -144,3 +144,18 @@ def test_existing_timer_is_preserved():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("pattern", [
+    r"^(?:[vV][bB][sS]|[vV][bB][eE]|[bB][aA][tT])$",  # the SPL target's case-insensitive alternation
+    r"^(?:[sS]|[eE])$",
+    r"^(?:[kK]|x)$",
+    r"(?a)^(?i:s|e)$",
+])
+@pytest.mark.parametrize("text", ["vb\u017f", "vbs", "vbS", "\u017f", "\u212a", "k", "K", "s", "e"])
+def test_case_pairs_of_s_and_k_do_not_widen_in_re2(pattern, text):
+    """RE2 turns ``[sS]`` into a case-folded literal and, merging an alternation's literals into
+    one class, adds the fold orbit (long s, Kelvin sign) that ``re`` does not match."""
+    rx = safe_regex.compile(pattern)
+    assert rx.engine == "re2"
+    assert bool(rx.search(text)) == bool(re.search(pattern, text)), (pattern, text)

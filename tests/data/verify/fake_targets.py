@@ -117,3 +117,18 @@ class Blind(_Base):
 AGREE, INVERTED, REFUSER, CRASHER = Agree(), Inverted(), Refuser(), Crasher()
 BLIND = Blind()
 ASSUMING, CLAIMSEXACT = Assuming(), ClaimsExact()
+
+
+class Exploder(_Base):
+    """Its emitter raises: an internal error, which must be status ``error``, never a refusal."""
+
+    name = "exploder"
+
+    def compile(self, rule, profile=None, mapping=None):
+        raise RuntimeError("emitter exploded (test double)")
+
+    def execute(self, translation, events, profile=None, mapping=None):  # pragma: no cover - never called
+        raise AssertionError("an errored translation must not be executed")
+
+
+EXPLODER = Exploder()

@@ -1,0 +1,536 @@
+"""Reading NDJSON in large windows, and finding the lines that may hold a rule's needles.
+STANDARD LIBRARY ONLY (Hyperscan is used when importable and asked for).
+
+This file is embedded verbatim in the standalone module of the ``python`` target (after the
+runtime), so it must not import anything from eqlc; needles arrive as ``(bytes, case_insensitive)``
+pairs, derived by needles.py.
+
+Why windows: a per-line test costs a Python loop iteration plus a substring search per line (the
+probe measured a cap near 1M lines/s with one needle). Searching a 16 MiB window with one C call per
+needle (``bytes.find``) or one Hyperscan pass for all needles removes the per-line Python work from
+the lines that hold no needle, which are most lines for a selective rule. Only candidate lines are
+sliced out and decoded.
+
+Exactness (see needles.py): a needle is canonical JSON text. A line holding a real ``\\u`` escape
+(a backslash preceded by an even number of backslashes, then ``u``) is always a candidate; so is a
+line holding a real ``\\/`` when a needle has a ``/``. Case-insensitive needles are searched in the
+ASCII-lowered window (``bytes.lower`` folds ASCII only, as the matcher does) or with Hyperscan's
+CASELESS flag (ASCII only too). Both backends return the same candidate lines; tests assert it.
+
+When most lines are candidates anyway (a rule whose best literal is in most lines), scanning costs
+more than it saves: when the first MiB of a window shows a candidate share above ``ADAPT_SHARE``,
+the reader decodes that window whole and every line of the next ``ADAPT_SKIP`` windows (doubling
+while the data stays so), then scans again. Results never change; only the work.
+"""
+
+import io as _io
+import json as _json
+import sys as _sys
+
+WINDOW = 1 << 24  # bytes per read: large enough that per-window costs vanish
+ADAPT_SHARE = 0.6  # candidate share of a window above which scanning stops paying
+ADAPT_SKIP = 4  # windows decoded in full before scanning is tried again (doubling up to the max)
+ADAPT_SKIP_MAX = 64
+PROBE_BYTES = 1 << 20  # the part of a window scanned first, to decide whether to scan the rest
+_NL = b"\n"
+_BACKSLASH = 92
+ALL = None  # "every group": a line the scanner cannot rule out for any group
+
+
+def _unescaped(buf, p):
+    """Is the backslash at ``buf[p]`` an escape character (preceded by an even run of backslashes)?"""
+    k = 0
+    q = p - 1
+    while q >= 0 and buf[q] == _BACKSLASH:
+        k += 1
+        q -= 1
+    return not (k & 1)
+
+
+def hyperscan_available():
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _memmem():
+    """The C library's ``memmem`` through ctypes (both standard: glibc and the BSDs/macOS have it),
+    or None. Why: CPython 3.11's ``bytes.find`` scans about 1 GB/s for short needles on JSON text
+    (its skip loop keys on the needle's last byte, often a quote); glibc's memmem is 2-3x faster.
+    Checked on a sample before use; ``bytes.find`` is the fallback and gives the same offsets."""
+    try:
+        import ctypes
+
+        fn = ctypes.CDLL(None).memmem
+    except (ImportError, OSError, AttributeError):
+        return None
+    fn.restype = ctypes.c_void_p
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
+    c_char_p, c_void_p, cast = ctypes.c_char_p, ctypes.c_void_p, ctypes.cast
+
+    def finder(buf):
+        ref = c_char_p(buf)  # a pointer into the bytes object (no copy); ``ref`` keeps it alive
+        base = cast(ref, c_void_p).value
+
+        def find(needle, start, end):
+            m = len(needle)
+            if end - start < m:
+                return -1
+            r = fn(base + start, end - start, needle, m)
+            return -1 if not r else r - base
+
+        find.ref = ref
+        return find
+
+    sample = b'{"a":"x\\u0041"}\n{"b":"dracut"}\n'
+    f = finder(sample)
+    for needle in (b"dracut", b"\\u", b'"', b"zz", b"}\n"):
+        for start in (0, 3, 20):
+            if f(needle, start, len(sample)) != sample.find(needle, start):
+                return None
+    return finder
+
+
+_MEMMEM = []  # [finder or None], made on first use (ctypes costs start-up time)
+
+
+def _finder(buf):
+    """``find(needle, start, end)`` over ``buf``: memmem when available, else ``bytes.find``."""
+    if len(buf) <= 4096:
+        return buf.find
+    if not _MEMMEM:
+        _MEMMEM.append(_memmem())
+    return buf.find if _MEMMEM[0] is None else _MEMMEM[0](buf)
+
+
+class Scanner:
+    """Candidate lines of a window for needle ``groups`` (one group per rule: its needles, any of
+    which may occur). ``scan(buf, end)`` looks at the lines of ``buf[:end]`` (``end`` is just after
+    a newline, or the end of the input) and returns ``{line start: set of group ids, or ALL}`` for
+    the lines that hold a needle or a trigger escape.
+
+    Triggers: a real ``\\/`` when a needle has a ``/``; a real ``\\u00`` when every needle
+    character is below U+0100 (any other spelling of such a character is ``\\u00XX``), else any
+    real ``\\u``."""
+
+    backend = "stdlib"
+
+    def __init__(self, groups):
+        self.ngroups = len(groups)
+        by_text = {}
+        for gid, needles in enumerate(groups):
+            for text, ci in needles:
+                by_text.setdefault((bytes(text), bool(ci)), set()).add(gid)
+        self.needles = {k: tuple(sorted(v)) for k, v in by_text.items()}
+        slash = any(b"/" in text for text, _ci in self.needles)
+        low = all(max(text.decode("utf-8", "replace"), default="a") < "\u0100" for text, _ci in self.needles)
+        self.triggers = (b"\\u00" if low else b"\\u",) + ((b"\\/",) if slash else ())
+
+    def scan(self, buf, end, start=0):
+        raise NotImplementedError
+
+
+def _mark(buf, p, out, groups):
+    """Record the line holding offset ``p`` as holding ``groups``; returns the offset of its end."""
+    s = buf.rfind(_NL, 0, p) + 1
+    e = buf.find(_NL, p)
+    if e < 0:
+        e = len(buf)
+    cur = out.get(s, 0)
+    if groups is ALL or cur is ALL:
+        out[s] = ALL
+    elif cur == 0:
+        out[s] = set(groups)
+    else:
+        cur.update(groups)
+    return e
+
+
+class StdlibScanner(Scanner):
+    """One search pass per needle over the window (over its ASCII-lowered copy for the
+    case-insensitive ones); after a hit the search resumes at the end of the line. The cost grows
+    with the number of distinct needles: meant for one rule's needles, not for hundreds."""
+
+    def scan(self, buf, end, start=0):
+        out = {}
+        find = _finder(buf)
+        for trig in self.triggers:
+            p = find(trig, start, end)
+            while p >= 0:
+                if _unescaped(buf, p):
+                    p = find(trig, _mark(buf, p, out, ALL), end)
+                else:
+                    p = find(trig, p + 2, end)
+        lfind = None
+        for (text, ci), groups in self.needles.items():
+            if ci:
+                if lfind is None:
+                    lfind = _finder(buf.lower())
+                hfind = lfind
+            else:
+                hfind = find
+            p = hfind(text, start, end)
+            while p >= 0:
+                p = hfind(text, _mark(buf, p, out, groups), end)
+        return out
+
+
+def _hs_literal(text):
+    """A Hyperscan pattern matching ``text`` literally (every non-alphanumeric byte as \\xHH)."""
+    return b"".join(bytes([c]) if (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) else b"\\x%02x" % c for c in text)
+
+
+class HyperscanScanner(Scanner):
+    """The needles (the case-insensitive ones with HS_FLAG_CASELESS, which folds ASCII only, like
+    the matcher) in one block-mode Hyperscan database, the trigger escapes in another: Hyperscan
+    scans for one literal at memchr speed but for several with a slower multi-literal engine, and
+    the triggers are unlike the needles, so two passes beat one. A Python callback per hit."""
+
+    backend = "hyperscan"
+
+    def __init__(self, groups):
+        import hyperscan
+
+        Scanner.__init__(self, groups)
+        self.ids = list(self.needles.values())
+        self.db = self._compile(hyperscan, [(t, ci) for t, ci in self.needles])
+        self.trig_db = self._compile(hyperscan, [(t, False) for t in self.triggers])
+
+    @staticmethod
+    def _compile(hyperscan, literals):
+        if not literals:
+            return None
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=[_hs_literal(t) for t, _ci in literals], ids=list(range(len(literals))),
+                   elements=len(literals), flags=[hyperscan.HS_FLAG_CASELESS if ci else 0 for _t, ci in literals])
+        return db, hyperscan.Scratch(db)
+
+    def scan(self, buf, end, start=0):
+        view = memoryview(buf)[start:end]
+        out = {}
+        if self.trig_db is not None:
+            starts = []
+            add_start = starts.append
+            tlen = [len(t) - start for t in self.triggers]  # ``frm`` is 0 without HS_FLAG_SOM_LEFTMOST
+            self.trig_db[0].scan(view, match_event_handler=lambda i, frm, to, fl, cx: add_start(to - tlen[i]),
+                                 scratch=self.trig_db[1])
+            line_end = -1
+            for p in sorted(starts):
+                if p > line_end and _unescaped(buf, p):
+                    line_end = _mark(buf, p, out, ALL)
+        if self.db is None:
+            return out
+        ends = []
+        ids = []
+        add_end = ends.append
+        add_id = ids.append
+
+        def on_match(i, _frm, to, _flags, _ctx):
+            add_end(to)
+            add_id(i)
+
+        self.db[0].scan(view, match_event_handler=on_match, scratch=self.db[1])
+        if not ends:
+            return out
+        if start:
+            ends = [to + start for to in ends]
+        if self.ngroups == 1:
+            # one group: any hit makes the line a candidate; the other hits of a line are skipped
+            line_end = -1
+            for to in sorted(ends):
+                if to > line_end:
+                    line_end = _mark(buf, to - 1, out, (0,))
+            return out
+        table = self.ids
+        for to, i in zip(ends, ids):
+            _mark(buf, to - 1, out, table[i])
+        return out
+
+
+def make_scanner(groups, backend="auto"):
+    """A scanner for needle ``groups``: ``hyperscan`` (needs the package), ``stdlib``, or ``auto``
+    (Hyperscan when importable)."""
+    if backend not in ("auto", "hyperscan", "stdlib"):
+        raise ValueError("unknown scan backend %r (expected auto, hyperscan or stdlib)" % (backend,))
+    if backend == "hyperscan" or (backend == "auto" and hyperscan_available()):
+        if not hyperscan_available():
+            raise ImportError("the hyperscan scan needs the hyperscan package (pip install 'eqlc[fast]')")
+        return HyperscanScanner(groups)
+    return StdlibScanner(groups)
+
+
+def _split_lines(buf, end):
+    """The lines of ``buf[:end]``, each with its newline (``BytesIO.readlines`` splits with
+    memchr: in CPython 3.11 it is about three times faster than ``bytes.count`` or ``split``)."""
+    lines = _io.BytesIO(buf).readlines()
+    if end < len(buf):
+        lines.pop()  # the partial line after ``end``
+    return lines
+
+
+class NdjsonReader:
+    """Events from NDJSON files (``.gz`` too) or ``-`` (stdin), read in windows of whole lines.
+
+    Without a scanner every line is decoded (blank lines skipped, a malformed line reported to
+    ``on_bad(path, lineno, message, count)`` and skipped). With one, candidate lines are decoded
+    and a line that holds no needle may be skipped undecoded, so a malformed line is reported only
+    when it is decoded (always with the prefilter off: ``--no-prefilter``). Counters: ``lines`` (scanned), ``decoded`` (non-blank
+    lines parsed), ``events``, ``malformed``, ``windows_scanned``/``windows_decoded``, and
+    ``bytes_read`` of ``total_bytes`` (on-disk sizes, for progress).
+
+    Iterating yields event dicts. ``dispatch()`` yields ``(event, groups)``: the set of needle
+    groups the line holds, or ALL (None) when any group may match it (an escape trigger, or a
+    window decoded in full)."""
+
+    def __init__(self, paths, scanner=None, loads=None, on_bad=None, window=WINDOW, adaptive=True, on_io_error=None):
+        self.paths = list(paths)
+        self.scanner = scanner
+        self.loads = loads or _json.loads
+        self.on_bad = on_bad
+        self.on_io_error = on_io_error
+        self.io_errors = 0
+        self.window = window
+        self.adaptive = adaptive
+        self.lines = 0
+        self.decoded = 0
+        self.events = 0
+        self.malformed = 0
+        self.windows_scanned = 0
+        self.windows_decoded = 0
+        self.bytes_read = 0
+        self.total_bytes = sum(_size(p) for p in self.paths if p != "-")
+
+    # -- input ----------------------------------------------------------------------------------
+    def _open(self, path):
+        if path == "-":
+            return _sys.stdin.buffer
+        if path.endswith(".gz"):
+            import gzip
+
+            return gzip.open(path, "rb")
+        return open(path, "rb", buffering=0)
+
+    def _windows(self, f, seekable):
+        """``(buf, end)``: ``buf[:end]`` holds whole lines (the last line of the input may lack its
+        newline). A regular file is re-read from ``end``; other streams carry the tail over."""
+        read = getattr(f, "read1", None) or f.read
+        size = self.window
+        carry = b""
+        while True:
+            chunk = read(size)
+            if not chunk:
+                if carry:
+                    yield carry, len(carry)
+                return
+            if carry:
+                chunk = carry + chunk
+                carry = b""
+            cut = chunk.rfind(_NL)
+            if cut < 0:
+                carry = chunk  # a line longer than the window: read on until it ends
+                continue
+            end = cut + 1
+            yield chunk, end
+            if end < len(chunk):
+                if seekable:
+                    f.seek(end - len(chunk), 1)
+                else:
+                    carry = chunk[end:]
+
+    def _files(self):
+        """``(file number, path, buf, end)`` over every input.
+
+        An input that cannot be opened (a directory, no permission) or that breaks while being
+        read (a truncated or corrupt ``.gz``, an I/O error) is counted in ``io_errors`` and
+        reported to ``on_io_error(path, lines_read, exc)`` (without a handler it is raised);
+        reading goes on with the next input, and the lines read before the break were already
+        yielded, so their matches are never lost."""
+        import zlib
+
+        done = 0
+        for k, path in enumerate(self.paths):
+            lines_before = self.lines  # the consumer counts a window's lines before asking for the next
+            f = None
+            try:
+                if _os_path_isdir(path):
+                    raise IsADirectoryError(21, "is a directory, not an events file")
+                f = self._open(path)
+                seekable = path != "-" and not path.endswith(".gz")
+                raw = getattr(f, "fileobj", None) or f  # a gzip file's compressed stream, for progress
+                for buf, end in self._windows(f, seekable):
+                    if path != "-":
+                        try:
+                            self.bytes_read = done + raw.tell()
+                        except (OSError, ValueError):
+                            pass
+                    yield k, path, buf, end
+            except (OSError, EOFError, zlib.error) as exc:
+                self.io_errors += 1
+                if self.on_io_error is None:
+                    raise
+                self.on_io_error(path, self.lines - lines_before, exc)
+            finally:
+                if path != "-":
+                    if f is not None:
+                        f.close()
+                    done += _size(path)
+                    self.bytes_read = done
+
+    # -- decoding -------------------------------------------------------------------------------
+    def _bad(self, path, lineno, message):
+        self.malformed += 1
+        if self.on_bad is not None:
+            self.on_bad(path, lineno, message, self.malformed)
+
+    def _check(self, obj, line, path, lineno, exc):
+        """``obj`` decoded from ``line`` (or ``exc``): the event, or None (reported if malformed)."""
+        if exc is not None:
+            if not line.strip():
+                self.decoded -= 1
+            else:
+                self._bad(path, lineno, "invalid JSON: %s" % (exc,))
+            return None
+        if obj.__class__ is not dict:
+            self._bad(path, lineno, "not a JSON object (%s)" % (type(obj).__name__,))
+            return None
+        self.events += 1
+        return obj
+
+    def _decode_all(self, path, base, lines, hits=None):
+        """Every line: events, or (event, groups) pairs when ``hits`` is given."""
+        self.windows_decoded += 1
+        self.decoded += len(lines)
+        loads = self.loads
+        pos = 0
+        empty = frozenset()
+        for i, line in enumerate(lines, base + 1):
+            try:
+                obj = loads(line)
+            except ValueError as exc:
+                event = self._check(None, line, path, i, exc)
+            else:
+                if obj.__class__ is dict:
+                    self.events += 1
+                    event = obj
+                else:
+                    event = self._check(obj, line, path, i, None)
+            if hits is None:
+                if event is not None:
+                    yield event
+            else:
+                if event is not None:
+                    yield event, hits.get(pos, empty)
+                pos += len(line)
+
+    def _decode_hits(self, path, base, buf, hits):
+        """The candidate lines of a window, in order: (event, groups)."""
+        loads = self.loads
+        find = buf.find
+        counted_to, counted = 0, 0  # line numbers, computed only for malformed lines
+        for s in sorted(hits):
+            e = find(_NL, s)
+            line = buf[s:e] if e >= 0 else buf[s:]
+            self.decoded += 1
+            try:
+                obj = loads(line)
+            except ValueError as exc:
+                obj, err = None, exc
+            else:
+                if obj.__class__ is dict:
+                    self.events += 1
+                    yield obj, hits[s]
+                    continue
+                err = None
+            counted += buf.count(_NL, counted_to, s)
+            counted_to = s
+            event = self._check(obj, line, path, base + counted + 1, err)
+            if event is not None:
+                yield event, hits[s]
+
+    def _stream(self):
+        """``(file number, path, buf, end, lines)``: each window with its lines."""
+        for k, path, buf, end in self._files():
+            yield k, path, buf, end, _split_lines(buf, end)
+
+    def _scan_window(self, buf, end, n):
+        """The hits of a window, or None when most of its lines are candidates (then the whole
+        window is cheaper to decode, and the next windows are not scanned at all: ``pause``
+        windows, doubling while the data stays like this). Only the window's first MiB is scanned
+        to decide."""
+        scanner = self.scanner
+        probe = end
+        if end > PROBE_BYTES:
+            probe = buf.rfind(_NL, 0, PROBE_BYTES) + 1 or end
+        head = scanner.scan(buf, probe)
+        self.windows_scanned += 1
+        if self.adaptive:
+            lines_in_probe = n if probe == end else buf.count(_NL, 0, probe)
+            if len(head) > ADAPT_SHARE * lines_in_probe:
+                self._pause, self._skip = self._skip, min(self._skip * 2, ADAPT_SKIP_MAX)
+                return None
+            self._skip = ADAPT_SKIP
+        if probe < end:
+            head.update(scanner.scan(buf, end, probe))
+        return head
+
+    def __iter__(self):
+        scanner = self.scanner
+        self._pause, self._skip = 0, ADAPT_SKIP
+        current, base = -1, 0
+        for k, path, buf, end, lines in self._stream():
+            if k != current:
+                current, base = k, 0
+            n = len(lines)
+            self.lines += n
+            hits = None
+            if scanner is not None:
+                if self._pause > 0:
+                    self._pause -= 1
+                else:
+                    hits = self._scan_window(buf, end, n)
+            if hits is None:
+                # no prefilter, or most lines are candidates: decoding them all costs less than
+                # picking them one by one (the others cannot match: decoding them changes nothing)
+                yield from self._decode_all(path, base, lines)
+            else:
+                for event, _groups in self._decode_hits(path, base, buf, hits):
+                    yield event
+            base += n
+
+    def dispatch(self, skip=True):
+        """``(event, groups)`` for the candidate lines (``skip=False``: for every line, with an
+        empty set when it holds no needle). Scanning never pauses here: the groups are the point."""
+        scanner = self.scanner
+        current, base = -1, 0
+        for k, path, buf, end, lines in self._stream():
+            if k != current:
+                current, base = k, 0
+            self.lines += len(lines)
+            if scanner is None:
+                for event in self._decode_all(path, base, lines):
+                    yield event, ALL
+            else:
+                hits = scanner.scan(buf, end)
+                self.windows_scanned += 1
+                if skip:
+                    yield from self._decode_hits(path, base, buf, hits)
+                else:
+                    yield from self._decode_all(path, base, lines, hits)
+            base += len(lines)
+
+
+def _os_path_isdir(path):
+    import os
+
+    return path != "-" and os.path.isdir(path)
+
+
+def _size(path):
+    import os
+
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
