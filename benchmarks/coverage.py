@@ -21,6 +21,7 @@ import re
 import sys
 from pathlib import Path
 
+from eqlc.target import compile_rule
 from eqlc.errors import EqlError
 from eqlc.loaders import iter_batch, rule_files
 from eqlc.result import Status
@@ -65,7 +66,9 @@ def measure(rules: list, targets: list[str], broader: bool) -> dict:
                 if broader and takes_broader:
                     kwargs["broader"] = True
                 try:
-                    t = target.compile(rule, **kwargs)
+                    # the broader mechanism lives in the compiler (eqlc.broaden), not in the targets
+                    t = (compile_rule(rule, name, profile, None, broader=True) if broader and not takes_broader
+                         else target.compile(rule, **kwargs))
                 except Exception as exc:  # an internal error is counted, never hidden
                     counts["error"] += 1
                     reasons[f"internal error: {type(exc).__name__}"] += 1
@@ -93,10 +96,12 @@ def main(argv: list[str]) -> int:
     result = measure(rules, [t for t in args.targets.split(",") if t], args.broader)
     statuses = [s.value for s in Status]
     print(f"{len(rules)} rules from {args.rules}\n")
-    print("| target (profile) | " + " | ".join(statuses) + " |")
-    print("|---|" + "---:|" * len(statuses))
+    print("| target (profile) | " + " | ".join(statuses) + " | deployable |")
+    print("|---|" + "---:|" * (len(statuses) + 1))
     for label, r in result.items():
-        print(f"| {label} | " + " | ".join(str(r["counts"].get(s, 0)) for s in statuses) + " |")
+        deployable = sum(n for s, n in r["counts"].items() if s not in ("refused", "error"))
+        share = f"{deployable} ({100 * deployable / max(1, len(rules)):.1f}%)"
+        print(f"| {label} | " + " | ".join(str(r["counts"].get(s, 0)) for s in statuses) + f" | {share} |")
     for label, r in result.items():
         if r["reasons"]:
             print(f"\n{label}: refusals by reason (top {args.top} of {len(r['reasons'])} shapes)")

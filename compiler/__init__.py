@@ -60,7 +60,7 @@ def as_rule(source: Union[Rule, Query, str]) -> Rule:
 
 def compile(  # noqa: A001 - the documented name: eqlc.compile
     rule: Union[Rule, Query, str], target: str, profile: Optional[str] = None,
-    mapping: Optional[Union[str, Path]] = None,
+    mapping: Optional[Union[str, Path]] = None, broader: bool = False,
 ) -> Translation:
     """Translate ``rule`` (a :class:`Rule`, a parsed :class:`Query`, or EQL text) for ``target``
     (sigma, kql, spl, osquery, python), optionally with one of its profiles and a mapping file
@@ -68,10 +68,13 @@ def compile(  # noqa: A001 - the documented name: eqlc.compile
 
     Raises :class:`UnknownTarget` / :class:`UnknownProfile` for a name the target does not have
     and :class:`EqlError` (:class:`MappingError`) for a bad mapping file. A target that raises
-    anything else gives a :class:`Translation` with status ``error`` (never a refusal)."""
+    anything else gives a :class:`Translation` with status ``error`` (never a refusal). With
+    ``broader``, a condition the target cannot express is dropped soundly instead of refusing the
+    rule (status ``broader``, see :mod:`eqlc.broaden`)."""
     from .target import compile_rule
 
-    return compile_rule(as_rule(rule), target, profile, str(mapping) if mapping is not None else None)
+    return compile_rule(as_rule(rule), target, profile, str(mapping) if mapping is not None else None,
+                       broader=broader)
 
 
 # Imported eagerly on purpose: ``eqlc.matcher`` is also the name of the sub-package, and only an

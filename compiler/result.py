@@ -1,4 +1,9 @@
-"""The result of compiling one rule for one target: exact, exact with assumptions, refused, or error.
+"""The result of compiling one rule for one target: exact, exact with assumptions, broader, refused,
+or error.
+
+``broader`` (opt-in, see :mod:`eqlc.broaden`) selects every event the rule selects and possibly
+more: it lists, in :attr:`Translation.dropped`, each condition that was replaced because the target
+could not express it.
 
 Every target returns a :class:`Translation`; the CLI renders it for people and as
 ``{"results": [...]}`` JSON (the shape shared by every target). ``error`` is not a verdict on the
@@ -11,25 +16,47 @@ from __future__ import annotations
 import enum
 import sys
 from dataclasses import dataclass, field
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Any, Iterator, Optional
 
 
 class Status(str, enum.Enum):
     EXACT = "exact"
     ASSUMPTIONS = "assumptions"
+    BROADER = "broader"
     REFUSED = "refused"
     ERROR = "error"  # the target raised: an internal error, never a refusal
+
+    @property
+    def deployable(self) -> bool:
+        """A translation a user can deploy: exact, assumptions or broader (not a refusal or an error)."""
+        return self not in (Status.REFUSED, Status.ERROR)
 
 
 class Refused(Exception):
     """Raised inside an emitter when a construct cannot be translated exactly; the message is
-    the reason the user sees."""
+    the reason the user sees. ``node`` is the IR node the refusal is about (an atom, a value
+    inside one, or a join key) when it is about one: :mod:`eqlc.broaden` can then replace that
+    atom; a refusal without a node (a sequence feature, a missing table) stays a refusal."""
 
     def __init__(self, reason: str, node: object = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.node = node
+
+
+@contextmanager
+def about(node: object) -> Iterator[None]:
+    """Attach ``node`` to a :class:`Refused` raised inside the block that has no node yet: an
+    emitter wraps the translation of one atom (or join key) in it, so that every refusal raised
+    while translating that atom names it, however deep the raise."""
+    try:
+        yield
+    except Refused as r:
+        if r.node is None:
+            r.node = node
+        raise
 
 
 @dataclass
@@ -59,6 +86,12 @@ class Translation:
     artifacts: dict[str, str] = field(default_factory=dict)
     rule_path: Optional[str] = None
     profile: Optional[str] = None
+    # the IR node a refusal is about (Refused.node), for eqlc.broaden; not part of the JSON
+    refusal_node: Any = field(default=None, compare=False, repr=False)
+    # BROADER: the conditions replaced to make the rule translatable (eqlc.broaden.Dropped)
+    dropped: list = field(default_factory=list)
+    # BROADER: the rule as widened and compiled (its query, and a description naming the dropped conditions)
+    widened_rule: Any = field(default=None, compare=False, repr=False)
     output_file: Optional[str] = None
     # the files ``eqlc compile -o`` wrote for this translation (main output first, then artifacts)
     files: list[str] = field(default_factory=list)
@@ -89,6 +122,7 @@ class Translation:
             "notes": list(self.notes),
             "output": self.output,
             "files": list(self.files),
+            **({"dropped": [d.as_dict() for d in self.dropped]} if self.dropped else {}),
         }
         if self.error is not None:
             out["error"] = self.error

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional, Protocol, Sequence, Union
 
 from .errors import UnknownProfile, UnknownTarget, UsageError
-from .result import Translation
+from .result import Status, Translation
 from .rule import Rule
 
 # name -> "module:attribute" of a Target instance; imported lazily so that one target's optional
@@ -167,19 +167,25 @@ def check_target(name: str, profile: Optional[str] = None) -> None:
 
 @dataclass(frozen=True)
 class TargetSpec:
-    """A target and optionally one of its profiles, written ``name`` or ``name:profile``.
+    """A target and optionally one of its profiles, written ``name`` or ``name:profile``, and
+    whether it compiles broader translations (``name:profile+broader``: a refused atom is dropped
+    soundly, see :mod:`eqlc.broaden`; the label stays ``name:profile``).
 
     ``mapping`` is the ``--mapping`` file meant for this target (not part of its identity)."""
 
     name: str
     profile: Optional[str] = None
     mapping: Optional[str] = field(default=None, compare=False)
+    broader: bool = False
 
     @classmethod
     def parse(cls, text: str) -> "TargetSpec":
-        name, _, profile = text.strip().partition(":")
+        text, plus, flag = text.strip().partition("+")
+        if plus and flag != "broader":
+            raise UsageError(f"unknown target option +{flag}; expected +broader")
+        name, _, profile = text.partition(":")
         check_target(name, profile or None)
-        return cls(name, profile or None)
+        return cls(name, profile or None, broader=bool(plus))
 
     @property
     def label(self) -> str:
@@ -206,10 +212,10 @@ def parse_targets(values: Optional[Iterable[str]], profile: Optional[str] = None
         wanted = ["all"]
     specs: list[TargetSpec] = []
     for item in wanted:
-        if item == "all":
-            specs.extend(TargetSpec(n) for n in available())
+        if item in ("all", "all+broader"):
+            specs.extend(TargetSpec(n, broader=item != "all") for n in available())
             continue
-        name = item.partition(":")[0]
+        name = item.partition("+")[0].partition(":")[0]
         if name not in REGISTRY:
             raise UnknownTarget(f"{option}: unknown target {name!r}; expected one of {', '.join(REGISTRY)} or all")
         specs.append(TargetSpec.parse(item))
@@ -222,21 +228,43 @@ def parse_targets(values: Optional[Iterable[str]], profile: Optional[str] = None
         if only.profile is not None and only.profile != profile:
             raise UsageError(f"--profile {profile} contradicts {option} {only.label}")
         check_target(only.name, profile)
-        specs = [TargetSpec(only.name, profile)]
+        specs = [TargetSpec(only.name, profile, broader=only.broader)]
     return specs
 
 
-def compile_rule(rule: Rule, target: str, profile: Optional[str] = None, mapping: Optional[str] = None) -> Translation:
+def compile_rule(rule: Rule, target: str, profile: Optional[str] = None, mapping: Optional[str] = None,
+                 broader: bool = False) -> Translation:
     """Compile one rule for one target: the one place every command and the library API compile.
 
     An unknown target or profile raises :class:`UnknownTarget`/:class:`UnknownProfile`; a bad
     ``mapping`` file raises its :class:`~eqlc.errors.EqlError` (user input). Any other exception
     from the target is an internal error: the result has status ``error`` with the exception's
     type and message (never a refusal), so one emitter bug does not lose a batch. The result
-    names the rule's path and the profile in effect (the target's default when none was asked)."""
+    names the rule's path and the profile in effect (the target's default when none was asked).
+    With ``broader``, a refusal about one atom is answered by widening the rule
+    (:mod:`eqlc.broaden`); an internal error is never widened."""
+    check_target(target, profile)
+    t = _compile_once(rule, target, profile, mapping)
+    if broader and t.status is Status.REFUSED:
+        from .broaden import compile_broader
+
+        t = compile_broader(rule, t, lambda r: _compile_once(r, target, profile, mapping))
+        t.rule_path = rule.path
+        if t.profile is None:
+            t.profile = _profile_in_effect(target, profile)
+    return t
+
+
+def _profile_in_effect(target: str, profile: Optional[str]) -> Optional[str]:
+    try:
+        return profile or default_profile(target)
+    except Exception:  # noqa: BLE001 - the target does not even import: its error says so
+        return profile
+
+
+def _compile_once(rule: Rule, target: str, profile: Optional[str], mapping: Optional[str]) -> Translation:
     from .errors import EqlError
 
-    check_target(target, profile)
     try:
         t = get_target(target).compile(rule, profile=profile, mapping=mapping)
     except EqlError:
@@ -245,8 +273,5 @@ def compile_rule(rule: Rule, target: str, profile: Optional[str] = None, mapping
         t = Translation.failed(target, exc)
     t.rule_path = rule.path
     if t.profile is None:
-        try:
-            t.profile = profile or default_profile(target)
-        except Exception:  # noqa: BLE001 - the target does not even import: its error says so
-            t.profile = profile
+        t.profile = _profile_in_effect(target, profile)
     return t

@@ -121,6 +121,8 @@ class TargetRun:
     # ids selected differently from the matcher on events that break a stated assumption
     outside_differences: list[str] = field(default_factory=list)
     scope: Optional[Scope] = None  # what the events inside the stated assumptions show (None: not run)
+    # BROADER: ids the target selects that the matcher does not (allowed: the dropped conditions' noise)
+    extra: list[str] = field(default_factory=list)
 
     @property
     def events_run(self) -> int:
@@ -153,8 +155,15 @@ class TargetRun:
     @property
     def proven(self) -> bool:
         """The events inside the stated assumptions can tell a right translation from a wrong one
-        (:attr:`Scope.proven`)."""
-        return self.scope is not None and self.scope.proven
+        (:attr:`Scope.proven`). For a broader translation, whose claim is a superset: some event
+        the matcher selects is inside them (a miss would show) and the target rejects some event
+        (it does not select everything)."""
+        if self.scope is None:
+            return False
+        if self.status is Status.BROADER:
+            rejects = self.selected is not None and len(set(self.selected)) < self.scope.events
+            return self.scope.in_scope_positives > 0 and rejects
+        return self.scope.proven
 
     @property
     def vacuous(self) -> bool:
@@ -178,7 +187,7 @@ class TargetRun:
         if self.error is not None:
             return "error"
         if self.disagreements or self.expectation_failures:
-            return "disagreement"
+            return "disagreement"  # for a broader translation: a superset violation (a missed event)
         if self.vacuous:
             return "vacuous"
         if not self.proven:
@@ -201,6 +210,9 @@ class TargetRun:
             out["outside_assumptions"] = {i: self.outside[i] for i in self.outside_differences}
             out["events_in_scope"] = self.in_scope
             out["events_in_scope_selected"] = self.in_scope_selected
+            if self.status is Status.BROADER:
+                out["extra_selections"] = len(self.extra)
+                out["dropped"] = [d.as_dict() for d in self.translation.dropped]
             if self.scope is not None:
                 out["events_selected"] = self.scope.positives
                 if self.scope.positive_breaks:  # the stated assumptions the matcher's selections break
@@ -298,7 +310,7 @@ def run_target(
 ) -> TargetRun:
     """Compile ``rule`` for one target and run it on ``events``; never raises for a target bug."""
     start = time.perf_counter()
-    translation = compile_rule(rule, spec.name, spec.profile, spec.mapping or mapping)
+    translation = compile_rule(rule, spec.name, spec.profile, spec.mapping or mapping, spec.broader)
     run = TargetRun(spec, translation)
     if translation.status is Status.ERROR:
         run.error = translation.error
@@ -314,11 +326,16 @@ def run_target(
             else:
                 run.outside = _outside(target, rule, translation, events, spec, spec.mapping or mapping)
                 differing = _differences(events, run.selected, reference)
+                if translation.status is Status.BROADER:  # a superset: only a missed event is wrong
+                    extra = set(run.selected) - set(reference)
+                    run.extra = [i for i in differing if i in extra]
+                    differing = [i for i in differing if i not in extra]
                 run.disagreements = [i for i in differing if i not in run.outside]
                 run.outside_differences = [i for i in differing if i in run.outside]
                 if expected is not None:
                     run.expectation_failures = [
-                        i for i in _differences(events, run.selected, expected) if i not in run.outside]
+                        i for i in _differences(events, run.selected, expected) if i not in run.outside
+                        and not (translation.status is Status.BROADER and i in run.selected)]
                 run.scope = scope_of(events, reference, run.outside)
         except Exception as exc:  # an engine failure is a result to report, not a crash of the batch
             tb = traceback.extract_tb(exc.__traceback__)
@@ -332,7 +349,9 @@ def _outside(target: Any, rule: Rule, translation: Translation, events: list[dic
              mapping: Optional[str]) -> dict[str, str]:
     """The target's own verdict on which events break the translation's stated assumptions; none
     for an exact translation or a target without such checks."""
-    if translation.status is not Status.ASSUMPTIONS:
+    if translation.status is Status.BROADER and translation.notes:
+        rule = translation.widened_rule or rule  # the rule the target compiled, with its stated assumptions
+    elif translation.status is not Status.ASSUMPTIONS:
         return {}
     check = getattr(target, OUTSIDE_ASSUMPTIONS, None)
     if check is None:

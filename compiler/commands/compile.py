@@ -32,7 +32,8 @@ from .common import (err, exit_code, expand_paths, fail, fail_output, inline_rul
 
 __all__ = ["EXTENSIONS", "compile_cmd", "compile_rule", "register"]
 
-_STYLE = {Status.EXACT: "green", Status.ASSUMPTIONS: "yellow", Status.REFUSED: "red", Status.ERROR: "bold red"}
+_STYLE = {Status.EXACT: "green", Status.ASSUMPTIONS: "yellow", Status.BROADER: "magenta", Status.REFUSED: "red",
+          Status.ERROR: "bold red"}
 _REASON_CHARS = 160
 
 
@@ -71,8 +72,9 @@ def compile_cmd(
         help="Write every translation and its deployment files here (one folder per target when there are several) and print one line per rule."),
     query: Optional[str] = typer.Option(None, "--query", "-q", metavar="TEXT", help="Compile this EQL query instead of rule files."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document with every result."),
+    broader: bool = typer.Option(False, "--broader", help="When a target cannot express one condition, drop it soundly (the translation selects a superset, status 'broader', each dropped condition listed) instead of refusing."),
 ) -> None:
-    """Translate rules for one or more targets: exact, with stated assumptions, refused, or error.
+    """Translate rules for one or more targets: exact, with stated assumptions, broader (--broader), refused, or error.
 
     Each result says which, with the reasons; error means the target failed (an internal error)."""
     if not target:
@@ -92,7 +94,7 @@ def compile_cmd(
     for rule in progress(rules, len(rules), "compiling", not json_out and outdir is not None):
         for spec in specs:
             try:
-                tr = compile_rule(rule, spec.name, spec.profile, spec.mapping)
+                tr = compile_rule(rule, spec.name, spec.profile, spec.mapping, broader or spec.broader)
             except EqlError as bad:  # an unreadable or invalid --mapping file
                 fail(bad)
             results[spec].append((rule, tr))
@@ -152,7 +154,10 @@ def _line(t: Translation) -> None:
 
 def _summary(specs: list[TargetSpec], results: dict, batches: list[BatchFiles]) -> None:
     table = Table(title="per target", title_justify="left")
-    for col in ("target", "rules", "exact", "assumptions", "refused", "error", "files"):
+    # the broader column only when some translation is broader (--broader): the table stays narrow
+    with_broader = any(t.status is Status.BROADER for s in specs for _r, t in results[s])
+    cols = ("target", "rules", "exact", "assumptions") + (("broader",) if with_broader else ()) + ("refused", "error", "files")
+    for col in cols:
         table.add_column(col, justify="left" if col == "target" else "right")
     for spec, batch in zip(specs, batches):
         items = results[spec]
@@ -160,7 +165,7 @@ def _summary(specs: list[TargetSpec], results: dict, batches: list[BatchFiles]) 
         label = spec.name + (f" ({items[0][1].profile})" if items and items[0][1].profile else "")
         nfiles = sum(len(t.files) for _r, t in items) + len(batch.files)
         table.add_row(label, str(len(items)), str(counts[Status.EXACT]), str(counts[Status.ASSUMPTIONS]),
-                      str(counts[Status.REFUSED]),
+                      *((str(counts[Status.BROADER]),) if with_broader else ()), str(counts[Status.REFUSED]),
                       f"[bold red]{counts[Status.ERROR]}[/bold red]" if counts[Status.ERROR] else "0", str(nfiles))
     out.print(table)
     for batch in batches:
@@ -180,6 +185,8 @@ def _module_header(text: str) -> str:
 def _show(t: Translation, brief_python: bool = False) -> None:
     style = _STYLE[t.status]
     out.print(f"[bold]{t.rule_path or '<query>'}[/bold] -> {_label(t)}: [{style}]{t.status.value}[/{style}]")
+    for d in t.dropped:
+        out.print(f"  - not tested: {d.text}", markup=False)
     for n in t.notes:
         out.print(f"  - {n}", markup=False)
     if t.output is not None:

@@ -36,6 +36,7 @@ def report_cmd(
     strict: bool = typer.Option(False, "--strict", help="Exit non-zero on any problem: 3 internal error, 2 a rule that does not load, 1 a disagreement, engine error or rule timeout."),
     rule_timeout: float = typer.Option(DEFAULT_RULE_TIMEOUT, "--rule-timeout", min=0, metavar="SECONDS",
                                        help="Seconds one rule may take (witnesses and every target); past it the rule is an error row and the batch goes on. 0: no limit."),
+    broader: bool = typer.Option(False, "--broader", help="Broader translations: a condition a target cannot express is dropped soundly (superset verified on the witnesses)."),
 ) -> None:
     """Verify every rule under PATH on every target and write JSON, Markdown and HTML reports."""
     specs = target_specs_or_exit(targets)
@@ -47,12 +48,13 @@ def report_cmd(
     except OutputError as e:
         fail_output(e)
     names = [s.label for s in specs]
+    runs = [n + ("+broader" if broader or s.broader else "") for n, s in zip(names, specs)]
     source = " ".join(paths)
     show = err.is_terminal and not json_out
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=not show) as bar:
         task = bar.add_task("verifying rule files", total=len(files))
-        rows = run_batch(files, names, jobs=max(1, jobs), on_done=lambda _n: bar.advance(task), rule_timeout=rule_timeout or None)
+        rows = run_batch(files, runs, jobs=max(1, jobs), on_done=lambda _n: bar.advance(task), rule_timeout=rule_timeout or None)
     report = build_report(rows, names, source)
     try:
         written = write_report(report, outdir)

@@ -13,6 +13,8 @@ failed expectation or engine error, 2 on bad input, 3 when a target's emitter ra
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 from typing import List, Optional
 
@@ -173,12 +175,15 @@ def verify_cmd(
     mapping: Optional[List[str]] = typer.Option(None, "--mapping", metavar="FILE", help="YAML merged over the target's field mapping; with several targets TARGET=FILE, repeated."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
     show_all: bool = typer.Option(False, "--all", help="Show every event row, not only disagreeing ones, for large fixture sets."),
+    broader: bool = typer.Option(False, "--broader", help="Verify broader translations (a refused condition dropped soundly): every event the matcher selects must be selected; extra selections are counted, not errors."),
 ) -> None:
     """Run every target on the same fixtures and show where they disagree with the matcher.
 
     Exit 1 on any disagreement, failed expectation, engine error or vacuous translation (its stated
     assumptions broken by every event the rule selects); 3 when a target fails to compile."""
     specs = target_specs_or_exit(targets, mappings=mapping)
+    if broader:
+        specs = [dataclasses.replace(s, broader=True) for s in specs]
     require_input(paths, query, "verify")
     if fixtures is not None:
         require_exists(fixtures, "no such fixture file")

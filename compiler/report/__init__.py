@@ -45,6 +45,7 @@ def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dic
                     c["witnesses"] += t["events"]
                     c["in_scope"] += t["events_in_scope"]
                     c["outside_differences"] += len(t.get("outside_assumptions") or ())
+                    c["extra_selections"] += t.get("extra_selections", 0)
                 c["s_" + t["status"]] += 1
                 c["v_" + t["verdict"]] += 1
                 if t["verdict"] == "disagreement":
@@ -55,9 +56,11 @@ def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dic
             "rules": c["rules"],
             "exact": c["s_exact"],
             "assumptions": c["s_assumptions"],
+            "broader": c["s_broader"],
             "refused": c["s_refused"],
             "internal_error": c["s_error"],
             "compiled": c["s_exact"] + c["s_assumptions"],
+            "deployable": c["s_exact"] + c["s_assumptions"] + c["s_broader"],
             "verified": c["v_verified"],
             "unproven": c["v_unproven"],
             "vacuous": c["v_vacuous"],
@@ -71,6 +74,8 @@ def target_totals(rows: Sequence[dict], targets: Sequence[str]) -> dict[str, dic
             "witnesses": c["witnesses"],
             "witnesses_in_scope": c["in_scope"],
             "outside_differences": c["outside_differences"],
+            # broader translations: witnesses selected beyond the matcher's (the dropped conditions' noise)
+            "extra_selections": c["extra_selections"],
             "top_refusals": [{"reason": r, "rules": n} for r, n in reasons.most_common(10)],
         }
     return out

@@ -53,14 +53,14 @@ def _label(t: dict) -> str:
 
 def _totals_table(report: dict) -> str:
     head = ("<tr><th>target</th><th>rules</th><th>exact</th><th>with assumptions</th><th>refused</th>"
-            "<th title='the target raised while compiling: an internal error, never a refusal'>error</th><th>verified</th>"
+            "<th title='the target raised while compiling: an internal error, never a refusal'>error</th><th>broader</th><th>verified</th>"
             "<th>unproven</th><th>vacuous</th><th>disagreement</th><th>engine error</th></tr>")
     rows = []
     for name in report["targets"]:
         t = report["totals"][name]
         rows.append(
             f"<tr><td>{_e(name)}</td><td>{t['rules']}</td><td>{t['exact']}</td><td>{t['assumptions']}</td>"
-            f"<td>{t['refused']}</td><td class='v-error'>{t.get('internal_error', 0)}</td>"
+            f"<td>{t['refused']}</td><td class='v-error'>{t.get('internal_error', 0)}</td><td>{t.get('broader', 0)}</td>"
             f"<td class='v-verified'>{t['verified']}</td><td class='v-unproven'>{t['unproven']}</td>"
             f"<td class='v-vacuous'>{t['vacuous']}</td>"
             f"<td class='v-disagreement'>{t['disagreement']}</td><td class='v-error'>{t.get('engine_error', t['error'])}</td></tr>"
@@ -99,6 +99,8 @@ def _rules_table(report: dict) -> str:
             if t["status"] == "error":
                 text = "! internal error"
             title = _e(t["notes"][0]) if t["status"] in ("refused", "error") and t.get("notes") else ""
+            if t.get("dropped"):  # a broader translation: hover names the conditions it does not test
+                title = _e("not tested: " + "; ".join(d["condition"] for d in t["dropped"]))
             cells.append(f"<td class='v-{t['verdict']}' data-v='{_VERDICT_RANK[t['verdict']]}' title='{title}'>{_e(text)} {status}</td>")
         body.append(f"<tr data-i='{i}'>{''.join(cells)}</tr>")
     return f"<table id='rules'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"

@@ -39,13 +39,13 @@ def render_markdown(report: dict) -> str:
         "",
         "`error`: the target raised while compiling (an internal error, never a refusal).",
         "",
-        "| target | rules | exact | with assumptions | refused | error | verified | unproven | vacuous | disagreement (exact / assumptions) | engine error |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| target | rules | exact | with assumptions | refused | error | broader | verified | unproven | vacuous | disagreement (exact / assumptions) | engine error |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in targets:
         t = report["totals"][name]
         lines.append(
-            f"| {name} | {t['rules']} | {t['exact']} | {t['assumptions']} | {t['refused']} | {t.get('internal_error', 0)} | "
+            f"| {name} | {t['rules']} | {t['exact']} | {t['assumptions']} | {t['refused']} | {t.get('internal_error', 0)} | {t.get('broader', 0)} | "
             f"{t['verified']} | {t['unproven']} | {t['vacuous']} | "
             f"{t['disagreement']} ({t['disagreement_exact']} / {t['disagreement_assumptions']}) | "
             f"{t.get('engine_error', t['error'])} |"

@@ -32,7 +32,7 @@ import re2
 
 from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
-from eqlc.result import Notes, Refused
+from eqlc.result import Notes, Refused, about
 
 from . import argv, syntax
 from .absent import Absent, decide
@@ -170,15 +170,17 @@ class Emitter:
             return disj([self.cond(t, negated) for t in e.terms])
         if isinstance(e, ir.Not):
             if is_script(e.expr):
-                guard, text = self.script(e.expr)
+                with about(e.expr):  # a refusal names the atom it is about (eqlc.broaden)
+                    guard, text = self.script(e.expr)
                 return conj([guard, f"not({text})"])
             return negate(self.cond(e.expr, not negated))
         if isinstance(e, ir.Boolean):
             return e.value
-        if is_script(e):
-            guard, text = self.script(e)
-            return conj([guard, text])
-        return self.leaf(e, negated)
+        with about(e):
+            if is_script(e):
+                guard, text = self.script(e)
+                return conj([guard, text])
+            return self.leaf(e, negated)
 
     # ---- native leaves ---------------------------------------------------------------------
     def leaf(self, e: ir.Expr, negated: bool) -> Cond:

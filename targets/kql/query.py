@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Optional
 
 from eqlc import ir
-from eqlc.result import Notes, Refused
+from eqlc.result import Notes, Refused, about
 from eqlc.rule import Rule
 
 from . import syntax
@@ -118,10 +118,11 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         key_texts, presence = [], []
         for k in keys:
             if not isinstance(k, ir.Field):
-                raise Refused("a sequence join key that is not a field is not translated")
-            fm = em.fieldmap(k)
+                raise Refused("a sequence join key that is not a field is not translated", k)
+            with about(k):  # a refusal names the join key it is about (eqlc.broaden)
+                fm = em.fieldmap(k)
             if fm.is_array or fm.values is not None or fm.derived_from_command_line:
-                raise Refused(f"join key {k.name} ({fm.text}) is an array, value-mapped or read from a command line: not translated")
+                raise Refused(f"join key {k.name} ({fm.text}) is an array, value-mapped or read from a command line: not translated", k)
             key_texts.append(fm.text)
             if not k.optional:
                 if fm.is_string:

@@ -49,7 +49,8 @@ class KqlTarget:
         try:
             text, checks = compile_query(prof, rule, notes)
         except Refused as r:
-            return KqlTranslation(self.name, Status.REFUSED, [r.reason], None, profile=pname, rule_path=rule.path)
+            return KqlTranslation(self.name, Status.REFUSED, [r.reason], None, profile=pname, rule_path=rule.path,
+                                  refusal_node=r.node)
         except UnquotableString as err:
             return KqlTranslation(self.name, Status.REFUSED, [str(err)], None, profile=pname, rule_path=rule.path)
         status = Status.ASSUMPTIONS if notes.assumptions else Status.EXACT

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional, Union
 
 from eqlc import ir
-from eqlc.result import Refused
+from eqlc.result import Refused, about
 
 from . import predicates as P
 from . import sqltext, tokens
@@ -462,6 +462,10 @@ class Emitter:
             return combine(kind, items)
         if isinstance(expr, ir.Boolean):
             return Frag(expr.value != neg)
+        with about(expr):  # a refusal names the atom it is about (eqlc.broaden)
+            return self.translate_leaf(expr, neg)
+
+    def translate_leaf(self, expr: ir.Expr, neg: bool) -> Frag:
         if isinstance(expr, ir.IsNull):
             if not isinstance(expr.expr, ir.Field):
                 raise Refused("a null check of a computed value runs as an Elasticsearch script; not translated")

@@ -31,7 +31,7 @@ from eqlc import ir
 from eqlc.events import values as ecs_values
 from eqlc.lucene_regex import RegexError, Untranslatable
 from eqlc.printer import expr as eql_text
-from eqlc.result import Refused
+from eqlc.result import Refused, about
 
 from . import regex as sigma_regex
 from .assumptions import AssumptionLog
@@ -496,6 +496,11 @@ class Converter:
             return s_not(self.convert(node.expr))
         if isinstance(node, ir.Boolean):
             return SConst(node.value)
+        with about(node):  # a refusal names the atom it is about (eqlc.broaden)
+            return self.convert_atom(node)
+
+    def convert_atom(self, node: ir.Expr) -> SExpr:
+        """One atom (not and/or/not/constant): :meth:`atom`, with a missing value folded."""
         try:
             return self.atom(node)
         except _NoValue as nv:

@@ -384,16 +384,16 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
         for term, sel, name in zip(seq.terms, sels, names):
             key = seq.keys(term)[k]
             if not isinstance(key, ir.Field):
-                raise Refused(f"join key `{eql_text(key)}`: Sigma group-by takes fields only")
+                raise Refused(f"join key `{eql_text(key)}`: Sigma group-by takes fields only", key)
             if key.optional:
-                raise Refused(f"optional join key ?{key.name}: EQL joins events where it is null, Sigma correlations drop them")
+                raise Refused(f"optional join key ?{key.name}: EQL joins events where it is null, Sigma correlations drop them", key)
             spec = sel.logsource.field(key.name, sel.product, mapping.separators, sel.codes)
             if spec is None and key.name in mapping.join_fields:
                 spec = _join_field(key, mapping, log)
             if spec is None or spec.kind != "plain":
                 raise Refused(
                     f"join key {key.name} has no plain field in the Sigma taxonomy of "
-                    f"{sel.logsource.sigma.get('category')}/{sel.product or 'any product'}"
+                    f"{sel.logsource.sigma.get('category')}/{sel.product or 'any product'}", key
                 )
             if spec.assume:
                 log.assume(spec.assume)

@@ -114,10 +114,10 @@ def _os_products(os_conds: list[ir.Expr], mapping: Mapping) -> Optional[str]:
             if p is None and ci:
                 p = next((mapping.products[k] for k in mapping.products if k.lower() == v.lower()), None)
             if p is None:
-                raise Refused(f"`{eql_text(c)}`: host.os.type {v!r} has no Sigma product in the mapping")
+                raise Refused(f"`{eql_text(c)}`: host.os.type {v!r} has no Sigma product in the mapping", c)
             named.add(p)
         if len(named) > 1:
-            raise Refused(f"`{eql_text(c)}` names several OS products; a Sigma rule has one log source product")
+            raise Refused(f"`{eql_text(c)}` names several OS products; a Sigma rule has one log source product", c)
         products = named if not products else products & named
         if not products:
             raise Refused("the host.os.type conditions contradict each other")

@@ -49,7 +49,7 @@ class SigmaTarget:
         try:
             em = emit(rule, profile, load(mapping))
         except Refused as err:
-            return Translation.refused(self.name, err.reason, profile=profile)
+            return Translation.refused(self.name, err.reason, profile=profile, refusal_node=err.node)
         t = SigmaTranslation.from_notes(self.name, em.text, Notes(list(em.log.texts)), profile=profile, log=em.log)
         t.artifacts = em.file_texts(header_lines(rule, em.log))
         t.output_file = ""

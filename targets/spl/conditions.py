@@ -27,7 +27,7 @@ from typing import Optional
 
 from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, parse_regex, to_pattern
-from eqlc.result import Refused
+from eqlc.result import Refused, about
 
 from . import literals as L
 from .assumptions import CheckedNote, holds_numbers
@@ -106,9 +106,14 @@ class ConditionBuilder:
         if isinstance(e, ir.Or):
             return self.disj([self.build(t) for t in e.terms])
         if isinstance(e, ir.Not):
-            return self.negate(e.expr)
+            with about(e.expr):  # a refusal names the atom it is about (eqlc.broaden)
+                return self.negate(e.expr)
         if isinstance(e, ir.Boolean):
             return Cond("true()" if e.value else "false()")
+        with about(e):
+            return self.build_atom(e)
+
+    def build_atom(self, e: ir.Expr) -> Cond:
         if self.dataset is not None:
             from . import dataset_leaves
 

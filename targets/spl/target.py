@@ -55,7 +55,7 @@ class SplTarget:
                 raise Refused("sample queries are not translated: Elasticsearch picks at most one unordered sample per join key "
                               "(max_samples_per_key) from the whole search window, which has no exact streaming SPL equivalent", body)
         except Refused as r:
-            return Translation.refused(self.name, r.reason, profile=prof.name)
+            return Translation.refused(self.name, r.reason, profile=prof.name, refusal_node=r.node)
         base = Translation.from_notes(self.name, text, notes, profile=prof.name)
         t = SplTranslation(base.target, base.status, base.notes, base.output, profile=prof.name, stanza_comments=tuple(comments))
         for suffix, art in extra.items():
