@@ -244,19 +244,7 @@ class _Translator:
         return ranges, negate
 
     def char_class(self, items: Any, flags: int) -> str:
-        ranges: list[tuple[int, int]] = []
-        negate = False
-        for op, av in items:
-            if op is _c.NEGATE:
-                negate = True
-            elif op is _c.LITERAL:
-                ranges.append((av, av))
-            elif op is _c.RANGE:
-                ranges.append(av)
-            elif op is _c.CATEGORY:
-                ranges += self.cat_ranges(av, flags)
-            else:
-                raise _NotRE2(f"class item {op}")
+        ranges, negate = self.class_ranges(items, flags)
         if not ranges:
             return "(?s:.)" if negate else "[^\\x00-\\x{10ffff}]"
         return _class_text(sorted(ranges), negate)
