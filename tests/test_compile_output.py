@@ -149,7 +149,9 @@ def test_verify_matrix_is_one_line_per_event_at_80_columns(capsys, monkeypatch) 
     import eqlc.commands.common as common
 
     monkeypatch.setattr(common.out._console(), "_width", 80, raising=False)  # the LazyConsole's real console
-    code, stdout, _ = run(capsys, "verify", RULE, "--all")
+    # the table names the rule by the path given: a relative one, so the checkout's location does not count
+    monkeypatch.chdir(Path(RULE).parents[3])
+    code, stdout, _ = run(capsys, "verify", str(Path(RULE).relative_to(Path(RULE).parents[3])), "--all")
     assert code == 0
     table = stdout[: stdout.index("~ differs")].splitlines()
     body = table[next(i for i, x in enumerate(table) if x.strip().startswith("───")) + 1:]
