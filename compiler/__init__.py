@@ -43,7 +43,13 @@ def _version() -> str:
         return "0+unknown"
 
 
-__version__ = _version()
+def __getattr__(name: str) -> str:
+    """``eqlc.__version__``, read from the installed metadata on first use: importing
+    ``importlib.metadata`` costs every command's start-up time, and only ``--version`` needs it."""
+    if name == "__version__":
+        globals()["__version__"] = v = _version()
+        return v
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def as_rule(source: Union[Rule, Query, str]) -> Rule:
