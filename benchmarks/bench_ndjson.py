@@ -78,6 +78,16 @@ WHERE host.os.type = 'linux'
 # ------------------------------------------------------------------------------------------------
 
 
+def _scratch() -> Path:
+    """A temporary directory for a goal's copies of the file (hundreds of MB), removed at exit."""
+    import atexit
+    import shutil
+
+    tmp = Path(tempfile.mkdtemp(prefix="eqlc-bench-"))
+    atexit.register(shutil.rmtree, tmp, True)
+    return tmp
+
+
 def interleaved(fns: dict, repeat: int) -> dict:
     """Best time and last result of each contender over ``repeat`` rounds run in turn (a shared
     machine's load then affects every contender alike)."""
@@ -214,7 +224,7 @@ def bench_many(real: Path, scalar: Path, lines: int, eql_lines: int, repeat: int
     from tests.corpus import all_rules
 
     rules = [r for r in all_rules() if r.query.kind == "event" and not r.event_category_override]
-    tmp = Path(tempfile.mkdtemp(prefix="eqlc-bench-"))
+    tmp = _scratch()
     part = tmp / "part.ndjson"
     spart = tmp / "scalar-part.ndjson"
     for src, dst, n in ((real, part, lines), (scalar, spart, eql_lines)):
@@ -394,7 +404,7 @@ def bench_instructions(real: Path, scalar: Path, lines: int, data: Path) -> dict
     the first ``lines`` lines, every one a fresh process as installed (bytecode cached), start-up
     included; each also on an empty file, so that ``per_line`` compares the work past start-up
     (what a longer file is made of). Every contender's count of matches is checked to agree."""
-    tmp = Path(tempfile.mkdtemp(prefix="eqlc-bench-"))
+    tmp = _scratch()
     part, spart, empty = tmp / "part.ndjson", tmp / "scalar-part.ndjson", tmp / "empty.ndjson"
     empty.write_bytes(b"")
     for src, dst in ((real, part), (scalar, spart)):
