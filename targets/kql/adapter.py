@@ -50,7 +50,8 @@ from .absent import Absent, breaks
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
 from .hives import Respelt
-from .profile import FieldMap, HiveColumn, Profile, Table, load_profile
+from .profile import ANY_CATEGORY, FieldMap, HiveColumn, Profile, Table, load_profile
+from .raw_tables import keyword_number_breaks
 
 ID_COLUMN = "__eqlc_id"
 SQL_TYPES = {"string": "VARCHAR", "long": "BIGINT", "int": "BIGINT", "real": "DOUBLE", "datetime": "TIMESTAMP",
@@ -181,7 +182,7 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
             continue
         cats = [c for c in values(event, ("event", "category")) if isinstance(c, str)]
         for t in profile.tables.values():
-            if t.category not in cats:
+            if t.category not in cats and t.category != ANY_CATEGORY:
                 continue
             row, reason, contributions, problems = _cached_row(profile, t, event, idx, devices)
             if not reason:
@@ -367,6 +368,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             row[fm.column] = json.dumps([v for v in vals])  # type: ignore[index]
             continue
         ok, val = _scalar(fm, vals, fm.type)
+        if ok and fm.keyword_number and (why := keyword_number_breaks(fm, vals)):
+            ok, val = False, why
         if not ok:
             if fm.field in ("host.os.type",):
                 continue

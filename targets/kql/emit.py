@@ -34,7 +34,7 @@ from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
 from eqlc.result import Notes, Refused, about
 
-from . import argv, syntax
+from . import argv, raw_tables, syntax
 from .absent import Absent, decide
 from .argv import Derived
 from .hives import Respelt, respell_leaf
@@ -220,6 +220,8 @@ class Emitter:
                 return conj([f"isnotempty({fm.text})", text])
             return text
         if fm.is_numeric:
+            if fm.keyword_number:
+                raw_tables.check_keyword_number(e, fm)
             text = self.numeric_leaf(e, fm)
             return conj([f"isnotnull({fm.text})", text]) if negated else text
         raise Refused(f"{f.name} maps to {fm.text} of type {fm.type}, which the KQL emitter does not compare")

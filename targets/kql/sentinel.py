@@ -147,7 +147,17 @@ def sentinel_config(profile: Profile) -> dict:
 
 
 def connectors(profile: Profile, tables: list[str], lookups: list[str]) -> list[dict]:
-    """requiredDataConnectors: the profile's connector with every table read as a data type."""
+    """requiredDataConnectors: the profile's connector with every table read as a data type, or,
+    where the profile names connectors per table (``connectors``, the raw-tables profile), every
+    connector of every table read, each with its table."""
+    per_table = sentinel_config(profile).get("connectors") or {}
+    if per_table:
+        out: list[dict] = []
+        for table in dict.fromkeys(tables + [profile.lookups[n].table for n in lookups]):
+            if table not in per_table:
+                raise Refused(f"the {profile.name} profile names no data connector for {table}: no Sentinel deployment is written")
+            out.extend({"connectorId": str(c), "dataTypes": [table]} for c in per_table[table])
+        return out
     connector = sentinel_config(profile).get("connector")
     if not connector:
         return []
