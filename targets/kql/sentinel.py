@@ -33,10 +33,10 @@ from typing import Any, Optional
 import yaml
 
 from eqlc import ir
-from eqlc.result import Refused
+from eqlc.result import Notes, Refused
 from eqlc.rule import Rule, duration_ms
 
-from . import schedule
+from . import raw_tables, schedule
 from .profile import Profile
 from .query import category_from_condition
 
@@ -123,6 +123,8 @@ def attack_of(rule: Rule) -> Attack:
 # ---- what a query reads -----------------------------------------------------------------------
 def tables_read(profile: Profile, rule: Rule) -> list[str]:
     """The profile tables the rule's query reads (one per event query or sequence term)."""
+    if raw_tables.is_raw(profile):  # one raw table, chosen by the rule's index patterns
+        return list(raw_tables.narrow(profile, rule, Notes()).tables)
     body = rule.query.body
     queries = [t.query for t in body.terms] if isinstance(body, ir.Sequence) else [body]
     out: list[str] = []

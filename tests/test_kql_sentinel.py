@@ -1,0 +1,170 @@
+"""The `sentinel` KQL profile: Sentinel's raw tables (SecurityEvent, AWSCloudTrail), chosen by the
+rule's index patterns (targets/kql/raw_tables.py).
+
+Queries run on duckdb-kql over tables the fixture adapter builds from the same profile YAML and
+must select exactly what the reference matcher (Elasticsearch's semantics) selects among the
+events inside the stated assumptions; the events each assumption leaves out are asserted one by
+one (a category other than the query's, an event.code not written in decimal, an event.outcome
+that Elastic's CloudTrail pipeline would not have set from the record, a fact the table implies)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from eqlc import parse_query
+from eqlc.matcher import matcher
+from eqlc.result import Status
+from eqlc.rule import Rule
+from eqlc.targets.kql import TARGET
+
+ROOT = Path(__file__).resolve().parent.parent
+WINDOWS = ("logs-system.security*", "logs-windows.forwarded*", "winlogbeat-*")
+CLOUDTRAIL = ("filebeat-*", "logs-aws.cloudtrail-*")
+
+
+def _rule(text: str, index: tuple[str, ...] = WINDOWS, override: str | None = None) -> Rule:
+    return Rule(query=parse_query(text), query_text=text, name="kql sentinel", index=index, event_category_override=override)
+
+
+def _run(rule: Rule, events: list[dict]):
+    tr = TARGET.compile(rule, profile="sentinel")
+    assert tr.output is not None, tr.notes
+    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
+    got = sorted(TARGET.execute(tr, events, profile="sentinel"))
+    m = matcher(rule)
+    want = sorted(e["_id"] for e in events if m.match(e) and e["_id"] not in out)
+    return tr, got, want, out
+
+
+def _win(_id: str, code, delegate: str = "krbtgt/CORP", category: str = "iam", os: str = "windows") -> dict:
+    return {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": [category], "code": code},
+            "host": {"os": {"type": os}}, "winlog": {"event_data": {"AllowedToDelegateTo": delegate, "SubjectUserSid": "S-1-5-21-1"}}}
+
+
+DELEGATION = 'iam where host.os.type == "windows" and event.code == "4738" and winlog.event_data.AllowedToDelegateTo : "*krbtgt*"'
+WIN_EVENTS = [
+    _win("match", "4738"), _win("match-upper", "4738", "KRBTGT/CORP"), _win("int-code", 4738),
+    _win("other-spn", "4738", "cifs/srv"), _win("other-code", "4742"),
+    _win("leading-zero", "04738"), _win("not-a-number", "x4738"),
+    _win("authentication", "4738", category="authentication"), _win("linux", "4738", os="linux"),
+]
+
+
+def test_security_event_rule_runs_on_duckdb_kql_as_the_matcher_decides():
+    tr, got, want, out = _run(_rule(DELEGATION), WIN_EVENTS)
+    assert tr.status is Status.ASSUMPTIONS
+    assert tr.output.splitlines()[0] == "SecurityEvent"
+    assert "EventID == 4738" in tr.output and "AllowedToDelegateTo contains" in tr.output
+    assert set(out) == {"leading-zero", "not-a-number", "authentication", "linux"}, out
+    assert "not SecurityEvent's EventID written in decimal" not in out["leading-zero"]
+    assert "EventID written in decimal" in out["leading-zero"]
+    assert "event.category" in out["authentication"]
+    assert got == want == ["int-code", "match", "match-upper"]
+    notes = " ".join(tr.notes)
+    assert "read as the Windows Security event log, SecurityEvent" in notes
+    assert "taken to be `iam` events" in notes
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('iam where event.code == "04738"', "not a decimal number"),
+    ('iam where event.code : "47*"', "only equality with decimal literals"),
+    ('iam where event.code > "4000"', "only equality with decimal literals"),
+    ('iam where winlog.event_data.NewUACList == "USER_DONT_REQUIRE_PREAUTH"', "winlog.event_data.NewUACList has no column in SecurityEvent"),
+    ('iam where winlog.event_data.ElevatedToken == "%%1842"', "has no column"),
+])
+def test_security_event_refusals(text, reason):
+    tr = TARGET.compile(_rule(text), profile="sentinel")
+    assert tr.status is Status.REFUSED and reason in tr.notes[0], tr.notes
+
+
+@pytest.mark.parametrize("index, reason", [
+    ((), "names no index pattern"),
+    (("logs-endpoint.events.process-*",), "no sentinel table holds the rule's data"),
+    (("logs-system.security*", "logs-endpoint.events.*"), "no sentinel table holds the rule's data"),
+    (("logs-windows.sysmon_operational-*", "winlogbeat-*"), "no sentinel table holds the rule's data"),
+    # filebeat-* holds every Filebeat module: CloudTrail only beside logs-aws.cloudtrail-*
+    (("filebeat-*",), "no sentinel table holds the rule's data"),
+])
+def test_the_table_is_chosen_by_every_index_pattern(index, reason):
+    tr = TARGET.compile(_rule('any where event.code == "4624"', index), profile="sentinel")
+    assert tr.status is Status.REFUSED and reason in tr.notes[0], tr.notes
+
+
+def _ct(_id: str, ua: str, outcome: str | None = "success", error: str | None = None, dataset: str | None = "aws.cloudtrail",
+        types: tuple[str, ...] = ("info",), action: str = "GetCallerIdentity") -> dict:
+    ev: dict = {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"action": action, "type": list(types)},
+                "user_agent": {"original": ua}, "aws": {"cloudtrail": {"user_identity": {"type": "IAMUser"}}}}
+    if outcome is not None:
+        ev["event"]["outcome"] = outcome
+    if error is not None:
+        ev["aws"]["cloudtrail"]["error_code"] = error
+    if dataset is not None:
+        ev["data_stream"] = {"dataset": dataset}
+    return ev
+
+
+USER_AGENT = ('any where data_stream.dataset == "aws.cloudtrail" and event.outcome == "success" and '
+              '(stringContains(user_agent.original, "+kali") or stringContains(user_agent.original, "TruffleHog"))')
+CT_EVENTS = [
+    _ct("kali", "aws-cli/2 Linux/6+kali"), _ct("truffle", "TruffleHog"), _ct("plain", "aws-cli/2"),
+    _ct("denied", "aws-cli/2 +kali", outcome="failure", error="AccessDenied"),
+    _ct("outcome-without-error", "aws-cli/2 +kali", outcome="failure"),
+    _ct("error-but-success", "aws-cli/2 +kali", error="AccessDenied"),
+    _ct("no-dataset", "aws-cli/2 +kali", dataset=None),
+]
+
+
+def test_cloudtrail_rule_runs_on_duckdb_kql_as_the_matcher_decides():
+    tr, got, want, out = _run(_rule(USER_AGENT, CLOUDTRAIL), CT_EVENTS)
+    assert tr.output.splitlines()[0] == "AWSCloudTrail"
+    assert "ErrorCode" in tr.output and "parse_json(ResponseElements).ConsoleLogin" in tr.output
+    # event.outcome is computed from ErrorCode/ErrorMessage as Elastic's pipeline sets it: an event
+    # whose outcome the pipeline would not have set from its record is outside; so is an event
+    # without the dataset the table implies
+    assert set(out) == {"outcome-without-error", "error-but-success", "no-dataset"}, out
+    assert got == want == ["kali", "truffle"]
+
+
+def test_event_category_override_is_the_stated_category_of_the_rows():
+    text = 'info where event.action == "ConsoleLogin" and aws.cloudtrail.user_identity.type == "IAMUser"'
+    events = [_ct("info", "x", action="ConsoleLogin"), _ct("user", "x", action="ConsoleLogin", types=("user", "change")),
+              _ct("other-action", "x")]
+    tr, got, want, out = _run(_rule(text, CLOUDTRAIL, override="event.type"), events)
+    assert any("event.type is 'info'" in n for n in tr.notes), tr.notes
+    assert set(out) == {"user"}
+    assert got == want == ["info"]
+    # the other profiles still refuse a category read from another field
+    assert TARGET.compile(_rule(text, CLOUDTRAIL, override="event.type"), profile="defender").status is Status.REFUSED
+
+
+def test_sentinel_deployables_name_the_connectors_of_the_table(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for name, text, index in (("delegation", DELEGATION, WINDOWS), ("kali", USER_AGENT, CLOUDTRAIL)):
+        (rules / f"{name}.toml").write_text(
+            "[rule]\n" f'name = "{name}"\n' f'rule_id = "00000000-0000-0000-0000-00000000000{len(name)}"\n'
+            'description = "test"\nseverity = "low"\nrisk_score = 21\ntype = "eql"\nlanguage = "eql"\n'
+            f"index = {json.dumps(list(index))}\n" f"query = '''\n{text}\n'''\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "compiler", "compile", str(rules), "--target", "kql:sentinel", "--json",
+                          "-o", str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=180)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert sorted(r["status"] for r in doc["results"]) == ["assumptions", "assumptions"], doc["results"]
+    folder = tmp_path / "out"
+    delegation = yaml.safe_load((folder / "delegation.sentinel.yaml").read_text(encoding="utf-8"))
+    assert delegation["requiredDataConnectors"] == [
+        {"connectorId": "SecurityEvents", "dataTypes": ["SecurityEvent"]},
+        {"connectorId": "WindowsSecurityEvents", "dataTypes": ["SecurityEvent"]}]
+    assert {"entityType": "Host", "fieldMappings": [{"identifier": "FullName", "columnName": "Computer"}]} in delegation["entityMappings"]
+    kali = yaml.safe_load((folder / "kali.sentinel.yaml").read_text(encoding="utf-8"))
+    assert [c["connectorId"] for c in kali["requiredDataConnectors"]] == ["AWS", "AWSS3"]
+    assert kali["query"].startswith("AWSCloudTrail\n| where TimeGenerated >= ago(")
+    batch = json.loads((folder / "sentinel-sentinel.json").read_text(encoding="utf-8"))
+    queries = sorted(r["properties"]["query"].splitlines()[0] for r in batch["resources"])
+    assert queries == ["AWSCloudTrail", "SecurityEvent"]
