@@ -58,10 +58,10 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
     found = [t for t in profile.tables.values() if t.category == ANY_CATEGORY
              and all(p in t.sources or p in t.shared_sources for p in index) and any(p in t.sources for p in index)]
     if len(found) > 1:
-        raise Refused(f"the rule's index patterns ({', '.join(index)}) fit several {profile.name} tables "
-                      f"({', '.join(t.name for t in found)}): no single raw table to search")
+        raise Refused(f"the rule's index patterns fit several {profile.name} tables: {', '.join(index)} "
+                      f"({', '.join(t.name for t in found)})")
     if not found:
-        raise Refused(f"no {profile.name} table holds the rule's data (index patterns {', '.join(index)})")
+        raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(index)}")
     t = found[0]
     if t.source_note:
         notes.assume(t.source_note)
