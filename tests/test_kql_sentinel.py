@@ -75,8 +75,9 @@ def test_security_event_rule_runs_on_duckdb_kql_as_the_matcher_decides():
     ('iam where event.code == "04738"', "not a decimal number"),
     ('iam where event.code : "47*"', "only equality with decimal literals"),
     ('iam where event.code > "4000"', "only equality with decimal literals"),
-    ('iam where winlog.event_data.NewUACList == "USER_DONT_REQUIRE_PREAUTH"', "winlog.event_data.NewUACList has no column in SecurityEvent"),
-    ('iam where winlog.event_data.ElevatedToken == "%%1842"', "has no column"),
+    # a name that no <Data Name="..."> element can carry
+    ('iam where winlog.event_data.Foo.Bar == "x"', "winlog.event_data.Foo.Bar has no column in SecurityEvent"),
+    ('iam where winlog.user_data.SubjectUserName == "x"', "has no column"),
 ])
 def test_security_event_refusals(text, reason):
     tr = TARGET.compile(_rule(text), profile="sentinel")
@@ -168,3 +169,29 @@ def test_sentinel_deployables_name_the_connectors_of_the_table(tmp_path):
     batch = json.loads((folder / "sentinel-sentinel.json").read_text(encoding="utf-8"))
     queries = sorted(r["properties"]["query"].splitlines()[0] for r in batch["resources"])
     assert queries == ["AWSCloudTrail", "SecurityEvent"]
+
+
+def _dn(_id: str, dn, cls: str | None = "dnsNode") -> dict:
+    data: dict = {"ObjectDN": dn}
+    if cls is not None:
+        data["ObjectClass"] = cls
+    return {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": ["iam"], "code": "5137"},
+            "host": {"os": {"type": "windows"}}, "winlog": {"event_data": data}}
+
+
+def test_event_data_without_a_column_is_read_from_the_event_xml():
+    """ObjectDN and ObjectClass have no SecurityEvent column: they are read from the EventData XML,
+    entities decoded; the adapter writes that XML from the ECS event as the stated assumption
+    says the agent does, and the computed-field check compares what the query reads with the
+    ECS value on duckdb-kql itself."""
+    text = ('any where event.code == "5137" and winlog.event_data.ObjectDN : "DC=*wpad*" and '
+            'not winlog.event_data.ObjectClass == "container"')
+    events = [_dn("wpad", "DC=wpad,DC=corp"), _dn("amp-lt", "DC=wpad&<x>,DC=corp"), _dn("entity-text", "DC=wpad&amp;,DC=corp"),
+              _dn("other", "DC=www,DC=corp"), _dn("container", "DC=wpad,DC=corp", cls="container"),
+              _dn("no-class", "DC=wpad,DC=corp", cls=None), _dn("two-values", ["DC=wpad", "DC=x"])]
+    tr, got, want, out = _run(_rule(text), events)
+    assert "EventData" in tr.output and "<Data Name=" in tr.output
+    assert any("read from the EventData column" in n for n in tr.notes)
+    assert set(out) == {"two-values"}, out
+    assert "Data element of EventData holds one" in out["two-values"]
+    assert got == want == ["amp-lt", "entity-text", "no-class", "wpad"]

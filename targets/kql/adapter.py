@@ -51,7 +51,7 @@ from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
 from .hives import Respelt
 from .profile import ANY_CATEGORY, FieldMap, HiveColumn, Profile, Table, load_profile
-from .raw_tables import keyword_number_breaks
+from .raw_tables import event_data_xml, keyword_number_breaks, xml_field
 
 ID_COLUMN = "__eqlc_id"
 SQL_TYPES = {"string": "VARCHAR", "long": "BIGINT", "int": "BIGINT", "real": "DOUBLE", "datetime": "TIMESTAMP",
@@ -223,7 +223,8 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
     import duckdb_kql
 
     for t in profile.tables.values():
-        exprs = {f: t.fields[f] for f in computed if f in t.fields and t.fields[f].expr and not t.fields[f].derived_from_command_line}
+        fields = {f: fm for f in computed if (fm := t.fields.get(f) or xml_field(t, f)) is not None}  # XML fields: per rule
+        exprs = {f: fm for f, fm in fields.items() if fm.expr and not fm.derived_from_command_line}
         cols, rows = out.tables[t.name]
         if not exprs or not rows:
             continue
@@ -378,6 +379,12 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         if fm.field == "@timestamp":
             continue
         row[fm.column] = val  # type: ignore[index]
+    if t.xml is not None:  # SecurityEvent.EventData: the event's other data as event XML
+        xml, why = event_data_xml(t.xml, event)
+        if why:
+            problems[t.xml.column] = f"outside the stated assumption on {t.xml.prefix}*: {why}"
+        else:
+            row[t.xml.column] = xml
     if t.hives is not None:  # RegistryKey: the key's path, its hive spelt in full
         reason = _fill_registry_key(t, event, row)
         if reason:

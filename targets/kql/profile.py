@@ -29,7 +29,8 @@ DEFAULT_PROFILE = "defender"
 # at the top of defender.yaml.
 _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "expr": None, "columns": None,
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None}
-_TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
+_TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
+          "event_data_xml": {"column": None, "prefix": None, "note": None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
 SCHEMA = {
     "profile": None, "timestamp": None, "case_insensitive": None, "argv_from_command_line": None, "event_id": None,
@@ -124,6 +125,18 @@ class Table:
     sources: tuple[str, ...] = ()
     source_note: str = ""
     shared_sources: tuple[str, ...] = ()  # patterns other sources share (filebeat-*): read only beside one of `sources`
+    xml: Optional["XmlData"] = None  # an XML column holding the rest of the event's fields (SecurityEvent.EventData)
+
+
+@dataclass(frozen=True)
+class XmlData:
+    """A string column holding an event's data as Windows event XML (``<Data Name="N">value</Data>``
+    elements), read for every ECS field ``prefix + N`` the table has no column of its own for
+    (:mod:`eqlc.targets.kql.raw_tables`)."""
+
+    column: str
+    prefix: str
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -180,6 +193,8 @@ class Profile:
         out = {self.timestamp: self.types.get(self.timestamp, "datetime")}
         for c in self.event_id:
             out[c] = self.types.get(c, "string")
+        if table.xml is not None:
+            out[table.xml.column] = "string"
         for fm in table.fields.values():
             if fm.lookup is not None:
                 continue
@@ -267,13 +282,19 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                            {str(k): str(v) for k, v in hv["names"].items()}) if hv else None
         tables[tname] = Table(tname, str(tspec["category"]), str(tspec.get("note", "")).strip(), facts, fields, hives,
                               tuple(str(x) for x in tspec.get("sources") or ()), str(tspec.get("source_note", "")).strip(),
-                              tuple(str(x) for x in tspec.get("shared_sources") or ()))
+                              tuple(str(x) for x in tspec.get("shared_sources") or ()), _xml_data(tspec.get("event_data_xml")))
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),
         event_id=tuple(data.get("event_id") or ()), tables=tables, types=types, lookups=lookups,
         extra_columns=extra, raw=data, argv_from_command_line=argv_on,
     )
+
+
+def _xml_data(spec: Any) -> Optional[XmlData]:
+    if not spec:
+        return None
+    return XmlData(str(spec["column"]), str(spec["prefix"]), str(spec.get("note", "")).strip())
 
 
 def _resolve_argv(fields: dict[str, FieldMap], table: str, enabled: bool) -> dict[str, FieldMap]:

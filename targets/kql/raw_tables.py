@@ -36,9 +36,14 @@ from eqlc import ir
 from eqlc.result import Notes, Refused
 from eqlc.rule import Rule
 
-from .profile import ANY_CATEGORY, FieldMap, Profile, Table
+from eqlc.events import split_path, values
+
+from .profile import ANY_CATEGORY, FieldMap, Profile, Table, XmlData
 
 CANONICAL_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+XML_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# XML text escaping, decoded in this order (&amp; last, so that "&amp;lt;" reads "&lt;")
+XML_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
 
 
 def is_raw(profile: Profile) -> bool:
@@ -65,7 +70,22 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
     t = found[0]
     if t.source_note:
         notes.assume(t.source_note)
+    extra = {f.name: fm for f in _fields(rule.query) if (fm := xml_field(t, f.name)) is not None}
+    if extra:
+        t = dataclasses.replace(t, fields={**t.fields, **extra})
     return dataclasses.replace(profile, tables={t.name: t}, category_field=rule.event_category_override or "event.category")
+
+
+def _fields(node: Any):
+    """Every ir.Field anywhere in a query (conditions, sequence keys)."""
+    if isinstance(node, ir.Field):
+        yield node
+    elif isinstance(node, (tuple, list)):
+        for x in node:
+            yield from _fields(x)
+    elif dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            yield from _fields(getattr(node, f.name))
 
 
 def raw_table(profile: Profile) -> Optional[Table]:
@@ -120,3 +140,60 @@ def keyword_number_breaks(fm: FieldMap, vals: list) -> Optional[str]:
             return (f"{fm.field} {v!r} is not {fm.text} written in decimal "
                     f"(no sign, no leading zero)")
     return None
+
+
+# ---- fields read from the event XML (SecurityEvent.EventData) -----------------------------------
+def xml_field(table: Table, name: str) -> Optional[FieldMap]:
+    """The field ``name`` read from the table's event XML column, when the table has no column of
+    its own for it and it names a Data element (``winlog.event_data.ObjectDN`` -> the text of
+    ``<Data Name="ObjectDN">``, its XML entities decoded), else None."""
+    xml = table.xml
+    if xml is None or name in table.fields or not name.startswith(xml.prefix):
+        return None
+    data_name = name[len(xml.prefix):]
+    if not XML_NAME.fullmatch(data_name):
+        return None
+    text = f"extract(@'<Data Name=\"{data_name}\">([^<]*)</Data>', 1, {xml.column})"
+    for entity, char in XML_ENTITIES:
+        text = f"replace_string({text}, {_kql_string(entity)}, {_kql_string(char)})"
+    return FieldMap(name, None, "string", note=xml.note, expr=text, columns=(xml.column,))
+
+
+def _kql_string(s: str) -> str:
+    return "'" + s + "'" if '"' in s else '"' + s + '"'
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _names(node: Any, prefix: tuple[str, ...], out: set[str]) -> None:
+    """Dotted names of the leaves under ``node`` (nested objects or dotted keys)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _names(v, prefix + tuple(str(k).split(".")), out)
+    else:
+        out.add(".".join(prefix))
+
+
+def event_data_xml(xml: XmlData, event: dict) -> tuple[Optional[str], Optional[str]]:
+    """(the event's XML column, None) or (None, why the event cannot be such a row): one
+    ``<Data Name="N">`` element per ECS field ``prefix + N`` with one value, its text escaped as the
+    stated assumption says the agent writes it (``&``, ``<``, ``>`` as entities)."""
+    names: set[str] = set()
+    _names(event, (), names)
+    parts = []
+    for name in sorted(n for n in names if n.startswith(xml.prefix)):
+        data_name = name[len(xml.prefix):]
+        if not XML_NAME.fullmatch(data_name):
+            continue
+        vals = values(event, split_path(name))
+        if len(vals) > 1:
+            return None, f"{name} has {len(vals)} values but a Data element of {xml.column} holds one"
+        if not vals:
+            continue
+        v = vals[0]
+        if isinstance(v, (dict, list, bool)):
+            return None, f"{name} is not text, as a Data element of {xml.column} is"
+        parts.append(f'<Data Name="{data_name}">{_escape(str(v))}</Data>')
+    return '<EventData xmlns="http://schemas.microsoft.com/win/2004/08/events/event">' + "".join(parts) + "</EventData>", None
