@@ -195,3 +195,26 @@ def test_event_data_without_a_column_is_read_from_the_event_xml():
     assert set(out) == {"two-values"}, out
     assert "Data element of EventData holds one" in out["two-values"]
     assert got == want == ["amp-lt", "entity-text", "no-class", "wpad"]
+
+
+def test_event_data_values_elastic_moves_read_as_missing_for_those_events():
+    """Elastic's System integration moves IpAddress (unless "-") out of winlog.event_data for the
+    authentication codes (to source.ip): for those event ids the query reads the field as missing,
+    so a 4624 event that still carries winlog.event_data.IpAddress (which the pipeline never
+    writes) is outside the mapping, and 4779 (not moved) is read from the column."""
+    text = 'any where winlog.event_data.IpAddress == "10.0.0.1"'
+    def ev(_id, code, ip):
+        return {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"code": code},
+                "winlog": {"event_data": {"IpAddress": ip}}}
+    events = [ev("4779", "4779", "10.0.0.1"), ev("4624-moved", "4624", "10.0.0.1"), ev("4624-dash", "4624", "-"),
+              ev("4779-other", "4779", "10.0.0.2")]
+    tr, got, want, out = _run(_rule(text), events)
+    assert 'iff(EventID in (1100, 1102' in tr.output
+    assert set(out) == {"4624-moved"}, out
+    assert got == want == ["4779"]
+
+
+@pytest.mark.parametrize("name", ["NewUACList", "PrivilegeList", "AccessMaskDescription", "ProcessId"])
+def test_event_data_names_elastic_derives_are_not_read_from_the_xml(name):
+    tr = TARGET.compile(_rule(f'iam where winlog.event_data.{name} == "x"'), profile="sentinel")
+    assert tr.status is Status.REFUSED and f"winlog.event_data.{name} has no column" in tr.notes[0], tr.notes

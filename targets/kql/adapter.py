@@ -342,8 +342,11 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         row["ReportId"] = idx + 1
     mapped: dict[str, list[tuple[str, ...]]] = {}
     for fm in t.fields.values():
-        if fm.expr or fm.derived_from_command_line:  # computed by the query from other columns
+        if (fm.expr and not fm.column) or fm.derived_from_command_line:  # computed by the query from other columns
             continue  # (file.extension from FileName, process.args from the command line)
+        # an expression with a column of its own refines that raw column, loaded from the field
+        # itself (sentinel.yaml: winlog.event_data.IpAddress read as "" for the events whose value
+        # Elastic moves elsewhere); the computed-field check compares the two
         vals = values(event, split_path(fm.field))
         if fm.field == "host.id":
             vals = [devices[idx]]

@@ -30,7 +30,7 @@ DEFAULT_PROFILE = "defender"
 _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "expr": None, "columns": None,
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
-          "event_data_xml": {"column": None, "prefix": None, "note": None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
+          "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
 SCHEMA = {
     "profile": None, "timestamp": None, "case_insensitive": None, "argv_from_command_line": None, "event_id": None,
@@ -137,6 +137,7 @@ class XmlData:
     column: str
     prefix: str
     note: str = ""
+    not_in_xml: tuple[str, ...] = ()  # ECS names the source derives or moves: no Data element holds them
 
 
 @dataclass(frozen=True)
@@ -294,7 +295,8 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
 def _xml_data(spec: Any) -> Optional[XmlData]:
     if not spec:
         return None
-    return XmlData(str(spec["column"]), str(spec["prefix"]), str(spec.get("note", "")).strip())
+    return XmlData(str(spec["column"]), str(spec["prefix"]), str(spec.get("note", "")).strip(),
+                   tuple(str(x) for x in spec.get("not_in_xml") or ()))
 
 
 def _resolve_argv(fields: dict[str, FieldMap], table: str, enabled: bool) -> dict[str, FieldMap]:

@@ -151,7 +151,7 @@ def xml_field(table: Table, name: str) -> Optional[FieldMap]:
     if xml is None or name in table.fields or not name.startswith(xml.prefix):
         return None
     data_name = name[len(xml.prefix):]
-    if not XML_NAME.fullmatch(data_name):
+    if not XML_NAME.fullmatch(data_name) or data_name in xml.not_in_xml:
         return None
     text = f"extract(@'<Data Name=\"{data_name}\">([^<]*)</Data>', 1, {xml.column})"
     for entity, char in XML_ENTITIES:
@@ -185,7 +185,7 @@ def event_data_xml(xml: XmlData, event: dict) -> tuple[Optional[str], Optional[s
     parts = []
     for name in sorted(n for n in names if n.startswith(xml.prefix)):
         data_name = name[len(xml.prefix):]
-        if not XML_NAME.fullmatch(data_name):
+        if not XML_NAME.fullmatch(data_name) or data_name in xml.not_in_xml:
             continue
         vals = values(event, split_path(name))
         if len(vals) > 1:
