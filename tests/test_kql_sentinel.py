@@ -218,3 +218,27 @@ def test_event_data_values_elastic_moves_read_as_missing_for_those_events():
 def test_event_data_names_elastic_derives_are_not_read_from_the_xml(name):
     tr = TARGET.compile(_rule(f'iam where winlog.event_data.{name} == "x"'), profile="sentinel")
     assert tr.status is Status.REFUSED and f"winlog.event_data.{name} has no column" in tr.notes[0], tr.notes
+
+
+def test_event_action_and_logon_type_are_value_maps_onto_int_columns():
+    """event.action and winlog.logon.type are Elastic's names for EventID and LogonType (the System
+    integration's tables): literal comparisons become int comparisons, an action naming several
+    ids selects all of them, and an event whose action and code disagree is outside the mapping."""
+    text = 'authentication where event.action == "logged-out" and winlog.logon.type == "Network"'
+    def ev(_id, action, code=None, logon="Network", logon_code=None, category="authentication"):
+        e = {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": [category], "action": action},
+             "winlog": {"logon": {"type": logon}}}
+        if code is not None:
+            e["event"]["code"] = code
+        if logon_code is not None:
+            e["winlog"]["event_data"] = {"LogonType": logon_code}
+        return e
+    events = [ev("4634", "logged-out", "4634"), ev("4647", "logged-out", "4647", logon_code="3"), ev("no-code", "logged-out"),
+              ev("interactive", "logged-out", "4634", logon="Interactive"), ev("logged-in", "logged-in", "4624"),
+              ev("disagree", "logged-out", "4624"), ev("logon-disagree", "logged-out", "4634", logon_code="2"),
+              ev("upper", "LOGGED-OUT", "4634")]
+    tr, got, want, out = _run(_rule(text), events)
+    assert "EventID in (4634, 4647)" in tr.output and "LogonType in (3)" in tr.output, tr.output
+    assert set(out) == {"disagree", "logon-disagree", "upper"}, out
+    assert got == want == ["4634", "4647", "no-code"]
+    assert TARGET.compile(_rule('iam where event.action == "Token Right Adjusted Events"'), profile="sentinel").status is Status.REFUSED

@@ -396,7 +396,12 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         common = [x for x in options[0] if all(x in o for o in options[1:])]
         if not common:
             return row, f"value-mapped fields give {column} no common value ({options})", contributions, problems
-        row[column] = common[0]
+        have = row.get(column)
+        if have not in ("", None):  # a plain field filled the column too (event.code -> EventID)
+            if str(have) not in common:
+                return row, f"value-mapped fields give {column} one of {common}, another field {have!r}", contributions, problems
+            continue
+        row[column] = int(common[0]) if cols.get(column) in ("int", "long") else common[0]
     return row, None, contributions, problems
 
 
@@ -456,7 +461,7 @@ def _mapped_breaks(checks: list, table: str, row: dict, event: dict) -> Optional
         else:
             lits, ci = literal_values(m.leaf)
             es = any(eq_fold(h, lit, ci) for h in have for lit in (lits or []))
-        if es != ((row[m.column] or "") in m.allowed):
+        if es != (("" if row[m.column] is None else str(row[m.column])) in m.allowed):
             return (f"outside the stated value mapping: {f.name} {have!r} makes the leaf {es}, but the row's "
                     f"{m.column} {row[m.column]!r} makes its translation ({m.column} in {list(m.allowed)}) {not es}")
     return None
