@@ -169,6 +169,10 @@ def test_sentinel_deployables_name_the_connectors_of_the_table(tmp_path):
     batch = json.loads((folder / "sentinel-sentinel.json").read_text(encoding="utf-8"))
     queries = sorted(r["properties"]["query"].splitlines()[0] for r in batch["resources"])
     assert queries == ["AWSCloudTrail", "SecurityEvent"]
+    # the windowed queries Sentinel runs (ingestion_time() filters) parse with Microsoft's Kusto
+    # parser against the tables' declared schema
+    from tests.node.kusto import analyse, declared_tables
+    assert analyse([r["properties"]["query"] for r in batch["resources"]], declared_tables("sentinel")) == [[], []]
 
 
 def _dn(_id: str, dn, cls: str | None = "dnsNode") -> dict:
