@@ -209,14 +209,14 @@ class Adapter:
     @staticmethod
     def _get(row: dict, fm: FieldMap, col: str) -> Any:
         if fm.json_path:
-            return json_get(json.loads(row[col]), fm.json_path) if row.get(col) else None
+            return json_get(json.loads(row[col]), fm.json_path_for(row)) if row.get(col) else None
         return row.get(col)
 
     @staticmethod
     def _set(row: dict, fm: FieldMap, col: str, value: Any) -> None:
         if fm.json_path:
             doc = json.loads(row[col]) if row.get(col) else {}
-            json_put(doc, fm.json_path, value)
+            json_put(doc, fm.json_path_for(row), value)
             row[col] = json.dumps(doc, ensure_ascii=False)
         else:
             row[col] = value
@@ -225,9 +225,10 @@ class Adapter:
         """Store ``value`` in ``col`` (inside the JSON document for a ``json_path`` field)."""
         if fm.json_path:
             doc = json.loads(row[col]) if row.get(col) else {}
-            if json_get(doc, fm.json_path) is not None:
+            path = fm.json_path_for(row)
+            if json_get(doc, path) is not None:
                 return False
-            json_put(doc, fm.json_path, value)
+            json_put(doc, path, value)
             row[col] = json.dumps(doc, ensure_ascii=False)
             return True
         if row.get(col) is not None:
@@ -269,8 +270,8 @@ class Adapter:
             if vals:
                 for c, v in fm.when:  # a `when` column no enumeration decides: the row has the field
                     if row.get(c) is None and c not in self.enum_columns:
-                        row[c] = v
-            if any(row.get(c) != v for c, v in fm.when):
+                        row[c] = v[0] if isinstance(v, tuple) else v
+            if not fm.when_row(row):
                 continue
             col = fm.column_for(row)
             if len(vals) != 1 or col is None:
@@ -448,10 +449,11 @@ class Adapter:
         col = fm.column_for(loaded.main if not fm.join else row)
         raw = row.get(col)
         if fm.json_path:
-            raw = json_get(json.loads(raw), fm.json_path) if isinstance(raw, str) and raw else None
+            path = fm.json_path_for(loaded.main if not fm.join else row)
+            raw = json_get(json.loads(raw), path) if isinstance(raw, str) and raw else None
         if fm.kind == "enum":
             return list(fm.value_map.get(raw, ()))
-        if any(loaded.main.get(c) != v for c, v in fm.when):
+        if not fm.when_row(loaded.main):
             return []
         if raw is None or raw in fm.missing:
             return []

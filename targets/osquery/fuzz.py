@@ -116,7 +116,7 @@ class RowMaker:
             return
         if fm.json_path:
             doc = json.loads(row[col]) if row.get(col) else {}
-            keys = fm.json_path.split(".")[1:]
+            keys = fm.json_path_for(main).split(".")[1:]
             node = doc
             for k in keys[:-1]:
                 node = node.setdefault(k, {})
@@ -180,7 +180,7 @@ class RowMaker:
             for fm in live:  # `when` columns no enumeration decides (ntfs_journal_events.partial)
                 for c, v in fm.when:
                     if main.get(c) is None and c not in enum_cols:
-                        main[c] = self.rnd.choice([v, v, None])
+                        main[c] = self.rnd.choice(list(v) + list(v) + [None] if isinstance(v, tuple) else [v, v, None])
             loaded = Loaded(self.table.name, main)
             for alias, join in self.table.joins.items():
                 if join.table == table and main.get(join.on) is not None and main.get(join.on) == main.get(join.key):
