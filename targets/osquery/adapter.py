@@ -23,6 +23,7 @@ from typing import Any, Optional
 from eqlc.events import split_path, values
 
 from .fields import FieldMap, Mapping, TableMap
+from . import sysmon_decode
 
 C_SPACE = " \t\n\v\f\r"  # what boost::algorithm::trim removes in the C locale (std::isspace)
 SYNTHETIC_PARENT_PID = 999_999  # a parent pid for events that give parent facts but no parent pid
@@ -151,6 +152,9 @@ def json_put(doc: dict, path: str, value: str) -> None:
     node[keys[-1]] = value
 
 
+_DERIVED_DECODES = ("sysmon_hive",)
+
+
 class Adapter:
     """Rows of a source (``table``) on ``platform`` from ECS events, and back."""
 
@@ -221,6 +225,20 @@ class Adapter:
         else:
             row[col] = value
 
+    def _put_decoded(self, row: dict, fm: FieldMap, col: str, value: str) -> bool:
+        """Store the EventData text a decoded field (registry.hive, file.hash.*) is read from."""
+        have = self._get(row, fm, col)
+        if fm.decode == "sysmon_hive":
+            if have is not None:
+                return False  # the TargetObject from registry.path decides the hive
+            text = sysmon_decode.hive_target_object(value)
+        else:
+            text = sysmon_decode.with_hash(have, fm.decode.split(":", 1)[1], value)
+        if text is None:
+            return False
+        self._set(row, fm, col, text)
+        return True
+
     def _put(self, row: dict, fm: FieldMap, col: str, value: Any) -> bool:
         """Store ``value`` in ``col`` (inside the JSON document for a ``json_path`` field)."""
         if fm.json_path:
@@ -261,7 +279,7 @@ class Adapter:
                 row[fm.column] = join_args(vals, True) + fm.strip_suffix
                 any_value = True
         for fm in fields:
-            if fm.kind in ("basename", "extension", "tokens", "token_count"):
+            if fm.kind in ("basename", "extension", "tokens", "token_count") or fm.decode in _DERIVED_DECODES or fm.decode.startswith("sysmon_hash:"):
                 derived.append(fm)
                 continue
             if fm.kind != "column":
@@ -301,6 +319,9 @@ class Adapter:
             if col is None or (row.get(col) is not None and not fm.json_path):
                 continue
             vals = self._event_values(event, fm)
+            if fm.decode and len(vals) == 1 and isinstance(vals[0], str):
+                any_value = self._put_decoded(row, fm, col, vals[0]) or any_value
+                continue
             if fm.kind == "basename" and len(vals) == 1 and isinstance(vals[0], str):
                 any_value = self._put(row, fm, col, vals[0]) or any_value
             elif fm.kind == "extension" and len(vals) == 1 and isinstance(vals[0], str) and vals[0] and not fm.of_path:
@@ -450,7 +471,10 @@ class Adapter:
         raw = row.get(col)
         if fm.json_path:
             path = fm.json_path_for(loaded.main if not fm.join else row)
-            raw = json_get(json.loads(raw), path) if isinstance(raw, str) and raw else None
+            doc = json.loads(raw) if isinstance(raw, str) and raw else None
+            raw = json_get(doc, path) if doc is not None else None
+            if fm.fallback and doc is not None and (raw is None or raw in fm.missing):
+                raw = json_get(doc, fm.fallback)
         if fm.kind == "enum":
             return list(fm.value_map.get(raw, ()))
         if not fm.when_row(loaded.main):
@@ -461,6 +485,12 @@ class Adapter:
             raw = raw[: -len(fm.strip_suffix)]
         if fm.decode == "sysmon_details":
             return [sysmon_details(str(raw))]
+        if fm.decode == "sysmon_hive":
+            h = sysmon_decode.hive(str(raw))
+            return [h] if h is not None else []
+        if fm.decode.startswith("sysmon_hash:"):
+            h = sysmon_decode.hash_value(str(raw), fm.decode.split(":", 1)[1])
+            return [h] if h is not None else []
         if fm.kind == "basename" and fm.head:
             text = str(raw)
             return [text.rsplit(fm.separator, 1)[0]] if fm.separator in text else []

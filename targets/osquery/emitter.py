@@ -27,7 +27,7 @@ from eqlc import ir
 from eqlc.result import Refused, about
 
 from . import predicates as P
-from . import scripts, sqltext, tokens
+from . import scripts, sqltext, sysmon_decode, tokens
 from .engine import const_eval
 from .fields import FieldMap, Mapping, TableMap, when_sql
 
@@ -299,6 +299,10 @@ class Emitter:
             v = extension_sql(basename_sql(ref, fm.separator))
         elif fm.decode == "sysmon_details":
             v = sysmon_details_sql(ref)
+        elif fm.decode == "sysmon_hive":
+            v = sysmon_decode.hive_sql(ref)
+        elif fm.decode.startswith("sysmon_hash:"):
+            v = sysmon_decode.hash_sql(ref, fm.decode.split(":", 1)[1])
         elif fm.json_path and fm.type == "long":
             # Elastic's `convert` to long: a number only when the text is one
             v = f"CASE WHEN {ref} GLOB '[0-9]*' AND {ref} NOT GLOB '*[^0-9]*' THEN CAST({ref} AS INTEGER) END"
@@ -315,7 +319,8 @@ class Emitter:
     @staticmethod
     def derived_null(fm: FieldMap) -> bool:
         """Can the value be NULL while the column holds text? (then "missing" tests the value)"""
-        return bool(fm.when or fm.kind == "extension" or fm.separator_required or fm.head or (fm.json_path and fm.type == "long"))
+        return bool(fm.when or fm.kind == "extension" or fm.separator_required or fm.head or (fm.json_path and fm.type == "long")
+                    or fm.decode in ("sysmon_hive",) or fm.decode.startswith("sysmon_hash:"))
 
     def missing_parts(self, fm: FieldMap, ref: str, v: str) -> list[str]:
         null_of = v if self.derived_null(fm) else ref

@@ -31,7 +31,8 @@ _FIELD_SPEC: dict = {"column": None, "basename": None, "extension": None, "value
                      "join": None, "when": {ANY: None}, "refuse": None, "tokens": None, "count": None, "note": None,
                      "type": None, "missing": None, "strip_suffix": None, "trimmed": None, "json_path": None,
                      "separator": None, "separator_required": None, "cases": None, "of_path": None, "load_from": None,
-                     "quote_args": None, "decode": None, "head": None, "only": None}
+                     "quote_args": None, "decode": None, "head": None, "only": None,
+                     "fallback": None}
 _FIELD_SPEC["platforms"] = {ANY: _FIELD_SPEC}
 SCHEMA = {
     "os_types": {ANY: None}, "os_tags": {ANY: None}, "default_interval": None, "profiles": {ANY: {ANY: None}},
@@ -76,8 +77,9 @@ class FieldMap:
     separator_required: bool = False  # basename: no value when the path has no separator
     head: bool = False  # basename: the text before the last separator instead (no separator: no value)
     of_path: bool = False  # extension: after the last '.' of the whole path (Elastic's Windows integration)
-    decode: str = ""  # sysmon_details: Sysmon registry Details decoded as Elastic does
+    decode: str = ""  # sysmon_details / sysmon_hive / sysmon_hash:ALGO: derived as Elastic does (sysmon_decode.py)
     only: tuple = ()  # wildcard template: the names it covers
+    fallback: str = ""  # json_path read when the json_path's value is missing (or a `missing` marker)
     load_from: tuple = ()  # witnesses only: ECS fields that carry this datum in another producer's events
 
     @property
@@ -114,6 +116,11 @@ class FieldMap:
             return f"JSON_EXTRACT({alias}.{col}, {sqltext.quote(path)})" if path else f"{alias}.{col}"
 
         base = read(self.column or "", self.json_path)
+        if self.fallback:
+            first = base
+            for m in self.missing:
+                first = f"NULLIF({first}, {sqltext.literal(m)})"
+            base = f"COALESCE({first}, {read(self.column or '', self.fallback)})"
         if self.cases:
             arms = " ".join(
                 "WHEN " + " AND ".join(when_sql(f"{alias}.{c}", v) for c, v in conds) + f" THEN {read(col, path or self.json_path)}"
@@ -272,9 +279,9 @@ def _field(name: str, spec: Any) -> FieldMap:
                   cases=cases, quote_args=bool(spec.get("quote_args")),
                   separator_required=bool(spec.get("separator_required")), of_path=bool(spec.get("of_path")),
                   head=bool(spec.get("head")),
-                  decode=str(spec.get("decode") or ""), only=tuple(str(x) for x in (spec.get("only") or ())),
+                  decode=str(spec.get("decode") or ""), fallback=str(spec.get("fallback") or ""), only=tuple(str(x) for x in (spec.get("only") or ())),
                   load_from=tuple(str(x) for x in (spec.get("load_from") or ())))
-    if common["decode"] not in ("", "sysmon_details"):
+    if common["decode"] not in ("", "sysmon_details", "sysmon_hive") and not common["decode"].startswith("sysmon_hash:"):
         raise ValueError(f"mapping for {name}: unknown decode {common['decode']!r}")
     if spec.get("refuse"):
         return FieldMap(name, "refuse", reason=_note(spec["refuse"]), note=note)

@@ -17,6 +17,7 @@ from typing import Iterator
 
 from eqlc import ir
 
+from . import sysmon_decode
 from .adapter import Loaded
 from .fields import FieldMap, Mapping, TableMap
 
@@ -116,10 +117,19 @@ class RowMaker:
             return
         if fm.json_path:
             doc = json.loads(row[col]) if row.get(col) else {}
-            keys = fm.json_path_for(main).split(".")[1:]
+            path = fm.json_path_for(main)
+            if fm.fallback and self.rnd.random() < 0.4:
+                # the value in the fallback key, the first key missing or holding a marker
+                first = self.rnd.choice([None] + list(fm.missing))
+                self.put(row, main, dataclasses.replace(fm, fallback=""), first)
+                doc = json.loads(row[col]) if row.get(col) else {}
+                path = fm.fallback
+            keys = path.split(".")[1:]
             node = doc
             for k in keys[:-1]:
                 node = node.setdefault(k, {})
+            if value is not None and fm.decode:
+                value = self._encoded(fm, node.get(keys[-1]), str(value))
             if value is None:
                 node.pop(keys[-1], None)
             else:
@@ -127,6 +137,18 @@ class RowMaker:
             row[col] = json.dumps(doc, ensure_ascii=False)
         else:
             row[col] = value
+
+    def _encoded(self, fm: FieldMap, have: object, value: str) -> str:
+        """The EventData text a decoded field is read from, often in the shape Sysmon writes it."""
+        if self.rnd.random() < 0.25:
+            return value  # any text: the decoding must agree on it too
+        if fm.decode == "sysmon_hive":
+            return self.rnd.choice([value + "\\", value + "\\Software\\x", value])
+        if fm.decode.startswith("sysmon_hash:"):
+            algo = fm.decode.split(":", 1)[1]
+            text = have if isinstance(have, str) and self.rnd.random() < 0.5 else None
+            return sysmon_decode.with_hash(text, self.rnd.choice([algo, algo.lower()]), value) or value
+        return value
 
     def value(self, fm: FieldMap, table: str) -> object:
         rnd = self.rnd
