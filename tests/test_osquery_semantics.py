@@ -448,3 +448,31 @@ def test_security_user_domain_is_the_target_of_logons_and_the_subject_of_other_e
     assert run('any where startswith~(user.domain, winlog.computer_name)', [
         security("yes", 4697, "service-installed", "iam", "ws1", computer="WS1", SubjectDomainName="ws1"),
         security("no", 4697, "service-installed", "iam", "CORP", SubjectDomainName="CORP")], tags=("OS: Windows",))[1] == ["yes"]
+
+
+def dns(i, name, action="lookup_result", exe="C:\\Windows\\System32\\nslookup.exe", **extra):
+    """A Windows DNS event as Elastic Defend writes it (windows_network_dns_lookup_result.md)."""
+    ev = {"_id": i, "event": {"category": ["network"], "type": ["protocol"], "action": action},
+          "host": {"os": {"type": "windows"}}, "network": {"protocol": "dns"}, "dns": {"question": {"name": name}},
+          "process": {"pid": 77, "executable": exe, "name": exe.rsplit("\\", 1)[-1]}}
+    ev.update(extra)
+    return ev
+
+
+def test_windows_dns_lookups_are_read_from_dns_lookup_events():
+    """osquery's ETW DNS table (a completed lookup: Defend's lookup_result) serves Windows DNS rules
+    before Sysmon 22 does; its pack needs --enable_dns_lookup_events and the table's osquery version."""
+    events = [dns("hit", "a.UWhRC.x.BAAAA.y"), dns("miss", "example.com"), dns("case", "a.uwhrc.x.baaaa.y")]
+    t, ids = run('network where dns.question.name : "*UWhRC*BAAAA*" and process.name : "nslookup.exe"', events,
+                 tags=("OS: Windows",))
+    assert ids == ["hit", "case"]
+    assert "FROM dns_lookup_events" in t.output
+    pack = json.loads(t.artifacts[next(k for k in t.artifacts if k.endswith("windows.pack.json"))])
+    assert pack["version"] == "5.21.0"
+    flags = t.artifacts[next(k for k in t.artifacts if k.endswith("windows.flags"))]
+    assert "--enable_dns_lookup_events=true" in flags.split()
+    # the lookup request itself is not recorded: a rule on it is read from Sysmon 22, where it never holds
+    t = TARGET.compile(rule('network where event.action == "lookup_requested" and dns.question.name : "*x*"', tags=("OS: Windows",)))
+    assert t.status is Status.REFUSED and "never hold" in t.notes[0]
+    t = TARGET.compile(rule('network where dns.question.name : "*x*" and user.id == "S-1-5-18"', tags=("OS: Windows",)))
+    assert t.status is Status.REFUSED and t.notes[0].startswith("user.id")

@@ -234,3 +234,20 @@ def test_sysmon_hive_sql_agrees_with_its_twin(db, path, hive):
 
     assert D.hive(path) == hive
     assert db.execute(f"SELECT {D.hive_sql('t')} FROM (SELECT ? AS t)", (path,)).fetchone()[0] == hive
+
+
+@pytest.mark.parametrize("keywords", ["0x8020000000000000", "0x8010000000000000", "0x8030000000000000", "0x8000000000000000",
+                                      "0x0020000000000000", "0X8020000000000000", "0x20000000000000", "0x2000000000000",
+                                      "0x802000000000000g", "8020000000000000", "", "0x"])
+def test_windows_outcome_sql_agrees_with_its_twin(db, keywords):
+    from eqlc.targets.osquery import sysmon_decode as D
+
+    assert db.execute(f"SELECT {D.outcome_sql('t')} FROM (SELECT ? AS t)", (keywords,)).fetchone()[0] == D.outcome(keywords)
+
+
+def test_windows_outcome_follows_winlogbeat():
+    """winevent.Fields: Audit Failure wins over Audit Success; neither bit: no outcome."""
+    from eqlc.targets.osquery import sysmon_decode as D
+
+    assert [D.outcome(k) for k in ("0x8020000000000000", "0x8010000000000000", "0x8030000000000000", "0x8000000000000000")] == [
+        "success", "failure", "failure", None]

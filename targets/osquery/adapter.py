@@ -152,7 +152,7 @@ def json_put(doc: dict, path: str, value: str) -> None:
     node[keys[-1]] = value
 
 
-_DERIVED_DECODES = ("sysmon_hive",)
+_DERIVED_DECODES = ("sysmon_hive", "windows_outcome")
 
 
 class Adapter:
@@ -232,6 +232,10 @@ class Adapter:
             if have is not None:
                 return False  # the TargetObject from registry.path decides the hive
             text = sysmon_decode.hive_target_object(value)
+        elif fm.decode == "windows_outcome":
+            if have is not None:
+                return False
+            text = sysmon_decode.outcome_keywords(value)
         else:
             text = sysmon_decode.with_hash(have, fm.decode.split(":", 1)[1], value)
         if text is None:
@@ -487,6 +491,9 @@ class Adapter:
             return [sysmon_details(str(raw))]
         if fm.decode == "sysmon_hive":
             h = sysmon_decode.hive(str(raw))
+            return [h] if h is not None else []
+        if fm.decode == "windows_outcome":
+            h = sysmon_decode.outcome(str(raw))
             return [h] if h is not None else []
         if fm.decode.startswith("sysmon_hash:"):
             h = sysmon_decode.hash_value(str(raw), fm.decode.split(":", 1)[1])

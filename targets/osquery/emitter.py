@@ -301,6 +301,8 @@ class Emitter:
             v = sysmon_details_sql(ref)
         elif fm.decode == "sysmon_hive":
             v = sysmon_decode.hive_sql(ref)
+        elif fm.decode == "windows_outcome":
+            v = sysmon_decode.outcome_sql(ref)
         elif fm.decode.startswith("sysmon_hash:"):
             v = sysmon_decode.hash_sql(ref, fm.decode.split(":", 1)[1])
         elif fm.json_path and fm.type == "long":
@@ -320,7 +322,7 @@ class Emitter:
     def derived_null(fm: FieldMap) -> bool:
         """Can the value be NULL while the column holds text? (then "missing" tests the value)"""
         return bool(fm.when or fm.kind == "extension" or fm.separator_required or fm.head or (fm.json_path and fm.type == "long")
-                    or fm.decode in ("sysmon_hive",) or fm.decode.startswith("sysmon_hash:"))
+                    or fm.decode in ("sysmon_hive", "windows_outcome") or fm.decode.startswith("sysmon_hash:"))
 
     def missing_parts(self, fm: FieldMap, ref: str, v: str) -> list[str]:
         null_of = v if self.derived_null(fm) else ref

@@ -281,7 +281,7 @@ def _field(name: str, spec: Any) -> FieldMap:
                   head=bool(spec.get("head")),
                   decode=str(spec.get("decode") or ""), fallback=str(spec.get("fallback") or ""), only=tuple(str(x) for x in (spec.get("only") or ())),
                   load_from=tuple(str(x) for x in (spec.get("load_from") or ())))
-    if common["decode"] not in ("", "sysmon_details", "sysmon_hive") and not common["decode"].startswith("sysmon_hash:"):
+    if common["decode"] not in ("", "sysmon_details", "sysmon_hive", "windows_outcome") and not common["decode"].startswith("sysmon_hash:"):
         raise ValueError(f"mapping for {name}: unknown decode {common['decode']!r}")
     if spec.get("refuse"):
         return FieldMap(name, "refuse", reason=_note(spec["refuse"]), note=note)

@@ -136,12 +136,17 @@ class RowMaker:
                 node[keys[-1]] = str(value)
             row[col] = json.dumps(doc, ensure_ascii=False)
         else:
+            if value is not None and fm.decode:
+                value = self._encoded(fm, row.get(col), str(value))
             row[col] = value
 
     def _encoded(self, fm: FieldMap, have: object, value: str) -> str:
         """The EventData text a decoded field is read from, often in the shape Sysmon writes it."""
         if self.rnd.random() < 0.25:
             return value  # any text: the decoding must agree on it too
+        if fm.decode == "windows_outcome":
+            return sysmon_decode.outcome_keywords(value) or self.rnd.choice(
+                ["0x8000000000000000", "0x8030000000000000", "0x20000000000000", "0x802000000000000g"])
         if fm.decode == "sysmon_hive":
             return self.rnd.choice([value + "\\", value + "\\Software\\x", value])
         if fm.decode.startswith("sysmon_hash:"):
@@ -191,7 +196,11 @@ class RowMaker:
                 main[col] = self.rnd.choice(list(allowed))
             live = [fm for fm in self.fields.values() if fm.column and not fm.join and fm.kind not in ("refuse", "absent")]
             filt = dict(self.table.filter)
+            enum_set = {fm.column for fm in live if fm.kind == "enum" and not fm.json_path}
             for fm in sorted(live, key=lambda f: f.kind != "enum"):  # enumerations decide `cases` columns
+                if fm.kind != "enum" and not fm.json_path and fm.column in enum_set and main.get(fm.column) is not None \
+                        and self.rnd.random() < 0.8:
+                    continue  # mostly keep the enumeration's value (event.code beside event.action on eventid)
                 if fm.column in filt and not fm.json_path:
                     allowed = filt[fm.column]
                     listed = [c for c, _ in fm.values if c in allowed] if fm.kind == "enum" else []

@@ -1,4 +1,4 @@
-"""Sysmon fields Elastic's Windows integration derives from one EventData text, read both ways.
+"""Windows event-log fields Elastic derives from one text of the event, read both ways.
 
 Source: elastic/integrations ``packages/windows/data_stream/sysmon_operational/elasticsearch/
 ingest_pipeline/default.yml`` (commit 029004a):
@@ -10,6 +10,12 @@ ingest_pipeline/default.yml`` (commit 029004a):
   processor splits ``Hashes`` on ``,`` and ``=``, a script lower-cases every key and value and drops
   empty and all-zero values. Sysmon writes ``ALGO=hex`` pairs (``SHA1=..,MD5=..,SHA256=..,
   IMPHASH=..``); the translation is exact for that shape (a mapping note says so).
+
+* ``event.outcome`` of a Windows event (elastic/beats winlogbeat/sys/winevent/event.go ``Fields``:
+  ``winlog.outcome`` is ``failure`` when the Keywords bitmask has Audit Failure 0x0010000000000000,
+  else ``success`` when it has Audit Success 0x0020000000000000; winlogbeat/eventlog renames it to
+  ``event.outcome``). osquery's ``windows_events.keywords`` is the event's Keywords text
+  (windowseventlogparser.cpp), ``0x`` and 16 hex digits as Windows renders it.
 
 Each reading has its SQL (for the emitter) and its Python twin (for the fixture adapter's view of
 a row), written side by side so that they stay the same function.
@@ -82,3 +88,26 @@ def with_hash(hashes: Optional[str], algorithm: str, value: str) -> Optional[str
         return hashes if have == value else None
     pair = f"{algorithm.upper()}={value}"
     return pair if not hashes else hashes + "," + pair
+
+
+def outcome_sql(ref: str) -> str:
+    """``event.outcome`` of the Keywords text ``ref``: the hex digit holding bits 52-55 (the 14th
+    from the end) decides (NULL when the text is not ``0x`` and at least 14 hex digits)."""
+    nibble = f"(instr('0123456789abcdef', lower(substr({ref}, -14, 1))) - 1)"
+    ok = f"{ref} GLOB '0[xX]*' AND length({ref}) >= 16 AND {ref} NOT GLOB '0[xX]*[^0-9a-fA-F]*'"
+    return (f"(CASE WHEN {ok} THEN (CASE WHEN ({nibble} & 1) = 1 THEN 'failure' "
+            f"WHEN ({nibble} & 2) = 2 THEN 'success' END) END)")
+
+
+def outcome(keywords: str) -> Optional[str]:
+    """Python twin of :func:`outcome_sql`."""
+    digits = keywords[2:]
+    if not keywords[:2] in ("0x", "0X") or len(digits) < 14 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        return None
+    n = int(digits[-14], 16)
+    return "failure" if n & 1 else "success" if n & 2 else None
+
+
+def outcome_keywords(value: str) -> Optional[str]:
+    """The Keywords text of a Security event with this outcome."""
+    return {"success": "0x8020000000000000", "failure": "0x8010000000000000"}.get(value)
