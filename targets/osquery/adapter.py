@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 from eqlc.events import split_path, values
 
-from .fields import FieldMap, Mapping, TableMap
+from .fields import FieldMap, Mapping, TableMap, when_holds
 from . import sysmon_decode
 
 C_SPACE = " \t\n\v\f\r"  # what boost::algorithm::trim removes in the C locale (std::isspace)
@@ -370,9 +370,13 @@ class Adapter:
                 domain.append(None)
             if join is not None and not any(values(event, split_path(fm.ecs)) for fm in fms):
                 continue  # nothing about the joined row: leave it to the other fields
+            # fields present only on rows whose `when` holds for this column (Security process.executable
+            # for the event ids Elastic reads it from): a value of the event's field asks for such a row
+            gated = [(fm, [v for c, v in fm.when if c == column]) for fm in self.fields.values() if fm.join == join]
+            gated = [(fm, conds) for fm, conds in gated if conds and values(event, split_path(fm.ecs))]
             best, best_score = domain[0], -1
             for cand in domain:
-                score = 0
+                score = sum(all(when_holds(cand, v) for v in conds) for _, conds in gated)
                 for fm in fms:
                     have = normalize(values(event, split_path(fm.ecs)), fm.type)
                     if fm.kind == "enum":
