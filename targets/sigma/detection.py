@@ -287,14 +287,22 @@ class Converter:
         )
 
     def column_values(self, column: str, event: dict) -> list:
-        """The values the fixture adapter gives ``column`` for ``event`` (its first source with a value)."""
-        from .adapter import event_codes, mapped_values
+        """The values the fixture adapter gives ``column`` for ``event`` (its first source with a
+        value, else the field of that name under a mapped prefix, as :func:`.adapter.columns` reads it)."""
+        from .adapter import _prefixed, event_codes, mapped_values
 
         codes = event_codes(event, self.ls, self.mapping)
         for s in self.ls.column_sources(self.product, self.mapping.separators).get(column, []):
             if not s.fill or (s.codes is not None and not (codes and set(codes) <= set(s.codes))):
                 continue
             got = mapped_values(s, event)
+            if got:
+                return got
+        for prefix, opts in self.ls.prefixes.items():
+            only = (opts or {}).get("only")
+            if only is not None and column not in only:
+                continue
+            got = _prefixed(event, prefix, (opts or {}).get("exclude", ())).get(column)
             if got:
                 return got
         return []
