@@ -368,9 +368,12 @@ class Converter:
             )
         src = self._source_of(col)
         path = tuple(src.split(".")) if src else None
+        from .adapter import member
 
         def violated(event: dict) -> bool:
-            return not path or not ecs_values(event, path)
+            # about the log source's events: an event of another log source (the other step of a
+            # correlation) is no row of this rule, with or without the field
+            return member(event, self.ls, self.product, self.mapping) and (not path or not ecs_values(event, path))
 
         self.log.assume(
             f"the rule's condition holds for every event of the log source; written as {col}|exists: true, which assumes "
