@@ -146,3 +146,9 @@ def test_sigma_keeps_comparisons_no_other_spelling_can_meet():
     tr = get_target("sigma").compile(_rule(WINDOWS + 'registry.data.strings : ("*.dll", "*\\\\Users\\\\*", "*")'))
     assert tr.status is Status.ASSUMPTIONS, tr.notes
     assert "Details" in tr.output
+
+
+def test_sigma_refuses_a_number_with_too_many_qword_spellings():
+    # Elastic's pipeline reads QWORD (0x<a>-0x<b>) as (a << 8) + b, so 4294967295 has 2**24 spellings
+    tr = get_target("sigma").compile(_rule(WINDOWS + 'registry.data.strings == "4294967295"'))
+    assert tr.status is Status.REFUSED and "in too many ways" in tr.notes[0], tr.notes

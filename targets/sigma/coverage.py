@@ -67,7 +67,7 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     # Sysmon's Details spells numbers as "DWORD (0x0000000A)" where ECS has "10" (spelling.py): exact values
     # are translated into every spelling; a wildcard or regex selecting by the decimal text's digits
     # ("1*") would need every hex spelling of every number it selects, which no finite Sigma list is.
-    ("wildcard/regex on registry Details that selects numbers by their decimal text", r"spells numbers otherwise than ECS", "inexpressible"),
+    ("registry Details numbers: wildcard/regex on decimal digits, or a number with too many QWORD spellings", r"spells numbers otherwise than ECS|spells the number \S+ in too many ways", "inexpressible"),
 ]
 REASON_CLASSES = [(label, pattern) for label, pattern, _ in REASON_FAMILIES]  # kept for callers of the old name
 

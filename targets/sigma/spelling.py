@@ -64,9 +64,10 @@ def number_spellings(n: int) -> list[str]:
     out: list[str] = []
     if n < _U32:
         out.extend(f"DWORD ({h})" for h in _hex(n))
-    pairs = [(hi, n - (hi << 8)) for hi in range(n // 256 + 1) if n - (hi << 8) < _U32]
-    if len(pairs) > MAX_QWORD_SPELLINGS:
-        raise ValueError(f"{n} has {len(pairs)} QWORD spellings")
+    his = range(max(0, (n - _U32) // 256 + 1), n // 256 + 1)  # (hi << 8) + lo == n with 0 <= lo < 2**32
+    if len(his) > MAX_QWORD_SPELLINGS:
+        raise ValueError(f"{n} has {len(his)} QWORD spellings")
+    pairs = [(hi, n - (hi << 8)) for hi in his if hi < _U32]
     for hi, lo in pairs:
         out.extend(f"QWORD ({a}-{b})" for a in _hex(hi) for b in _hex(lo))
     return list(dict.fromkeys(out))
