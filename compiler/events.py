@@ -49,7 +49,14 @@ def _walk(node: Any, path: Path, i: int, out: list) -> None:
 
 
 def values(event: dict, path: Path) -> list:
-    """The indexed values of ``path`` in ``event`` (``[]`` when missing or null)."""
+    """The indexed values of ``path`` in ``event`` (``[]`` when missing or null).
+
+    A path segment holding dots (an EQL backticked name such as
+    ``kubernetes.audit.annotations.authorization_k8s_io/decision``) names the same field as its
+    dot-separated parts: Elasticsearch maps every dotted name to object paths, so the nested
+    object and the flat dotted key are one field."""
+    if any(isinstance(s, str) and "." in s for s in path):
+        path = tuple(p for s in path for p in (s.split(".") if isinstance(s, str) else (s,)))
     out: list = []
     _walk(event, path, 0, out)
     return out

@@ -338,3 +338,18 @@ def test_field_to_field_comparison_is_refused() -> None:
     assert matcher(q, mapping=infer_mapping([], {"properties": {}})).match({}) is True
     with pytest.raises(EqlError, match="Comparisons against fields"):
         matcher(q, mapping=infer_mapping([], {"properties": {"x": {"type": "keyword"}, "y": {"type": "keyword"}}}))
+
+
+def test_backticked_dotted_name_is_the_object_path() -> None:
+    """A backticked name with dots (the corpus's `kubernetes.audit.annotations.authorization_k8s_io/decision`)
+    names the same field as the object path: Elasticsearch maps a dotted field name to objects, so a
+    nested document and one with the flat dotted key index the same field. The matcher used to read
+    the backticked name only as one flat key, and a nested event's value went unseen."""
+    from eqlc.events import values
+
+    nested = ev("nested", k8s={"annotations": {"authorization_k8s_io/decision": "allow"}})
+    flat = {"_id": "flat", "event": {"category": "process"}, "k8s.annotations.authorization_k8s_io/decision": "allow"}
+    other = ev("other", k8s={"annotations": {"authorization_k8s_io/decision": "forbid"}})
+    q = 'process where `k8s.annotations.authorization_k8s_io/decision` == "allow"'
+    assert ids(q, [nested, flat, other]) == ["nested", "flat"]
+    assert values(nested, ("k8s.annotations.authorization_k8s_io/decision",)) == ["allow"]

@@ -337,3 +337,58 @@ def test_linux_auditd_kernel_module_syscalls():
     t = TARGET.compile(rule('process where host.os.type == "linux" and event.action in ("exec", "executed") and process.name == "x"'))
     [d] = docs(t)
     assert d["logsource"] == {"category": "process_creation", "product": "linux"}
+
+
+# ---- Kubernetes audit ----------------------------------------------------------------------
+
+
+K8S = 'any where data_stream.dataset == "kubernetes.audit_logs" and '
+
+
+def k8s(i, verb, resource, decision="allow", **kw) -> dict:
+    out = ev(i, data_stream__dataset="kubernetes.audit_logs", event__action=verb,
+             kubernetes__audit__verb=verb, kubernetes__audit__stage="ResponseComplete",
+             kubernetes__audit__objectRef__resource=resource, **kw)
+    # the matcher reads a backticked field name as one key (eqlc.events), so the annotation is
+    # written as Elasticsearch's flat dotted key, which names the same field as the nested object
+    out["kubernetes.audit.annotations.authorization_k8s_io/decision"] = decision
+    return out
+
+
+def test_kubernetes_audit_fields_are_the_audit_events_json_paths():
+    # Elastic's Kubernetes integration decodes the audit Event into kubernetes.audit.* unchanged, but
+    # for annotation keys, whose dots it replaces by underscores; SigmaHQ's kubernetes/audit rules name
+    # the Event's fields by their JSON path (verb, objectRef.resource).
+    r = rule(K8S + 'kubernetes.audit.verb == "delete" and kubernetes.audit.objectRef.resource == "events" and '
+             '`kubernetes.audit.annotations.authorization_k8s_io/decision` == "allow"')
+    t = TARGET.compile(r)
+    [d] = docs(t)
+    assert d["logsource"] == {"category": "application", "product": "kubernetes", "service": "audit"}
+    assert next(iter(t.artifacts)).startswith("kubernetes_audit_")
+    sel = next(iter(v for k, v in d["detection"].items() if k != "condition"))
+    assert sel == {"verb": "delete", "objectRef.resource": "events", "annotations.authorization.k8s.io/decision": "allow"}
+    events = [k8s("a", "delete", "events"), k8s("b", "delete", "pods"), k8s("c", "delete", "events", "forbid"),
+              k8s("d", "get", "events"), dict(k8s("e", "delete", "events"), data_stream={"dataset": "github.audit"})]
+    got, want, _ = agree(r, events, must_agree="abcde")
+    assert got == {"a"}
+
+
+def test_kubernetes_rules_of_the_corpus_pass_sigmahqs_validators(tmp_path):
+    from tests import sigmahq_data
+    from tests.corpus import CORPUS
+    from eqlc.loaders import load_rules
+    from eqlc.targets.sigma import validate
+
+    names = ["defense_evasion_events_deleted", "execution_forbidden_creation_request", "execution_user_exec_to_pod"]
+    for n in names:
+        [r] = load_rules(str(CORPUS / "integrations" / "kubernetes" / f"{n}.toml"))
+        t = TARGET.compile(r)
+        assert t.status is Status.ASSUMPTIONS, t.notes
+        for name, text in t.artifacts.items():
+            assert name.startswith("kubernetes_audit_"), name
+            (tmp_path / name).write_text(text)
+    sigmahq_data.in_process()
+    results = validate.check_files(sorted(str(p) for p in tmp_path.iterdir()), sigmahq_data.EXCLUDES)
+    assert len(results) == len(names)
+    for path, res in results.items():
+        assert not res.errors and not res.issues, (path, res.errors, res.issues)

@@ -123,7 +123,9 @@ class ESCodegen:
         return hit
 
     def _field_info(self, f: ir.Field) -> FieldInfo:
-        path = tuple(f.path)
+        # a backticked segment holding dots names the same field as its dot-separated parts
+        # (Elasticsearch maps dotted names to object paths; eqlc.events.values reads them so too)
+        path = tuple(p for s in f.path for p in (s.split(".") if isinstance(s, str) else (s,)))
         name = f.name
         if any(isinstance(p, int) for p in path):
             raise EqlError("Array indexes are not supported", f.span.line, f.span.column)

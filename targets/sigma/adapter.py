@@ -10,7 +10,8 @@ Built from the same ``mapping.yaml`` the emitter reads:
   execution pipeline adds the matching conditions to each rule, as a deployment's pipeline maps a
   log source to a table;
 * each plain field copies its ECS value (read with :func:`eqlc.events.values`, so dotted keys
-  and nulls are read as Elasticsearch reads them); a column several ECS fields map to takes the
+  and nulls are read as Elasticsearch reads them; Sysmon's registry Details spells a number of a
+  number ``registry.data.type`` as Sysmon does, spelling.py); a column several ECS fields map to takes the
   first of them that has a value (the emitter states that they agree, with a check); value maps
   and numbers written as strings (event.code) are applied as the emitter applies them;
   ``tail``/``argv`` fields add no column: the emitted rule reads them from the path/command line
@@ -35,6 +36,7 @@ from typing import Any, Iterable, Optional, Union
 from eqlc.events import split_path, values
 
 from .mapping import FieldSpec, LogSource, Mapping
+from .spelling import sysmon_spelling
 
 MAX_ROWS_PER_EVENT = 64
 
@@ -51,8 +53,14 @@ def mapped_values(spec: FieldSpec, event: dict) -> list:
     applied; an ECS value the map does not know gives nothing)."""
     out: list = []
     vmap = spec.value_map
+    data_type = None
+    if spec.spelling and spec.spelling_type:
+        types = values(event, split_path(spec.spelling_type))
+        data_type = types[0] if len(types) == 1 and isinstance(types[0], str) else None
     for v in values(event, split_path(spec.ecs)):
-        if vmap is not None:
+        if spec.spelling and isinstance(v, str):
+            out.append(sysmon_spelling(v, data_type))  # a number of a number type in Sysmon's spelling
+        elif vmap is not None:
             out.extend(spec.mapped(v))
         elif spec.from_string:
             if isinstance(v, str) and v.isascii() and v.isdigit():

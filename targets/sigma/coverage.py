@@ -21,8 +21,7 @@ from .target import TARGET
 # ../shared/research/coverage-gaps.md (sections 2c, 3c-3e, 4) gives the family after checking it at
 # its source: "inexpressible" -- Sigma's taxonomy and correlation model record no equivalent, so a
 # translation would change what the rule selects -- or "policy" for what the project decided to refuse
-# although a stated assumption or value map could close it (registry data Details spellings, the
-# same decision as the KQL target's registry.data.strings policy), or "gap" for a log source not built.
+# although a stated assumption or value map could close it, or "gap" for a log source not built.
 _FIELD = r"^(?P<f>\S+) has no field in the Sigma taxonomy of "
 REASON_FAMILIES: list[tuple[str, str, str]] = [
     ("user and group ids (Sigma records account names, not SIDs/uids)",
@@ -64,7 +63,10 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     ("wildcard literal in endsWith/stringContains", r"may act as wildcards", "inexpressible"),
     ("maxspan not in whole seconds", r"timespans are whole seconds", "inexpressible"),
     ("sequence without maxspan or look-back", r"without maxspan", "inexpressible"),
-    ("registry data Details spells otherwise (DWORD, empty, binary)", r"spells some values otherwise than ECS", "policy"),
+    # Sysmon's Details spells numbers as "DWORD (0x0000000A)" where ECS has "10" (spelling.py): exact values
+    # are translated into every spelling; a wildcard or regex selecting by the decimal text's digits
+    # ("1*") would need every hex spelling of every number it selects, which no finite Sigma list is.
+    ("registry Details numbers: wildcard/regex on decimal digits, or a number with too many QWORD spellings", r"spells numbers otherwise than ECS|spells the number \S+ in too many ways", "inexpressible"),
 ]
 REASON_CLASSES = [(label, pattern) for label, pattern, _ in REASON_FAMILIES]  # kept for callers of the old name
 

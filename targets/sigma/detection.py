@@ -34,6 +34,7 @@ from eqlc.printer import expr as eql_text
 from eqlc.result import Refused, about
 
 from . import regex as sigma_regex
+from . import spelling
 from .assumptions import AssumptionLog
 from .esval import parts_match
 from .mapping import FieldSpec, LogSource, Mapping
@@ -640,8 +641,10 @@ class Converter:
             return self.value_map_match(node, f, spec, matcher)
         if spec.from_string:
             return self.number_text_match(node, f, spec, parts_list)
-        if spec.renders:
-            self._check_renders(node, f, spec, parts_list, ci)
+        if spec.spelling:
+            parts_list = self._spelled(node, f, spec, parts_list, ci)
+            if not parts_list:
+                return SConst(False)
         cmods = self.case_mods(ci, node, f, matcher)
         groups: dict[tuple[str, ...], list[Value]] = {}
         for parts in parts_list:
@@ -800,33 +803,57 @@ class Converter:
         )
         return Item(spec.sigma, ("startswith",) + self.case_mods(ci, node, f, matcher), tuple(dict.fromkeys(heads)))
 
-    def _check_renders(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list: Sequence[Sequence[Part]], ci: bool) -> None:
-        """Refuse a comparison that could select a value the Sigma field spells otherwise than ECS
-        (``renders``: Sysmon's "DWORD (0x00000001)" where ECS has "1", "(Empty)" where ECS has "").
-        An exact value is kept when it is neither a number's decimal or hex text, nor empty, nor of
-        the shape of a listed spelling; a pattern when it has a literal character that none of
-        those hold (it then selects none of them on either side), or is ``*`` (it selects all)."""
-        flags = re.IGNORECASE if ci else 0
-        shapes = [re.compile("0[xX][0-9a-fA-F]+".join(re.escape(x) for x in re.split(r"0x[0-9a-fA-F]+", r)), flags)
-                  for r in spec.renders]
-        alphabet = set("0123456789abcdefABCDEFxX-") | {c for r in spec.renders for c in r}
+    def _spelled(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list: Sequence[Sequence[Part]], ci: bool) -> list:
+        """The patterns on ``spec.sigma`` that select exactly the events whose ECS ``f`` the
+        condition's patterns select, for a field the log source spells otherwise (Sysmon's Details:
+        "DWORD (0x00000001)" where Elastic's Sysmon pipeline writes "1"; spelling.py). An exact value
+        becomes every Details value the pipeline turns into it; a pattern is kept when it selects
+        every non-empty value (``*``, ``?*``), or has a literal character no number's decimal text
+        and no DWORD/QWORD spelling holds (it then selects none of them on either side)."""
+        alphabet = set("0123456789abcdefABCDEFxX-() DWORDQ")
         if ci:
             alphabet |= {c.swapcase() for c in alphabet}
+        out: list = []
         for parts in parts_list:
             parts = tuple(parts)
-            if parts == (ir.Wildcard.STAR,):
-                continue
             if all(isinstance(p, str) for p in parts):
                 text = "".join(parts)  # type: ignore[arg-type]
-                if text and not re.fullmatch(r"-?[0-9]+|0[xX][0-9a-fA-F]+", text) and not any(x.fullmatch(text) for x in shapes):
-                    continue
-            elif any(isinstance(p, str) and any(c not in alphabet for c in p) for p in parts):
+                try:
+                    out.extend((v,) for v in spelling.preimage(text))
+                except ValueError as err:
+                    raise Refused(f"`{eql_text(node)[:120]}`: {spec.sigma} spells the number {text} in too many ways ({err})") from None
+                continue
+            wild = [p for p in parts if not isinstance(p, str)]
+            if len(wild) == len(parts) and ir.Wildcard.STAR in wild and wild.count(ir.Wildcard.QUESTION) <= 1:
+                out.append(parts)
+                continue
+            if any(isinstance(p, str) and any(c not in alphabet for c in p) for p in parts):
+                out.append(parts)
                 continue
             shown = "".join(p if isinstance(p, str) else p.value for p in parts)
             raise Refused(
-                f"`{eql_text(node)[:120]}`: {spec.sigma} spells some values otherwise than ECS {f.name} "
-                f"({', '.join(repr(r) for r in spec.renders)} where ECS has a number's text or nothing), and "
-                f"{shown!r} could select such a value on one side only")
+                f"`{eql_text(node)[:120]}`: {spec.sigma} spells numbers otherwise than ECS {f.name} "
+                f"(\"DWORD (0x00000001)\" where Elastic's Sysmon pipeline writes \"1\"), and the pattern {shown!r} "
+                f"could select a number on one side only")
+        self._assume_spelling(f, spec)
+        return out
+
+    def _assume_spelling(self, f: ir.Field, spec: FieldSpec) -> None:
+        path = f.path
+        type_path = tuple(spec.spelling_type.split(".")) if spec.spelling_type else None
+
+        def violated(event: dict) -> bool:
+            types = ecs_values(event, type_path) if type_path else []
+            data_type = types[0] if len(types) == 1 and isinstance(types[0], str) else None
+            return any(spelling.impossible(v, data_type) for v in ecs_values(event, path))
+
+        self.log.assume(
+            f"{f.name} is read from {spec.sigma} as Elastic's Sysmon pipeline writes it (elastic/integrations windows "
+            f"sysmon_operational ingest pipeline: \"DWORD (0x00000001)\" -> \"1\", \"QWORD (0x<a>-0x<b>)\" -> (a<<8)+b, "
+            f"other text as it is): assumes no {f.name} value the pipeline never writes (empty, a DWORD/QWORD text, "
+            f"a number type's value not in decimal)",
+            violated,
+        )
 
     def tail_match(self, node, f, spec, parts_list, ci, matcher) -> SExpr:
         what = "file name" if set(spec.after) == set(spec.excludes) else "extension"
@@ -908,9 +935,9 @@ class Converter:
 
     def regex(self, node: ir.RegexMatch) -> SExpr:
         f, spec = self.spec(node.expr)
-        if spec.renders:
-            raise Refused(f"`{eql_text(node)[:120]}`: {spec.sigma} spells some values otherwise than ECS {f.name} "
-                          f"({', '.join(repr(r) for r in spec.renders)}); a regex on it is not translated")
+        if spec.spelling:
+            raise Refused(f"`{eql_text(node)[:120]}`: {spec.sigma} spells numbers otherwise than ECS {f.name} "
+                          f"(\"DWORD (0x00000001)\" where Elastic's Sysmon pipeline writes \"1\"); a regex on it is not translated")
         if spec.kind != "plain":
             raise Refused(f"`{eql_text(node)}`: a regex on {f.name}, which is derived from {spec.sigma}, has no exact Sigma form")
         try:

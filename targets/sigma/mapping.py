@@ -26,7 +26,7 @@ DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
 
 # The shape of mapping.yaml (and of a user's --mapping file): see the entry forms at its top.
 _FIELD_ENTRY = {"field": None, "type": None, "assume": None, "products": None, "tail_of": None, "after": None,
-                "excludes": None, "argv_of": None, "array": None, "renders": None, "source": None, "values": None,
+                "excludes": None, "argv_of": None, "array": None, "spelling": None, "spelling_type": None, "source": None, "values": None,
                 "cases": None, "cases_of": None, "fill": None, "from_string": None, "pattern": None, "prefix_of": None,
                 "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None}
 _LOGSOURCE = {
@@ -74,7 +74,8 @@ class FieldSpec:
     fill: bool = True  # the adapter fills the column from it (False: an ECS array such as event.category,
     #                    whose values a value map relates to the column without determining it)
     array: bool = False  # the ECS field is an array (registry.data.strings): one value is assumed
-    renders: tuple[str, ...] = ()  # how the Sigma field spells values the ECS field spells otherwise
+    spelling: Optional[str] = None  # the Sigma field spells values otherwise (sysmon_registry_details: spelling.py)
+    spelling_type: Optional[str] = None  # the ECS field naming the value's type (registry.data.type)
 
     @property
     def value_map(self) -> Optional[dict]:
@@ -185,7 +186,7 @@ class LogSource:
             values = tuple((str(k), _tuple(v)) for k, v in raw["values"].items())
         return FieldSpec(ecs, raw["field"], number=raw.get("type") == "number", values=values,
                          from_string=bool(raw.get("from_string")), array=bool(raw.get("array")),
-                         renders=tuple(str(r) for r in raw.get("renders") or ()), **common)
+                         spelling=raw.get("spelling"), spelling_type=raw.get("spelling_type"), **common)
 
     def column_sources(self, product: Optional[str], separators: dict) -> dict[str, list[FieldSpec]]:
         """Sigma column -> the plain ECS fields holding its value, in the order the adapter reads
