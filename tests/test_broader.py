@@ -225,3 +225,52 @@ def test_a_target_missing_an_event_is_a_superset_violation(monkeypatch):
     monkeypatch.setattr(type(kql), "execute", lambda self, t, events, **kw: real(t, events, **kw)[1:])
     v = verify_rule(rule_of(EXCLUSION), [TargetSpec.parse("kql:defender+broader")])
     assert v.runs[0].verdict == "disagreement" and not v.ok
+
+
+# ---- osquery: widening on (issue 17, item a) -----------------------------------------------------
+# The corpus rule integrations/cloud_defend/discovery_service_account_namespace_read.toml, reduced:
+# osquery records neither container.id (dropped) nor file events with event.action "open" (the file
+# branch is false on every osquery file source, so no query reads file events). Before the osquery
+# verifier checked the events no query runs on against the sources that would hold them (commit
+# 8558b54), the file-open witness counted as a missed event of the broader translation, although
+# the exact translation of the same rule without container.id missed it too: a verification gap,
+# not a widening one. It is outside the translation's claim (no osquery row can hold it).
+NAMESPACE_READ = ('any where host.os.type == "linux" and container.id like "*" and ('
+                  '(event.category == "file" and event.type == "change" and event.action == "open" and '
+                  'file.path == "/run/secrets/kubernetes.io/serviceaccount/namespace") or '
+                  '(event.category == "process" and event.type == "start" and event.action == "exec" and '
+                  'process.name == "cat"))')
+
+
+def _process(eid: str, name: str, **extra: object) -> dict:
+    return {"_id": eid, "@timestamp": "2026-01-01T00:00:00.000Z", "host": {"os": {"type": "linux"}},
+            "event": {"category": ["process"], "type": ["start"], "action": "exec"},
+            "process": {"name": name, "executable": f"/usr/bin/{name}", "args": [f"/usr/bin/{name}"],
+                        "command_line": f"/usr/bin/{name}"}, **extra}
+
+
+def test_osquery_widens_and_an_event_no_osquery_row_can_hold_is_outside_not_missed(tmp_path):
+    from eqlc.fixtures import dump_events
+    from eqlc.verify import TargetSpec, verify_rule
+
+    file_open = {"_id": "file-open", "@timestamp": "2026-01-01T00:00:00.000Z", "container": {"id": "c1"},
+                 "host": {"os": {"type": "linux"}},
+                 "event": {"category": ["file"], "type": ["change"], "action": "open"},
+                 "file": {"name": "namespace", "path": "/run/secrets/kubernetes.io/serviceaccount/namespace"}}
+    events = [file_open, _process("cat-in-container", "cat", container={"id": "c1"}),
+              _process("cat-on-host", "cat"), _process("ls-in-container", "ls", container={"id": "c1"})]
+    path = tmp_path / "events.ndjson"
+    path.write_text(dump_events(events))
+    rule = rule_of(NAMESPACE_READ)
+    t = compile(rule, "osquery", broader=True)
+    assert t.status is Status.BROADER and [d.condition for d in t.dropped] == ['container.id like "*"']
+    assert "container.id" not in t.output and "process_events" in t.output
+    v = verify_rule(rule, [TargetSpec.parse("osquery+broader")], fixtures=path)
+    (run,) = v.runs
+    assert sorted(v.reference) == ["cat-in-container", "file-open"]
+    assert run.disagreements == [] and run.verdict != "disagreement"
+    assert "file-open" not in run.selected and "file-open" in run.outside  # no osquery row holds it
+    assert "cat-in-container" in run.selected and run.extra == ["cat-on-host"]
+    # and on the generated witnesses (the corpus test's events): no miss either
+    generated = verify_rule(rule, [TargetSpec.parse("osquery+broader")], generated_only=True)
+    assert generated.runs[0].disagreements == [] and generated.runs[0].extra

@@ -45,9 +45,7 @@ class OsqueryTarget:
         try:
             p = _plan(rule, m, profile)
         except Refused as r:
-            # no refusal_node: broader osquery translations missed witnesses on the corpus (a superset
-            # violation, see /work/notes/broader.md), so osquery refusals are not widened until that is fixed
-            return Translation.refused(NAME, r.reason, profile=profile)
+            return Translation.refused(NAME, r.reason, profile=profile, refusal_node=r.node)
         notes = list(p.notes)
         if len(p.queries) == 1:
             output = p.queries[0].sql
