@@ -46,7 +46,7 @@ from eqlc.events import split_path, values
 from eqlc.result import Status, Translation
 
 from . import syntax
-from .absent import Absent, breaks
+from .absent import Absent, breaks, truth
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
 from .hives import Respelt
@@ -247,20 +247,6 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
             out.excluded.update(bad)
 
 
-_LEAF_MATCHERS: dict[str, Any] = {}
-
-
-def _truth(cond: ir.Expr, event: dict) -> bool:
-    """Elasticsearch's truth of one condition on one event, by the reference matcher."""
-    from eqlc.matcher import matcher
-
-    key = repr(cond)
-    m = _LEAF_MATCHERS.get(key)
-    if m is None:
-        m = _LEAF_MATCHERS[key] = matcher(ir.Query(ir.EventQuery(None, cond)))
-    return m.match(event)
-
-
 def _with_value(event: dict, path: tuple[str, ...], value: str) -> dict:
     """A copy of ``event`` whose field ``path`` holds ``value`` only (dotted or nested keys)."""
     out = json.loads(json.dumps(event, default=repr))
@@ -299,7 +285,7 @@ def _spelling_breaks(hives: HiveColumn, name: str, ecs: str, kql: str, event: di
     for pair in spelled:
         if ecs == kql and pair.leaf == pair.query:
             continue
-        es, kq = _truth(pair.leaf, event), _truth(pair.query, respelt)
+        es, kq = truth(pair.leaf, event), truth(pair.query, respelt)
         if es != kq:
             rewritten = "" if pair.leaf == pair.query else " (its hive prefixes rewritten to the full names)"
             return (f"the rule's condition on {name} is {es} for {ecs!r} but {kq} as the query tests it{rewritten} on "
