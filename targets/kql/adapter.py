@@ -156,11 +156,13 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         out.tables[lk.table] = (cols, [])
     for idx, event in enumerate(events):
         eid = str(event.get("_id", idx))
-        failed = next((f for f in facts if _fact_holds(f, event) != f.value), None)
+        cats = [c for c in values(event, ("event", "category")) if isinstance(c, str)]
+        landed = {t.name for t in profile.tables.values() if t.category in cats}  # a union leg's checks: its rows only
+        failed = next((f for f in facts if (f.table is None or f.table in landed) and _fact_holds(f, event) != f.value), None)
         if failed is not None:
             out.excluded[eid] = f"outside the stated assumption on {leaf_field(failed.leaf).name}"  # type: ignore[union-attr]
             continue
-        present = next((why for a in absent if (why := breaks(a, event))), None)
+        present = next((why for a in absent if (a.table is None or a.table in landed) and (why := breaks(a, event))), None)
         if present is not None:
             out.excluded[eid] = present
             continue
@@ -179,7 +181,6 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         if broken is not None:
             out.excluded[eid] = f"outside the stated assumption on {broken[0].field}: {broken[1]}"
             continue
-        cats = [c for c in values(event, ("event", "category")) if isinstance(c, str)]
         for t in profile.tables.values():
             if t.category not in cats:
                 continue

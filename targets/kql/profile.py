@@ -115,6 +115,12 @@ class Table:
     fields: dict[str, FieldMap]
     hives: Optional["HiveColumn"] = None
 
+    @functools.cached_property
+    def field_sets(self) -> frozenset[str]:
+        """The ECS field sets (``process``, ``file``, ``event``...) the table records a field of:
+        a field of another set belongs to other categories' events (``dll.name`` on a process table)."""
+        return frozenset(name.split(".")[0] for name in (*self.fields, *self.facts))
+
 
 @dataclass(frozen=True)
 class HiveColumn:
@@ -159,6 +165,17 @@ class Profile:
             if t.category == category:
                 return t
         return None
+
+    def tables_with(self, ecs: str) -> list[str]:
+        """The tables that map ECS field ``ecs``."""
+        return [t.name for t in self.tables.values() if ecs in t.fields]
+
+    def of_other_categories(self, ecs: str, table: Table) -> list[str]:
+        """The tables that record ``ecs`` when it is a field of other categories' events than
+        ``table``'s: ``table`` records no field of its field set and another table maps it."""
+        if ecs.split(".")[0] in table.field_sets:
+            return []
+        return self.tables_with(ecs)
 
     def categories(self) -> list[str]:
         return [t.category for t in self.tables.values()]
