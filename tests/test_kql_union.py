@@ -197,3 +197,34 @@ def test_a_value_another_category_has_is_decided_false_in_a_leg_and_checked(prof
     assert any(n.startswith(f"event.type of {file} rows is taken to be one of the values its map lists") for n in tr.notes), tr.notes
     assert set(out) == {"f-start"}, out
     assert got == want == ["f-a", "p-plain", "p-with-file"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_pattern_on_an_implied_field_is_decided_against_the_implied_values(profile):
+    # "st*" matches the process table's implied action "start": taken to hold, stated, and the
+    # events whose event.action does not match it are outside that assumption
+    other = _proc("p-exec", "cmd.exe", ["cmd.exe"])
+    other["event"]["action"] = "exec_event"
+    tr, got, want, out = _run('process where event.action : "st*" and process.name == "cmd.exe"', profile,
+                              events=EVENTS + [other])
+    assert any(n.startswith('event.action like~ "st*" is taken to hold for every') for n in tr.notes), tr.notes
+    assert "ActionType" not in tr.output and "EventType" not in tr.output and '"st' not in tr.output
+    assert {i for i in out if i.startswith("p-")} == {"p-exec"}, out  # (a fact of a one-table query is checked on every event)
+    assert got == want == ["p-plain", "p-with-file"]
+    # a pattern no implied value matches is false on every row: alone it never holds ...
+    tr = TARGET.compile(_rule('process where event.action : "Image loaded*"'), profile=profile)
+    assert tr.status is Status.REFUSED and "never hold" in tr.notes[0], tr.notes
+    # ... and in a union it drops the leg it decides (Sysmon's image loads as process events)
+    text = ('any where event.category : ("library", "process") and '
+            '(event.category == "library" or event.action : "Image loaded*") and process.name == "cmd.exe"')
+    if profile == "sentinel-asim":  # ASIM has no image-load table: the library category is refused
+        tr = TARGET.compile(_rule(text), profile=profile)
+        assert tr.status is Status.REFUSED and "table holds `library` events" in tr.notes[0], tr.notes
+        return
+    lib = _file("l-1", "x.dll", actor="cmd.exe", category=["library"])
+    lib["dll"] = lib.pop("file")
+    lib["event"].update(type=["start"], action="load")
+    tr, got, want, out = _run(text, profile, events=EVENTS + [lib])
+    assert any("Image loaded*\" is taken to be false for every" in n for n in tr.notes), tr.notes
+    assert tr.output.split("\n")[0] == "DeviceImageLoadEvents", tr.output
+    assert got == want == ["l-1"]

@@ -30,6 +30,16 @@ def truth(cond: ir.Expr, event: dict) -> bool:
     return m.match(event)
 
 
+def with_value(path: tuple, value: str) -> dict:
+    """An event holding ``value`` in the field at ``path`` and nothing else."""
+    event: dict = {}
+    node = event
+    for part in path[:-1]:
+        node = node.setdefault(str(part), {})
+    node[str(path[-1])] = value
+    return event
+
+
 @dataclass(frozen=True)
 class Absent:
     """A leaf on field ``field`` decided as on an event without the field: an optional field the

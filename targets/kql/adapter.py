@@ -69,7 +69,9 @@ def _fact_holds(fact: Fact, event: dict) -> bool:
     """Elasticsearch's truth of an equality-like leaf on a fact field (any value equal)."""
     f = leaf_field(fact.leaf)
     lits, ci = literal_values(fact.leaf)
-    assert f is not None and lits is not None
+    assert f is not None
+    if lits is None:  # a pattern decided by the reference matcher (emit.Emitter.fact)
+        return truth(fact.leaf, event)
     have = [v for v in values(event, f.path) if isinstance(v, str)]
     return any(eq_fold(h, lit, ci) for h in have for lit in lits)
 

@@ -35,7 +35,7 @@ from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
 from eqlc.result import Notes, Refused, about
 
 from . import argv, syntax
-from .absent import Absent, decide
+from .absent import Absent, decide, truth, with_value
 from .argv import Derived
 from .hives import Respelt, respell_leaf
 from .profile import FieldMap, Profile, Table
@@ -290,10 +290,17 @@ class Emitter:
     def fact(self, e: ir.Expr, f: ir.Field) -> Cond:
         """Decide a leaf on a field the table implies (event.category/type/action)."""
         values, ci = literal_values(e)
-        if values is None:
-            raise Refused(f"{describe(e)} on {f.name}: only literal comparisons of a field implied by {self.table.name} can be decided")
         implied = self.table.facts[f.name]
-        hit = any(eq_fold(v, i, ci) for v in values for i in implied)
+        if values is not None:
+            hit = any(eq_fold(v, i, ci) for v in values for i in implied)
+        elif isinstance(e, (ir.WildcardMatch, ir.RegexMatch)) or (
+                isinstance(e, ir.FunctionCall) and e.name.lower() in ("startswith", "endswith", "stringcontains")):
+            # a pattern is decided against each implied value as Elasticsearch decides it on an
+            # event holding that value (`event.action : "Image loaded*"` is false on a table whose
+            # actions are exec, start...); the adapter checks it with the same matcher
+            hit = any(truth(e, with_value(f.path, i)) for i in implied)
+        else:
+            raise Refused(f"{describe(e)} on {f.name}: only literal comparisons and patterns of a field implied by {self.table.name} can be decided")
         shown = describe(e)
         if hit:
             self.notes.assume(f"{shown} is taken to hold for every {self.table.name} row ({f.name} implied: {', '.join(implied)})")
