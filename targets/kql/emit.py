@@ -122,6 +122,7 @@ class Emitter:
     leg: bool = False
     _folded_now: bool = False
     _arrays: int = 0
+    _top: set = field(default_factory=set)  # ids of the condition's top-level conjuncts
 
     _STATE = ("facts", "prep", "derived", "computed", "folded", "mapped", "spelled", "emptied", "columns", "absent")
 
@@ -180,6 +181,7 @@ class Emitter:
 
     # ---- entry point -----------------------------------------------------------------------
     def condition(self, expr: ir.Expr) -> Cond:
+        self._top = {id(t) for t in (expr.terms if isinstance(expr, ir.And) else (expr,))}
         return self.cond(expr, negated=False)
 
     def cond(self, e: ir.Expr, negated: bool) -> Cond:
@@ -205,8 +207,9 @@ class Emitter:
         """``and`` (``absorbing`` False) or ``or`` (True) of ``terms``. A term the table decides as
         the absorbing constant (``event.category == "file"`` on a process table) decides the whole
         junction, whatever the other terms are: a term that cannot be translated here (a field only
-        another table records) is then not needed, and what it stated is undone. Otherwise the first
-        refusal stands."""
+        another table records) is then not needed, and what the other terms stated is undone (the
+        query does not read them, so their assumptions are not the translation's). Otherwise the
+        first refusal stands."""
         start = self._mark()
         out: list[Cond] = []
         decided: list[ir.Expr] = []
@@ -222,9 +225,9 @@ class Emitter:
             out.append(c)
             if c is absorbing:
                 decided.append(t)
-        if decided and (refusal is not None or self.leg):
-            # in a union leg, only what decided the junction is stated and checked: the other
-            # terms (a field of another category read as absent) say nothing about this table's rows
+        if decided:
+            # only what decided the junction is stated and checked: the other terms (a field of
+            # another category read as absent in a union leg) say nothing about the query's rows
             self._restore(start)
             self.cond(decided[0], negated)
             return absorbing
@@ -247,6 +250,8 @@ class Emitter:
             raise Refused(f"unsupported condition {type(e).__name__}")
         if f.name in self.table.facts and f.name not in self.table.fields:
             return self.fact(e, f)
+        if f.name in self.profile.dataset_fields and f.name not in self.table.fields:
+            return self.dataset(e, f, negated)
         if f.optional and not f.has_index and f.name not in self.table.fields:
             return self.absent_leaf(e, f, negated)
         if self.leg and not f.has_index and f.name not in self.table.fields and self.profile.of_other_categories(f.name, self.table):
@@ -308,6 +313,31 @@ class Emitter:
             self.notes.assume(f"{shown} is taken to be false for every {self.table.name} row ({f.name} implied: {', '.join(implied)})")
         self.facts.append(Fact(e, hit))
         return hit
+
+    def dataset(self, e: ir.Expr, f: ir.Field, negated: bool) -> bool:
+        """Decide a leaf on a data-source field (data_stream.dataset, event.module) as the Sigma
+        target decides its log source (profile YAML ``datasets``): the table stands for the events
+        of the endpoint data sets it lists. A top-level positive condition naming listed values only
+        holds for every row; one naming no listed value holds for none; both are stated and
+        checked as facts (the adapter leaves out events on which they are false)."""
+        values, ci = literal_values(e)
+        if values is None:
+            raise Refused(f"{describe(e)}: {f.name} selects a data source; only literal comparisons with it translate")
+        listed = [v for v in values if any(eq_fold(v, d, ci) for d in self.profile.endpoint_datasets)]
+        if not listed:
+            self.notes.assume(
+                f"{describe(e)} is taken to be false for every {self.table.name} row: the table holds none of those "
+                f"data sets' events (it stands for the endpoint data sets {', '.join(self.profile.endpoint_datasets)})")
+            self.facts.append(Fact(e, False))
+            return False
+        if len(listed) != len(values) or negated or id(e) not in self._top:
+            raise Refused(f"{describe(e)}: {f.name} names the data sets {self.table.name} stands for, in a condition that "
+                          f"does not select them (only a top-level positive condition on it is taken as the table's own)")
+        self.notes.assume(
+            f"{self.table.name} stands for `{describe(e)}`: its rows are taken to be events of {' or '.join(listed)} "
+            f"(as a Sigma log source stands for its data sets)")
+        self.facts.append(Fact(e, True))
+        return True
 
     def absent_leaf(self, e: ir.Expr, f: ir.Field, negated: bool) -> bool:
         """Decide a leaf on an optional field the table records nothing for, as Elasticsearch

@@ -39,6 +39,7 @@ SCHEMA = {
     # deployment (targets/kql/sentinel.py, deploy.py): the Sentinel analytics rule and whether rules start enabled
     "sentinel": {"time_column": None, "connector": None, "entities": {"common": None, "tables": {ANY: None}}},
     "deploy": {"enabled": None},
+    "datasets": {"fields": None, "endpoint": None},  # data-source fields and the endpoint data sets tables stand for
 }
 
 STRING_TYPES = {"string"}
@@ -159,6 +160,8 @@ class Profile:
     extra_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
     argv_from_command_line: bool = True
+    dataset_fields: tuple[str, ...] = ()  # data_stream.dataset, event.module...: they select a data source
+    endpoint_datasets: tuple[str, ...] = ()  # the data sets whose events the tables stand for
 
     def table_for(self, category: str) -> Optional[Table]:
         for t in self.tables.values():
@@ -276,6 +279,8 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),
         event_id=tuple(data.get("event_id") or ()), tables=tables, types=types, lookups=lookups,
         extra_columns=extra, raw=data, argv_from_command_line=argv_on,
+        dataset_fields=tuple(str(f) for f in (data.get("datasets") or {}).get("fields") or ()),
+        endpoint_datasets=tuple(str(v) for v in (data.get("datasets") or {}).get("endpoint") or ()),
     )
 
 
