@@ -16,6 +16,7 @@ import pytest
 from eqlc import parse_query
 from eqlc.result import Status
 from eqlc.rule import Rule
+from eqlc.matcher import matcher
 from eqlc.targets.kql import TARGET
 from tests.test_kql_optional_absent import judged
 
@@ -228,3 +229,35 @@ def test_a_pattern_on_an_implied_field_is_decided_against_the_implied_values(pro
     assert any("Image loaded*\" is taken to be false for every" in n for n in tr.notes), tr.notes
     assert tr.output.split("\n")[0] == "DeviceImageLoadEvents", tr.output
     assert got == want == ["l-1"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_sequence_step_over_several_categories_has_one_leg_per_table(profile):
+    # duckdb-kql does not run scan/partition (tests/data/kql/engine_limits.yaml): the whole query
+    # is checked by Kusto.Language, and each leg is run on duckdb-kql on its own: its rows must be
+    # the events the step's condition selects (reference matcher) among those inside the assumptions
+    import re
+
+    from eqlc.targets.kql.adapter import ID_COLUMN, connect, load_for
+    from tests.node.kusto import analyse, declared_tables
+    import duckdb_kql
+
+    step = 'any where event.category in ("file", "process") and (file.name == "a.txt" or process.name == "cmd.exe")'
+    text = f'sequence by host.id with maxspan=5s [{step}] [network where process.name == "x.exe"]'
+    rule = _rule(text)
+    tr = TARGET.compile(rule, profile=profile)
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    assert analyse([tr.output], declared_tables(profile)) == [[]]
+    legs = re.findall(r"^let (__leg\d+) = (.*?);$", tr.output, re.S | re.M)
+    assert [re.search(r"__stage = (\d+)", body).group(1) for _, body in legs] == ["1", "1", "2"]
+    out = TARGET.outside_assumptions(rule, tr, EVENTS, profile=profile)
+    loaded = load_for(tr, EVENTS, profile)
+    first = matcher(_rule(step))
+    selected = set()
+    for name, body in legs[:2]:
+        con = connect(loaded, body)
+        rel = duckdb_kql.kql(con, body)
+        pos = [d[0] for d in rel.description].index(ID_COLUMN)
+        selected |= {row[pos] for row in rel.fetchall()}
+    assert selected == {e["_id"] for e in EVENTS if first.match(e) and e["_id"] not in out} == {"f-a", "p-plain"}
+    assert set(out) == {"p-with-file"}, out  # a process event with a file.name: outside the process leg's absent reading

@@ -182,6 +182,19 @@ def pipe_lines(profile: Profile, pipes: tuple[ir.Pipe, ...]) -> list[str]:
     return out
 
 
+def sequence_legs(profile: Profile, seq: ir.Sequence, notes: Notes):
+    """(stage, term, table, union leg?) for each leg of a sequence: one per term, or, for an ``any``
+    term over several categories, one per table of its union (:func:`union_tables`), all of the
+    same stage: scan then sees the rows of every leg as that step's candidates."""
+    for i, term in enumerate(seq.terms, start=1):
+        q = term.query
+        if q.category is None and category_from_condition(q.condition) is None:
+            for table in union_tables(profile, q):
+                yield i, term, table, True
+        else:
+            yield i, term, table_of(profile, q, notes), False
+
+
 def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[str, Checks]:
     if seq.until is not None:
         raise Refused("sequence with `until`: not translated (scan has no way to cancel the pending sequences of a key)")
@@ -192,10 +205,19 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     lets: list[str] = []
     leg_names: list[str] = []
     nkeys = None
-    for i, term in enumerate(seq.terms, start=1):
-        table = table_of(profile, term.query, notes)
-        em = Emitter(profile, table, notes)
+    for i, term, table, leg in sequence_legs(profile, seq, notes):
+        em = Emitter(profile, table, notes, leg=leg)
         cond = em.condition(term.query.condition)
+        if leg:
+            for fact in em.facts:
+                fact.table = table.name
+            if cond is False:  # a union leg that can never match (stated by sequence_legs' caller below)
+                checks.merge(em.checks)
+                notes.assume(f"step {i}'s condition is false for every row of {table.name} (decided from the table's "
+                             f"implied values), so no leg of that step searches it")
+                continue
+            if table.note:
+                notes.assume(table.note)
         keys = seq.keys(term)
         if nkeys is None:
             nkeys = len(keys)
@@ -221,10 +243,14 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
             body.append(where)
         key_expr = f"tostring(pack_array({', '.join(key_texts)}))" if key_texts else '""'
         body.append(f"| extend __stage = {i}, __key = {key_expr}")
-        name = f"__leg{i}"
+        name = f"__leg{len(leg_names) + 1}"
         lets.append(f"let {name} = " + "\n    ".join(body) + ";")
         leg_names.append(name)
         checks.merge(em.checks)
+    missing = [i for i, term in enumerate(seq.terms, start=1) if f"__stage = {i}," not in "\n".join(lets)]
+    if missing:
+        raise Refused(f"step {missing[0]} of the sequence can never hold on any table its categories name (a condition "
+                      f"implied by each table is false)")
     steps: list[str] = []
     n = 0
     first = None
