@@ -211,7 +211,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         if leg:
             for fact in em.facts:
                 fact.table = table.name
-            if cond is False:  # a union leg that can never match (stated by sequence_legs' caller below)
+            if cond is False:  # a union leg that can never match: dropped, with the reason stated
                 checks.merge(em.checks)
                 notes.assume(f"step {i}'s condition is false for every row of {table.name} (decided from the table's "
                              f"implied values), so no leg of that step searches it")
