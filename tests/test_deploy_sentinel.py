@@ -182,7 +182,7 @@ def test_every_translation_gets_valid_sentinel_files(compiled):
             assert not tactic_problems(repo["tactics"], repo["relevantTechniques"]), rule_id(rule)
             assert repo["tactics"] == res["properties"]["tactics"]
             counts[profile, "tactic check"] += 1
-            tables = tables_read(load_profile(profile), rule)
+            tables = tables_read(load_profile(profile), rule, t.output)
             assert not entity_problems(repo["entityMappings"], columns_of(profile, tables)), rule_id(rule)
             assert repo["entityMappings"] == res["properties"]["entityMappings"]
             counts[profile, "entity mappings"] += 1

@@ -37,15 +37,20 @@ EVENTS = [
 ]
 
 
-def _run(text: str, profile: str):
-    rule = _rule(text)
+def judged(rule: Rule, events: list[dict], profile: str):
+    """(translation, ids the query selects on duckdb-kql, ids the reference matcher selects among
+    the events inside the stated assumptions, the events outside them with the reason)."""
     tr = TARGET.compile(rule, profile=profile)
     assert tr.output is not None, tr.notes
-    out = TARGET.outside_assumptions(rule, tr, EVENTS, profile=profile)
-    got = sorted(TARGET.execute(tr, EVENTS, profile=profile))
+    out = TARGET.outside_assumptions(rule, tr, events, profile=profile)
+    got = sorted(TARGET.execute(tr, events, profile=profile))
     m = matcher(rule)
-    want = sorted(e["_id"] for e in EVENTS if m.match(e) and e["_id"] not in out)
+    want = sorted(e["_id"] for e in events if m.match(e) and e["_id"] not in out)
     return tr, got, want, out
+
+
+def _run(text: str, profile: str):
+    return judged(_rule(text), EVENTS, profile)
 
 
 @pytest.mark.parametrize("profile", PROFILES)

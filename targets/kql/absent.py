@@ -30,12 +30,25 @@ def truth(cond: ir.Expr, event: dict) -> bool:
     return m.match(event)
 
 
+def with_value(path: tuple, value: str) -> dict:
+    """An event holding ``value`` in the field at ``path`` and nothing else."""
+    event: dict = {}
+    node = event
+    for part in path[:-1]:
+        node = node.setdefault(str(part), {})
+    node[str(path[-1])] = value
+    return event
+
+
 @dataclass(frozen=True)
 class Absent:
-    """A leaf on optional field ``field`` decided as on an event without the field."""
+    """A leaf on field ``field`` decided as on an event without the field: an optional field the
+    table has no column for, or (in a leg of a multi-category union) a field only other tables
+    record."""
 
     leaf: ir.Expr
     field: str
+    table: Optional[str] = None  # a union leg's table: assumed of that table's rows only
 
 
 def decide(leaf: ir.Expr, negated: bool) -> bool:
@@ -52,6 +65,7 @@ def breaks(absent: Absent, event: dict) -> Optional[str]:
     """Why ``event`` is outside the assumption that ``absent.field`` has no value, or None."""
     for cond in (absent.leaf, ir.Not(absent.leaf)):
         if truth(cond, event) != truth(cond, {}):
-            return (f"outside the stated assumption on ?{absent.field}: the table records no such column, but the "
+            shown = absent.field if absent.table else "?" + absent.field
+            return (f"outside the stated assumption on {shown}: the table records no such column, but the "
                     f"event's value decides the condition otherwise")
     return None

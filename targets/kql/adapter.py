@@ -46,7 +46,7 @@ from eqlc.events import split_path, values
 from eqlc.result import Status, Translation
 
 from . import syntax
-from .absent import Absent, breaks
+from .absent import Absent, breaks, truth
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
 from .hives import Respelt
@@ -70,7 +70,9 @@ def _fact_holds(fact: Fact, event: dict) -> bool:
     """Elasticsearch's truth of an equality-like leaf on a fact field (any value equal)."""
     f = leaf_field(fact.leaf)
     lits, ci = literal_values(fact.leaf)
-    assert f is not None and lits is not None
+    assert f is not None
+    if lits is None:  # a pattern decided by the reference matcher (emit.Emitter.fact)
+        return truth(fact.leaf, event)
     have = [v for v in values(event, f.path) if isinstance(v, str)]
     return any(eq_fold(h, lit, ci) for h in have for lit in lits)
 
@@ -157,11 +159,13 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         out.tables[lk.table] = (cols, [])
     for idx, event in enumerate(events):
         eid = str(event.get("_id", idx))
-        failed = next((f for f in facts if _fact_holds(f, event) != f.value), None)
+        cats = [c for c in values(event, ("event", "category")) if isinstance(c, str)]
+        landed = {t.name for t in profile.tables.values() if t.category in cats}  # a union leg's checks: its rows only
+        failed = next((f for f in facts if (f.table is None or f.table in landed) and _fact_holds(f, event) != f.value), None)
         if failed is not None:
             out.excluded[eid] = f"outside the stated assumption on {leaf_field(failed.leaf).name}"  # type: ignore[union-attr]
             continue
-        present = next((why for a in absent if (why := breaks(a, event))), None)
+        present = next((why for a in absent if (a.table is None or a.table in landed) and (why := breaks(a, event))), None)
         if present is not None:
             out.excluded[eid] = present
             continue
@@ -180,7 +184,6 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         if broken is not None:
             out.excluded[eid] = f"outside the stated assumption on {broken[0].field}: {broken[1]}"
             continue
-        cats = [c for c in values(event, ("event", "category")) if isinstance(c, str)]
         for t in profile.tables.values():
             if t.category not in cats and t.category != ANY_CATEGORY:
                 continue
@@ -249,20 +252,6 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
             out.excluded.update(bad)
 
 
-_LEAF_MATCHERS: dict[str, Any] = {}
-
-
-def _truth(cond: ir.Expr, event: dict) -> bool:
-    """Elasticsearch's truth of one condition on one event, by the reference matcher."""
-    from eqlc.matcher import matcher
-
-    key = repr(cond)
-    m = _LEAF_MATCHERS.get(key)
-    if m is None:
-        m = _LEAF_MATCHERS[key] = matcher(ir.Query(ir.EventQuery(None, cond)))
-    return m.match(event)
-
-
 def _with_value(event: dict, path: tuple[str, ...], value: str) -> dict:
     """A copy of ``event`` whose field ``path`` holds ``value`` only (dotted or nested keys)."""
     out = json.loads(json.dumps(event, default=repr))
@@ -301,7 +290,7 @@ def _spelling_breaks(hives: HiveColumn, name: str, ecs: str, kql: str, event: di
     for pair in spelled:
         if ecs == kql and pair.leaf == pair.query:
             continue
-        es, kq = _truth(pair.leaf, event), _truth(pair.query, respelt)
+        es, kq = truth(pair.leaf, event), truth(pair.query, respelt)
         if es != kq:
             rewritten = "" if pair.leaf == pair.query else " (its hive prefixes rewritten to the full names)"
             return (f"the rule's condition on {name} is {es} for {ecs!r} but {kq} as the query tests it{rewritten} on "

@@ -37,7 +37,7 @@ def artifacts(rule: Rule, query: str, notes: list[str], profile: Profile) -> dic
     out = sentinel.artifacts(rule, query, profile, notes, base, sequence)
     if profile.name == "defender":
         enabled = bool((profile.raw.get("deploy") or {}).get("enabled", False))
-        out.update(defender_rule.artifacts(rule, query, sentinel.tables_read(profile, rule), notes, base, enabled))
+        out.update(defender_rule.artifacts(rule, query, sentinel.tables_read(profile, rule, query), notes, base, enabled))
     return out
 
 

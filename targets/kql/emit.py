@@ -35,7 +35,7 @@ from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
 from eqlc.result import Notes, Refused, about
 
 from . import argv, raw_tables, syntax
-from .absent import Absent, decide
+from .absent import Absent, decide, truth, with_value
 from .argv import Derived
 from .hives import Respelt, respell_leaf
 from .profile import FieldMap, Profile, Table
@@ -52,6 +52,7 @@ class Fact:
 
     leaf: ir.Expr
     value: bool
+    table: Optional[str] = None  # a union leg's table: the fact is assumed of that table's rows only
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,27 @@ class Emitter:
     emptied: list[str] = field(default_factory=list)  # fields whose "" the query reads as missing
     columns: list[str] = field(default_factory=list)  # table columns the query reads
     absent: list[Absent] = field(default_factory=list)  # leaves on optional fields with no column
+    # a leg of a multi-category union (query.union_query): a field that this table has no column for
+    # but another table of the profile has is a field of another category, read as absent here
+    leg: bool = False
     _folded_now: bool = False
     _arrays: int = 0
+    _top: set = field(default_factory=set)  # ids of the condition's top-level conjuncts
+
+    _STATE = ("facts", "prep", "derived", "computed", "folded", "mapped", "spelled", "emptied", "columns", "absent")
+
+    def _mark(self) -> tuple:
+        """The emitter's state, to undo what a refused term of a junction stated (see :meth:`junction`)."""
+        return ({k: len(getattr(self, k)) for k in self._STATE}, dict(self.lookups), self._arrays,
+                len(self.notes.assumptions))
+
+    def _restore(self, mark: tuple) -> None:
+        sizes, lookups, arrays, notes = mark
+        for k, n in sizes.items():
+            del getattr(self, k)[n:]
+        self.lookups = lookups
+        self._arrays = arrays
+        del self.notes.assumptions[notes:]
 
     # ---- fields -----------------------------------------------------------------------------
     def fieldmap(self, f: ir.Field) -> FieldMap:
@@ -161,13 +181,14 @@ class Emitter:
 
     # ---- entry point -----------------------------------------------------------------------
     def condition(self, expr: ir.Expr) -> Cond:
+        self._top = {id(t) for t in (expr.terms if isinstance(expr, ir.And) else (expr,))}
         return self.cond(expr, negated=False)
 
     def cond(self, e: ir.Expr, negated: bool) -> Cond:
         if isinstance(e, ir.And):
-            return conj([self.cond(t, negated) for t in e.terms])
+            return self.junction(e.terms, negated, conj, False)
         if isinstance(e, ir.Or):
-            return disj([self.cond(t, negated) for t in e.terms])
+            return self.junction(e.terms, negated, disj, True)
         if isinstance(e, ir.Not):
             if is_script(e.expr):
                 with about(e.expr):  # a refusal names the atom it is about (eqlc.broaden)
@@ -181,6 +202,38 @@ class Emitter:
                 guard, text = self.script(e)
                 return conj([guard, text])
             return self.leaf(e, negated)
+
+    def junction(self, terms: tuple, negated: bool, combine, absorbing: bool) -> Cond:
+        """``and`` (``absorbing`` False) or ``or`` (True) of ``terms``. A term the table decides as
+        the absorbing constant (``event.category == "file"`` on a process table) decides the whole
+        junction, whatever the other terms are: a term that cannot be translated here (a field only
+        another table records) is then not needed, and what the other terms stated is undone (the
+        query does not read them, so their assumptions are not the translation's). Otherwise the
+        first refusal stands."""
+        start = self._mark()
+        out: list[Cond] = []
+        decided: list[ir.Expr] = []
+        refusal: Optional[Refused] = None
+        for t in terms:
+            mark = self._mark()
+            try:
+                c = self.cond(t, negated)
+            except Refused as r:
+                self._restore(mark)
+                refusal = refusal or r
+                continue
+            out.append(c)
+            if c is absorbing:
+                decided.append(t)
+        if decided:
+            # only what decided the junction is stated and checked: the other terms (a field of
+            # another category read as absent in a union leg) say nothing about the query's rows
+            self._restore(start)
+            self.cond(decided[0], negated)
+            return absorbing
+        if refusal is not None:
+            raise refusal
+        return combine(out)
 
     # ---- native leaves ---------------------------------------------------------------------
     def leaf(self, e: ir.Expr, negated: bool) -> Cond:
@@ -197,7 +250,11 @@ class Emitter:
             raise Refused(f"unsupported condition {type(e).__name__}")
         if f.name in self.table.facts and f.name not in self.table.fields:
             return self.fact(e, f)
+        if f.name in self.profile.dataset_fields and f.name not in self.table.fields:
+            return self.dataset(e, f, negated)
         if f.optional and not f.has_index and f.name not in self.table.fields:
+            return self.absent_leaf(e, f, negated)
+        if self.leg and not f.has_index and f.name not in self.table.fields and self.profile.of_other_categories(f.name, self.table):
             return self.absent_leaf(e, f, negated)
         fm = self.fieldmap(f)
         if fm.hive_spelling:
@@ -240,10 +297,17 @@ class Emitter:
     def fact(self, e: ir.Expr, f: ir.Field) -> Cond:
         """Decide a leaf on a field the table implies (event.category/type/action)."""
         values, ci = literal_values(e)
-        if values is None:
-            raise Refused(f"{describe(e)} on {f.name}: only literal comparisons of a field implied by {self.table.name} can be decided")
         implied = self.table.facts[f.name]
-        hit = any(eq_fold(v, i, ci) for v in values for i in implied)
+        if values is not None:
+            hit = any(eq_fold(v, i, ci) for v in values for i in implied)
+        elif isinstance(e, (ir.WildcardMatch, ir.RegexMatch)) or (
+                isinstance(e, ir.FunctionCall) and e.name.lower() in ("startswith", "endswith", "stringcontains")):
+            # a pattern is decided against each implied value as Elasticsearch decides it on an
+            # event holding that value (`event.action : "Image loaded*"` is false on a table whose
+            # actions are exec, start...); the adapter checks it with the same matcher
+            hit = any(truth(e, with_value(f.path, i)) for i in implied)
+        else:
+            raise Refused(f"{describe(e)} on {f.name}: only literal comparisons and patterns of a field implied by {self.table.name} can be decided")
         shown = describe(e)
         if hit:
             self.notes.assume(f"{shown} is taken to hold for every {self.table.name} row ({f.name} implied: {', '.join(implied)})")
@@ -252,14 +316,46 @@ class Emitter:
         self.facts.append(Fact(e, hit))
         return hit
 
+    def dataset(self, e: ir.Expr, f: ir.Field, negated: bool) -> bool:
+        """Decide a leaf on a data-source field (data_stream.dataset, event.module) as the Sigma
+        target decides its log source (profile YAML ``datasets``): the table stands for the events
+        of the endpoint data sets it lists. A top-level positive condition naming listed values only
+        holds for every row; one naming no listed value holds for none; both are stated and
+        checked as facts (the adapter leaves out events on which they are false)."""
+        values, ci = literal_values(e)
+        if values is None:
+            raise Refused(f"{describe(e)}: {f.name} selects a data source; only literal comparisons with it translate")
+        listed = [v for v in values if any(eq_fold(v, d, ci) for d in self.profile.endpoint_datasets)]
+        if not listed:
+            self.notes.assume(
+                f"{describe(e)} is taken to be false for every {self.table.name} row: the table holds none of those "
+                f"data sets' events (it stands for the endpoint data sets {', '.join(self.profile.endpoint_datasets)})")
+            self.facts.append(Fact(e, False))
+            return False
+        if len(listed) != len(values) or negated or id(e) not in self._top:
+            raise Refused(f"{describe(e)}: {f.name} names the data sets {self.table.name} stands for, in a condition that "
+                          f"does not select them (only a top-level positive condition on it is taken as the table's own)")
+        self.notes.assume(
+            f"{self.table.name} stands for `{describe(e)}`: its rows are taken to be events of {' or '.join(listed)} "
+            f"(as a Sigma log source stands for its data sets)")
+        self.facts.append(Fact(e, True))
+        return True
+
     def absent_leaf(self, e: ir.Expr, f: ir.Field, negated: bool) -> bool:
         """Decide a leaf on an optional field the table records nothing for, as Elasticsearch
         decides it on an event without the field (see :mod:`.absent`)."""
         value = decide(e, negated)
-        self.notes.assume(
-            f"?{f.name} has no column in {self.table.name} (profile {self.profile.name}): read as having no value, as "
-            f"Elasticsearch reads an optional field no index maps ({describe(e)} decided accordingly)")
-        a = Absent(e, f.name)
+        if f.optional:
+            self.notes.assume(
+                f"?{f.name} has no column in {self.table.name} (profile {self.profile.name}): read as having no value, as "
+                f"Elasticsearch reads an optional field no index maps ({describe(e)} decided accordingly)")
+        else:
+            others = ", ".join(self.profile.of_other_categories(f.name, self.table))
+            self.notes.assume(
+                f"{f.name} has no column in {self.table.name} (profile {self.profile.name}), which records no "
+                f"{f.path[0]}.* field ({others} does): {self.table.category} events are taken to carry no {f.name}, so "
+                f"{describe(e)} is decided there as Elasticsearch decides it on an event without the field")
+        a = Absent(e, f.name, self.table.name if self.leg else None)
         if a not in self.absent:
             self.absent.append(a)
         return value
@@ -273,12 +369,29 @@ class Emitter:
         if values is None:
             raise Refused(f"{describe(e)}: {fm.field} is value-mapped to {fm.text}; only literal comparisons with {', '.join(map(repr, fm.values))} translate")
         out: list[str] = []
+        unlisted: list[str] = []
         for v in values:
             keys = [k for k in fm.values if eq_fold(v, k, ci)]
+            if not keys and self.leg and fm.lookup is None:
+                unlisted.append(v)
+                continue
             if not keys:
                 raise Refused(f"{fm.field} value {v!r} has no {fm.text} equivalent in the {self.profile.name} mapping")
             for k in keys:
                 out.extend(x for x in fm.values[k] if x not in out)
+        if unlisted:
+            # in a union leg, a value of another category's events (event.type "start" on a file
+            # table): the value map lists every value this table's rows are taken to have; the
+            # adapter's value-mapping check leaves out rows whose event says otherwise
+            self.notes.assume(
+                f"{fm.field} of {self.table.name} rows is taken to be one of the values its map lists "
+                f"({', '.join(fm.values)}), never {', '.join(map(repr, unlisted))}")
+        if not out:
+            self.notes.assume(
+                f"{fm.field} values are taken to be spelled as the {self.profile.name} value map lists them "
+                f"({', '.join(fm.values)}): an event spelling one otherwise (another letter case) is outside the mapping")
+            self._map(Mapped(e, self.table.name, fm.text, (), tuple(fm.values)))
+            return False
         self.notes.assume(f"{describe(e)} is translated as {fm.text} in ({', '.join(out)}) (value mapping)")
         self.notes.assume(
             f"{fm.field} values are taken to be spelled as the {self.profile.name} value map lists them "

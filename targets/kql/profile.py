@@ -41,6 +41,7 @@ SCHEMA = {
     # deployment (targets/kql/sentinel.py, deploy.py): the Sentinel analytics rule and whether rules start enabled
     "sentinel": {"time_column": None, "connector": None, "connectors": {ANY: None}, "entities": {"common": None, "tables": {ANY: None}}},
     "deploy": {"enabled": None},
+    "datasets": {"fields": None, "endpoint": None},  # data-source fields and the endpoint data sets tables stand for
 }
 
 STRING_TYPES = {"string"}
@@ -127,6 +128,12 @@ class Table:
     shared_sources: tuple[str, ...] = ()  # patterns other sources share (filebeat-*): read only beside one of `sources`
     xml: Optional["XmlData"] = None  # an XML column holding the rest of the event's fields (SecurityEvent.EventData)
 
+    @functools.cached_property
+    def field_sets(self) -> frozenset[str]:
+        """The ECS field sets (``process``, ``file``, ``event``...) the table records a field of:
+        a field of another set belongs to other categories' events (``dll.name`` on a process table)."""
+        return frozenset(name.split(".")[0] for name in (*self.fields, *self.facts))
+
 
 @dataclass(frozen=True)
 class XmlData:
@@ -179,12 +186,25 @@ class Profile:
     argv_from_command_line: bool = True
     # the field a query's category tests (a rule's event_category_override); raw tables only
     category_field: str = "event.category"
+    dataset_fields: tuple[str, ...] = ()  # data_stream.dataset, event.module...: they select a data source
+    endpoint_datasets: tuple[str, ...] = ()  # the data sets whose events the tables stand for
 
     def table_for(self, category: str) -> Optional[Table]:
         for t in self.tables.values():
             if t.category == category or t.category == ANY_CATEGORY:
                 return t
         return None
+
+    def tables_with(self, ecs: str) -> list[str]:
+        """The tables that map ECS field ``ecs``."""
+        return [t.name for t in self.tables.values() if ecs in t.fields]
+
+    def of_other_categories(self, ecs: str, table: Table) -> list[str]:
+        """The tables that record ``ecs`` when it is a field of other categories' events than
+        ``table``'s: ``table`` records no field of its field set and another table maps it."""
+        if ecs.split(".")[0] in table.field_sets:
+            return []
+        return self.tables_with(ecs)
 
     def categories(self) -> list[str]:
         return [t.category for t in self.tables.values()]
@@ -289,6 +309,8 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),
         event_id=tuple(data.get("event_id") or ()), tables=tables, types=types, lookups=lookups,
         extra_columns=extra, raw=data, argv_from_command_line=argv_on,
+        dataset_fields=tuple(str(f) for f in (data.get("datasets") or {}).get("fields") or ()),
+        endpoint_datasets=tuple(str(v) for v in (data.get("datasets") or {}).get("endpoint") or ()),
     )
 
 

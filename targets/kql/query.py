@@ -27,7 +27,7 @@ from eqlc.result import Notes, Refused, about
 from eqlc.rule import Rule
 
 from . import raw_tables, syntax
-from .emit import Checks, Cond, Emitter
+from .emit import Checks, Cond, Emitter, eq_fold, leaf_field, literal_values
 from .profile import Profile, Table
 
 
@@ -72,6 +72,90 @@ def category_from_condition(e: ir.Expr) -> Optional[str]:
     return None
 
 
+def restricted_categories(e: ir.Expr) -> Optional[list[tuple[str, bool]]]:
+    """The event.category values (each with its case-insensitivity) one of which every event
+    satisfying ``e`` has, or None when ``e`` does not restrict the category to listed values.
+
+    A positive literal test on event.category restricts it; ``and`` is restricted by any of its
+    terms (the shortest list is kept: event.category is multi-valued, so two terms do not
+    intersect); ``or`` only when each of its terms is; ``not`` and everything else restrict
+    nothing."""
+    if isinstance(e, ir.Boolean):
+        return None if e.value else []
+    if isinstance(e, ir.And):
+        found = [r for r in (restricted_categories(t) for t in e.terms) if r is not None]
+        return min(found, key=len) if found else None
+    if isinstance(e, ir.Or):
+        parts = [restricted_categories(t) for t in e.terms]
+        if any(p is None for p in parts):
+            return None
+        return list(dict.fromkeys(v for p in parts for v in p))  # type: ignore[union-attr]
+    f = leaf_field(e)
+    if f is None or f.name != "event.category" or not isinstance(e, (ir.Compare, ir.InSet, ir.WildcardMatch)):
+        return None
+    values, ci = literal_values(e)
+    return None if values is None else [(v, ci) for v in values]
+
+
+def union_tables(profile: Profile, q: ir.EventQuery) -> list[Table]:
+    """The tables of an ``any`` query whose condition names several categories: one per category
+    it allows. A category no table holds is a refusal (its events could match and are searched
+    nowhere), as is a condition that allows every category."""
+    allowed = restricted_categories(q.condition)
+    if allowed is None:
+        raise Refused("`any` query whose condition does not restrict event.category to listed values: events of every "
+                      "category match it, and no set of tables holds them all")
+    tables: list[Table] = []
+    for value, ci in allowed:
+        hits = [t for t in profile.tables.values() if eq_fold(value, t.category, ci)]
+        if not hits:
+            raise Refused(f"no {profile.name} table holds `{value}` events (mapped: {', '.join(profile.categories())})")
+        tables.extend(t for t in hits if t not in tables)
+    return tables
+
+
+def union_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[ir.Pipe, ...] = ()) -> tuple[str, Checks]:
+    """An ``any`` query over several categories: a Kusto ``union`` of one leg per table, each
+    with its own column mapping (MicrosoftDocs, kusto/query/union-operator.md: ``union`` returns
+    the rows of every leg; with the default ``kind=outer`` a column a leg lacks is null in its
+    rows, which no leg's condition reads, since each leg filters before the union).
+
+    Each leg decides the table's facts (``event.category == "file"`` is false on a process table)
+    and reads a field that only other tables record as absent (:meth:`Emitter.absent_leaf`, stated,
+    with its check scoped to the leg's table); a leg whose condition can never hold there is
+    dropped, with a stated reason. One leg left is a plain query."""
+    checks = Checks()
+    legs: list[list[str]] = []
+    dropped: list[str] = []
+    for table in union_tables(profile, q):
+        em = Emitter(profile, table, notes, leg=True)
+        cond = em.condition(q.condition)
+        for fact in em.facts:
+            fact.table = table.name
+        checks.merge(em.checks)
+        if cond is False:
+            dropped.append(table.name)
+            continue
+        if table.note:
+            notes.assume(table.note)
+        body = [table.name] + lookup_lines(em) + em.prep
+        where = render_where(cond)
+        if where:
+            body.append(where)
+        legs.append(body)
+    if not legs:
+        raise Refused("the condition can never hold on any table its categories name (a condition implied by each table is false)")
+    if dropped:
+        notes.assume(f"the query's condition is false for every row of {', '.join(dropped)} (decided from the table's implied "
+                     f"values above), so no leg searches {'it' if len(dropped) == 1 else 'them'}")
+    if len(legs) == 1:
+        lines = legs[0]
+    else:
+        lines = ["union"] + [("    (" + "\n    ".join(b) + ")" + ("," if i < len(legs) - 1 else "")) for i, b in enumerate(legs)]
+    lines.extend(pipe_lines(profile, pipes))
+    return "\n".join(lines), checks
+
+
 def lookup_lines(em: Emitter) -> list[str]:
     return [f"| lookup kind=leftouter ({lk.query}) on {lk.on}" for lk in em.lookups.values()]  # type: ignore[attr-defined]
 
@@ -104,6 +188,20 @@ def pipe_lines(profile: Profile, pipes: tuple[ir.Pipe, ...]) -> list[str]:
     return out
 
 
+def sequence_legs(profile: Profile, seq: ir.Sequence, notes: Notes):
+    """(stage, term, table, union leg?) for each leg of a sequence: one per term, or, for an ``any``
+    term over several categories, one per table of its union (:func:`union_tables`), all of the
+    same stage: scan then sees the rows of every leg as that step's candidates."""
+    for i, term in enumerate(seq.terms, start=1):
+        q = term.query
+        if (raw_tables.raw_table(profile) is None and q.category is None
+                and category_from_condition(q.condition) is None):
+            for table in union_tables(profile, q):
+                yield i, term, table, True
+        else:
+            yield i, term, table_of(profile, q, notes), False
+
+
 def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[str, Checks]:
     if seq.until is not None:
         raise Refused("sequence with `until`: not translated (scan has no way to cancel the pending sequences of a key)")
@@ -114,11 +212,20 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     lets: list[str] = []
     leg_names: list[str] = []
     nkeys = None
-    for i, term in enumerate(seq.terms, start=1):
-        table = table_of(profile, term.query, notes)
-        em = Emitter(profile, table, notes)
+    for i, term, table, leg in sequence_legs(profile, seq, notes):
+        em = Emitter(profile, table, notes, leg=leg)
         raw_tables.assume_category(em, table, term.query.category)
         cond = em.condition(term.query.condition)
+        if leg:
+            for fact in em.facts:
+                fact.table = table.name
+            if cond is False:  # a union leg that can never match: dropped, with the reason stated
+                checks.merge(em.checks)
+                notes.assume(f"step {i}'s condition is false for every row of {table.name} (decided from the table's "
+                             f"implied values), so no leg of that step searches it")
+                continue
+            if table.note:
+                notes.assume(table.note)
         keys = seq.keys(term)
         if nkeys is None:
             nkeys = len(keys)
@@ -144,10 +251,14 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
             body.append(where)
         key_expr = f"tostring(pack_array({', '.join(key_texts)}))" if key_texts else '""'
         body.append(f"| extend __stage = {i}, __key = {key_expr}")
-        name = f"__leg{i}"
+        name = f"__leg{len(leg_names) + 1}"
         lets.append(f"let {name} = " + "\n    ".join(body) + ";")
         leg_names.append(name)
         checks.merge(em.checks)
+    missing = [i for i, term in enumerate(seq.terms, start=1) if f"__stage = {i}," not in "\n".join(lets)]
+    if missing:
+        raise Refused(f"step {missing[0]} of the sequence can never hold on any table its categories name (a condition "
+                      f"implied by each table is false)")
     steps: list[str] = []
     n = 0
     first = None
@@ -182,14 +293,34 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     return "\n".join(out), checks
 
 
+def with_category_field(q: ir.EventQuery, field: str) -> ir.EventQuery:
+    """``CAT where C`` of a rule whose event_category_override names ``field``: Elasticsearch reads
+    the category word from that field, so the query is ``any where field == "CAT" and C``."""
+    if q.category is None:
+        return q
+    test = ir.Compare(ir.CompareOp.EQ, ir.Field(tuple(field.split("."))), ir.String(q.category))
+    rest = q.condition.terms if isinstance(q.condition, ir.And) else (q.condition,)
+    return ir.EventQuery(None, ir.And((test, *rest)))
+
+
 def compile_query(profile: Profile, rule: Rule, notes: Notes) -> tuple[str, Checks]:
     """The query text and what it assumed of each event (the fixture adapter checks it)."""
     q = rule.query
     profile = raw_tables.narrow(profile, rule, notes)
-    if rule.event_category_override and not raw_tables.is_raw(profile):
-        raise Refused(f"event_category_override={rule.event_category_override}: the rule's categories are read from another field, which no table mapping states")
-    if isinstance(q.body, ir.EventQuery):
-        text, em, _ = event_query(profile, q.body, notes, q.pipes)
+    body = q.body
+    override = rule.event_category_override
+    if raw_tables.is_raw(profile):
+        # a raw table is chosen by the rule's data source; its category (or override) is a stated assumption
+        override = None
+    if override and override != "event.category":
+        if not isinstance(body, ir.EventQuery):
+            raise Refused(f"event_category_override={override} in a sequence: the terms' categories are read from another field, which no table mapping states")
+        body = with_category_field(body, override)
+    if isinstance(body, ir.EventQuery):
+        if (not raw_tables.is_raw(profile) and body.category is None
+                and category_from_condition(body.condition) is None):
+            return union_query(profile, body, notes, q.pipes)
+        text, em, _ = event_query(profile, body, notes, q.pipes)
         return text, em.checks
     if isinstance(q.body, ir.Sequence):
         if q.pipes:

@@ -121,8 +121,9 @@ def attack_of(rule: Rule) -> Attack:
 
 
 # ---- what a query reads -----------------------------------------------------------------------
-def tables_read(profile: Profile, rule: Rule) -> list[str]:
-    """The profile tables the rule's query reads (one per event query or sequence term)."""
+def tables_read(profile: Profile, rule: Rule, query: Optional[str] = None) -> list[str]:
+    """The profile tables the rule's query reads (one per event query or sequence term; for an
+    ``any`` query over several categories, the tables of its union legs, read from ``query``)."""
     if raw_tables.is_raw(profile):  # one raw table, chosen by the rule's index patterns
         return list(raw_tables.narrow(profile, rule, Notes()).tables)
     body = rule.query.body
@@ -133,6 +134,10 @@ def tables_read(profile: Profile, rule: Rule) -> list[str]:
         table = profile.table_for(category) if category else None
         if table is not None and table.name not in out:
             out.append(table.name)
+    if query is not None and any(getattr(q, "category", "") is None and category_from_condition(q.condition) is None
+                                 for q in queries):
+        heads = {m.group(1) for m in re.finditer(r"^(?:    \()?(\w+)$", query, re.M)}
+        out.extend(t for t in profile.tables if t in heads and t not in out)
     return out
 
 
@@ -245,6 +250,14 @@ def windowed_query(profile: Profile, query: str, window: schedule.Window, lookup
             f"| join kind=leftsemi (__rows | summarize __done = max(__step), __last = max(__ingested) by __key, __match "
             f"| where __done == {n} and __last > ago({freq}) | project __key, __match) on __key, __match"))
         return text, period
+    if lines[0] == "union":  # a multi-category query (query.union_query): each leg reads the window
+        out = []
+        for line in lines:
+            out.append(line)
+            if re.match(r"^    \(\w+$", line):
+                out.append(f"    | where {ts} >= ago({lookback})")
+                out.append(f"    | where ingestion_time() > ago({freq})")
+        return "\n".join(out), period
     return "\n".join([lines[0], f"| where {ts} >= ago({lookback})", f"| where ingestion_time() > ago({freq})", *lines[1:]]), period
 
 
@@ -289,7 +302,7 @@ class SentinelRule:
 def build(rule: Rule, query: str, profile: Profile, notes: list[str], sequence: bool) -> SentinelRule:
     window = schedule.window_of(rule, schedule.SENTINEL_MIN_MS)
     cfg = sentinel_config(profile)
-    tables = tables_read(profile, rule)
+    tables = tables_read(profile, rule, query)
     lookups = lookups_read(profile, query)
     text, period = windowed_query(profile, query, window, lookups)
     period = min(period, schedule.SENTINEL_MAX_MS)
