@@ -49,6 +49,8 @@ from . import syntax
 from .absent import Absent, breaks
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
+from .entity import scattered
+from .scan import SequencePlan, run_scan
 from .hives import Respelt
 from .profile import FieldMap, HiveColumn, Profile, Table, load_profile
 
@@ -132,7 +134,7 @@ def _device_ids(profile: Profile, events: list[dict]) -> dict[int, str]:
 def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), derived: Iterable[Derived] = (),
          computed: Iterable[str] = (), folded: Iterable[str] = (), mapped: Iterable[Any] = (),
          spelled: Iterable[Respelt] = (), emptied: Iterable[str] = (), absent: Iterable[Absent] = (),
-         columns: Optional[Iterable[str]] = None) -> Loaded:
+         columns: Optional[Iterable[str]] = None, keyed: Iterable[str] = ()) -> Loaded:
     """The tables for ``events`` and the events left out, for a translation that assumed
     ``facts``... ``emptied`` and reads ``columns`` (None: every column): a value that cannot be
     loaded into a column (several values for a one-value column) leaves the event out only when
@@ -156,7 +158,10 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         out.tables[lk.table] = (cols, [])
     for idx, event in enumerate(events):
         eid = str(event.get("_id", idx))
-        failed = next((f for f in facts if _fact_holds(f, event) != f.value), None)
+        cats = [c for c in values(event, ("event", "category")) if isinstance(c, str)]
+        # a fact is about one table's rows (a sequence reads several tables): events of other tables are not its rows
+        failed = next((f for f in facts if (not f.table or profile.tables[f.table].category in cats)
+                       and _fact_holds(f, event) != f.value), None)
         if failed is not None:
             out.excluded[eid] = f"outside the stated assumption on {leaf_field(failed.leaf).name}"  # type: ignore[union-attr]
             continue
@@ -179,7 +184,6 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         if broken is not None:
             out.excluded[eid] = f"outside the stated assumption on {broken[0].field}: {broken[1]}"
             continue
-        cats = [c for c in values(event, ("event", "category")) if isinstance(c, str)]
         for t in profile.tables.values():
             if t.category not in cats:
                 continue
@@ -201,7 +205,20 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
     for name, rows in lookup_rows.items():
         out.tables[profile.lookups[name].table][1].extend(rows.values())
     _check_computed(profile, out, {str(e.get("_id", i)): e for i, e in enumerate(events)}, list(computed), list(spelled))
+    _check_keyed(profile, out, list(keyed))
     return out
+
+
+def _check_keyed(profile: Profile, out: Loaded, keyed: list[str]) -> None:
+    """Leave out rows outside the stated assumption on process identifiers joined within their
+    device (:func:`eqlc.targets.kql.entity.scattered`)."""
+    if not keyed:
+        return
+    bad = scattered(profile, out.tables, keyed, ID_COLUMN)
+    if bad:
+        for _cols, rows in out.tables.values():
+            rows[:] = [r for r in rows if r.get(ID_COLUMN) not in bad]
+        out.excluded.update(bad)
 
 
 def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], computed: list[str],
@@ -459,12 +476,13 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     prof = load_profile(profile or translation.profile, mapping)
     checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped", "spelled", "emptied", "absent"))
     columns = getattr(translation, "columns", None)
-    key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks), repr(columns))
+    keyed = tuple(getattr(translation, "keyed", ()))
+    key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks), repr(columns), keyed)
     hit = _LOADED.get(key)
     if hit is not None:
         _LOADED.move_to_end(key)
         return hit[0]
-    loaded = load(prof, events, *checks, columns=columns)
+    loaded = load(prof, events, *checks, columns=columns, keyed=keyed)
     _LOADED[key] = (loaded, prof)  # the entry keeps the profile alive, so its id is not reused
     while len(_LOADED) > 32:
         _LOADED.popitem(last=False)
@@ -525,6 +543,9 @@ def run(translation: Translation, events: list[dict], profile: Optional[str] = N
     import duckdb_kql
 
     loaded = load_for(translation, events, profile, mapping)
+    plan = getattr(translation, "plan", None)
+    if plan is not None:
+        return _run_sequence(plan, loaded, events, profile or translation.profile, mapping)
     con = connect(loaded, translation.output)
     try:
         rel = duckdb_kql.kql(con, translation.output)
@@ -541,3 +562,20 @@ def run(translation: Translation, events: list[dict], profile: Optional[str] = N
         if row[pos] not in out:
             out.append(row[pos])
     return out
+
+
+def _run_sequence(plan: SequencePlan, loaded: Loaded, events: list[dict], profile: Optional[str], mapping: Optional[str]) -> list[str]:
+    """A sequence query: its legs on duckdb-kql, its ``scan`` by the model of Kusto's scan logic
+    (:mod:`eqlc.targets.kql.scan`: duckdb-kql has no ``scan``/``partition``)."""
+    import duckdb_kql
+
+    prof = load_profile(profile, mapping)
+    query = plan.rows_query(prof.timestamp, ID_COLUMN)
+    con = connect(loaded, query)
+    try:
+        rows = duckdb_kql.kql(con, query).fetchall()
+    except duckdb_kql.KqlUnsupportedError as err:
+        raise EngineCannotRun(f"duckdb-kql, the offline KQL engine, cannot run this sequence's legs ({err}); its syntax "
+                              f"is checked by Microsoft's Kusto parser only, its selection is unverified") from None
+    order = {str(e.get("_id", i)): i for i, e in enumerate(events)}
+    return run_scan(plan, rows, order)
