@@ -47,7 +47,47 @@ RENAMES = [
         file__Ext__original__name="e.txt", file__Ext__original__extension="exe"),
 ]
 
+NETWORK = [
+    _ev("in", "network", event__type=["start"], event__action="connection_accepted", network__direction="ingress", destination__port=445),
+    _ev("in2", "network", event__type=["start"], event__action="connection_accepted", network__direction="incoming", destination__port=445),
+    _ev("out", "network", event__type=["start"], event__action="connection_attempted", network__direction="egress", destination__port=445,
+        process__pid=7),
+    _ev("out2", "network", event__type=["start"], event__action="connection_attempted", network__direction="outgoing", destination__port=80),
+    # spelled otherwise than the value map lists it: outside the stated value mapping
+    _ev("odd", "network", event__type=["start"], event__action="connection_attempted", network__direction="EGRESS", destination__port=445),
+    # direction and action disagree: no row value gives both (left out)
+    _ev("mixed", "network", event__type=["start"], event__action="connection_accepted", network__direction="egress", destination__port=445),
+]
+
+REGISTRY = [
+    _ev("set", "registry", event__type=["change"], event__action="modification", registry__hive="HKLM", registry__key="SOFTWARE\\x",
+        registry__path="HKLM\\SOFTWARE\\x\\v", registry__value="v", user__id="S-1-5-18", process__pid=7),
+    _ev("del", "registry", event__type=["deletion"], event__action="deletion", registry__hive="HKLM", registry__key="SOFTWARE\\x",
+        registry__path="HKLM\\SOFTWARE\\x\\v", registry__value="v", user__id="S-1-5-18", process__pid=8),
+]
+
+FILES = [
+    _ev("f1", "file", event__type=["creation"], event__action="file_create_event", file__name="a.exe", process__pid=7, user__id="S-1-5-18"),
+    _ev("f2", "file", event__type=["change"], event__action="overwrite", file__name="b.exe", process__pid=8, user__id="S-1-5-21-1"),
+]
+
 CASES = [
+    ("defender", 'network where network.direction : ("incoming", "ingress") and destination.port == 445', NETWORK,
+     {"in", "in2"}, {"odd", "mixed"}),
+    # egress and outgoing are the same ActionTypes: an "outgoing" event cannot be told from an
+    # "egress" one by the query, so the value map's stated agreement leaves it out
+    ("defender", 'network where network.direction == "egress" and event.action == "connection_attempted"', NETWORK,
+     {"out"}, {"odd", "mixed", "out2"}),
+    ("sentinel-asim", 'network where event.type == "start" and event.action == "connection_accepted"', NETWORK,
+     {"in", "in2"}, {"mixed"}),
+    ("sentinel-asim", 'network where network.direction : ("outgoing", "egress") and process.pid == 7', NETWORK,
+     {"out"}, {"odd", "mixed"}),
+    ("defender", 'registry where event.action != "deletion" and registry.value == "v"', REGISTRY, {"set"}, set()),
+    ("sentinel-asim", 'registry where event.action != "deletion" and user.id == "S-1-5-18" and process.pid == 7', REGISTRY,
+     {"set"}, set()),
+    ("sentinel-asim", 'file where event.action in ("file_create_event", "overwrite") and process.pid == 8', FILES, {"f2"}, set()),
+    ("sentinel-asim", 'file where user.id == "S-1-5-18" and event.action == "file_create_event"', FILES, {"f1"}, set()),
+
     # (profile, query, events, selected, left out)
     ("defender", 'file where event.action == "rename" and file.Ext.original.extension : "exe"', RENAMES,
      {"r-exe", "r-EXE"}, {"r-odd"}),
