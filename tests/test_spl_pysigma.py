@@ -150,12 +150,13 @@ def _escaped_star_as_backslash(s: str) -> str:
     return "".join(out)
 
 
-def model_escaped_star(doc: dict) -> Optional[dict]:
+def _map_string_values(doc: dict, rewrite: Callable[[str], str]) -> Optional[dict]:
+    """Apply `rewrite` to every non-regex string value of every selection (pySigma models)."""
     def fix_value(key, v):
         if "|re" in key:
             return v
         if isinstance(v, str):
-            return _escaped_star_as_backslash(v)
+            return rewrite(v)
         return [fix_value(key, x) for x in v] if isinstance(v, list) else v
 
     def fix(sel):
@@ -163,21 +164,14 @@ def model_escaped_star(doc: dict) -> Optional[dict]:
             return {k: fix_value(k, v) for k, v in sel.items()}
         return [fix(x) for x in sel] if isinstance(sel, list) else sel
     return _map_selections(doc, fix)
+
+
+def model_escaped_star(doc: dict) -> Optional[dict]:
+    return _map_string_values(doc, _escaped_star_as_backslash)
 
 
 def model_question_mark(doc: dict) -> Optional[dict]:
-    def fix_value(key, v):
-        if "|re" in key:
-            return v
-        if isinstance(v, str):
-            return _question_to_star(v)
-        return [fix_value(key, x) for x in v] if isinstance(v, list) else v
-
-    def fix(sel):
-        if isinstance(sel, dict):
-            return {k: fix_value(k, v) for k, v in sel.items()}
-        return [fix(x) for x in sel] if isinstance(sel, list) else sel
-    return _map_selections(doc, fix)
+    return _map_string_values(doc, _question_to_star)
 
 
 _COND_TOKEN = re.compile(r"\s*(\(|\)|and\b|or\b|not\b|[A-Za-z0-9_]+)")
