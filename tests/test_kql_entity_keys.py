@@ -150,3 +150,20 @@ def test_microsoft_parser_accepts_every_sequence():
         tables.update(declared_tables(p))
         queries += [TARGET.compile(_rule(s), profile=p).output for s in SEQUENCES]
     assert analyse(queries, tables) == [[] for _ in queries]
+
+
+def test_an_event_whose_sequence_partner_is_outside_is_reported():
+    """The assumption says the events outside it do not occur; a sequence event whose selection
+    changes without them (its partner is gone) is reported too, by the reference matcher."""
+    odd = _net("nX", "00:10", "X", 443)
+    odd["network"] = {"direction": "EGRESS"}  # spelled otherwise than the value map lists it
+    events = [_proc("pX", "00:00", "X", "cmd.exe"), odd, _proc("pA", "00:00", "A", "cmd.exe"), _net("nA", "00:10", "A", 443)]
+    events[3]["network"] = {"direction": "egress"}
+    text = ('sequence with maxspan=1m [process where process.name : "cmd.exe"] by process.entity_id '
+            '[network where network.direction : "egress"] by process.entity_id')
+    rule = _rule(text)
+    tr = TARGET.compile(rule, profile="defender")
+    out = TARGET.outside_assumptions(rule, tr, events, profile="defender")
+    assert set(out) == {"nX", "pX"}
+    assert "through another event" in out["pX"]
+    assert sorted(TARGET.execute(tr, events, profile="defender")) == ["nA", "pA"]

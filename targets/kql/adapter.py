@@ -489,6 +489,24 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     return loaded
 
 
+def dependents(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[str, str]:
+    """Events of a sequence (or piped) query whose selection depends on events outside the stated
+    assumptions: the assumption says those events do not occur, and without them the rule selects
+    these events otherwise than on the whole fixture (a sequence partner, or the pending
+    sequence that would have been overwritten, is gone). Decided by the reference matcher on both
+    event sets; each is reported with the reason."""
+    from eqlc.matcher import matcher
+
+    def chosen(evs: list[dict]) -> set[str]:
+        return {str(e.get("_id")) for m in matcher(rule).run(evs, sort=True) for e in m.events if isinstance(e, dict)}
+
+    inside = [e for i, e in enumerate(events) if str(e.get("_id", i)) not in outside]
+    whole, kept = chosen(events), chosen(inside)
+    return {str(e.get("_id", i)): ("outside the stated assumptions through another event: without the events outside them "
+                                   "the rule " + ("no longer selects" if str(e.get("_id", i)) in whole else "selects") + " this one")
+            for i, e in enumerate(inside) if (str(e.get("_id", i)) in whole) != (str(e.get("_id", i)) in kept)}
+
+
 def exclusions(translation: Translation, events: list[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
     """Events the adapter leaves out for this translation, with the reason."""
     return dict(load_for(translation, events, profile, mapping).excluded)

@@ -77,9 +77,13 @@ class KqlTarget:
         """``_id`` -> reason for every event on which a stated assumption of ``translation`` is
         false: the adapter leaves these out of the tables, since the translation is only claimed
         exact where its assumptions hold (see :data:`eqlc.target.OUTSIDE_ASSUMPTIONS`)."""
-        from .adapter import exclusions
+        from .adapter import dependents, exclusions
 
-        return exclusions(translation, list(events), profile or translation.profile or DEFAULT_PROFILE, mapping)
+        events = list(events)
+        out = exclusions(translation, events, profile or translation.profile or DEFAULT_PROFILE, mapping)
+        if out and (rule.query.kind != "event" or rule.query.pipes):
+            out.update(dependents(rule, events, out))
+        return out
 
 
 TARGET = KqlTarget()
