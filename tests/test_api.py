@@ -40,8 +40,8 @@ def test_compile_raises_typed_errors_for_unknown_target_and_profile() -> None:
     rule = load_rules(EXAMPLE_DIR / "rule.toml")[0]
     for call, kind, message in (
         (lambda: compile(rule, "splunk"), eqlc.UnknownTarget, "unknown target 'splunk'; expected one of sigma, kql, spl, osquery, python"),
-        (lambda: compile(rule, "kql", profile="sentinel"), eqlc.UnknownProfile,
-         "unknown profile 'sentinel' for kql; expected one of defender, sentinel-asim"),
+        (lambda: compile(rule, "kql", profile="sentinel-raw"), eqlc.UnknownProfile,
+         "unknown profile 'sentinel-raw' for kql; expected one of defender, sentinel-asim, sentinel"),
         (lambda: compile(rule, "python", profile="x"), eqlc.UnknownProfile, "the python target has no profiles (got 'x')"),
     ):
         try:

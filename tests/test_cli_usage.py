@@ -18,7 +18,7 @@ from eqlc.cli import COMMAND_MODULES, main
 from tests.corpus import EXAMPLE_DIR
 
 RULE = str(EXAMPLE_DIR / "rule.toml")
-PROFILES = "sigma:portable, sigma:cased, kql:defender, kql:sentinel-asim, spl:ecs, spl:cim, spl:windows, osquery:events, osquery:hunting"
+PROFILES = "sigma:portable, sigma:cased, kql:defender, kql:sentinel-asim, kql:sentinel, spl:ecs, spl:cim, spl:windows, osquery:events, osquery:hunting"
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -38,10 +38,10 @@ def one_line_error(capsys, *args: str) -> str:
 
 
 @pytest.mark.parametrize("args,message", [
-    (["compile", RULE, "--target", "kql", "--profile", "sentinel"],
-     "error: unknown profile 'sentinel' for kql; expected one of defender, sentinel-asim"),
-    (["compile", RULE, "--target", "kql:sentinel"],
-     "error: unknown profile 'sentinel' for kql; expected one of defender, sentinel-asim"),
+    (["compile", RULE, "--target", "kql", "--profile", "sentinel-raw"],
+     "error: unknown profile 'sentinel-raw' for kql; expected one of defender, sentinel-asim, sentinel"),
+    (["compile", RULE, "--target", "kql:sentinel-raw"],
+     "error: unknown profile 'sentinel-raw' for kql; expected one of defender, sentinel-asim, sentinel"),
     (["compile", RULE, "--target", "python", "--profile", "x"], "error: the python target has no profiles (got 'x')"),
     (["compile", RULE, "--target", "all", "--profile", "sentinel-asim"],
      "error: --profile applies to a single target; with several, give each target its profile as --target "
@@ -52,7 +52,7 @@ def one_line_error(capsys, *args: str) -> str:
      "error: --target: unknown target 'splunk'; expected one of sigma, kql, spl, osquery, python or all"),
     (["compile", RULE], "error: --target is required: one of sigma, kql, spl, osquery, python or all (TARGET:PROFILE picks a profile)"),
     (["compile", "--target", "kql"], "error: give rule files, directories or globs (PATH...), or an inline query with --query TEXT (see eqlc compile --help)"),
-    (["verify", RULE, "--targets", "kql:nope"], "error: unknown profile 'nope' for kql; expected one of defender, sentinel-asim"),
+    (["verify", RULE, "--targets", "kql:nope"], "error: unknown profile 'nope' for kql; expected one of defender, sentinel-asim, sentinel"),
     (["report", RULE, "--targets", "nope"], "error: --targets: unknown target 'nope'; expected one of sigma, kql, spl, osquery, python or all"),
     (["compile", RULE, "--target", "kql,spl", "--mapping", "m.yaml"],
      "error: --mapping FILE applies to a single target; with several, give each its own as --mapping TARGET=FILE (targets here: kql, spl)"),
@@ -83,7 +83,7 @@ def test_check_nonexist_says_so_without_json(capsys) -> None:
     ("spl", "scope:\n  indx: main\n", 2, 3, "'indx' under scope", "index, patterns, sourcetype_prefix"),
     ("kql", "tables:\n  DeviceProcessEvents:\n    fields:\n      process.name: {colum: FileName}\n", 4, 22,
      "'colum' under tables > DeviceProcessEvents > fields > process.name",
-     "argc_of, argv_of, column, columns, expr, hive_spelling, lookup, note, type, values"),
+     "argc_of, argv_of, column, columns, expr, hive_spelling, keyword_number, lookup, note, type, values"),
     ("sigma", "logsources:\n  process_creation:\n    sigma: {categroy: x}\n", 3, 13,
      "'categroy' under logsources > process_creation > sigma", "category, definition, product, service"),
     ("osquery", "tables:\n  process_events:\n    feilds: {}\n", 3, 5, "'feilds' under tables > process_events",

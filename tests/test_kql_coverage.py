@@ -100,7 +100,7 @@ def coverage(profile: str, rules: tuple) -> dict:
             "refused_by_reason": dict(reasons.most_common())}
 
 
-@pytest.mark.parametrize("profile", ["defender", "sentinel-asim"])
+@pytest.mark.parametrize("profile", ["defender", "sentinel-asim", "sentinel"])
 def test_corpus_coverage(profile, rules):
     got = coverage(profile, rules)
     print(f"\n{profile}: {got['exact']} exact, {got['assumptions']} with assumptions, {got['refused']} refused of {got['total']}")

@@ -19,7 +19,7 @@ DATA = Path(__file__).resolve().parent / "data" / "kql"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("profile", ["defender", "sentinel-asim"])
+@pytest.mark.parametrize("profile", ["defender", "sentinel-asim", "sentinel"])
 def test_every_mapped_column_exists_with_the_vendor_type(profile):
     prof = load_profile(profile)
     vendor = kusto.declared_tables(profile)

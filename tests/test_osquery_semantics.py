@@ -243,9 +243,55 @@ def test_string_functions():
     assert t.status is Status.REFUSED and "wildcard" in t.notes[0]
 
 
-def test_script_functions_are_refused():
-    t = TARGET.compile(rule("process where length(process.command_line) > 3"))
-    assert t.status is Status.REFUSED and "script" in t.notes[0]
+# §9: computed values run as Elasticsearch scripts: per value, null-propagating, and `not` over a
+# script is false on a missing field (unlike `not` over a native query).
+SCRIPT_EVENTS = [
+    proc("six", cmd="abcdef"),
+    proc("five", cmd="abcde"),
+    proc("astral", cmd="ab\U0001F600de"),  # 5 code points, 6 UTF-16 units (Java String.length)
+    proc("no-cmd", cmd=None),
+]
+
+
+def test_length_counts_utf16_units_and_is_false_on_a_missing_value():
+    assert run("process where length(process.command_line) > 5", SCRIPT_EVENTS)[1] == ["six", "astral"]
+    assert run("process where length(process.command_line) == 5", SCRIPT_EVENTS)[1] == ["five"]
+    # not(null) is null: the event without a command line is selected by neither
+    assert run("process where not length(process.command_line) > 5", SCRIPT_EVENTS)[1] == ["five"]
+    assert run("process where length(process.command_line) <= 5 or process.pid == 4242", SCRIPT_EVENTS)[1] == [
+        "six", "five", "astral", "no-cmd"]
+
+
+def test_starts_with_over_two_fields():
+    events = [
+        proc("same", exe="/usr/bin/dracut", cmd="/usr/bin/dracut"),
+        proc("prefix", exe="/usr/bin/dracut", cmd="/usr/bin/dr"),
+        proc("longer", exe="/usr/bin/dracut", cmd="/usr/bin/dracut -f"),
+        proc("case", exe="/usr/bin/DRACUT", cmd="/usr/bin/dracut"),
+        proc("no-cmd", exe="/usr/bin/dracut", cmd=None),
+    ]
+    assert run("process where startsWith(process.executable, process.command_line)", events)[1] == ["same", "prefix"]
+    assert run("process where not startsWith(process.executable, process.command_line)", events)[1] == ["longer", "case"]
+    t, ids = run("process where startsWith~(process.executable, process.command_line)", events)
+    assert ids == ["same", "prefix", "case"]
+    assert any("ASCII letters" in n for n in t.notes)
+    assert run("process where startsWith(process.name, process.command_line)", [
+        proc("name", exe="/usr/bin/dracut", cmd="dracut"), proc("path", exe="/usr/bin/dracut", cmd="/usr")])[1] == ["name"]
+
+
+def test_unicode_case_folding_over_two_fields_is_a_checked_assumption():
+    r = rule("process where startsWith~(process.executable, process.command_line)")
+    t = TARGET.compile(r)
+    events = [proc("ascii", exe="/usr/bin/A", cmd="/usr/bin/a"), proc("greek", exe="/usr/bin/\u0394", cmd="/usr/bin/\u03b4")]
+    assert matcher(r).match(events[1]) and TARGET.execute(t, events) == ["ascii"]
+    assert set(TARGET.outside_assumptions(r, t, events)) == {"greek"}
+
+
+def test_other_script_functions_are_refused():
+    for text in ('process where concat(process.name, "x") == "ax"', "process where process.pid + 1 > 3",
+                 "process where endsWith(process.name, process.executable)"):
+        t = TARGET.compile(rule(text))
+        assert t.status is Status.REFUSED and "script" in t.notes[0], (text, t.notes)
 
 
 # Fields osquery does not record.
@@ -380,3 +426,53 @@ def test_events_of_a_refused_platform_are_outside_the_stated_assumption():
     outside = TARGET.outside_assumptions(r, t, events)
     assert set(outside) == {"lx"}, outside
     assert TARGET.execute(t, events) == ["mac"]
+
+
+def security(i, code, action, category, domain=None, computer="WS1.corp.local", **data):
+    """A Windows Security event as Elastic's System integration writes it."""
+    ev = {"_id": i, "event": {"category": [category], "code": str(code), "action": action, "provider": "Microsoft-Windows-Security-Auditing"},
+          "host": {"os": {"type": "windows"}}, "winlog": {"channel": "Security", "computer_name": computer, "event_data": data}}
+    if domain is not None:
+        ev["user"] = {"domain": domain}
+    return ev
+
+
+def test_security_user_domain_is_the_target_of_logons_and_the_subject_of_other_events():
+    """winlogbeat-security.js: copyTargetUser for 4624, copySubjectUser for 4697 (mapping.yaml)."""
+    events = [
+        security("logon", 4624, "logged-in", "authentication", "CORP", TargetDomainName="CORP", SubjectDomainName="NT AUTHORITY"),
+        security("logon-other", 4624, "logged-in", "authentication", "NT AUTHORITY", TargetDomainName="NT AUTHORITY", SubjectDomainName="CORP"),
+        security("service", 4697, "service-installed", "iam", "CORP", SubjectDomainName="CORP"),
+    ]
+    assert run('any where user.domain == "CORP"', events, tags=("OS: Windows",))[1] == ["logon", "service"]
+    assert run('any where startswith~(user.domain, winlog.computer_name)', [
+        security("yes", 4697, "service-installed", "iam", "ws1", computer="WS1", SubjectDomainName="ws1"),
+        security("no", 4697, "service-installed", "iam", "CORP", SubjectDomainName="CORP")], tags=("OS: Windows",))[1] == ["yes"]
+
+
+def dns(i, name, action="lookup_result", exe="C:\\Windows\\System32\\nslookup.exe", **extra):
+    """A Windows DNS event as Elastic Defend writes it (windows_network_dns_lookup_result.md)."""
+    ev = {"_id": i, "event": {"category": ["network"], "type": ["protocol"], "action": action},
+          "host": {"os": {"type": "windows"}}, "network": {"protocol": "dns"}, "dns": {"question": {"name": name}},
+          "process": {"pid": 77, "executable": exe, "name": exe.rsplit("\\", 1)[-1]}}
+    ev.update(extra)
+    return ev
+
+
+def test_windows_dns_lookups_are_read_from_dns_lookup_events():
+    """osquery's ETW DNS table (a completed lookup: Defend's lookup_result) serves Windows DNS rules
+    before Sysmon 22 does; its pack needs --enable_dns_lookup_events and the table's osquery version."""
+    events = [dns("hit", "a.UWhRC.x.BAAAA.y"), dns("miss", "example.com"), dns("case", "a.uwhrc.x.baaaa.y")]
+    t, ids = run('network where dns.question.name : "*UWhRC*BAAAA*" and process.name : "nslookup.exe"', events,
+                 tags=("OS: Windows",))
+    assert ids == ["hit", "case"]
+    assert "FROM dns_lookup_events" in t.output
+    pack = json.loads(t.artifacts[next(k for k in t.artifacts if k.endswith("windows.pack.json"))])
+    assert pack["version"] == "5.21.0"
+    flags = t.artifacts[next(k for k in t.artifacts if k.endswith("windows.flags"))]
+    assert "--enable_dns_lookup_events=true" in flags.split()
+    # the lookup request itself is not recorded: a rule on it is read from Sysmon 22, where it never holds
+    t = TARGET.compile(rule('network where event.action == "lookup_requested" and dns.question.name : "*x*"', tags=("OS: Windows",)))
+    assert t.status is Status.REFUSED and "never hold" in t.notes[0]
+    t = TARGET.compile(rule('network where dns.question.name : "*x*" and user.id == "S-1-5-18"', tags=("OS: Windows",)))
+    assert t.status is Status.REFUSED and t.notes[0].startswith("user.id")

@@ -202,3 +202,52 @@ def test_cidr_over_osquery_address_text(db, cidrs, addr, expected):
     pos, neg = Cidr("destination.ip", tuple(cidrs)).render(sqltext.quote(addr), "ip")
     assert one(db, pos) == int(expected)
     assert one(db, neg) == int(not expected)
+
+
+# Sysmon fields Elastic derives from one EventData text: the SQL and its Python twin agree
+# (sysmon_decode.py; the twin is what the fixture adapter reads a row's ECS view with).
+HASHES = ["SHA1=AB,MD5=CD,SHA256=EF01,IMPHASH=00", "sha256=Ef", "SHA256=0000", "SHA256=", "MD5=1", "",
+          "XSHA256=1,SHA256=2", "SHA256=3,SHA256=4", "SHA256=É9", "SHA2560=1", ",SHA256=5,"]
+
+
+@pytest.mark.parametrize("text", HASHES)
+@pytest.mark.parametrize("algo", ["sha256", "md5", "imphash"])
+def test_sysmon_hash_sql_agrees_with_its_twin(db, text, algo):
+    from eqlc.targets.osquery import sysmon_decode as D
+
+    assert db.execute(f"SELECT {D.hash_sql('t', algo)} FROM (SELECT ? AS t)", (text,)).fetchone()[0] == D.hash_value(text, algo)
+
+
+def test_sysmon_hash_reads_sysmons_shape_as_elastic_does():
+    from eqlc.targets.osquery import sysmon_decode as D
+
+    assert D.hash_value("SHA1=AB,MD5=CD,SHA256=EF01,IMPHASH=00000000", "sha256") == "ef01"
+    assert D.hash_value("SHA1=AB,MD5=CD,SHA256=EF01,IMPHASH=00000000", "imphash") is None  # all zeros: dropped
+    assert D.with_hash("SHA1=AB", "sha256", "ef") == "SHA1=AB,SHA256=ef"
+
+
+@pytest.mark.parametrize("path, hive", [("HKLM\\Software\\x", "HKLM"), ("HKEY_LOCAL_MACHINE\\x", "HKLM"),
+                                        ("HKU\\S-1-5\\x", "HKU"), ("HKEY_USERS", "HKU"), ("hklm\\x", None),
+                                        ("\\REGISTRY\\MACHINE\\x", None), ("HKCR", "HKCR"), ("", None)])
+def test_sysmon_hive_sql_agrees_with_its_twin(db, path, hive):
+    from eqlc.targets.osquery import sysmon_decode as D
+
+    assert D.hive(path) == hive
+    assert db.execute(f"SELECT {D.hive_sql('t')} FROM (SELECT ? AS t)", (path,)).fetchone()[0] == hive
+
+
+@pytest.mark.parametrize("keywords", ["0x8020000000000000", "0x8010000000000000", "0x8030000000000000", "0x8000000000000000",
+                                      "0x0020000000000000", "0X8020000000000000", "0x20000000000000", "0x2000000000000",
+                                      "0x802000000000000g", "8020000000000000", "", "0x"])
+def test_windows_outcome_sql_agrees_with_its_twin(db, keywords):
+    from eqlc.targets.osquery import sysmon_decode as D
+
+    assert db.execute(f"SELECT {D.outcome_sql('t')} FROM (SELECT ? AS t)", (keywords,)).fetchone()[0] == D.outcome(keywords)
+
+
+def test_windows_outcome_follows_winlogbeat():
+    """winevent.Fields: Audit Failure wins over Audit Success; neither bit: no outcome."""
+    from eqlc.targets.osquery import sysmon_decode as D
+
+    assert [D.outcome(k) for k in ("0x8020000000000000", "0x8010000000000000", "0x8030000000000000", "0x8000000000000000")] == [
+        "success", "failure", "failure", None]

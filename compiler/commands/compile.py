@@ -63,7 +63,7 @@ def compile_cmd(
         help=f"{', '.join(REGISTRY)} or all; TARGET:PROFILE picks a profile (kql:sentinel-asim). Repeat or comma-separate for several."),
     profile: Optional[str] = typer.Option(
         None, "--profile", metavar="PROFILE",
-        help="Profile of the single selected target: sigma cased|portable, kql defender|sentinel-asim, spl ecs|cim|windows, osquery events|hunting."),
+        help="Profile of the single selected target: sigma cased|portable, kql defender|sentinel-asim|sentinel, spl ecs|cim|windows, osquery events|hunting."),
     mapping: Optional[List[str]] = typer.Option(
         None, "--mapping", metavar="FILE",
         help="YAML merged over the target's field mapping (for python: an Elasticsearch index mapping). With several targets: TARGET=FILE, repeated."),

@@ -52,7 +52,8 @@ from .emit import Fact, eq_fold, literal_values, leaf_field
 from .entity import scattered
 from .scan import SequencePlan, run_scan
 from .hives import Respelt
-from .profile import FieldMap, HiveColumn, Profile, Table, load_profile
+from .profile import ANY_CATEGORY, FieldMap, HiveColumn, Profile, Table, load_profile
+from .raw_tables import event_data_xml, keyword_number_breaks, xml_field
 
 ID_COLUMN = "__eqlc_id"
 SQL_TYPES = {"string": "VARCHAR", "long": "BIGINT", "int": "BIGINT", "real": "DOUBLE", "datetime": "TIMESTAMP",
@@ -185,7 +186,7 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
             out.excluded[eid] = f"outside the stated assumption on {broken[0].field}: {broken[1]}"
             continue
         for t in profile.tables.values():
-            if t.category not in cats:
+            if t.category not in cats and t.category != ANY_CATEGORY:
                 continue
             row, reason, contributions, problems = _cached_row(profile, t, event, idx, devices)
             if not reason:
@@ -239,7 +240,8 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
     import duckdb_kql
 
     for t in profile.tables.values():
-        exprs = {f: t.fields[f] for f in computed if f in t.fields and t.fields[f].expr and not t.fields[f].derived_from_command_line}
+        fields = {f: fm for f in computed if (fm := t.fields.get(f) or xml_field(t, f)) is not None}  # XML fields: per rule
+        exprs = {f: fm for f, fm in fields.items() if fm.expr and not fm.derived_from_command_line}
         cols, rows = out.tables[t.name]
         if not exprs or not rows:
             continue
@@ -357,8 +359,11 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         row["ReportId"] = idx + 1
     mapped: dict[str, list[tuple[str, ...]]] = {}
     for fm in t.fields.values():
-        if fm.expr or fm.derived_from_command_line:  # computed by the query from other columns
+        if (fm.expr and not fm.column) or fm.derived_from_command_line:  # computed by the query from other columns
             continue  # (file.extension from FileName, process.args from the command line)
+        # an expression with a column of its own refines that raw column, loaded from the field
+        # itself (sentinel.yaml: winlog.event_data.IpAddress read as "" for the events whose value
+        # Elastic moves elsewhere); the computed-field check compares the two
         vals = values(event, split_path(fm.field))
         if fm.field == "host.id":
             vals = [devices[idx]]
@@ -384,6 +389,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             row[fm.column] = json.dumps([v for v in vals])  # type: ignore[index]
             continue
         ok, val = _scalar(fm, vals, fm.type)
+        if ok and fm.keyword_number and (why := keyword_number_breaks(fm, vals)):
+            ok, val = False, why
         if not ok:
             if fm.field in ("host.os.type",):
                 continue
@@ -392,6 +399,12 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         if fm.field == "@timestamp":
             continue
         row[fm.column] = val  # type: ignore[index]
+    if t.xml is not None:  # SecurityEvent.EventData: the event's other data as event XML
+        xml, why = event_data_xml(t.xml, event)
+        if why:
+            problems[t.xml.column] = f"outside the stated assumption on {t.xml.prefix}*: {why}"
+        else:
+            row[t.xml.column] = xml
     if t.hives is not None:  # RegistryKey: the key's path, its hive spelt in full
         reason = _fill_registry_key(t, event, row)
         if reason:
@@ -400,7 +413,12 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         common = [x for x in options[0] if all(x in o for o in options[1:])]
         if not common:
             return row, f"value-mapped fields give {column} no common value ({options})", contributions, problems
-        row[column] = common[0]
+        have = row.get(column)
+        if have not in ("", None):  # a plain field filled the column too (event.code -> EventID)
+            if str(have) not in common:
+                return row, f"value-mapped fields give {column} one of {common}, another field {have!r}", contributions, problems
+            continue
+        row[column] = int(common[0]) if cols.get(column) in ("int", "long") else common[0]
     return row, None, contributions, problems
 
 
@@ -460,7 +478,7 @@ def _mapped_breaks(checks: list, table: str, row: dict, event: dict) -> Optional
         else:
             lits, ci = literal_values(m.leaf)
             es = any(eq_fold(h, lit, ci) for h in have for lit in (lits or []))
-        if es != ((row[m.column] or "") in m.allowed):
+        if es != (("" if row[m.column] is None else str(row[m.column])) in m.allowed):
             return (f"outside the stated value mapping: {f.name} {have!r} makes the leaf {es}, but the row's "
                     f"{m.column} {row[m.column]!r} makes its translation ({m.column} in {list(m.allowed)}) {not es}")
     return None

@@ -34,7 +34,7 @@ from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
 from eqlc.result import Notes, Refused, about
 
-from . import argv, syntax
+from . import argv, raw_tables, syntax
 from .absent import Absent, decide
 from .argv import Derived
 from .hives import Respelt, respell_leaf
@@ -227,6 +227,8 @@ class Emitter:
                 return conj([f"isnotempty({fm.text})", text])
             return text
         if fm.is_numeric:
+            if fm.keyword_number:
+                raw_tables.check_keyword_number(e, fm)
             text = self.numeric_leaf(e, fm)
             return conj([f"isnotnull({fm.text})", text]) if negated else text
         raise Refused(f"{f.name} maps to {fm.text} of type {fm.type}, which the KQL emitter does not compare")
@@ -273,7 +275,7 @@ class Emitter:
         assert fm.values is not None
         if isinstance(e, ir.IsNull):
             self._map(Mapped(e, self.table.name, fm.text, ("",)))
-            return f"isempty({fm.text})"
+            return f"isnull({fm.text})" if fm.is_numeric else f"isempty({fm.text})"
         values, ci = literal_values(e)
         if values is None:
             raise Refused(f"{describe(e)}: {fm.field} is value-mapped to {fm.text}; only literal comparisons with {', '.join(map(repr, fm.values))} translate")
@@ -289,6 +291,10 @@ class Emitter:
             f"{fm.field} values are taken to be spelled as the {self.profile.name} value map lists them "
             f"({', '.join(fm.values)}): an event spelling one otherwise (another letter case) is outside the mapping")
         self._map(Mapped(e, self.table.name, fm.text, tuple(out), tuple(fm.values)))
+        if fm.is_numeric:  # a value map onto a numeric column (event.action -> EventID): numbers
+            if not all(re.fullmatch(r"-?[0-9]+", x) for x in out):
+                raise ValueError(f"{self.profile.name} profile: {fm.field} maps to the numeric column {fm.text} but lists {out}")
+            return f"{fm.text} in ({', '.join(out)})"
         return f"{fm.text} in ({', '.join(syntax.quote(x) for x in out)})"
 
     def _map(self, m: Mapped) -> None:

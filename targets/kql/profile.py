@@ -21,15 +21,17 @@ if TYPE_CHECKING:
     from .hives import HiveNames
 
 HERE = Path(__file__).resolve().parent
-PROFILE_FILES = {"defender": HERE / "defender.yaml", "sentinel-asim": HERE / "sentinel-asim.yaml"}
+PROFILE_FILES = {"defender": HERE / "defender.yaml", "sentinel-asim": HERE / "sentinel-asim.yaml",
+                 "sentinel": HERE / "sentinel.yaml"}
 DEFAULT_PROFILE = "defender"
 
 # The shape of a profile YAML (and of a user's --mapping file merged over it); see the entry kinds
 # at the top of defender.yaml.
 _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "expr": None, "columns": None,
-                "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None,
+                "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
                 "unique_within": None, "key_only": None}
-_TABLE = {"category": None, "note": None, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
+_TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
+          "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
 SCHEMA = {
     "profile": None, "timestamp": None, "case_insensitive": None, "argv_from_command_line": None, "event_id": None,
@@ -38,11 +40,12 @@ SCHEMA = {
     "extra_columns": {ANY: {ANY: None}},
     "acting_process": {ANY: _FIELD_ENTRY},  # defender.yaml: the anchor of the initiating-process fields
     # deployment (targets/kql/sentinel.py, deploy.py): the Sentinel analytics rule and whether rules start enabled
-    "sentinel": {"time_column": None, "connector": None, "entities": {"common": None, "tables": {ANY: None}}},
+    "sentinel": {"time_column": None, "connector": None, "connectors": {ANY: None}, "entities": {"common": None, "tables": {ANY: None}}},
     "deploy": {"enabled": None},
 }
 
 STRING_TYPES = {"string"}
+ANY_CATEGORY = "*"  # a table holding events of every category (a raw log table chosen by index)
 NUMERIC_TYPES = {"int", "long", "real", "decimal"}
 
 
@@ -84,6 +87,9 @@ class FieldMap:
     argv_of: Optional[str] = None
     argc_of: Optional[str] = None
     hive_spelling: Optional[str] = None  # the value starts with a hive, spelt this way ("full")
+    # the ECS field is a keyword holding the numeric column's value in decimal (event.code ->
+    # EventID): only canonical decimal literals translate, see targets/kql/raw_tables.py
+    keyword_number: bool = False
     # An identifier whose values are the vendor's own (a process id that is not Elastic's
     # entity_id): only a sequence join key may read it, never a condition (``key_only``); if it is
     # unique only together with another column (Defender's process id: on its device), a join key
@@ -121,6 +127,24 @@ class Table:
     facts: dict[str, tuple[str, ...]]
     fields: dict[str, FieldMap]
     hives: Optional["HiveColumn"] = None
+    # Elastic index patterns whose data the table holds, whatever the event category (the
+    # `sentinel` raw-tables profile, category "*"; targets/kql/raw_tables.py)
+    sources: tuple[str, ...] = ()
+    source_note: str = ""
+    shared_sources: tuple[str, ...] = ()  # patterns other sources share (filebeat-*): read only beside one of `sources`
+    xml: Optional["XmlData"] = None  # an XML column holding the rest of the event's fields (SecurityEvent.EventData)
+
+
+@dataclass(frozen=True)
+class XmlData:
+    """A string column holding an event's data as Windows event XML (``<Data Name="N">value</Data>``
+    elements), read for every ECS field ``prefix + N`` the table has no column of its own for
+    (:mod:`eqlc.targets.kql.raw_tables`)."""
+
+    column: str
+    prefix: str
+    note: str = ""
+    not_in_xml: tuple[str, ...] = ()  # ECS names the source derives or moves: no Data element holds them
 
 
 @dataclass(frozen=True)
@@ -160,10 +184,12 @@ class Profile:
     extra_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
     argv_from_command_line: bool = True
+    # the field a query's category tests (a rule's event_category_override); raw tables only
+    category_field: str = "event.category"
 
     def table_for(self, category: str) -> Optional[Table]:
         for t in self.tables.values():
-            if t.category == category:
+            if t.category == category or t.category == ANY_CATEGORY:
                 return t
         return None
 
@@ -175,6 +201,8 @@ class Profile:
         out = {self.timestamp: self.types.get(self.timestamp, "datetime")}
         for c in self.event_id:
             out[c] = self.types.get(c, "string")
+        if table.xml is not None:
+            out[table.xml.column] = "string"
         for fm in table.fields.values():
             if fm.lookup is not None:
                 continue
@@ -212,8 +240,8 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
     return FieldMap(
         ecs, column, typ, note=str(spec.get("note", "")).strip(), values=values, lookup=lookup,
         expr=spec.get("expr"), columns=tuple(spec.get("columns", ())),
-        hive_spelling=spec.get("hive_spelling"), unique_within=spec.get("unique_within"),
-        key_only=bool(spec.get("key_only") or spec.get("unique_within")),
+        hive_spelling=spec.get("hive_spelling"), keyword_number=bool(spec.get("keyword_number")),
+        unique_within=spec.get("unique_within"), key_only=bool(spec.get("key_only") or spec.get("unique_within")),
     )
 
 
@@ -261,13 +289,22 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
         hv = tspec.get("registry_hives")
         hives = HiveColumn(str(hv["column"]), str(hv["hive_field"]), str(hv["key_field"]),
                            {str(k): str(v) for k, v in hv["names"].items()}) if hv else None
-        tables[tname] = Table(tname, str(tspec["category"]), str(tspec.get("note", "")).strip(), facts, fields, hives)
+        tables[tname] = Table(tname, str(tspec["category"]), str(tspec.get("note", "")).strip(), facts, fields, hives,
+                              tuple(str(x) for x in tspec.get("sources") or ()), str(tspec.get("source_note", "")).strip(),
+                              tuple(str(x) for x in tspec.get("shared_sources") or ()), _xml_data(tspec.get("event_data_xml")))
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),
         event_id=tuple(data.get("event_id") or ()), tables=tables, types=types, lookups=lookups,
         extra_columns=extra, raw=data, argv_from_command_line=argv_on,
     )
+
+
+def _xml_data(spec: Any) -> Optional[XmlData]:
+    if not spec:
+        return None
+    return XmlData(str(spec["column"]), str(spec["prefix"]), str(spec.get("note", "")).strip(),
+                   tuple(str(x) for x in spec.get("not_in_xml") or ()))
 
 
 def _resolve_argv(fields: dict[str, FieldMap], table: str, enabled: bool) -> dict[str, FieldMap]:

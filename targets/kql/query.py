@@ -26,7 +26,7 @@ from eqlc import ir
 from eqlc.result import Notes, Refused, about
 from eqlc.rule import Rule
 
-from . import entity, syntax
+from . import entity, raw_tables, syntax
 from .emit import Checks, Cond, Emitter
 from .profile import Profile, Table
 from .scan import SequencePlan
@@ -44,6 +44,11 @@ def render_where(cond: Cond) -> Optional[str]:
 def table_of(profile: Profile, q: ir.EventQuery, notes: Notes) -> Table:
     """The table for an event query's category (``any`` is resolved from an event.category test)."""
     category = q.category
+    raw = raw_tables.raw_table(profile)
+    if raw is not None:  # a raw log table holds every category of its data source
+        if raw.note:
+            notes.assume(raw.note)
+        return raw
     if category is None:
         category = category_from_condition(q.condition)
         if category is None:
@@ -75,6 +80,7 @@ def lookup_lines(em: Emitter) -> list[str]:
 def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[ir.Pipe, ...] = ()) -> tuple[str, Emitter, Table]:
     table = table_of(profile, q, notes)
     em = Emitter(profile, table, notes)
+    raw_tables.assume_category(em, table, q.category)
     cond = em.condition(q.condition)
     lines = [table.name] + lookup_lines(em) + em.prep
     where = render_where(cond)
@@ -112,6 +118,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     for i, term in enumerate(seq.terms, start=1):
         table = table_of(profile, term.query, notes)
         em = Emitter(profile, table, notes)
+        raw_tables.assume_category(em, table, term.query.category)
         cond = em.condition(term.query.condition)
         keys = seq.keys(term)
         if nkeys is None:
@@ -189,7 +196,8 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
 def compile_query(profile: Profile, rule: Rule, notes: Notes) -> tuple[str, Checks]:
     """The query text and what it assumed of each event (the fixture adapter checks it)."""
     q = rule.query
-    if rule.event_category_override:
+    profile = raw_tables.narrow(profile, rule, notes)
+    if rule.event_category_override and not raw_tables.is_raw(profile):
         raise Refused(f"event_category_override={rule.event_category_override}: the rule's categories are read from another field, which no table mapping states")
     if isinstance(q.body, ir.EventQuery):
         text, em, _ = event_query(profile, q.body, notes, q.pipes)

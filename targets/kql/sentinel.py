@@ -33,10 +33,10 @@ from typing import Any, Optional
 import yaml
 
 from eqlc import ir
-from eqlc.result import Refused
+from eqlc.result import Notes, Refused
 from eqlc.rule import Rule, duration_ms
 
-from . import schedule
+from . import raw_tables, schedule
 from .profile import Profile
 from .query import category_from_condition
 
@@ -123,6 +123,8 @@ def attack_of(rule: Rule) -> Attack:
 # ---- what a query reads -----------------------------------------------------------------------
 def tables_read(profile: Profile, rule: Rule) -> list[str]:
     """The profile tables the rule's query reads (one per event query or sequence term)."""
+    if raw_tables.is_raw(profile):  # one raw table, chosen by the rule's index patterns
+        return list(raw_tables.narrow(profile, rule, Notes()).tables)
     body = rule.query.body
     queries = [t.query for t in body.terms] if isinstance(body, ir.Sequence) else [body]
     out: list[str] = []
@@ -147,7 +149,17 @@ def sentinel_config(profile: Profile) -> dict:
 
 
 def connectors(profile: Profile, tables: list[str], lookups: list[str]) -> list[dict]:
-    """requiredDataConnectors: the profile's connector with every table read as a data type."""
+    """requiredDataConnectors: the profile's connector with every table read as a data type, or,
+    where the profile names connectors per table (``connectors``, the raw-tables profile), every
+    connector of every table read, each with its table."""
+    per_table = sentinel_config(profile).get("connectors") or {}
+    if per_table:
+        out: list[dict] = []
+        for table in dict.fromkeys(tables + [profile.lookups[n].table for n in lookups]):
+            if table not in per_table:
+                raise Refused(f"the {profile.name} profile names no data connector for {table}: no Sentinel deployment is written")
+            out.extend({"connectorId": str(c), "dataTypes": [table]} for c in per_table[table])
+        return out
     connector = sentinel_config(profile).get("connector")
     if not connector:
         return []

@@ -20,6 +20,7 @@ from typing import Iterable, Optional
 
 from eqlc.result import Refused, Status, Translation
 from eqlc.rule import Rule
+from eqlc.target import EVENT_ID_FIELD
 
 from . import fields as _fields
 from . import pack as _pack
@@ -75,10 +76,21 @@ class OsqueryTarget:
         translation (a value the table does not record, a path whose last segment is not
         ``process.name``...): such an event cannot occur in osquery's data, so the query is only
         claimed exact on the others (:func:`.verify.unrepresentable`)."""
+        from eqlc.events import values
+
+        from .scripts import unicode_fold_fields, unicode_letter_with_case
         from .verify import unrepresentable
 
-        return {str(i): "osquery's rows cannot represent this event's " + ", ".join(fields)
-                for i, fields in unrepresentable(rule, translation, events, mapping).items()}
+        events = list(events)
+        out = {str(i): "osquery's rows cannot represent this event's " + ", ".join(fields)
+               for i, fields in unrepresentable(rule, translation, events, mapping).items()}
+        folded = sorted(unicode_fold_fields(getattr(rule.query.body, "condition", None)))
+        for event in events:
+            bad = [f for f in folded if any(unicode_letter_with_case(v) for v in values(event, tuple(f.split("."))))]
+            if bad and str(event.get(EVENT_ID_FIELD)) not in out:
+                out[str(event.get(EVENT_ID_FIELD))] = (
+                    f"{', '.join(bad)} holds a non-ASCII letter with a case, which SQLite's lower() does not fold")
+        return out
 
 
 TARGET = OsqueryTarget()

@@ -22,7 +22,8 @@ from typing import Any, Optional
 
 from eqlc.events import split_path, values
 
-from .fields import FieldMap, Mapping, TableMap
+from .fields import FieldMap, Mapping, TableMap, when_holds
+from . import sysmon_decode
 
 C_SPACE = " \t\n\v\f\r"  # what boost::algorithm::trim removes in the C locale (std::isspace)
 SYNTHETIC_PARENT_PID = 999_999  # a parent pid for events that give parent facts but no parent pid
@@ -151,6 +152,9 @@ def json_put(doc: dict, path: str, value: str) -> None:
     node[keys[-1]] = value
 
 
+_DERIVED_DECODES = ("sysmon_hive", "windows_outcome")
+
+
 class Adapter:
     """Rows of a source (``table``) on ``platform`` from ECS events, and back."""
 
@@ -209,25 +213,44 @@ class Adapter:
     @staticmethod
     def _get(row: dict, fm: FieldMap, col: str) -> Any:
         if fm.json_path:
-            return json_get(json.loads(row[col]), fm.json_path) if row.get(col) else None
+            return json_get(json.loads(row[col]), fm.json_path_for(row)) if row.get(col) else None
         return row.get(col)
 
     @staticmethod
     def _set(row: dict, fm: FieldMap, col: str, value: Any) -> None:
         if fm.json_path:
             doc = json.loads(row[col]) if row.get(col) else {}
-            json_put(doc, fm.json_path, value)
+            json_put(doc, fm.json_path_for(row), value)
             row[col] = json.dumps(doc, ensure_ascii=False)
         else:
             row[col] = value
+
+    def _put_decoded(self, row: dict, fm: FieldMap, col: str, value: str) -> bool:
+        """Store the EventData text a decoded field (registry.hive, file.hash.*) is read from."""
+        have = self._get(row, fm, col)
+        if fm.decode == "sysmon_hive":
+            if have is not None:
+                return False  # the TargetObject from registry.path decides the hive
+            text = sysmon_decode.hive_target_object(value)
+        elif fm.decode == "windows_outcome":
+            if have is not None:
+                return False
+            text = sysmon_decode.outcome_keywords(value)
+        else:
+            text = sysmon_decode.with_hash(have, fm.decode.split(":", 1)[1], value)
+        if text is None:
+            return False
+        self._set(row, fm, col, text)
+        return True
 
     def _put(self, row: dict, fm: FieldMap, col: str, value: Any) -> bool:
         """Store ``value`` in ``col`` (inside the JSON document for a ``json_path`` field)."""
         if fm.json_path:
             doc = json.loads(row[col]) if row.get(col) else {}
-            if json_get(doc, fm.json_path) is not None:
+            path = fm.json_path_for(row)
+            if json_get(doc, path) is not None:
                 return False
-            json_put(doc, fm.json_path, value)
+            json_put(doc, path, value)
             row[col] = json.dumps(doc, ensure_ascii=False)
             return True
         if row.get(col) is not None:
@@ -260,7 +283,7 @@ class Adapter:
                 row[fm.column] = join_args(vals, True) + fm.strip_suffix
                 any_value = True
         for fm in fields:
-            if fm.kind in ("basename", "extension", "tokens", "token_count"):
+            if fm.kind in ("basename", "extension", "tokens", "token_count") or fm.decode in _DERIVED_DECODES or fm.decode.startswith("sysmon_hash:"):
                 derived.append(fm)
                 continue
             if fm.kind != "column":
@@ -269,8 +292,8 @@ class Adapter:
             if vals:
                 for c, v in fm.when:  # a `when` column no enumeration decides: the row has the field
                     if row.get(c) is None and c not in self.enum_columns:
-                        row[c] = v
-            if any(row.get(c) != v for c, v in fm.when):
+                        row[c] = v[0] if isinstance(v, tuple) else v
+            if not fm.when_row(row):
                 continue
             col = fm.column_for(row)
             if len(vals) != 1 or col is None:
@@ -300,6 +323,9 @@ class Adapter:
             if col is None or (row.get(col) is not None and not fm.json_path):
                 continue
             vals = self._event_values(event, fm)
+            if fm.decode and len(vals) == 1 and isinstance(vals[0], str):
+                any_value = self._put_decoded(row, fm, col, vals[0]) or any_value
+                continue
             if fm.kind == "basename" and len(vals) == 1 and isinstance(vals[0], str):
                 any_value = self._put(row, fm, col, vals[0]) or any_value
             elif fm.kind == "extension" and len(vals) == 1 and isinstance(vals[0], str) and vals[0] and not fm.of_path:
@@ -344,9 +370,13 @@ class Adapter:
                 domain.append(None)
             if join is not None and not any(values(event, split_path(fm.ecs)) for fm in fms):
                 continue  # nothing about the joined row: leave it to the other fields
+            # fields present only on rows whose `when` holds for this column (Security process.executable
+            # for the event ids Elastic reads it from): a value of the event's field asks for such a row
+            gated = [(fm, [v for c, v in fm.when if c == column]) for fm in self.fields.values() if fm.join == join]
+            gated = [(fm, conds) for fm, conds in gated if conds and values(event, split_path(fm.ecs))]
             best, best_score = domain[0], -1
             for cand in domain:
-                score = 0
+                score = sum(all(when_holds(cand, v) for v in conds) for _, conds in gated)
                 for fm in fms:
                     have = normalize(values(event, split_path(fm.ecs)), fm.type)
                     if fm.kind == "enum":
@@ -448,10 +478,14 @@ class Adapter:
         col = fm.column_for(loaded.main if not fm.join else row)
         raw = row.get(col)
         if fm.json_path:
-            raw = json_get(json.loads(raw), fm.json_path) if isinstance(raw, str) and raw else None
+            path = fm.json_path_for(loaded.main if not fm.join else row)
+            doc = json.loads(raw) if isinstance(raw, str) and raw else None
+            raw = json_get(doc, path) if doc is not None else None
+            if fm.fallback and doc is not None and (raw is None or raw in fm.missing):
+                raw = json_get(doc, fm.fallback)
         if fm.kind == "enum":
             return list(fm.value_map.get(raw, ()))
-        if any(loaded.main.get(c) != v for c, v in fm.when):
+        if not fm.when_row(loaded.main):
             return []
         if raw is None or raw in fm.missing:
             return []
@@ -459,6 +493,15 @@ class Adapter:
             raw = raw[: -len(fm.strip_suffix)]
         if fm.decode == "sysmon_details":
             return [sysmon_details(str(raw))]
+        if fm.decode == "sysmon_hive":
+            h = sysmon_decode.hive(str(raw))
+            return [h] if h is not None else []
+        if fm.decode == "windows_outcome":
+            h = sysmon_decode.outcome(str(raw))
+            return [h] if h is not None else []
+        if fm.decode.startswith("sysmon_hash:"):
+            h = sysmon_decode.hash_value(str(raw), fm.decode.split(":", 1)[1])
+            return [h] if h is not None else []
         if fm.kind == "basename" and fm.head:
             text = str(raw)
             return [text.rsplit(fm.separator, 1)[0]] if fm.separator in text else []

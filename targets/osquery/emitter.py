@@ -27,9 +27,9 @@ from eqlc import ir
 from eqlc.result import Refused, about
 
 from . import predicates as P
-from . import sqltext, tokens
+from . import scripts, sqltext, sysmon_decode, tokens
 from .engine import const_eval
-from .fields import FieldMap, Mapping, TableMap
+from .fields import FieldMap, Mapping, TableMap, when_sql
 
 @dataclass(frozen=True)
 class EnumTest:
@@ -299,6 +299,12 @@ class Emitter:
             v = extension_sql(basename_sql(ref, fm.separator))
         elif fm.decode == "sysmon_details":
             v = sysmon_details_sql(ref)
+        elif fm.decode == "sysmon_hive":
+            v = sysmon_decode.hive_sql(ref)
+        elif fm.decode == "windows_outcome":
+            v = sysmon_decode.outcome_sql(ref)
+        elif fm.decode.startswith("sysmon_hash:"):
+            v = sysmon_decode.hash_sql(ref, fm.decode.split(":", 1)[1])
         elif fm.json_path and fm.type == "long":
             # Elastic's `convert` to long: a number only when the text is one
             v = f"CASE WHEN {ref} GLOB '[0-9]*' AND {ref} NOT GLOB '*[^0-9]*' THEN CAST({ref} AS INTEGER) END"
@@ -308,14 +314,15 @@ class Emitter:
             v = ref
         if with_when and fm.when:
             alias = fm.join or self.table.sql_table
-            cond = " AND ".join(f"{alias}.{c} = {sqltext.literal(val)}" for c, val in fm.when)
+            cond = " AND ".join(when_sql(f"{alias}.{c}", val) for c, val in fm.when)
             v = f"CASE WHEN {cond} THEN {v} END"
         return v
 
     @staticmethod
     def derived_null(fm: FieldMap) -> bool:
         """Can the value be NULL while the column holds text? (then "missing" tests the value)"""
-        return bool(fm.when or fm.kind == "extension" or fm.separator_required or fm.head or (fm.json_path and fm.type == "long"))
+        return bool(fm.when or fm.kind == "extension" or fm.separator_required or fm.head or (fm.json_path and fm.type == "long")
+                    or fm.decode in ("sysmon_hive", "windows_outcome") or fm.decode.startswith("sysmon_hash:"))
 
     def missing_parts(self, fm: FieldMap, ref: str, v: str) -> list[str]:
         null_of = v if self.derived_null(fm) else ref
@@ -410,10 +417,12 @@ class Emitter:
         for col, val in fm.when:
             enum = next((e for e in self.table.fields[self.platform].values()
                          if e.kind == "enum" and not e.join and e.column == col), None)
-            if enum is None or val not in enum.value_map:
+            vals = val if isinstance(val, tuple) else (val,)
+            if enum is None or any(v not in enum.value_map for v in vals):
                 continue
             domain = tuple(self.column_literal(enum, c) for c, _ in enum.values)
-            out.append(EnumTest(f"{self.table.sql_table}.{col}", domain, frozenset({self.column_literal(enum, val)}), False))
+            accept = frozenset(self.column_literal(enum, v) for v in vals)
+            out.append(EnumTest(f"{self.table.sql_table}.{col}", domain, accept, False))
         return out
 
     def marker_note(self, name: str, fm: FieldMap, table: str, markers) -> str:
@@ -470,8 +479,50 @@ class Emitter:
             if not isinstance(expr.expr, ir.Field):
                 raise Refused("a null check of a computed value runs as an Elasticsearch script; not translated")
             return self.leaf(expr.expr, None, neg)
+        if scripts.is_script(expr):
+            return self.script_leaf(expr, neg)
         field_, pred = self.predicate(expr)
         return self.leaf(field_, pred, neg)
+
+    def script_leaf(self, expr: ir.Expr, neg: bool) -> Frag:
+        """A condition Elasticsearch runs as a script (:mod:`.scripts`): NULL-propagating SQL,
+        false on a missing value whether negated or not."""
+        used: dict = {}
+        joins: set = set()
+        notes: list = []
+
+        def field_value(f: ir.Field) -> scripts.Value:
+            fm = self.lookup(f)
+            used[f.name] = None
+            if fm.note:
+                notes.append(fm.note)
+            if fm.kind == "constant":
+                if len(fm.constant) > 1:
+                    raise Refused(f"{f.name} holds several values here; a script over it is not translated for osquery")
+                if not fm.constant:
+                    return scripts.Value("NULL", "num" if fm.type == "long" else "str")
+                return scripts.Value(self.literal_sql(fm.constant[0], fm.type), "num" if fm.type == "long" else "str")
+            if fm.kind not in ("column", "basename", "extension"):
+                raise Refused(f"{f.name} is read from osquery as a {fm.kind}; a script over it is not translated")
+            if fm.type not in ("keyword", "long"):
+                raise Refused(f"a script over the {fm.type} field {f.name} is not translated for osquery")
+            alias = self.table.sql_table
+            if fm.join:
+                join = self.table.joins[fm.join]
+                alias = join.alias
+                joins.add(fm.join)
+                if join.note:
+                    notes.append(join.note)
+            ref = fm.ref(alias)
+            v = self.value_sql(fm, ref)
+            if fm.missing:
+                v = f"CASE WHEN {self.present_sql(fm, ref, v)} THEN {v} END"
+            return scripts.Value(v, "num" if fm.type == "long" else "str")
+
+        writer = scripts.ScriptWriter(field_value)
+        cond = writer.condition(expr)
+        sql = f"NOT {cond}" if neg else cond
+        return Frag(sql, tuple(dict.fromkeys(notes + writer.notes)), frozenset(used), frozenset(joins))
 
     def predicate(self, expr: ir.Expr) -> tuple[ir.Field, P.Pred]:
         """The field and the test of a leaf condition (field against literals)."""

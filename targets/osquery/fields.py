@@ -31,7 +31,8 @@ _FIELD_SPEC: dict = {"column": None, "basename": None, "extension": None, "value
                      "join": None, "when": {ANY: None}, "refuse": None, "tokens": None, "count": None, "note": None,
                      "type": None, "missing": None, "strip_suffix": None, "trimmed": None, "json_path": None,
                      "separator": None, "separator_required": None, "cases": None, "of_path": None, "load_from": None,
-                     "quote_args": None, "decode": None, "head": None, "only": None}
+                     "quote_args": None, "decode": None, "head": None, "only": None,
+                     "fallback": None}
 _FIELD_SPEC["platforms"] = {ANY: _FIELD_SPEC}
 SCHEMA = {
     "os_types": {ANY: None}, "os_tags": {ANY: None}, "default_interval": None, "profiles": {ANY: {ANY: None}},
@@ -71,13 +72,14 @@ class FieldMap:
     reason: Optional[str] = None
     separator: str = "/"  # basename / extension: the path separator
     json_path: str = ""  # the value is JSON_EXTRACT(column, json_path) (windows_events.data)
-    cases: tuple = ()  # ((((column, value), ...), other column), ...): rows matching a case read that column
+    cases: tuple = ()  # ((((column, value), ...), column, json path), ...): rows matching a case read there
     quote_args: bool = False  # the column joins the arguments, each with a space or '"' written std::quoted
     separator_required: bool = False  # basename: no value when the path has no separator
     head: bool = False  # basename: the text before the last separator instead (no separator: no value)
     of_path: bool = False  # extension: after the last '.' of the whole path (Elastic's Windows integration)
-    decode: str = ""  # sysmon_details: Sysmon registry Details decoded as Elastic does
+    decode: str = ""  # sysmon_details / sysmon_hive / sysmon_hash:ALGO: derived as Elastic does (sysmon_decode.py)
     only: tuple = ()  # wildcard template: the names it covers
+    fallback: str = ""  # json_path read when the json_path's value is missing (or a `missing` marker)
     load_from: tuple = ()  # witnesses only: ECS fields that carry this datum in another producer's events
 
     @property
@@ -86,28 +88,45 @@ class FieldMap:
 
     def columns(self) -> tuple:
         """Every column the value is read from (the main one first)."""
-        return (self.column,) + tuple(c for _, c in self.cases) if self.column else ()
+        return (self.column,) + tuple(c for _, c, _ in self.cases) if self.column else ()
 
     def column_for(self, row: dict) -> Optional[str]:
         """The column holding the value in ``row`` (``cases`` decide on the row's other columns)."""
-        for conds, col in self.cases:
-            if all(row.get(c) == v for c, v in conds):
+        for conds, col, _ in self.cases:
+            if all(when_holds(row.get(c), v) for c, v in conds):
                 return col
         return self.column
+
+    def json_path_for(self, row: dict) -> str:
+        """The JSON path of the value in ``row`` (a case may read another key of the document)."""
+        for conds, _, path in self.cases:
+            if all(when_holds(row.get(c), v) for c, v in conds):
+                return path or self.json_path
+        return self.json_path
+
+    def when_row(self, row: dict) -> bool:
+        """Does ``row`` have the field at all (its ``when`` conditions hold)?"""
+        return all(when_holds(row.get(c), v) for c, v in self.when)
 
     def ref(self, alias: str) -> str:
         """SQL of the raw value in a row of ``alias`` (before basename, tokens... are applied)."""
         from . import sqltext
 
-        base = f"{alias}.{self.column}"
+        def read(col: str, path: str) -> str:
+            return f"JSON_EXTRACT({alias}.{col}, {sqltext.quote(path)})" if path else f"{alias}.{col}"
+
+        base = read(self.column or "", self.json_path)
+        if self.fallback:
+            first = base
+            for m in self.missing:
+                first = f"NULLIF({first}, {sqltext.literal(m)})"
+            base = f"COALESCE({first}, {read(self.column or '', self.fallback)})"
         if self.cases:
             arms = " ".join(
-                "WHEN " + " AND ".join(f"{alias}.{c} = {sqltext.literal(v)}" for c, v in conds) + f" THEN {alias}.{col}"
-                for conds, col in self.cases
+                "WHEN " + " AND ".join(when_sql(f"{alias}.{c}", v) for c, v in conds) + f" THEN {read(col, path or self.json_path)}"
+                for conds, col, path in self.cases
             )
             base = f"(CASE {arms} ELSE {base} END)"
-        if self.json_path:
-            base = f"JSON_EXTRACT({base}, {sqltext.quote(self.json_path)})"
         return base
 
 
@@ -224,6 +243,25 @@ def _scalar_key(v: Any) -> Any:
     return v
 
 
+def _when(spec: Any) -> tuple:
+    """``{column: value or [values]}`` as sorted ((column, value or tuple of values), ...)."""
+    return tuple(sorted((c, tuple(v) if isinstance(v, list) else v) for c, v in (spec or {}).items()))
+
+
+def when_holds(have: Any, want: Any) -> bool:
+    """Does a row's column value ``have`` meet a ``when`` value (one value, or a tuple of them)?"""
+    return have in want if isinstance(want, tuple) else have == want
+
+
+def when_sql(ref: str, want: Any) -> str:
+    """SQL of a ``when`` condition on the column ``ref``."""
+    from . import sqltext
+
+    if isinstance(want, tuple):
+        return f"{ref} IN ({', '.join(sqltext.literal(v) for v in want)})"
+    return f"{ref} = {sqltext.literal(want)}"
+
+
 def _field(name: str, spec: Any) -> FieldMap:
     if spec is None:
         return FieldMap(name, "absent")
@@ -231,18 +269,19 @@ def _field(name: str, spec: Any) -> FieldMap:
         raise ValueError(f"mapping for {name}: expected a mapping, got {spec!r}")
     note = _note(spec.get("note"))
     cases = tuple(
-        (tuple(sorted((c["when"] or {}).items())), str(c["column"])) for c in (spec.get("cases") or ())
+        (_when(c["when"]), str(c.get("column") or spec.get("column") or ""), str(c.get("json_path") or ""))
+        for c in (spec.get("cases") or ())
     )
     common = dict(join=spec.get("join"), type=spec.get("type", "keyword"), note=note,
-                  missing=tuple(spec.get("missing", ())), when=tuple(sorted((spec.get("when") or {}).items())),
+                  missing=tuple(spec.get("missing", ())), when=_when(spec.get("when")),
                   strip_suffix=str(spec.get("strip_suffix") or ""), trimmed=bool(spec.get("trimmed")),
                   separator=str(spec.get("separator") or "/"), json_path=str(spec.get("json_path") or ""),
                   cases=cases, quote_args=bool(spec.get("quote_args")),
                   separator_required=bool(spec.get("separator_required")), of_path=bool(spec.get("of_path")),
                   head=bool(spec.get("head")),
-                  decode=str(spec.get("decode") or ""), only=tuple(str(x) for x in (spec.get("only") or ())),
+                  decode=str(spec.get("decode") or ""), fallback=str(spec.get("fallback") or ""), only=tuple(str(x) for x in (spec.get("only") or ())),
                   load_from=tuple(str(x) for x in (spec.get("load_from") or ())))
-    if common["decode"] not in ("", "sysmon_details"):
+    if common["decode"] not in ("", "sysmon_details", "sysmon_hive", "windows_outcome") and not common["decode"].startswith("sysmon_hash:"):
         raise ValueError(f"mapping for {name}: unknown decode {common['decode']!r}")
     if spec.get("refuse"):
         return FieldMap(name, "refuse", reason=_note(spec["refuse"]), note=note)
@@ -346,7 +385,7 @@ def _check_columns(t: TableMap, schema: dict) -> None:
             for col in f.columns():
                 if col not in tcols:
                     raise ValueError(f"mapping for {f.ecs}: {table} has no column {col} on {platform}")
-            for col, _ in f.when + tuple(c for conds, _ in f.cases for c in conds):
+            for col, _ in f.when + tuple(c for conds, _, _ in f.cases for c in conds):
                 if col not in cols:
                     raise ValueError(f"mapping for {f.ecs}: {t.sql_table} has no column {col} (in `when`/`cases`) on {platform}")
 

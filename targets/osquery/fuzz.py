@@ -17,6 +17,7 @@ from typing import Iterator
 
 from eqlc import ir
 
+from . import sysmon_decode
 from .adapter import Loaded
 from .fields import FieldMap, Mapping, TableMap
 
@@ -116,17 +117,43 @@ class RowMaker:
             return
         if fm.json_path:
             doc = json.loads(row[col]) if row.get(col) else {}
-            keys = fm.json_path.split(".")[1:]
+            path = fm.json_path_for(main)
+            if fm.fallback and self.rnd.random() < 0.4:
+                # the value in the fallback key, the first key missing or holding a marker
+                first = self.rnd.choice([None] + list(fm.missing))
+                self.put(row, main, dataclasses.replace(fm, fallback=""), first)
+                doc = json.loads(row[col]) if row.get(col) else {}
+                path = fm.fallback
+            keys = path.split(".")[1:]
             node = doc
             for k in keys[:-1]:
                 node = node.setdefault(k, {})
+            if value is not None and fm.decode:
+                value = self._encoded(fm, node.get(keys[-1]), str(value))
             if value is None:
                 node.pop(keys[-1], None)
             else:
                 node[keys[-1]] = str(value)
             row[col] = json.dumps(doc, ensure_ascii=False)
         else:
+            if value is not None and fm.decode:
+                value = self._encoded(fm, row.get(col), str(value))
             row[col] = value
+
+    def _encoded(self, fm: FieldMap, have: object, value: str) -> str:
+        """The EventData text a decoded field is read from, often in the shape Sysmon writes it."""
+        if self.rnd.random() < 0.25:
+            return value  # any text: the decoding must agree on it too
+        if fm.decode == "windows_outcome":
+            return sysmon_decode.outcome_keywords(value) or self.rnd.choice(
+                ["0x8000000000000000", "0x8030000000000000", "0x20000000000000", "0x802000000000000g"])
+        if fm.decode == "sysmon_hive":
+            return self.rnd.choice([value + "\\", value + "\\Software\\x", value])
+        if fm.decode.startswith("sysmon_hash:"):
+            algo = fm.decode.split(":", 1)[1]
+            text = have if isinstance(have, str) and self.rnd.random() < 0.5 else None
+            return sysmon_decode.with_hash(text, self.rnd.choice([algo, algo.lower()]), value) or value
+        return value
 
     def value(self, fm: FieldMap, table: str) -> object:
         rnd = self.rnd
@@ -169,7 +196,11 @@ class RowMaker:
                 main[col] = self.rnd.choice(list(allowed))
             live = [fm for fm in self.fields.values() if fm.column and not fm.join and fm.kind not in ("refuse", "absent")]
             filt = dict(self.table.filter)
+            enum_set = {fm.column for fm in live if fm.kind == "enum" and not fm.json_path}
             for fm in sorted(live, key=lambda f: f.kind != "enum"):  # enumerations decide `cases` columns
+                if fm.kind != "enum" and not fm.json_path and fm.column in enum_set and main.get(fm.column) is not None \
+                        and self.rnd.random() < 0.8:
+                    continue  # mostly keep the enumeration's value (event.code beside event.action on eventid)
                 if fm.column in filt and not fm.json_path:
                     allowed = filt[fm.column]
                     listed = [c for c, _ in fm.values if c in allowed] if fm.kind == "enum" else []
@@ -180,7 +211,7 @@ class RowMaker:
             for fm in live:  # `when` columns no enumeration decides (ntfs_journal_events.partial)
                 for c, v in fm.when:
                     if main.get(c) is None and c not in enum_cols:
-                        main[c] = self.rnd.choice([v, v, None])
+                        main[c] = self.rnd.choice(list(v) + list(v) + [None] if isinstance(v, tuple) else [v, v, None])
             loaded = Loaded(self.table.name, main)
             for alias, join in self.table.joins.items():
                 if join.table == table and main.get(join.on) is not None and main.get(join.on) == main.get(join.key):

@@ -221,7 +221,7 @@ def source_of(sql: str, table: str, mapping: Mapping) -> TableMap:
 
     cands = [t for t in mapping.tables.values() if t.sql_table == table]
     # the row filter is written first in WHERE, one condition per line (emitter.select_sql)
-    lines = [ln.strip() for ln in sql.splitlines()]
+    lines = [ln.strip().rstrip(";") for ln in sql.splitlines()]  # the filter may be the last line
     conds = [ln[len("WHERE "):] if ln.startswith("WHERE ") else ln[len("AND "):] for ln in lines
              if ln.startswith(("WHERE ", "AND "))]
     matching = [t for t in cands if conds[: len(t.filter)] == filter_sql(t)]

@@ -236,9 +236,14 @@ def to_osquery_regex(patterns: Sequence[str], case_insensitive: bool = False) ->
 
     Raises :class:`Untranslatable` for what osquery cannot express (see module docstring).
     """
-    r = EcmaBytesRenderer(case_insensitive)
-    body = "|".join(f"(?:{r.render(parse_regex(p))})" for p in patterns)
-    text = f"^(?:{body})$"
+    return _anchored(EcmaBytesRenderer(case_insensitive), patterns, "^(?:{})$")
+
+
+def _anchored(renderer: "EcmaBytesRenderer", patterns: Sequence[str], frame: str) -> str:
+    """The alternation of ``patterns`` rendered by ``renderer``, put in ``frame`` (a format string
+    with one ``{}``); refused when osquery's regex_match would reject its size."""
+    body = "|".join(f"(?:{renderer.render(parse_regex(p))})" for p in patterns)
+    text = frame.format(body)
     size = len(text.encode("utf-8"))
     if size > MAX_REGEX_BYTES:
         raise Untranslatable(
@@ -298,16 +303,7 @@ class EcmaWordRenderer(EcmaBytesRenderer):
 def to_osquery_word_regex(patterns: Sequence[str], case_insensitive: bool = False) -> str:
     """The anchored osquery pattern for "some space-separated word of the text matches one of
     the Lucene ``patterns``" (``^(?:[\\s\\S]* )?(?:P)(?: [\\s\\S]*)?$``: a whole word)."""
-    r = EcmaWordRenderer(case_insensitive)
-    body = "|".join(f"(?:{r.render(parse_regex(p))})" for p in patterns)
-    text = f"^(?:{ANY_BYTES}* )?(?:{body})(?: {ANY_BYTES}*)?$"
-    size = len(text.encode("utf-8"))
-    if size > MAX_REGEX_BYTES:
-        raise Untranslatable(
-            f"the translated regular expression is {size} bytes; osquery's regex_match rejects patterns "
-            f"over {MAX_REGEX_BYTES} bytes (hidden flag --regex_max_size)"
-        )
-    return text
+    return _anchored(EcmaWordRenderer(case_insensitive), patterns, f"^(?:{ANY_BYTES}* )?(?:{{}})(?: {ANY_BYTES}*)?$")
 
 
 # ---- the engine side: osquery's regex_match for Python's sqlite3 ----------------------------

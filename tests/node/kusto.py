@@ -22,7 +22,11 @@ ROOT = NODE_DIR.parent.parent
 SCHEMAS = ROOT.parent / "shared" / "schemas"
 SCHEMA_UPDATES = ROOT / "tests" / "data" / "kql" / "schema_updates.yaml"
 INSTALL = "npm ci --prefix tests/node"
-PROFILE_SCHEMA = {"defender": "microsoft-defender-xdr.json", "sentinel-asim": "microsoft-sentinel-asim.json"}
+# The raw Sentinel tables are not in ../shared/schemas: the project's test data holds them, with
+# their sources (tests/data/kql/schemas/microsoft-sentinel-tables.json).
+PROJECT_SCHEMAS = ROOT / "tests" / "data" / "kql" / "schemas"
+PROFILE_SCHEMA = {"defender": SCHEMAS / "microsoft-defender-xdr.json", "sentinel-asim": SCHEMAS / "microsoft-sentinel-asim.json",
+                  "sentinel": PROJECT_SCHEMAS / "microsoft-sentinel-tables.json"}
 
 _TYPES = {
     "string": "string", "long": "long", "int": "int", "integer": "int", "datetime": "datetime",
@@ -56,7 +60,7 @@ def vendor_tables(profile: str) -> dict[str, dict[str, str]]:
     (``tests/data/kql/schema_updates.yaml``, each with its source)."""
     import yaml
 
-    data = json.loads((SCHEMAS / PROFILE_SCHEMA[profile]).read_text(encoding="utf-8"))
+    data = json.loads(PROFILE_SCHEMA[profile].read_text(encoding="utf-8"))
     out: dict[str, dict[str, str]] = {}
     for table, cols in data["tables"].items():
         out[table] = {c.strip(): kusto_type(t) for c, t in cols.items() if c.strip() and " " not in c.strip()}
