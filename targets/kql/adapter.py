@@ -161,7 +161,7 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         eid = str(event.get("_id", idx))
         cats = [c for c in values(event, ("event", "category")) if isinstance(c, str)]
         # a fact is about one table's rows (a sequence reads several tables): events of other tables are not its rows
-        failed = next((f for f in facts if (not f.table or profile.tables[f.table].category in cats)
+        failed = next((f for f in facts if (not f.table or profile.tables[f.table].category in (*cats, ANY_CATEGORY))
                        and _fact_holds(f, event) != f.value), None)
         if failed is not None:
             out.excluded[eid] = f"outside the stated assumption on {leaf_field(failed.leaf).name}"  # type: ignore[union-attr]
