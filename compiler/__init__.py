@@ -19,16 +19,22 @@ target or profile raises its subclass :class:`UnknownTarget` / :class:`UnknownPr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .errors import EqlError, MappingError, UnknownProfile, UnknownTarget, UsageError
 from .ir import Query
 from .loaders import load_rules
 from .parser import parse_query
-from .printer import to_eql
-from .result import Status, Translation
 from .rule import Rule
-from .target import TargetSpec
+
+if TYPE_CHECKING:
+    from .printer import to_eql
+    from .result import Status, Translation
+    from .target import TargetSpec
+
+# Public names imported on first use (module ``__getattr__``): `eqlc match` needs none of them, and
+# every module imported at ``import eqlc`` is start-up time of every command.
+_LAZY = {"to_eql": ".printer", "Status": ".result", "Translation": ".result", "TargetSpec": ".target"}
 
 __all__ = ["EqlError", "MappingError", "Query", "Rule", "Status", "TargetSpec", "Translation", "UnknownProfile",
            "UnknownTarget", "UsageError", "__version__", "compile", "load_rules", "matcher", "parse_query", "to_eql"]
@@ -43,7 +49,20 @@ def _version() -> str:
         return "0+unknown"
 
 
-__version__ = _version()
+def __getattr__(name: str) -> Any:
+    """``eqlc.__version__`` (read from the installed metadata on first use: importing
+    ``importlib.metadata`` costs every command's start-up time, and only ``--version`` needs it)
+    and the public names of :data:`_LAZY`."""
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def as_rule(source: Union[Rule, Query, str]) -> Rule:
@@ -54,6 +73,8 @@ def as_rule(source: Union[Rule, Query, str]) -> Rule:
     if isinstance(source, str):
         return Rule(query=parse_query(source), query_text=source.strip(), name="query")
     if isinstance(source, Query):
+        from .printer import to_eql
+
         return Rule(query=source, query_text=to_eql(source), name="query")
     raise TypeError(f"expected a Rule, a Query or EQL text, not {type(source).__name__}")
 

@@ -80,6 +80,55 @@ def _plain_help() -> None:
         TyperArgument._usage_display_name = argument_usage  # type: ignore[method-assign]
 
 
+def _lazy_coercion() -> None:
+    """Coerce a parameter through pydantic only when a value needs it.
+
+    typer (0.29) builds a pydantic ``TypeAdapter`` for every parameter the command line touches,
+    given or not, and importing pydantic plus building those adapters is most of ``eqlc match``'s
+    start-up (benchmarks/bench_ndjson.py --only startup). Here a parameter's adapter is built on
+    its first value that is not None (typer returns None/() for an absent value without calling
+    the adapter), and a plain ``str`` or ``list[str]`` parameter given strings returns them as they
+    are: exactly what typer's ``str`` adapter (``_parse_cli_str``: ``str(value)``) gives for a
+    ``str``. Anything else (numbers, paths, choices, bad values and their error messages) goes
+    through typer's own adapter unchanged. Does nothing on a typer without these internals."""
+    try:
+        from dataclasses import dataclass
+        from typing import Any, get_args, get_origin
+
+        from typer import _coercion, core
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        return
+    build = getattr(core, "build_runtime_param", None)
+    base = getattr(_coercion, "RuntimeParam", None)
+    if build is None or base is None or getattr(build, "_eqlc_lazy", False):
+        return
+
+    @dataclass(frozen=True)
+    class LazyRuntimeParam(base):  # type: ignore[misc,valid-type]
+        descriptor: Any = None
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            annotation = self.descriptor.annotation
+            if self.parameter_info.parser is None:
+                if annotation is str and type(value) is str:
+                    return value
+                if (get_origin(annotation) is list and get_args(annotation) == (str,)
+                        and isinstance(value, (list, tuple)) and all(type(v) is str for v in value)):
+                    return list(value)
+            real = build(self.descriptor)
+            param._runtime_param = real  # the next value goes straight to typer's own coercion
+            return real._coerce_value(value, param=param, ctx=ctx)
+
+    def lazy_build(descriptor: Any) -> Any:
+        if descriptor.file_annotation is not None:
+            return build(descriptor)
+        return LazyRuntimeParam(annotation=descriptor.annotation, parameter_info=descriptor.parameter_info,
+                                descriptor=descriptor)
+
+    lazy_build._eqlc_lazy = True  # type: ignore[attr-defined]
+    core.build_runtime_param = lazy_build
+
+
 _REGISTERED: list[str] = []
 
 
@@ -89,6 +138,7 @@ def _register(argv: Optional[list] = None) -> None:
     small file would feel); all of them otherwise (help, errors)."""
     if not _REGISTERED:
         _plain_help()
+        _lazy_coercion()
     args = sys.argv[1:] if argv is None else argv
     wanted = next((a for a in args if not a.startswith("-")), None)
     for name in (wanted,) if wanted in COMMAND_MODULES else COMMAND_MODULES:

@@ -94,3 +94,10 @@ class PartialLoad(EqlError):
         super().__init__(first.message, first.line, first.column, first.source, first.path)
         self.rules = rules
         self.errors = errors
+
+
+class RegexBudgetExceeded(RuntimeError):
+    """A backtracking regular expression ran past its time budget (or could not be bounded).
+
+    Raised by :mod:`eqlc.safe_regex` (which re-exports it); defined here so that a caller that only
+    catches it (``eqlc match``) need not import safe_regex (signal, threading, re's parser) at start-up."""

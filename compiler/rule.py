@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Optional
@@ -20,7 +19,8 @@ TACTIC_IDS = {
     "exfiltration": "TA0010", "impact": "TA0040",
 }
 
-EQLC_NAMESPACE = uuid.UUID("5b0d2f7e-3c1a-4f59-9a55-0c1e2a7e9e01")
+# the namespace of stable_id's UUIDv5 (a string: `uuid` is imported where used, it costs start-up time)
+EQLC_NAMESPACE = "5b0d2f7e-3c1a-4f59-9a55-0c1e2a7e9e01"
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,11 @@ class Rule:
     @property
     def stable_id(self) -> str:
         """``rule_id`` or, for sources without one, a UUIDv5 of the rule name."""
-        return self.rule_id or str(uuid.uuid5(EQLC_NAMESPACE, self.name or self.query_text))
+        if self.rule_id:
+            return self.rule_id
+        import uuid
+
+        return str(uuid.uuid5(uuid.UUID(EQLC_NAMESPACE), self.name or self.query_text))
 
     @property
     def file_stem(self) -> str:

@@ -43,6 +43,8 @@ import threading
 import time
 from typing import Any, Optional, Union
 
+from .errors import RegexBudgetExceeded  # defined there (re-exported here): catching it imports no regex machinery
+
 try:
     import re2 as _re2
 except ImportError:  # pragma: no cover - google-re2 is a dependency
@@ -53,10 +55,6 @@ DEFAULT_BUDGET = float(os.environ.get("EQLC_REGEX_BUDGET", "2.0"))
 
 RE2_MAX_REPEAT = 1000  # RE2: "bad repetition operator" above {1000}
 RE2_MAX_MEM = 64 << 20
-
-
-class RegexBudgetExceeded(RuntimeError):
-    """A backtracking regular expression ran past its time budget (or could not be bounded)."""
 
 
 class _NotRE2(Exception):

@@ -301,3 +301,39 @@ def test_cloudtrail_outcome_is_the_absence_of_an_error():
               ev("c", event__outcome="success", aws__cloudtrail__error_code="AccessDenied", **ct)]
     got, want, outside = agree(r, events, profile="cased", must_agree="ab")
     assert "c" in outside
+
+
+def audit(i: str, syscall, action, **fields) -> dict:
+    """An Auditbeat event of one system call (auditd.data.syscall, with go-libaudit's action)."""
+    base = dict(event__category=["driver"], host__os__type="linux")
+    if syscall is not None:
+        base["auditd__data__syscall"] = syscall
+    if action is not None:
+        base["event__action"] = action
+    return ev(i, **{**base, **fields})
+
+
+def test_linux_auditd_kernel_module_syscalls():
+    """`product: linux, service: auditd` for the kernel-module system calls: the syscall name is
+    SigmaHQ's enriched SYSCALL field, loaded-kernel-module is init_module or finit_module
+    (go-libaudit's normalizations), user.id is the record's uid; the log source holds only these
+    syscalls, so Linux process and file rules keep their own log sources."""
+    r = rule('driver where host.os.type == "linux" and event.action == "loaded-kernel-module" and '
+             'auditd.data.syscall in ("init_module", "finit_module") and user.id != "0"')
+    t = TARGET.compile(r)
+    [d] = docs(t)
+    assert d["logsource"] == {"product": "linux", "service": "auditd"}
+    assert "SYSCALL" in str(d["detection"]) and "uid" in str(d["detection"])
+    events = [
+        audit("a", "init_module", "loaded-kernel-module", user__id="1000"),
+        audit("b", "finit_module", "loaded-kernel-module", user__id="0"),
+        audit("c", "delete_module", "unloaded-kernel-module", user__id="1000"),
+        audit("d", "finit_module", "loaded-kernel-module", user__id="1000", user__audit__id="0"),
+        audit("e", "init_module", "unloaded-kernel-module", user__id="1000"),  # action and syscall disagree
+    ]
+    got, want, outside = agree(r, events, must_agree="abcd")
+    assert got & set("abcd") == {"a", "d"} and "e" in outside
+    # a process rule naming Auditbeat's exec action stays on process_creation
+    t = TARGET.compile(rule('process where host.os.type == "linux" and event.action in ("exec", "executed") and process.name == "x"'))
+    [d] = docs(t)
+    assert d["logsource"] == {"category": "process_creation", "product": "linux"}

@@ -70,8 +70,8 @@ def match_cmd(
     scan: str = typer.Option("auto", "--scan", help="Prefilter scan: auto (Hyperscan when installed), hyperscan or stdlib."),
 ) -> None:
     """Run a rule over NDJSON events and print the matches as NDJSON."""
+    from ..errors import RegexBudgetExceeded  # not from safe_regex: importing it costs start-up time
     from ..matcher import EventOrderError
-    from ..safe_regex import RegexBudgetExceeded
 
     try:
         m = _load_matcher(rule, dialect, mapping, category, timestamp, tiebreaker)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 from ..errors import EqlError
@@ -24,6 +23,8 @@ def _key_position(text: str, key: str) -> tuple[int, int]:
 
 
 def load_toml(path: Path, text: str, dialect: str = "elasticsearch") -> list[Rule]:
+    import tomllib  # here, not at the top: `eqlc match rule.eql` never reads TOML (start-up time)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

@@ -67,13 +67,15 @@ def mapped_values(spec: FieldSpec, event: dict) -> list:
 
 
 def event_codes(event: dict, ls: LogSource, mapping: Mapping) -> Optional[tuple[str, ...]]:
-    """The event ids ``event`` has for ``ls``: its event.code, else what a value-mapped field of
-    the same column says (winlogbeat's event.action names an event id)."""
-    codes = [str(v) for v in values(event, split_path(mapping.code_field)) if isinstance(v, (str, int))]
+    """The event ids ``event`` has for ``ls``: its event.code (or the log source's ``key`` field:
+    auditd's syscall), else what a value-mapped field of the same column says (winlogbeat's
+    event.action names an event id)."""
+    key = ls.key or mapping.code_field
+    codes = [str(v) for v in values(event, split_path(key)) if isinstance(v, (str, int))]
     if codes:
         return tuple(codes)
     for col, specs in ls.column_sources(None, mapping.separators).items():
-        if any(s.ecs == mapping.code_field for s in specs):
+        if any(s.ecs == key for s in specs):
             for s in specs:
                 if s.value_map is not None and s.fill:
                     got = mapped_values(s, event)

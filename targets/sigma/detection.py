@@ -277,8 +277,13 @@ class Converter:
             return
 
         def violated(event: dict) -> bool:
-            column = self.column_values(spec.sigma, event)
-            return set(map(str, mapped_values(spec, event))) != set(map(str, column))
+            column = set(map(str, self.column_values(spec.sigma, event)))
+            mine = set(map(str, mapped_values(spec, event)))
+            if spec.value_map is not None and mine:
+                # a value map may send one value to several (auditd's loaded-kernel-module is init_module
+                # or finit_module): the column agrees when it holds one of them
+                return not column or not column <= mine
+            return mine != column
 
         self.log.assume(
             f"{spec.sigma} is read for {spec.ecs}, and the log source records in it what {', '.join(others)} also say: "
@@ -287,14 +292,22 @@ class Converter:
         )
 
     def column_values(self, column: str, event: dict) -> list:
-        """The values the fixture adapter gives ``column`` for ``event`` (its first source with a value)."""
-        from .adapter import event_codes, mapped_values
+        """The values the fixture adapter gives ``column`` for ``event`` (its first source with a
+        value, else the field of that name under a mapped prefix, as :func:`.adapter.columns` reads it)."""
+        from .adapter import _prefixed, event_codes, mapped_values
 
         codes = event_codes(event, self.ls, self.mapping)
         for s in self.ls.column_sources(self.product, self.mapping.separators).get(column, []):
             if not s.fill or (s.codes is not None and not (codes and set(codes) <= set(s.codes))):
                 continue
             got = mapped_values(s, event)
+            if got:
+                return got
+        for prefix, opts in self.ls.prefixes.items():
+            only = (opts or {}).get("only")
+            if only is not None and column not in only:
+                continue
+            got = _prefixed(event, prefix, (opts or {}).get("exclude", ())).get(column)
             if got:
                 return got
         return []
@@ -360,9 +373,12 @@ class Converter:
             )
         src = self._source_of(col)
         path = tuple(src.split(".")) if src else None
+        from .adapter import member
 
         def violated(event: dict) -> bool:
-            return not path or not ecs_values(event, path)
+            # about the log source's events: an event of another log source (the other step of a
+            # correlation) is no row of this rule, with or without the field
+            return member(event, self.ls, self.product, self.mapping) and (not path or not ecs_values(event, path))
 
         self.log.assume(
             f"the rule's condition holds for every event of the log source; written as {col}|exists: true, which assumes "

@@ -86,10 +86,12 @@ def _detection_doc(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: 
     sexpr = conv.convert(body)
     if isinstance(sexpr, SConst):
         if not sexpr.value:
-            raise NeverHolds(
+            never = NeverHolds(
                 "the condition can never hold on this log source (optional fields it does not record read as having "
                 "no value, comparisons no value of its fields can meet)"
             )
+            never.selection = sel
+            raise never
         sexpr = conv.always()
     conv.assume_single_values()
     doc = metadata.header(rule, title=title, suffix=suffix)
@@ -102,7 +104,10 @@ def _detection_doc(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: 
 
 
 class NeverHolds(Refused):
-    """A detection that no event of its log source can meet (under the assumptions stated)."""
+    """A detection that no event of its log source can meet (under the assumptions stated);
+    ``selection`` is that log source's selection, when one was made."""
+
+    selection: Optional[Selection] = None
 
 
 def file_name(rule: Rule, logsource: dict, mapping: Mapping, correlation: bool = False, part: str = "") -> str:
@@ -269,6 +274,19 @@ def _product_only(label: str, split) -> bool:
     return split is not None and label == split[0]
 
 
+def _extend_scoped(log: AssumptionLog, blog: AssumptionLog, sel: Optional[Selection], mapping: Mapping) -> None:
+    """Add one rule of a collection's assumptions to the collection's: the log-source assumption
+    about every event, the others checked on that rule's log-source events only (every event when
+    no log source was selected)."""
+    if sel is None:
+        log.extend(blog)
+        return
+    stands_for = AssumptionLog([a for a in blog.items if a.text.startswith("Sigma log source `")])
+    own = AssumptionLog([a for a in blog.items if not a.text.startswith("Sigma log source `")])
+    log.extend(stands_for)
+    log.extend(own, scope=(lambda ls, p: (lambda e: adapter.member(e, ls, p, mapping)))(sel.logsource, sel.product))
+
+
 def _single_split(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> Optional[tuple[str, tuple[str, ...]]]:
     products = products_to_split(query, rule, mapping)
     return (products[0], (products[0],)) if len(products) == 1 else None
@@ -286,20 +304,19 @@ def _collection_of(rule: Rule, parts: list, mapping: Mapping, profile: str, log:
         try:
             doc, sel, conv = _detection_doc(rule, q, mapping, profile, blog, title=title, suffix=suffix, split=split,
                                             in_collection=several and bool(label) and not _product_only(label, split))
-        except NeverHolds:
+        except NeverHolds as never:
             if not several:
                 raise
             # this branch selects nothing (its optional fields have no value on its log source): the
-            # collection is the other branches; what made it so is stated, checked on every event
-            log.extend(blog)
+            # collection is the other branches; what made it so is stated, and checked on the events
+            # of that log source (an event of another log source is no row of this branch's rule);
+            # the log-source assumption itself is about every event
+            _extend_scoped(log, blog, never.selection, mapping)
             dropped += 1
             continue
         if several:
             # the log-source assumption is about every event; the others about this rule's events only
-            stands_for = AssumptionLog([a for a in blog.items if a.text.startswith("Sigma log source `")])
-            own = AssumptionLog([a for a in blog.items if not a.text.startswith("Sigma log source `")])
-            log.extend(stands_for)
-            log.extend(own, scope=(lambda ls, p: (lambda e: adapter.member(e, ls, p, mapping)))(sel.logsource, sel.product))
+            _extend_scoped(log, blog, sel, mapping)
         docs.append(doc)
         sels.append(sel)
         convs.append(conv)

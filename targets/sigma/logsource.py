@@ -55,6 +55,8 @@ def conjuncts(node: ir.Expr) -> list[ir.Expr]:
 
 
 def fields_of(node: object, out: Optional[set] = None) -> set:
+    """Every field name an IR node reads (the log-source selection here and the collection split
+    of :mod:`.split` both ask which conditions name log-source fields)."""
     out = set() if out is None else out
     if isinstance(node, ir.Field):
         out.add(node.name)
@@ -383,7 +385,7 @@ def _assume(sel: Selection, q: _Query, from_tag: bool, split: Optional[tuple[str
     if ls.datasets:
         holds = f"events of data set {' or '.join(ls.datasets)}"
     elif ls.codes:
-        holds = f"events whose {mapping.code_field} is one of the {len(ls.codes)} event ids it lists"
+        holds = f"events whose {ls.key or mapping.code_field} is one of the {len(ls.codes)} {'values' if ls.key else 'event ids'} it lists"
     else:
         holds = f'ECS "{ls.category}" events'
     if ls.category and (ls.datasets or ls.codes):

@@ -31,6 +31,7 @@ from eqlc.printer import expr as eql_text
 from eqlc.result import Refused
 
 from .assumptions import AssumptionLog
+from .logsource import fields_of as _fields
 from .mapping import Mapping
 
 MAX_BRANCHES = 16
@@ -48,19 +49,6 @@ def _flatten(node: ir.Expr) -> list[ir.Expr]:
     if isinstance(node, ir.Boolean) and node.value:
         return []
     return [node]
-
-
-def _fields(node: object, out: Optional[set] = None) -> set:
-    out = set() if out is None else out
-    if isinstance(node, ir.Field):
-        out.add(node.name)
-        return out
-    for name in getattr(node, "__dataclass_fields__", {}):
-        v = getattr(node, name)
-        for x in v if isinstance(v, tuple) else (v,):
-            if hasattr(x, "__dataclass_fields__"):
-                _fields(x, out)
-    return out
 
 
 def _selecting(mapping: Mapping) -> set:

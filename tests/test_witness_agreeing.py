@@ -1,0 +1,101 @@
+"""The witness generator's agreeing events (:mod:`eqlc.fixtures.agreeing`), checked on queries.
+
+A target stating that two ECS fields agree (Sigma's ``Image`` for both ``process.executable`` and
+``process.name``, Sysmon's ``IntegrityLevel`` for Elastic Defend's token level...) is proven only on
+selected witnesses inside that statement; the generator writes, per rule, a few selected events
+whose related fields agree. Each test asserts such an event exists and, as everywhere, that its
+verdict is the matcher's.
+"""
+
+from __future__ import annotations
+
+from eqlc.events import values
+from eqlc.fixtures.agreeing import agreeing
+from eqlc.fixtures.ecs_derive import event_type_for
+from eqlc.fixtures.oracle import Oracle
+from eqlc.fixtures.witness import generate
+from eqlc.parser import parse_query
+from eqlc.rule import Rule
+
+ORACLE = Oracle()
+
+
+def _rule(query: str) -> Rule:
+    return Rule(query=parse_query(query), query_text=query, name="query")
+
+
+def _agreeing(query: str) -> tuple[list[dict], set]:
+    ws = generate(_rule(query), ORACLE)
+    selected = set(ORACLE.selected(ORACLE.matcher(ws.rule), ws.events))
+    assert selected == set(ws.expected)
+    made = [e for e in ws.events if "agree" in e.get("_note", "")]
+    assert made, "no agreeing event"
+    assert {e["_id"] for e in made} <= selected, "an agreeing event the matcher does not select"
+    return made, selected
+
+
+def _one(event: dict, path: str):
+    got = values(event, tuple(path.split(".")))
+    return got[0] if len(got) == 1 else got
+
+
+def test_a_neutral_action_becomes_a_real_one_with_its_type():
+    """``event.action != "deletion"`` is met by any word; an agreeing event carries an action a
+    producer sends, with the event.type it implies (a file creation)."""
+    made, _ = _agreeing('file where event.action != "deletion" and file.name : "lsass*.dmp"')
+    assert any(_one(e, "event.action") == "creation" and _one(e, "event.type") == "creation" for e in made)
+    for e in made:
+        action = _one(e, "event.action")
+        if isinstance(action, str) and event_type_for("file", action):
+            assert values(e, ("event", "type")) == event_type_for("file", action)
+
+
+def test_loaded_image_names_agree_across_dll_and_file():
+    made, _ = _agreeing('library where (?dll.name : "scrobj.dll" or ?file.name : "scrobj.dll") and process.name : "x.exe"')
+    assert any(_one(e, "dll.name") == _one(e, "file.name") == "scrobj.dll"
+               and str(_one(e, "dll.path")).endswith("\\scrobj.dll") and str(_one(e, "file.path")).endswith("\\scrobj.dll")
+               for e in made)
+
+
+def test_optional_field_left_out_where_another_branch_selects():
+    made, _ = _agreeing('process where process.args : "reverse" and (?process.code_signature.exists == false or process.name : "rundll32.exe")')
+    assert any(not values(e, ("process", "code_signature", "exists")) and _one(e, "process.name").lower() == "rundll32.exe"
+               for e in made)
+
+
+def test_a_windows_event_log_event_carries_its_code_outcome_and_copies():
+    made, _ = _agreeing('authentication where event.action == "logged-in" and winlog.logon.type : "Network" and '
+                        'winlog.event_data.TargetUserName : "admin*"')
+    e = next(e for e in made if _one(e, "event.code") == "4624")
+    assert _one(e, "event.outcome") == "success" and _one(e, "host.os.type") == "windows"
+    assert _one(e, "user.name") == _one(e, "winlog.event_data.TargetUserName")
+
+
+def test_auditd_opened_file_gets_the_syscall_that_decides_its_type():
+    made, _ = _agreeing('file where host.os.type == "linux" and event.action in ("opened-file", "wrote-to-file") and '
+                        'file.path : "/sys/kernel/security/apparmor/*"')
+    assert any(_one(e, "auditd.data.syscall") == "creat" and _one(e, "event.type") == "creation" for e in made)
+
+
+def test_one_event_has_one_os_path_style():
+    """A POSIX program on a Windows host (the rule's path, a neutral parent) is made one host's."""
+    fields = {("event", "category"): ["process"], ("host", "os", "type"): "windows",
+              ("process", "executable"): "/usr/bin/sh", ("process", "name"): "sh",
+              ("process", "parent", "executable"): "C:\\Windows\\System32\\eqlc-neutral.exe",
+              ("process", "parent", "name"): "eqlc-neutral.exe"}
+    got = agreeing(fields, lambda f: True)
+    assert got[("host", "os", "type")] == "linux"
+    assert got[("process", "parent", "executable")] == "/usr/bin/eqlc-neutral"
+    assert got[("process", "parent", "name")] == "eqlc-neutral"
+
+
+def test_nothing_changes_where_the_matcher_would_not_select():
+    """Every rewrite is kept only where the matcher still selects the event: a name and a path the
+    selection needs as they are stay disagreeing."""
+    fields = {("event", "category"): ["process"], ("process", "name"): "a.exe", ("process", "executable"): "C:\\x\\b.exe"}
+
+    def selects(f: dict) -> bool:
+        return f.get(("process", "name")) == "a.exe" and f.get(("process", "executable")) == "C:\\x\\b.exe"
+
+    got = agreeing(fields, selects)
+    assert got is None or (selects(got) and got != fields)
