@@ -57,7 +57,7 @@ ONLY = [t for t in os.environ.get("EQLC_VERIFY_TARGETS", "").split(",") if t]
 COUNT_KEYS = ("rules", "exact", "assumptions", "refused", "compiled", "verified", "unproven", "vacuous", "disagreement", "error",
               "witnesses", "witnesses_in_scope", "outside_differences")
 # Profiles verified besides each target's default one: target -> profiles.
-PROFILES = {"spl": ("cim", "windows"), "kql": ("sentinel",)}
+PROFILES = {"spl": ("cim", "windows"), "kql": ("sentinel-asim", "sentinel")}
 KNOWN_REASON_KINDS = {"duplicate", "subsumed", "masked", "coupled", "never true", "never false", "search budget",
                       "event budget", "no effect on the sequence", "unsatisfiable term"}
 

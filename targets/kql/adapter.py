@@ -49,6 +49,8 @@ from . import syntax
 from .absent import Absent, breaks, truth
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
+from .entity import scattered
+from .scan import SequencePlan, run_scan
 from .hives import Respelt
 from .profile import ANY_CATEGORY, FieldMap, HiveColumn, Profile, Table, load_profile
 from .raw_tables import event_data_xml, keyword_number_breaks, xml_field
@@ -135,7 +137,7 @@ def _device_ids(profile: Profile, events: list[dict]) -> dict[int, str]:
 def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), derived: Iterable[Derived] = (),
          computed: Iterable[str] = (), folded: Iterable[str] = (), mapped: Iterable[Any] = (),
          spelled: Iterable[Respelt] = (), emptied: Iterable[str] = (), absent: Iterable[Absent] = (),
-         columns: Optional[Iterable[str]] = None) -> Loaded:
+         columns: Optional[Iterable[str]] = None, keyed: Iterable[str] = ()) -> Loaded:
     """The tables for ``events`` and the events left out, for a translation that assumed
     ``facts``... ``emptied`` and reads ``columns`` (None: every column): a value that cannot be
     loaded into a column (several values for a one-value column) leaves the event out only when
@@ -160,8 +162,10 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
     for idx, event in enumerate(events):
         eid = str(event.get("_id", idx))
         cats = [c for c in values(event, ("event", "category")) if isinstance(c, str)]
-        landed = {t.name for t in profile.tables.values() if t.category in cats}  # a union leg's checks: its rows only
-        failed = next((f for f in facts if (f.table is None or f.table in landed) and _fact_holds(f, event) != f.value), None)
+        # a fact is about one table's rows (a union leg, a sequence reading several tables): events
+        # that land in no table of it are not its rows
+        landed = {t.name for t in profile.tables.values() if t.category in (*cats, ANY_CATEGORY)}
+        failed = next((f for f in facts if (not f.table or f.table in landed) and _fact_holds(f, event) != f.value), None)
         if failed is not None:
             out.excluded[eid] = f"outside the stated assumption on {leaf_field(failed.leaf).name}"  # type: ignore[union-attr]
             continue
@@ -205,7 +209,20 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
     for name, rows in lookup_rows.items():
         out.tables[profile.lookups[name].table][1].extend(rows.values())
     _check_computed(profile, out, {str(e.get("_id", i)): e for i, e in enumerate(events)}, list(computed), list(spelled))
+    _check_keyed(profile, out, list(keyed))
     return out
+
+
+def _check_keyed(profile: Profile, out: Loaded, keyed: list[str]) -> None:
+    """Leave out rows outside the stated assumption on process identifiers joined within their
+    device (:func:`eqlc.targets.kql.entity.scattered`)."""
+    if not keyed:
+        return
+    bad = scattered(profile, out.tables, keyed, ID_COLUMN)
+    if bad:
+        for _cols, rows in out.tables.values():
+            rows[:] = [r for r in rows if r.get(ID_COLUMN) not in bad]
+        out.excluded.update(bad)
 
 
 def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], computed: list[str],
@@ -466,16 +483,35 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     prof = load_profile(profile or translation.profile, mapping)
     checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped", "spelled", "emptied", "absent"))
     columns = getattr(translation, "columns", None)
-    key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks), repr(columns))
+    keyed = tuple(getattr(translation, "keyed", ()))
+    key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks), repr(columns), keyed)
     hit = _LOADED.get(key)
     if hit is not None:
         _LOADED.move_to_end(key)
         return hit[0]
-    loaded = load(prof, events, *checks, columns=columns)
+    loaded = load(prof, events, *checks, columns=columns, keyed=keyed)
     _LOADED[key] = (loaded, prof)  # the entry keeps the profile alive, so its id is not reused
     while len(_LOADED) > 32:
         _LOADED.popitem(last=False)
     return loaded
+
+
+def dependents(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[str, str]:
+    """Events of a sequence (or piped) query whose selection depends on events outside the stated
+    assumptions: the assumption says those events do not occur, and without them the rule selects
+    these events otherwise than on the whole fixture (a sequence partner, or the pending
+    sequence that would have been overwritten, is gone). Decided by the reference matcher on both
+    event sets; each is reported with the reason."""
+    from eqlc.matcher import matcher
+
+    def chosen(evs: list[dict]) -> set[str]:
+        return {str(e.get("_id")) for m in matcher(rule).run(evs, sort=True) for e in m.events if isinstance(e, dict)}
+
+    inside = [e for i, e in enumerate(events) if str(e.get("_id", i)) not in outside]
+    whole, kept = chosen(events), chosen(inside)
+    return {str(e.get("_id", i)): ("outside the stated assumptions through another event: without the events outside them "
+                                   "the rule " + ("no longer selects" if str(e.get("_id", i)) in whole else "selects") + " this one")
+            for i, e in enumerate(inside) if (str(e.get("_id", i)) in whole) != (str(e.get("_id", i)) in kept)}
 
 
 def exclusions(translation: Translation, events: list[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
@@ -532,6 +568,9 @@ def run(translation: Translation, events: list[dict], profile: Optional[str] = N
     import duckdb_kql
 
     loaded = load_for(translation, events, profile, mapping)
+    plan = getattr(translation, "plan", None)
+    if plan is not None:
+        return _run_sequence(plan, loaded, events, profile or translation.profile, mapping)
     con = connect(loaded, translation.output)
     try:
         rel = duckdb_kql.kql(con, translation.output)
@@ -548,3 +587,20 @@ def run(translation: Translation, events: list[dict], profile: Optional[str] = N
         if row[pos] not in out:
             out.append(row[pos])
     return out
+
+
+def _run_sequence(plan: SequencePlan, loaded: Loaded, events: list[dict], profile: Optional[str], mapping: Optional[str]) -> list[str]:
+    """A sequence query: its legs on duckdb-kql, its ``scan`` by the model of Kusto's scan logic
+    (:mod:`eqlc.targets.kql.scan`: duckdb-kql has no ``scan``/``partition``)."""
+    import duckdb_kql
+
+    prof = load_profile(profile, mapping)
+    query = plan.rows_query(prof.timestamp, ID_COLUMN)
+    con = connect(loaded, query)
+    try:
+        rows = duckdb_kql.kql(con, query).fetchall()
+    except duckdb_kql.KqlUnsupportedError as err:
+        raise EngineCannotRun(f"duckdb-kql, the offline KQL engine, cannot run this sequence's legs ({err}); its syntax "
+                              f"is checked by Microsoft's Kusto parser only, its selection is unverified") from None
+    order = {str(e.get("_id", i)): i for i, e in enumerate(events)}
+    return run_scan(plan, rows, order)

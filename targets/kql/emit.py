@@ -52,7 +52,7 @@ class Fact:
 
     leaf: ir.Expr
     value: bool
-    table: Optional[str] = None  # a union leg's table: the fact is assumed of that table's rows only
+    table: Optional[str] = None  # the table whose rows the fact is about (None: every event is checked)
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,11 @@ class Checks:
     emptied: list[str] = field(default_factory=list)  # fields whose "" the query reads as missing
     columns: list[str] = field(default_factory=list)  # the table columns the query reads
     absent: list[Absent] = field(default_factory=list)  # leaves on optional fields the table has no column for
+    keyed: list[str] = field(default_factory=list)  # identifier fields a join key reads with their scope (entity.py)
+    plan: Optional[object] = None  # a sequence query's scan.SequencePlan (the adapter runs its legs)
 
     def merge(self, other: "Checks") -> None:
+        self.keyed.extend(k for k in other.keyed if k not in self.keyed)
         self.absent.extend(a for a in other.absent if a not in self.absent)
         self.columns.extend(c for c in other.columns if c not in self.columns)
         self.mapped.extend(m for m in other.mapped if m not in self.mapped)
@@ -257,6 +260,9 @@ class Emitter:
         if self.leg and not f.has_index and f.name not in self.table.fields and self.profile.of_other_categories(f.name, self.table):
             return self.absent_leaf(e, f, negated)
         fm = self.fieldmap(f)
+        if fm.key_only:
+            raise Refused(f"{describe(e)}: {f.name} is read from {fm.text}, the vendor's own process identifier, whose "
+                          f"values differ from Elastic's: only a sequence join key may use it")
         if fm.hive_spelling:
             e = self.respell(e, fm)
         if fm.values is not None:
@@ -313,7 +319,7 @@ class Emitter:
             self.notes.assume(f"{shown} is taken to hold for every {self.table.name} row ({f.name} implied: {', '.join(implied)})")
         else:
             self.notes.assume(f"{shown} is taken to be false for every {self.table.name} row ({f.name} implied: {', '.join(implied)})")
-        self.facts.append(Fact(e, hit))
+        self.facts.append(Fact(e, hit, self.table.name))
         return hit
 
     def dataset(self, e: ir.Expr, f: ir.Field, negated: bool) -> bool:

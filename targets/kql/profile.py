@@ -28,7 +28,8 @@ DEFAULT_PROFILE = "defender"
 # The shape of a profile YAML (and of a user's --mapping file merged over it); see the entry kinds
 # at the top of defender.yaml.
 _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "expr": None, "columns": None,
-                "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None}
+                "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
+                "unique_within": None, "key_only": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
@@ -90,6 +91,12 @@ class FieldMap:
     # the ECS field is a keyword holding the numeric column's value in decimal (event.code ->
     # EventID): only canonical decimal literals translate, see targets/kql/raw_tables.py
     keyword_number: bool = False
+    # An identifier whose values are the vendor's own (a process id that is not Elastic's
+    # entity_id): only a sequence join key may read it, never a condition (``key_only``); if it is
+    # unique only together with another column (Defender's process id: on its device), a join key
+    # reads that column with it (``unique_within``). See targets/kql/entity.py.
+    key_only: bool = False
+    unique_within: Optional[str] = None
 
     @property
     def derived_from_command_line(self) -> bool:
@@ -219,7 +226,7 @@ class Profile:
         for fm in table.fields.values():
             if fm.lookup is not None:
                 continue
-            for c in (fm.columns or ((fm.column,) if fm.column else ())):
+            for c in (fm.columns or ((fm.column,) if fm.column else ())) + ((fm.unique_within,) if fm.unique_within else ()):
                 out[c] = self.types.get(c, fm.type)
         return out
 
@@ -254,6 +261,7 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         ecs, column, typ, note=str(spec.get("note", "")).strip(), values=values, lookup=lookup,
         expr=spec.get("expr"), columns=tuple(spec.get("columns", ())),
         hive_spelling=spec.get("hive_spelling"), keyword_number=bool(spec.get("keyword_number")),
+        unique_within=spec.get("unique_within"), key_only=bool(spec.get("key_only") or spec.get("unique_within")),
     )
 
 

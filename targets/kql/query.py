@@ -26,9 +26,10 @@ from eqlc import ir
 from eqlc.result import Notes, Refused, about
 from eqlc.rule import Rule
 
-from . import raw_tables, syntax
+from . import entity, raw_tables, syntax
 from .emit import Checks, Cond, Emitter, eq_fold, leaf_field, literal_values
 from .profile import Profile, Table
+from .scan import SequencePlan
 
 
 def render_where(cond: Cond) -> Optional[str]:
@@ -237,6 +238,14 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
                 fm = em.fieldmap(k)
             if fm.is_array or fm.values is not None or fm.derived_from_command_line:
                 raise Refused(f"join key {k.name} ({fm.text}) is an array, value-mapped or read from a command line: not translated", k)
+            if fm.key_only:
+                notes.assume(entity.note(fm, table.name))
+                if fm.unique_within:
+                    key_texts.append(fm.unique_within)
+                    if fm.unique_within not in em.columns:
+                        em.columns.append(fm.unique_within)
+                    if k.name not in checks.keyed:
+                        checks.keyed.append(k.name)
             key_texts.append(fm.text)
             if not k.optional:
                 if fm.is_string:
@@ -262,6 +271,8 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     steps: list[str] = []
     n = 0
     first = None
+    checks.plan = SequencePlan(tuple(lets), tuple(leg_names), tuple(i for i, t in enumerate(seq.terms, start=1) for _ in range(t.runs)),
+                               seq.maxspan.millis if seq.maxspan is not None else None)
     for i, term in enumerate(seq.terms, start=1):
         for _ in range(term.runs):
             n += 1

@@ -32,6 +32,8 @@ class KqlTranslation(Translation):
     emptied: list[str] = field(default_factory=list, compare=False, repr=False)
     columns: Optional[list[str]] = field(default=None, compare=False, repr=False)  # table columns the query reads
     absent: list = field(default_factory=list, compare=False, repr=False)  # leaves on optional fields with no column
+    keyed: list[str] = field(default_factory=list, compare=False, repr=False)  # identifier join keys read with their scope
+    plan: Optional[object] = field(default=None, compare=False, repr=False)  # a sequence's scan.SequencePlan
 
 
 class KqlTarget:
@@ -58,7 +60,7 @@ class KqlTarget:
         return KqlTranslation(self.name, status, list(notes.assumptions), text, arts, rule_path=rule.path, profile=pname,
                               facts=checks.facts, derived=checks.derived, computed=checks.computed, folded=checks.folded,
                               mapped=checks.mapped, spelled=checks.spelled, emptied=checks.emptied,
-                              columns=checks.columns, absent=checks.absent)
+                              columns=checks.columns, absent=checks.absent, keyed=checks.keyed, plan=checks.plan)
 
     def batch_artifacts(self, translations: list[Translation], rules: list[Rule], profile: Optional[str] = None,
                         mapping: Optional[str] = None) -> dict[str, str]:
@@ -75,9 +77,13 @@ class KqlTarget:
         """``_id`` -> reason for every event on which a stated assumption of ``translation`` is
         false: the adapter leaves these out of the tables, since the translation is only claimed
         exact where its assumptions hold (see :data:`eqlc.target.OUTSIDE_ASSUMPTIONS`)."""
-        from .adapter import exclusions
+        from .adapter import dependents, exclusions
 
-        return exclusions(translation, list(events), profile or translation.profile or DEFAULT_PROFILE, mapping)
+        events = list(events)
+        out = exclusions(translation, events, profile or translation.profile or DEFAULT_PROFILE, mapping)
+        if out and (rule.query.kind != "event" or rule.query.pipes):
+            out.update(dependents(rule, events, out))
+        return out
 
 
 TARGET = KqlTarget()

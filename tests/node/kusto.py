@@ -20,6 +20,7 @@ from typing import Iterable
 NODE_DIR = Path(__file__).resolve().parent
 ROOT = NODE_DIR.parent.parent
 SCHEMAS = ROOT.parent / "shared" / "schemas"
+SCHEMA_UPDATES = ROOT / "tests" / "data" / "kql" / "schema_updates.yaml"
 INSTALL = "npm ci --prefix tests/node"
 # The raw Sentinel tables are not in ../shared/schemas: the project's test data holds them, with
 # their sources (tests/data/kql/schemas/microsoft-sentinel-tables.json).
@@ -55,10 +56,17 @@ def kusto_type(vendor_type: str) -> str:
 
 
 def vendor_tables(profile: str) -> dict[str, dict[str, str]]:
+    """The shared vendor schema, with the columns Microsoft's current reference adds
+    (``tests/data/kql/schema_updates.yaml``, each with its source)."""
+    import yaml
+
     data = json.loads(PROFILE_SCHEMA[profile].read_text(encoding="utf-8"))
     out: dict[str, dict[str, str]] = {}
     for table, cols in data["tables"].items():
         out[table] = {c.strip(): kusto_type(t) for c, t in cols.items() if c.strip() and " " not in c.strip()}
+    updates = yaml.safe_load(SCHEMA_UPDATES.read_text(encoding="utf-8")).get(profile) or {}
+    for table, cols in updates.items():
+        out.setdefault(table, {}).update({c: kusto_type(t) for c, t in cols.items()})
     return out
 
 
