@@ -261,3 +261,19 @@ def test_a_sequence_step_over_several_categories_has_one_leg_per_table(profile):
         selected |= {row[pos] for row in rel.fetchall()}
     assert selected == {e["_id"] for e in EVENTS if first.match(e) and e["_id"] not in out} == {"f-a", "p-plain"}
     assert set(out) == {"p-with-file"}, out  # a process event with a file.name: outside the process leg's absent reading
+
+
+def test_a_case_variant_category_is_outside_not_missed():
+    """`event.category : (...)` is case-insensitive, so the matcher selects an event whose category
+    is ``LIBRARY``; each event is read from the table of its exact category, so no table holds it.
+    The translation states that categories are spelled as ECS lists them and the adapter leaves such
+    an event out (found by the whole-corpus --broader superset run on
+    privilege_escalation_dns_serverlevelplugindll, where the event was silently missed)."""
+    text = 'any where event.category : ("library", "process") and process.name : "dns.exe"'
+    lib = _proc("lib", "dns.exe", ["dns.exe"], {"event": {"category": ["library"], "type": ["start"], "action": "load"}})
+    upper = _proc("upper", "dns.exe", ["dns.exe"], {"event": {"category": ["LIBRARY"], "type": ["start"], "action": "load"}})
+    proc = _proc("proc", "dns.exe", ["dns.exe"])
+    tr, got, want, out = judged(_rule(text), [lib, upper, proc], "defender")  # ASIM has no library table
+    assert any("spelled as ECS lists them" in str(n) for n in tr.notes), tr.notes
+    assert "upper" in out and "case variant" in out["upper"]
+    assert got == want and "lib" in got and "proc" in got

@@ -68,6 +68,24 @@ class Loaded:
     excluded: dict[str, str] = field(default_factory=dict)
 
 
+def _category_case_variant(profile: Profile, facts: list[Fact], cats: list[str]) -> Optional[str]:
+    """Why an event is outside the stated spelling of event.category (emit.Emitter.fact): a
+    case-insensitive test on the category matches one of its values that no table holds exactly
+    (``LIBRARY``), so the event is read from no table."""
+    known = {t.category for t in profile.tables.values()}
+    for f in facts:
+        fld = leaf_field(f.leaf)
+        if fld is None or fld.name != "event.category":
+            continue
+        lits, ci = literal_values(f.leaf)
+        if not ci or not lits:
+            continue
+        odd = next((c for c in cats if c not in known and any(eq_fold(c, lit, True) for lit in lits)), None)
+        if odd is not None:
+            return f"outside the stated spelling of event.category: {odd!r} is a case variant no table holds"
+    return None
+
+
 def _fact_holds(fact: Fact, event: dict) -> bool:
     """Elasticsearch's truth of an equality-like leaf on a fact field (any value equal)."""
     f = leaf_field(fact.leaf)
@@ -168,6 +186,10 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         failed = next((f for f in facts if (not f.table or f.table in landed) and _fact_holds(f, event) != f.value), None)
         if failed is not None:
             out.excluded[eid] = f"outside the stated assumption on {leaf_field(failed.leaf).name}"  # type: ignore[union-attr]
+            continue
+        odd = _category_case_variant(profile, facts, cats)
+        if odd is not None:
+            out.excluded[eid] = odd
             continue
         present = next((why for a in absent if (a.table is None or a.table in landed) and (why := breaks(a, event))), None)
         if present is not None:

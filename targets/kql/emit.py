@@ -315,6 +315,11 @@ class Emitter:
         else:
             raise Refused(f"{describe(e)} on {f.name}: only literal comparisons and patterns of a field implied by {self.table.name} can be decided")
         shown = describe(e)
+        if f.name == "event.category" and ci and values is not None:
+            # the adapter (and the data) route an event to a table by its exact category; a
+            # case-insensitive test also matches a case variant no table holds
+            self.notes.assume(f"event.category values are taken to be spelled as ECS lists them (lower case): an event whose "
+                              f"category matches {shown} only in another letter case is in no table (outside)")
         if hit:
             self.notes.assume(f"{shown} is taken to hold for every {self.table.name} row ({f.name} implied: {', '.join(implied)})")
         else:
