@@ -68,22 +68,27 @@ class Loaded:
     excluded: dict[str, str] = field(default_factory=dict)
 
 
-def _category_case_variant(profile: Profile, facts: list[Fact], cats: list[str]) -> Optional[str]:
-    """Why an event is outside the stated spelling of event.category (emit.Emitter.fact): a
-    case-insensitive test on the category matches one of its values that no table holds exactly
-    (``LIBRARY``), so the event is read from no table."""
-    known = {t.category for t in profile.tables.values()}
+def _ci_category_literals(facts: list[Fact]) -> tuple[str, ...]:
+    """The literals of the case-insensitive event.category tests the translation decided from table
+    facts (emit.Emitter.fact states their spelling assumption); empty when there are none."""
+    out: list[str] = []
     for f in facts:
         fld = leaf_field(f.leaf)
-        if fld is None or fld.name != "event.category":
-            continue
-        lits, ci = literal_values(f.leaf)
-        if not ci or not lits:
-            continue
-        odd = next((c for c in cats if c not in known and any(eq_fold(c, lit, True) for lit in lits)), None)
-        if odd is not None:
-            return f"outside the stated spelling of event.category: {odd!r} is a case variant no table holds"
-    return None
+        if fld is not None and fld.name == "event.category":
+            lits, ci = literal_values(f.leaf)
+            if ci and lits:
+                out.extend(lits)
+    return tuple(out)
+
+
+def _category_case_variant(known: set[str], literals: tuple[str, ...], cats: list[str]) -> Optional[str]:
+    """Why an event is outside the stated spelling of event.category: a case-insensitive test on
+    the category matches one of its values that no table holds exactly (``LIBRARY``), so the event
+    is read from no table."""
+    odd = next((c for c in cats if c not in known and any(eq_fold(c, lit, True) for lit in literals)), None)
+    if odd is None:
+        return None
+    return f"outside the stated spelling of event.category: {odd!r} is a case variant no table holds"
 
 
 def _fact_holds(fact: Fact, event: dict) -> bool:
@@ -162,6 +167,8 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
     the query reads that column."""
     read = None if columns is None else set(columns)
     facts = list(facts)
+    ci_categories = _ci_category_literals(facts)  # once per load, not per event
+    table_categories = {t.category for t in profile.tables.values()}
     absent = list(absent)
     emptied_paths = [(name, split_path(name)) for name in emptied]
     derived = list(derived)
@@ -187,7 +194,7 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         if failed is not None:
             out.excluded[eid] = f"outside the stated assumption on {leaf_field(failed.leaf).name}"  # type: ignore[union-attr]
             continue
-        odd = _category_case_variant(profile, facts, cats)
+        odd = _category_case_variant(table_categories, ci_categories, cats) if ci_categories else None
         if odd is not None:
             out.excluded[eid] = odd
             continue
