@@ -14,6 +14,7 @@ from eqlc import parse_query
 from eqlc.matcher import matcher
 from eqlc.rule import Rule
 from eqlc.targets.kql import TARGET
+from tests.test_kql_optional_absent import judged
 
 
 def _rule(text: str) -> Rule:
@@ -32,13 +33,7 @@ VALUE_NAME = {"defender": "RegistryValueName", "sentinel-asim": "RegistryValue"}
 
 
 def _check(text: str, events: list[dict], profile: str) -> tuple[list[str], list[str], dict[str, str]]:
-    rule = _rule(text)
-    tr = TARGET.compile(rule, profile=profile)
-    assert tr.output is not None, tr.notes
-    out = TARGET.outside_assumptions(rule, tr, events, profile=profile)
-    got = sorted(TARGET.execute(tr, events, profile=profile))
-    m = matcher(rule)
-    want = sorted(e["_id"] for e in events if m.match(e) and e["_id"] not in out)
+    _tr, got, want, out = judged(_rule(text), events, profile)
     return got, want, out
 
 
