@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 
 from eqlc import parse_query
-from eqlc.matcher import matcher
 from eqlc.rule import Rule
 from eqlc.targets.kql import TARGET
 from tests.test_kql_optional_absent import judged
