@@ -52,7 +52,7 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     ("pipe", r"the pipe", "inexpressible"),
     ("sequence step naming several log sources", r"names several log sources", "inexpressible"),
     ("sequence join key without a plain Sigma field", r"join key", "inexpressible"),
-    ("event_category_override (categories that are not ECS event.category values)", r"overrides the event category field", "inexpressible"),
+    ("event_category_override in a sequence (its terms' categories are read from another field; not rewritten)", r"overrides the event category field", "gap"),
     ("no Sigma log source for the events (Linux/macOS file changes, appliances, Kubernetes, Azure, Okta)", r"no Sigma log source in the mapping", "inexpressible"),
     ("log-source field inside a larger expression", r"is translated only as a top-level positive condition", "inexpressible"),
     ("field the Security log records differently per event id, with event ids not pinned", r"by different fields for different event ids", "inexpressible"),

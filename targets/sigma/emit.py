@@ -155,10 +155,23 @@ def emit(rule: Rule, profile: Optional[str] = None, mapping: Optional[Mapping] =
     log = AssumptionLog()
     body = q.body
     if isinstance(body, ir.EventQuery):
-        return _collection(rule, body, mapping, profile, log)
+        return _collection(rule, with_category_field(body, rule, mapping), mapping, profile, log)
     if isinstance(body, ir.Sample):
         raise Refused("`sample` (unordered events sharing keys, no time window) has no Sigma correlation equivalent")
     return _sequence(rule, body, mapping, profile, log)
+
+
+def with_category_field(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> ir.EventQuery:
+    """``CAT where C`` of a rule whose ``event_category_override`` names another field than
+    event.category: Elasticsearch reads the category word from that field (the EQL search API's
+    ``event_category_field``), so the query is ``any where FIELD == "CAT" and C``, exactly. The AWS
+    rules' ``info where`` with override event.type is then a test of CloudTrail's event.type."""
+    field = rule.event_category_override
+    if not field or field == mapping.category_field or query.category is None:
+        return query
+    test = ir.Compare(ir.CompareOp.EQ, ir.Field(tuple(field.split("."))), ir.String(query.category))
+    rest = query.condition.terms if isinstance(query.condition, ir.And) else (query.condition,)
+    return ir.EventQuery(None, ir.And((test, *rest)))
 
 
 def _lookback_span(rule: Rule, seq: ir.Sequence, log: AssumptionLog) -> int:

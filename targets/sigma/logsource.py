@@ -270,10 +270,12 @@ def _absorbable(c: ir.Expr, ls: LogSource, product: Optional[str], mapping: Mapp
 
 def candidates(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> tuple[_Query, Optional[str], bool, list[LogSource]]:
     """(classified query, product, product-from-tag, admitted log sources, most specific first)."""
-    if rule.event_category_override:
+    if rule.event_category_override and rule.event_category_override != mapping.category_field and query.category is not None:
+        # emit.with_category_field rewrites an event query's category into a test of the override field;
+        # a sequence term's category stays unread
         raise Refused(
-            f"the rule overrides the event category field ({rule.event_category_override}); "
-            "its categories are not ECS event.category values"
+            f"the rule overrides the event category field ({rule.event_category_override}) in a sequence; "
+            "its terms' categories are not ECS event.category values"
         )
     q = _classify(query, mapping)
     product = _os_products(q.os_conds, mapping)
