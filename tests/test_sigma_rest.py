@@ -39,3 +39,35 @@ def test_override_in_a_sequence_is_still_refused():
              event_category_override="event.type")
     t = TARGET.compile(r)
     assert t.status is Status.REFUSED and "in a sequence" in t.notes[0]
+
+
+# ---- a data-source test inside a larger expression ----------------------------------------------
+
+def test_a_third_party_data_set_inside_an_exclusion_is_false_on_an_endpoint_log_source():
+    """``not (data_stream.dataset == "crowdstrike.fdr" and ...)``: process_creation stands for the endpoint
+    agents' events (mapping.yaml endpoint_sources), so the test is false there; an event on which it is
+    true is outside the stated assumption, every other one is judged."""
+    r = rule('process where host.os.type == "windows" and event.type == "start" and process.name : "winword.exe" and '
+             'not (data_stream.dataset == "crowdstrike.fdr" and process.executable : "\\\\Device\\\\*")')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    assert "crowdstrike" not in yaml_of(t) and "\\Device" not in yaml_of(t)
+    base = dict(event__category=["process"], event__type=["start"], host__os__type="windows", process__name="WINWORD.EXE")
+    events = [ev("sysmon", data_stream__dataset="windows.sysmon_operational", process__executable="C:\\x\\WINWORD.EXE", **base),
+              ev("defend", data_stream__dataset="endpoint.events.process", process__executable="\\Device\\HarddiskVolume1\\WINWORD.EXE", **base),
+              ev("none", process__executable="C:\\WINWORD.EXE", **base),
+              ev("cs", data_stream__dataset="crowdstrike.fdr", process__executable="\\Device\\HarddiskVolume1\\WINWORD.EXE", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["sysmon", "defend", "none"])
+    assert {"sysmon", "defend", "none"} <= got
+    assert "cs" in outside and "cs" not in want
+
+
+def test_an_endpoint_data_set_inside_an_expression_stays_refused():
+    r = rule('process where host.os.type == "windows" and event.type == "start" and '
+             'not (data_stream.dataset == "windows.sysmon_operational" and process.name : "a.exe")')
+    t = TARGET.compile(r)
+    assert t.status is Status.REFUSED and "part of a larger expression" in t.notes[0]
+
+
+def yaml_of(t) -> str:
+    return "\n".join(line for line in t.output.splitlines() if not line.startswith("#"))

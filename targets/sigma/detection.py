@@ -518,6 +518,9 @@ class Converter:
 
     def convert_atom(self, node: ir.Expr) -> SExpr:
         """One atom (not and/or/not/constant): :meth:`atom`, with a missing value folded."""
+        foreign = self.foreign_data_source(node)
+        if foreign is not None:
+            return foreign
         try:
             return self.atom(node)
         except _NoValue as nv:
@@ -531,6 +534,46 @@ class Converter:
                 f"`{eql_text(node)[:120]}`: ?{nv.field.name} reads as having no value here, and the value of "
                 f"{type(node).__name__} on a missing value is not translated"
             ) from None
+
+    def foreign_data_source(self, node: ir.Expr) -> Optional[SExpr]:
+        """A test naming another data source than the endpoint agents an endpoint log source stands
+        for, inside a larger expression (``not (data_stream.dataset == "crowdstrike.fdr" and ...)``,
+        an exclusion for a third-party agent's paths): false for every event of the log source, under
+        the assumption the log source already makes -- its events come from the endpoint agents of
+        mapping.yaml ``endpoint_sources`` -- checked on each event. None when ``node`` is no such test
+        (other values, a pattern an endpoint data set could match, or a log source chosen by data set)."""
+        m = self.mapping
+        if self.ls.datasets is not None or not m.endpoint_sources:
+            return None
+        if isinstance(node, ir.Compare) and node.op is ir.CompareOp.EQ and isinstance(node.right, ir.String):
+            field, patterns, ci = node.left, [(node.right.value,)], False
+        elif isinstance(node, ir.InSet) and all(isinstance(v, ir.String) for v in node.values):
+            field, patterns, ci = node.expr, [(v.value,) for v in node.values], getattr(node, "case_insensitive", False)
+        elif isinstance(node, ir.WildcardMatch):
+            field, patterns, ci = node.expr, [normalise(p.parts) for p in node.patterns], node.case_insensitive
+        else:
+            return None
+        names = {*m.dataset_fields, "event.module"}
+        if not isinstance(field, ir.Field) or field.name not in names or field.has_index:
+            return None
+        if self.ls.field(field.name, self.product, m.separators, self.codes) is not None:
+            return None
+        sources = set(m.endpoint_sources)
+        if any(parts_match(s, parts, True) for s in sources for parts in patterns):
+            return None  # an endpoint agent's own data set (in any letter case): not decided here
+        path = field.path
+
+        def violated(event: dict) -> bool:
+            # exactly the events on which the test is true: those the log source is taken not to hold
+            return any(isinstance(v, str) and parts_match(v, parts, ci) for v in ecs_values(event, path) for parts in patterns)
+
+        self.log.assume(
+            f"`{eql_text(node)[:120]}` names a data source the log source {self.where()} does not stand for (its events "
+            f"are the endpoint agents', targets/sigma/mapping.yaml endpoint_sources), so the test is read as false: "
+            f"assumes no event of the log source has such a {field.name}",
+            violated,
+        )
+        return SConst(False)
 
     def atom(self, node: ir.Expr) -> SExpr:
         if isinstance(node, ir.Compare):
