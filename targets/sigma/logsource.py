@@ -331,7 +331,8 @@ def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLo
         raise Refused(f"the event.type condition `{eql_text(q.type_conds[0])}` is not translated") from None
     where = f"ECS {q.category!r} events" if q.category else "the query's events"
     if not admitted:
-        raise Refused(f"no Sigma log source in the mapping holds {where}" + (f" for product {product}" if product else ""))
+        raise Refused(f"no Sigma log source in the mapping holds {where}" + (f" for product {product}" if product else "")
+                      + _data_source_note(q))
     if not typed and implied is not None and not q.type_conds:
         shown = " and ".join(f"`{eql_text(c)}`" for c in q.source_conds if fields_of(c) == {"event.action"})
         raise Refused(
@@ -364,6 +365,17 @@ def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLo
     sel = Selection(ls, product if ls.products else None, remaining, absorbed, mapping.type_field, codes_t)
     _assume(sel, q, from_tag, split, log, mapping, category_cond is not None)
     return sel
+
+
+def _data_source_note(q: _Query) -> str:
+    """`` (data set X)`` / `` (module X)`` when the query pins where its events come from: a refusal
+    for want of a log source then says which source (a firewall's, a cloud service's) it is about."""
+    for label, conds in (("data set", q.dataset_conds),
+                         ("module", [c for c in q.source_conds if fields_of(c) == {"event.module"}])):
+        pinned = _pinned(conds) if conds else None
+        if pinned:
+            return f" ({label} {', '.join(sorted(pinned))})"
+    return ""
 
 
 def _best(typed: list[LogSource], q: _Query, product: Optional[str], mapping: Mapping) -> LogSource:
