@@ -71,3 +71,23 @@ def test_an_endpoint_data_set_inside_an_expression_stays_refused():
 
 def yaml_of(t) -> str:
     return "\n".join(line for line in t.output.splitlines() if not line.startswith("#"))
+
+
+# ---- registry.hive of Sysmon registry events ----------------------------------------------------
+
+def test_registry_hive_is_the_first_token_of_target_object():
+    """Elastic's Sysmon pipeline looks TargetObject's first token up (HKLM and HKEY_LOCAL_MACHINE -> HKLM)."""
+    r = rule('registry where host.os.type == "windows" and event.type == "change" and registry.hive == "HKLM" and '
+             'registry.value == "Run1"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    assert "TargetObject|startswith" in yaml_of(t)
+    base = dict(event__category=["registry"], event__type=["change"], host__os__type="windows", registry__value="Run1")
+    events = [ev("lm", registry__hive="HKLM", registry__path="HKLM\\Software\\Run1", **base),
+              ev("long", registry__hive="HKLM", registry__path="HKEY_LOCAL_MACHINE\\Software\\Run1", **base),
+              ev("u", registry__hive="HKU", registry__path="HKU\\S-1-5-21\\Software\\Run1", **base),
+              # a hive the path does not give: outside the stated derivation
+              ev("bad", registry__hive="HKLM", registry__path="HKU\\S-1-5-21\\Software\\Run1", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["lm", "long", "u"])
+    assert {"lm", "long"} <= got and "u" not in got
+    assert "bad" in outside
