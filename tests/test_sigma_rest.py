@@ -91,3 +91,21 @@ def test_registry_hive_is_the_first_token_of_target_object():
     got, want, outside = agree(r, events, profile="cased", must_agree=["lm", "long", "u"])
     assert {"lm", "long"} <= got and "u" not in got
     assert "bad" in outside
+
+
+# ---- signer of a loaded image (Sysmon 7) ----------------------------------------------------------
+
+def test_sysmon_signature_status_of_a_loaded_image():
+    """Elastic's Sysmon pipeline copies Sysmon 7's SignatureStatus to file.code_signature.status."""
+    r = rule('library where host.os.type == "windows" and process.name : "dns.exe" and '
+             'not file.code_signature.status == "Valid"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    assert "SignatureStatus" in yaml_of(t)
+    base = dict(event__category=["library"], host__os__type="windows", process__name="dns.exe",
+                process__executable="C:\\Windows\\System32\\dns.exe", file__path="C:\\x\\plugin.dll")
+    events = [ev("valid", file__code_signature__status="Valid", **base),
+              ev("expired", file__code_signature__status="Expired", **base),
+              ev("none", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["valid", "expired", "none"])
+    assert got == {"expired", "none"}

@@ -122,6 +122,10 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     ("gap: a Security field recorded per event id, ids not pinned (one rule per id group not built)", r"by different fields for different event ids", "gap"),
     ("function/arithmetic without Sigma equivalent", r"only a field can be compared|has no Sigma equivalent|is translated only with a field and", "inexpressible"),
     ("regex construct outside Sigma's regex subset", r"Sigma regex equivalent", "inexpressible"),
+    # Elastic's Sysmon pipeline writes Sysmon 7 image loads as event.category process, action "Image loaded"
+    # (S, "Add ECS categorization fields"); image_load admits ECS library events only
+    ("gap: every branch of a collection reads as never holding (Sysmon-shaped image loads as process events)",
+     r"can never hold on any of the log sources it names", "gap"),
     ("condition that can never hold on the log source", r"can never hold", "inexpressible"),
     ("contradictory conditions", r"contradict", "inexpressible"),
     ("wildcard literal in endsWith/stringContains", r"may act as wildcards", "inexpressible"),
