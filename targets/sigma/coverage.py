@@ -40,7 +40,7 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     # S splits Sysmon's User "DOMAIN\\name" on the backslash into user.domain and user.name
     ("gap: user.domain of Sysmon events (the head of User; not built)", _field(r"user\.domain", r"\S+/windows"), "gap"),
     # S copies Sysmon 7's Signature/SignatureStatus to file.code_signature.subject_name/status
-    ("gap: signer subject name / status of a loaded image (Sysmon 7 Signature; not mapped)", _field(r"(dll|file)\.code_signature\.(subject_name|status)", r"image_load/windows"), "gap"),
+    ("gap: signer subject name / status of a loaded image (Sysmon 7 Signature; not mapped)", _field(r"(dll|file)\.code_signature\.subject_name|file\.code_signature\.status", r"image_load/windows"), "gap"),
     # the System integration splits PrivilegeList, derives AccessMaskDescription from AccessMask and
     # NewUACList from the UserAccountControl change; the raw fields are in the Security log
     ("gap: Security EventData lists Elastic derives from a raw field (not built)",
