@@ -109,3 +109,44 @@ def test_sysmon_signature_status_of_a_loaded_image():
               ev("none", **base)]
     got, want, outside = agree(r, events, profile="cased", must_agree=["valid", "expired", "none"])
     assert got == {"expired", "none"}
+
+
+# ---- Sysmon's User is DOMAIN\name ---------------------------------------------------------------
+
+def test_windows_user_is_domain_backslash_name():
+    """Elastic's Sysmon pipeline splits User ("NT AUTHORITY\\SYSTEM") into user.domain and user.name: on
+    Windows user.name is User's tail and user.domain its head, and the adapter writes User from both."""
+    r = rule('process where host.os.type == "windows" and event.type == "start" and process.name : "cmd.exe" and '
+             'user.name : "SYSTEM" and not user.domain : "NT AUTHORITY"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    text = yaml_of(t)
+    assert "User|endswith" in text and "User|startswith" in text
+    base = dict(event__category=["process"], event__type=["start"], host__os__type="windows", process__name="cmd.exe",
+                process__executable="C:\\Windows\\System32\\cmd.exe")
+    events = [ev("nt", user__name="SYSTEM", user__domain="NT AUTHORITY", **base),
+              ev("other", user__name="SYSTEM", user__domain="WORKGROUP", **base),
+              ev("admin", user__name="admin", user__domain="WORKGROUP", **base),
+              # no domain: Sysmon's User always has one, so a rule reading user.domain sets the event apart
+              ev("nodomain", user__name="SYSTEM", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["nt", "other", "admin"])
+    assert got - set(outside) == {"other"}
+    assert "nodomain" in outside
+
+
+def test_linux_user_is_the_name():
+    r = rule('process where host.os.type == "linux" and event.type == "start" and user.name == "root"')
+    t = TARGET.compile(r, profile="cased")
+    assert "User|cased: 'root'" in yaml_of(t) or "User: 'root'" in yaml_of(t), yaml_of(t)
+    assert TARGET.compile(rule('process where host.os.type == "linux" and event.type == "start" and '
+                               'user.domain == "x"')).status is Status.REFUSED
+
+
+def test_a_user_name_join_groups_by_user_when_names_come_with_one_domain():
+    q = ('sequence by user.name with maxspan=1m '
+         '[process where host.os.type == "windows" and event.type == "start" and process.name : "a.exe"] '
+         '[process where host.os.type == "windows" and event.type == "start" and process.name : "b.exe"]')
+    t = TARGET.compile(rule(q))
+    assert t.status is not Status.REFUSED, t.notes
+    assert any("share its user.domain" in n for n in t.notes)
+    assert "- User" in t.output

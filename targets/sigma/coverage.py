@@ -53,6 +53,8 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
      _field(r"registry\.hive", r"registry_set/windows"), "gap"),
     ("gap: Google Workspace fields (T: gcp/google_workspace.admin; kqlaz's area)",
      _field(r"google_workspace\.\S+"), "gap"),
+    ("gap: a wildcard on a field that is the head of another (user.domain of User; not built)",
+     r"is the head of \S+; a wildcard on it is not translated", "gap"),
     # ---- inexpressible, and what remains of each family ----
     # S sets user.id of every Sysmon event from winlog.user.identifier (the account that logged it, Sysmon's
     # service account), not from the process's User; Elastic Defend's user.id is the process's SID/uid,

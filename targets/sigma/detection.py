@@ -295,7 +295,7 @@ class Converter:
     def column_values(self, column: str, event: dict) -> list:
         """The values the fixture adapter gives ``column`` for ``event`` (its first source with a
         value, else the field of that name under a mapped prefix, as :func:`.adapter.columns` reads it)."""
-        from .adapter import _prefixed, event_codes, mapped_values
+        from .adapter import _prefixed, composed_values, event_codes, mapped_values
 
         codes = event_codes(event, self.ls, self.mapping)
         for s in self.ls.column_sources(self.product, self.mapping.separators).get(column, []):
@@ -304,6 +304,9 @@ class Converter:
             got = mapped_values(s, event)
             if got:
                 return got
+        got = composed_values(event, self.ls, self.product, self.mapping).get(column)
+        if got:
+            return got
         for prefix, opts in self.ls.prefixes.items():
             only = (opts or {}).get("only")
             if only is not None and column not in only:
@@ -394,10 +397,12 @@ class Converter:
 
     def _assume_tail(self, spec: FieldSpec) -> None:
         src = self._source_of(spec.sigma)
+        composed = self.mapping.composed.get(spec.sigma) if src is None else None
+        shown = f"{(composed.get('sep') or '')}".join(composed.get("from") or ()) if composed else src
         after = " or ".join(f"'{c}'" for c in spec.after)
         what = "file name" if set(spec.after) == set(spec.excludes) else "extension"
         text = (
-            f"{spec.ecs} is read as the part of {spec.sigma} ({src}) after its last {after}: assumes {spec.sigma} is a full "
+            f"{spec.ecs} is read as the part of {spec.sigma} ({shown}) after its last {after}: assumes {spec.sigma} is a full "
             f"path whose {what} is exactly {spec.ecs} (it also matches a path with that last segment whatever "
             f"{spec.ecs} says)"
         )
@@ -406,7 +411,8 @@ class Converter:
 
         def violated(event: dict) -> bool:
             names = ecs_values(event, name_path)
-            paths = ecs_values(event, src_path) if src_path else []
+            # a column no ECS field holds whole (mapping.yaml composed: Sysmon's User) is read as the adapter writes it
+            paths = ecs_values(event, src_path) if src_path else self.column_values(spec.sigma, event)
             if not paths:
                 return bool(names)
             if len(paths) != 1 or not isinstance(paths[0], str):
