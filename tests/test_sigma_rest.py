@@ -150,3 +150,52 @@ def test_a_user_name_join_groups_by_user_when_names_come_with_one_domain():
     assert t.status is not Status.REFUSED, t.notes
     assert any("share its user.domain" in n for n in t.notes)
     assert "- User" in t.output
+
+
+# ---- DNS questions and network connections ---------------------------------------------------------
+
+NET = dict(event__category=["network"], event__type=["start"], host__os__type="windows", process__name="certutil.exe",
+           process__executable="C:\\Windows\\System32\\certutil.exe")
+
+
+def test_a_dns_question_reads_as_absent_on_network_connections():
+    """dns.question.name defines dns_query's events (mapping.yaml requires): on network_connection it has
+    no value, stated and checked, so `not dns.question.name in (...)` holds there."""
+    r = rule('network where host.os.type == "windows" and process.name : "certutil.exe" and '
+             'destination.port == 443 and not dns.question.name in ("localhost", "ctldl.windowsupdate.com")')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    [d] = docs(t)
+    assert d["logsource"]["category"] == "network_connection"
+    events = [ev("conn", destination__ip="203.0.113.5", destination__port=443, **NET),
+              ev("withq", destination__ip="203.0.113.5", destination__port=443, dns__question__name="localhost", **NET)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["conn"])
+    assert "conn" in got and "withq" in outside
+
+
+def test_a_query_requiring_a_dns_question_is_a_dns_query_rule():
+    r = rule('network where host.os.type == "windows" and dns.question.name != null and process.name : "certutil.exe" and '
+             'dns.question.name : "*.top" and not ?process.code_signature.trusted == true')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    [d] = docs(t)
+    assert d["logsource"]["category"] == "dns_query"
+
+
+def test_a_file_name_is_null_exactly_when_its_path_is():
+    """Under the file-name assumption (process.name is the tail of Image, with its check), process.name == null
+    is Image: null; an extension's absence is not its path's, and stays refused."""
+    r = rule('process where host.os.type == "windows" and event.type == "start" and process.parent.name == null and '
+             'process.name : "cmd.exe"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    assert "ParentImage: null" in yaml_of(t)
+    base = dict(event__category=["process"], event__type=["start"], host__os__type="windows", process__name="cmd.exe",
+                process__executable="C:\\Windows\\System32\\cmd.exe")
+    events = [ev("orphan", **base),
+              ev("child", process__parent__name="explorer.exe", process__parent__executable="C:\\Windows\\explorer.exe", **base),
+              ev("bad", process__parent__executable="C:\\Windows\\explorer.exe", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["orphan", "child"])
+    assert got - set(outside) == {"orphan"} and "bad" in outside
+    assert TARGET.compile(rule('file where host.os.type == "linux" and event.type == "creation" and '
+                               'file.extension == null')).status is Status.REFUSED

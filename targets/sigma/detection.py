@@ -238,6 +238,11 @@ class Converter:
         if spec is None and (f.optional or (self.foreign_absent and self._foreign(f.name))):
             self._assume_no_value(f)
             raise _NoValue(f)
+        sibling = self._defined_by_sibling(f.name) if spec is None else None
+        if sibling is not None:
+            self._assume_no_value(f, f"it is the field that defines the events of the log source {sibling} (mapping.yaml "
+                                     f"`requires`), which are not this log source's")
+            raise _NoValue(f)
         if spec is None:
             raise Refused(
                 f"{f.name} has no field in the Sigma taxonomy of {self.where()} "
@@ -321,7 +326,18 @@ class Converter:
         process rule of a collection over file and process events)?"""
         return any(ls is not self.ls and (name in ls.fields) for ls in self.mapping.logsources.values())
 
-    def _assume_no_value(self, f: ir.Field) -> None:
+    def _defined_by_sibling(self, name: str) -> Optional[str]:
+        """The Sigma category of another log source of the same ECS category and product whose events
+        are those carrying ``name`` (``requires``: a DNS question makes a network event a dns_query
+        event), or None. Its events are not this log source's, so here the field has no value."""
+        for other in self.mapping.logsources.values():
+            if other is self.ls or other.category is None or other.category != self.ls.category:
+                continue
+            if name in other.requires and (not other.products or self.product in other.products):
+                return str(other.sigma.get("category") or other.name)
+        return None
+
+    def _assume_no_value(self, f: ir.Field, why: Optional[str] = None) -> None:
         """EQL's ``?field``: a field no searched index maps reads as null (Elasticsearch's
         optional-field semantics), so a field the log source does not record is read as having
         no value -- exact as long as the events indeed carry no such value."""
@@ -330,8 +346,8 @@ class Converter:
         def violated(event: dict) -> bool:
             return bool(ecs_values(event, path))
 
-        why = ("as Elasticsearch reads an optional field that no searched index maps" if f.optional else
-               "it is a field of the other log sources the query names (one rule of a collection)")
+        why = why or ("as Elasticsearch reads an optional field that no searched index maps" if f.optional else
+                      "it is a field of the other log sources the query names (one rule of a collection)")
         self.log.assume(
             f"{'?' if f.optional else ''}{f.name} has no field in the Sigma taxonomy of {self.where()}: read as having no "
             f"value, {why}; assumes no event of the log source carries a value for it",
@@ -588,6 +604,10 @@ class Converter:
             f, spec = self.spec(node.expr)
             if spec.kind == "constant":
                 return SConst(False)
+            if spec.kind == "tail" and set(spec.after) == set(spec.excludes) and spec.sigma not in self.mapping.composed:
+                # under the tail assumption stated by spec() (its check sets apart an event whose path has a
+                # file name its ECS field lacks, or the reverse), the name has no value exactly when the path has none
+                return Item(spec.sigma, (), (None,))
             if spec.kind != "plain" or spec.value_map is not None:
                 raise Refused(f"`{eql_text(node)}`: {f.name} is derived from {spec.sigma}, so its absence cannot be tested exactly")
             return Item(spec.sigma, (), (None,))

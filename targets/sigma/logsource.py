@@ -384,6 +384,23 @@ def _best(typed: list[LogSource], q: _Query, product: Optional[str], mapping: Ma
     needed = set()
     for c in q.other:
         needed |= fields_of(c)
+
+    def tests_positively(field: str) -> bool:
+        for c in q.other:
+            if fields_of(c) != {field}:
+                continue
+            if isinstance(c, ir.Not):
+                if isinstance(c.expr, ir.IsNull):
+                    return True
+                continue
+            if not isinstance(c, ir.IsNull) and not (isinstance(c, ir.Compare) and c.op is ir.CompareOp.NE):
+                return True
+        return False
+
+    # a query that requires the field defining a log source's events (a DNS question) is about those events
+    for ls in typed:
+        if ls.requires and all(tests_positively(f) for f in ls.requires):
+            return ls
     for ls in typed:
         if all(ls.field(n, product, mapping.separators, None) is not None or ls.alternatives(n) for n in needed):
             return ls
