@@ -199,3 +199,39 @@ def test_a_file_name_is_null_exactly_when_its_path_is():
     assert got - set(outside) == {"orphan"} and "bad" in outside
     assert TARGET.compile(rule('file where host.os.type == "linux" and event.type == "creation" and '
                                'file.extension == null')).status is Status.REFUSED
+
+
+# ---- a regex on a file name or an argument ---------------------------------------------------------
+
+def test_a_regex_on_a_file_name_is_a_regex_on_the_paths_last_segment():
+    """Lucene matches the whole process.name; under the file-name assumption that is the part of Image after
+    its last backslash: (^|\\)(R)$ with R's `.` and negated classes kept off the separator."""
+    r = rule('process where host.os.type == "windows" and event.type == "start" and process.name regex~ ".*[0-9]\\\\.exe"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    assert "Image|re: '(^|\\\\)([^\\\\]*[0-9]\\.[eE][xX][eE])$'" in yaml_of(t), yaml_of(t)
+    base = dict(event__category=["process"], event__type=["start"], host__os__type="windows")
+    events = [ev("hit", process__name="a1.EXE", process__executable="C:\\x\\a1.EXE", **base),
+              # the digit is in the directory, not the name: `.*` must not cross the separator
+              ev("dir", process__name="a.exe", process__executable="C:\\x1.exe\\a.exe", **base),
+              ev("miss", process__name="ab.exe", process__executable="C:\\x\\ab.exe", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["hit", "dir", "miss"])
+    assert got == {"hit"}
+
+
+def test_a_regex_on_an_argument_is_a_regex_on_one_word_of_the_command_line():
+    r = rule('process where host.os.type == "linux" and event.type == "start" and process.args regex "-[a-z]*u[a-z]*"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    assert "CommandLine|re: '(^| )(-[a-z]*u[a-z]*)( |$)'" in yaml_of(t), yaml_of(t)
+    base = dict(event__category=["process"], event__type=["start"], host__os__type="linux", process__executable="/usr/bin/shred")
+    events = [ev("hit", process__command_line="shred -fu f", process__args=["shred", "-fu", "f"], **base),
+              ev("span", process__command_line="shred -f u", process__args=["shred", "-f", "u"], **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["hit", "span"])
+    assert got == {"hit"}
+
+
+def test_a_regex_that_names_a_separator_stays_refused():
+    r = rule('process where host.os.type == "windows" and event.type == "start" and process.name regex "a\\\\\\\\b"')
+    t = TARGET.compile(r)
+    assert t.status is Status.REFUSED and "one segment" in t.notes[0]

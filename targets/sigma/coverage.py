@@ -80,9 +80,10 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     # Linux OriginalFileName, argv of a file event, the Kubernetes groups list, Sysmon 11 outcome, Sysmon 6 pid
     ("a field the chosen log source does not record", _FIELD, "inexpressible"),
     ("process.args value with a space", r"contains a space, but", "inexpressible"),
-    # a regex rewritten to one path tail or argv word (Image|re '\\\\(?:R)$' with R's wildcards kept off the
-    # separator), and `== null` of a derived field, are expressible; the rewrite is not built
-    ("gap: regex or null test on a derived field (file name, argv; rewrite not built)", r"derived from", "gap"),
+    # a regex on a file name or an argument is rendered on its segment (regex.render_segment) and a file name's
+    # `== null` is its path's; what is left: `== null` of an extension or of the arguments, regexes on a head
+    # or an extension -- each expressible with the same kind of rewrite, not built
+    ("gap: regex or null test on a derived field (extension, argv, head; rewrite not built)", r"derived from", "gap"),
     ("file name value with a path separator", r"which a file name", "inexpressible"),
     ("sequence `with runs`", r"\(a term repeated\)", "inexpressible"),
     ("sequence `until`", r"`until`", "inexpressible"),

@@ -1007,10 +1007,20 @@ class Converter:
         if spec.spelling:
             raise Refused(f"`{eql_text(node)[:120]}`: {spec.sigma} spells numbers otherwise than ECS {f.name} "
                           f"(\"DWORD (0x00000001)\" where Elastic's Sysmon pipeline writes \"1\"); a regex on it is not translated")
-        if spec.kind != "plain":
+        segment = None
+        if spec.kind == "tail" and set(spec.after) == set(spec.excludes) and spec.sigma not in self.mapping.composed:
+            segment = ("".join(spec.after), False)  # a file name: the path's last segment
+        elif spec.kind == "argv":
+            segment = (" ", True)  # one argument: a word of the command line
+        elif spec.kind != "plain":
             raise Refused(f"`{eql_text(node)}`: a regex on {f.name}, which is derived from {spec.sigma}, has no exact Sigma form")
         try:
-            r = sigma_regex.render(node.patterns, node.case_insensitive)
+            if segment is not None:
+                # under the assumption spec() stated (the name is the path's tail; the arguments are the
+                # command line's words), a whole-value match of the name/argument is a match of one segment
+                r = sigma_regex.render_segment(node.patterns, node.case_insensitive, segment[0], segment[1])
+            else:
+                r = sigma_regex.render(node.patterns, node.case_insensitive)
         except (Untranslatable, RegexError) as err:
             raise Refused(f"`{eql_text(node)[:120]}`: {err}") from None
         self._assume_regex_newline(spec.sigma)
