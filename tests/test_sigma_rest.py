@@ -235,3 +235,20 @@ def test_a_regex_that_names_a_separator_stays_refused():
     r = rule('process where host.os.type == "windows" and event.type == "start" and process.name regex "a\\\\\\\\b"')
     t = TARGET.compile(r)
     assert t.status is Status.REFUSED and "one segment" in t.notes[0]
+
+
+def test_no_arguments_is_no_command_line():
+    """Under the argv assumption (its check sets apart a command line without arguments), process.args == null
+    holds exactly when CommandLine is missing or empty."""
+    r = rule('process where host.os.type == "linux" and event.type == "start" and process.name == "ps" and '
+             'process.args == null')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    base = dict(event__category=["process"], event__type=["start"], host__os__type="linux", process__name="ps",
+                process__executable="/bin/ps")
+    events = [ev("none", **base),
+              ev("empty", process__command_line="", **base),
+              ev("args", process__command_line="ps aux", process__args=["ps", "aux"], **base),
+              ev("bad", process__command_line="ps aux", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["none", "empty", "args"])
+    assert got - set(outside) == {"none", "empty"} and "bad" in outside

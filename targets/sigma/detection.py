@@ -608,6 +608,10 @@ class Converter:
                 # under the tail assumption stated by spec() (its check sets apart an event whose path has a
                 # file name its ECS field lacks, or the reverse), the name has no value exactly when the path has none
                 return Item(spec.sigma, (), (None,))
+            if spec.kind == "argv":
+                # under the argv assumption spec() stated (its check sets apart an event with a command line but
+                # no arguments), the arguments have no value exactly when the command line is missing or empty
+                return Item(spec.sigma, (), (None, SigmaText("")))
             if spec.kind != "plain" or spec.value_map is not None:
                 raise Refused(f"`{eql_text(node)}`: {f.name} is derived from {spec.sigma}, so its absence cannot be tested exactly")
             return Item(spec.sigma, (), (None,))
