@@ -84,6 +84,37 @@ def test_process_signatures_run_on_duckdb_kql(text, selected, outside):
     assert got == want == selected
 
 
+def _signer(_id: str, subject=None, trusted=True, sha1=None, exists=None) -> dict:
+    e = _proc(_id, trusted, sha1=sha1, exists=exists)
+    if subject is not None:
+        e["process"]["code_signature"]["subject_name"] = subject
+    return e
+
+
+SIGNERS = [
+    _signer("ms", "Microsoft Windows"), _signer("msl", "microsoft windows"), _signer("moz", "Mozilla Corporation"),
+    _signer("nosub"), _signer("empty", ""), _signer("nosig", trusted=None),
+    _signer("other1", "Microsoft Windows", sha1="S", exists=True), _signer("other2", "Evil Corp", sha1="S"),
+]
+
+
+@pytest.mark.parametrize("text, selected, outside", [
+    ('process where process.code_signature.subject_name == "Microsoft Windows"', ["ms", "other1"], {"other2"}),
+    ('process where process.code_signature.subject_name : "microsoft*"', ["ms", "msl", "other1"], {"other2"}),
+    # a file with no certificate row (nosig) or none recorded (nosub) has no subject_name: must_not matches
+    ('process where not process.code_signature.subject_name : "microsoft*"', ["empty", "moz", "nosig", "nosub"], {"other2"}),
+    ('process where process.code_signature.subject_name in ("Mozilla Corporation", "Evil Corp")', ["moz"], {"other2"}),
+    # "" is read as missing (Kusto's string), stated, and the event holding it is outside
+    ('process where process.code_signature.subject_name == null', ["nosig", "nosub"], {"empty"}),
+])
+def test_subject_name_is_the_rows_signer(text, selected, outside):
+    tr, got, want, out = judged(_rule(text), SIGNERS, "defender")
+    assert tr.status is Status.ASSUMPTIONS
+    assert "SHA1_Signer" in tr.output and any("Signer spelled as Elastic's subject_name" in n for n in tr.notes), tr.notes
+    assert set(out) == outside, out
+    assert got == want == selected
+
+
 def test_the_rows_hash_column_is_the_join_key():
     """A hash the rule reads itself is not invented: an event without it has no certificate row."""
     events = [_proc("a", True, sha1="A1"), _proc("b", True), _proc("c", False, sha1="C1")]
@@ -141,7 +172,7 @@ def test_a_sequence_reads_the_certificate_in_its_leg():
     ('process where host.os.type == "macos" and process.code_signature.trusted == true', "WinVerifyTrust"),
     ('process where host.os.type : ("linux", "macos") and not process.parent.code_signature.trusted == true', "WinVerifyTrust"),
     ('process where process.code_signature.exists == false', "process.code_signature.exists has no column"),
-    ('process where process.code_signature.subject_name == "Microsoft Windows"', "subject_name has no column"),
+    ('process where process.code_signature.status == "trusted"', "process.code_signature.status has no column"),
     ('process where string(process.code_signature.trusted) == "true"', "looked up by the file's hash"),
     ('process where process.code_signature.trusted == "true"', "only comparisons with true or false"),
 ])
@@ -156,6 +187,8 @@ def test_certificate_queries_have_no_kusto_diagnostics_and_deploy_with_the_table
     queries = [
         'process where process.code_signature.trusted == true and process.parent.code_signature.trusted == false',
         'process where not process.code_signature.trusted == true and process.name == "a.exe"',
+        'process where process.code_signature.subject_name : ("Microsoft*", "Google LLC") and '
+        'not process.parent.code_signature.subject_name == "x"',
         'library where not dll.code_signature.trusted == true and process.code_signature.trusted == true',
         'any where event.category in ("file", "network") and process.code_signature.trusted == false',
         'sequence by host.id with maxspan=1m [process where process.code_signature.trusted == false] '

@@ -42,6 +42,12 @@ from eqlc.events import split_path, values
 from .profile import FieldMap, Lookup, Profile
 
 WINDOWS = "windows"  # the ECS host.os.type whose files the table's WinVerifyTrust verdicts describe
+# What each column is taken to be (defender.yaml cites the sources)
+MEANINGS = {
+    "IsTrusted": "IsTrusted (WinVerifyTrust's verdict on the certificate chain) the verdict Elastic's trusted records",
+    "Signer": "Signer spelled as Elastic's subject_name (the signing certificate's subject common name, letter case "
+              "included)",
+}
 
 
 @dataclass(frozen=True)
@@ -83,12 +89,13 @@ def note(fm: FieldMap, table: str) -> str:
     lk = fm.lookup
     assert lk is not None and fm.key
     pre = prefix(fm.field)
+    attr = fm.field.rsplit(".", 1)[1]
+    meaning = MEANINGS.get(fm.column or "", f"{fm.column} what Elastic's {attr} records")
     return (f"{fm.field} is {lk.table}.{fm.column} of the latest row whose {lk.on} is the file's {table}.{fm.key} "
             f"(Microsoft documents this join on SHA1): {table}.{fm.key} is taken to be recorded, and {lk.table} to hold a "
-            f"row for every signed Windows file whose event carries {pre}.code_signature, with {fm.column} the verdict "
-            f"Elastic's {fm.field.rsplit('.', 1)[1]} records, the same in every row of the file's SHA1; a file with no row "
-            f"(unsigned: {pre}.code_signature.exists false; on a non-Windows host; not verified) is read as having no "
-            f"{fm.field}")
+            f"row for every signed Windows file whose event carries {pre}.code_signature, the same in every row of the "
+            f"file's SHA1, with {meaning}; a file with no row (unsigned: {pre}.code_signature.exists false; on a non-Windows "
+            f"host; not verified) is read as having no {fm.field}")
 
 
 def os_refusal(field: str, terms: Iterable[ir.Expr]) -> Optional[str]:
@@ -188,7 +195,11 @@ def attach(profile: Profile, tables: dict[str, tuple[dict[str, str], list[dict[s
                 table_rows = lookup_rows.setdefault(lk.name, {})
                 row = table_rows.setdefault(h, {lk.on: h, ts: r.get(ts)})
                 typ = lk.columns.get(fm.column or "", "string")
-                row.setdefault(fm.column, value if (typ not in ("bool", "boolean") or isinstance(value, bool)) else None)
+                if typ in ("bool", "boolean"):
+                    value = value if isinstance(value, bool) else None
+                elif value is not None and not isinstance(value, str):
+                    value = None  # an object or a number: no string column holds it as the event does
+                row.setdefault(fm.column, value)
     for name, rows_by_hash in lookup_rows.items():
         lk = profile.lookups[name]
         cols, rows = tables[lk.table]

@@ -287,6 +287,13 @@ class Emitter:
                 self.signed.append(s)
         if fm.type in ("bool", "boolean"):
             return self.bool_leaf(e, fm, negated)
+        if fm.lookup is not None and fm.key and fm.is_string and not isinstance(e, ir.IsNull):
+            # a string from a lookup row that may be missing: Kusto reads "" there (a string is
+            # never null), an SQL engine null; `isnotempty` first makes both read "no value"
+            text, empty_matches = self.string_leaf(e, fm.text)
+            if empty_matches:
+                self.note_empty(fm)
+            return conj([f"isnotempty({fm.text})", text])
         if fm.is_array:
             return self.array_leaf(e, fm)
         if isinstance(e, ir.IsNull):
