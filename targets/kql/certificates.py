@@ -109,8 +109,9 @@ def os_refusal(field: str, terms: Iterable[ir.Expr]) -> Optional[str]:
             continue
         lits, ci = literal_values(t)
         if lits and not any(eq_fold(v, WINDOWS, ci) for v in lits):
-            return (f"{field}: the rule is about {', '.join(lits)} hosts, and DeviceFileCertificateInfo's IsTrusted is the "
-                    f"verdict of WinVerifyTrust, a Windows function: Microsoft documents no signature rows for other systems")
+            return (f"code signature of a file on a non-Windows host ({field} in a rule about {', '.join(lits)} hosts): "
+                    f"DeviceFileCertificateInfo records the verdicts of WinVerifyTrust, a Windows function; Microsoft "
+                    f"documents no signature rows for other systems")
     return None
 
 
