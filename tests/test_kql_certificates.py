@@ -210,3 +210,10 @@ def test_certificate_queries_have_no_kusto_diagnostics_and_deploy_with_the_table
     sentinel_tables = {name: {**cols, "TimeGenerated": "datetime"} for name, cols in declared_tables("defender").items()}
     deployed = analyse([sr.query], sentinel_tables)
     assert deployed == [[]], deployed
+    # a Defender custom detection reads the table over the run's lookback, which is said
+    import json
+
+    from eqlc.targets.kql import defender_rule
+
+    arts = defender_rule.artifacts(_rule(queries[0]), texts[0], ["DeviceProcessEvents"], [], "r", False)
+    assert "DeviceFileCertificateInfo is read over the same lookback" in json.loads(arts["r.defender.eqlc.json"])["lookups"]
