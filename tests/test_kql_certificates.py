@@ -217,3 +217,24 @@ def test_certificate_queries_have_no_kusto_diagnostics_and_deploy_with_the_table
 
     arts = defender_rule.artifacts(_rule(queries[0]), texts[0], ["DeviceProcessEvents"], [], "r", False)
     assert "DeviceFileCertificateInfo is read over the same lookback" in json.loads(arts["r.defender.eqlc.json"])["lookups"]
+
+
+def test_an_event_of_two_categories_names_two_files():
+    """An event in the process and the library tables: the created process's and the dll's SHA1
+    are different files, so rows without a recorded hash get one each (one shared hash would give
+    the dll the process's certificate, and the event would be wrongly outside)."""
+    from eqlc.matcher import matcher
+
+    both = _proc("both", True)
+    both["event"] = {"category": ["process", "library"], "type": ["start"], "action": "start"}
+    both["dll"] = {"name": "x.dll", "code_signature": {"trusted": False}}
+    later = _proc("later", None, second=1)
+    later["event"] = {"category": ["library"], "action": "load"}
+    later["dll"] = {"name": "y.dll", "code_signature": {"trusted": False}}
+    rule = _rule('sequence by host.id [process where process.code_signature.trusted == true] '
+                 '[library where dll.code_signature.trusted == false]')
+    tr = TARGET.compile(rule, profile="defender")
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    assert TARGET.outside_assumptions(rule, tr, [both, later], profile="defender") == {}
+    want = sorted({e["_id"] for m in matcher(rule).run([both, later], sort=True) for e in m.events})
+    assert sorted(TARGET.execute(tr, [both, later], profile="defender")) == want

@@ -181,7 +181,9 @@ def attach(profile: Profile, tables: dict[str, tuple[dict[str, str], list[dict[s
         for r in rows:
             event = by_id[r[id_column]]
             if r.get(key) in ("", None) and (read is None or key not in read):
-                r[key] = f"eqlc-sha1:{r[id_column]}:{key}"  # the file's own hash (module doc)
+                # the file's own hash (module doc), one per table row and key: an event of two categories
+                # (process and library) names two files
+                r[key] = f"eqlc-sha1:{tname}:{r[id_column]}:{key}"
             h = r.get(key)
             if h in ("", None):
                 continue
