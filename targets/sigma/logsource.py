@@ -270,11 +270,18 @@ def _absorbable(c: ir.Expr, ls: LogSource, product: Optional[str], mapping: Mapp
 
 def candidates(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> tuple[_Query, Optional[str], bool, list[LogSource]]:
     """(classified query, product, product-from-tag, admitted log sources, most specific first)."""
-    if rule.event_category_override:
-        raise Refused(
-            f"the rule overrides the event category field ({rule.event_category_override}); "
-            "its categories are not ECS event.category values"
-        )
+    override = rule.event_category_override
+    if override and override != mapping.category_field:
+        if rule.query.kind != "event" or query.category is None:
+            raise Refused(
+                f"the rule overrides the event category field ({override}); "
+                "its categories are not ECS event.category values"
+            )
+        # Elasticsearch reads the category word from the override field (a term query: exact value),
+        # so `info where C` is `any where event.type == "info" and C` (as the KQL target reads it)
+        test = ir.Compare(ir.CompareOp.EQ, ir.Field(split_path(override)), ir.String(query.category))
+        rest = query.condition.terms if isinstance(query.condition, ir.And) else (query.condition,)
+        query = ir.EventQuery(None, ir.And((test, *rest)))
     q = _classify(query, mapping)
     product = _os_products(q.os_conds, mapping)
     from_tag = False
