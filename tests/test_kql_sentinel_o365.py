@@ -94,3 +94,18 @@ def test_office_activity_query_parses_with_microsofts_parser_and_names_its_conne
     assert analyse([tr.output], declared_tables("sentinel")) == [[]]
     assert sentinel.connectors(load_profile("sentinel"), ["OfficeActivity"], []) == [
         {"connectorId": "Office365", "dataTypes": ["OfficeActivity"]}]
+
+
+@pytest.mark.parametrize("index, why", [
+    (("logs-azure.signinlogs-*", "logs-azure.activitylogs-*"), "snake case"),
+    (("logs-okta.system*",), "OktaV2_CL"),
+    (("filebeat-*", "logs-google_workspace.drive-*"), "GWorkspace_ReportsAPI_"),
+    # an index no entry names keeps the plain reason
+    (("logs-endpoint.events.process-*",), None),
+])
+def test_data_no_raw_table_holds_is_refused_with_the_recorded_reason(index, why):
+    tr = TARGET_compile(_rule('any where true', index))
+    assert tr.status is Status.REFUSED
+    [note] = tr.notes
+    assert note.startswith("no sentinel table holds the rule's data: index patterns ")
+    assert (why in note) if why else ";" not in note, note
