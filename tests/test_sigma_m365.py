@@ -101,3 +101,10 @@ def test_m365_rules_of_the_corpus_pass_sigmahqs_validators_and_the_inbox_rule_is
     # compared with user.domain by endsWith: refused
     [r] = load_rules(str(CORPUS / "integrations" / "o365" / "collection_exchange_new_inbox_rule.toml"))
     assert TARGET.compile(r).status is Status.REFUSED
+
+
+def test_a_category_the_pipeline_derives_from_unmapped_fields_is_refused_not_never_true():
+    # SharePoint file operations are `file` events in ECS (the pipeline adds it by Operation and record
+    # type): refused with that reason, where reading it as "never holds" would drop them
+    t = TARGET.compile(rule('file where data_stream.dataset == "o365.audit" and event.provider == "SharePoint"'))
+    assert t.status is Status.REFUSED and "adds file by Operation and record type" in t.notes[0], t.notes

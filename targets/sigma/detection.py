@@ -778,6 +778,9 @@ class Converter:
         ci = getattr(node, "case_insensitive", False)
         # keys starting with "_" are named sub-conditions other cases combine (`any`, `all`, `not`), no ECS value
         accepted = [k for k in cases if not k.startswith("_") and matcher(k, ci)]
+        for k in accepted:  # a value the producer derives from fields the mapping does not record
+            if isinstance(cases[k], dict) and "refuse" in cases[k]:
+                raise Refused(f"{f.name} value {k!r}: {' '.join(str(cases[k]['refuse']).split())}")
         out = s_or(self._case(cases, k, spec) for k in accepted) if accepted else SConst(False)
         path = f.path
 
