@@ -177,6 +177,10 @@ def _case_holds(cases: dict, key: str, get: Callable[[str], list]) -> bool:
     cond = cases[key]
     if isinstance(cond, dict) and "not" in cond:
         return not any(_case_holds(cases, k, get) for k in cond["not"])
+    if isinstance(cond, dict) and "any" in cond:
+        return any(_case_holds(cases, k, get) for k in cond["any"])
+    if isinstance(cond, dict) and "all" in cond:
+        return all(_case_holds(cases, k, get) for k in cond["all"])
     for k, v in (cond or {}).items():
         name, *mods = k.split("|")
         have = [x for x in get(name) if isinstance(x, str)]
@@ -187,8 +191,10 @@ def _case_holds(cases: dict, key: str, get: Callable[[str], list]) -> bool:
             ok = any(_re.search(x, h) for x in vals for h in have)
         elif "startswith" in mods:
             ok = any(h.lower().startswith(x.lower()) if "cased" not in mods else h.startswith(x) for x in vals for h in have)
-        else:
+        elif "cased" in mods:
             ok = any(h == x for x in vals for h in have)
+        else:  # Sigma's plain string match ignores letter case (sigma-specification, "Value Matching")
+            ok = any(h.lower() == x.lower() for x in vals for h in have)
         if not ok:
             return False
     return True
@@ -255,6 +261,8 @@ class Converter:
             )
         if spec.assume:
             self.log.assume(spec.assume)
+        if spec.unless:
+            self._assume_not_excepted(spec)
         if spec.array:
             self._assume_one_element(spec)
         self.used.setdefault(f.name, spec)
@@ -462,12 +470,30 @@ class Converter:
 
         self.log.assume(text, violated)
 
+    def _assume_not_excepted(self, spec: FieldSpec) -> None:
+        """A correspondence the producer breaks for some events (o365's DLP records, whose
+        event.outcome a script derives from PolicyDetails, not from ResultStatus): stated for the
+        other events, and the events the mapping's ``unless`` names are outside it."""
+        paths = [(tuple(k.split(".")), k, set(v)) for k, v in spec.unless]
+        shown = "; ".join(f"{k} is one of {', '.join(sorted(v))}" for _, k, v in paths)
+
+        def violated(event: dict) -> bool:
+            return any(set(map(str, ecs_values(event, p))) & v for p, _, v in paths)
+
+        self.log.assume(
+            f"{spec.ecs} is read from {spec.sigma} as {spec.source or 'the producer'} derives it for every event except "
+            f"those where {shown} (derived otherwise): assumes no such event occurs",
+            violated,
+        )
+
     def _assume_one_element(self, spec: FieldSpec) -> None:
         """An ECS array read from a one-value Sigma field (registry.data.strings as Details): exact
         where the array has at most one element, which is what the check tests."""
         path = tuple(spec.ecs.split("."))
-        text = (f"{spec.ecs} is an ECS array (one element per string of a REG_MULTI_SZ value) read from {spec.sigma}, "
-                f"one string: assumes events whose {spec.ecs} has more than one element are absent")
+        what = ("one element per string of a REG_MULTI_SZ value" if spec.spelling == "sysmon_registry_details"
+                else spec.source or "several values per event")
+        text = (f"{spec.ecs} is an ECS array ({what}) read from {spec.sigma}, "
+                f"one value: assumes events whose {spec.ecs} has more than one element are absent")
 
         def violated(event: dict) -> bool:
             return len(ecs_values(event, path)) > 1
@@ -757,6 +783,12 @@ class Converter:
                 sig = isinstance(v, str) and bool(set(spec.mapped(v)) & wanted)
                 if eql != sig:
                     return True
+                # an identity map onto a string column (o365's event.action is the record's Operation): an
+                # unmapped spelling differing from a written value only in letter case is that record's
+                # column value, which Sigma's case-insensitive match selects
+                if isinstance(v, str) and not spec.mapped(v) and any(
+                        isinstance(w, str) and w.lower() == v.lower() and w in vmap for w in wanted):
+                    return True
             return False
 
         shown = ", ".join(f"{k} -> {_short(vmap[k])}" for k in accepted[:4]) + (", ..." if len(accepted) > 4 else "")
@@ -817,7 +849,11 @@ class Converter:
         ECS value stands for a condition on the Sigma fields (``cases`` in mapping.yaml)."""
         cases = dict(spec.cases or ())
         ci = getattr(node, "case_insensitive", False)
-        accepted = [k for k in cases if matcher(k, ci)]
+        # keys starting with "_" are named sub-conditions other cases combine (`any`, `all`, `not`), no ECS value
+        accepted = [k for k in cases if not k.startswith("_") and matcher(k, ci)]
+        for k in accepted:  # a value the producer derives from fields the mapping does not record
+            if isinstance(cases[k], dict) and "refuse" in cases[k]:
+                raise Refused(f"{f.name} value {k!r}: {' '.join(str(cases[k]['refuse']).split())}")
         out = s_or(self._case(cases, k, spec) for k in accepted) if accepted else SConst(False)
         path = f.path
 
@@ -836,6 +872,10 @@ class Converter:
         cond = cases[key]
         if isinstance(cond, dict) and "not" in cond:
             return s_and(s_not(self._case(cases, k, spec)) for k in cond["not"])
+        if isinstance(cond, dict) and "any" in cond:
+            return s_or(self._case(cases, k, spec) for k in cond["any"])
+        if isinstance(cond, dict) and "all" in cond:
+            return s_and(self._case(cases, k, spec) for k in cond["all"])
         items = []
         for k, v in (cond or {}).items():
             field_, *mods = k.split("|")

@@ -28,7 +28,7 @@ DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
 _FIELD_ENTRY = {"field": None, "type": None, "assume": None, "products": None, "tail_of": None, "after": None,
                 "excludes": None, "argv_of": None, "array": None, "spelling": None, "spelling_type": None, "source": None, "values": None,
                 "cases": None, "cases_of": None, "fill": None, "from_string": None, "pattern": None, "prefix_of": None,
-                "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None}
+                "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None, "unless": {ANY: None}}
 _LOGSOURCE = {
     "category": None, "event_type": None, "products": None, "fields": {ANY: _FIELD_ENTRY},
     "datasets": None, "key": None, "present": None, "codes": None, "prefixes": None, "requires": None,
@@ -77,6 +77,9 @@ class FieldSpec:
     array: bool = False  # the ECS field is an array (registry.data.strings): one value is assumed
     spelling: Optional[str] = None  # the Sigma field spells values otherwise (sysmon_registry_details: spelling.py)
     spelling_type: Optional[str] = None  # the ECS field naming the value's type (registry.data.type)
+    # ECS field -> values: events carrying one of them are derived otherwise by the producer (o365's DLP
+    # records get event.outcome from PolicyDetails), so the correspondence is stated for the others only
+    unless: tuple[tuple[str, tuple], ...] = ()
 
     @property
     def value_map(self) -> Optional[dict]:
@@ -164,7 +167,8 @@ class LogSource:
             return tuple(v or ())  # type: ignore[arg-type]
 
         common = dict(assume=raw.get("assume"), products=products, codes=codes, source=raw.get("source"),
-                      fill=raw.get("fill", True), fold=bool(raw.get("fold")))
+                      fill=raw.get("fill", True), fold=bool(raw.get("fold")),
+                      unless=tuple((str(k), tuple(_tuple(v) or ())) for k, v in (raw.get("unless") or {}).items()))
         if "argv_of" in raw:
             return FieldSpec(ecs, raw["argv_of"], kind="argv", **common)
         if "count_of" in raw:
