@@ -9,7 +9,9 @@ which stated caveat".
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -29,7 +31,7 @@ DEFAULT_PROFILE = "defender"
 # at the top of defender.yaml.
 _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "expr": None, "columns": None,
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
-                "unique_within": None, "key_only": None}
+                "unique_within": None, "key_only": None, "event_data_from": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
@@ -97,6 +99,12 @@ class FieldMap:
     # reads that column with it (``unique_within``). See targets/kql/entity.py.
     key_only: bool = False
     unique_within: Optional[str] = None
+    # A field a raw table's source derives per event id from one EventData value (sentinel.yaml:
+    # user.name is TargetUserName for logons, SubjectUserName for account changes): (event ids,
+    # EventData name) pairs. ``expr`` computes the field; the fixture adapter, building the raw row
+    # of an ECS event that lacks that EventData value, writes the field's value there (see
+    # targets/kql/raw_tables.py ``fill_event_data``).
+    event_data_from: tuple[tuple[tuple[int, ...], str], ...] = ()
 
     @property
     def derived_from_command_line(self) -> bool:
@@ -262,6 +270,7 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         expr=spec.get("expr"), columns=tuple(spec.get("columns", ())),
         hive_spelling=spec.get("hive_spelling"), keyword_number=bool(spec.get("keyword_number")),
         unique_within=spec.get("unique_within"), key_only=bool(spec.get("key_only") or spec.get("unique_within")),
+        event_data_from=tuple((tuple(int(i) for i in e["ids"]), str(e["name"])) for e in spec.get("event_data_from") or ()),
     )
 
 
@@ -305,13 +314,16 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                 continue
             fields[ecs] = _field_map(ecs, spec, types, lookups)
         fields = _resolve_argv(fields, tname, argv_on)
+        xml = _xml_data(tspec.get("event_data_xml"))
+        if xml is not None:
+            fields = {k: _expand_xml(fm, xml) for k, fm in fields.items()}
         facts = {k: tuple(str(x) for x in v) for k, v in (tspec.get("facts") or {}).items()}
         hv = tspec.get("registry_hives")
         hives = HiveColumn(str(hv["column"]), str(hv["hive_field"]), str(hv["key_field"]),
                            {str(k): str(v) for k, v in hv["names"].items()}) if hv else None
         tables[tname] = Table(tname, str(tspec["category"]), str(tspec.get("note", "")).strip(), facts, fields, hives,
                               tuple(str(x) for x in tspec.get("sources") or ()), str(tspec.get("source_note", "")).strip(),
-                              tuple(str(x) for x in tspec.get("shared_sources") or ()), _xml_data(tspec.get("event_data_xml")))
+                              tuple(str(x) for x in tspec.get("shared_sources") or ()), xml)
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),
@@ -320,6 +332,34 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
         dataset_fields=tuple(str(f) for f in (data.get("datasets") or {}).get("fields") or ()),
         endpoint_datasets=tuple(str(v) for v in (data.get("datasets") or {}).get("endpoint") or ()),
     )
+
+
+# XML text escaping, decoded in this order (&amp; last, so that "&amp;lt;" reads "&lt;")
+XML_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
+_XML_PLACEHOLDER = re.compile(r"\{EventData:([A-Za-z][A-Za-z0-9_]*)\}")
+
+
+def xml_extract(column: str, data_name: str) -> str:
+    """The Kusto expression reading the text of ``<Data Name="data_name">`` from the event XML in
+    ``column``, its XML entities decoded ("" when the element is missing)."""
+    text = f"extract(@'<Data Name=\"{data_name}\">([^<]*)</Data>', 1, {column})"
+    for entity, char in XML_ENTITIES:
+        text = f"replace_string({text}, {_kql_literal(entity)}, {_kql_literal(char)})"
+    return text
+
+
+def _kql_literal(s: str) -> str:
+    return "'" + s + "'" if '"' in s else '"' + s + '"'
+
+
+def _expand_xml(fm: FieldMap, xml: XmlData) -> FieldMap:
+    """``{EventData:N}`` in a field's expression (sentinel.yaml) is the text of the event XML's
+    Data element N (:func:`xml_extract`), for EventData values no column of their own holds."""
+    if not fm.expr or "{EventData:" not in fm.expr:
+        return fm
+    expr = _XML_PLACEHOLDER.sub(lambda m: xml_extract(xml.column, m.group(1)), fm.expr)
+    cols = fm.columns if xml.column in fm.columns else (*fm.columns, xml.column)
+    return dataclasses.replace(fm, expr=expr, columns=cols)
 
 
 def _xml_data(spec: Any) -> Optional[XmlData]:

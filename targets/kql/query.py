@@ -165,6 +165,7 @@ def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[i
     table = table_of(profile, q, notes)
     em = Emitter(profile, table, notes)
     raw_tables.assume_category(em, table, q.category)
+    raw_tables.check_event_id_pinned(table, q.condition)
     cond = em.condition(q.condition)
     lines = [table.name] + lookup_lines(em) + em.prep
     where = render_where(cond)
@@ -216,6 +217,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     for i, term, table, leg in sequence_legs(profile, seq, notes):
         em = Emitter(profile, table, notes, leg=leg)
         raw_tables.assume_category(em, table, term.query.category)
+        raw_tables.check_event_id_pinned(table, term.query.condition, tuple(seq.keys(term)))
         cond = em.condition(term.query.condition)
         if leg:
             for fact in em.facts:

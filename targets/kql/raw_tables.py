@@ -38,12 +38,10 @@ from eqlc.rule import Rule
 
 from eqlc.events import split_path, values
 
-from .profile import ANY_CATEGORY, FieldMap, Profile, Table, XmlData
+from .profile import ANY_CATEGORY, FieldMap, Profile, Table, XmlData, xml_extract
 
 CANONICAL_DECIMAL = re.compile(r"0|[1-9][0-9]*")
 XML_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-# XML text escaping, decoded in this order (&amp; last, so that "&amp;lt;" reads "&lt;")
-XML_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
 
 
 def is_raw(profile: Profile) -> bool:
@@ -153,14 +151,7 @@ def xml_field(table: Table, name: str) -> Optional[FieldMap]:
     data_name = name[len(xml.prefix):]
     if not XML_NAME.fullmatch(data_name) or data_name in xml.not_in_xml:
         return None
-    text = f"extract(@'<Data Name=\"{data_name}\">([^<]*)</Data>', 1, {xml.column})"
-    for entity, char in XML_ENTITIES:
-        text = f"replace_string({text}, {_kql_string(entity)}, {_kql_string(char)})"
-    return FieldMap(name, None, "string", note=xml.note, expr=text, columns=(xml.column,))
-
-
-def _kql_string(s: str) -> str:
-    return "'" + s + "'" if '"' in s else '"' + s + '"'
+    return FieldMap(name, None, "string", note=xml.note, expr=xml_extract(xml.column, data_name), columns=(xml.column,))
 
 
 def _escape(text: str) -> str:
@@ -197,3 +188,78 @@ def event_data_xml(xml: XmlData, event: dict) -> tuple[Optional[str], Optional[s
             return None, f"{name} is not text, as a Data element of {xml.column} is"
         parts.append(f'<Data Name="{data_name}">{_escape(str(v))}</Data>')
     return '<EventData xmlns="http://schemas.microsoft.com/win/2004/08/events/event">' + "".join(parts) + "</EventData>", None
+
+
+# ---- fields the source derives per event id from one EventData value ---------------------------
+def event_id_column(table: Table) -> Optional[str]:
+    """The table's event id column: the one ``event.code`` is read from (SecurityEvent.EventID)."""
+    fm = table.fields.get("event.code")
+    return fm.column if fm is not None and fm.keyword_number else None
+
+
+def fill_event_data(table: Table, event: dict, event_id: Any) -> list[tuple[tuple[str, ...], str]]:
+    """The EventData values (as ECS paths and texts) to write into the raw row of ``event``: for
+    each field the source derives from an EventData value for this event id (``event_data_from``:
+    user.name from TargetUserName for a logon), the field's value when the event lacks that value.
+
+    The fixture events are ECS documents: a witness of a rule testing user.name carries user.name,
+    not the EventData it came from. Writing it back gives the raw row Elastic's pipeline would have
+    read it from, so the query is tested on the row it would meet. This is the inverse of the
+    field's expression, so it cannot show that the expression is Elastic's derivation (only the
+    pipeline source can; sentinel.yaml cites it): it shows that the query's logic over the raw
+    columns agrees with the rule's over the ECS fields. An event that holds the EventData value
+    too is loaded as it is, and the computed-field check leaves it out when the expression gives
+    another value than its ECS field (an event Elastic's pipeline cannot have written)."""
+    if table.xml is None or not isinstance(event_id, int):
+        return []
+    out: list[tuple[tuple[str, ...], str]] = []
+    seen: set[str] = set()
+    for fm in table.fields.values():
+        for ids, name in fm.event_data_from:
+            if event_id not in ids:
+                continue
+            path = split_path(table.xml.prefix + name)
+            vals = values(event, split_path(fm.field))
+            if (name not in seen and len(vals) == 1 and isinstance(vals[0], (str, int)) and not isinstance(vals[0], bool)
+                    and not values(event, path)):
+                out.append((path, str(vals[0])))
+                seen.add(name)
+            break
+    return out
+
+
+EVENT_ID_FIELDS = ("event.code", "event.action")
+
+
+def _pins_event_id(cond: ir.Expr) -> bool:
+    """Whether ``cond`` holds only for events of listed ids: a conjunct (at the top, or in every
+    branch of a disjunction) that is an equality or set test of event.code / event.action."""
+    if isinstance(cond, ir.And):
+        return any(_pins_event_id(t) for t in cond.terms)
+    if isinstance(cond, ir.Or):
+        return all(_pins_event_id(t) for t in cond.terms)
+    f = None
+    if isinstance(cond, ir.Compare) and cond.op is ir.CompareOp.EQ:
+        f = cond.left if isinstance(cond.left, ir.Field) else cond.right
+    elif isinstance(cond, ir.InSet):
+        f = cond.expr
+    elif isinstance(cond, ir.WildcardMatch) and all(p.kind is ir.PatternKind.EXACT for p in cond.patterns):
+        f = cond.expr
+    return isinstance(f, ir.Field) and ".".join(f.path) in EVENT_ID_FIELDS
+
+
+def check_event_id_pinned(table: Table, cond: ir.Expr, keys: tuple = ()) -> None:
+    """Refuse a condition (or join key) reading a field the source derives per event id
+    (``event_data_from``: user.name, process.executable...) unless the condition pins the event ids.
+
+    The field's expression is Elastic's derivation for every event id, but the fixtures can only
+    exercise it on events that carry their id; a rule that leaves the ids open (``authentication
+    where process.executable : ...``) reads the field on events of every id, including those whose
+    value Elastic derives otherwise or not at all, and the generated witnesses of such a rule carry
+    no id to test it on. Such rules stay refused, as the issue's exactness rule asks."""
+    if table.category != ANY_CATEGORY:
+        return
+    derived = sorted({f.name for f in _fields((cond, keys)) if (fm := table.fields.get(f.name)) is not None and fm.event_data_from})
+    if derived and not _pins_event_id(cond):
+        raise Refused(f"{', '.join(derived)}: {table.name} derives it per event id as Elastic's integration does, "
+                      f"and the rule's condition does not pin the event ids (event.code or event.action)")

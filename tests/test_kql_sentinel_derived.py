@@ -1,0 +1,192 @@
+"""SecurityEvent fields Elastic's System integration derives per event id (user.*, group.*,
+process.executable; sentinel.yaml "derives per event id", targets/kql/raw_tables.py).
+
+Two kinds of check, on purpose:
+
+* ``test_expressions_give_what_elastic_sets``: the profile's expressions are evaluated by
+  duckdb-kql on rows loaded from the EventData only (no ECS user.* in the events, so the fixture
+  adapter writes nothing back) and compared with the ECS values written here by hand from
+  Elastic's pipeline (elastic/integrations packages/system/data_stream/security/elasticsearch/
+  ingest_pipeline/standard.yml: "Add Session Events", "Copy Target User", "Copy MemberName to User
+  and User to Group", "Copy Subject User from Event Data", "Rename Common Auth Fields", "Process
+  Event 4688"). This is the check that does not go through the adapter's inverse (the trap of
+  kqlsent's first NewUACList version): a wrong event id list or precedence fails it.
+* the rule-level tests run whole queries on duckdb-kql against the reference matcher on ECS
+  events, where the adapter writes a derived field back into the EventData it comes from; they
+  test the query's logic (operators, case, pinning) and the events the assumptions leave out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import duckdb_kql
+import pytest
+
+from eqlc import parse_query
+from eqlc.matcher import matcher
+from eqlc.result import Status
+from eqlc.rule import Rule
+from eqlc.targets.kql import TARGET
+from eqlc.targets.kql.adapter import ID_COLUMN, connect, load
+from eqlc.targets.kql.profile import load_profile
+
+WINDOWS = ("logs-system.security*", "logs-windows.forwarded*", "winlogbeat-*")
+
+
+def _ev(_id: str, code: str, category: str = "iam", **data) -> dict:
+    return {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": [category], "code": code},
+            "host": {"os": {"type": "windows"}}, "winlog": {"event_data": data}}
+
+
+# event, and the ECS values Elastic's pipeline sets for it (read from standard.yml by hand)
+CASES = [
+    # Copy Target User: TargetUserName before "@", TargetUserSid (else TargetSid), TargetDomainName
+    (_ev("logon", "4624", "authentication", TargetUserName="alice@CORP.LOCAL", TargetUserSid="S-1-5-21-9-1001",
+         TargetDomainName="CORP", SubjectUserName="DC01$", SubjectUserSid="S-1-5-18", SubjectDomainName="WG"),
+     {"user.name": "alice", "user.id": "S-1-5-21-9-1001", "user.domain": "CORP"}),
+    (_ev("tgt", "4768", "authentication", TargetUserName="bob", TargetSid="S-1-5-21-9-1002", TargetDomainName="CORP"),
+     {"user.name": "bob", "user.id": "S-1-5-21-9-1002", "user.domain": "CORP"}),
+    # 4648: Copy Target User first, then Copy Subject User overwrites with the subject when set
+    (_ev("explicit", "4648", "authentication", SubjectUserName="carol", SubjectUserSid="S-1-5-21-9-1003",
+         SubjectDomainName="CORP", TargetUserName="dave@corp", TargetDomainName="OTHER"),
+     {"user.name": "carol", "user.id": "S-1-5-21-9-1003", "user.domain": "CORP"}),
+    (_ev("explicit-nosubject", "4648", "authentication", TargetUserName="dave@corp", TargetUserSid="S-1-5-21-9-1004",
+         TargetDomainName="OTHER"),
+     {"user.name": "dave", "user.id": "S-1-5-21-9-1004", "user.domain": "OTHER"}),
+    # Copy Subject User: the subject, whatever the target
+    (_ev("task", "4698", SubjectUserName="svc$", SubjectUserSid="S-1-5-18", SubjectDomainName="CORP",
+         TaskName="\\x"),
+     {"user.name": "svc$", "user.id": "S-1-5-18", "user.domain": "CORP"}),
+    # group events: the subject is the user, the target the group (TargetSid over TargetUserSid)
+    (_ev("member", "4728", SubjectUserName="admin", SubjectUserSid="S-1-5-21-9-500", SubjectDomainName="CORP",
+         TargetUserName="Domain Admins", TargetSid="S-1-5-21-9-512", MemberSid="S-1-5-21-9-1005"),
+     {"user.name": "admin", "user.id": "S-1-5-21-9-500", "group.id": "S-1-5-21-9-512", "group.name": "Domain Admins"}),
+    # Add Session Events: AccountName / AccountDomain (EventData values with no column of their own)
+    (_ev("session", "4778", "authentication", AccountName="erin", AccountDomain="CORP", LogonID="0x1"),
+     {"user.name": "erin", "user.domain": "CORP", "user.id": ""}),
+    # Rename Common Auth Fields / Process Event 4688
+    (_ev("auth-process", "4624", "authentication", ProcessName="C:\\Windows\\System32\\lsass.exe", TargetUserName="x"),
+     {"process.executable": "C:\\Windows\\System32\\lsass.exe", "process.parent.executable": ""}),
+    (_ev("process", "4688", "process", NewProcessName="C:\\a.exe", ParentProcessName="C:\\p.exe", ProcessName="C:\\p.exe",
+         SubjectUserName="frank"),
+     {"process.executable": "C:\\a.exe", "process.parent.executable": "C:\\p.exe", "user.name": "frank"}),
+    # ids none of the scripts lists: no user, no group, no process
+    (_ev("other", "4703", SubjectUserName="gina", TargetUserName="gina", ProcessName="C:\\x.exe"),
+     {"user.name": "", "user.id": "", "group.name": "", "process.executable": ""}),
+    # 1102 reads its user from UserData, which the expression does not read: none
+    (_ev("cleared", "1102"), {"user.name": ""}),
+]
+
+
+def test_expressions_give_what_elastic_sets():
+    prof = load_profile("sentinel")
+    table = prof.tables["SecurityEvent"]
+    prof = dataclasses.replace(prof, tables={"SecurityEvent": table})
+    events = [e for e, _ in CASES]
+    loaded = load(prof, events)
+    assert not loaded.excluded
+    names = sorted({f for _, want in CASES for f in want})
+    query = f"SecurityEvent | project {ID_COLUMN}, " + ", ".join(
+        f"v{i} = tostring({table.fields[n].expr})" for i, n in enumerate(names))
+    got = {row[0]: dict(zip(names, row[1:])) for row in duckdb_kql.kql(connect(loaded, query), query).fetchall()}
+    for event, want in CASES:
+        for name, value in want.items():
+            assert (got[event["_id"]][name] or "") == value, (event["_id"], name, got[event["_id"]][name])
+
+
+def _rule(text: str) -> Rule:
+    return Rule(query=parse_query(text), query_text=text, name="kql sentinel derived", index=WINDOWS)
+
+
+def _run(text: str, events: list[dict]):
+    rule = _rule(text)
+    tr = TARGET.compile(rule, profile="sentinel")
+    assert tr.output is not None, tr.notes
+    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
+    got = sorted(TARGET.execute(tr, events, profile="sentinel"))
+    m = matcher(rule)
+    want = sorted(e["_id"] for e in events if m.match(e) and e["_id"] not in out)
+    return tr, got, want, out
+
+
+def _ecs(_id: str, action: str, user: str | None, **data) -> dict:
+    e = {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": ["iam"], "action": action},
+         "host": {"os": {"type": "windows"}}, "winlog": {"event_data": data}}
+    if user is not None:
+        e["user"] = {"name": user}
+    return e
+
+
+TASK = 'iam where event.action == "scheduled-task-created" and not user.name : "*$"'
+
+
+def test_subject_user_name_rule_on_duckdb_kql():
+    events = [
+        _ecs("ecs-only", "scheduled-task-created", "Alice"),              # adapter writes SubjectUserName back
+        _ecs("computer", "scheduled-task-created", "HOST$"),
+        _ecs("computer-upper", "scheduled-task-created", "HOST$", SubjectUserName="HOST$"),
+        _ecs("no-user", "scheduled-task-created", None),
+        _ecs("consistent", "scheduled-task-created", "bob", SubjectUserName="bob"),
+        # an ECS user.name the pipeline would not have written from this EventData
+        _ecs("inconsistent", "scheduled-task-created", "bob", SubjectUserName="HOST$"),
+        _ecs("other-action", "scheduled-task-deleted", "carol"),
+    ]
+    tr, got, want, out = _run(TASK, events)
+    assert tr.status is Status.ASSUMPTIONS
+    assert tr.output.startswith("SecurityEvent\n| where (EventID in (4698) and ")
+    assert "SubjectUserName" in tr.output
+    assert set(out) == {"inconsistent"}, out
+    assert "user.name" in out["inconsistent"]
+    assert got == want == ["consistent", "ecs-only", "no-user"]
+    assert any("user.name, user.id and user.domain are computed from the event id" in n for n in tr.notes)
+
+
+GROUP = ('iam where event.action == "added-member-to-group" and '
+         '(group.name : "Domain Admins" or group.id : "S-1-5-21-*-512")')
+
+
+def test_group_rule_on_duckdb_kql():
+    def g(_id: str, name=None, gid=None, **data):
+        e = _ecs(_id, "added-member-to-group", None, **data)
+        e["group"] = {k: v for k, v in (("name", name), ("id", gid)) if v is not None}
+        return e
+    events = [g("by-name", name="domain admins"), g("by-id", gid="S-1-5-21-1-2-3-512"),
+              g("other", name="Users", gid="S-1-5-21-1-2-3-513"),
+              g("both", name="Domain Admins", gid="S-1-5-21-1-2-3-512", TargetUserName="Domain Admins",
+                TargetSid="S-1-5-21-1-2-3-512"),
+              # EventData with no ECS group: Elastic's pipeline would have set group.name from it
+              g("raw-only", TargetUserName="Domain Admins", TargetSid="S-1-5-21-1-2-3-512")]
+    tr, got, want, out = _run(GROUP, events)
+    assert set(out) == {"raw-only"}, out
+    assert "group." in out["raw-only"]
+    assert got == want == ["both", "by-id", "by-name"]
+
+
+@pytest.mark.parametrize("text", [
+    'authentication where process.executable : "C:\\\\*"',
+    'iam where user.name == "x"',
+    'iam where event.code == "4698" or user.name == "x"',
+])
+def test_derived_field_without_pinned_event_ids_is_refused(text):
+    tr = TARGET.compile(_rule(text), profile="sentinel")
+    assert tr.status is Status.REFUSED
+    assert "does not pin the event ids" in tr.notes[0]
+
+
+@pytest.mark.parametrize("text", [
+    'authentication where event.code == "4624" and process.executable : "C:\\\\*"',
+    'iam where (event.code == "4698" and user.name == "x") or (event.action == "scheduled-task-deleted" and user.id == "y")',
+    'process where event.code : "4688" and process.parent.executable : "*\\\\lsass.exe"',
+])
+def test_derived_field_with_pinned_event_ids_translates(text):
+    tr = TARGET.compile(_rule(text), profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+
+
+def test_other_raw_tables_expressions_do_not_leave_security_events_out():
+    """Every event lands in every raw table (category "*"): AWSCloudTrail's own user.name
+    expression must not judge a SecurityEvent rule's events (it did before the adapter narrowed
+    the profile to the tables the query reads)."""
+    tr, got, want, out = _run(TASK, [_ecs("ecs-only", "scheduled-task-created", "Alice")])
+    assert not out and got == want == ["ecs-only"]
