@@ -190,3 +190,86 @@ def test_other_raw_tables_expressions_do_not_leave_security_events_out():
     the profile to the tables the query reads)."""
     tr, got, want, out = _run(TASK, [_ecs("ecs-only", "scheduled-task-created", "Alice")])
     assert not out and got == want == ["ecs-only"]
+
+
+def _logon(_id: str, code: str, outcome: str | None, ip: str | None, category: str = "authentication", **data) -> dict:
+    e = {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": [category], "code": code},
+         "host": {"os": {"type": "windows"}}, "winlog": {"event_data": data}}
+    if outcome is not None:
+        e["event"]["outcome"] = outcome
+    if ip is not None:
+        e["source"] = {"ip": ip}
+    return e
+
+
+LOGON = ('authentication where event.code == "4624" and event.outcome == "success" and '
+         'source.ip != null and source.ip != "127.0.0.1" and source.ip != "::1"')
+
+
+def test_outcome_and_source_ip_on_duckdb_kql():
+    events = [
+        _logon("remote", "4624", "success", "10.0.0.5"),
+        _logon("remote-raw", "4624", "success", "10.0.0.6", IpAddress="10.0.0.6"),
+        _logon("loopback", "4624", "success", "127.0.0.1"),
+        _logon("loopback6", "4624", "success", "::1"),
+        _logon("no-ip", "4624", "success", None),
+        _logon("dash", "4624", "success", None, IpAddress="-"),   # the pipeline leaves source.ip unset
+        # Elastic prints ::ffff:127.0.0.1 as the address 127.0.0.1; the column's text differs
+        _logon("mapped", "4624", "success", "::ffff:127.0.0.1"),
+        _logon("upper6", "4624", "success", "FE80::1"),
+        # 4624 is an Audit Success event (Microsoft: 4624(S)): Elastic never writes failure for it
+        _logon("failure", "4624", "failure", "10.0.0.7"),
+        _logon("failed-logon", "4625", "failure", "10.0.0.8"),
+    ]
+    tr, got, want, out = _run(LOGON, events)
+    assert set(out) == {"mapped", "upper6", "failure"}, out
+    assert "spelled as the address prints" in out["mapped"] and "'127.0.0.1'" in out["mapped"]
+    assert "event.outcome" in out["failure"]
+    assert got == want == ["remote", "remote-raw"]
+    notes = " ".join(tr.notes)
+    assert "compared as the text of IpAddress" in notes and "4624(S), 4625(F)" in notes
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('authentication where event.code == "4648" and event.outcome == "success"', "event.outcome of SecurityEvent event ids 4648"),
+    ('iam where event.code == "1102" and user.name == "x"', "user.name of SecurityEvent event ids 1102"),
+    ('authentication where event.code == "4624" and source.ip == "::ffff:10.0.0.1"', "not an IP address spelled canonically"),
+    ('authentication where event.code == "4624" and source.ip : "10.*"', "a pattern match on it is not translated"),
+])
+def test_ids_the_expression_does_not_read_are_refused(text, reason):
+    tr = TARGET.compile(_rule(text), profile="sentinel")
+    assert tr.status is Status.REFUSED
+    assert reason in tr.notes[0], tr.notes
+
+
+# a sequence whose steps read the one raw table for events of two categories: each step's category
+# is stated for the rows that step selects (a fact applying to every event would leave every event
+# out: none is both an authentication and an iam event)
+RESET = ('sequence by winlog.computer_name with maxspan=1m '
+         '[authentication where event.action == "logged-in" and event.outcome == "success" and source.ip != null] '
+         'by winlog.event_data.TargetLogonId '
+         '[iam where event.action == "reset-password"] by winlog.event_data.SubjectLogonId')
+
+
+def test_sequence_steps_of_two_categories_on_one_raw_table():
+    def ev(_id, ts, category, action, **data):
+        e = {"_id": _id, "@timestamp": f"2026-01-01T00:00:{ts:02d}Z", "event": {"category": [category], "action": action},
+             "host": {"os": {"type": "windows"}}, "winlog": {"computer_name": "dc1", "event_data": data}}
+        if category == "authentication":
+            e["event"]["outcome"] = "success"
+            e["source"] = {"ip": "10.0.0.9"}
+        return e
+    events = [ev("logon", 1, "authentication", "logged-in", TargetLogonId="0x1"),
+              ev("reset", 2, "iam", "reset-password", SubjectLogonId="0x1"),
+              ev("reset-other", 3, "iam", "reset-password", SubjectLogonId="0x2"),
+              # a reset event labelled authentication: the iam step's rows are stated to be iam events
+              ev("reset-mislabelled", 4, "authentication", "reset-password", SubjectLogonId="0x1")]
+    rule = _rule(RESET)
+    tr = TARGET.compile(rule, profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
+    assert set(out) == {"reset-mislabelled"}, out
+    got = sorted(TARGET.execute(tr, events, profile="sentinel"))
+    inside = [e for e in events if e["_id"] not in out]
+    want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule).run(inside, sort=True) for e in m.events))
+    assert got == want == ["logon", "reset"]

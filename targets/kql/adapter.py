@@ -192,7 +192,8 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         # a fact is about one table's rows (a union leg, a sequence reading several tables): events
         # that land in no table of it are not its rows
         landed = {t.name for t in profile.tables.values() if t.category in (*cats, ANY_CATEGORY)}
-        failed = next((f for f in facts if (not f.table or f.table in landed) and _fact_holds(f, event) != f.value), None)
+        failed = next((f for f in facts if (not f.table or f.table in landed) and _fact_holds(f, event) != f.value
+                       and (f.when is None or truth(f.when, event))), None)
         if failed is not None:
             out.excluded[eid] = f"outside the stated assumption on {leaf_field(failed.leaf).name}"  # type: ignore[union-attr]
             continue

@@ -31,7 +31,8 @@ DEFAULT_PROFILE = "defender"
 # at the top of defender.yaml.
 _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "expr": None, "columns": None,
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
-                "unique_within": None, "key_only": None, "event_data_from": None}
+                "unique_within": None, "key_only": None, "event_data_from": None,
+                "event_ids": None, "event_ids_unread": None, "ip_text": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
@@ -105,6 +106,12 @@ class FieldMap:
     # of an ECS event that lacks that EventData value, writes the field's value there (see
     # targets/kql/raw_tables.py ``fill_event_data``).
     event_data_from: tuple[tuple[tuple[int, ...], str], ...] = ()
+    # the event ids ``expr`` reads the field for as the source sets it (event.outcome: 4624, 4625),
+    # or those it does not (``event_ids_unread``: 1102's user); a rule must pin its ids to the former
+    event_ids: tuple[int, ...] = ()
+    event_ids_unread: tuple[int, ...] = ()
+    # an ECS ip field read from a text column (raw_tables.IpText states how the two compare)
+    ip_text: bool = False
 
     @property
     def derived_from_command_line(self) -> bool:
@@ -271,6 +278,9 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         hive_spelling=spec.get("hive_spelling"), keyword_number=bool(spec.get("keyword_number")),
         unique_within=spec.get("unique_within"), key_only=bool(spec.get("key_only") or spec.get("unique_within")),
         event_data_from=tuple((tuple(int(i) for i in e["ids"]), str(e["name"])) for e in spec.get("event_data_from") or ()),
+        event_ids=tuple(int(i) for i in spec.get("event_ids") or ()),
+        event_ids_unread=tuple(int(i) for i in spec.get("event_ids_unread") or ()),
+        ip_text=bool(spec.get("ip_text")),
     )
 
 
