@@ -273,3 +273,109 @@ def test_sequence_steps_of_two_categories_on_one_raw_table():
     inside = [e for e in events if e["_id"] not in out]
     want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule).run(inside, sort=True) for e in m.events))
     assert got == want == ["logon", "reset"]
+
+
+# ---- Sysmon through the Event table ------------------------------------------------------------
+SYSMON = ("winlogbeat-*", "logs-windows.sysmon_operational-*")
+
+
+def _sysmon(_id: str, code: str, category: str = "process", **data) -> dict:
+    return {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": [category], "code": code},
+            "host": {"os": {"type": "windows"}}, "winlog": {"event_data": data}}
+
+
+# raw EventData as Sysmon writes it, and the ECS values Elastic's Sysmon pipeline sets from it
+# (packages/windows/data_stream/sysmon_operational/elasticsearch/ingest_pipeline/default.yml)
+SYSMON_CASES = [
+    # renames in order: Image first; SourceImage for process access; "-" is dropped first
+    (_sysmon("access", "10", SourceImage="C:\\Tools\\x.exe", TargetImage="C:\\Windows\\system32\\lsass.exe",
+             User="CORP\\alice"),
+     {"process.executable": "C:\\Tools\\x.exe", "process.name": "x.exe", "user.name": "alice", "user.domain": "CORP",
+      "winlog.event_data.TargetImage": "C:\\Windows\\system32\\lsass.exe"}),
+    (_sysmon("dash-image", "10", Image="-", SourceImage="C:\\y.exe", GrantedAccess="-"),
+     {"process.executable": "C:\\y.exe", "winlog.event_data.GrantedAccess": ""}),
+    # no backslash: no name; a one-character executable: no name
+    (_sysmon("bare", "1", Image="cmd.exe"), {"process.executable": "cmd.exe", "process.name": ""}),
+    # User: String.split drops trailing empty parts; exactly two parts give domain and name
+    (_sysmon("user-trailing", "1", User="CORP\\bob\\"), {"user.name": "bob", "user.domain": "CORP"}),
+    (_sysmon("user-three", "1", User="A\\B\\C"), {"user.name": "", "user.domain": ""}),
+    (_sysmon("user-nodomain", "1", User="\\carol"), {"user.name": "carol", "user.domain": ""}),
+    (_sysmon("user-dash", "1", User="-"), {"user.name": ""}),
+    # file.path from TargetFilename; the extension is after the path's LAST dot, directory dots too
+    (_sysmon("file", "2", "file", TargetFilename="C:\\dir.d\\a.EXE"), {"file.path": "C:\\dir.d\\a.EXE", "file.extension": "EXE"}),
+    (_sysmon("file-nodot", "2", "file", TargetFilename="C:\\dir.d\\a"), {"file.extension": "d\\a"}),
+    (_sysmon("file-noslash", "2", "file", TargetFilename="a.exe"), {"file.extension": ""}),
+    (_sysmon("driver", "6", "driver", ImageLoaded="C:\\w\\d.sys"), {"file.path": "C:\\w\\d.sys"}),
+]
+
+
+def test_sysmon_expressions_give_what_elastic_sets():
+    prof = load_profile("sentinel")
+    table = prof.tables["Event"]
+    prof = dataclasses.replace(prof, tables={"Event": table})
+    events = [e for e, _ in SYSMON_CASES]
+    loaded = load(prof, events)
+    assert not loaded.excluded
+    from eqlc.targets.kql.raw_tables import xml_field
+    names = sorted({f for _, want in SYSMON_CASES for f in want})
+    exprs = {n: (table.fields.get(n) or xml_field(table, n)).expr for n in names}
+    query = f"Event | project {ID_COLUMN}, " + ", ".join(f"v{i} = tostring({exprs[n]})" for i, n in enumerate(names))
+    got = {row[0]: dict(zip(names, row[1:])) for row in duckdb_kql.kql(connect(loaded, query), query).fetchall()}
+    for event, want in SYSMON_CASES:
+        for name, value in want.items():
+            assert (got[event["_id"]][name] or "") == value, (event["_id"], name, got[event["_id"]][name])
+
+
+LSASS = ('process where event.code == "10" and winlog.event_data.TargetImage : "?:\\\\WINDOWS\\\\system32\\\\lsass.exe" '
+         'and process.name : "x.exe" and not process.executable : "?:\\\\Program Files\\\\*"')
+
+
+def test_sysmon_rule_on_duckdb_kql():
+    def ev(_id, code, exe=None, name=None, target="C:\\Windows\\System32\\lsass.exe", log=None, **data):
+        e = _sysmon(_id, code, TargetImage=target, **data)
+        e["process"] = {k: v for k, v in (("executable", exe), ("name", name)) if v is not None}
+        return e
+    events = [ev("hit", "10", "C:\\Tools\\x.exe", "x.exe"),
+              ev("name-only", "10", None, "X.EXE"),                       # adapter writes SourceImage \X.EXE
+              ev("program-files", "10", "C:\\Program Files\\x.exe", "x.exe"),
+              ev("other-target", "10", "C:\\Tools\\x.exe", "x.exe", target="C:\\a.exe"),
+              ev("create-thread", "8", "C:\\Tools\\x.exe", "x.exe"),
+              # a name the pipeline would not derive from that executable
+              ev("inconsistent", "10", "C:\\Tools\\y.exe", "x.exe")]
+    rule = Rule(query=parse_query(LSASS), query_text=LSASS, name="sysmon", index=SYSMON)
+    tr = TARGET.compile(rule, profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    assert tr.output.splitlines()[:2] == ["Event", '| where EventLog == "Microsoft-Windows-Sysmon/Operational"']
+    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
+    # name-only: the rule reads process.executable too, which Elastic always sets beside the name
+    assert set(out) == {"inconsistent", "name-only"}, out
+    got = sorted(TARGET.execute(tr, events, profile="sentinel"))
+    m = matcher(rule)
+    want = sorted(e["_id"] for e in events if m.match(e) and e["_id"] not in out)
+    assert got == want == ["hit"]
+    # a rule reading the name alone: the adapter writes SourceImage "\\X.EXE" for name-only
+    text = 'process where event.code == "10" and process.name : "x.exe"'
+    rule = Rule(query=parse_query(text), query_text=text, name="sysmon", index=SYSMON)
+    tr = TARGET.compile(rule, profile="sentinel")
+    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
+    assert set(out) == {"inconsistent"}, out  # its name is not the one its executable gives
+    got = sorted(TARGET.execute(tr, events, profile="sentinel"))
+    assert got == sorted(e["_id"] for e in events if matcher(rule).match(e) and e["_id"] not in out) == [
+        "hit", "name-only", "other-target", "program-files"]
+
+
+def test_sysmon_table_choice_and_refusals():
+    def comp(text, index=SYSMON):
+        return TARGET.compile(Rule(query=parse_query(text), query_text=text, name="s", index=index), profile="sentinel")
+    # winlogbeat-* alone is the Security log (Event lists it only beside the Sysmon data stream)
+    assert comp('iam where event.code == "4738"', ("winlogbeat-*",)).output.startswith("SecurityEvent")
+    assert comp('process where event.code == "1"', ("logs-windows.sysmon_operational-*",)).output.startswith("Event\n")
+    # values the pipeline moves out of winlog.event_data: refused, not read from the XML
+    tr = comp('process where event.code == "1" and winlog.event_data.Image : "*x*"')
+    assert tr.status is Status.REFUSED and "winlog.event_data.Image has no column in Event" in tr.notes[0]
+    # derived fields need the event ids pinned (the fixture adapter writes them back per id)
+    tr = comp('process where process.name : "x.exe"')
+    assert tr.status is Status.REFUSED and "does not pin the event ids" in tr.notes[0]
+    # event.provider is a table fact: a rule testing another provider selects nothing
+    tr = comp('process where event.code == "8" and event.provider == "Microsoft-Windows-Sysmon"')
+    assert tr.status is Status.ASSUMPTIONS and "Sysmon\"" not in tr.output.split("\n", 2)[2]

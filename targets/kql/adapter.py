@@ -425,6 +425,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         if fm.field == "@timestamp":
             continue
         row[fm.column] = val  # type: ignore[index]
+    for col, value in t.where.items():  # the table's filter column: every row the profile reads has it
+        row[col] = value
     if t.xml is not None:  # SecurityEvent.EventData: the event's other data as event XML
         xml, why = event_data_xml(t.xml, event)
         if why:

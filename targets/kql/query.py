@@ -139,7 +139,7 @@ def union_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[i
             continue
         if table.note:
             notes.assume(table.note)
-        body = [table.name] + lookup_lines(em) + em.prep
+        body = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
         where = render_where(cond)
         if where:
             body.append(where)
@@ -168,7 +168,7 @@ def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[i
     raw_tables.check_event_id_pinned(table, q.condition)
     raw_tables.check_ip_literals(table, q.condition)
     cond = em.condition(q.condition)
-    lines = [table.name] + lookup_lines(em) + em.prep
+    lines = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
     where = render_where(cond)
     if where:
         lines.append(where)
@@ -258,7 +258,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         from .emit import conj
 
         full = conj([cond, *presence])
-        body = [table.name] + lookup_lines(em) + em.prep
+        body = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
         where = render_where(full)
         if where:
             body.append(where)

@@ -154,9 +154,9 @@ def xml_field(table: Table, name: str) -> Optional[FieldMap]:
     if xml is None or name in table.fields or not name.startswith(xml.prefix):
         return None
     data_name = name[len(xml.prefix):]
-    if not XML_NAME.fullmatch(data_name) or data_name in xml.not_in_xml:
+    if not XML_NAME.fullmatch(data_name) or data_name in xml.not_in_xml or data_name in xml.moved:
         return None
-    return FieldMap(name, None, "string", note=xml.note, expr=xml_extract(xml.column, data_name), columns=(xml.column,))
+    return FieldMap(name, None, "string", note=xml.note, expr=xml_extract(xml.column, data_name, xml.empty_values), columns=(xml.column,))
 
 
 def _escape(text: str) -> str:
@@ -220,17 +220,39 @@ def fill_event_data(table: Table, event: dict, event_id: Any) -> list[tuple[tupl
     out: list[tuple[tuple[str, ...], str]] = []
     seen: set[str] = set()
     for fm in table.fields.values():
-        for ids, name in fm.event_data_from:
+        for ids, name, template in fm.event_data_from:
             if event_id not in ids:
                 continue
             path = split_path(table.xml.prefix + name)
             vals = values(event, split_path(fm.field))
             if (name not in seen and len(vals) == 1 and isinstance(vals[0], (str, int)) and not isinstance(vals[0], bool)
                     and not values(event, path)):
-                out.append((path, str(vals[0])))
-                seen.add(name)
+                text = _fill_template(template, event)
+                if text is not None:
+                    out.append((path, text))
+                    seen.add(name)
             break
     return out
+
+
+_TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
+
+
+def _fill_template(template: str, event: dict) -> Optional[str]:
+    """``template`` with each ``{ecs.field}`` replaced by the event's one value of it ("" when
+    missing; None when a field has several values or one that is not text)."""
+    ok = True
+
+    def one(m: re.Match) -> str:
+        nonlocal ok
+        vals = values(event, split_path(m.group(1)))
+        if len(vals) > 1 or (vals and (not isinstance(vals[0], (str, int)) or isinstance(vals[0], bool))):
+            ok = False
+            return ""
+        return str(vals[0]) if vals else ""
+
+    text = _TEMPLATE_FIELD.sub(one, template)
+    return text if ok else None
 
 
 EVENT_ID_FIELDS = ("event.code", "event.action")
@@ -379,3 +401,13 @@ def _nodes(node: Any):
         for f in dataclasses.fields(node):
             if f.name != "span":
                 yield from _nodes(getattr(node, f.name))
+
+
+def where_lines(table: Table) -> list[str]:
+    """The filter every query on ``table`` starts with (``where`` in the profile: Event holds every
+    Windows event log the agent collects; the rule's data is the Sysmon channel's)."""
+    return [f"| where {col} == {_literal(v)}" for col, v in table.where.items()]
+
+
+def _literal(v: str) -> str:
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
