@@ -379,3 +379,29 @@ def test_sysmon_table_choice_and_refusals():
     # event.provider is a table fact: a rule testing another provider selects nothing
     tr = comp('process where event.code == "8" and event.provider == "Microsoft-Windows-Sysmon"')
     assert tr.status is Status.ASSUMPTIONS and "Sysmon\"" not in tr.output.split("\n", 2)[2]
+
+
+def test_service_installed_by_unusual_client_on_hand_written_events():
+    """privilege_escalation_windows_service_via_unusual_client: its generated witnesses all hold
+    user.domain "" (the generator satisfies startswith~(user.domain, winlog.computer_name) with two
+    empty strings, which Kusto reads as missing), so corpus verification is vacuous for it; these
+    events, written as Elastic's pipeline writes 4697, exercise the translation."""
+    text = ('configuration where host.os.type == "windows" and event.action == "service-installed" and '
+            '(winlog.event_data.ClientProcessId == "0" or winlog.event_data.ParentProcessId == "0") and '
+            'startswith~(user.domain, winlog.computer_name) and winlog.event_data.ServiceAccount == "LocalSystem" and '
+            'not winlog.event_data.ServiceFileName : "%SystemRoot%\\\\pbpsdeploy.exe"')
+
+    def ev(_id, domain, computer, client="0", account="LocalSystem", file="C:\\x.exe"):
+        return {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z",
+                "event": {"category": ["iam", "configuration"], "action": "service-installed", "code": "4697"},
+                "host": {"os": {"type": "windows"}}, "user": {"domain": domain},
+                "winlog": {"computer_name": computer, "event_data": {
+                    "SubjectDomainName": domain, "ClientProcessId": client, "ServiceAccount": account,
+                    "ServiceFileName": file}}}
+    events = [ev("hit", "HOST1", "host1"), ev("hit-prefix", "HOST1.corp", "host1"),
+              ev("other-domain", "CORP", "host1"), ev("client", "HOST1", "host1", client="4"),
+              ev("account", "HOST1", "host1", account="NT AUTHORITY\\System"),
+              ev("excluded-file", "HOST1", "host1", file="%systemroot%\\PBPSDEPLOY.EXE")]
+    tr, got, want, out = _run(text, events)
+    assert not out, out
+    assert got == want == ["hit", "hit-prefix"]
