@@ -405,3 +405,53 @@ def test_service_installed_by_unusual_client_on_hand_written_events():
     tr, got, want, out = _run(text, events)
     assert not out, out
     assert got == want == ["hit", "hit-prefix"]
+
+
+def test_logon_id_sequence_on_hand_written_events():
+    """lateral_movement_remote_service_installed_winlog joins a 4624 and a 4697 on winlog.logon.id,
+    which Elastic's pipeline sets from SubjectLogonId (TargetLogonId for 4634/4647/4964, LogonID for
+    4778/4779). Its generated witnesses give winlog.logon.id and SubjectLogonId unrelated values,
+    which no Elastic event has, so corpus verification is vacuous for it; these are written as the
+    pipeline writes them."""
+    text = ('sequence by winlog.logon.id, winlog.computer_name with maxspan=1m '
+            '[authentication where event.action == "logged-in" and winlog.logon.type : "Network" and '
+            'event.outcome == "success" and source.ip != null and source.ip != "127.0.0.1"] '
+            '[iam where event.action == "service-installed" and not winlog.event_data.SubjectLogonId : "0x3e7"]')
+
+    def logon(_id, ts, lid, ip="10.0.0.1"):
+        return {"_id": _id, "@timestamp": f"2026-01-01T00:00:{ts:02d}Z",
+                "event": {"category": ["authentication"], "action": "logged-in", "code": "4624", "outcome": "success"},
+                "host": {"os": {"type": "windows"}}, "source": {"ip": ip},
+                "winlog": {"computer_name": "srv", "logon": {"id": lid, "type": "Network"},
+                           "event_data": {"SubjectLogonId": lid, "LogonType": "3", "IpAddress": ip}}}
+
+    def service(_id, ts, lid):
+        return {"_id": _id, "@timestamp": f"2026-01-01T00:00:{ts:02d}Z",
+                "event": {"category": ["iam", "configuration"], "action": "service-installed", "code": "4697"},
+                "host": {"os": {"type": "windows"}},
+                "winlog": {"computer_name": "srv", "logon": {"id": lid}, "event_data": {"SubjectLogonId": lid}}}
+    events = [logon("l1", 1, "0x1"), service("s1", 2, "0x1"), service("s2", 3, "0x2"),
+              logon("l3", 4, "0x3e7"), service("s3", 5, "0x3e7"), logon("l4", 6, "0x4", ip="127.0.0.1"), service("s4", 7, "0x4")]
+    rule = _rule(text)
+    tr = TARGET.compile(rule, profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
+    assert not out, out
+    got = sorted(TARGET.execute(tr, events, profile="sentinel"))
+    want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule).run(events, sort=True) for e in m.events))
+    assert got == want == ["l1", "s1"]
+
+
+def test_logon_id_expression_follows_the_pipeline_order():
+    prof = load_profile("sentinel")
+    table = prof.tables["SecurityEvent"]
+    prof = dataclasses.replace(prof, tables={"SecurityEvent": table})
+    cases = [(_ev("a", "4624", "authentication", SubjectLogonId="0x3e7", TargetLogonId="0x99"), "0x3e7"),
+             (_ev("b", "4634", "authentication", TargetLogonId="0x98"), "0x98"),
+             (_ev("c", "4964", SubjectLogonId="0x5", TargetLogonId="0x97"), "0x5"),
+             (_ev("d", "4778", "authentication", LogonID="0x96"), "0x96"),
+             (_ev("e", "4688", "process", TargetLogonId="0x95"), "")]
+    loaded = load(prof, [e for e, _ in cases])
+    q = f"SecurityEvent | project {ID_COLUMN}, v = tostring({table.fields['winlog.logon.id'].expr})"
+    got = dict(duckdb_kql.kql(connect(loaded, q), q).fetchall())
+    assert {e["_id"]: (got[e["_id"]] or "") for e, _ in cases} == {e["_id"]: v for e, v in cases}
