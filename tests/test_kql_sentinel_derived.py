@@ -455,3 +455,22 @@ def test_logon_id_expression_follows_the_pipeline_order():
     q = f"SecurityEvent | project {ID_COLUMN}, v = tostring({table.fields['winlog.logon.id'].expr})"
     got = dict(duckdb_kql.kql(connect(loaded, q), q).fetchall())
     assert {e["_id"]: (got[e["_id"]] or "") for e, _ in cases} == {e["_id"]: v for e, v in cases}
+
+
+def test_source_port_and_shared_windows_patterns():
+    """logs-windows.* / logs-system.* read as the Security log only beside one of its own patterns;
+    source.port is IpPort as a number for the events whose IpPort Elastic renames."""
+    def comp(text, index):
+        return TARGET.compile(Rule(query=parse_query(text), query_text=text, name="s", index=index), profile="sentinel")
+    text = 'authentication where event.code == "4624" and source.ip == "127.0.0.1" and source.port > 0'
+    assert comp(text, ("winlogbeat-*", "logs-system.*")).output.startswith("SecurityEvent\n")
+    assert comp(text, ("logs-system.security*", "logs-windows.*")).output.startswith("SecurityEvent\n")
+    assert comp(text, ("logs-windows.*",)).status is Status.REFUSED
+    events = [_logon("p1", "4624", "success", "127.0.0.1"), _logon("p0", "4624", "success", "127.0.0.1"),
+              _logon("raw", "4624", "success", "127.0.0.1", IpPort="51000"), _logon("dash", "4624", "success", "127.0.0.1", IpPort="-")]
+    events[0]["source"]["port"] = 49152
+    events[1]["source"]["port"] = 0
+    events[2]["source"]["port"] = 51000
+    tr, got, want, out = _run(text, events)
+    assert not out, out
+    assert got == want == ["p1", "raw"]
