@@ -176,7 +176,7 @@ class Emitter:
             self.lookups[fm.lookup.name] = fm.lookup
             if fm.lookup.note:
                 self.notes.assume(fm.lookup.note)
-        return fm
+        return raw_tables.extended(self, fm)
 
     def note_empty(self, fm: FieldMap) -> None:
         if fm.field not in self.emptied:

@@ -370,9 +370,9 @@ def xml_extract(column: str, data_name: str, empty: tuple[str, ...] = ()) -> str
     text = f"extract(@'<Data Name=\"{data_name}\">([^<]*)</Data>', 1, {column})"
     for entity, char in XML_ENTITIES:
         text = f"replace_string({text}, {_kql_literal(entity)}, {_kql_literal(char)})"
-    if empty:
-        raw = text.replace("\n", " ")
-        text = f"iff({raw} in ({', '.join(_kql_literal(v) for v in empty)}), \"\", {raw})"
+    if empty:  # the whole text one of the dropped values -> ""
+        alts = "|".join("".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in v) for v in empty)
+        text = f"replace_regex({text}, @'^({alts})$', '')"
     return text
 
 

@@ -411,3 +411,22 @@ def where_lines(table: Table) -> list[str]:
 
 def _literal(v: str) -> str:
     return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# A raw table's computed fields (Sysmon's process.executable: three XML reads with their entity
+# decoding) are long Kusto expressions; inlined into every leaf that tests them, a rule with a few
+# dozen patterns exceeds Sentinel's 10,000-character query limit. Such a field is computed once,
+# in an `extend` before the filter, and the leaves read the column it makes.
+EXTEND_OVER = 200  # characters of expression
+
+
+def extended(em: Any, fm: FieldMap) -> FieldMap:
+    """``fm`` read through a column that an ``| extend`` stage of the query computes, when the table
+    is a raw table and the field's expression is long; else ``fm`` itself."""
+    if em.table.category != ANY_CATEGORY or not fm.expr or len(fm.expr) <= EXTEND_OVER or fm.derived_from_command_line:
+        return fm
+    alias = "__" + re.sub(r"[^A-Za-z0-9_]", "_", fm.field)
+    line = f"| extend {alias} = {fm.expr}"
+    if line not in em.prep:
+        em.prep.append(line)
+    return dataclasses.replace(fm, expr=alias)
