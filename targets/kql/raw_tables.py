@@ -312,7 +312,7 @@ def check_event_id_pinned(table: Table, cond: ir.Expr, keys: tuple = ()) -> None
         return
     ids = pinned_event_ids(table, cond)
     if ids is None:
-        raise Refused(f"{', '.join(derived)}: {table.name} derives it per event id as Elastic's integration does, "
+        raise Refused(f"{table.name} derives {', '.join(derived)} per event id as the Elastic integration does, "
                       f"and the rule's condition does not pin the event ids (event.code or event.action)")
     for name in derived:
         fm = table.fields[name]
