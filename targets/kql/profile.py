@@ -31,7 +31,7 @@ DEFAULT_PROFILE = "defender"
 # at the top of defender.yaml.
 _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "expr": None, "columns": None,
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
-                "unique_within": None, "key_only": None, "event_data_from": None,
+                "unique_within": None, "key_only": None, "key": None, "event_data_from": None,
                 "event_ids": None, "event_ids_unread": None, "ip_text": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
@@ -115,6 +115,10 @@ class FieldMap:
     event_ids_unread: tuple[int, ...] = ()
     # an ECS ip field read from a text column (raw_tables.IpText states how the two compare)
     ip_text: bool = False
+    # a lookup column joined on a column of the event table (``key``: the file's SHA1 column for
+    # DeviceFileCertificateInfo), read under the alias ``<key>_<column>`` so that one query can
+    # join the same lookup on several keys (process and parent); see targets/kql/certificates.py
+    key: Optional[str] = None
 
     @property
     def derived_from_command_line(self) -> bool:
@@ -123,6 +127,8 @@ class FieldMap:
     @property
     def text(self) -> str:
         """The Kusto expression that reads the field."""
+        if self.key and self.lookup is not None:
+            return _ident(f"{self.key}_{self.column}")
         return self.expr if self.expr else _ident(self.column or "")
 
     @property
@@ -252,6 +258,8 @@ class Profile:
             out[c] = self.types.get(c, "string")
         for fm in table.fields.values():
             if fm.lookup is not None:
+                if fm.key:  # the event table's own column the lookup is joined on
+                    out[fm.key] = self.types.get(fm.key, "string")
                 continue
             for c in (fm.columns or ((fm.column,) if fm.column else ())) + ((fm.unique_within,) if fm.unique_within else ()):
                 out[c] = self.types.get(c, fm.type)
@@ -294,6 +302,7 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         event_ids=tuple(int(i) for i in spec.get("event_ids") or ()),
         event_ids_unread=tuple(int(i) for i in spec.get("event_ids_unread") or ()),
         ip_text=bool(spec.get("ip_text")),
+        key=spec.get("key") if lookup is not None else None,
     )
 
 
