@@ -36,8 +36,8 @@ set, each (host.id, OS) pair becomes its own device (``h1#os=Linux``).
 from __future__ import annotations
 
 import dataclasses
-
 import datetime as dt
+import re
 import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -55,7 +55,7 @@ from .entity import scattered
 from .scan import SequencePlan, run_scan
 from .hives import Respelt
 from .profile import ANY_CATEGORY, FieldMap, HiveColumn, Profile, Table, load_profile
-from .raw_tables import event_data_xml, keyword_number_breaks, xml_field
+from .raw_tables import event_data_xml, event_id_column, fill_event_data, keyword_number_breaks, xml_field
 
 ID_COLUMN = "__eqlc_id"
 SQL_TYPES = {"string": "VARCHAR", "long": "BIGINT", "int": "BIGINT", "real": "DOUBLE", "datetime": "TIMESTAMP",
@@ -192,7 +192,8 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         # a fact is about one table's rows (a union leg, a sequence reading several tables): events
         # that land in no table of it are not its rows
         landed = {t.name for t in profile.tables.values() if t.category in (*cats, ANY_CATEGORY)}
-        failed = next((f for f in facts if (not f.table or f.table in landed) and _fact_holds(f, event) != f.value), None)
+        failed = next((f for f in facts if (not f.table or f.table in landed) and _fact_holds(f, event) != f.value
+                       and (f.when is None or truth(f.when, event))), None)
         if failed is not None:
             out.excluded[eid] = f"outside the stated assumption on {leaf_field(failed.leaf).name}"  # type: ignore[union-attr]
             continue
@@ -223,6 +224,11 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
             if t.category not in cats and t.category != ANY_CATEGORY:
                 continue
             row, reason, contributions, problems = _cached_row(profile, t, event, idx, devices)
+            if t.category == ANY_CATEGORY and (idc := event_id_column(t)) and (fill := fill_event_data(t, event, row.get(idc))):
+                raw = event  # the raw row holds the EventData the event's derived fields came from
+                for path, text in fill:
+                    raw = _with_value(raw, path, text)
+                row, reason, contributions, problems = _cached_row(profile, t, raw, idx, devices)
             if not reason:
                 reason = next((why for col, why in problems.items() if read is None or col in read), None)
             for lk_name, dev, lk_row in contributions:
@@ -424,6 +430,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         if fm.field == "@timestamp":
             continue
         row[fm.column] = val  # type: ignore[index]
+    for col, value in t.where.items():  # the table's filter column: every row the profile reads has it
+        row[col] = value
     if t.xml is not None:  # SecurityEvent.EventData: the event's other data as event XML
         xml, why = event_data_xml(t.xml, event)
         if why:
@@ -512,11 +520,31 @@ def _mapped_breaks(checks: list, table: str, row: dict, event: dict) -> Optional
 _LOADED: "OrderedDict[tuple, tuple[Loaded, Profile]]" = OrderedDict()
 
 
+_NARROWED: dict[tuple, Profile] = {}
+
+
+def _queried_tables(prof: Profile, query: Optional[str]) -> Profile:
+    """A raw-tables profile (``sentinel``) restricted to the tables the query names: every event
+    lands in every raw table (category ``*``), so the checks of a table the query does not read
+    (AWSCloudTrail's user.name expression on a SecurityEvent rule) must not leave events out."""
+    if not query or not any(t.category == ANY_CATEGORY for t in prof.tables.values()):
+        return prof
+    keep = tuple(n for n, t in prof.tables.items() if t.category != ANY_CATEGORY or re.search(rf"\b{re.escape(n)}\b", query))
+    if len(keep) == len(prof.tables) or not keep:
+        return prof
+    key = (id(prof), keep)
+    hit = _NARROWED.get(key)
+    if hit is None:  # kept (with the profile it came from) so that its id stays unique
+        hit = _NARROWED[key] = dataclasses.replace(prof, tables={n: prof.tables[n] for n in keep})
+        _NARROWED[(id(hit), "source")] = prof
+    return hit
+
+
 def load_for(translation: Translation, events: list[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> Loaded:
     """:func:`load` for what ``translation`` assumed, remembered (a few, least recently used
     dropped) by the profile, the events' content and those assumptions: many queries run over
     the same fixtures. The result must not be modified."""
-    prof = load_profile(profile or translation.profile, mapping)
+    prof = _queried_tables(load_profile(profile or translation.profile, mapping), getattr(translation, "output", None))
     checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped", "spelled", "emptied", "absent"))
     columns = getattr(translation, "columns", None)
     keyed = tuple(getattr(translation, "keyed", ()))

@@ -53,6 +53,9 @@ class Fact:
     leaf: ir.Expr
     value: bool
     table: Optional[str] = None  # the table whose rows the fact is about (None: every event is checked)
+    # the condition whose rows the fact is about (None: every row): a raw table's sequence step
+    # states its category for the rows that step selects (raw_tables.assume_category)
+    when: Optional[ir.Expr] = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,11 @@ class Emitter:
                 self.derived.append(d)
         elif fm.expr and fm.field not in self.computed:
             self.computed.append(fm.field)
+        if fm.ip_text:  # an ip field compared as a column's text (sentinel.yaml source.ip)
+            self.notes.assume(raw_tables.ip_text_note(fm))
+            ip = raw_tables.IpText(fm.field)
+            if ip not in self.derived:
+                self.derived.append(ip)  # type: ignore[arg-type]
         if fm.lookup is not None and fm.key:
             # joined on the event table's own hash column (targets/kql/certificates.py)
             why = certificates.os_refusal(fm.field, self._top_terms)
@@ -179,7 +187,7 @@ class Emitter:
             self.lookups[fm.lookup.name] = fm.lookup
             if fm.lookup.note:
                 self.notes.assume(fm.lookup.note)
-        return fm
+        return raw_tables.extended(self, fm)
 
     def note_empty(self, fm: FieldMap) -> None:
         if fm.field not in self.emptied:

@@ -9,7 +9,9 @@ which stated caveat".
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -29,9 +31,12 @@ DEFAULT_PROFILE = "defender"
 # at the top of defender.yaml.
 _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "expr": None, "columns": None,
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
-                "unique_within": None, "key_only": None, "key": None}
+                "unique_within": None, "key_only": None, "key": None, "event_data_from": None,
+                "event_ids": None, "event_ids_unread": None, "ip_text": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
-          "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
+          "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
+                             "moved": None},
+          "where": {ANY: None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
 SCHEMA = {
     "profile": None, "timestamp": None, "case_insensitive": None, "argv_from_command_line": None, "event_id": None,
@@ -99,6 +104,19 @@ class FieldMap:
     # reads that column with it (``unique_within``). See targets/kql/entity.py.
     key_only: bool = False
     unique_within: Optional[str] = None
+    # A field a raw table's source derives per event id from one EventData value (sentinel.yaml:
+    # user.name is TargetUserName for logons, SubjectUserName for account changes): (event ids,
+    # EventData name) pairs. ``expr`` computes the field; the fixture adapter, building the raw row
+    # of an ECS event that lacks that EventData value, writes the field's value there (see
+    # targets/kql/raw_tables.py ``fill_event_data``).
+    # (event ids, EventData name, template: the value to write, {ecs.field} for each field's value)
+    event_data_from: tuple[tuple[tuple[int, ...], str, str], ...] = ()
+    # the event ids ``expr`` reads the field for as the source sets it (event.outcome: 4624, 4625),
+    # or those it does not (``event_ids_unread``: 1102's user); a rule must pin its ids to the former
+    event_ids: tuple[int, ...] = ()
+    event_ids_unread: tuple[int, ...] = ()
+    # an ECS ip field read from a text column (raw_tables.IpText states how the two compare)
+    ip_text: bool = False
     # a lookup column joined on a column of the event table (``key``: the file's SHA1 column for
     # DeviceFileCertificateInfo), read under the alias ``<key>_<column>`` so that one query can
     # join the same lookup on several keys (process and parent); see targets/kql/certificates.py
@@ -142,6 +160,9 @@ class Table:
     source_note: str = ""
     shared_sources: tuple[str, ...] = ()  # patterns other sources share (filebeat-*): read only beside one of `sources`
     xml: Optional["XmlData"] = None  # an XML column holding the rest of the event's fields (SecurityEvent.EventData)
+    # column -> value every row of the table the profile reads has (Event: the Sysmon channel): each
+    # query starts with that filter, and the fixture adapter writes the value into every row
+    where: dict[str, str] = field(default_factory=dict)
 
     @functools.cached_property
     def field_sets(self) -> frozenset[str]:
@@ -160,6 +181,10 @@ class XmlData:
     prefix: str
     note: str = ""
     not_in_xml: tuple[str, ...] = ()  # ECS names the source derives or moves: no Data element holds them
+    empty_values: tuple[str, ...] = ()  # Data texts the source drops as empty (Sysmon: "-"): read as missing
+    # names the source moves out of winlog.event_data (Sysmon's Image -> process.executable): the XML
+    # holds them (the fixture adapter writes them), but a rule testing winlog.event_data.N is refused
+    moved: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -231,6 +256,8 @@ class Profile:
             out[c] = self.types.get(c, "string")
         if table.xml is not None:
             out[table.xml.column] = "string"
+        for c in table.where:
+            out[c] = self.types.get(c, "string")
         for fm in table.fields.values():
             if fm.lookup is not None:
                 if fm.key:  # the event table's own column the lookup is joined on
@@ -272,6 +299,11 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         expr=spec.get("expr"), columns=tuple(spec.get("columns", ())),
         hive_spelling=spec.get("hive_spelling"), keyword_number=bool(spec.get("keyword_number")),
         unique_within=spec.get("unique_within"), key_only=bool(spec.get("key_only") or spec.get("unique_within")),
+        event_data_from=tuple((tuple(int(i) for i in e["ids"]), str(e["name"]), str(e.get("template") or "{" + ecs + "}"))
+                              for e in spec.get("event_data_from") or ()),
+        event_ids=tuple(int(i) for i in spec.get("event_ids") or ()),
+        event_ids_unread=tuple(int(i) for i in spec.get("event_ids_unread") or ()),
+        ip_text=bool(spec.get("ip_text")),
         key=spec.get("key") if lookup is not None else None,
     )
 
@@ -316,13 +348,17 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                 continue
             fields[ecs] = _field_map(ecs, spec, types, lookups)
         fields = _resolve_argv(fields, tname, argv_on)
+        xml = _xml_data(tspec.get("event_data_xml"))
+        if xml is not None:
+            fields = {k: _expand_xml(fm, xml) for k, fm in fields.items()}
         facts = {k: tuple(str(x) for x in v) for k, v in (tspec.get("facts") or {}).items()}
         hv = tspec.get("registry_hives")
         hives = HiveColumn(str(hv["column"]), str(hv["hive_field"]), str(hv["key_field"]),
                            {str(k): str(v) for k, v in hv["names"].items()}) if hv else None
         tables[tname] = Table(tname, str(tspec["category"]), str(tspec.get("note", "")).strip(), facts, fields, hives,
                               tuple(str(x) for x in tspec.get("sources") or ()), str(tspec.get("source_note", "")).strip(),
-                              tuple(str(x) for x in tspec.get("shared_sources") or ()), _xml_data(tspec.get("event_data_xml")))
+                              tuple(str(x) for x in tspec.get("shared_sources") or ()), xml,
+                              {str(k): str(v) for k, v in (tspec.get("where") or {}).items()})
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),
@@ -333,11 +369,44 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
     )
 
 
+# XML text escaping, decoded in this order (&amp; last, so that "&amp;lt;" reads "&lt;")
+XML_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
+_XML_PLACEHOLDER = re.compile(r"\{EventData:([A-Za-z][A-Za-z0-9_]*)\}")
+
+
+def xml_extract(column: str, data_name: str, empty: tuple[str, ...] = ()) -> str:
+    """The Kusto expression reading the text of ``<Data Name="data_name">`` from the event XML in
+    ``column``, its XML entities decoded ("" when the element is missing, or when its text is one
+    of ``empty``, the values the source drops)."""
+    text = f"extract(@'<Data Name=\"{data_name}\">([^<]*)</Data>', 1, {column})"
+    for entity, char in XML_ENTITIES:
+        text = f"replace_string({text}, {_kql_literal(entity)}, {_kql_literal(char)})"
+    if empty:  # the whole text one of the dropped values -> ""
+        alts = "|".join("".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in v) for v in empty)
+        text = f"replace_regex({text}, @'^({alts})$', '')"
+    return text
+
+
+def _kql_literal(s: str) -> str:
+    return "'" + s + "'" if '"' in s else '"' + s + '"'
+
+
+def _expand_xml(fm: FieldMap, xml: XmlData) -> FieldMap:
+    """``{EventData:N}`` in a field's expression (sentinel.yaml) is the text of the event XML's
+    Data element N (:func:`xml_extract`), for EventData values no column of their own holds."""
+    if not fm.expr or "{EventData:" not in fm.expr:
+        return fm
+    expr = _XML_PLACEHOLDER.sub(lambda m: xml_extract(xml.column, m.group(1), xml.empty_values), fm.expr)
+    cols = fm.columns if xml.column in fm.columns else (*fm.columns, xml.column)
+    return dataclasses.replace(fm, expr=expr, columns=cols)
+
+
 def _xml_data(spec: Any) -> Optional[XmlData]:
     if not spec:
         return None
     return XmlData(str(spec["column"]), str(spec["prefix"]), str(spec.get("note", "")).strip(),
-                   tuple(str(x) for x in spec.get("not_in_xml") or ()))
+                   tuple(str(x) for x in spec.get("not_in_xml") or ()), tuple(str(x) for x in spec.get("empty_values") or ()),
+                   tuple(str(x) for x in spec.get("moved") or ()))
 
 
 def _resolve_argv(fields: dict[str, FieldMap], table: str, enabled: bool) -> dict[str, FieldMap]:

@@ -139,7 +139,7 @@ def union_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[i
             continue
         if table.note:
             notes.assume(table.note)
-        body = [table.name] + lookup_lines(em) + em.prep
+        body = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
         where = render_where(cond)
         if where:
             body.append(where)
@@ -165,8 +165,10 @@ def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[i
     table = table_of(profile, q, notes)
     em = Emitter(profile, table, notes)
     raw_tables.assume_category(em, table, q.category)
+    raw_tables.check_event_id_pinned(table, q.condition)
+    raw_tables.check_ip_literals(table, q.condition)
     cond = em.condition(q.condition)
-    lines = [table.name] + lookup_lines(em) + em.prep
+    lines = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
     where = render_where(cond)
     if where:
         lines.append(where)
@@ -215,7 +217,9 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     nkeys = None
     for i, term, table, leg in sequence_legs(profile, seq, notes):
         em = Emitter(profile, table, notes, leg=leg)
-        raw_tables.assume_category(em, table, term.query.category)
+        raw_tables.assume_category(em, table, term.query.category, when=term.query.condition)
+        raw_tables.check_event_id_pinned(table, term.query.condition, tuple(seq.keys(term)))
+        raw_tables.check_ip_literals(table, term.query.condition)
         cond = em.condition(term.query.condition)
         if leg:
             for fact in em.facts:
@@ -254,7 +258,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         from .emit import conj
 
         full = conj([cond, *presence])
-        body = [table.name] + lookup_lines(em) + em.prep
+        body = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
         where = render_where(full)
         if where:
             body.append(where)

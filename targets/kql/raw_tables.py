@@ -31,6 +31,7 @@ from __future__ import annotations
 import fnmatch
 
 import dataclasses
+import ipaddress
 import re
 from typing import Any, Optional
 
@@ -40,12 +41,10 @@ from eqlc.rule import Rule
 
 from eqlc.events import split_path, values
 
-from .profile import ANY_CATEGORY, FieldMap, Profile, Table, XmlData
+from .profile import ANY_CATEGORY, FieldMap, Profile, Table, XmlData, xml_extract
 
 CANONICAL_DECIMAL = re.compile(r"0|[1-9][0-9]*")
 XML_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-# XML text escaping, decoded in this order (&amp; last, so that "&amp;lt;" reads "&lt;")
-XML_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
 
 
 def is_raw(profile: Profile) -> bool:
@@ -111,19 +110,23 @@ def category_leaf(category: str, field: str = "event.category") -> ir.Expr:
     return ir.Compare(ir.CompareOp.EQ, ir.Field(tuple(field.split("."))), ir.String(category))
 
 
-def assume_category(em: Any, table: Table, category: Optional[str]) -> None:
+def assume_category(em: Any, table: Table, category: Optional[str], when: Optional[ir.Expr] = None) -> None:
     """For a raw table, state that the rows the query selects are ``category`` events and record
-    the assumption as a fact for the adapter to check (events of another category are outside)."""
+    the assumption as a fact for the adapter to check (events of another category are outside).
+    ``when``: the sequence step's condition, whose rows alone the fact is about (the steps of one
+    sequence read the same raw table for events of different categories: ``authentication`` then
+    ``iam``)."""
     from .emit import Fact
 
     if table.category != ANY_CATEGORY or category is None:
         return
     field = em.profile.category_field
     what = f"`{category}` events" if field == "event.category" else f"events whose {field} is {category!r} (the rule's event_category_override)"
-    em.notes.assume(f"the {table.name} rows the query selects are taken to be {what} (Elastic's integration "
+    rows = f"the {table.name} rows the query selects" if when is None else f"the {table.name} rows a sequence step selects"
+    em.notes.assume(f"{rows} are taken to be {what} (Elastic's integration "
                     f"sets {field} from the event; no {table.name} column records it)")
-    fact = Fact(category_leaf(category, field), True)
-    if not any(f.leaf == fact.leaf for f in em.facts):
+    fact = Fact(category_leaf(category, field), True, when=when)
+    if not any(f.leaf == fact.leaf and f.when == fact.when for f in em.facts):
         em.facts.append(fact)
 
 
@@ -165,16 +168,9 @@ def xml_field(table: Table, name: str) -> Optional[FieldMap]:
     if xml is None or name in table.fields or not name.startswith(xml.prefix):
         return None
     data_name = name[len(xml.prefix):]
-    if not XML_NAME.fullmatch(data_name) or data_name in xml.not_in_xml:
+    if not XML_NAME.fullmatch(data_name) or data_name in xml.not_in_xml or data_name in xml.moved:
         return None
-    text = f"extract(@'<Data Name=\"{data_name}\">([^<]*)</Data>', 1, {xml.column})"
-    for entity, char in XML_ENTITIES:
-        text = f"replace_string({text}, {_kql_string(entity)}, {_kql_string(char)})"
-    return FieldMap(name, None, "string", note=xml.note, expr=text, columns=(xml.column,))
-
-
-def _kql_string(s: str) -> str:
-    return "'" + s + "'" if '"' in s else '"' + s + '"'
+    return FieldMap(name, None, "string", note=xml.note, expr=xml_extract(xml.column, data_name, xml.empty_values), columns=(xml.column,))
 
 
 def _escape(text: str) -> str:
@@ -211,3 +207,240 @@ def event_data_xml(xml: XmlData, event: dict) -> tuple[Optional[str], Optional[s
             return None, f"{name} is not text, as a Data element of {xml.column} is"
         parts.append(f'<Data Name="{data_name}">{_escape(str(v))}</Data>')
     return '<EventData xmlns="http://schemas.microsoft.com/win/2004/08/events/event">' + "".join(parts) + "</EventData>", None
+
+
+# ---- fields the source derives per event id from one EventData value ---------------------------
+def event_id_column(table: Table) -> Optional[str]:
+    """The table's event id column: the one ``event.code`` is read from (SecurityEvent.EventID)."""
+    fm = table.fields.get("event.code")
+    return fm.column if fm is not None and fm.keyword_number else None
+
+
+def fill_event_data(table: Table, event: dict, event_id: Any) -> list[tuple[tuple[str, ...], str]]:
+    """The EventData values (as ECS paths and texts) to write into the raw row of ``event``: for
+    each field the source derives from an EventData value for this event id (``event_data_from``:
+    user.name from TargetUserName for a logon), the field's value when the event lacks that value.
+
+    The fixture events are ECS documents: a witness of a rule testing user.name carries user.name,
+    not the EventData it came from. Writing it back gives the raw row Elastic's pipeline would have
+    read it from, so the query is tested on the row it would meet. This is the inverse of the
+    field's expression, so it cannot show that the expression is Elastic's derivation (only the
+    pipeline source can; sentinel.yaml cites it): it shows that the query's logic over the raw
+    columns agrees with the rule's over the ECS fields. An event that holds the EventData value
+    too is loaded as it is, and the computed-field check leaves it out when the expression gives
+    another value than its ECS field (an event Elastic's pipeline cannot have written)."""
+    if table.xml is None or not isinstance(event_id, int):
+        return []
+    out: list[tuple[tuple[str, ...], str]] = []
+    seen: set[str] = set()
+    for fm in table.fields.values():
+        for ids, name, template in fm.event_data_from:
+            if event_id not in ids:
+                continue
+            path = split_path(table.xml.prefix + name)
+            vals = values(event, split_path(fm.field))
+            if (name not in seen and len(vals) == 1 and isinstance(vals[0], (str, int)) and not isinstance(vals[0], bool)
+                    and not values(event, path)):
+                text = _fill_template(template, event)
+                if text is not None:
+                    out.append((path, text))
+                    seen.add(name)
+            break
+    return out
+
+
+_TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
+
+
+def _fill_template(template: str, event: dict) -> Optional[str]:
+    """``template`` with each ``{ecs.field}`` replaced by the event's one value of it ("" when
+    missing; None when a field has several values or one that is not text)."""
+    ok = True
+
+    def one(m: re.Match) -> str:
+        nonlocal ok
+        vals = values(event, split_path(m.group(1)))
+        if len(vals) > 1 or (vals and (not isinstance(vals[0], (str, int)) or isinstance(vals[0], bool))):
+            ok = False
+            return ""
+        return str(vals[0]) if vals else ""
+
+    text = _TEMPLATE_FIELD.sub(one, template)
+    return text if ok else None
+
+
+EVENT_ID_FIELDS = ("event.code", "event.action")
+
+
+def pinned_event_ids(table: Table, cond: Any) -> Optional[frozenset[int]]:
+    """The event ids ``cond`` can hold for (None: not pinned): an equality or set test of
+    event.code (decimal literals) or of value-mapped event.action as a conjunct, at the top or in
+    every branch of a disjunction."""
+    if isinstance(cond, ir.And):
+        sets = [x for t in cond.terms if (x := pinned_event_ids(table, t)) is not None]
+        return frozenset.intersection(*sets) if sets else None
+    if isinstance(cond, ir.Or):
+        sets = [pinned_event_ids(table, t) for t in cond.terms]
+        return None if any(x is None for x in sets) else frozenset().union(*sets)  # type: ignore[arg-type]
+    f, lits = None, []
+    if isinstance(cond, ir.Compare) and cond.op is ir.CompareOp.EQ:
+        f, lit = (cond.left, cond.right) if isinstance(cond.left, ir.Field) else (cond.right, cond.left)
+        lits = [lit]
+    elif isinstance(cond, ir.InSet):
+        f, lits = cond.expr, list(cond.values)
+    elif isinstance(cond, ir.WildcardMatch) and all(p.kind is ir.PatternKind.EXACT for p in cond.patterns):
+        f, lits = cond.expr, [ir.String(p.text) for p in cond.patterns]
+    if not isinstance(f, ir.Field) or f.name not in EVENT_ID_FIELDS:
+        return None
+    fm = table.fields.get(f.name)
+    texts = [lit.value for lit in lits if isinstance(lit, ir.String)]
+    if fm is None or len(texts) != len(lits):
+        return None
+    if fm.values is not None:  # event.action -> the ids its value map lists (case as the test folds)
+        ci = getattr(cond, "case_insensitive", False)
+        ids = [x for t in texts for k, v in fm.values.items() if (k.lower() == t.lower() if ci else k == t) for x in v]
+    else:
+        ids = [t for t in texts if CANONICAL_DECIMAL.fullmatch(t)]
+        if len(ids) != len(texts):
+            return None
+    return frozenset(int(x) for x in ids)
+
+
+def check_event_id_pinned(table: Table, cond: ir.Expr, keys: tuple = ()) -> None:
+    """Refuse a condition (or join key) reading a field the source derives per event id
+    (``event_data_from``: user.name, process.executable...; ``event_ids``: event.outcome) unless
+    the condition pins the event ids, to ids the field's expression is Elastic's derivation for.
+
+    The expressions follow Elastic's scripts for every id they list, but the fixtures can only
+    exercise them on events that carry their id: a rule that leaves the ids open
+    (``authentication where process.executable : ...``) reads the field on events of every id, and
+    its generated witnesses carry none to test it on. Such rules stay refused, as the issue's
+    exactness rule asks; so do rules pinning an id whose value the expression does not read (1102's
+    user, which Elastic takes from UserData; event.outcome beyond the ids Microsoft documents as
+    success-only or failure-only audits)."""
+    if table.category != ANY_CATEGORY:
+        return
+    derived = sorted({f.name for f in _fields((cond, keys))
+                      if (fm := table.fields.get(f.name)) is not None and (fm.event_data_from or fm.event_ids)})
+    if not derived:
+        return
+    ids = pinned_event_ids(table, cond)
+    if ids is None:
+        raise Refused(f"{table.name} derives {', '.join(derived)} per event id as the Elastic integration does, "
+                      f"and the rule's condition does not pin the event ids (event.code or event.action)")
+    for name in derived:
+        fm = table.fields[name]
+        bad = sorted(ids - set(fm.event_ids)) if fm.event_ids else sorted(ids & set(fm.event_ids_unread))
+        if bad:
+            raise Refused(f"{name} of {table.name} event ids {', '.join(map(str, bad))}: the {table.name} mapping does not "
+                          f"read it as Elastic's integration sets it for those ids")
+
+
+# ---- IP addresses compared as text -------------------------------------------------------------
+def canonical_ip(text: str) -> Optional[str]:
+    """The address as Elasticsearch prints an ``ip`` field (IPv4 dotted, IPv4-mapped IPv6 as
+    IPv4, other IPv6 compressed lower case), or None when ``text`` is no address."""
+    try:
+        a = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if a.version == 6 and a.ipv4_mapped is not None:  # type: ignore[union-attr]
+        return str(a.ipv4_mapped)  # type: ignore[union-attr]
+    return str(a)
+
+
+@dataclasses.dataclass(frozen=True)
+class IpText:
+    """An ECS ``ip`` field read from a text column (SecurityEvent.IpAddress for source.ip).
+
+    Elasticsearch compares an ip field as an address ("::ffff:127.0.0.1" equals "127.0.0.1"),
+    Kusto's ``==`` compares the column's text. They agree when the column holds each address in
+    its canonical spelling and the rule's literals are canonical too; the translation states the
+    first (the check below leaves out an event spelling its address otherwise) and refuses a rule
+    whose literal is not canonical (:func:`check_ip_literals`)."""
+
+    field: str
+
+    def violation(self, event: dict) -> Optional[str]:
+        for v in values(event, split_path(self.field)):
+            if not isinstance(v, str):
+                return f"{self.field} {v!r} is not an address in text"
+            canon = canonical_ip(v)
+            if canon is None:
+                return f"{self.field} {v!r} is not an IP address (Elasticsearch rejects it in an ip field)"
+            if canon != v:
+                return f"{self.field} {v!r} is not spelled as the address prints ({canon!r})"
+        return None
+
+
+def ip_text_note(fm: FieldMap) -> str:
+    return (f"{fm.field} is an IP address compared as the text of {', '.join(c for c in fm.columns if c != 'EventID') or fm.text}, "
+            f"taken to spell each address canonically (IPv4 dotted, IPv4-mapped IPv6 as IPv4, IPv6 compressed in "
+            f"lower case) as Elasticsearch compares it")
+
+
+def check_ip_literals(table: Table, cond: Any) -> None:
+    """Refuse a comparison of an ``ip_text`` field with a literal that is not a canonical address
+    (Elasticsearch would compare the address, the query compares text)."""
+    for node in _nodes(cond):
+        f = None
+        lits: list = []
+        if isinstance(node, ir.Compare):
+            f, lit = (node.left, node.right) if isinstance(node.left, ir.Field) else (node.right, node.left)
+            lits = [lit]
+        elif isinstance(node, ir.InSet):
+            f, lits = node.expr, list(node.values)
+        elif isinstance(node, (ir.WildcardMatch, ir.RegexMatch)) and isinstance(node.expr, ir.Field):
+            fm = table.fields.get(node.expr.name)
+            if fm is not None and fm.ip_text:
+                raise Refused(f"{node.expr.name} is an IP address: a pattern match on it is not translated")
+            continue
+        if not isinstance(f, ir.Field) or (fm := table.fields.get(f.name)) is None or not fm.ip_text:
+            continue
+        for lit in lits:
+            if isinstance(lit, ir.Null):
+                continue
+            if not isinstance(lit, ir.String) or canonical_ip(lit.value) != lit.value:
+                shown = getattr(lit, "value", lit)
+                raise Refused(f"{f.name} value {shown!r} is not an IP address spelled canonically: the {table.name} column is compared as text")
+
+
+def _nodes(node: Any):
+    """Every IR node under ``node``."""
+    if isinstance(node, (tuple, list)):
+        for x in node:
+            yield from _nodes(x)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        yield node
+        for f in dataclasses.fields(node):
+            if f.name != "span":
+                yield from _nodes(getattr(node, f.name))
+
+
+def where_lines(table: Table) -> list[str]:
+    """The filter every query on ``table`` starts with (``where`` in the profile: Event holds every
+    Windows event log the agent collects; the rule's data is the Sysmon channel's)."""
+    return [f"| where {col} == {_literal(v)}" for col, v in table.where.items()]
+
+
+def _literal(v: str) -> str:
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# A raw table's computed fields (Sysmon's process.executable: three XML reads with their entity
+# decoding) are long Kusto expressions; inlined into every leaf that tests them, a rule with a few
+# dozen patterns exceeds Sentinel's 10,000-character query limit. Such a field is computed once,
+# in an `extend` before the filter, and the leaves read the column it makes.
+EXTEND_OVER = 200  # characters of expression
+
+
+def extended(em: Any, fm: FieldMap) -> FieldMap:
+    """``fm`` read through a column that an ``| extend`` stage of the query computes, when the table
+    is a raw table and the field's expression is long; else ``fm`` itself."""
+    if em.table.category != ANY_CATEGORY or not fm.expr or len(fm.expr) <= EXTEND_OVER or fm.derived_from_command_line:
+        return fm
+    alias = "__" + re.sub(r"[^A-Za-z0-9_]", "_", fm.field)
+    line = f"| extend {alias} = {fm.expr}"
+    if line not in em.prep:
+        em.prep.append(line)
+    return dataclasses.replace(fm, expr=alias)
