@@ -17,6 +17,13 @@ line holding a real ``\\/`` when a needle has a ``/``. Case-insensitive needles 
 ASCII-lowered window (``bytes.lower`` folds ASCII only, as the matcher does) or with Hyperscan's
 CASELESS flag (ASCII only too). Both backends return the same candidate lines; tests assert it.
 
+Two cores: a helper thread reads the next window and finds its trigger lines with memmem (both
+run without the GIL) while the main thread scans the current window's needles, counts its lines
+and decodes its candidates (``read_ahead``; regular and ``.gz`` files, not stdin). Combining the
+needles and the triggers in one Hyperscan database was measured slower than two single-literal
+passes (Hyperscan's multi-literal engine), and the line count is the one full pass left in the
+main thread (``BytesIO.readlines``, memchr per line, beat ``bytes.count``'s byte loop).
+
 When most lines are candidates anyway (a rule whose best literal is in most lines), scanning costs
 more than it saves: when the first MiB of a window shows a candidate share above ``ADAPT_SHARE``,
 the reader decodes that window whole and every line of the next ``ADAPT_SKIP`` windows (doubling
@@ -96,9 +103,12 @@ def _memmem():
 _MEMMEM = []  # [finder or None], made on first use (ctypes costs start-up time)
 
 
+_SMALL = 4096  # below this, bytes.find (no ctypes set-up)
+
+
 def _finder(buf):
     """``find(needle, start, end)`` over ``buf``: memmem when available, else ``bytes.find``."""
-    if len(buf) <= 4096:
+    if len(buf) <= _SMALL:
         return buf.find
     if not _MEMMEM:
         _MEMMEM.append(_memmem())
@@ -129,7 +139,33 @@ class Scanner:
         self.triggers = (b"\\u00" if low else b"\\u",) + ((b"\\/",) if slash else ())
 
     def scan(self, buf, end, start=0):
+        """Needles and trigger escapes in one result (see the class docstring)."""
+        out = self.scan_needles(buf, end, start)
+        out.update(self.scan_triggers(buf, end, start))  # ALL wins over any group set
+        return out
+
+    def scan_needles(self, buf, end, start=0):
         raise NotImplementedError
+
+    def scan_triggers(self, buf, end, start=0):
+        """``{line start: ALL}`` for the lines of ``buf[start:end]`` holding a real trigger escape."""
+        return _stdlib_triggers(self.triggers, buf, end, start)
+
+
+def _stdlib_triggers(triggers, buf, end, start=0):
+    """The trigger lines found with ``memmem``/``bytes.find``. With memmem (a ctypes call) the
+    search runs without the GIL, so the reader runs it in its read-ahead thread beside the
+    main thread's needle scan (both backends: the lines are the same whoever finds them)."""
+    out = {}
+    find = _finder(buf)
+    for trig in triggers:
+        p = find(trig, start, end)
+        while p >= 0:
+            if _unescaped(buf, p):
+                p = find(trig, _mark(buf, p, out, ALL), end)
+            else:
+                p = find(trig, p + 2, end)
+    return out
 
 
 def _mark(buf, p, out, groups):
@@ -153,16 +189,9 @@ class StdlibScanner(Scanner):
     case-insensitive ones); after a hit the search resumes at the end of the line. The cost grows
     with the number of distinct needles: meant for one rule's needles, not for hundreds."""
 
-    def scan(self, buf, end, start=0):
+    def scan_needles(self, buf, end, start=0):
         out = {}
         find = _finder(buf)
-        for trig in self.triggers:
-            p = find(trig, start, end)
-            while p >= 0:
-                if _unescaped(buf, p):
-                    p = find(trig, _mark(buf, p, out, ALL), end)
-                else:
-                    p = find(trig, p + 2, end)
         lfind = None
         for (text, ci), groups in self.needles.items():
             if ci:
@@ -207,19 +236,23 @@ class HyperscanScanner(Scanner):
                    elements=len(literals), flags=[hyperscan.HS_FLAG_CASELESS if ci else 0 for _t, ci in literals])
         return db, hyperscan.Scratch(db)
 
-    def scan(self, buf, end, start=0):
-        view = memoryview(buf)[start:end]
+    def scan_triggers(self, buf, end, start=0):
         out = {}
-        if self.trig_db is not None:
-            starts = []
-            add_start = starts.append
-            tlen = [len(t) - start for t in self.triggers]  # ``frm`` is 0 without HS_FLAG_SOM_LEFTMOST
-            self.trig_db[0].scan(view, match_event_handler=lambda i, frm, to, fl, cx: add_start(to - tlen[i]),
-                                 scratch=self.trig_db[1])
-            line_end = -1
-            for p in sorted(starts):
-                if p > line_end and _unescaped(buf, p):
-                    line_end = _mark(buf, p, out, ALL)
+        if self.trig_db is None:
+            return out
+        starts = []
+        add_start = starts.append
+        tlen = [len(t) - start for t in self.triggers]  # ``frm`` is 0 without HS_FLAG_SOM_LEFTMOST
+        self.trig_db[0].scan(memoryview(buf)[start:end], scratch=self.trig_db[1],
+                             match_event_handler=lambda i, frm, to, fl, cx: add_start(to - tlen[i]))
+        line_end = -1
+        for p in sorted(starts):
+            if p > line_end and _unescaped(buf, p):
+                line_end = _mark(buf, p, out, ALL)
+        return out
+
+    def scan_needles(self, buf, end, start=0):
+        out = {}
         if self.db is None:
             return out
         ends = []
@@ -231,7 +264,7 @@ class HyperscanScanner(Scanner):
             add_end(to)
             add_id(i)
 
-        self.db[0].scan(view, match_event_handler=on_match, scratch=self.db[1])
+        self.db[0].scan(memoryview(buf)[start:end], match_event_handler=on_match, scratch=self.db[1])
         if not ends:
             return out
         if start:
@@ -280,11 +313,14 @@ class NdjsonReader:
     lines parsed), ``events``, ``malformed``, ``windows_scanned``/``windows_decoded``, and
     ``bytes_read`` of ``total_bytes`` (on-disk sizes, for progress).
 
+    ``read_ahead=False`` reads and scans every window in the calling thread (same results).
+
     Iterating yields event dicts. ``dispatch()`` yields ``(event, groups)``: the set of needle
     groups the line holds, or ALL (None) when any group may match it (an escape trigger, or a
     window decoded in full)."""
 
-    def __init__(self, paths, scanner=None, loads=None, on_bad=None, window=WINDOW, adaptive=True, on_io_error=None):
+    def __init__(self, paths, scanner=None, loads=None, on_bad=None, window=WINDOW, adaptive=True, on_io_error=None,
+                 read_ahead=True):
         self.paths = list(paths)
         self.scanner = scanner
         self.loads = loads or _json.loads
@@ -293,6 +329,8 @@ class NdjsonReader:
         self.io_errors = 0
         self.window = window
         self.adaptive = adaptive
+        self.read_ahead = read_ahead
+        self._pause = 0
         self.lines = 0
         self.decoded = 0
         self.events = 0
@@ -312,17 +350,19 @@ class NdjsonReader:
             return gzip.open(path, "rb")
         return open(path, "rb", buffering=0)
 
-    def _windows(self, f, seekable):
-        """``(buf, end)``: ``buf[:end]`` holds whole lines (the last line of the input may lack its
-        newline). A regular file is re-read from ``end``; other streams carry the tail over."""
+    def _windows(self, f, seekable, raw):
+        """``(buf, end, pos)``: ``buf[:end]`` holds whole lines (the last line of the input may lack
+        its newline); ``pos`` is the position in ``raw`` (the on-disk stream) after the read, or
+        None. A regular file is re-read from ``end``; other streams carry the tail over."""
         read = getattr(f, "read1", None) or f.read
+        tell = raw.tell if raw is not None else None
         size = self.window
         carry = b""
         while True:
             chunk = read(size)
             if not chunk:
                 if carry:
-                    yield carry, len(carry)
+                    yield carry, len(carry), _tell(tell)
                 return
             if carry:
                 chunk = carry + chunk
@@ -332,15 +372,61 @@ class NdjsonReader:
                 carry = chunk  # a line longer than the window: read on until it ends
                 continue
             end = cut + 1
-            yield chunk, end
             if end < len(chunk):
                 if seekable:
                     f.seek(end - len(chunk), 1)
                 else:
                     carry = chunk[end:]
+            yield chunk, end, _tell(tell)
+
+    def _read_ahead(self, windows):
+        """``windows`` as ``(buf, end, pos, triggers)``, each window read one step ahead in a
+        helper thread, which also finds its trigger lines when memmem is available (reading and
+        memmem run without the GIL, so on two cores they overlap the main thread's needle scan,
+        line count and decoding; the result is the same as in one thread). ``triggers`` is None
+        when the helper did not look (no scanner, a paused scan, no memmem): then the main thread
+        does. An error of the helper is raised here, where the window was asked for."""
+        import threading
+
+        scanner = self.scanner
+        # with one CPU nothing overlaps: Hyperscan's own trigger pass is then cheaper than memmem
+        memmem = scanner is not None and _memmem_ready() and (scanner.backend == "stdlib" or _cpus() > 1)
+        box = [None]
+
+        def step():
+            try:
+                buf, end, pos = next(windows)
+            except StopIteration:
+                box[0] = None, None
+                return
+            except BaseException as exc:  # handed to the main thread
+                box[0] = None, exc
+                return
+            trig = None
+            if memmem and self._pause <= 0 and end > _SMALL:
+                trig = _stdlib_triggers(scanner.triggers, buf, end)
+            box[0] = (buf, end, pos, trig), None
+
+        worker = threading.Thread(target=step, daemon=True)
+        worker.start()
+        try:
+            while True:
+                worker.join()
+                item, exc = box[0]
+                if exc is not None:
+                    raise exc
+                if item is None:
+                    return
+                worker = threading.Thread(target=step, daemon=True)
+                worker.start()
+                yield item
+        finally:
+            worker.join()  # never close the file under a read
+            windows.close()
 
     def _files(self):
-        """``(file number, path, buf, end)`` over every input.
+        """``(file number, path, buf, end, triggers)`` over every input (``triggers``: see
+        ``_read_ahead``).
 
         An input that cannot be opened (a directory, no permission) or that breaks while being
         read (a truncated or corrupt ``.gz``, an I/O error) is counted in ``io_errors`` and
@@ -353,25 +439,33 @@ class NdjsonReader:
         for k, path in enumerate(self.paths):
             lines_before = self.lines  # the consumer counts a window's lines before asking for the next
             f = None
+            windows = None
             try:
                 if _os_path_isdir(path):
                     raise IsADirectoryError(21, "is a directory, not an events file")
                 f = self._open(path)
                 seekable = path != "-" and not path.endswith(".gz")
-                raw = getattr(f, "fileobj", None) or f  # a gzip file's compressed stream, for progress
-                for buf, end in self._windows(f, seekable):
-                    if path != "-":
-                        try:
-                            self.bytes_read = done + raw.tell()
-                        except (OSError, ValueError):
-                            pass
-                    yield k, path, buf, end
+                raw = None if path == "-" else (getattr(f, "fileobj", None) or f)  # a gzip file's compressed stream
+                windows = self._windows(f, seekable, raw)
+                if path != "-" and self.read_ahead:
+                    windows = self._read_ahead(windows)  # not stdin: a read there may never return
+                for item in windows:
+                    if len(item) == 3:
+                        buf, end, pos = item
+                        trig = None
+                    else:
+                        buf, end, pos, trig = item
+                    if pos is not None:
+                        self.bytes_read = done + pos
+                    yield k, path, buf, end, trig
             except (OSError, EOFError, zlib.error) as exc:
                 self.io_errors += 1
                 if self.on_io_error is None:
                     raise
                 self.on_io_error(path, self.lines - lines_before, exc)
             finally:
+                if windows is not None:
+                    windows.close()  # joins the read-ahead thread before the file is closed
                 if path != "-":
                     if f is not None:
                         f.close()
@@ -449,52 +543,54 @@ class NdjsonReader:
             if event is not None:
                 yield event, hits[s]
 
-    def _stream(self):
-        """``(file number, path, buf, end, lines)``: each window with its lines."""
-        for k, path, buf, end in self._files():
-            yield k, path, buf, end, _split_lines(buf, end)
-
-    def _scan_window(self, buf, end, n):
+    def _scan_window(self, buf, end, n, trig):
         """The hits of a window, or None when most of its lines are candidates (then the whole
         window is cheaper to decode, and the next windows are not scanned at all: ``pause``
         windows, doubling while the data stays like this). Only the window's first MiB is scanned
-        to decide."""
+        to decide. ``trig``: the window's trigger lines when the read-ahead thread found them."""
         scanner = self.scanner
         probe = end
         if end > PROBE_BYTES:
             probe = buf.rfind(_NL, 0, PROBE_BYTES) + 1 or end
-        head = scanner.scan(buf, probe)
+        if trig is None:
+            trig = scanner.scan_triggers(buf, end)
+        head = scanner.scan_needles(buf, probe)
         self.windows_scanned += 1
         if self.adaptive:
             lines_in_probe = n if probe == end else buf.count(_NL, 0, probe)
-            if len(head) > ADAPT_SHARE * lines_in_probe:
+            candidates = len(head) + sum(1 for s in trig if s < probe and s not in head)
+            if candidates > ADAPT_SHARE * lines_in_probe:
                 self._pause, self._skip = self._skip, min(self._skip * 2, ADAPT_SKIP_MAX)
                 return None
             self._skip = ADAPT_SKIP
         if probe < end:
-            head.update(scanner.scan(buf, end, probe))
+            head.update(scanner.scan_needles(buf, end, probe))
+        head.update(trig)  # ALL wins over any group set
         return head
 
     def __iter__(self):
         scanner = self.scanner
         self._pause, self._skip = 0, ADAPT_SKIP
         current, base = -1, 0
-        for k, path, buf, end, lines in self._stream():
+        for k, path, buf, end, trig in self._files():
             if k != current:
                 current, base = k, 0
-            n = len(lines)
-            self.lines += n
             hits = None
             if scanner is not None:
                 if self._pause > 0:
                     self._pause -= 1
                 else:
-                    hits = self._scan_window(buf, end, n)
+                    n = _count_lines(buf, end)
+                    hits = self._scan_window(buf, end, n, trig)
             if hits is None:
                 # no prefilter, or most lines are candidates: decoding them all costs less than
                 # picking them one by one (the others cannot match: decoding them changes nothing)
+                lines = _split_lines(buf, end)
+                n = len(lines)
+                self.lines += n
                 yield from self._decode_all(path, base, lines)
             else:
+                self.lines += n
                 for event, _groups in self._decode_hits(path, base, buf, hits):
                     yield event
             base += n
@@ -503,22 +599,60 @@ class NdjsonReader:
         """``(event, groups)`` for the candidate lines (``skip=False``: for every line, with an
         empty set when it holds no needle). Scanning never pauses here: the groups are the point."""
         scanner = self.scanner
+        self._pause = 0
         current, base = -1, 0
-        for k, path, buf, end, lines in self._stream():
+        for k, path, buf, end, trig in self._files():
             if k != current:
                 current, base = k, 0
-            self.lines += len(lines)
+            if scanner is None or not skip:
+                lines = _split_lines(buf, end)
+                n = len(lines)
+            else:
+                n = _count_lines(buf, end)
+            self.lines += n
             if scanner is None:
                 for event in self._decode_all(path, base, lines):
                     yield event, ALL
             else:
-                hits = scanner.scan(buf, end)
+                hits = scanner.scan_needles(buf, end)
+                hits.update(scanner.scan_triggers(buf, end) if trig is None else trig)
                 self.windows_scanned += 1
                 if skip:
                     yield from self._decode_hits(path, base, buf, hits)
                 else:
                     yield from self._decode_all(path, base, lines, hits)
-            base += len(lines)
+            base += n
+
+
+def _count_lines(buf, end):
+    """The number of lines of ``buf[:end]`` (the last may lack its newline). ``BytesIO.readlines``
+    finds newlines with memchr: in CPython 3.11 it is faster than ``bytes.count`` (a byte loop),
+    even though it makes a bytes object of every line (measured: perf3.md)."""
+    return len(_split_lines(buf, end))
+
+
+def _tell(tell):
+    if tell is None:
+        return None
+    try:
+        return tell()
+    except (OSError, ValueError):
+        return None
+
+
+def _cpus():
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _memmem_ready():
+    if not _MEMMEM:
+        _MEMMEM.append(_memmem())
+    return _MEMMEM[0] is not None
 
 
 def _os_path_isdir(path):
