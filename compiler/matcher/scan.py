@@ -390,7 +390,7 @@ class NdjsonReader:
 
         scanner = self.scanner
         # with one CPU nothing overlaps: Hyperscan's own trigger pass is then cheaper than memmem
-        memmem = scanner is not None and _memmem_ready() and (scanner.backend == "stdlib" or _cpus() > 1)
+        memmem = scanner is not None and (scanner.backend == "stdlib" or _cpus() > 1)
         box = [None]
 
         def step():
@@ -403,7 +403,7 @@ class NdjsonReader:
                 box[0] = None, exc
                 return
             trig = None
-            if memmem and self._pause <= 0 and end > _SMALL:
+            if memmem and self._pause <= 0 and end > _SMALL and _memmem_ready():
                 trig = _stdlib_triggers(scanner.triggers, buf, end)
             box[0] = (buf, end, pos, trig), None
 
