@@ -384,3 +384,26 @@ def test_trigger_and_needle_scans_agree_on_large_buffers(data) -> None:
         got.update(trig)
         assert got == expected, cls.__name__
         assert sc.scan(buf, end, start) == expected
+
+
+def test_readers_sharing_a_scanner_run_side_by_side(tmp_path: Path) -> None:
+    """Two readers of one scanner iterated in turn: their helper threads scan at the same time
+    (each with its own Hyperscan scratch, ``Scanner.for_thread``) and both give the full path's
+    events."""
+    import itertools
+
+    path = tmp_path / "edge.ndjson"
+    path.write_bytes(_edge_file(random.Random(9), 900))
+    m = matcher('any where process.name == "dracut"')
+    full = [e for e in m.read([str(path)], prefilter=False) if e.get("process", {}).get("name") == "dracut"]
+    for scan in BACKENDS:
+        readers = [m.read([str(path)], scan=scan) for _ in range(2)]
+        readers[1] = NdjsonReader([str(path)], readers[0].scanner)
+        for r in readers:
+            r.window = 4500
+        got = ([], [])
+        for a, b in itertools.zip_longest(*readers):
+            for out, e in zip(got, (a, b)):
+                if e is not None and e.get("process", {}).get("name") == "dracut":
+                    out.append(e)
+        assert got[0] == full and got[1] == full, scan

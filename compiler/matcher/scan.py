@@ -17,8 +17,8 @@ line holding a real ``\\/`` when a needle has a ``/``. Case-insensitive needles 
 ASCII-lowered window (``bytes.lower`` folds ASCII only, as the matcher does) or with Hyperscan's
 CASELESS flag (ASCII only too). Both backends return the same candidate lines; tests assert it.
 
-Two cores: a helper thread reads the next window and finds its trigger lines with memmem (both
-run without the GIL) while the main thread scans the current window's needles, counts its lines
+Two cores: a helper thread reads the next window and finds its trigger lines (reading, Hyperscan
+and memmem run without the GIL) while the main thread scans the current window's needles, counts its lines
 and decodes its candidates (``read_ahead``; regular and ``.gz`` files, not stdin). Combining the
 needles and the triggers in one Hyperscan database was measured slower than two single-literal
 passes (Hyperscan's multi-literal engine), and the line count is the one full pass left in the
@@ -151,11 +151,15 @@ class Scanner:
         """``{line start: ALL}`` for the lines of ``buf[start:end]`` holding a real trigger escape."""
         return _stdlib_triggers(self.triggers, buf, end, start)
 
+    def for_thread(self):
+        """A scanner giving the same results that may run beside this one in another thread (one
+        per reader's helper thread): this one when it keeps no per-scan state."""
+        return self
+
 
 def _stdlib_triggers(triggers, buf, end, start=0):
-    """The trigger lines found with ``memmem``/``bytes.find``. With memmem (a ctypes call) the
-    search runs without the GIL, so the reader runs it in its read-ahead thread beside the
-    main thread's needle scan (both backends: the lines are the same whoever finds them)."""
+    """The trigger lines found with ``memmem``/``bytes.find`` (a ctypes call to memmem runs
+    without the GIL)."""
     out = {}
     find = _finder(buf)
     for trig in triggers:
@@ -236,15 +240,27 @@ class HyperscanScanner(Scanner):
                    elements=len(literals), flags=[hyperscan.HS_FLAG_CASELESS if ci else 0 for _t, ci in literals])
         return db, hyperscan.Scratch(db)
 
+    def for_thread(self):
+        """The same databases with scratch spaces of its own (Hyperscan: one scratch per thread)."""
+        import copy
+
+        import hyperscan
+
+        other = copy.copy(self)
+        other.db = None if self.db is None else (self.db[0], hyperscan.Scratch(self.db[0]))
+        other.trig_db = None if self.trig_db is None else (self.trig_db[0], hyperscan.Scratch(self.trig_db[0]))
+        return other
+
     def scan_triggers(self, buf, end, start=0):
         out = {}
         if self.trig_db is None:
             return out
+        db, scratch = self.trig_db
         starts = []
         add_start = starts.append
         tlen = [len(t) - start for t in self.triggers]  # ``frm`` is 0 without HS_FLAG_SOM_LEFTMOST
-        self.trig_db[0].scan(memoryview(buf)[start:end], scratch=self.trig_db[1],
-                             match_event_handler=lambda i, frm, to, fl, cx: add_start(to - tlen[i]))
+        db.scan(memoryview(buf)[start:end], scratch=scratch,
+                match_event_handler=lambda i, frm, to, fl, cx: add_start(to - tlen[i]))
         line_end = -1
         for p in sorted(starts):
             if p > line_end and _unescaped(buf, p):
@@ -381,17 +397,17 @@ class NdjsonReader:
 
     def _read_ahead(self, windows):
         """``windows`` as ``(buf, end, pos, triggers)``, each window read one step ahead in a
-        helper thread, which also finds its trigger lines when memmem is available (reading and
-        memmem run without the GIL, so on two cores they overlap the main thread's needle scan,
-        line count and decoding; the result is the same as in one thread). ``triggers`` is None
-        when the helper did not look (no scanner, a paused scan, no memmem): then the main thread
+        helper thread, which also finds its trigger lines (``scan_triggers``). Reading, Hyperscan
+        (its binding releases the GIL during ``hs_scan``) and memmem (a ctypes call) run without
+        the GIL, so on two cores they overlap the main thread's needle scan, line count and
+        decoding; the results are the same as in one thread. ``triggers`` is None when the
+        helper did not look (no scanner, a paused scan, a small window): then the main thread
         does. An error of the helper is raised here, where the window was asked for."""
         import threading
 
         scanner = self.scanner
-        # with one CPU nothing overlaps: Hyperscan's own trigger pass is then cheaper than memmem
-        memmem = scanner is not None and (scanner.backend == "stdlib" or _cpus() > 1)
         box = [None]
+        own = []  # the helper's scanner (its own Hyperscan scratch), made by the helper when needed
 
         def step():
             try:
@@ -403,8 +419,10 @@ class NdjsonReader:
                 box[0] = None, exc
                 return
             trig = None
-            if memmem and self._pause <= 0 and end > _SMALL and _memmem_ready():
-                trig = _stdlib_triggers(scanner.triggers, buf, end)
+            if scanner is not None and self._pause <= 0 and end > _SMALL:
+                if not own:
+                    own.append(scanner.for_thread())
+                trig = own[0].scan_triggers(buf, end)
             box[0] = (buf, end, pos, trig), None
 
         worker = threading.Thread(target=step, daemon=True)
@@ -638,21 +656,6 @@ def _tell(tell):
         return tell()
     except (OSError, ValueError):
         return None
-
-
-def _cpus():
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def _memmem_ready():
-    if not _MEMMEM:
-        _MEMMEM.append(_memmem())
-    return _MEMMEM[0] is not None
 
 
 def _os_path_isdir(path):
