@@ -331,8 +331,8 @@ def _edge_file(rng: random.Random, n: int) -> bytes:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_read_ahead_windows_equal_full_path(tmp_path: Path, seed: int) -> None:
     """Hits on window boundaries, lines longer than a window, CRLF, blank lines, no final newline,
-    escapes next to a needle: with windows of 4-64 KiB (the helper thread finds the triggers with
-    memmem) and without the helper thread, with either scan, adaptive or not, the matches and the
+    escapes next to a needle: with windows of 4-64 KiB (the helper thread finds the triggers, and
+    with a small probe part of the needles) and without the helper thread, with either scan, adaptive or not, the matches and the
     line count are the full path's."""
     import gzip
 
@@ -350,11 +350,14 @@ def test_read_ahead_windows_equal_full_path(tmp_path: Path, seed: int) -> None:
         for scan in BACKENDS:
             for window in (4097, 5003, 8192, 1 << 16):
                 for read_ahead in (True, False):
-                    for adaptive in (True, False):
+                    for adaptive, probe in ((True, 1 << 20), (False, 1 << 20), (True, 1500), (False, 3000)):
+                        # a probe smaller than the window: the helper thread scans the needles of
+                        # the window's second half (HyperscanScanner.helper_share)
                         reader = m.read([str(p)], scan=scan)
                         reader.window, reader.read_ahead, reader.adaptive = window, read_ahead, adaptive
+                        reader.probe_bytes = probe
                         got = _ids(m.run(reader))
-                        assert got == full, (p.name, scan, window, read_ahead, adaptive)
+                        assert got == full, (p.name, scan, window, read_ahead, adaptive, probe)
                         assert reader.lines == lines
                         assert reader.decoded < lines
 

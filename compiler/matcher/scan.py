@@ -126,6 +126,7 @@ class Scanner:
     real ``\\u``."""
 
     backend = "stdlib"
+    helper_share = 0.0  # the share of a window's needle scan the reader's helper thread takes
 
     def __init__(self, groups):
         self.ngroups = len(groups)
@@ -193,6 +194,8 @@ class StdlibScanner(Scanner):
     case-insensitive ones); after a hit the search resumes at the end of the line. The cost grows
     with the number of distinct needles: meant for one rule's needles, not for hundreds."""
 
+    helper_share = 0.0  # the helper thread's memmem trigger search already matches the main thread's work
+
     def scan_needles(self, buf, end, start=0):
         out = {}
         find = _finder(buf)
@@ -222,6 +225,7 @@ class HyperscanScanner(Scanner):
     the triggers are unlike the needles, so two passes beat one. A Python callback per hit."""
 
     backend = "hyperscan"
+    helper_share = 0.5  # of a window's needle scan, done by the reader's helper thread (see NdjsonReader)
 
     def __init__(self, groups):
         import hyperscan
@@ -346,6 +350,7 @@ class NdjsonReader:
         self.window = window
         self.adaptive = adaptive
         self.read_ahead = read_ahead
+        self.probe_bytes = PROBE_BYTES
         self._pause = 0
         self.lines = 0
         self.decoded = 0
@@ -418,12 +423,14 @@ class NdjsonReader:
             except BaseException as exc:  # handed to the main thread
                 box[0] = None, exc
                 return
-            trig = None
+            pre = None
             if scanner is not None and self._pause <= 0 and end > _SMALL:
                 if not own:
                     own.append(scanner.for_thread())
-                trig = own[0].scan_triggers(buf, end)
-            box[0] = (buf, end, pos, trig), None
+                helper = own[0]
+                mid = self._split(buf, end, self._probe(buf, end), helper.helper_share)
+                pre = helper.scan_triggers(buf, end), mid, helper.scan_needles(buf, end, mid) if mid < end else {}
+            box[0] = (buf, end, pos, pre), None
 
         worker = threading.Thread(target=step, daemon=True)
         worker.start()
@@ -470,12 +477,12 @@ class NdjsonReader:
                 for item in windows:
                     if len(item) == 3:
                         buf, end, pos = item
-                        trig = None
+                        pre = None
                     else:
-                        buf, end, pos, trig = item
+                        buf, end, pos, pre = item
                     if pos is not None:
                         self.bytes_read = done + pos
-                    yield k, path, buf, end, trig
+                    yield k, path, buf, end, pre
             except (OSError, EOFError, zlib.error) as exc:
                 self.io_errors += 1
                 if self.on_io_error is None:
@@ -561,17 +568,33 @@ class NdjsonReader:
             if event is not None:
                 yield event, hits[s]
 
-    def _scan_window(self, buf, end, n, trig):
+    def _probe(self, buf, end):
+        """The end of the part of a window scanned first (its first ``probe_bytes``, whole lines)."""
+        if end > self.probe_bytes:
+            return buf.rfind(_NL, 0, self.probe_bytes) + 1 or end
+        return end
+
+    @staticmethod
+    def _split(buf, end, probe, share):
+        """Where the helper thread's part of a window's needle scan starts: a line start after the
+        probe leaving about ``share`` of the window to the helper, or ``end`` (no part)."""
+        if share <= 0 or probe >= end:
+            return end
+        mid = buf.rfind(_NL, probe, probe + int((end - probe) * (1 - share))) + 1
+        return mid if mid > probe else end
+
+    def _scan_window(self, buf, end, n, pre):
         """The hits of a window, or None when most of its lines are candidates (then the whole
         window is cheaper to decode, and the next windows are not scanned at all: ``pause``
         windows, doubling while the data stays like this). Only the window's first MiB is scanned
-        to decide. ``trig``: the window's trigger lines when the read-ahead thread found them."""
+        to decide. ``pre``: what the read-ahead thread found, ``(trigger lines, mid, needle hits
+        in buf[mid:end])``, or None."""
         scanner = self.scanner
-        probe = end
-        if end > PROBE_BYTES:
-            probe = buf.rfind(_NL, 0, PROBE_BYTES) + 1 or end
-        if trig is None:
-            trig = scanner.scan_triggers(buf, end)
+        probe = self._probe(buf, end)
+        if pre is None:
+            trig, mid, part = scanner.scan_triggers(buf, end), end, None
+        else:
+            trig, mid, part = pre
         head = scanner.scan_needles(buf, probe)
         self.windows_scanned += 1
         if self.adaptive:
@@ -581,8 +604,10 @@ class NdjsonReader:
                 self._pause, self._skip = self._skip, min(self._skip * 2, ADAPT_SKIP_MAX)
                 return None
             self._skip = ADAPT_SKIP
-        if probe < end:
-            head.update(scanner.scan_needles(buf, end, probe))
+        if probe < mid:
+            head.update(scanner.scan_needles(buf, mid, probe))
+        if part:
+            head.update(part)  # other lines than the main thread's
         head.update(trig)  # ALL wins over any group set
         return head
 
@@ -590,7 +615,7 @@ class NdjsonReader:
         scanner = self.scanner
         self._pause, self._skip = 0, ADAPT_SKIP
         current, base = -1, 0
-        for k, path, buf, end, trig in self._files():
+        for k, path, buf, end, pre in self._files():
             if k != current:
                 current, base = k, 0
             hits = None
@@ -599,7 +624,7 @@ class NdjsonReader:
                     self._pause -= 1
                 else:
                     n = _count_lines(buf, end)
-                    hits = self._scan_window(buf, end, n, trig)
+                    hits = self._scan_window(buf, end, n, pre)
             if hits is None:
                 # no prefilter, or most lines are candidates: decoding them all costs less than
                 # picking them one by one (the others cannot match: decoding them changes nothing)
@@ -619,7 +644,7 @@ class NdjsonReader:
         scanner = self.scanner
         self._pause = 0
         current, base = -1, 0
-        for k, path, buf, end, trig in self._files():
+        for k, path, buf, end, pre in self._files():
             if k != current:
                 current, base = k, 0
             if scanner is None or not skip:
@@ -633,7 +658,7 @@ class NdjsonReader:
                     yield event, ALL
             else:
                 hits = scanner.scan_needles(buf, end)
-                hits.update(scanner.scan_triggers(buf, end) if trig is None else trig)
+                hits.update(scanner.scan_triggers(buf, end) if pre is None else pre[0])
                 self.windows_scanned += 1
                 if skip:
                     yield from self._decode_hits(path, base, buf, hits)
