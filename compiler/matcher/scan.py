@@ -17,12 +17,16 @@ line holding a real ``\\/`` when a needle has a ``/``. Case-insensitive needles 
 ASCII-lowered window (``bytes.lower`` folds ASCII only, as the matcher does) or with Hyperscan's
 CASELESS flag (ASCII only too). Both backends return the same candidate lines; tests assert it.
 
-Two cores: a helper thread reads the next window and finds its trigger lines (reading, Hyperscan
-and memmem run without the GIL) while the main thread scans the current window's needles, counts its lines
-and decodes its candidates (``read_ahead``; regular and ``.gz`` files, not stdin). Combining the
-needles and the triggers in one Hyperscan database was measured slower than two single-literal
-passes (Hyperscan's multi-literal engine), and the line count is the one full pass left in the
-main thread (``BytesIO.readlines``, memchr per line, beat ``bytes.count``'s byte loop).
+Two cores (``read_ahead``; regular and ``.gz`` files, not stdin): a helper thread reads the next
+window and finds its trigger lines, and with Hyperscan also scans the needles of the second half
+of the window (``helper_share``), while the main thread scans the rest, counts the window's lines
+and decodes its candidates. Reading, ``hs_scan`` (the binding releases the GIL) and memmem (a
+ctypes call) run without the GIL, so the two threads overlap; the results are the same as with
+one thread (tests compare). Measured and not taken (perf3.md): one Hyperscan database for the
+needles and the triggers is slower than two single-literal passes (the multi-literal engine
+runs at 40% of the single-literal one); counting lines with ``bytes.count`` (a byte loop) or
+``bytes.replace`` is slower than ``BytesIO.readlines`` (memchr per line), which stays the one
+full pass the main thread makes over every window.
 
 When most lines are candidates anyway (a rule whose best literal is in most lines), scanning costs
 more than it saves: when the first MiB of a window shows a candidate share above ``ADAPT_SHARE``,
