@@ -356,6 +356,7 @@ class NdjsonReader:
         self.read_ahead = read_ahead
         self.probe_bytes = PROBE_BYTES
         self._pause = 0
+        self._helper_needles = False  # the helper scans needles once a window was found worth scanning
         self.lines = 0
         self.decoded = 0
         self.events = 0
@@ -432,7 +433,10 @@ class NdjsonReader:
                 if not own:
                     own.append(scanner.for_thread())
                 helper = own[0]
-                mid = self._split(buf, end, self._probe(buf, end), helper.helper_share)
+                # the needle half only while windows are being scanned: a frequent needle's hits
+                # cost a callback each, wasted on a window that is then decoded whole
+                share = helper.helper_share if self._helper_needles else 0.0
+                mid = self._split(buf, end, self._probe(buf, end), share)
                 pre = helper.scan_triggers(buf, end), mid, helper.scan_needles(buf, end, mid) if mid < end else {}
             box[0] = (buf, end, pos, pre), None
 
@@ -606,8 +610,10 @@ class NdjsonReader:
             candidates = len(head) + sum(1 for s in trig if s < probe and s not in head)
             if candidates > ADAPT_SHARE * lines_in_probe:
                 self._pause, self._skip = self._skip, min(self._skip * 2, ADAPT_SKIP_MAX)
+                self._helper_needles = False
                 return None
             self._skip = ADAPT_SKIP
+        self._helper_needles = True
         if probe < mid:
             head.update(scanner.scan_needles(buf, mid, probe))
         if part:
