@@ -497,8 +497,9 @@ loaded machine says nothing):
         --only sequence                     goal 4 (about 6 minutes)
   python benchmarks/bench_ndjson.py --lines 200000 --only instructions
       Load-independent (valgrind instruction counts, any machine): goals 1-2 on the first
-      --callgrind-lines (200k) lines, end to end and past start-up. About 15 minutes of CPU
-      (most of it eql under valgrind).
+      --callgrind-lines (200k) lines, end to end and past start-up, and per thread for eqlc's
+      prefilter runs (callgrind --separate-threads: the two-core critical path). About 25 minutes
+      of CPU (most of it eql and the frequent-literal rule under valgrind).
   python benchmarks/bench_ndjson.py --lines 200000 --only startup --callgrind
       Goal 5 alone, with instruction counts. About a minute.
   python benchmarks/bench_ndjson.py --quick
