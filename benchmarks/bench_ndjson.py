@@ -399,6 +399,24 @@ def _valgrind_instructions(cmd: list, env: Optional[dict] = None, output: bool =
     return (n, out.stdout.strip()) if output else n
 
 
+def _valgrind_threads(cmd: list, env: Optional[dict] = None) -> list:
+    """Instructions per thread (callgrind ``--separate-threads``), the main thread first. eqlc's
+    reader reads the next window and finds its escape triggers in a helper thread while the main
+    thread works on the current one (compiler/matcher/scan.py ``_read_ahead``): valgrind runs the
+    threads one at a time, so the total counts the work, and the larger of the main thread's
+    and the helpers' counts bounds what two cores can do in parallel (the critical path).
+    valgrind numbers threads by slot, so a file may hold several helper threads that ran one
+    after another; they never overlap each other (one window ahead)."""
+    with tempfile.TemporaryDirectory(prefix="eqlc-cg-") as tmp:
+        subprocess.run(["valgrind", "--tool=callgrind", "--separate-threads=yes",
+                        f"--callgrind-out-file={tmp}/cg.out", *cmd], capture_output=True, text=True, check=True, env=env)
+        counts = []
+        for f in sorted(Path(tmp).glob("cg.out-*"), key=lambda f: int(f.name.rsplit("-", 1)[1])):
+            m = re.search(r"^totals:\s+(\d+)", f.read_text(errors="replace"), re.M)
+            counts.append(int(m.group(1)) if m else 0)
+    return counts
+
+
 def bench_instructions(real: Path, scalar: Path, lines: int, data: Path) -> dict:
     """Load-independent: instructions executed (valgrind) by each contender of goals 1 and 2 on
     the first ``lines`` lines, every one a fresh process as installed (bytecode cached), start-up
@@ -430,6 +448,14 @@ def bench_instructions(real: Path, scalar: Path, lines: int, data: Path) -> dict
         got[name], counts[name] = _valgrind_instructions(cmd(str(part), str(spart)), env, output=True)
         print(f"  {name}: {got[name]:,} instructions ({startup[name]:,} on an empty file), {counts[name]} matches",
               file=sys.stderr, flush=True)
+    threads = {}
+    for name in ("seed_eqlc_cli_hyperscan", "seed_eqlc_cli_stdlib", "frequent_eqlc_cli_prefilter"):
+        per = _valgrind_threads(cmds[name](str(part), str(spart)), env)
+        main_work, helpers = per[0] - startup[name], sum(per[1:])
+        threads[name] = {"main": per[0], "main_past_startup": main_work, "helpers": helpers,
+                         "critical_path_past_startup": max(main_work, helpers)}
+        print(f"  {name}: main thread {per[0]:,} ({main_work:,} past start-up), helper threads {helpers:,}",
+              file=sys.stderr, flush=True)
     seed_counts = {k: v for k, v in counts.items() if k.startswith("seed")}
     freq_counts = {k: v for k, v in counts.items() if k.startswith("frequent")}
     assert len(set(seed_counts.values())) == 1, f"contenders disagree on the number of matches: {seed_counts}"
@@ -445,7 +471,12 @@ def bench_instructions(real: Path, scalar: Path, lines: int, data: Path) -> dict
 
     return {"lines": lines, "matches": {"seed": counts["seed_eqlc_cli_hyperscan"],
                                         "frequent": counts["frequent_eqlc_cli_prefilter"]},
-            "instructions": got, "startup_instructions": startup, "end_to_end": ratios(got), "per_line": ratios(work)}
+            "instructions": got, "startup_instructions": startup, "end_to_end": ratios(got), "per_line": ratios(work),
+            "threads": threads, "two_cores": {
+                "seed_x_eql_per_line": {k: work["seed_eql_orjson_scalar_copy"] / threads[k]["critical_path_past_startup"]
+                                        for k in ("seed_eqlc_cli_hyperscan", "seed_eqlc_cli_stdlib")},
+                "seed_x_eql_end_to_end": {k: got["seed_eql_orjson_scalar_copy"] / (startup[k] + threads[k]["critical_path_past_startup"])
+                                          for k in ("seed_eqlc_cli_hyperscan", "seed_eqlc_cli_stdlib")}}}
 
 
 EPILOG = """\
@@ -466,8 +497,9 @@ loaded machine says nothing):
         --only sequence                     goal 4 (about 6 minutes)
   python benchmarks/bench_ndjson.py --lines 200000 --only instructions
       Load-independent (valgrind instruction counts, any machine): goals 1-2 on the first
-      --callgrind-lines (200k) lines, end to end and past start-up. About 15 minutes of CPU
-      (most of it eql under valgrind).
+      --callgrind-lines (200k) lines, end to end and past start-up, and per thread for eqlc's
+      prefilter runs (callgrind --separate-threads: the two-core critical path). About 25 minutes
+      of CPU (most of it eql and the frequent-literal rule under valgrind).
   python benchmarks/bench_ndjson.py --lines 200000 --only startup --callgrind
       Goal 5 alone, with instruction counts. About a minute.
   python benchmarks/bench_ndjson.py --quick
@@ -606,6 +638,15 @@ def print_report(r: dict) -> None:
             print(f"      1. Hyperscan vs the full decode: {_vs(n['seed_hyperscan_x_full_decode'], 4)}")
             print(f"      1. stdlib vs the full decode:    {n['seed_stdlib_x_full_decode']:.2f}x (the 4x goal is the default scan's)")
             print(f"      2. frequent rule, prefilter vs the full decode: {_vs(n['frequent_prefilter_x_full_decode'], 0.95)}")
+        if q.get("threads"):
+            print("   per thread (callgrind --separate-threads; the reader's helper thread reads ahead and finds escape triggers):")
+            for k, v in q["threads"].items():
+                print(f"      {k:32s} main {v['main_past_startup']:>14,} past start-up, helpers {v['helpers']:>14,}")
+            t = q["two_cores"]
+            for k in ("seed_eqlc_cli_hyperscan", "seed_eqlc_cli_stdlib"):
+                goal = 20 if "hyperscan" in k else 10
+                print(f"      {k} vs eql on the critical path (two free cores): past start-up "
+                      f"{t['seed_x_eql_per_line'][k]:.2f}x, end to end {_vs(t['seed_x_eql_end_to_end'][k], goal)}")
     if "startup" in r:
         s = r["startup"]
         print(f"\n5. start-up: `{s['command']}`")

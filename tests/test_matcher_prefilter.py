@@ -295,3 +295,118 @@ def test_large_windows_probe(tmp_path: Path, share: float) -> None:
             assert reader.lines == 12000
             if share < 0.5:
                 assert reader.decoded < 1000
+
+
+# ------------------------------------------------------------------------------------------------
+# The read-ahead path: windows above 4 KiB, whose trigger escapes a helper thread finds with memmem
+# while the main thread scans the needles (scan.py ``NdjsonReader._read_ahead``)
+# ------------------------------------------------------------------------------------------------
+
+
+def _edge_file(rng: random.Random, n: int) -> bytes:
+    """Lines that put needles and escapes where windows and lines end: a needle spelled with an
+    escape beside it (``\\u0064racut``, ``"dracut\\u0000"``, ``\\\\u0064`` that is no escape),
+    escapes only in keys, CRLF line ends, blank lines, lines longer than any test window, and
+    filler of random length so that these fall on every offset of a window."""
+    import orjson
+
+    kinds = [
+        lambda i: orjson.dumps({"_id": f"a{i}", "process": {"name": "dracut"}}),
+        lambda i: b'{"_id":"b%d","process":{"name":"\\u0064racut"}}' % i,
+        lambda i: b'{"_id":"c%d","process":{"name":"dracu\\u0074"},"x":"\\\\u0064"}' % i,
+        lambda i: b'{"_id":"d%d","process":{"name":"dracut\\u0000"}}' % i,
+        lambda i: b'{"_id":"e%d","process":{"n\\u0061me":"dracut"}}' % i,
+        lambda i: b'{"_id":"f%d","process":{"name":"dr\\\\u0061cut"}}' % i,
+        lambda i: b'{"_id":"g%d","process":{"name":"dracut"}}\r' % i,
+        lambda i: b'{"_id":"h%d","process":{"name":"bash"},"pad":"%s"}' % (i, b"dracu" * rng.randint(900, 3000)),
+        lambda i: b'{"_id":"i%d","process":{"name":"dracut"},"pad":"%s"}' % (i, b"p" * rng.randint(5000, 12000)),
+        lambda i: b"",
+        lambda i: b'{"_id":"j%d","process":{"name":"b%s"}}' % (i, b"a" * rng.randint(0, 700)),
+    ]
+    weights = [3, 2, 2, 1, 2, 1, 2, 1, 1, 1, 30]
+    lines = [rng.choices(kinds, weights)[0](i) for i in range(n)]
+    return b"\n".join(lines)  # no final newline
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_read_ahead_windows_equal_full_path(tmp_path: Path, seed: int) -> None:
+    """Hits on window boundaries, lines longer than a window, CRLF, blank lines, no final newline,
+    escapes next to a needle: with windows of 4-64 KiB (the helper thread finds the triggers, and
+    with a small probe part of the needles) and without the helper thread, with either scan, adaptive or not, the matches and the
+    line count are the full path's."""
+    import gzip
+
+    rng = random.Random(seed)
+    data = _edge_file(rng, 900)
+    path = tmp_path / "edge.ndjson"
+    path.write_bytes(data)
+    gz = tmp_path / "edge.ndjson.gz"
+    gz.write_bytes(gzip.compress(data))
+    m = matcher('any where process.name == "dracut"')
+    full, reader = _run(m, path, prefilter=False)
+    lines = data.count(b"\n") + 1
+    assert reader.lines == lines and len(full) > 50
+    for p in (path, gz):
+        for scan in BACKENDS:
+            for window in (4097, 5003, 8192, 1 << 16):
+                for read_ahead in (True, False):
+                    for adaptive, probe in ((True, 1 << 20), (False, 1 << 20), (True, 1500), (False, 3000)):
+                        # a probe smaller than the window: the helper thread scans the needles of
+                        # the window's second half (HyperscanScanner.helper_share)
+                        reader = m.read([str(p)], scan=scan)
+                        reader.window, reader.read_ahead, reader.adaptive = window, read_ahead, adaptive
+                        reader.probe_bytes = probe
+                        got = _ids(m.run(reader))
+                        assert got == full, (p.name, scan, window, read_ahead, adaptive, probe)
+                        assert reader.lines == lines
+                        assert reader.decoded < lines
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_trigger_and_needle_scans_agree_on_large_buffers(data) -> None:
+    """Above 4 KiB the stdlib scan (and the read-ahead thread's trigger search) uses memmem: the
+    needle and trigger scans, each backend's and the read-ahead's, give the naive line-by-line
+    answer, from any start offset at a line boundary."""
+    from eqlc.matcher.scan import _stdlib_triggers
+
+    alphabet = [b"a", b"dr", b"acut", b"\\", b"u", b"00", b"/", b'"', b"\n", b"\r\n", b"\xc3\xa9", b"x"]
+    body = b"".join(data.draw(st.lists(st.sampled_from(alphabet), max_size=400)))
+    buf = b"f" * data.draw(st.integers(4097, 6000)) + b"\n" + body
+    end = buf.rfind(b"\n") + 1 if data.draw(st.booleans()) else len(buf)
+    groups = [[(b'"dracut"', False), (b"dr", False)]] if data.draw(st.booleans()) else [[(b"acut/", False)], [(b"\xc3\xa9", False)]]
+    expected = _naive(buf, end, groups)
+    nl = [i + 1 for i, c in enumerate(buf[:end]) if c == 10]
+    start = data.draw(st.sampled_from([0] + nl[:5]))
+    expected = {s: g for s, g in expected.items() if s >= start}
+    for cls in [StdlibScanner] + ([HyperscanScanner] if "hyperscan" in BACKENDS else []):
+        sc = cls(groups)
+        trig = sc.scan_triggers(buf, end, start)
+        assert trig == _stdlib_triggers(sc.triggers, buf, end, start)
+        got = sc.scan_needles(buf, end, start)
+        got.update(trig)
+        assert got == expected, cls.__name__
+        assert sc.scan(buf, end, start) == expected
+
+
+def test_readers_sharing_a_scanner_run_side_by_side(tmp_path: Path) -> None:
+    """Two readers of one scanner iterated in turn: their helper threads scan at the same time
+    (each with its own Hyperscan scratch, ``Scanner.for_thread``) and both give the full path's
+    events."""
+    import itertools
+
+    path = tmp_path / "edge.ndjson"
+    path.write_bytes(_edge_file(random.Random(9), 900))
+    m = matcher('any where process.name == "dracut"')
+    full = [e for e in m.read([str(path)], prefilter=False) if e.get("process", {}).get("name") == "dracut"]
+    for scan in BACKENDS:
+        readers = [m.read([str(path)], scan=scan) for _ in range(2)]
+        readers[1] = NdjsonReader([str(path)], readers[0].scanner)
+        for r in readers:
+            r.window = 4500
+        got = ([], [])
+        for a, b in itertools.zip_longest(*readers):
+            for out, e in zip(got, (a, b)):
+                if e is not None and e.get("process", {}).get("name") == "dracut":
+                    out.append(e)
+        assert got[0] == full and got[1] == full, scan
