@@ -44,8 +44,10 @@ def _rule(text: str) -> Rule:
 
 @pytest.mark.parametrize("profile", ["defender", "sentinel-asim"])
 @pytest.mark.parametrize("negated", [False, True])
-def test_cidr_match_selects_what_elasticsearch_selects(profile, negated):
-    text = f'network where process.name == "curl" and {"not " if negated else ""}cidrMatch(destination.ip, {BLOCKS})'
+@pytest.mark.parametrize("blocks", [BLOCKS, '"::ffff:10.0.0.0/104"', '"::/0"', '"::ffff:0:0/96", "fe80::/10"', '"0.0.0.0/0"'])
+def test_cidr_match_selects_what_elasticsearch_selects(profile, negated, blocks):
+    """Also IPv6 blocks over the IPv4-mapped space, which hold IPv4 addresses as in Elasticsearch."""
+    text = f'network where process.name == "curl" and {"not " if negated else ""}cidrMatch(destination.ip, {blocks})'
     rule = _rule(text)
     events = _events()
     t = TARGET.compile(rule, profile=profile)
