@@ -119,7 +119,7 @@ def test_counts_per_profile_and_family(refusals):
     for profile, o in observed.items():
         kinds = collections.Counter()
         for name, n in o["families"].items():
-            kinds[next(kind_of(f, profile) for f in SPEC["families"] if f["name"] == name)] += n
+            kinds[next((kind_of(f, profile) for f in SPEC["families"] if f["name"] == name), "unclassified")] += n
         print(f"\nKQL {profile}: {o['translated']} translated; refused by kind: {dict(kinds)}")
         for name, n in o["families"].items():
             print(f"  {n:4d}  {name}")
