@@ -305,6 +305,27 @@ def test_mapping_types() -> None:
     assert ids('process where when == "17-12-2022"', events, mapping=im) == ["a"]
 
 
+def test_a_number_or_bool_in_a_keyword_field_is_its_text() -> None:
+    """Elasticsearch indexes a JSON number or bool in a keyword field as its text
+    ({"extension": 1000} is the keyword "1000"). Regression: the runtime-built keyword getter
+    passed the int through, and the case-insensitive keyword test crashed on it
+    ('int' object has no attribute 'isascii'; the osquery verifier's reference matcher on
+    rules_building_block/credential_access_mdmp_file_unusual_extension.toml, whose witnesses hold
+    file.extension 1000)."""
+    im = infer_mapping([], {"properties": {"file": {"properties": {"extension": {"type": "keyword"}}},
+                                           "event": {"properties": {"category": {"type": "keyword"}}}}})
+    events = [{"_id": "i", "event": {"category": "file"}, "file": {"extension": 1000}},
+              {"_id": "b", "event": {"category": "file"}, "file": {"extension": [True, "dmp"]}},
+              {"_id": "f", "event": {"category": "file"}, "file": {"extension": 1.5}},
+              {"_id": "s", "event": {"category": "file"}, "file": {"extension": "DMP"}}]
+    assert ids('file where file.extension : ("dmp", "mdmp")', events, mapping=im) == ["b", "s"]
+    assert ids('file where not file.extension : ("dmp", "mdmp")', events, mapping=im) == ["i", "f"]
+    assert ids('file where file.extension == "1000"', events, mapping=im) == ["i"]
+    assert ids('file where file.extension : "TRUE"', events, mapping=im) == ["b"]
+    assert ids('file where file.extension like~ "1.*"', events, mapping=im) == ["f"]
+    assert ids('file where length(file.extension) == 4', [e for e in events if e["_id"] != "b"], mapping=im) == ["i"]
+
+
 def test_date_literals_round_like_range_queries() -> None:
     """A date literal missing fields covers the whole period for == (ES date math rounding)."""
     e = [{"_id": "a", "event": {"category": "process"}, "@timestamp": "2017-08-30T20:47:33.500Z"}]

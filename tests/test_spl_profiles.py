@@ -155,11 +155,15 @@ def test_arguments_are_the_words_of_the_command_line():
     events = [E("1", process__command_line="ps -EncodedCommand abc", process__args=["ps", "-EncodedCommand", "abc"], process__args_count=3),
               E("2", process__command_line="ps -nop -enc x", process__args=["ps", "-nop", "-enc", "x"], process__args_count=4),
               E("3", process__command_line="ps -enc", process__args=["ps", "-enc"], process__args_count=2),
-              E("4", process__command_line="ps  -enc a", process__args=["ps", "", "-enc", "a"], process__args_count=4),  # outside
+              E("4", process__command_line="ps  -enc a", process__args=["ps", "", "-enc", "a"], process__args_count=4),
               E("5", process__command_line='"C:\\a b\\ps.exe" -enc x', process__args=["C:\\a b\\ps.exe", "-enc", "x"],
-                process__args_count=3)]  # quoted argument: outside
+                process__args_count=3),
+              E("6", process__command_line='"C:\\a -enc\\ps.exe" x', process__args=["C:\\a -enc\\ps.exe", "x"],
+                process__args_count=2)]  # quoted argument whose words answer otherwise: outside
     got, outside = agree(q, "cim", events)
-    assert got == ["1"] and set(outside) == {"4", "5"}
+    # 4 (two spaces) and 5 (a quoted argument) break "the line is the arguments joined by single
+    # spaces", but every test on the arguments answers alike on the split line: inside, and agreeing
+    assert got == ["1", "4", "5"] and set(outside) == {"6"}
     assert compile_('process where process.args == "a b"', "cim").status is Status.REFUSED
 
 
@@ -248,3 +252,39 @@ def test_windows_profile_refuses_rules_written_for_other_platforms():
         if refused:
             assert "written for linux" in t.notes[0]
         assert SPL.compile(Rule(query=parse_query(q), query_text=q, name="t", tags=tags), profile="cim").status is not Status.REFUSED
+
+
+def test_a_branch_that_does_not_read_the_arguments_is_not_doubted_for_its_command_line():
+    """Regression (spl:windows vacuous pair, cross-platform/execution_azure_run_command_script_child_process.toml):
+    the Windows branch needs a parent command line with two spaces, which broke the argument
+    assumption of the other branch's process.parent.args test on every positive; the test answers
+    alike on the split line, so those positives are inside and agree."""
+    q = ('process where event.type == "start" and ((process.parent.name == "powershell.exe" and '
+         'process.parent.command_line like "powershell  -File script?.ps1") or '
+         '(process.parent.name == "bash" and process.parent.args like "/var/lib/waagent/*/script.sh"))')
+    line = "powershell  -File script1.ps1"
+    events = [E("1", event__type=["start"], host__os__type="windows",
+                process__parent__name="powershell.exe", process__parent__executable="C:\\Windows\\powershell.exe",
+                process__parent__command_line=line, process__parent__args=["powershell", "-File", "script1.ps1"]),
+              E("2", event__type=["start"], host__os__type="windows",
+                process__parent__name="powershell.exe", process__parent__executable="C:\\Windows\\powershell.exe",
+                process__parent__command_line="powershell -File other.ps1", process__parent__args=["powershell", "-File", "other.ps1"])]
+    got, outside = agree(q, "windows", events)
+    assert got == ["1"] and not outside
+
+
+def test_a_sequence_whose_steps_the_profile_cannot_keep_apart_is_refused():
+    """Owed refusal (spl:windows vacuous pair, windows/defense_evasion_suspicious_wmi_script.toml):
+    a process start step and an image-load step are both ECS process events, so each is read as a
+    row of both Sysmon datasets; the start step never holds on an image load (event.type change),
+    so no match could be inside the stated assumptions."""
+    q = ('sequence by process.entity_id with maxspan=2m '
+         '[process where event.type == "start" and process.name : "WMIC.exe"] '
+         '[any where event.category == "process" and event.action : "Image loaded*" and file.name : "jscript.dll"]')
+    t = compile_(q, "windows")
+    assert t.status is Status.REFUSED
+    assert "cannot keep apart" in t.notes[0] and "sysmon.image_load" in t.notes[0] and "event.type" in t.notes[0]
+    # a sequence of two process starts reads one dataset and is translated
+    ok = compile_('sequence by process.entity_id with maxspan=2m [process where event.type == "start" and '
+                  'process.name : "WMIC.exe"] [process where event.type == "start" and process.name : "cmd.exe"]', "windows")
+    assert ok.status is not Status.REFUSED, ok.notes

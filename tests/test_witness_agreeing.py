@@ -99,3 +99,54 @@ def test_nothing_changes_where_the_matcher_would_not_select():
 
     got = agreeing(fields, selects)
     assert got is None or (selects(got) and got != fields)
+
+
+def test_an_extension_of_no_named_file_is_left_out():
+    """Regression (kql defender vacuous pairs, linux/persistence_*_creation.toml): the solver
+    falsifies ``file.Ext.original.extension == "dpkg-new"`` with a neutral extension and no
+    original name; a profile computing that extension from the original name (Defender's
+    PreviousFileName) finds every such positive outside its statement. The agreeing event leaves
+    it out (a created file has no original), and the matcher still selects it."""
+    made, _ = _agreeing('file where event.action == "creation" and file.path : "/etc/cron.d/*" and '
+                        'not file.Ext.original.extension == "dpkg-new" and not file.extension in ("swp", "dpkg-remove")')
+    assert any(not values(e, ("file", "Ext", "original", "extension")) and not values(e, ("file", "Ext", "original", "name"))
+               for e in made)
+    for e in made:  # and every agreeing file event's extension is its name's
+        ext, name = values(e, ("file", "extension")), values(e, ("file", "name"))
+        if ext and name:
+            assert name[0].endswith("." + ext[0])
+
+
+def test_an_extension_kept_by_the_rule_gets_a_named_file():
+    fields = {("event", "category"): ["file"], ("file", "Ext", "original", "extension"): "dpkg-new"}
+    got = agreeing(fields, lambda f: f.get(("file", "Ext", "original", "extension")) == "dpkg-new")
+    assert got[("file", "Ext", "original", "name")] == "eqlc-file.dpkg-new"
+
+
+def test_a_windows_event_log_event_names_its_computer_and_its_categories():
+    """Regression (osquery vacuous pair, windows/privilege_escalation_windows_service_via_unusual_client.toml):
+    ``startswith~(user.domain, winlog.computer_name)`` was met only with both empty, and 4697 had
+    the rule's category alone; an event log record always names its computer, a local account's
+    domain is that computer's name, and the System integration writes [iam, configuration] for 4697."""
+    made, _ = _agreeing('configuration where event.action == "service-installed" and '
+                        'startswith~(user.domain, winlog.computer_name) and winlog.event_data.ServiceAccount == "LocalSystem"')
+    e = next(e for e in made if _one(e, "event.code") == "4697")
+    assert _one(e, "winlog.computer_name") and str(_one(e, "user.domain")).upper().startswith(_one(e, "winlog.computer_name"))
+    assert values(e, ("event", "category")) == ["iam", "configuration"]
+
+
+def test_a_path_completed_from_a_name_join_key_follows_the_scenario_key():
+    """Regression (kql sentinel-asim vacuous pair, linux/credential_access_proc_credential_dumping.toml):
+    a sequence joined on process.parent.name had the parent's executable completed from the pinned
+    key (``/usr/bin/eqlc-key-1``) while each scenario renamed the key (``k001-1``); a profile reading
+    the name from the path saw two names. The path now takes the scenario's name."""
+    rule = _rule('sequence by host.id, process.parent.name with maxspan=1m '
+                 '[process where process.name == "ps"] [process where process.name == "strings"]')
+    ws = generate(rule, ORACLE)
+    keyed = [e for e in ws.events if values(e, ("process", "parent", "name")) and values(e, ("process", "parent", "executable"))]
+    assert keyed
+    for e in keyed:
+        name = _one(e, "process.parent.name")
+        exe = str(_one(e, "process.parent.executable"))
+        if "eqlc-key" in exe or name.startswith("k0"):
+            assert exe.rsplit("/", 1)[-1] == name, e

@@ -176,8 +176,11 @@ class ESCodegen:
         norm = self._normaliser(fi, script)
         slow = norm.format(raw) if norm else raw
         if fi.null_value is None and fi.family in (em.DYNAMIC, em.KEYWORD) and (fi.family == em.DYNAMIC or fi.ignore_above is None):
-            # the common case: a runtime-built closure (no code to compile per field)
-            self.m.emit(f"{name} = _getter({path_c}, {fi.family!r})")
+            # the common case: a runtime-built closure (no code to compile per field); a keyword
+            # field's slow path normalises as Elasticsearch indexes a keyword (a JSON number or
+            # bool becomes its text: {"extension": 1000} is the keyword "1000")
+            norm_arg = ", _n_kw" if fi.family == em.KEYWORD else ""
+            self.m.emit(f"{name} = _getter({path_c}, {fi.family!r}{norm_arg})")
             return name
         fast_scalar = self._fast_scalar(fi, script)
         lines = [f"def {name}(e):"]

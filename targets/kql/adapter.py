@@ -625,8 +625,8 @@ def connect(loaded: Loaded, query: Optional[str] = None):
 
 
 class EngineCannotRun(RuntimeError):
-    """The offline engine lacks a construct the query uses (``scan``/``partition``, ``mv-apply``,
-    ``ipv4_is_in_any_range``): the query cannot be executed here, which is not a translation bug."""
+    """The offline engine lacks a construct the query uses (``scan``/``partition``, ``mv-apply``;
+    cidrMatch is written with ``parse_ipv4``/``parse_ipv6``, which it runs): the query cannot be executed here, which is not a translation bug."""
 
 
 def run(translation: Translation, events: list[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> list[str]:

@@ -34,7 +34,7 @@ from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
 from eqlc.result import Notes, Refused, about
 
-from . import argv, certificates, raw_tables, syntax
+from . import argv, certificates, cidr, raw_tables, syntax
 from .absent import Absent, decide, truth, with_value
 from .argv import Derived
 from .hives import Respelt, respell_leaf
@@ -562,14 +562,9 @@ class Emitter:
         return f"{col} {syntax.STRING_OPERATORS[kind][ci]} {syntax.quote(literal)}"
 
     def cidr(self, col: str, blocks: list[str]) -> str:
-        v4 = [b for b in blocks if ":" not in b]
-        v6 = [b for b in blocks if ":" in b]
-        parts = []
-        if v4:
-            parts.append(f"coalesce(ipv4_is_in_any_range({col}, {', '.join(syntax.quote(b) for b in v4)}), false)")
-        if v6:
-            parts.append(f"coalesce(ipv6_is_in_any_range({col}, {', '.join(syntax.quote(b) for b in v6)}), false)")
-        return _or_text(parts)
+        """cidrMatch through ``parse_ipv4``/``parse_ipv6`` (:mod:`eqlc.targets.kql.cidr` says why
+        and shows it means what ``ipv4_is_in_any_range``/``ipv6_is_in_any_range`` would)."""
+        return cidr.predicate(col, blocks)
 
     def numeric_leaf(self, e: ir.Expr, fm: FieldMap) -> str:
         col = fm.text

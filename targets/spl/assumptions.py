@@ -159,13 +159,19 @@ def segment_check(ecs_field: str, source_ecs: Optional[str], separator: str) -> 
     return violated
 
 
-def argv_check(ecs_field: str, source: str, count: bool) -> Check:
+def argv_check(ecs_field: str, source: str, count: bool, leaves: Optional[list] = None) -> Check:
     """``process.args`` (or ``process.args_count``) read from a command line split on single
     spaces: the line must be the argument values joined by single spaces, none empty or holding a
-    space (and the count their number)."""
+    space (and the count their number).
+
+    With ``leaves`` (the translation's conditions on the field; the list may grow while the rule
+    is emitted), an event whose line is not that is outside only where one of them answers
+    otherwise on the split line than on the field, by the reference matcher: a Windows branch's
+    ``powershell  -File ...`` parent (two spaces) is no reason to doubt a ``process.parent.args``
+    test of another branch that is false on both readings."""
     spath, fpath = split_path(source), split_path(ecs_field)
 
-    def violated(event: dict) -> bool:
+    def strict(event: dict) -> bool:
         lines = values(event, spath)
         if len(lines) > 1 or (lines and not isinstance(lines[0], str)):
             return True
@@ -181,4 +187,46 @@ def argv_check(ecs_field: str, source: str, count: bool) -> Check:
             return True
         return line != " ".join(args)
 
+    def violated(event: dict) -> bool:
+        if not strict(event):
+            return False
+        lines = values(event, spath)
+        if leaves is None or len(lines) > 1 or (lines and not isinstance(lines[0], str)):
+            return True
+        words = lines[0].split(" ") if lines and lines[0] else []
+        read = _with_field(event, fpath, (len(words) if words else None) if count else (words or None))
+        return any(_truth(c, event) != _truth(c, read) for leaf in leaves for c in (leaf, ir.Not(leaf)))
+
     return violated
+
+
+_MATCHERS: dict = {}
+
+
+def _truth(cond: ir.Expr, event: dict) -> bool:
+    """Elasticsearch's truth of one condition on one event, by the reference matcher."""
+    from eqlc.matcher import matcher
+
+    m = _MATCHERS.get(repr(cond))
+    if m is None:
+        m = _MATCHERS[repr(cond)] = matcher(ir.Query(ir.EventQuery(None, cond)))
+    return m.match(event)
+
+
+def _with_field(event: dict, path: tuple, value) -> dict:
+    """A copy of ``event`` whose field at ``path`` is ``value`` (left out for None)."""
+    import copy
+
+    out = copy.deepcopy(event)
+    out.pop(".".join(map(str, path)), None)
+    node = out
+    for part in path[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = node[part] = {}
+        node = nxt
+    if value is None:
+        node.pop(path[-1], None)
+    else:
+        node[path[-1]] = value
+    return out

@@ -213,17 +213,23 @@ def arguments(b, e: ir.Expr, f: ir.Field, fm: FieldMap):
     line = _named(b, line_fm)
     ref = L.field_ref(line)
     words = f"split({ref}, \" \")"
+    # the conditions on this field so far: the stated assumption's check asks whether a line
+    # that is not the joined values changes one of their answers (the note is stated once per
+    # field, its check sees every condition)
+    leaves = b.__dict__.setdefault("_argv_leaves", {}).setdefault(f.name, [])
+    leaves.append(e)
     if fm.argc_of:
         b.note(CheckedNote(f"{f.name} is counted as the space-separated words of {line} ({line_ecs}): assumes {line_ecs} is the "
                            f"argument values joined by single spaces, none empty or containing a space, and {f.name} their "
-                           f"number", argv_check(f.name, line_ecs, True)))
+                           f"number", argv_check(f.name, line_ecs, True, leaves)))
         if not (isinstance(e, ir.Compare) and isinstance(e.left, ir.Field) and isinstance(e.right, ir.Number)):
             raise Refused(f"{describe(e)}: {f.name} is counted from {line}; only a comparison with a number translates", e)
         op = "==" if e.op is ir.CompareOp.EQ else e.op.value
         return Cond(f"(isnotnull({ref}) AND mvcount({words}){op}{L.number(e.right.value)})", atomic_where=False)
     b.note(CheckedNote(f"{f.name} is read from {line} ({line_ecs}) split on single spaces: assumes {line_ecs} is the {f.name} "
-                       f"values joined by single spaces and no value is empty or contains a space (quoted arguments break this)",
-                       argv_check(f.name, line_ecs, False)))
+                       f"values joined by single spaces and no value is empty or contains a space (quoted arguments break this; "
+                       f"an event whose line is not that is outside where a test on {f.name} answers otherwise on the split line)",
+                       argv_check(f.name, line_ecs, False, leaves)))
     notes: list[str] = []
     ci = False
     words_of: list[tuple] = []  # wildcard patterns over one word (for the search form)

@@ -51,7 +51,7 @@ from eqlc.rule import Rule
 from . import literals as L
 from .conditions import ConditionBuilder
 from .emitter import build_conds, eval_lines, first_dataset, fold_note
-from .profile import Dataset, Profile
+from .profile import ANY, Dataset, Profile
 
 TIES_NOTE = ("events with equal timestamps are ordered as Splunk's sort returns them; Elasticsearch orders them by its "
              "tiebreaker (_shard_doc), so sequences whose events share a timestamp may pair differently")
@@ -79,7 +79,41 @@ def _datasets(rule: Rule, terms: list[ir.SequenceTerm], profile: Profile) -> lis
         if id(t) not in chosen:
             chosen[id(t)] = first_dataset(t.query, profile, lambda ds, q=t.query: (build_conds(rule, q, profile, ds), ds)[1])
         out.append(chosen[id(t)])
+    _refuse_terms_read_as_each_other(rule, terms, out, profile)
     return out
+
+
+def _refuse_terms_read_as_each_other(rule: Rule, terms: list[ir.SequenceTerm], datasets: list[Optional[Dataset]],
+                                     profile: Profile) -> None:
+    """Refuse a sequence whose matches can never be inside the stated assumptions.
+
+    A raw profile tells datasets apart by the event category only: an ECS event of a category two
+    datasets serve (a process start and a Sysmon image load are both ``process`` events) is read as
+    a row of each, and each dataset's stated facts (``event.type`` change for every image load) are
+    checked on it. When one term's condition can never hold on another term's dataset (a
+    ``event.type == "start"`` step against the image-load facts), every event of that term breaks
+    that dataset's facts, so every match has an event outside the assumptions: the translation
+    would be proven on nothing (an assumption every positive breaks is a refusal)."""
+    from .emitter import NeverTrue
+
+    for i, (t, di) in enumerate(zip(terms, datasets)):
+        cat = t.query.category
+        if di is None or cat is None:
+            continue  # an `any` step's events need not be of a category the other dataset serves
+        for j, dj in enumerate(datasets):
+            if dj is None or dj is di or not (cat in dj.categories or ANY in dj.categories):
+                continue
+            try:
+                build_conds(rule, t.query, profile, dj)
+            except NeverTrue as why:
+                raise Refused(
+                    f"sequence step {i + 1} reads the {di.label} dataset and step {j + 1} the {dj.label} dataset, which "
+                    f"the {profile.name} profile cannot keep apart: both hold {cat} events, so an event of step {i + 1} "
+                    f"is read as a {dj.label} row too and must meet that dataset's stated facts, and step {i + 1}'s "
+                    f"condition never holds there ({why.reason}); no match could be "
+                    f"inside the stated assumptions") from None
+            except Refused:
+                continue
 
 
 def _key_fields(seq: ir.Sequence, terms: list[ir.SequenceTerm], profile: Profile,
