@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from eqlc.errors import MappingError
 from eqlc.mapping import ANY, load_mapping
@@ -31,6 +31,7 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
                 "unique_within": None, "key_only": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
+          "chosen_by": None, "rows_need": None, "event_id": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
 SCHEMA = {
@@ -134,6 +135,13 @@ class Table:
     source_note: str = ""
     shared_sources: tuple[str, ...] = ()  # patterns other sources share (filebeat-*): read only beside one of `sources`
     xml: Optional["XmlData"] = None  # an XML column holding the rest of the event's fields (SecurityEvent.EventData)
+    # A second table of a category (CloudProcessEvents beside DeviceProcessEvents): read instead of
+    # the category's first table by a query (or union leg) that tests a field of one of these ECS
+    # field sets (``container``), and holding only the events that have a value in ``rows_need``
+    # (container.id): see :meth:`Profile.table_for` and targets/kql/query.py.
+    chosen_by: tuple[str, ...] = ()
+    rows_need: Optional[str] = None
+    event_id: Optional[tuple[str, ...]] = None  # the table's own event-id columns (None: the profile's)
 
     @functools.cached_property
     def field_sets(self) -> frozenset[str]:
@@ -196,11 +204,14 @@ class Profile:
     dataset_fields: tuple[str, ...] = ()  # data_stream.dataset, event.module...: they select a data source
     endpoint_datasets: tuple[str, ...] = ()  # the data sets whose events the tables stand for
 
-    def table_for(self, category: str) -> Optional[Table]:
-        for t in self.tables.values():
-            if t.category == category or t.category == ANY_CATEGORY:
-                return t
-        return None
+    def table_for(self, category: str, fields: Iterable[str] = ()) -> Optional[Table]:
+        """The table holding ``category`` events for a query that reads ``fields``: a table chosen
+        by one of their field sets (``chosen_by``) if there is one, else the category's first table
+        that no field set chooses."""
+        sets = {f.split(".")[0] for f in fields}
+        hits = [t for t in self.tables.values() if t.category == category or t.category == ANY_CATEGORY]
+        chosen = next((t for t in hits if sets & set(t.chosen_by)), None)
+        return chosen or next((t for t in hits if not t.chosen_by), None)
 
     def tables_with(self, ecs: str) -> list[str]:
         """The tables that map ECS field ``ecs``."""
@@ -209,8 +220,9 @@ class Profile:
     def of_other_categories(self, ecs: str, table: Table) -> list[str]:
         """The tables that record ``ecs`` when it is a field of other categories' events than
         ``table``'s: ``table`` records no field of its field set and another table maps it."""
-        if ecs.split(".")[0] in table.field_sets:
-            return []
+        head = ecs.split(".")[0]
+        if head in table.field_sets or any(head in t.chosen_by for t in self.tables.values()):
+            return []  # a field set that chooses a table (container) is not another category's
         return self.tables_with(ecs)
 
     def categories(self) -> list[str]:
@@ -219,7 +231,7 @@ class Profile:
     def columns_of(self, table: Table) -> dict[str, str]:
         """Every column this profile reads from ``table`` (name -> Kusto type)."""
         out = {self.timestamp: self.types.get(self.timestamp, "datetime")}
-        for c in self.event_id:
+        for c in (self.event_id if table.event_id is None else table.event_id):
             out[c] = self.types.get(c, "string")
         if table.xml is not None:
             out[table.xml.column] = "string"
@@ -311,7 +323,10 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                            {str(k): str(v) for k, v in hv["names"].items()}) if hv else None
         tables[tname] = Table(tname, str(tspec["category"]), str(tspec.get("note", "")).strip(), facts, fields, hives,
                               tuple(str(x) for x in tspec.get("sources") or ()), str(tspec.get("source_note", "")).strip(),
-                              tuple(str(x) for x in tspec.get("shared_sources") or ()), _xml_data(tspec.get("event_data_xml")))
+                              tuple(str(x) for x in tspec.get("shared_sources") or ()), _xml_data(tspec.get("event_data_xml")),
+                              tuple(str(x) for x in tspec.get("chosen_by") or ()),
+                              str(tspec["rows_need"]) if tspec.get("rows_need") else None,
+                              tuple(str(x) for x in tspec["event_id"]) if tspec.get("event_id") is not None else None)
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),
