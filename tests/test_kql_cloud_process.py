@@ -148,6 +148,14 @@ def test_microsoft_parser_reports_no_diagnostic_on_cloud_process_queries():
     )]
     assert all(t and t.startswith("CloudProcessEvents") for t in texts), texts
     assert analyse(texts, declared_tables("defender")) == [[]] * len(texts)
+    # the Sentinel scheduled form filters on TimeGenerated, a Log Analytics column the Azure Monitor
+    # table reference lists for CloudProcessEvents (azure-monitor/reference/tables/cloudprocessevents)
+    tables = declared_tables("defender")
+    tables["CloudProcessEvents"]["TimeGenerated"] = "datetime"
+    rule = _rule('process where process.name == "nc" and container.id : "?*"')
+    sent = yaml.safe_load(next(v for k, v in TARGET.compile(rule, profile="defender").artifacts.items()
+                               if k.endswith(".sentinel.yaml")))["query"]
+    assert "TimeGenerated" in sent and analyse([sent], tables) == [[]]
 
 
 def test_deployment_names_no_device_column_for_cloud_process_events():
