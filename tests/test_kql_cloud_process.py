@@ -172,3 +172,27 @@ def test_deployment_names_no_device_column_for_cloud_process_events():
     assert not any(k.endswith(".defender.json") for k in arts)
     why = next(v for k, v in arts.items() if k.endswith(".defender.txt"))
     assert "CloudProcessEvents" in why and "DeviceId" in why
+
+
+def test_a_sequence_by_container_id_reads_cloud_process_events_in_each_leg():
+    from eqlc.matcher import matcher
+    from tests.node.kusto import analyse, declared_tables
+
+    rule = _rule('sequence by container.id with maxspan=1m [process where container.id : "?*" and process.name == "sh"] '
+                 '[process where container.id : "?*" and process.name == "nc"]')
+    events = [_ev("sh-c1", "sh", container="c1"), _ev("nc-c1", "nc", container="c1"), _ev("nc-c2", "nc", container="c2"),
+              _ev("sh-host", "sh", container=None), _ev("nc-host", "nc", container=None)]
+    for e in events[1:]:
+        e["@timestamp"] = "2026-01-01T00:00:10Z"
+    tr = TARGET.compile(rule, profile="defender")
+    assert tr.status is Status.ASSUMPTIONS
+    assert tr.output.count("= CloudProcessEvents") == 2 and "pack_array(ContainerId)" in tr.output
+    assert TARGET.outside_assumptions(rule, tr, events, profile="defender") == {}
+    got = sorted(TARGET.execute(tr, events, profile="defender"))  # legs on duckdb-kql, scan by its model
+    want = sorted({e["_id"] for m in matcher(rule).run(events, sort=True) for e in m.events})
+    assert got == want == ["nc-c1", "sh-c1"]
+    assert analyse([tr.output], declared_tables("defender")) == [[]]
+    # a term over file events of a container has no table
+    mixed = _rule('sequence by container.id [file where container.id : "?*" and file.name == "x"] '
+                  '[process where container.id : "?*" and process.name == "x"]')
+    assert TARGET.compile(mixed, profile="defender").notes == ["field container.id has no column in DeviceFileEvents (profile defender)"]
