@@ -189,8 +189,10 @@ def test_every_translation_gets_valid_sentinel_files(compiled):
             if profile == "defender":
                 [conn] = repo["requiredDataConnectors"]
                 assert conn["connectorId"] in VALID_CONNECTOR_IDS
-                assert set(tables) <= set(conn["dataTypes"]) <= set(tables) | {"DeviceInfo"}
-                assert ("DeviceInfo" in conn["dataTypes"]) == ("DeviceInfo" in t.output)
+                lookups = {"DeviceInfo", "DeviceFileCertificateInfo"}  # the defender profile's lookup tables
+                assert set(tables) <= set(conn["dataTypes"]) <= set(tables) | lookups
+                for lookup in lookups:
+                    assert (lookup in conn["dataTypes"]) == (lookup in t.output)
             else:
                 assert repo["requiredDataConnectors"] == []
             counts[profile, "connectors"] += 1

@@ -47,7 +47,7 @@ from eqlc import ir
 from eqlc.events import split_path, values
 from eqlc.result import Status, Translation
 
-from . import syntax
+from . import certificates, syntax
 from .absent import Absent, breaks, truth
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
@@ -173,7 +173,7 @@ def _device_ids(profile: Profile, events: list[dict]) -> dict[int, str]:
 def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), derived: Iterable[Derived] = (),
          computed: Iterable[str] = (), folded: Iterable[str] = (), mapped: Iterable[Any] = (),
          spelled: Iterable[Respelt] = (), emptied: Iterable[str] = (), absent: Iterable[Absent] = (),
-         columns: Optional[Iterable[str]] = None, keyed: Iterable[str] = ()) -> Loaded:
+         columns: Optional[Iterable[str]] = None, keyed: Iterable[str] = (), signed: Iterable[Any] = ()) -> Loaded:
     """The tables for ``events`` and the events left out, for a translation that assumed
     ``facts``... ``emptied`` and reads ``columns`` (None: every column): a value that cannot be
     loaded into a column (several values for a one-value column) leaves the event out only when
@@ -250,7 +250,10 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
             out.tables[t.name][1].append(row)
     for name, rows in lookup_rows.items():
         out.tables[profile.lookups[name].table][1].extend(rows.values())
-    _check_computed(profile, out, {str(e.get("_id", i)): e for i, e in enumerate(events)}, list(computed), list(spelled))
+    by_id = {str(e.get("_id", i)): e for i, e in enumerate(events)}
+    # DeviceFileCertificateInfo rows from the events' signatures, and the rows outside that reading
+    out.excluded.update(certificates.attach(profile, out.tables, by_id, list(signed), read, ID_COLUMN))
+    _check_computed(profile, out, by_id, list(computed), list(spelled))
     _check_keyed(profile, out, list(keyed))
     return out
 
@@ -398,6 +401,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         vals = values(event, split_path(fm.field))
         if fm.field == "host.id":
             vals = [devices[idx]]
+        if fm.lookup is not None and fm.key:
+            continue  # a lookup keyed by the row's hash: built from all rows at once (certificates.attach)
         if fm.lookup is not None:
             lk = fm.lookup
             raw = vals[0] if vals else None
@@ -526,12 +531,13 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped", "spelled", "emptied", "absent"))
     columns = getattr(translation, "columns", None)
     keyed = tuple(getattr(translation, "keyed", ()))
-    key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks), repr(columns), keyed)
+    signed = tuple(getattr(translation, "signed", ()))
+    key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks), repr(columns), keyed, repr(signed))
     hit = _LOADED.get(key)
     if hit is not None:
         _LOADED.move_to_end(key)
         return hit[0]
-    loaded = load(prof, events, *checks, columns=columns, keyed=keyed)
+    loaded = load(prof, events, *checks, columns=columns, keyed=keyed, signed=signed)
     _LOADED[key] = (loaded, prof)  # the entry keeps the profile alive, so its id is not reused
     while len(_LOADED) > 32:
         _LOADED.popitem(last=False)

@@ -100,6 +100,9 @@ def artifacts(rule: Rule, query: str, tables: list[str], notes: list[str], base:
                    "Microsoft advises; runs overlap by design and Defender, not eqlc, de-duplicates their alerts"),
         "assumptions": list(notes),
     }
+    if "(DeviceFileCertificateInfo | " in query:  # a code-signature lookup (targets/kql/certificates.py)
+        meta["lookups"] = (f"DeviceFileCertificateInfo is read over the same lookback ({LOOKBACK[period]}): a file whose "
+                           f"latest certificate verification is older has no row there and is read as having no signature")
     if (rule.severity or "").lower() == "critical":
         meta["severity"] = "critical is high, Defender's highest"
     doc = body(rule, query, period, enabled)

@@ -34,7 +34,7 @@ from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
 from eqlc.result import Notes, Refused, about
 
-from . import argv, raw_tables, syntax
+from . import argv, certificates, raw_tables, syntax
 from .absent import Absent, decide, truth, with_value
 from .argv import Derived
 from .hives import Respelt, respell_leaf
@@ -90,8 +90,10 @@ class Checks:
     absent: list[Absent] = field(default_factory=list)  # leaves on optional fields the table has no column for
     keyed: list[str] = field(default_factory=list)  # identifier fields a join key reads with their scope (entity.py)
     plan: Optional[object] = None  # a sequence query's scan.SequencePlan (the adapter runs its legs)
+    signed: list = field(default_factory=list)  # certificates.Signed: leaves read from a lookup keyed by a file hash
 
     def merge(self, other: "Checks") -> None:
+        self.signed.extend(s for s in other.signed if s not in self.signed)
         self.keyed.extend(k for k in other.keyed if k not in self.keyed)
         self.absent.extend(a for a in other.absent if a not in self.absent)
         self.columns.extend(c for c in other.columns if c not in self.columns)
@@ -120,14 +122,16 @@ class Emitter:
     emptied: list[str] = field(default_factory=list)  # fields whose "" the query reads as missing
     columns: list[str] = field(default_factory=list)  # table columns the query reads
     absent: list[Absent] = field(default_factory=list)  # leaves on optional fields with no column
+    signed: list = field(default_factory=list)  # certificates.Signed: leaves on fields of a keyed lookup
     # a leg of a multi-category union (query.union_query): a field that this table has no column for
     # but another table of the profile has is a field of another category, read as absent here
     leg: bool = False
     _folded_now: bool = False
     _arrays: int = 0
     _top: set = field(default_factory=set)  # ids of the condition's top-level conjuncts
+    _top_terms: tuple = ()  # the condition's top-level conjuncts
 
-    _STATE = ("facts", "prep", "derived", "computed", "folded", "mapped", "spelled", "emptied", "columns", "absent")
+    _STATE = ("facts", "prep", "derived", "computed", "folded", "mapped", "spelled", "emptied", "columns", "absent", "signed")
 
     def _mark(self) -> tuple:
         """The emitter's state, to undo what a refused term of a junction stated (see :meth:`junction`)."""
@@ -164,7 +168,14 @@ class Emitter:
                 self.derived.append(d)
         elif fm.expr and fm.field not in self.computed:
             self.computed.append(fm.field)
-        if fm.lookup is not None:
+        if fm.lookup is not None and fm.key:
+            # joined on the event table's own hash column (targets/kql/certificates.py)
+            why = certificates.os_refusal(fm.field, self._top_terms)
+            if why:
+                raise Refused(why)
+            self.lookups[f"{fm.lookup.name}@{fm.key}"] = certificates.KeyedLookup(fm.lookup, fm.key)
+            self.notes.assume(certificates.note(fm, self.table.name))
+        elif fm.lookup is not None:
             self.lookups[fm.lookup.name] = fm.lookup
             if fm.lookup.note:
                 self.notes.assume(fm.lookup.note)
@@ -180,11 +191,12 @@ class Emitter:
     @property
     def checks(self) -> Checks:
         return Checks(list(self.facts), list(self.derived), list(self.computed), list(self.folded), list(self.mapped),
-                      list(self.spelled), list(self.emptied), list(self.columns), list(self.absent))
+                      list(self.spelled), list(self.emptied), list(self.columns), list(self.absent), signed=list(self.signed))
 
     # ---- entry point -----------------------------------------------------------------------
     def condition(self, expr: ir.Expr) -> Cond:
-        self._top = {id(t) for t in (expr.terms if isinstance(expr, ir.And) else (expr,))}
+        self._top_terms = expr.terms if isinstance(expr, ir.And) else (expr,)
+        self._top = {id(t) for t in self._top_terms}
         return self.cond(expr, negated=False)
 
     def cond(self, e: ir.Expr, negated: bool) -> Cond:
@@ -269,6 +281,19 @@ class Emitter:
             return self.value_mapped(e, fm)
         if fm.argv_of:
             return self.argv_leaf(e, fm)
+        if fm.lookup is not None and fm.key:
+            s = certificates.Signed(e, f.name, self.table.name)
+            if s not in self.signed:
+                self.signed.append(s)
+        if fm.type in ("bool", "boolean"):
+            return self.bool_leaf(e, fm, negated)
+        if fm.lookup is not None and fm.key and fm.is_string and not isinstance(e, ir.IsNull):
+            # a string from a lookup row that may be missing: Kusto reads "" there (a string is
+            # never null), an SQL engine null; `isnotempty` first makes both read "no value"
+            text, empty_matches = self.string_leaf(e, fm.text)
+            if empty_matches:
+                self.note_empty(fm)
+            return conj([f"isnotempty({fm.text})", text])
         if fm.is_array:
             return self.array_leaf(e, fm)
         if isinstance(e, ir.IsNull):
@@ -288,6 +313,18 @@ class Emitter:
             text = self.numeric_leaf(e, fm)
             return conj([f"isnotnull({fm.text})", text]) if negated else text
         raise Refused(f"{f.name} maps to {fm.text} of type {fm.type}, which the KQL emitter does not compare")
+
+    def bool_leaf(self, e: ir.Expr, fm: FieldMap, negated: bool) -> Cond:
+        """A comparison of a bool column with ``true``/``false`` (or a null test). A bool can be null
+        in Kusto (a row the lookup did not find), so under ``not`` the test gets ``isnotnull``:
+        ``not f == true`` then holds on a missing value, as ``must_not`` does."""
+        col = fm.text
+        if isinstance(e, ir.IsNull):
+            return f"isnull({col})"
+        if isinstance(e, ir.Compare) and e.op is ir.CompareOp.EQ and isinstance(literal_of(e), ir.Boolean):
+            text = f"{col} == {'true' if literal_of(e).value else 'false'}"  # type: ignore[union-attr]
+            return conj([f"isnotnull({col})", text]) if negated else text
+        raise Refused(f"{describe(e)}: {fm.field} maps to the bool column {col}, where only comparisons with true or false translate")
 
     def respell(self, e: ir.Expr, fm: FieldMap) -> ir.Expr:
         """``e`` with its literal hive prefixes in the table's spelling (HKLM\\ -> HKEY_LOCAL_MACHINE\\,
@@ -616,6 +653,8 @@ class Emitter:
             self.spelled.append(Respelt(e, e))  # a script reading it is checked under both hive spellings too
         guards: list[Cond] = []
         for fm in used.values():
+            if fm.lookup is not None and fm.key:
+                raise Refused(f"{fm.field} ({fm.text}, looked up by the file's hash) inside a function or arithmetic is not translated")
             if fm.is_array or fm.values is not None or fm.argv_of:
                 raise Refused(f"{fm.field} ({fm.text}) inside a function or arithmetic is not translated")
             if fm.is_string:

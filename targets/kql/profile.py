@@ -29,7 +29,7 @@ DEFAULT_PROFILE = "defender"
 # at the top of defender.yaml.
 _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "expr": None, "columns": None,
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
-                "unique_within": None, "key_only": None}
+                "unique_within": None, "key_only": None, "key": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
           "chosen_by": None, "rows_need": None, "event_id": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
@@ -98,6 +98,10 @@ class FieldMap:
     # reads that column with it (``unique_within``). See targets/kql/entity.py.
     key_only: bool = False
     unique_within: Optional[str] = None
+    # a lookup column joined on a column of the event table (``key``: the file's SHA1 column for
+    # DeviceFileCertificateInfo), read under the alias ``<key>_<column>`` so that one query can
+    # join the same lookup on several keys (process and parent); see targets/kql/certificates.py
+    key: Optional[str] = None
 
     @property
     def derived_from_command_line(self) -> bool:
@@ -106,6 +110,8 @@ class FieldMap:
     @property
     def text(self) -> str:
         """The Kusto expression that reads the field."""
+        if self.key and self.lookup is not None:
+            return _ident(f"{self.key}_{self.column}")
         return self.expr if self.expr else _ident(self.column or "")
 
     @property
@@ -237,6 +243,8 @@ class Profile:
             out[table.xml.column] = "string"
         for fm in table.fields.values():
             if fm.lookup is not None:
+                if fm.key:  # the event table's own column the lookup is joined on
+                    out[fm.key] = self.types.get(fm.key, "string")
                 continue
             for c in (fm.columns or ((fm.column,) if fm.column else ())) + ((fm.unique_within,) if fm.unique_within else ()):
                 out[c] = self.types.get(c, fm.type)
@@ -274,6 +282,7 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         expr=spec.get("expr"), columns=tuple(spec.get("columns", ())),
         hive_spelling=spec.get("hive_spelling"), keyword_number=bool(spec.get("keyword_number")),
         unique_within=spec.get("unique_within"), key_only=bool(spec.get("key_only") or spec.get("unique_within")),
+        key=spec.get("key") if lookup is not None else None,
     )
 
 

@@ -142,8 +142,9 @@ def tables_read(profile: Profile, rule: Rule, query: Optional[str] = None) -> li
 
 
 def lookups_read(profile: Profile, query: str) -> list[str]:
-    """Names of the profile lookups the query joins."""
-    return [name for name, lk in profile.lookups.items() if f"({lk.query})" in query]
+    """Names of the profile lookups the query joins (as written, or keyed on a column of the event
+    table: the lookup's query then continues with a projection, targets/kql/certificates.py)."""
+    return [name for name, lk in profile.lookups.items() if f"({lk.query})" in query or f"({lk.query} | " in query]
 
 
 def sentinel_config(profile: Profile) -> dict:
@@ -241,7 +242,7 @@ def windowed_query(profile: Profile, query: str, window: schedule.Window, lookup
         head = f"{lk.table} | "
         if not lk.query.startswith(head):
             raise ValueError(f"lookup {name}: its query must start with `{head}` to take a time filter")
-        query = query.replace(f"({lk.query})", f"({head}where {ts} > ago({schedule.span(lk_period)}) | {lk.query[len(head):]})")
+        query = query.replace(f"({lk.query}", f"({head}where {ts} > ago({schedule.span(lk_period)}) | {lk.query[len(head):]}")
         period = max(period, lk_period)
     lines = query.split("\n")
     if lines[0].startswith("let __leg"):
@@ -322,9 +323,12 @@ def build(rule: Rule, query: str, profile: Profile, notes: list[str], sequence: 
     ts = str(cfg.get("time_column") or profile.timestamp)
     deploy_notes = [*window.notes, schedule.assumption(window, ts), *attack.notes]
     if lookups:
-        deploy_notes.append(f"the query period is {schedule.span(period)} so that the lookup of "
-                            f"{', '.join(profile.lookups[n].table for n in lookups)} sees the device's latest report; "
-                            f"events are still read over {schedule.span(window.lookback_ms)}")
+        reads = ", ".join(f"{profile.lookups[n].table} over "
+                          f"{schedule.span(duration_ms(str((profile.raw.get('lookups') or {}).get(n, {}).get('period') or '')) or window.lookback_ms)}"
+                          for n in lookups)
+        deploy_notes.append(f"the query period is {schedule.span(period)} so that the lookups read {reads} (each over its "
+                            f"profile `period`); events are still read over "
+                            f"{schedule.span(window.lookback_ms)}")
     if (rule.severity or "").lower() == "critical":
         deploy_notes.append("severity critical is High, Sentinel's highest")
     refusal = None

@@ -34,6 +34,7 @@ class KqlTranslation(Translation):
     absent: list = field(default_factory=list, compare=False, repr=False)  # leaves on optional fields with no column
     keyed: list[str] = field(default_factory=list, compare=False, repr=False)  # identifier join keys read with their scope
     plan: Optional[object] = field(default=None, compare=False, repr=False)  # a sequence's scan.SequencePlan
+    signed: list = field(default_factory=list, compare=False, repr=False)  # leaves read from a hash-keyed lookup (certificates.py)
 
 
 class KqlTarget:
@@ -60,7 +61,8 @@ class KqlTarget:
         return KqlTranslation(self.name, status, list(notes.assumptions), text, arts, rule_path=rule.path, profile=pname,
                               facts=checks.facts, derived=checks.derived, computed=checks.computed, folded=checks.folded,
                               mapped=checks.mapped, spelled=checks.spelled, emptied=checks.emptied,
-                              columns=checks.columns, absent=checks.absent, keyed=checks.keyed, plan=checks.plan)
+                              columns=checks.columns, absent=checks.absent, keyed=checks.keyed, plan=checks.plan,
+                              signed=checks.signed)
 
     def batch_artifacts(self, translations: list[Translation], rules: list[Rule], profile: Optional[str] = None,
                         mapping: Optional[str] = None) -> dict[str, str]:
