@@ -140,7 +140,7 @@ def test_every_emitted_query_has_no_kusto_diagnostics(analysis):
     assert len(emitted) > 100
     # every corpus rule the raw-tables profile translates (tests/data/kql/coverage.yaml), both tables
     raw = [q for (label, q), _ in emitted if label.startswith("sentinel:corpus:")]
-    assert len(raw) >= 10 and {q.splitlines()[0] for q in raw} == {"SecurityEvent", "AWSCloudTrail"}
+    assert len(raw) >= 10 and {q.splitlines()[0] for q in raw} == {"SecurityEvent", "AWSCloudTrail", "OfficeActivity"}
     assert not bad, "\n\n".join(f"{label}\n{q}\n{d}" for label, q, d in bad[:5])
     print(f"\nKusto.Language: {len(emitted)} emitted queries, 0 diagnostics")
 

@@ -68,6 +68,9 @@ MECHANISMS = {
     "regex_outside_not": "pySigma moves a |re item out of a negated AND (tests/test_spl_pysigma.py)",
     "product_ignored": "pySigma's CIM pipeline keeps the log source's category only: the product (linux, windows) adds no "
                        "condition, so the query also reads other operating systems' events (eqlc reads Processes.os)",
+    "user_is_domain_name": "Sigma's User is Sysmon's DOMAIN\\name (eqlc reads user.name as its tail, User|endswith "
+                           "'\\SYSTEM'); pySigma's CIM pipeline maps User to the data model's user, which the CIM events "
+                           "hold as ECS user.name, the name alone, so the backslash pattern never matches there",
 }
 _DATASET_FIELD = re.compile(r"\b(Processes|Filesystem|Registry|All_Traffic|DNS|Authentication|All_Changes)\.([A-Za-z_]+)")
 _DATASETS = {d.node: d for d in datamodels.DATASETS.values()}
@@ -147,6 +150,8 @@ def compare(rule) -> dict:
             reasons["field_not_in_data_model"][side].append(i)
         elif product and side == "pysigma_selects" and product not in [str(v) for v in values(by_id[i], ("host", "os", "type"))]:
             reasons["product_ignored"][side].append(i)
+        elif re.search(r'\.user(=| IN \()"\*\\\\', where) and side == "pysigma_misses":
+            reasons["user_is_domain_name"][side].append(i)
         elif "Registry.registry_key_name" in where:
             reasons["registry_key_name"][side].append(i)
         else:

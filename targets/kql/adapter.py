@@ -37,6 +37,8 @@ set, each (host.id, OS) pair becomes its own device (``h1#os=Linux``).
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import json
 from collections import OrderedDict
@@ -532,12 +534,15 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     columns = getattr(translation, "columns", None)
     keyed = tuple(getattr(translation, "keyed", ()))
     signed = tuple(getattr(translation, "signed", ()))
-    key = (id(prof), json.dumps(events, sort_keys=True, default=repr), repr(checks), repr(columns), keyed, repr(signed))
+    raw = tuple(getattr(translation, "tables", None) or ())
+    key = (id(prof), raw, json.dumps(events, sort_keys=True, default=repr), repr(checks), repr(columns), keyed, repr(signed))
     hit = _LOADED.get(key)
     if hit is not None:
         _LOADED.move_to_end(key)
         return hit[0]
-    loaded = load(prof, events, *checks, columns=columns, keyed=keyed, signed=signed)
+    # a raw-tables translation reads the one table its rule's index patterns chose: only its rows are built
+    used = dataclasses.replace(prof, tables={n: t for n, t in prof.tables.items() if n in raw}) if raw else prof
+    loaded = load(used, events, *checks, columns=columns, keyed=keyed, signed=signed)
     _LOADED[key] = (loaded, prof)  # the entry keeps the profile alive, so its id is not reused
     while len(_LOADED) > 32:
         _LOADED.popitem(last=False)

@@ -44,6 +44,8 @@ SCHEMA = {
     "sentinel": {"time_column": None, "connector": None, "connectors": {ANY: None}, "entities": {"common": None, "tables": {ANY: None}}},
     "deploy": {"enabled": None},
     "datasets": {"fields": None, "endpoint": None},  # data-source fields and the endpoint data sets tables stand for
+    # raw-tables profile: index patterns whose data no table of the profile holds, with why (raw_tables.narrow)
+    "no_raw_table": None,
 }
 
 STRING_TYPES = {"string"}

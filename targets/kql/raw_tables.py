@@ -28,6 +28,8 @@ not canonical decimal) is refused.
 
 from __future__ import annotations
 
+import fnmatch
+
 import dataclasses
 import re
 from typing import Any, Optional
@@ -66,7 +68,8 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
         raise Refused(f"the rule's index patterns fit several {profile.name} tables: {', '.join(index)} "
                       f"({', '.join(t.name for t in found)})")
     if not found:
-        raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(index)}")
+        why = _why_no_table(profile, index)
+        raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(index)}" + (f"; {why}" if why else ""))
     t = found[0]
     if t.source_note:
         notes.assume(t.source_note)
@@ -74,6 +77,17 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
     if extra:
         t = dataclasses.replace(t, fields={**t.fields, **extra})
     return dataclasses.replace(profile, tables={t.name: t}, category_field=rule.event_category_override or "event.category")
+
+
+def _why_no_table(profile: Profile, index: tuple[str, ...]) -> str:
+    """The profile's recorded reason (``no_raw_table`` in its YAML, with sources) why no table holds
+    the data of one of ``index``'s patterns: Sentinel keeps it in custom-log tables Microsoft's table
+    reference does not document, or the profile maps no table for it, and why."""
+    for entry in profile.raw.get("no_raw_table") or ():
+        pats = [str(p) for p in entry.get("sources") or ()]
+        if any(fnmatch.fnmatchcase(p, q) or p == q for p in index for q in pats):
+            return " ".join(str(entry.get("reason", "")).split())
+    return ""
 
 
 def _fields(node: Any):

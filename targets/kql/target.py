@@ -13,6 +13,7 @@ from . import deploy
 from .argv import Derived
 from .emit import Fact, Mapped
 from .profile import DEFAULT_PROFILE, PROFILE_FILES, load_profile
+from . import raw_tables
 from .query import compile_query
 from .syntax import UnquotableString
 
@@ -35,6 +36,9 @@ class KqlTranslation(Translation):
     keyed: list[str] = field(default_factory=list, compare=False, repr=False)  # identifier join keys read with their scope
     plan: Optional[object] = field(default=None, compare=False, repr=False)  # a sequence's scan.SequencePlan
     signed: list = field(default_factory=list, compare=False, repr=False)  # leaves read from a hash-keyed lookup (certificates.py)
+    # raw-tables profile: the one table the rule's index patterns chose; the fixture adapter builds only
+    # its rows, so that another raw table's mapping (AWSCloudTrail's event.outcome) never sets an event apart
+    tables: Optional[list[str]] = field(default=None, compare=False, repr=False)
 
 
 class KqlTarget:
@@ -58,11 +62,12 @@ class KqlTarget:
             return KqlTranslation(self.name, Status.REFUSED, [str(err)], None, profile=pname, rule_path=rule.path)
         status = Status.ASSUMPTIONS if notes.assumptions else Status.EXACT
         arts = deploy.artifacts(rule, text, list(notes.assumptions), prof)
+        raw = list(raw_tables.narrow(prof, rule, Notes()).tables) if raw_tables.is_raw(prof) else None
         return KqlTranslation(self.name, status, list(notes.assumptions), text, arts, rule_path=rule.path, profile=pname,
                               facts=checks.facts, derived=checks.derived, computed=checks.computed, folded=checks.folded,
                               mapped=checks.mapped, spelled=checks.spelled, emptied=checks.emptied,
                               columns=checks.columns, absent=checks.absent, keyed=checks.keyed, plan=checks.plan,
-                              signed=checks.signed)
+                              signed=checks.signed, tables=raw)
 
     def batch_artifacts(self, translations: list[Translation], rules: list[Rule], profile: Optional[str] = None,
                         mapping: Optional[str] = None) -> dict[str, str]:

@@ -170,6 +170,29 @@ def rows(event: dict, mapping: Mapping) -> list[dict]:
     return out
 
 
+def composed_values(event: dict, ls: LogSource, product: Optional[str], mapping: Mapping) -> dict[str, list]:
+    """The columns of mapping.yaml ``composed`` that ``ls`` reads for ``product`` (one of its fields is
+    derived from the column), joined from the ECS fields of their parts: ``User`` = user.domain + "\\" +
+    user.name; an empty part where the event has no value."""
+    out: dict[str, list] = {}
+    for col, raw in mapping.composed.items():
+        prods = raw.get("products")
+        if prods and product not in prods:
+            continue
+        fields = list(raw.get("from") or ())
+        specs = [ls.field(f, product, mapping.separators) for f in fields]
+        if not any(s is not None and s.sigma == col for s in specs):
+            continue
+        parts = [[v for v in values(event, split_path(f)) if isinstance(v, str)] for f in fields]
+        if not parts or not parts[-1]:
+            continue
+        # a part without value is written empty ("\\name" for a name without a domain): the derived fields
+        # still read what the event says (user.name), and the prefix's check sets apart a rule reading
+        # the missing part (user.domain), whose head is then empty
+        out[col] = [str(raw.get("sep") or "").join(p[0] if p else "" for p in parts)]
+    return out
+
+
 def columns(event: dict, mapping: Mapping) -> list[tuple[LogSource, dict, dict[str, list]]]:
     """Per log source ``event`` belongs to: the log-source columns (eqlc_category, eqlc_product,
     eqlc_service) and every Sigma column with its values (``[None]`` when it has none)."""
@@ -194,6 +217,9 @@ def columns(event: dict, mapping: Mapping) -> list[tuple[LogSource, dict, dict[s
                 if vals:
                     break
             choices[col] = list(dict.fromkeys(vals)) or [None]
+        for col, vals in composed_values(event, ls, product, mapping).items():
+            if choices.get(col, [None]) == [None]:
+                choices[col] = vals
         for prefix, opts in ls.prefixes.items():
             only = (opts or {}).get("only")
             for name, vals in _prefixed(event, prefix, (opts or {}).get("exclude", ())).items():

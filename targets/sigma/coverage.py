@@ -17,33 +17,73 @@ from eqlc.rule import Rule
 
 from .target import TARGET
 
-# Refusal families: (label, regex on the reason, verdict). First match wins. The verdict is the one
-# ../shared/research/coverage-gaps.md (sections 2c, 3c-3e, 4) gives the family after checking it at
-# its source: "inexpressible" -- Sigma's taxonomy and correlation model record no equivalent, so a
-# translation would change what the rule selects -- or "policy" for what the project decided to refuse
-# although a stated assumption or value map could close it, or "gap" for a log source not built.
+# Refusal families: (label, regex on the reason, verdict). First match wins. The verdict is either
+# "inexpressible" -- Sigma's taxonomy and correlation model record no equivalent, so a translation would
+# change what the rule selects; the label says why and the comment names the source -- or "gap": an
+# open item that a mapping entry, log source, value map or rewrite would close (or that nobody has
+# checked field by field yet), the label saying what is missing. tests/data/sigma/coverage.yaml lists
+# every gap family with its count (`not_inexpressible`) and tests/test_sigma_corpus.py asserts both.
+# Sources: T = SigmaHQ/sigma-specification specification/sigma-appendix-taxonomy.md v2.1.0 (log sources
+# per product: Linux file_event/network_connection/process_creation + services; macOS file_event/
+# process_creation); S = elastic/integrations packages/windows/data_stream/sysmon_operational/
+# elasticsearch/ingest_pipeline/default.yml (how ECS fields are derived from Sysmon's).
 _FIELD = r"^(?P<f>\S+) has no field in the Sigma taxonomy of "
+
+
+def _field(names: str, where: str = "") -> str:
+    return _FIELD.replace("(?P<f>\\S+)", f"({names})") + where
+
+
+_NO_SOURCE = r"no Sigma log source in the mapping holds "
 REASON_FAMILIES: list[tuple[str, str, str]] = [
+    # ---- open gaps first: each is a narrower case of an inexpressible family below ----
+    # S splits Sysmon's User "DOMAIN\\name" on the backslash into user.domain and user.name
+    ("gap: user.domain of Sysmon events (the head of User; not built)", _field(r"user\.domain", r"\S+/windows"), "gap"),
+    # S copies Sysmon 7's Signature/SignatureStatus to file.code_signature.subject_name/status
+    ("gap: signer subject name / status of a loaded image (Sysmon 7 Signature; not mapped)", _field(r"(dll|file)\.code_signature\.subject_name|file\.code_signature\.status", r"image_load/windows"), "gap"),
+    # the System integration splits PrivilegeList, derives AccessMaskDescription from AccessMask and
+    # NewUACList from the UserAccountControl change; the raw fields are in the Security log
+    ("gap: Security EventData lists Elastic derives from a raw field (not built)",
+     _field(r"winlog\.event_data\.(NewUACList|PrivilegeList|AccessMaskDescription)"), "gap"),
+    ("gap: one network query over connection and DNS fields (network_connection + dns_query collection)", _field(r"dns\.question\.name", r"network_connection/windows"), "gap"),
+    # S: DestinationHostname -> destination.domain, DestinationPortName/SourcePortName -> network.protocol
+    ("gap: destination.domain / network.protocol of Sysmon 3 (not mapped)",
+     _field(r"destination\.domain|network\.protocol", r"network_connection/windows"), "gap"),
+    ("gap: registry.hive of Sysmon registry events (the head of TargetObject; not mapped)",
+     _field(r"registry\.hive", r"registry_set/windows"), "gap"),
+    ("gap: Google Workspace fields (T: gcp/google_workspace.admin; kqlaz's area)",
+     _field(r"google_workspace\.\S+"), "gap"),
+    ("gap: a wildcard on a field that is the head of another (user.domain of User; not built)",
+     r"is the head of \S+; a wildcard on it is not translated", "gap"),
+    # ---- inexpressible, and what remains of each family ----
+    # S sets user.id of every Sysmon event from winlog.user.identifier (the account that logged it, Sysmon's
+    # service account), not from the process's User; Elastic Defend's user.id is the process's SID/uid,
+    # which no Sigma field records (Sysmon's User is a name; uid/SID to name is per host)
     ("user and group ids (Sigma records account names, not SIDs/uids)",
-     _FIELD.replace("(?P<f>\\S+)", r"(user\.id|process\.user\.id|user\.Ext\.real\.id|process\.parent\.Ext\.real\.pid|user\.domain)"), "inexpressible"),
-    ("code signatures (Sysmon process/file/network events carry none)", _FIELD.replace("(?P<f>\\S+)", r"\S*code_signature\S*"), "inexpressible"),
-    ("containers (no container fields in Sigma's taxonomy)", _FIELD.replace("(?P<f>\\S+)", r"container\.\S+"), "inexpressible"),
-    ("Elastic Defend session view", _FIELD.replace("(?P<f>\\S+)", r"process\.(entry_leader|session_leader)\.\S+|\S*\.interactive"), "inexpressible"),
-    ("rename source of Linux/macOS file events (no Sigma file_rename there)", _FIELD.replace("(?P<f>\\S+)", r"file\.Ext\.original\.\S+"), "inexpressible"),
+     _field(r"user\.id|process\.user\.id|user\.Ext\.real\.id|process\.parent\.Ext\.real\.pid"), "inexpressible"),
+    ("code signatures (Sysmon process/file/network events carry none)",
+     _field(r"\S*code_signature\S*"), "inexpressible"),
+    ("containers (no container fields in Sigma's taxonomy)", _field(r"container\.\S+"), "inexpressible"),
+    ("Elastic Defend session view", _field(r"process\.(entry_leader|session_leader)\.\S+|\S*\.interactive"), "inexpressible"),
+    ("rename source of Linux/macOS file events (T: no file_rename there)", _field(r"file\.Ext\.original\.\S+"), "inexpressible"),
     ("Elastic enrichments with no Sigma field (Ext, ML, env vars, capabilities)",
-     _FIELD.replace("(?P<f>\\S+)", r"(\S*\.Ext\.\S+|problemchild\.\S+|Effective_process\.\S+|Persistence\.\S+|process\.env_vars|"
-                    r"process\.thread\.capabilities\.\S+|process\.previous\.\S+|process\.exit_code|process\.parent\.working_directory|"
-                    r"winlog\.event_data\.(NewUACList|PrivilegeList|AccessMaskDescription))"), "inexpressible"),
-    ("network payload and application fields (packet, HTTP, DNS)",
-     _FIELD.replace("(?P<f>\\S+)", r"(http\.\S+|network_traffic\.\S+|network\.protocol|network\.application|destination\.domain|"
-                    r"dns\.question\.name|event\.kind)"), "inexpressible"),
-    ("cloud fields with no Sigma equivalent (request_parameters text, resources, Drive)",
-     _FIELD.replace("(?P<f>\\S+)", r"(aws\.cloudtrail\.(request_parameters|resources\.\S+)|google_workspace\.\S+)"), "inexpressible"),
+     _field(r"\S*\.Ext\.\S+|problemchild\.\S+|Effective_process\.\S+|Persistence\.\S+|process\.env_vars|"
+            r"process\.thread\.capabilities\.\S+|process\.previous\.\S+|process\.exit_code|process\.parent\.working_directory"),
+     "inexpressible"),
+    ("network payload and application fields (packet, HTTP; T: no Linux dns_query, no macOS network log source)",
+     _field(r"http\.\S+|network_traffic\.\S+|network\.protocol|network\.application|destination\.domain|"
+            r"dns\.question\.name|event\.kind"), "inexpressible"),
+    ("cloud fields with no Sigma equivalent (request_parameters k=v text, the resources list)",
+     _field(r"aws\.cloudtrail\.(request_parameters|resources\.\S+)"), "inexpressible"),
     ("Linux auditd fields outside linux/auditd's kernel-module records (an exec's argv is its own EXECVE record)",
-     _FIELD.replace("(?P<f>\\S+)", r"auditd\.\S+"), "inexpressible"),
+     _field(r"auditd\.\S+"), "inexpressible"),
+    # Linux OriginalFileName, argv of a file event, the Kubernetes groups list, Sysmon 11 outcome, Sysmon 6 pid
     ("a field the chosen log source does not record", _FIELD, "inexpressible"),
     ("process.args value with a space", r"contains a space, but", "inexpressible"),
-    ("regex/null test on a derived field (file name, argv)", r"derived from", "inexpressible"),
+    # a regex on a file name or an argument is rendered on its segment (regex.render_segment) and a file name's
+    # `== null` is its path's; what is left: `== null` of an extension or of the arguments, regexes on a head
+    # or an extension -- each expressible with the same kind of rewrite, not built
+    ("gap: regex or null test on a derived field (extension, argv, head; rewrite not built)", r"derived from", "gap"),
     ("file name value with a path separator", r"which a file name", "inexpressible"),
     ("sequence `with runs`", r"\(a term repeated\)", "inexpressible"),
     ("sequence `until`", r"`until`", "inexpressible"),
@@ -52,12 +92,43 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     ("pipe", r"the pipe", "inexpressible"),
     ("sequence step naming several log sources", r"names several log sources", "inexpressible"),
     ("sequence join key without a plain Sigma field", r"join key", "inexpressible"),
-    ("event_category_override (categories that are not ECS event.category values)", r"overrides the event category field", "inexpressible"),
-    ("no Sigma log source for the events (Linux/macOS file changes, appliances, Kubernetes, Azure, Okta)", r"no Sigma log source in the mapping", "inexpressible"),
-    ("log-source field inside a larger expression", r"is translated only as a top-level positive condition", "inexpressible"),
-    ("field the Security log records differently per event id, with event ids not pinned", r"by different fields for different event ids", "inexpressible"),
+    ("gap: event_category_override in a sequence (its terms' categories are not rewritten)",
+     r"overrides the event category field", "gap"),
+    # no log source: by the events' kind (T), the data set the query pins, or open
+    # T: Linux/macOS have file_event (Sysmon 11 creations) only; Windows file_change is Sysmon 2's creation-time
+    # change and file_rename (ETW Kernel-File) lists no fields
+    ("no Sigma log source: file modifications, deletions, renames",
+     _NO_SOURCE + r"ECS 'file' events (with `event\.type (==|like~) \"(change|deletion)\"`|for product (linux|macos))"
+     r"|names ECS event\.type (change|deletion) events, and no Sigma log source in the mapping holds ECS 'file' events",
+     "inexpressible"),
+    ("no Sigma log source: Linux process events other than starts (T: process_creation only)",
+     _NO_SOURCE + r"ECS 'process' events with `event\.type == \"(end|change|info)\"`", "inexpressible"),
+    ("no Sigma log source: macOS configuration and library events (T: file_event, process_creation only)",
+     _NO_SOURCE + r"ECS '(configuration|library)' events for product macos", "inexpressible"),
+    # T has no Fortinet log source and no flow or redis/mysql/pgsql/cassandra protocol records
+    ("no Sigma log source: Fortigate configuration logs, Packetbeat flows and database protocols",
+     _NO_SOURCE + r".*\(data set (fortinet_fortigate\.log|network_traffic\.(redis|mysql|pgsql|cassandra|flow))\)", "inexpressible"),
+    ("gap: no log source built for Azure, Microsoft 365, Google Workspace, Okta (kqlaz's area)", _NO_SOURCE + r".*\(data set (azure|o365|google_workspace|okta)[.\w]*\)", "gap"),
+    ("gap: packet-capture HTTP, PAN-OS, Suricata events (zeek/proxy/firewall not built or checked)", _NO_SOURCE + r".*\((data set network_traffic\.http|module network_traffic|module panw|"
+     r"data set suricata\.eve)\)", "gap"),
+    ("gap: Windows Security queries windows_security does not admit (ids unpinned or unlisted)", _NO_SOURCE + r"(the query's|ECS 'authentication') "
+     r"events for product windows$", "gap"),
+    ("gap: Linux account creation in the auth log (linux/auth not built)",
+     _NO_SOURCE + r"ECS 'iam' events for product linux$", "gap"),
+    # ECS lists the event types expected per category (elastic.co/docs/reference/ecs/ecs-allowed-values-event-category);
+    # a `file` branch requiring type start could be left out under that assumption, with its check
+    ("gap: a collection branch with an event.type ECS does not expect for its category", _NO_SOURCE + r"ECS 'file' events with `event\.type == \"start\"`", "gap"),
+    ("gap: no Sigma log source, not classified further (web access logs, cross-source sequences)",
+     r"no Sigma log source in the mapping", "gap"),
+    ("gap: a data-source field inside a larger expression (an event.action of another agent)",
+     r"is translated only as a top-level positive condition", "gap"),
+    ("gap: a Security field recorded per event id, ids not pinned (one rule per id group not built)", r"by different fields for different event ids", "gap"),
     ("function/arithmetic without Sigma equivalent", r"only a field can be compared|has no Sigma equivalent|is translated only with a field and", "inexpressible"),
     ("regex construct outside Sigma's regex subset", r"Sigma regex equivalent", "inexpressible"),
+    # Elastic's Sysmon pipeline writes Sysmon 7 image loads as event.category process, action "Image loaded"
+    # (S, "Add ECS categorization fields"); image_load admits ECS library events only
+    ("gap: every branch of a collection reads as never holding (Sysmon-shaped image loads as process events)",
+     r"can never hold on any of the log sources it names", "gap"),
     ("condition that can never hold on the log source", r"can never hold", "inexpressible"),
     ("contradictory conditions", r"contradict", "inexpressible"),
     ("wildcard literal in endsWith/stringContains", r"may act as wildcards", "inexpressible"),
@@ -81,7 +152,7 @@ def reason_class(reason: str) -> str:
 
 
 def verdict(label: str) -> str:
-    """``inexpressible``/``policy`` for a family label (``unclassified`` for an unknown one)."""
+    """``inexpressible``/``gap`` for a family label (``unclassified`` for an unknown one)."""
     return next((v for lab, _p, v in REASON_FAMILIES if lab == label), "unclassified")
 
 

@@ -177,6 +177,10 @@ def _case_holds(cases: dict, key: str, get: Callable[[str], list]) -> bool:
     cond = cases[key]
     if isinstance(cond, dict) and "not" in cond:
         return not any(_case_holds(cases, k, get) for k in cond["not"])
+    if isinstance(cond, dict) and "any" in cond:
+        return any(_case_holds(cases, k, get) for k in cond["any"])
+    if isinstance(cond, dict) and "all" in cond:
+        return all(_case_holds(cases, k, get) for k in cond["all"])
     for k, v in (cond or {}).items():
         name, *mods = k.split("|")
         have = [x for x in get(name) if isinstance(x, str)]
@@ -187,8 +191,10 @@ def _case_holds(cases: dict, key: str, get: Callable[[str], list]) -> bool:
             ok = any(_re.search(x, h) for x in vals for h in have)
         elif "startswith" in mods:
             ok = any(h.lower().startswith(x.lower()) if "cased" not in mods else h.startswith(x) for x in vals for h in have)
-        else:
+        elif "cased" in mods:
             ok = any(h == x for x in vals for h in have)
+        else:  # Sigma's plain string match ignores letter case (sigma-specification, "Value Matching")
+            ok = any(h.lower() == x.lower() for x in vals for h in have)
         if not ok:
             return False
     return True
@@ -238,6 +244,11 @@ class Converter:
         if spec is None and (f.optional or (self.foreign_absent and self._foreign(f.name))):
             self._assume_no_value(f)
             raise _NoValue(f)
+        sibling = self._defined_by_sibling(f.name) if spec is None else None
+        if sibling is not None:
+            self._assume_no_value(f, f"it is the field that defines the events of the log source {sibling} (mapping.yaml "
+                                     f"`requires`), which are not this log source's")
+            raise _NoValue(f)
         if spec is None:
             raise Refused(
                 f"{f.name} has no field in the Sigma taxonomy of {self.where()} "
@@ -250,6 +261,8 @@ class Converter:
             )
         if spec.assume:
             self.log.assume(spec.assume)
+        if spec.unless:
+            self._assume_not_excepted(spec)
         if spec.array:
             self._assume_one_element(spec)
         self.used.setdefault(f.name, spec)
@@ -295,7 +308,7 @@ class Converter:
     def column_values(self, column: str, event: dict) -> list:
         """The values the fixture adapter gives ``column`` for ``event`` (its first source with a
         value, else the field of that name under a mapped prefix, as :func:`.adapter.columns` reads it)."""
-        from .adapter import _prefixed, event_codes, mapped_values
+        from .adapter import _prefixed, composed_values, event_codes, mapped_values
 
         codes = event_codes(event, self.ls, self.mapping)
         for s in self.ls.column_sources(self.product, self.mapping.separators).get(column, []):
@@ -304,6 +317,9 @@ class Converter:
             got = mapped_values(s, event)
             if got:
                 return got
+        got = composed_values(event, self.ls, self.product, self.mapping).get(column)
+        if got:
+            return got
         for prefix, opts in self.ls.prefixes.items():
             only = (opts or {}).get("only")
             if only is not None and column not in only:
@@ -318,7 +334,18 @@ class Converter:
         process rule of a collection over file and process events)?"""
         return any(ls is not self.ls and (name in ls.fields) for ls in self.mapping.logsources.values())
 
-    def _assume_no_value(self, f: ir.Field) -> None:
+    def _defined_by_sibling(self, name: str) -> Optional[str]:
+        """The Sigma category of another log source of the same ECS category and product whose events
+        are those carrying ``name`` (``requires``: a DNS question makes a network event a dns_query
+        event), or None. Its events are not this log source's, so here the field has no value."""
+        for other in self.mapping.logsources.values():
+            if other is self.ls or other.category is None or other.category != self.ls.category:
+                continue
+            if name in other.requires and (not other.products or self.product in other.products):
+                return str(other.sigma.get("category") or other.name)
+        return None
+
+    def _assume_no_value(self, f: ir.Field, why: Optional[str] = None) -> None:
         """EQL's ``?field``: a field no searched index maps reads as null (Elasticsearch's
         optional-field semantics), so a field the log source does not record is read as having
         no value -- exact as long as the events indeed carry no such value."""
@@ -327,8 +354,8 @@ class Converter:
         def violated(event: dict) -> bool:
             return bool(ecs_values(event, path))
 
-        why = ("as Elasticsearch reads an optional field that no searched index maps" if f.optional else
-               "it is a field of the other log sources the query names (one rule of a collection)")
+        why = why or ("as Elasticsearch reads an optional field that no searched index maps" if f.optional else
+                      "it is a field of the other log sources the query names (one rule of a collection)")
         self.log.assume(
             f"{'?' if f.optional else ''}{f.name} has no field in the Sigma taxonomy of {self.where()}: read as having no "
             f"value, {why}; assumes no event of the log source carries a value for it",
@@ -394,10 +421,12 @@ class Converter:
 
     def _assume_tail(self, spec: FieldSpec) -> None:
         src = self._source_of(spec.sigma)
+        composed = self.mapping.composed.get(spec.sigma) if src is None else None
+        shown = f"{(composed.get('sep') or '')}".join(composed.get("from") or ()) if composed else src
         after = " or ".join(f"'{c}'" for c in spec.after)
         what = "file name" if set(spec.after) == set(spec.excludes) else "extension"
         text = (
-            f"{spec.ecs} is read as the part of {spec.sigma} ({src}) after its last {after}: assumes {spec.sigma} is a full "
+            f"{spec.ecs} is read as the part of {spec.sigma} ({shown}) after its last {after}: assumes {spec.sigma} is a full "
             f"path whose {what} is exactly {spec.ecs} (it also matches a path with that last segment whatever "
             f"{spec.ecs} says)"
         )
@@ -406,7 +435,8 @@ class Converter:
 
         def violated(event: dict) -> bool:
             names = ecs_values(event, name_path)
-            paths = ecs_values(event, src_path) if src_path else []
+            # a column no ECS field holds whole (mapping.yaml composed: Sysmon's User) is read as the adapter writes it
+            paths = ecs_values(event, src_path) if src_path else self.column_values(spec.sigma, event)
             if not paths:
                 return bool(names)
             if len(paths) != 1 or not isinstance(paths[0], str):
@@ -440,12 +470,30 @@ class Converter:
 
         self.log.assume(text, violated)
 
+    def _assume_not_excepted(self, spec: FieldSpec) -> None:
+        """A correspondence the producer breaks for some events (o365's DLP records, whose
+        event.outcome a script derives from PolicyDetails, not from ResultStatus): stated for the
+        other events, and the events the mapping's ``unless`` names are outside it."""
+        paths = [(tuple(k.split(".")), k, set(v)) for k, v in spec.unless]
+        shown = "; ".join(f"{k} is one of {', '.join(sorted(v))}" for _, k, v in paths)
+
+        def violated(event: dict) -> bool:
+            return any(set(map(str, ecs_values(event, p))) & v for p, _, v in paths)
+
+        self.log.assume(
+            f"{spec.ecs} is read from {spec.sigma} as {spec.source or 'the producer'} derives it for every event except "
+            f"those where {shown} (derived otherwise): assumes no such event occurs",
+            violated,
+        )
+
     def _assume_one_element(self, spec: FieldSpec) -> None:
         """An ECS array read from a one-value Sigma field (registry.data.strings as Details): exact
         where the array has at most one element, which is what the check tests."""
         path = tuple(spec.ecs.split("."))
-        text = (f"{spec.ecs} is an ECS array (one element per string of a REG_MULTI_SZ value) read from {spec.sigma}, "
-                f"one string: assumes events whose {spec.ecs} has more than one element are absent")
+        what = ("one element per string of a REG_MULTI_SZ value" if spec.spelling == "sysmon_registry_details"
+                else spec.source or "several values per event")
+        text = (f"{spec.ecs} is an ECS array ({what}) read from {spec.sigma}, "
+                f"one value: assumes events whose {spec.ecs} has more than one element are absent")
 
         def violated(event: dict) -> bool:
             return len(ecs_values(event, path)) > 1
@@ -518,6 +566,9 @@ class Converter:
 
     def convert_atom(self, node: ir.Expr) -> SExpr:
         """One atom (not and/or/not/constant): :meth:`atom`, with a missing value folded."""
+        foreign = self.foreign_data_source(node)
+        if foreign is not None:
+            return foreign
         try:
             return self.atom(node)
         except _NoValue as nv:
@@ -532,6 +583,46 @@ class Converter:
                 f"{type(node).__name__} on a missing value is not translated"
             ) from None
 
+    def foreign_data_source(self, node: ir.Expr) -> Optional[SExpr]:
+        """A test naming another data source than the endpoint agents an endpoint log source stands
+        for, inside a larger expression (``not (data_stream.dataset == "crowdstrike.fdr" and ...)``,
+        an exclusion for a third-party agent's paths): false for every event of the log source, under
+        the assumption the log source already makes -- its events come from the endpoint agents of
+        mapping.yaml ``endpoint_sources`` -- checked on each event. None when ``node`` is no such test
+        (other values, a pattern an endpoint data set could match, or a log source chosen by data set)."""
+        m = self.mapping
+        if self.ls.datasets is not None or not m.endpoint_sources:
+            return None
+        if isinstance(node, ir.Compare) and node.op is ir.CompareOp.EQ and isinstance(node.right, ir.String):
+            field, patterns, ci = node.left, [(node.right.value,)], False
+        elif isinstance(node, ir.InSet) and all(isinstance(v, ir.String) for v in node.values):
+            field, patterns, ci = node.expr, [(v.value,) for v in node.values], getattr(node, "case_insensitive", False)
+        elif isinstance(node, ir.WildcardMatch):
+            field, patterns, ci = node.expr, [normalise(p.parts) for p in node.patterns], node.case_insensitive
+        else:
+            return None
+        names = {*m.dataset_fields, "event.module"}
+        if not isinstance(field, ir.Field) or field.name not in names or field.has_index:
+            return None
+        if self.ls.field(field.name, self.product, m.separators, self.codes) is not None:
+            return None
+        sources = set(m.endpoint_sources)
+        if any(parts_match(s, parts, True) for s in sources for parts in patterns):
+            return None  # an endpoint agent's own data set (in any letter case): not decided here
+        path = field.path
+
+        def violated(event: dict) -> bool:
+            # exactly the events on which the test is true: those the log source is taken not to hold
+            return any(isinstance(v, str) and parts_match(v, parts, ci) for v in ecs_values(event, path) for parts in patterns)
+
+        self.log.assume(
+            f"`{eql_text(node)[:120]}` names a data source the log source {self.where()} does not stand for (its events "
+            f"are the endpoint agents', targets/sigma/mapping.yaml endpoint_sources), so the test is read as false: "
+            f"assumes no event of the log source has such a {field.name}",
+            violated,
+        )
+        return SConst(False)
+
     def atom(self, node: ir.Expr) -> SExpr:
         if isinstance(node, ir.Compare):
             return self.compare(node)
@@ -539,6 +630,14 @@ class Converter:
             f, spec = self.spec(node.expr)
             if spec.kind == "constant":
                 return SConst(False)
+            if spec.kind == "tail" and set(spec.after) == set(spec.excludes) and spec.sigma not in self.mapping.composed:
+                # under the tail assumption stated by spec() (its check sets apart an event whose path has a
+                # file name its ECS field lacks, or the reverse), the name has no value exactly when the path has none
+                return Item(spec.sigma, (), (None,))
+            if spec.kind == "argv":
+                # under the argv assumption spec() stated (its check sets apart an event with a command line but
+                # no arguments), the arguments have no value exactly when the command line is missing or empty
+                return Item(spec.sigma, (), (None, SigmaText("")))
             if spec.kind != "plain" or spec.value_map is not None:
                 raise Refused(f"`{eql_text(node)}`: {f.name} is derived from {spec.sigma}, so its absence cannot be tested exactly")
             return Item(spec.sigma, (), (None,))
@@ -684,6 +783,12 @@ class Converter:
                 sig = isinstance(v, str) and bool(set(spec.mapped(v)) & wanted)
                 if eql != sig:
                     return True
+                # an identity map onto a string column (o365's event.action is the record's Operation): an
+                # unmapped spelling differing from a written value only in letter case is that record's
+                # column value, which Sigma's case-insensitive match selects
+                if isinstance(v, str) and not spec.mapped(v) and any(
+                        isinstance(w, str) and w.lower() == v.lower() and w in vmap for w in wanted):
+                    return True
             return False
 
         shown = ", ".join(f"{k} -> {_short(vmap[k])}" for k in accepted[:4]) + (", ..." if len(accepted) > 4 else "")
@@ -744,7 +849,11 @@ class Converter:
         ECS value stands for a condition on the Sigma fields (``cases`` in mapping.yaml)."""
         cases = dict(spec.cases or ())
         ci = getattr(node, "case_insensitive", False)
-        accepted = [k for k in cases if matcher(k, ci)]
+        # keys starting with "_" are named sub-conditions other cases combine (`any`, `all`, `not`), no ECS value
+        accepted = [k for k in cases if not k.startswith("_") and matcher(k, ci)]
+        for k in accepted:  # a value the producer derives from fields the mapping does not record
+            if isinstance(cases[k], dict) and "refuse" in cases[k]:
+                raise Refused(f"{f.name} value {k!r}: {' '.join(str(cases[k]['refuse']).split())}")
         out = s_or(self._case(cases, k, spec) for k in accepted) if accepted else SConst(False)
         path = f.path
 
@@ -763,6 +872,10 @@ class Converter:
         cond = cases[key]
         if isinstance(cond, dict) and "not" in cond:
             return s_and(s_not(self._case(cases, k, spec)) for k in cond["not"])
+        if isinstance(cond, dict) and "any" in cond:
+            return s_or(self._case(cases, k, spec) for k in cond["any"])
+        if isinstance(cond, dict) and "all" in cond:
+            return s_and(self._case(cases, k, spec) for k in cond["all"])
         items = []
         for k, v in (cond or {}).items():
             field_, *mods = k.split("|")
@@ -938,10 +1051,20 @@ class Converter:
         if spec.spelling:
             raise Refused(f"`{eql_text(node)[:120]}`: {spec.sigma} spells numbers otherwise than ECS {f.name} "
                           f"(\"DWORD (0x00000001)\" where Elastic's Sysmon pipeline writes \"1\"); a regex on it is not translated")
-        if spec.kind != "plain":
+        segment = None
+        if spec.kind == "tail" and set(spec.after) == set(spec.excludes) and spec.sigma not in self.mapping.composed:
+            segment = ("".join(spec.after), False)  # a file name: the path's last segment
+        elif spec.kind == "argv":
+            segment = (" ", True)  # one argument: a word of the command line
+        elif spec.kind != "plain":
             raise Refused(f"`{eql_text(node)}`: a regex on {f.name}, which is derived from {spec.sigma}, has no exact Sigma form")
         try:
-            r = sigma_regex.render(node.patterns, node.case_insensitive)
+            if segment is not None:
+                # under the assumption spec() stated (the name is the path's tail; the arguments are the
+                # command line's words), a whole-value match of the name/argument is a match of one segment
+                r = sigma_regex.render_segment(node.patterns, node.case_insensitive, segment[0], segment[1])
+            else:
+                r = sigma_regex.render(node.patterns, node.case_insensitive)
         except (Untranslatable, RegexError) as err:
             raise Refused(f"`{eql_text(node)[:120]}`: {err}") from None
         self._assume_regex_newline(spec.sigma)

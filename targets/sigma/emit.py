@@ -155,10 +155,23 @@ def emit(rule: Rule, profile: Optional[str] = None, mapping: Optional[Mapping] =
     log = AssumptionLog()
     body = q.body
     if isinstance(body, ir.EventQuery):
-        return _collection(rule, body, mapping, profile, log)
+        return _collection(rule, with_category_field(body, rule, mapping), mapping, profile, log)
     if isinstance(body, ir.Sample):
         raise Refused("`sample` (unordered events sharing keys, no time window) has no Sigma correlation equivalent")
     return _sequence(rule, body, mapping, profile, log)
+
+
+def with_category_field(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> ir.EventQuery:
+    """``CAT where C`` of a rule whose ``event_category_override`` names another field than
+    event.category: Elasticsearch reads the category word from that field (the EQL search API's
+    ``event_category_field``), so the query is ``any where FIELD == "CAT" and C``, exactly. The AWS
+    rules' ``info where`` with override event.type is then a test of CloudTrail's event.type."""
+    field = rule.event_category_override
+    if not field or field == mapping.category_field or query.category is None:
+        return query
+    test = ir.Compare(ir.CompareOp.EQ, ir.Field(tuple(field.split("."))), ir.String(query.category))
+    rest = query.condition.terms if isinstance(query.condition, ir.And) else (query.condition,)
+    return ir.EventQuery(None, ir.And((test, *rest)))
 
 
 def _lookback_span(rule: Rule, seq: ir.Sequence, log: AssumptionLog) -> int:
@@ -242,6 +255,36 @@ def _join_field(key: ir.Field, mapping: Mapping, log: AssumptionLog):
         group=not_one_to_one,
     )
     return FieldSpec(key.name, col)
+
+
+def _composed_join(key: ir.Field, spec, mapping: Mapping, log: AssumptionLog):
+    """A join key that is the last part of a composed column (user.name of Sysmon's User, DOMAIN\\name):
+    the correlation groups by the whole column, which splits a user.name group whose events name
+    different domains -- stated, and checked per join-key group."""
+    from .mapping import FieldSpec
+
+    raw = mapping.composed[spec.sigma]
+    parts = list(raw.get("from") or ())
+    if not parts or parts[-1] != key.name:
+        return spec
+    others = [tuple(p.split(".")) for p in parts[:-1]]
+    kpath = key.path
+
+    def mixed(events: list) -> dict:
+        seen: dict = {}
+        for e in events:
+            for k in ecs_values(e, kpath):
+                seen.setdefault(str(k), set()).add(tuple(tuple(map(str, ecs_values(e, o))) for o in others))
+        return {str(e["_id"]): f"{key.name} comes with several {', '.join(parts[:-1])} values"
+                for e in events if any(len(seen.get(str(k), ())) > 1 for k in ecs_values(e, kpath))}
+
+    joined = (raw.get("sep") or "").join(parts)
+    log.assume(
+        f"the correlation groups {key.name} by {spec.sigma} ({joined}): assumes the events sharing a {key.name} share "
+        f"its {', '.join(parts[:-1])} too",
+        group=mixed,
+    )
+    return FieldSpec(key.name, spec.sigma)
 
 
 def _collection(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: str, log: AssumptionLog) -> Emission:
@@ -407,6 +450,8 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
             spec = sel.logsource.field(key.name, sel.product, mapping.separators, sel.codes)
             if spec is None and key.name in mapping.join_fields:
                 spec = _join_field(key, mapping, log)
+            if spec is not None and spec.kind == "tail" and spec.sigma in mapping.composed:
+                spec = _composed_join(key, spec, mapping, log)
             if spec is None or spec.kind != "plain":
                 raise Refused(
                     f"join key {key.name} has no plain field in the Sigma taxonomy of "

@@ -270,10 +270,12 @@ def _absorbable(c: ir.Expr, ls: LogSource, product: Optional[str], mapping: Mapp
 
 def candidates(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> tuple[_Query, Optional[str], bool, list[LogSource]]:
     """(classified query, product, product-from-tag, admitted log sources, most specific first)."""
-    if rule.event_category_override:
+    if rule.event_category_override and rule.event_category_override != mapping.category_field and query.category is not None:
+        # emit.with_category_field rewrites an event query's category into a test of the override field;
+        # a sequence term's category stays unread
         raise Refused(
-            f"the rule overrides the event category field ({rule.event_category_override}); "
-            "its categories are not ECS event.category values"
+            f"the rule overrides the event category field ({rule.event_category_override}) in a sequence; "
+            "its terms' categories are not ECS event.category values"
         )
     q = _classify(query, mapping)
     product = _os_products(q.os_conds, mapping)
@@ -329,7 +331,8 @@ def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLo
         raise Refused(f"the event.type condition `{eql_text(q.type_conds[0])}` is not translated") from None
     where = f"ECS {q.category!r} events" if q.category else "the query's events"
     if not admitted:
-        raise Refused(f"no Sigma log source in the mapping holds {where}" + (f" for product {product}" if product else ""))
+        raise Refused(f"no Sigma log source in the mapping holds {where}" + (f" for product {product}" if product else "")
+                      + _data_source_note(q))
     if not typed and implied is not None and not q.type_conds:
         shown = " and ".join(f"`{eql_text(c)}`" for c in q.source_conds if fields_of(c) == {"event.action"})
         raise Refused(
@@ -364,12 +367,40 @@ def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLo
     return sel
 
 
+def _data_source_note(q: _Query) -> str:
+    """`` (data set X)`` / `` (module X)`` when the query pins where its events come from: a refusal
+    for want of a log source then says which source (a firewall's, a cloud service's) it is about."""
+    for label, conds in (("data set", q.dataset_conds),
+                         ("module", [c for c in q.source_conds if fields_of(c) == {"event.module"}])):
+        pinned = _pinned(conds) if conds else None
+        if pinned:
+            return f" ({label} {', '.join(sorted(pinned))})"
+    return ""
+
+
 def _best(typed: list[LogSource], q: _Query, product: Optional[str], mapping: Mapping) -> LogSource:
     """The first admitted log source that records every field the detection reads (a DNS query
     reads dns.question.name, which network connection events do not have), else the first."""
     needed = set()
     for c in q.other:
         needed |= fields_of(c)
+
+    def tests_positively(field: str) -> bool:
+        for c in q.other:
+            if fields_of(c) != {field}:
+                continue
+            if isinstance(c, ir.Not):
+                if isinstance(c.expr, ir.IsNull):
+                    return True
+                continue
+            if not isinstance(c, ir.IsNull) and not (isinstance(c, ir.Compare) and c.op is ir.CompareOp.NE):
+                return True
+        return False
+
+    # a query that requires the field defining a log source's events (a DNS question) is about those events
+    for ls in typed:
+        if ls.requires and all(tests_positively(f) for f in ls.requires):
+            return ls
     for ls in typed:
         if all(ls.field(n, product, mapping.separators, None) is not None or ls.alternatives(n) for n in needed):
             return ls

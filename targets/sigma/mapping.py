@@ -28,7 +28,7 @@ DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
 _FIELD_ENTRY = {"field": None, "type": None, "assume": None, "products": None, "tail_of": None, "after": None,
                 "excludes": None, "argv_of": None, "array": None, "spelling": None, "spelling_type": None, "source": None, "values": None,
                 "cases": None, "cases_of": None, "fill": None, "from_string": None, "pattern": None, "prefix_of": None,
-                "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None}
+                "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None, "unless": {ANY: None}}
 _LOGSOURCE = {
     "category": None, "event_type": None, "products": None, "fields": {ANY: _FIELD_ENTRY},
     "datasets": None, "key": None, "present": None, "codes": None, "prefixes": None, "requires": None,
@@ -39,6 +39,7 @@ SCHEMA = {
     "products": {ANY: None}, "separators": {ANY: None}, "source_fields": None, "action_event_types": {ANY: None},
     "category_field": None, "type_field": None, "os_field": None, "logsources": {ANY: _LOGSOURCE},
     "endpoint_sources": None, "file_prefixes": None, "join_fields": None,
+    "composed": {ANY: {"from": None, "sep": None, "products": None}},
 }
 
 
@@ -76,6 +77,9 @@ class FieldSpec:
     array: bool = False  # the ECS field is an array (registry.data.strings): one value is assumed
     spelling: Optional[str] = None  # the Sigma field spells values otherwise (sysmon_registry_details: spelling.py)
     spelling_type: Optional[str] = None  # the ECS field naming the value's type (registry.data.type)
+    # ECS field -> values: events carrying one of them are derived otherwise by the producer (o365's DLP
+    # records get event.outcome from PolicyDetails), so the correspondence is stated for the others only
+    unless: tuple[tuple[str, tuple], ...] = ()
 
     @property
     def value_map(self) -> Optional[dict]:
@@ -163,7 +167,8 @@ class LogSource:
             return tuple(v or ())  # type: ignore[arg-type]
 
         common = dict(assume=raw.get("assume"), products=products, codes=codes, source=raw.get("source"),
-                      fill=raw.get("fill", True), fold=bool(raw.get("fold")))
+                      fill=raw.get("fill", True), fold=bool(raw.get("fold")),
+                      unless=tuple((str(k), tuple(_tuple(v) or ())) for k, v in (raw.get("unless") or {}).items()))
         if "argv_of" in raw:
             return FieldSpec(ecs, raw["argv_of"], kind="argv", **common)
         if "count_of" in raw:
@@ -219,6 +224,9 @@ class Mapping:
     code_field: str = "event.code"
     file_prefixes: dict = field(default_factory=dict)  # "product_category_service" -> SigmaHQ file name prefix
     endpoint_sources: tuple[str, ...] = ()  # event.module / data set values of endpoint agents
+    # Sigma column -> {from: [ECS fields], sep, products}: a column no ECS field holds whole, which the
+    # fixture adapter writes by joining the ECS fields read from its parts (Sysmon's User, DOMAIN\name)
+    composed: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     def for_category(self, category: str) -> list[LogSource]:
@@ -283,6 +291,7 @@ def parse(raw: dict) -> Mapping:
         code_field=raw.get("code_field", "event.code"),
         file_prefixes=dict(raw.get("file_prefixes") or {}),
         endpoint_sources=tuple(raw.get("endpoint_sources") or ()),
+        composed=dict(raw.get("composed") or {}),
         raw=raw,
     )
 

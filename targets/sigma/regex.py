@@ -36,11 +36,19 @@ class Rendered:
 
 
 class _Renderer:
-    def __init__(self, ci: bool) -> None:
+    def __init__(self, ci: bool, segment: str = "") -> None:
         self.ci = ci
         self.dotall = False
+        # characters the matched value cannot hold (a file name holds no path separator, an argument
+        # no space): ``.`` and negated classes leave them out, so that a match stays inside one segment
+        self.segment = segment
+
+    def _never(self, what: str) -> Untranslatable:
+        return Untranslatable(f"the regex matches {what}, which the value (one segment) cannot hold")
 
     def char(self, ch: str) -> str:
+        if ch in self.segment:
+            raise self._never(repr(ch))
         if self.ci and ch.isascii() and ch.isalpha():
             return f"[{ch.lower()}{ch.upper()}]"
         return "\\" + ch if ch in RE_META else ch
@@ -52,17 +60,34 @@ class _Renderer:
         if isinstance(node, lr.Char):
             return self.char(node.ch)
         if isinstance(node, lr.AnyChar):
+            if self.segment:
+                return self._not_segment()
             self.dotall = True
             return "."
         if isinstance(node, lr.AnyString):
+            if self.segment:
+                return f"({self._not_segment()}*)"
             self.dotall = True
             return "(.*)"
         if isinstance(node, lr.Empty):
             raise Untranslatable("the empty-language regex '#' has no Sigma regex equivalent")
         if isinstance(node, lr.Shorthand):
-            body = "".join(self.class_item(s) for s in _SHORTHAND[node.letter.lower()])
-            return f"[{'^' if node.letter.isupper() else ''}{body}]"
+            items = _SHORTHAND[node.letter.lower()]
+            body = "".join(self.class_item(s) for s in items)
+            if node.letter.isupper():
+                return f"[^{body}{self._segment_chars()}]"
+            if any(self._covers(s) for s in items):
+                raise self._never(f"\\{node.letter}")
+            return f"[{body}]"
         if isinstance(node, lr.Class):
+            if not node.negated and self.segment:
+                for item in node.items:
+                    if isinstance(item, lr.Char) and item.ch in self.segment:
+                        raise self._never(repr(item.ch))
+                    if isinstance(item, lr.Range) and any(item.lo <= c <= item.hi for c in self.segment):
+                        raise self._never(f"the range {item.lo}-{item.hi}")
+                    if isinstance(item, lr.Shorthand) and any(self._covers(x) for x in _SHORTHAND[item.letter.lower()]):
+                        raise self._never(f"\\{item.letter}")
             parts = []
             for item in node.items:
                 if isinstance(item, lr.Char):
@@ -74,7 +99,7 @@ class _Renderer:
                     if item.letter.isupper():
                         raise Untranslatable(f"negated shorthand \\{item.letter} inside a character class")
                     parts.extend(self.class_item(s) for s in _SHORTHAND[item.letter])
-            return "[" + ("^" if node.negated else "") + "".join(parts) + "]"
+            return "[" + ("^" if node.negated else "") + "".join(parts) + (self._segment_chars() if node.negated else "") + "]"
         if isinstance(node, lr.Concat):
             return "".join(f"({self.render(i)})" if isinstance(i, lr.Union_) else self.render(i) for i in node.items)
         if isinstance(node, lr.Union_):
@@ -105,6 +130,18 @@ class _Renderer:
             raise Untranslatable("numeric interval '<n-m>' has no Sigma regex equivalent")
         raise Untranslatable(f"unsupported regex node {type(node).__name__}")
 
+    def _segment_chars(self) -> str:
+        return "".join(self.class_char(c) for c in self.segment)
+
+    def _not_segment(self) -> str:
+        return f"[^{self._segment_chars()}]"
+
+    def _covers(self, item: str) -> bool:
+        """Does a shorthand's class item (a char or an ``a-z`` range) match a segment character?"""
+        if len(item) == 3 and item[1] == "-":
+            return any(item[0] <= c <= item[2] for c in self.segment)
+        return item in self.segment
+
     def class_item(self, s: str) -> str:
         if len(s) == 3 and s[1] == "-":
             return s
@@ -116,3 +153,16 @@ def render(patterns: tuple[str, ...] | list[str], case_insensitive: bool) -> Ren
     r = _Renderer(case_insensitive)
     alts = [r.render(lr.parse_regex(p)) for p in patterns]
     return Rendered("^(" + "|".join(alts) + ")$", r.dotall)
+
+
+def render_segment(patterns: tuple[str, ...] | list[str], case_insensitive: bool, separators: str, argv: bool) -> Rendered:
+    """The regex of a field that is one segment of a Sigma field: a file name, the part of a path after
+    its last separator (``(^|SEP)(p1|p2...)$``), or one argument of a command line split on single
+    spaces (``(^| )(p1|p2...)( |$)``). ``.`` and negated classes leave the separators out, so a match
+    is one whole segment, which is what Lucene's whole-value match of the ECS field is."""
+    r = _Renderer(case_insensitive, separators)
+    alts = [r.render(lr.parse_regex(p)) for p in patterns]
+    sep = "[" + r._segment_chars() + "]" if len(separators) > 1 else r.class_char(separators) if separators != "\\" else "\\\\"
+    if argv:
+        return Rendered("(^| )(" + "|".join(alts) + ")( |$)", r.dotall)
+    return Rendered("(^|" + sep + ")(" + "|".join(alts) + ")$", r.dotall)
