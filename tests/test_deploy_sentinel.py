@@ -222,6 +222,13 @@ def test_defender_files_are_exactly_the_graph_body(compiled):
         if not t.output:
             continue
         base = rule.file_stem
+        if f"{base}.defender.txt" in t.artifacts:
+            # a query over a table without DeviceId (CloudProcessEvents): no body names a device
+            # as the impacted asset; the reason is written instead
+            assert f"{base}.defender.json" not in t.artifacts
+            assert "has no DeviceId column" in t.artifacts[f"{base}.defender.txt"]
+            periods["no body"] += 1
+            continue
         body = json.loads(t.artifacts[f"{base}.defender.json"])
         assert list(body) == GRAPH_KEYS
         assert set(body["detectionAction"]) == GRAPH_ACTION_KEYS

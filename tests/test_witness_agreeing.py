@@ -63,6 +63,29 @@ def test_optional_field_left_out_where_another_branch_selects():
                for e in made)
 
 
+def test_a_container_id_is_never_empty_in_an_agreeing_event():
+    """``container.id like "*"`` is met by "" (the solver's shortest value), which no producer
+    writes (ECS: "Unique container id"); an agreeing event carries a neutral id, and one the rule
+    would not select with an id keeps its ""."""
+    made, _ = _agreeing('process where container.id like "*" and process.name == "nc"')
+    assert all(_one(e, "container.id") != "" for e in made)
+    assert any(_one(e, "container.id") == "eqlc-container-0001" for e in made)
+    rule = _rule('process where container.id == "" and process.name == "nc"')
+    base = {("container", "id"): "", ("process", "name"): "nc", ("event", "category"): ["process"]}
+    got = agreeing(base, lambda f: ORACLE.matcher(rule).match(_nested(f)))
+    assert got is None or got[("container", "id")] == ""
+
+
+def _nested(fields: dict) -> dict:
+    out: dict = {}
+    for path, v in fields.items():
+        node = out
+        for p in path[:-1]:
+            node = node.setdefault(p, {})
+        node[path[-1]] = v
+    return out
+
+
 def test_a_windows_event_log_event_carries_its_code_outcome_and_copies():
     made, _ = _agreeing('authentication where event.action == "logged-in" and winlog.logon.type : "Network" and '
                         'winlog.event_data.TargetUserName : "admin*"')

@@ -1,7 +1,9 @@
 """Run an emitted KQL query on ECS fixture events with duckdb-kql (PyPI), through tables built
 from the SAME profile YAML the emitter reads.
 
-Each ECS event becomes a row of the table whose category it has (``event.category``), with
+Each ECS event becomes a row of the table whose category it has (``event.category``; a table
+that holds only the events with a value in one field, ``rows_need``, takes only those: container
+processes, with container.id, in CloudProcessEvents), with
 every mapped field in its column, read with :func:`eqlc.events.values` (Elasticsearch's view
 of the event). Kusto conventions are reproduced, because duckdb-kql follows SQL's instead
 (shared/research/offline-oracles.md §1): a missing string is loaded as ``""`` (Kusto never
@@ -91,6 +93,17 @@ def _category_case_variant(known: set[str], literals: tuple[str, ...], cats: lis
     if odd is None:
         return None
     return f"outside the stated spelling of event.category: {odd!r} is a case variant no table holds"
+
+
+def _lands(t: Table, cats: list[str], event: dict) -> bool:
+    """Whether ``event`` is a row of table ``t``: it has the table's category and, for a table
+    holding only the events with a value in one field (CloudProcessEvents: ``rows_need``
+    container.id, the processes of containers), a non-empty value there."""
+    if t.category not in cats and t.category != ANY_CATEGORY:
+        return False
+    if t.rows_need:
+        return any(v not in (None, "") for v in values(event, split_path(t.rows_need)))
+    return True
 
 
 def _fact_holds(fact: Fact, event: dict) -> bool:
@@ -191,7 +204,7 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         cats = [c for c in values(event, ("event", "category")) if isinstance(c, str)]
         # a fact is about one table's rows (a union leg, a sequence reading several tables): events
         # that land in no table of it are not its rows
-        landed = {t.name for t in profile.tables.values() if t.category in (*cats, ANY_CATEGORY)}
+        landed = {t.name for t in profile.tables.values() if _lands(t, cats, event)}
         failed = next((f for f in facts if (not f.table or f.table in landed) and _fact_holds(f, event) != f.value
                        and (f.when is None or truth(f.when, event))), None)
         if failed is not None:
@@ -221,7 +234,7 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
             out.excluded[eid] = f"outside the stated assumption on {broken[0].field}: {broken[1]}"
             continue
         for t in profile.tables.values():
-            if t.category not in cats and t.category != ANY_CATEGORY:
+            if not _lands(t, cats, event):
                 continue
             row, reason, contributions, problems = _cached_row(profile, t, event, idx, devices)
             if t.category == ANY_CATEGORY and (idc := event_id_column(t)) and (fill := fill_event_data(t, event, row.get(idc))):

@@ -37,6 +37,17 @@ SEVERITY = {"low": "low", "medium": "medium", "high": "high", "critical": "high"
 BODY_KEYS = ("displayName", "isEnabled", "queryCondition", "schedule", "detectionAction")
 
 
+# The column the body's impacted asset names (impactedDeviceAsset, identifier deviceId).
+ASSET_COLUMN = "DeviceId"
+
+
+def no_asset(tables: list[str]) -> str:
+    """Why no custom detection body is written for a query over ``tables``."""
+    return (f"No Microsoft Defender XDR custom detection is written: the body eqlc writes names the impacted asset "
+            f"by the device (impactedDeviceAsset, identifier deviceId), and {', '.join(tables)} has no {ASSET_COLUMN} "
+            f"column (Microsoft's table reference). The Sentinel analytics rule beside this file reads the same query.\n")
+
+
 def continuous_ok(query: str, tables: list[str]) -> bool:
     return len(tables) == 1 and tables[0] in NRT_TABLES and not any(tok in query for tok in NRT_EXCLUDED)
 

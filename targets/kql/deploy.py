@@ -6,7 +6,9 @@ Per rule (``<stem>`` is :attr:`eqlc.rule.Rule.file_stem`):
   -- an ARM template Sentinel imports (:mod:`.sentinel`); ``<stem>.sentinel.txt`` instead, with
   the reason, for a rule Sentinel would reject;
 * defender profile only: ``<stem>.defender.json`` -- the Microsoft Graph custom detection body --
-  and ``<stem>.defender.eqlc.json`` -- eqlc's metadata for it (:mod:`.defender_rule`).
+  and ``<stem>.defender.eqlc.json`` -- eqlc's metadata for it (:mod:`.defender_rule`); instead
+  ``<stem>.defender.txt``, with the reason, for a query over a table without the DeviceId column
+  the body names as the impacted asset (CloudProcessEvents).
 
 Per batch (:func:`batch_artifacts`, the target's ``batch_artifacts`` hook): ``sentinel-<profile>.json``,
 one ARM template with every rule's resource and a ``workspace`` parameter.
@@ -37,7 +39,12 @@ def artifacts(rule: Rule, query: str, notes: list[str], profile: Profile) -> dic
     out = sentinel.artifacts(rule, query, profile, notes, base, sequence)
     if profile.name == "defender":
         enabled = bool((profile.raw.get("deploy") or {}).get("enabled", False))
-        out.update(defender_rule.artifacts(rule, query, sentinel.tables_read(profile, rule, query), notes, base, enabled))
+        tables = sentinel.tables_read(profile, rule, query)
+        lacking = [t for t in tables if t in profile.tables and defender_rule.ASSET_COLUMN not in profile.columns_of(profile.tables[t])]
+        if lacking:
+            out[f"{base}.defender.txt"] = defender_rule.no_asset(lacking)
+        else:
+            out.update(defender_rule.artifacts(rule, query, tables, notes, base, enabled))
     return out
 
 

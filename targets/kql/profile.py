@@ -14,7 +14,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from eqlc.errors import MappingError
 from eqlc.mapping import ANY, load_mapping
@@ -37,6 +37,7 @@ _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": Non
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
           "where": {ANY: None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
+          "chosen_by": None, "rows_need": None, "event_id": None,
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
 SCHEMA = {
     "profile": None, "timestamp": None, "case_insensitive": None, "argv_from_command_line": None, "event_id": None,
@@ -163,6 +164,13 @@ class Table:
     # column -> value every row of the table the profile reads has (Event: the Sysmon channel): each
     # query starts with that filter, and the fixture adapter writes the value into every row
     where: dict[str, str] = field(default_factory=dict)
+    # A second table of a category (CloudProcessEvents beside DeviceProcessEvents): read instead of
+    # the category's first table by a query (or union leg) that tests a field of one of these ECS
+    # field sets (``container``), and holding only the events that have a value in ``rows_need``
+    # (container.id): see :meth:`Profile.table_for` and targets/kql/query.py.
+    chosen_by: tuple[str, ...] = ()
+    rows_need: Optional[str] = None
+    event_id: Optional[tuple[str, ...]] = None  # the table's own event-id columns (None: the profile's)
 
     @functools.cached_property
     def field_sets(self) -> frozenset[str]:
@@ -229,11 +237,14 @@ class Profile:
     dataset_fields: tuple[str, ...] = ()  # data_stream.dataset, event.module...: they select a data source
     endpoint_datasets: tuple[str, ...] = ()  # the data sets whose events the tables stand for
 
-    def table_for(self, category: str) -> Optional[Table]:
-        for t in self.tables.values():
-            if t.category == category or t.category == ANY_CATEGORY:
-                return t
-        return None
+    def table_for(self, category: str, fields: Iterable[str] = ()) -> Optional[Table]:
+        """The table holding ``category`` events for a query that reads ``fields``: a table chosen
+        by one of their field sets (``chosen_by``) if there is one, else the category's first table
+        that no field set chooses."""
+        sets = {f.split(".")[0] for f in fields}
+        hits = [t for t in self.tables.values() if t.category == category or t.category == ANY_CATEGORY]
+        chosen = next((t for t in hits if sets & set(t.chosen_by)), None)
+        return chosen or next((t for t in hits if not t.chosen_by), None)
 
     def tables_with(self, ecs: str) -> list[str]:
         """The tables that map ECS field ``ecs``."""
@@ -242,8 +253,9 @@ class Profile:
     def of_other_categories(self, ecs: str, table: Table) -> list[str]:
         """The tables that record ``ecs`` when it is a field of other categories' events than
         ``table``'s: ``table`` records no field of its field set and another table maps it."""
-        if ecs.split(".")[0] in table.field_sets:
-            return []
+        head = ecs.split(".")[0]
+        if head in table.field_sets or any(head in t.chosen_by for t in self.tables.values()):
+            return []  # a field set that chooses a table (container) is not another category's
         return self.tables_with(ecs)
 
     def categories(self) -> list[str]:
@@ -252,7 +264,7 @@ class Profile:
     def columns_of(self, table: Table) -> dict[str, str]:
         """Every column this profile reads from ``table`` (name -> Kusto type)."""
         out = {self.timestamp: self.types.get(self.timestamp, "datetime")}
-        for c in self.event_id:
+        for c in (self.event_id if table.event_id is None else table.event_id):
             out[c] = self.types.get(c, "string")
         if table.xml is not None:
             out[table.xml.column] = "string"
@@ -358,7 +370,10 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
         tables[tname] = Table(tname, str(tspec["category"]), str(tspec.get("note", "")).strip(), facts, fields, hives,
                               tuple(str(x) for x in tspec.get("sources") or ()), str(tspec.get("source_note", "")).strip(),
                               tuple(str(x) for x in tspec.get("shared_sources") or ()), xml,
-                              {str(k): str(v) for k, v in (tspec.get("where") or {}).items()})
+                              {str(k): str(v) for k, v in (tspec.get("where") or {}).items()},
+                              tuple(str(x) for x in tspec.get("chosen_by") or ()),
+                              str(tspec["rows_need"]) if tspec.get("rows_need") else None,
+                              tuple(str(x) for x in tspec["event_id"]) if tspec.get("event_id") is not None else None)
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),

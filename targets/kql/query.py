@@ -27,6 +27,7 @@ from eqlc.result import Notes, Refused, about
 from eqlc.rule import Rule
 
 from . import entity, raw_tables, syntax
+from .absent import truth
 from .emit import Checks, Cond, Emitter, eq_fold, leaf_field, literal_values
 from .profile import Profile, Table
 from .scan import SequencePlan
@@ -53,12 +54,37 @@ def table_of(profile: Profile, q: ir.EventQuery, notes: Notes) -> Table:
         category = category_from_condition(q.condition)
         if category is None:
             raise Refused("`any` query whose condition does not pin event.category to one value: no single table to search")
-    table = profile.table_for(category)
+    table = profile.table_for(category, field_names(q.condition))
     if table is None:
         raise Refused(f"no {profile.name} table holds `{category}` events (mapped: {', '.join(profile.categories())})")
+    require_rows(table, q.condition)
     if table.note:
         notes.assume(table.note)
     return table
+
+
+def field_names(e: ir.Expr) -> list[str]:
+    """The ECS fields a condition reads (they choose the table, :meth:`Profile.table_for`)."""
+    return [f.name for f in raw_tables._fields(e)]
+
+
+def require_rows(table: Table, cond: ir.Expr) -> None:
+    """A table that holds only the events with a value in ``rows_need`` (CloudProcessEvents: the
+    processes of containers, container.id) may only be read for a condition that requires that
+    value: one of its top-level conjuncts tests the field itself and is false on an event without
+    it (``container.id : "*"``). Otherwise events the rule matches (host processes) are in no row
+    the query reads, which no assumption makes exact: refused."""
+    need = table.rows_need
+    if not need:
+        return
+    terms = cond.terms if isinstance(cond, ir.And) else (cond,)
+    for t in terms:
+        f = leaf_field(t)
+        if f is not None and f.name == need and not isinstance(t, ir.Not) and not truth(t, {}):
+            return
+    raise Refused(f"the condition tests {', '.join(sorted(set(table.chosen_by)))} fields, which only {table.name} records, "
+                  f"but does not require {need} (a top-level test false on an event without it): {table.name} holds "
+                  f"only the events that have one, and the rule may match others")
 
 
 def category_from_condition(e: ir.Expr) -> Optional[str]:
@@ -107,10 +133,14 @@ def union_tables(profile: Profile, q: ir.EventQuery) -> list[Table]:
         raise Refused("`any` query whose condition does not restrict event.category to listed values: events of every "
                       "category match it, and no set of tables holds them all")
     tables: list[Table] = []
+    names = field_names(q.condition)
     for value, ci in allowed:
-        hits = [t for t in profile.tables.values() if eq_fold(value, t.category, ci)]
+        hits = [t for c in dict.fromkeys(t.category for t in profile.tables.values() if eq_fold(value, t.category, ci))
+                if (t := profile.table_for(c, names)) is not None]
         if not hits:
             raise Refused(f"no {profile.name} table holds `{value}` events (mapped: {', '.join(profile.categories())})")
+        for t in hits:
+            require_rows(t, q.condition)
         tables.extend(t for t in hits if t not in tables)
     return tables
 

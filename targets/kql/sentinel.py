@@ -38,7 +38,7 @@ from eqlc.rule import Rule, duration_ms
 
 from . import raw_tables, schedule
 from .profile import Profile
-from .query import category_from_condition
+from .query import category_from_condition, field_names
 
 HERE = Path(__file__).resolve().parent
 API_VERSION = "2024-09-01"
@@ -131,7 +131,7 @@ def tables_read(profile: Profile, rule: Rule, query: Optional[str] = None) -> li
     out: list[str] = []
     for q in queries:
         category = getattr(q, "category", None) or category_from_condition(q.condition)
-        table = profile.table_for(category) if category else None
+        table = profile.table_for(category, field_names(q.condition)) if category else None
         if table is not None and table.name not in out:
             out.append(table.name)
     if query is not None and any(getattr(q, "category", "") is None and category_from_condition(q.condition) is None
@@ -176,7 +176,9 @@ def connectors(profile: Profile, tables: list[str], lookups: list[str]) -> list[
 def entity_mappings(profile: Profile, tables: list[str]) -> list[dict]:
     """The profile's entities for the tables read, within Sentinel's limits (first ones kept)."""
     spec = sentinel_config(profile).get("entities") or {}
-    candidates = list(spec.get("common") or [])
+    # a common entity only where every table read has its columns (CloudProcessEvents has no
+    # DeviceName: the Host entity is not mapped for it)
+    candidates = [e for e in spec.get("common") or [] if all(_has_columns(profile, t, e) for t in tables)]
     for t in tables:
         candidates.extend((spec.get("tables") or {}).get(t) or [])
     out: list[dict] = []
@@ -194,6 +196,16 @@ def entity_mappings(profile: Profile, tables: list[str]) -> list[dict]:
         out.append({"entityType": entity,
                     "fieldMappings": [{"identifier": k, "columnName": v} for k, v in list(idents.items())[:MAX_IDENTIFIERS]]})
     return out[:MAX_ENTITY_MAPPINGS]
+
+
+def _has_columns(profile: Profile, table: str, entry: dict) -> bool:
+    """Whether ``table`` (a profile table; other names are not judged) has every column the
+    entity mapping ``entry`` names."""
+    t = profile.tables.get(table)
+    if t is None:
+        return True
+    cols = profile.columns_of(t)
+    return all(str(c) in cols for c in (entry.get("identifiers") or {}).values())
 
 
 def entity_problem(entity: str, idents: dict[str, str], profile: Profile) -> Optional[str]:
