@@ -13,13 +13,25 @@ of ``re`` exactly and bounds the cost:
    from ``str.isdecimal``/``isspace``/``isalnum`` so they are Python's sets, not RE2's ASCII
    ones, repetitions over RE2's 1000 split into chunks). RE2 runs in time linear in the input.
    RE2 keeps Perl's leftmost-first preference, so ``search``/``match``/``fullmatch`` succeed on
-   the same inputs with the same span of the whole match (group 0). Sub-group captures can differ
-   where a repeated group can match the empty string: ``re`` records one more, empty, iteration
-   (``((.)*)*`` on ``"a"``: ``re`` gives group 1 ``''``, RE2 ``'a'``); no eqlc engine reads them.
+   the same inputs with the same span of the whole match (group 0) -- except where a repetition
+   can match its body *empty*. ``re`` (like Perl) ends a ``*``/``+``/``{m,n}`` loop once an
+   optional iteration matched the empty string and goes on with the rest of the pattern; RE2
+   drops that empty path and tries the body's next alternative instead. ``((?:[^a]*|a)*)`` on
+   ``"1a"``: ``re`` matches ``"1"`` (the second iteration takes ``[^a]*`` empty and stops),
+   RE2 ``"1a"``. So a repetition that can iterate again after an iteration (upper bound above
+   ``max(min, 1)``) whose body can match the empty string *and* has a choice (an alternation,
+   or a quantifier such as ``?``/``*``, at any depth) is not translated: the pattern goes to
+   tier 2 (``(?:a?|b)*``, ``(?:x*|y)+``, ``(?:a|)*``). A body without a choice matches in one way
+   only, and ``?``/``{n}`` have no loop, so there the two engines agree. Sources: CPython
+   ``Modules/_sre/sre_lib.h`` ``SRE_OP_MAX_UNTIL`` ("zero-width match protection": no further
+   iteration when the position equals ``last_ptr``, where the previous optional one began);
+   google/re2#310 and golang/go#46123 (RE2 compiles ``e*`` as ``(e+)?``, which fixes only an
+   empty match the whole body prefers first, not one a later iteration reaches). Sub-group
+   captures are not promised by the RE2 tier; :meth:`SafeRegex.search_groups` asks ``re``.
 2. Anything else (back-references, look-around, ``\\b``, ``re.IGNORECASE``, ``re.MULTILINE``,
-   ``$`` followed by more pattern, lone surrogates) runs in ``re`` itself under a time budget
-   (:data:`DEFAULT_BUDGET` seconds per call, an interval timer in the main thread; ``re``'s
-   matching loop checks for signals). Past the budget the call raises
+   ``$`` followed by more pattern, lone surrogates, the repetitions above) runs in ``re`` itself
+   under a time budget (:data:`DEFAULT_BUDGET` seconds per call, an interval timer in the main
+   thread; ``re``'s matching loop checks for signals). Past the budget the call raises
    :class:`RegexBudgetExceeded`, which engines report as an engine error, never a hang. Off the
    main thread no timer is available: a pattern with a quantified sub-pattern that itself
    repeats or alternates (the shape of every catastrophic case) is refused there with the same
@@ -154,6 +166,8 @@ class _Translator:
             return f"({inner})" if group is not None else f"(?:{inner})"
         if op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
             lo, hi, sub = av
+            if (hi is _c.MAXREPEAT or hi > max(lo, 1)) and _nullable(sub) and _has_choice(sub):
+                raise _NotRE2("repeated sub-pattern that can match the empty string one way and more another")
             body = "(?:" + self.seq(sub, flags, False) + ")"
             lazy = "?" if op is _c.MIN_REPEAT else ""
             return self.repeat(body, lo, None if hi is _c.MAXREPEAT else hi, lazy)
@@ -306,6 +320,38 @@ def _split_surrogates(r: tuple[int, int]) -> list[tuple[int, int]]:
     if hi > 0xDFFF:
         out.append((0xE000, hi))
     return out
+
+
+def _nullable(items: Any) -> bool:
+    """Whether the sequence ``items`` (``re``'s parse) can match the empty string. Conservative:
+    a construct not listed (a back-reference, a conditional) counts as able to."""
+    for op, av in items:
+        if op in (_c.LITERAL, _c.NOT_LITERAL, _c.ANY, _c.IN, _c.CATEGORY):
+            return False
+        if op is _c.BRANCH and not any(_nullable(alt) for alt in av[1]):
+            return False
+        if op is _c.SUBPATTERN and not _nullable(av[3]):
+            return False
+        if op is _c.ATOMIC_GROUP and not _nullable(av):
+            return False
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT) and av[0] > 0 and not _nullable(av[2]):
+            return False
+    return True
+
+
+def _has_choice(items: Any) -> bool:
+    """Whether ``items`` contains, at any depth, an alternation or a quantifier: a sequence
+    without one matches in exactly one way, so whether it is nullable is all there is to it."""
+    for op, av in items:
+        if op in (_c.BRANCH, _c.GROUPREF_EXISTS, _c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            return True
+        if op is _c.SUBPATTERN and _has_choice(av[3]):
+            return True
+        if op is _c.ATOMIC_GROUP and _has_choice(av):
+            return True
+        if op in (_c.ASSERT, _c.ASSERT_NOT) and _has_choice(av[1]):
+            return True
+    return False
 
 
 def to_re2(pattern: Union[str, bytes], flags: int = 0, full: bool = False) -> Optional[str]:

@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from eqlc import safe_regex
 
@@ -56,6 +56,7 @@ def _same(m1, m2, spans: bool) -> bool:
 
 @settings(max_examples=600, deadline=None)
 @given(pattern=patterns(), text=_TEXT, dotall=st.booleans(), ignorecase=st.booleans(), ascii_=st.booleans())
+@example(pattern=r"((?:[^a]*|a)*)", text="1a", dotall=False, ignorecase=False, ascii_=False)  # found by hypothesis
 def test_same_meaning_as_re(pattern, text, dotall, ignorecase, ascii_):
     flags = (re.DOTALL if dotall else 0) | (re.IGNORECASE if ignorecase else 0) | (re.ASCII if ascii_ else 0)
     ours = safe_regex.compile(pattern, flags)
@@ -159,3 +160,41 @@ def test_case_pairs_of_s_and_k_do_not_widen_in_re2(pattern, text):
     rx = safe_regex.compile(pattern)
     assert rx.engine == "re2"
     assert bool(rx.search(text)) == bool(re.search(pattern, text)), (pattern, text)
+
+
+_EMPTY_ITERATION_PATTERNS = [
+    r"((?:[^a]*|a)*)",  # hypothesis' counterexample: RE2 matched "1a", re "1"
+    r"(?:a?|b)*",
+    r"(?:x*|y)+",
+    r"((?:[^a]*|a)*)$",
+    r"(?:a|)*",
+    r"(?:a*?|b)+c",
+    r"(?:a?|b){2,}",
+    r"(?:a?b?)*?b",
+    r"1(?:(?:a|b?)*c)*",
+]
+
+
+@pytest.mark.parametrize("pattern", _EMPTY_ITERATION_PATTERNS)
+def test_repeated_bodies_that_can_match_empty_keep_res_spans(pattern):
+    """``re`` ends a loop once an optional iteration matched the empty string; RE2 drops that
+    path and tries the body's next alternative, so such patterns must not go to RE2."""
+    rx = safe_regex.compile(pattern)
+    assert rx.engine == "re", rx.re2_pattern
+    ref = re.compile(pattern)
+    for text in ("", "1a", "ab", "ba", "xy", "xxyy", "bbc", "aab1", "abaa", "1a\n", "1abcbc", "yx"):
+        for method in ("search", "match", "fullmatch"):
+            ours, theirs = getattr(rx, method)(text), getattr(ref, method)(text)
+            assert (ours and ours.span()) == (theirs and theirs.span()), (method, text)
+
+
+@pytest.mark.parametrize("pattern", [r"(?:a*|b)?", r"(?:a?|b){2}", r"(?:\A)*1", r"(?:\s*,)*", r"(?:a*b)+", r"(?:a|b)*"])
+def test_repeats_the_empty_iteration_rule_cannot_touch_stay_in_re2(pattern):
+    """No loop (``?``, ``{n}``), a nullable body with one way to match, or a body that always
+    consumes: the two engines agree, RE2 keeps them linear."""
+    rx = safe_regex.compile(pattern)
+    assert rx.engine == "re2"
+    for text in ("", "b", "ab", "aab", "a,,b", "bb"):
+        for method in ("search", "match", "fullmatch"):
+            ours, theirs = getattr(rx, method)(text), getattr(re.compile(pattern), method)(text)
+            assert (ours and ours.span()) == (theirs and theirs.span()), (method, text)
