@@ -81,3 +81,28 @@ def first(event: dict, path: Path) -> Any:
     """The first indexed value, or None."""
     v = values(event, path)
     return v[0] if v else None
+
+
+def replaced(event: dict, fields: dict) -> dict:
+    """A copy of ``event`` in which each field path of ``fields`` holds only its value (None: the
+    field removed), whether the event spells it with dotted or nested keys. Fixture adapters use it
+    to build the event a derived or looked-up value says the target reads."""
+    import json
+
+    out = json.loads(json.dumps(event, default=repr))
+    for path, value in fields.items():
+        node: Any = out
+        for i in range(len(path)):  # drop the field, dotted or nested
+            if not isinstance(node, dict):
+                break
+            node.pop(".".join(path[i:]), None)
+            node = node.get(path[i])
+        if value is None:
+            continue
+        node = out
+        for part in path[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[path[-1]] = value
+    return out

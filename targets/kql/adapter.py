@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from eqlc import ir
-from eqlc.events import split_path, values
+from eqlc.events import replaced, split_path, values
 from eqlc.result import Status, Translation
 
 from . import certificates, syntax
@@ -324,20 +324,7 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
 
 def _with_value(event: dict, path: tuple[str, ...], value: str) -> dict:
     """A copy of ``event`` whose field ``path`` holds ``value`` only (dotted or nested keys)."""
-    out = json.loads(json.dumps(event, default=repr))
-    node: Any = out
-    for i in range(len(path)):
-        if not isinstance(node, dict):
-            break
-        node.pop(".".join(path[i:]), None)
-        node = node.get(path[i])
-    node = out
-    for part in path[:-1]:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    node[path[-1]] = value
-    return out
+    return replaced(event, {path: value})
 
 
 def _spelling_breaks(hives: HiveColumn, name: str, ecs: str, kql: str, event: dict, spelled: list[Respelt],

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from eqlc import ir
-from eqlc.events import split_path, values
+from eqlc.events import replaced, split_path, values
 
 from .profile import FieldMap, Lookup, Profile
 
@@ -132,26 +132,7 @@ def _signed(event: dict, pre: str) -> bool:
 
 def _as_read(event: dict, fields: dict[str, Any]) -> dict:
     """A copy of ``event`` whose signature fields hold ``fields`` (None: removed)."""
-    import json
-
-    out = json.loads(json.dumps(event, default=repr))
-    for name, value in fields.items():
-        path = split_path(name)
-        node: Any = out
-        for i in range(len(path)):  # drop the field, dotted or nested
-            if not isinstance(node, dict):
-                break
-            node.pop(".".join(path[i:]), None)
-            node = node.get(path[i])
-        if value is None:
-            continue
-        node = out
-        for part in path[:-1]:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        node[path[-1]] = value
-    return out
+    return replaced(event, {split_path(name): value for name, value in fields.items()})
 
 
 def attach(profile: Profile, tables: dict[str, tuple[dict[str, str], list[dict[str, Any]]]], by_id: dict[str, dict],
