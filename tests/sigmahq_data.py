@@ -35,3 +35,26 @@ def seeded_home(home: Path) -> dict:
     env = dict(os.environ)
     env["HOME"] = str(home)
     return env
+
+
+def assert_corpus_rules_pass(tmp_path: Path, folder: str, names: list[str], prefix: str) -> None:
+    """Translate the corpus rules ``folder/<name>.toml`` with the default Sigma profile (each must
+    translate), write every Sigma file they give (each named ``prefix...`` as SigmaHQ's conventions
+    name that log source) and assert that SigmaHQ's validators report nothing on any of them."""
+    from eqlc.loaders import load_rules
+    from eqlc.result import Status
+    from eqlc.targets.sigma import TARGET
+    from tests.corpus import CORPUS
+
+    for n in names:
+        [r] = load_rules(str(CORPUS / folder / f"{n}.toml"))
+        t = TARGET.compile(r)
+        assert t.status is Status.ASSUMPTIONS, t.notes
+        for name, text in t.artifacts.items():
+            assert name.startswith(prefix), name
+            (tmp_path / name).write_text(text)
+    in_process()
+    results = validate.check_files(sorted(str(p) for p in tmp_path.iterdir()), EXCLUDES)
+    assert len(results) == len(names)
+    for path, res in results.items():
+        assert not res.errors and not res.issues, (path, res.errors, res.issues)

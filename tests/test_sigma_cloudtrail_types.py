@@ -52,19 +52,6 @@ def test_override_in_a_sequence_stays_refused():
 
 
 def test_the_console_login_rule_of_the_corpus_passes_sigmahqs_validators(tmp_path):
-    from eqlc.loaders import load_rules
-    from eqlc.targets.sigma import validate
     from tests import sigmahq_data
-    from tests.corpus import CORPUS
 
-    [r] = load_rules(str(CORPUS / "integrations" / "aws" / "lateral_movement_ec2_instance_console_login.toml"))
-    t = TARGET.compile(r)
-    assert t.status is Status.ASSUMPTIONS, t.notes
-    for name, text in t.artifacts.items():
-        assert name.startswith("aws_"), name
-        (tmp_path / name).write_text(text)
-    sigmahq_data.in_process()
-    results = validate.check_files(sorted(str(p) for p in tmp_path.iterdir()), sigmahq_data.EXCLUDES)
-    assert len(results) == 1
-    for path, res in results.items():
-        assert not res.errors and not res.issues, (path, res.errors, res.issues)
+    sigmahq_data.assert_corpus_rules_pass(tmp_path, "integrations/aws", ["lateral_movement_ec2_instance_console_login"], "aws_")

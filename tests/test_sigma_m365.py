@@ -80,23 +80,11 @@ def test_affected_items_subject_is_read_under_a_one_item_assumption():
 
 def test_m365_rules_of_the_corpus_pass_sigmahqs_validators_and_the_inbox_rule_is_refused(tmp_path):
     from eqlc.loaders import load_rules
-    from eqlc.targets.sigma import validate
     from tests import sigmahq_data
     from tests.corpus import CORPUS
 
     names = ["defense_evasion_mfa_notification_email_deleted", "discovery_sharepoint_sensitive_term_search"]
-    for n in names:
-        [r] = load_rules(str(CORPUS / "integrations" / "o365" / f"{n}.toml"))
-        t = TARGET.compile(r)
-        assert t.status is Status.ASSUMPTIONS, t.notes
-        for name, text in t.artifacts.items():
-            assert name.startswith("microsoft365_"), name
-            (tmp_path / name).write_text(text)
-    sigmahq_data.in_process()
-    results = validate.check_files(sorted(str(p) for p in tmp_path.iterdir()), sigmahq_data.EXCLUDES)
-    assert len(results) == len(names)
-    for path, res in results.items():
-        assert not res.errors and not res.issues, (path, res.errors, res.issues)
+    sigmahq_data.assert_corpus_rules_pass(tmp_path, "integrations/o365", names, "microsoft365_")
     # o365.audit.Parameters.* is the pipeline's dict of the record's Name/Value list (no record path),
     # compared with user.domain by endsWith: refused
     [r] = load_rules(str(CORPUS / "integrations" / "o365" / "collection_exchange_new_inbox_rule.toml"))

@@ -375,20 +375,6 @@ def test_kubernetes_audit_fields_are_the_audit_events_json_paths():
 
 def test_kubernetes_rules_of_the_corpus_pass_sigmahqs_validators(tmp_path):
     from tests import sigmahq_data
-    from tests.corpus import CORPUS
-    from eqlc.loaders import load_rules
-    from eqlc.targets.sigma import validate
 
     names = ["defense_evasion_events_deleted", "execution_forbidden_creation_request", "execution_user_exec_to_pod"]
-    for n in names:
-        [r] = load_rules(str(CORPUS / "integrations" / "kubernetes" / f"{n}.toml"))
-        t = TARGET.compile(r)
-        assert t.status is Status.ASSUMPTIONS, t.notes
-        for name, text in t.artifacts.items():
-            assert name.startswith("kubernetes_audit_"), name
-            (tmp_path / name).write_text(text)
-    sigmahq_data.in_process()
-    results = validate.check_files(sorted(str(p) for p in tmp_path.iterdir()), sigmahq_data.EXCLUDES)
-    assert len(results) == len(names)
-    for path, res in results.items():
-        assert not res.errors and not res.issues, (path, res.errors, res.issues)
+    sigmahq_data.assert_corpus_rules_pass(tmp_path, "integrations/kubernetes", names, "kubernetes_audit_")
