@@ -30,6 +30,7 @@ from eqlc.rule import Rule
 from eqlc.targets.kql import TARGET
 from eqlc.targets.kql.adapter import ID_COLUMN, connect, load
 from eqlc.targets.kql.profile import load_profile
+from tests.test_kql_sentinel import _run as _run_rule
 
 WINDOWS = ("logs-system.security*", "logs-windows.forwarded*", "winlogbeat-*")
 
@@ -100,14 +101,7 @@ def _rule(text: str) -> Rule:
 
 
 def _run(text: str, events: list[dict]):
-    rule = _rule(text)
-    tr = TARGET.compile(rule, profile="sentinel")
-    assert tr.output is not None, tr.notes
-    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
-    got = sorted(TARGET.execute(tr, events, profile="sentinel"))
-    m = matcher(rule)
-    want = sorted(e["_id"] for e in events if m.match(e) and e["_id"] not in out)
-    return tr, got, want, out
+    return _run_rule(_rule(text), events)
 
 
 def _ecs(_id: str, action: str, user: str | None, **data) -> dict:
