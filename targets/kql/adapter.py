@@ -520,31 +520,11 @@ def _mapped_breaks(checks: list, table: str, row: dict, event: dict) -> Optional
 _LOADED: "OrderedDict[tuple, tuple[Loaded, Profile]]" = OrderedDict()
 
 
-_NARROWED: dict[tuple, Profile] = {}
-
-
-def _queried_tables(prof: Profile, query: Optional[str]) -> Profile:
-    """A raw-tables profile (``sentinel``) restricted to the tables the query names: every event
-    lands in every raw table (category ``*``), so the checks of a table the query does not read
-    (AWSCloudTrail's user.name expression on a SecurityEvent rule) must not leave events out."""
-    if not query or not any(t.category == ANY_CATEGORY for t in prof.tables.values()):
-        return prof
-    keep = tuple(n for n, t in prof.tables.items() if t.category != ANY_CATEGORY or re.search(rf"\b{re.escape(n)}\b", query))
-    if len(keep) == len(prof.tables) or not keep:
-        return prof
-    key = (id(prof), keep)
-    hit = _NARROWED.get(key)
-    if hit is None:  # kept (with the profile it came from) so that its id stays unique
-        hit = _NARROWED[key] = dataclasses.replace(prof, tables={n: prof.tables[n] for n in keep})
-        _NARROWED[(id(hit), "source")] = prof
-    return hit
-
-
 def load_for(translation: Translation, events: list[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> Loaded:
     """:func:`load` for what ``translation`` assumed, remembered (a few, least recently used
     dropped) by the profile, the events' content and those assumptions: many queries run over
     the same fixtures. The result must not be modified."""
-    prof = _queried_tables(load_profile(profile or translation.profile, mapping), getattr(translation, "output", None))
+    prof = load_profile(profile or translation.profile, mapping)
     checks = tuple(tuple(getattr(translation, name, ())) for name in ("facts", "derived", "computed", "folded", "mapped", "spelled", "emptied", "absent"))
     columns = getattr(translation, "columns", None)
     keyed = tuple(getattr(translation, "keyed", ()))
@@ -555,7 +535,9 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     if hit is not None:
         _LOADED.move_to_end(key)
         return hit[0]
-    # a raw-tables translation reads the one table its rule's index patterns chose: only its rows are built
+    # a raw-tables translation reads the one table its rule's index patterns chose (raw_tables.narrow):
+    # only its rows are built, so that the checks of a table the query does not read (AWSCloudTrail's
+    # user.name expression on a SecurityEvent rule) never leave an event out
     used = dataclasses.replace(prof, tables={n: t for n, t in prof.tables.items() if n in raw}) if raw else prof
     loaded = load(used, events, *checks, columns=columns, keyed=keyed, signed=signed)
     _LOADED[key] = (loaded, prof)  # the entry keeps the profile alive, so its id is not reused
