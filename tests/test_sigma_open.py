@@ -1,0 +1,38 @@
+"""Sigma gaps of issue 14 closed by the `sigopen` pass (the method of tests/test_sigma_sources.py:
+compile, run through pySigma's sqlite backend, compare with the Python matcher; differences only on
+events the translation's own checks set apart)."""
+
+from __future__ import annotations
+
+from eqlc.result import Status
+from eqlc.targets.sigma import TARGET
+from tests.test_sigma_sources import agree, docs, ev, rule
+
+WIN_SEC = dict(host__os__type="windows", data_stream__dataset="system.security")
+
+
+# ---- 4688 process fields of the Security log ---------------------------------------------------
+
+def test_security_4688_process_fields_are_new_and_parent_process_name():
+    """winlogbeat-security.js renameNewProcessFields (event 4688): NewProcessName -> process.executable,
+    ParentProcessName -> process.parent.executable, their basenames -> the names, CommandLine ->
+    process.command_line; the query pins event.code 4688, so windows/security reads them."""
+    r = rule('process where host.os.type == "windows" and event.code : "4688" and '
+             'process.executable : "?:\\\\Windows\\\\System32\\\\lsass.exe" and '
+             'process.parent.name : "lsass.exe" and process.command_line : "*lsass*"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    [d] = docs(t)
+    assert d["logsource"] == {"product": "windows", "service": "security"}
+    sel = str(d["detection"])
+    assert "NewProcessName" in sel and "ParentProcessName" in sel and "CommandLine" in sel
+    base = dict(event__code="4688", event__category=["process"], event__type=["start"],
+                event__action="created-process", **WIN_SEC)
+    events = [ev("clone", process__executable="C:\\Windows\\System32\\lsass.exe", process__name="lsass.exe",
+                 process__parent__executable="C:\\Windows\\System32\\lsass.exe", process__parent__name="lsass.exe",
+                 process__command_line="C:\\Windows\\System32\\lsass.exe", **base),
+              ev("other_parent", process__executable="C:\\Windows\\System32\\lsass.exe", process__name="lsass.exe",
+                 process__parent__executable="C:\\Windows\\System32\\wininit.exe", process__parent__name="wininit.exe",
+                 process__command_line="C:\\Windows\\System32\\lsass.exe", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["clone", "other_parent"])
+    assert got == {"clone"}
