@@ -36,3 +36,34 @@ def test_security_4688_process_fields_are_new_and_parent_process_name():
                  process__command_line="C:\\Windows\\System32\\lsass.exe", **base)]
     got, want, outside = agree(r, events, profile="cased", must_agree=["clone", "other_parent"])
     assert got == {"clone"}
+
+
+# ---- an event.action only a third-party integration writes, inside an exclusion -----------------
+
+def test_a_crowdstrike_action_inside_an_exclusion_is_false_on_process_creation():
+    """CrowdStrike FDR's event.action is its event_simpleName (mapping.yaml foreign_actions); on an
+    endpoint log source ``not ((dataset == fdr or event.action == "ProcessRollup2") and ...)`` reads the
+    test as false, and an event that has the action is set apart by the stated check."""
+    r = rule('process where host.os.type == "windows" and event.type == "start" and process.parent.name : "wsl.exe" and '
+             'not ((data_stream.dataset == "crowdstrike.fdr" or event.action == "ProcessRollup2") and '
+             'process.executable : "\\\\Device\\\\*")')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    assert "ProcessRollup2" not in "\n".join(l for l in t.output.splitlines() if not l.startswith("#"))
+    base = dict(event__category=["process"], event__type=["start"], host__os__type="windows",
+                process__parent__name="wsl.exe", process__parent__executable="C:\\Windows\\System32\\wsl.exe",
+                process__name="bash.exe")
+    events = [ev("sysmon", event__action="Process Create (rule: ProcessCreate)",
+                 process__executable="C:\\x\\bash.exe", **base),
+              ev("device_path", event__action="start", process__executable="\\Device\\HarddiskVolume2\\bash.exe", **base),
+              ev("fdr", event__action="ProcessRollup2", process__executable="\\Device\\HarddiskVolume2\\bash.exe", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["sysmon", "device_path"])
+    assert {"sysmon", "device_path"} <= got
+    assert "fdr" in outside and "fdr" not in want
+
+
+def test_an_action_not_listed_as_foreign_inside_an_expression_stays_refused():
+    r = rule('process where host.os.type == "windows" and event.type == "start" and '
+             'not (event.action == "exec" and process.name : "a.exe")')
+    t = TARGET.compile(r)
+    assert t.status is Status.REFUSED and "part of a larger expression" in t.notes[0]

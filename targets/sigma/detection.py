@@ -602,7 +602,12 @@ class Converter:
         else:
             return None
         names = {*m.dataset_fields, "event.module"}
-        if not isinstance(field, ir.Field) or field.name not in names or field.has_index:
+        if isinstance(field, ir.Field) and field.name == "event.action" and not field.has_index:
+            # an action only a third-party integration writes (mapping.yaml foreign_actions): exact values only
+            if not (m.foreign_actions and all(len(p) == 1 and isinstance(p[0], str) and p[0] in m.foreign_actions
+                                              for p in patterns)):
+                return None
+        elif not isinstance(field, ir.Field) or field.name not in names or field.has_index:
             return None
         if self.ls.field(field.name, self.product, m.separators, self.codes) is not None:
             return None
