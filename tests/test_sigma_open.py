@@ -67,3 +67,38 @@ def test_an_action_not_listed_as_foreign_inside_an_expression_stays_refused():
              'not (event.action == "exec" and process.name : "a.exe")')
     t = TARGET.compile(r)
     assert t.status is Status.REFUSED and "part of a larger expression" in t.notes[0]
+
+
+# ---- a collection branch whose event.type ECS does not expect for its category ----------------
+
+def test_a_file_branch_that_starts_is_left_out_under_ecs_expected_types():
+    """``event.category in ("file", "process") and ((event.type == "creation" and file...) or
+    (event.type == "start" and process...))`` splits into four branches; ECS (schemas/event.yml
+    expected_event_types) expects no `start` for file and no `creation` for process, so those two are
+    left out, stated with a check that sets apart exactly an event having such a pair."""
+    r = rule('any where host.os.type == "windows" and event.category in ("file", "process") and '
+             '((event.type == "creation" and file.path : "*\\u{202E}*") or '
+             '(event.type == "start" and process.name : "*\\u{202E}*"))')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    assert sorted(d["logsource"]["category"] for d in docs(t)) == ["file_event", "process_creation"]
+    win = dict(host__os__type="windows")
+    events = [ev("file", event__category=["file"], event__type=["creation"], file__path="C:\\a\u202Efdp.exe",
+                 file__name="a\u202Efdp.exe", **win),
+              ev("proc", event__category=["process"], event__type=["start"], process__name="x\u202Ecod.scr",
+                 process__executable="C:\\x\u202Ecod.scr", **win),
+              ev("plain", event__category=["process"], event__type=["start"], process__name="x.exe",
+                 process__executable="C:\\x.exe", **win),
+              # a file event that "starts": ECS does not expect it, the check sets it apart
+              ev("odd", event__category=["file"], event__type=["start"], process__name="x\u202Ecod.scr",
+                 process__executable="C:\\x\u202Ecod.scr", **win)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["file", "proc", "plain"])
+    assert got == {"file", "proc"}
+    assert "odd" in outside and "odd" in want
+
+
+def test_a_single_query_with_an_unexpected_type_is_not_dropped():
+    """Only a collection's branches are left out: a whole query on file events that start still has no log source."""
+    r = rule('file where host.os.type == "windows" and event.type == "start" and file.name : "a.exe"')
+    t = TARGET.compile(r)
+    assert t.status is Status.REFUSED and "no Sigma log source" in t.notes[0]

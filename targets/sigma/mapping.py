@@ -38,7 +38,7 @@ _LOGSOURCE = {
 SCHEMA = {
     "products": {ANY: None}, "separators": {ANY: None}, "source_fields": None, "action_event_types": {ANY: None},
     "category_field": None, "type_field": None, "os_field": None, "logsources": {ANY: _LOGSOURCE},
-    "endpoint_sources": None, "foreign_actions": {ANY: None}, "file_prefixes": None, "join_fields": None,
+    "endpoint_sources": None, "foreign_actions": {ANY: None}, "expected_event_types": {ANY: None}, "file_prefixes": None, "join_fields": None,
     "composed": {ANY: {"from": None, "sep": None, "products": None}},
 }
 
@@ -226,6 +226,8 @@ class Mapping:
     endpoint_sources: tuple[str, ...] = ()  # event.module / data set values of endpoint agents
     # event.action value -> the third-party data set whose pipeline alone writes it (mapping.yaml)
     foreign_actions: dict = field(default_factory=dict)
+    # ECS event.category -> the event.type values ECS expects with it (mapping.yaml expected_event_types)
+    expected_event_types: dict = field(default_factory=dict)
     # Sigma column -> {from: [ECS fields], sep, products}: a column no ECS field holds whole, which the
     # fixture adapter writes by joining the ECS fields read from its parts (Sysmon's User, DOMAIN\name)
     composed: dict = field(default_factory=dict)
@@ -294,6 +296,7 @@ def parse(raw: dict) -> Mapping:
         file_prefixes=dict(raw.get("file_prefixes") or {}),
         endpoint_sources=tuple(raw.get("endpoint_sources") or ()),
         foreign_actions=dict(raw.get("foreign_actions") or {}),
+        expected_event_types={k: tuple(v) for k, v in (raw.get("expected_event_types") or {}).items()},
         composed=dict(raw.get("composed") or {}),
         raw=raw,
     )
