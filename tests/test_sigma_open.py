@@ -102,3 +102,25 @@ def test_a_single_query_with_an_unexpected_type_is_not_dropped():
     r = rule('file where host.os.type == "windows" and event.type == "start" and file.name : "a.exe"')
     t = TARGET.compile(r)
     assert t.status is Status.REFUSED and "no Sigma log source" in t.notes[0]
+
+
+# ---- a wildcard on the head of Sysmon's User ---------------------------------------------------
+
+def test_a_wildcard_on_user_domain_is_a_regex_on_the_head_of_user():
+    """user.domain is the part of User before its backslash (Elastic's Sysmon pipeline); startsWith /
+    endsWith on it are regexes on that head, their wildcards kept off the backslash."""
+    r = rule('file where host.os.type == "windows" and event.type == "creation" and file.name : "*.vbs" and '
+             'not (startsWith(user.domain, "NT") or endsWith(user.domain, "NT"))')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    assert "User|re" in t.output
+    base = dict(event__category=["file"], event__type=["creation"], host__os__type="windows",
+                file__path="C:\\Users\\a\\x.vbs", file__name="x.vbs", file__extension="vbs")
+    events = [ev("corp", user__domain="CORP", user__name="alice", **base),
+              ev("nt_authority", user__domain="NT AUTHORITY", user__name="SYSTEM", **base),
+              ev("ends_nt", user__domain="CORPNT", user__name="bob", **base),
+              # the name, not the domain, starts with NT: the regex must stop at the backslash
+              ev("name_nt", user__domain="CORP", user__name="NTuser", **base),
+              ev("lower", user__domain="nt authority", user__name="system", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["corp", "nt_authority", "ends_nt", "name_nt", "lower"])
+    assert got == {"corp", "name_nt", "lower"}

@@ -46,6 +46,7 @@ from .values import (
     literal,
     normalise,
     re_alternatives,
+    re_literal,
     wildcard_regex,
 )
 
@@ -895,14 +896,18 @@ class Converter:
         sep, pattern = spec.after[0], spec.excludes[0] if spec.excludes else None
         import re as _re
 
-        heads = []
+        heads, regexes = [], []
         for parts in parts_list:
             if kind_of(parts).value != "exact":
-                raise Refused(f"`{eql_text(node)[:120]}`: {f.name} is the head of {spec.sigma}; a wildcard on it is not translated")
+                if pattern is not None:
+                    raise Refused(f"`{eql_text(node)[:120]}`: {f.name} is the head of {spec.sigma}; a wildcard on it is not translated")
+                # the head is the text before the first separator: the pattern's wildcards cannot cross it
+                regexes.append(SigmaText("^" + wildcard_regex(parts, ci, [sep]) + re_literal(sep, False)))
+                continue
             text = "".join(p for p in parts if isinstance(p, str))
             if pattern is None or _re.fullmatch(pattern, text):
                 heads.append(literal(text + sep))
-        if not heads:
+        if not heads and not regexes:
             return SConst(False)
         path = f.path
 
@@ -919,7 +924,12 @@ class Converter:
             f"assumes every event's {f.name} is exactly that",
             violated,
         )
-        return Item(spec.sigma, ("startswith",) + self.case_mods(ci, node, f, matcher), tuple(dict.fromkeys(heads)))
+        items: list[SExpr] = []
+        if heads:
+            items.append(Item(spec.sigma, ("startswith",) + self.case_mods(ci, node, f, matcher), tuple(dict.fromkeys(heads))))
+        if regexes:  # anchored at the start only: no `$`, so no newline caveat
+            items.append(Item(spec.sigma, ("re",), tuple(dict.fromkeys(regexes))))
+        return items[0] if len(items) == 1 else SOr(tuple(items))
 
     def _spelled(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list: Sequence[Sequence[Part]], ci: bool) -> list:
         """The patterns on ``spec.sigma`` that select exactly the events whose ECS ``f`` the
