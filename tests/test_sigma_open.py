@@ -124,3 +124,55 @@ def test_a_wildcard_on_user_domain_is_a_regex_on_the_head_of_user():
               ev("lower", user__domain="nt authority", user__name="system", **base)]
     got, want, outside = agree(r, events, profile="cased", must_agree=["corp", "nt_authority", "ends_nt", "name_nt", "lower"])
     assert got == {"corp", "name_nt", "lower"}
+
+
+# ---- PrivilegeList: a list the Security pipeline splits from one text ----------------------------
+
+def _priv(i, privs, logon="0x3e7", ts="2026-11-03T10:00:00.000Z", **kw):
+    return ev(i, ts=ts, event__code="4672", event__action="logged-in-special", event__category=["iam"],
+              event__type=["admin"], winlog__computer_name="dc1", winlog__event_data__SubjectLogonId=logon,
+              winlog__event_data__PrivilegeList=privs, **WIN_SEC, **kw)
+
+
+def test_privilege_list_is_a_whole_word_of_the_text():
+    """winlogbeat-security.js splits PrivilegeList on /\\s+/; `PrivilegeList : "SeBackupPrivilege"`
+    (any element, case-insensitively) is a regex for one whole word of the Security log's text, which
+    the fixture adapter writes with the log's own separators (CR LF and tabs)."""
+    r = rule('iam where host.os.type == "windows" and event.action == "logged-in-special" and '
+             'winlog.event_data.PrivilegeList : "SeBackupPrivilege" and not winlog.event_data.PrivilegeList : "SeDebugPrivilege"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    assert "PrivilegeList|re" in t.output
+    events = [_priv("backup", ["SeBackupPrivilege", "SeRestorePrivilege"]),
+              _priv("lower", ["sebackupprivilege"]),
+              _priv("debug_too", ["SeBackupPrivilege", "SeDebugPrivilege"]),
+              # a longer privilege name holding the word is not the word
+              _priv("longer", ["SeBackupPrivilegeX", "XSeBackupPrivilege"]),
+              _priv("none", ["SeTcbPrivilege"]),
+              # an element holding whitespace is not what the split writes: set apart
+              _priv("unsplit", ["SeBackupPrivilege SeRestorePrivilege"])]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["backup", "lower", "debug_too", "longer", "none"])
+    assert got - {"unsplit"} == {"backup", "lower"}
+    assert "unsplit" in outside and "unsplit" not in want
+
+
+def test_the_sebackup_sequence_on_agreeing_security_events():
+    """The corpus rule credential_access_suspicious_winreg_access_via_sebackup_priv on events whose
+    event.code and event.action agree (its generated witnesses never do, so its verification is vacuous)."""
+    from eqlc.loaders import load_rules
+    from tests.corpus import CORPUS
+
+    [r] = load_rules(str(CORPUS / "windows" / "credential_access_suspicious_winreg_access_via_sebackup_priv.toml"))
+    share = dict(event__code="5145", event__action="network-share-object-access-checked", event__category=["network", "file"],
+                 event__type=["info", "access"], winlog__computer_name="dc1", **WIN_SEC)
+    events = [_priv("p1", ["SeBackupPrivilege", "SeRestorePrivilege"], logon="0x1", ts="2026-11-03T10:00:00.000Z"),
+              ev("s1", ts="2026-11-03T10:00:10.000Z", winlog__event_data__SubjectLogonId="0x1",
+                 winlog__event_data__RelativeTargetName="winreg", **share),
+              _priv("p2", ["SeBackupPrivilege", "SeDebugPrivilege"], logon="0x2", ts="2026-11-03T10:01:00.000Z"),
+              ev("s2", ts="2026-11-03T10:01:10.000Z", winlog__event_data__SubjectLogonId="0x2",
+                 winlog__event_data__RelativeTargetName="winreg", **share),
+              _priv("p3", ["SeBackupPrivilege"], logon="0x3", ts="2026-11-03T10:02:00.000Z"),
+              ev("s3", ts="2026-11-03T10:02:10.000Z", winlog__event_data__SubjectLogonId="0x4",
+                 winlog__event_data__RelativeTargetName="winreg", **share)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["p1", "s1", "p2", "s2", "p3", "s3"])
+    assert want == {"p1", "s1"} and got == want

@@ -39,6 +39,8 @@ from .mapping import FieldSpec, LogSource, Mapping
 from .spelling import sysmon_spelling
 
 MAX_ROWS_PER_EVENT = 64
+# how the Security log separates the entries of a list it writes as one text (PrivilegeList)
+WORD_SEPARATOR = "\r\n\t\t\t"
 
 
 def product_of(event: dict, mapping: Mapping) -> Optional[str]:
@@ -217,6 +219,15 @@ def columns(event: dict, mapping: Mapping) -> list[tuple[LogSource, dict, dict[s
                 if vals:
                     break
             choices[col] = list(dict.fromkeys(vals)) or [None]
+        for col, specs in ls.column_sources(product, mapping.separators, "words").items():
+            # a list the producer split on whitespace (PrivilegeList): the column is the text it was split from
+            for s in specs:
+                if s.codes is not None and not (codes and set(codes) <= set(s.codes)):
+                    continue
+                words = [str(v) for v in values(event, split_path(s.ecs)) if isinstance(v, (str, int))]
+                if words:
+                    choices[col] = [WORD_SEPARATOR.join(words)]
+                    break
         for col, vals in composed_values(event, ls, product, mapping).items():
             if choices.get(col, [None]) == [None]:
                 choices[col] = vals

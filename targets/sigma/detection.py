@@ -275,7 +275,35 @@ class Converter:
             self._assume_argv(spec)
         elif spec.kind == "argc":
             self._assume_argc(spec)
+        elif spec.kind == "words":
+            self._assume_words(spec)
         return f, spec
+
+    def _assume_words(self, spec: FieldSpec) -> None:
+        """The ECS list is ``spec.sigma`` split on runs of whitespace (winlogbeat-security.js:
+        ``privs.split(/\\s+/)``): exact where every element is non-empty and holds no whitespace."""
+        path = tuple(spec.ecs.split("."))
+
+        def violated(event: dict) -> bool:
+            return any(not isinstance(v, str) or not v or any(c.isspace() for c in v) for v in ecs_values(event, path))
+
+        self.log.assume(
+            f"{spec.ecs} is {spec.sigma} split on whitespace ({spec.source or 'targets/sigma/mapping.yaml'}): assumes its "
+            f"values are non-empty and hold no whitespace, and {spec.sigma} separates them by spaces, tabs or line breaks",
+            violated,
+        )
+
+    def words_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list, ci: bool) -> SExpr:
+        """One element of a list split on whitespace matches: a regex for one whole word of the text."""
+        sep = [" ", "\t", "\r", "\n"]
+        regexes = []
+        for parts in parts_list:
+            if any(isinstance(p, str) and any(c.isspace() for c in p) for p in parts):
+                raise Refused(f"`{eql_text(node)[:120]}`: the value holds whitespace, but {f.name} is {spec.sigma} split on whitespace")
+            if not any(isinstance(p, str) and p for p in parts) and not any(p is ir.Wildcard.QUESTION for p in parts):
+                raise Refused(f"`{eql_text(node)[:120]}`: a pattern that may match an empty {f.name} element is not read from {spec.sigma}")
+            regexes.append(SigmaText("(^|[ \t\r\n])" + wildcard_regex(parts, ci, sep) + "([ \t\r\n]|$)"))
+        return Item(spec.sigma, ("re",), tuple(dict.fromkeys(regexes)))
 
     def _assume_one_column(self, spec: FieldSpec) -> None:
         """A Sigma field several ECS fields stand for (IntegrityLevel from Elastic Defend's
@@ -736,6 +764,8 @@ class Converter:
             return self.tail_match(node, f, spec, parts_list, ci, matcher)
         if spec.kind == "argv":
             return self.argv_match(node, f, spec, parts_list, ci, matcher)
+        if spec.kind == "words":
+            return self.words_match(node, f, spec, parts_list, ci)
         if spec.kind == "cases":
             return self.cases_match(node, f, spec, matcher)
         if spec.kind == "prefix":

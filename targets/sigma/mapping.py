@@ -50,7 +50,8 @@ class FieldSpec:
     ``kind`` is ``plain`` (same value under another name), ``tail`` (the ECS value is the part of
     ``sigma`` after the last ``after`` character: a file name, an extension), ``argv`` (the ECS
     array is ``sigma`` split on single spaces), ``argc`` (the ECS number is how many words
-    ``sigma`` splits into on single spaces) or ``cases`` (the ECS value is decided by a condition
+    ``sigma`` splits into on single spaces), ``words`` (the ECS array is ``sigma`` split on runs of
+    whitespace: the Security log's PrivilegeList) or ``cases`` (the ECS value is decided by a condition
     on Sigma fields, one per value: GitHub's event.type from its action).
 
     A plain field may carry ``values`` (ECS value -> the Sigma value or values it stands for: a
@@ -171,6 +172,8 @@ class LogSource:
                       unless=tuple((str(k), tuple(_tuple(v) or ())) for k, v in (raw.get("unless") or {}).items()))
         if "argv_of" in raw:
             return FieldSpec(ecs, raw["argv_of"], kind="argv", **common)
+        if "words_of" in raw:
+            return FieldSpec(ecs, raw["words_of"], kind="words", **common)
         if "count_of" in raw:
             return FieldSpec(ecs, raw["count_of"], kind="argc", **common)
         if "tail_of" in raw:
@@ -193,14 +196,14 @@ class LogSource:
                          from_string=bool(raw.get("from_string")), array=bool(raw.get("array")),
                          spelling=raw.get("spelling"), spelling_type=raw.get("spelling_type"), **common)
 
-    def column_sources(self, product: Optional[str], separators: dict) -> dict[str, list[FieldSpec]]:
-        """Sigma column -> the plain ECS fields holding its value, in the order the adapter reads
-        them (the first with a value fills the column)."""
+    def column_sources(self, product: Optional[str], separators: dict, kind: str = "plain") -> dict[str, list[FieldSpec]]:
+        """Sigma column -> the ECS fields of ``kind`` (plain: holding its value) it is read from, in the
+        order the adapter reads them (the first with a value fills the column)."""
         out: dict[str, list[FieldSpec]] = {}
         for ecs in self.fields:
             for raw in self._entries(ecs):
                 spec = self._spec(ecs, raw, product, separators)
-                if spec is not None and spec.kind == "plain":
+                if spec is not None and spec.kind == kind:
                     out.setdefault(spec.sigma, []).append(spec)
         return out
 
