@@ -123,6 +123,11 @@ def member(event: dict, ls: LogSource, product: Union[None, str, Iterable[str]],
     return product_of(event, mapping) in wanted
 
 
+def flags_text(number: int) -> str:
+    """A bit mask as Windows writes a HexInt32 event field (NewUacValue "0x15")."""
+    return f"0x{number:X}"
+
+
 def _cell(v: Any) -> Any:
     if isinstance(v, bool):
         return int(v)
@@ -227,6 +232,17 @@ def columns(event: dict, mapping: Mapping) -> list[tuple[LogSource, dict, dict[s
                 words = [str(v) for v in values(event, split_path(s.ecs)) if isinstance(v, (str, int))]
                 if words:
                     choices[col] = [WORD_SEPARATOR.join(words)]
+                    break
+        for col, specs in ls.column_sources(product, mapping.separators, "flags").items():
+            # a list of names of the bits set in a number (NewUACList of NewUacValue): the number, in the hex
+            # spelling Windows writes; names the table lacks add nothing (the emitter's check sets them apart)
+            if any(_prefixed(event, prefix, ()).get(col) for prefix in ls.prefixes):
+                continue  # the event carries the number itself (copied below from its prefix)
+            for s in specs:
+                table = dict(s.flags or ())
+                names = [v for v in values(event, split_path(s.ecs)) if isinstance(v, str)]
+                if names:
+                    choices[col] = [flags_text(sum({table.get(n, 0) for n in names}))]
                     break
         for col, vals in composed_values(event, ls, product, mapping).items():
             if choices.get(col, [None]) == [None]:

@@ -277,7 +277,55 @@ class Converter:
             self._assume_argc(spec)
         elif spec.kind == "words":
             self._assume_words(spec)
+        elif spec.kind == "flags":
+            self._assume_flags(spec)
         return f, spec
+
+    def _assume_flags(self, spec: FieldSpec) -> None:
+        """The ECS list names the bits set in ``spec.sigma`` (Elastic's pipeline: ``Long.decode`` of the
+        text, every table flag with ``(value & flag) == flag``): exact where every name is in the table and
+        the number, when the event carries it, is written 0x + hex digits and sets exactly those bits."""
+        import re as _re
+
+        table = dict(spec.flags or ())
+        path = tuple(spec.ecs.split("."))
+
+        def violated(event: dict) -> bool:
+            names = ecs_values(event, path)
+            if any(not isinstance(n, str) or n not in table for n in names):
+                return True
+            raw = self.column_values(spec.sigma, event)
+            if not raw:
+                return False
+            if len(raw) != 1 or not isinstance(raw[0], str) or not _re.fullmatch(r"0[xX][0-9a-fA-F]+", raw[0]):
+                return True
+            number = int(raw[0], 16)
+            return {n for n, bit in table.items() if number & bit == bit} != set(names)
+
+        self.log.assume(
+            f"{spec.ecs} names the bits set in {spec.sigma} ({spec.source or 'targets/sigma/mapping.yaml'}): assumes "
+            f"its values are names of that table and {spec.sigma} is written as 0x and hex digits, as Windows writes it",
+            violated,
+        )
+
+    def flags_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list, ci: bool) -> SExpr:
+        """A name of the list matches: the bit it names is set, a regex on the hex digit that holds it."""
+        regexes = []
+        for name, bit in spec.flags or ():
+            if not any(parts_match(name, parts, ci) for parts in parts_list):
+                continue
+            if bit <= 0 or bit & (bit - 1):
+                raise Refused(f"`{eql_text(node)[:120]}`: {name} names several bits of {spec.sigma}; not translated")
+            pos = bit.bit_length() - 1
+            nibble, q = divmod(pos, 4)
+            digits = "".join(c for c in "0123456789abcdef" if int(c, 16) & (1 << q))
+            cls = "[" + digits + "".join(sorted({c.upper() for c in digits if c.isalpha()})) + "]"
+            tail = f"[0-9a-fA-F]{{{nibble}}}" if nibble else ""
+            regexes.append(SigmaText(f"^0[xX][0-9a-fA-F]*{cls}{tail}$"))
+        if not regexes:
+            return SConst(False)
+        self._assume_regex_newline(spec.sigma)
+        return Item(spec.sigma, ("re",), tuple(regexes))
 
     def _assume_words(self, spec: FieldSpec) -> None:
         """The ECS list is ``spec.sigma`` split on runs of whitespace (winlogbeat-security.js:
@@ -766,6 +814,8 @@ class Converter:
             return self.argv_match(node, f, spec, parts_list, ci, matcher)
         if spec.kind == "words":
             return self.words_match(node, f, spec, parts_list, ci)
+        if spec.kind == "flags":
+            return self.flags_match(node, f, spec, parts_list, ci)
         if spec.kind == "cases":
             return self.cases_match(node, f, spec, matcher)
         if spec.kind == "prefix":

@@ -51,7 +51,8 @@ class FieldSpec:
     ``sigma`` after the last ``after`` character: a file name, an extension), ``argv`` (the ECS
     array is ``sigma`` split on single spaces), ``argc`` (the ECS number is how many words
     ``sigma`` splits into on single spaces), ``words`` (the ECS array is ``sigma`` split on runs of
-    whitespace: the Security log's PrivilegeList) or ``cases`` (the ECS value is decided by a condition
+    whitespace: the Security log's PrivilegeList), ``flags`` (the ECS array names the bits set in the hex
+    number ``sigma``: NewUACList from NewUacValue) or ``cases`` (the ECS value is decided by a condition
     on Sigma fields, one per value: GitHub's event.type from its action).
 
     A plain field may carry ``values`` (ECS value -> the Sigma value or values it stands for: a
@@ -81,6 +82,8 @@ class FieldSpec:
     # ECS field -> values: events carrying one of them are derived otherwise by the producer (o365's DLP
     # records get event.outcome from PolicyDetails), so the correspondence is stated for the others only
     unless: tuple[tuple[str, tuple], ...] = ()
+    # kind ``flags``: name -> bit; the ECS list holds the names of the bits set in ``sigma``'s hex number
+    flags: Optional[tuple[tuple[str, int], ...]] = None
 
     @property
     def value_map(self) -> Optional[dict]:
@@ -174,6 +177,9 @@ class LogSource:
             return FieldSpec(ecs, raw["argv_of"], kind="argv", **common)
         if "words_of" in raw:
             return FieldSpec(ecs, raw["words_of"], kind="words", **common)
+        if "flags_of" in raw:
+            return FieldSpec(ecs, raw["flags_of"], kind="flags",
+                             flags=tuple((str(k), int(v)) for k, v in raw["flags"].items()), **common)
         if "count_of" in raw:
             return FieldSpec(ecs, raw["count_of"], kind="argc", **common)
         if "tail_of" in raw:
