@@ -176,3 +176,62 @@ def test_the_sebackup_sequence_on_agreeing_security_events():
                  winlog__event_data__RelativeTargetName="winreg", **share)]
     got, want, outside = agree(r, events, profile="cased", must_agree=["p1", "s1", "p2", "s2", "p3", "s3"])
     assert want == {"p1", "s1"} and got == want
+
+
+# ---- NewUACList: the names of the bits set in NewUacValue ----------------------------------------
+
+def _uac(i, names=None, raw=None, **kw):
+    data = {}
+    if names is not None:
+        data["NewUACList"] = names
+    if raw is not None:
+        data["NewUacValue"] = raw
+    return ev(i, event__code="4738", event__action="modified-user-account", event__category=["iam"],
+              event__type=["user", "change"], winlog__event_data=data, **WIN_SEC, **kw)
+
+
+def test_new_uac_list_is_a_regex_on_the_hex_digit_of_its_bit():
+    """security_standard.yml decodes NewUacValue and lists the MS-SAMR flag names whose bit is set:
+    USER_DONT_REQUIRE_PREAUTH is bit 0x10000, the fifth hex digit from the right."""
+    r = rule('any where host.os.type == "windows" and event.code == "4738" and '
+             'winlog.event_data.NewUACList == "USER_DONT_REQUIRE_PREAUTH"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    [d] = docs(t)
+    assert d["detection"]["selection_new_uac_value"]["NewUacValue|re"] == "^0[xX][0-9a-fA-F]*[13579bdfBDF][0-9a-fA-F]{4}$"
+    events = [_uac("preauth", ["USER_NORMAL_ACCOUNT", "USER_DONT_REQUIRE_PREAUTH"]),
+              _uac("preauth_raw", ["USER_DONT_REQUIRE_PREAUTH", "USER_USE_AES_KEYS"], raw="0x210000"),
+              _uac("normal", ["USER_NORMAL_ACCOUNT", "USER_DONT_EXPIRE_PASSWORD"]),
+              _uac("des", ["USER_USE_DES_KEY_ONLY"]),
+              _uac("none"),
+              # a name the table does not have, or a number that disagrees with the list: set apart
+              _uac("odd_name", ["DONT_REQ_PREAUTH"]),
+              _uac("odd_raw", ["USER_DONT_REQUIRE_PREAUTH"], raw="0x10")]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["preauth", "preauth_raw", "normal", "des", "none"])
+    assert got == {"preauth", "preauth_raw"}  # odd_raw carries 0x10, which the rule does not select
+    assert {"odd_name", "odd_raw"} <= set(outside)
+
+
+def test_an_or_of_event_ids_is_one_rule_per_id():
+    """`(event.code == "4738" and ...) or (event.code == "5136" and ...)`: each branch reads the fields its
+    own event id records (user.id is SubjectUserSid on 4738), so the query is a collection of two rules."""
+    r = rule('any where host.os.type == "windows" and ('
+             '(event.code == "4738" and winlog.event_data.NewUACList == "USER_DONT_EXPIRE_PASSWORD" and not user.id == "S-1-5-18") or '
+             '(event.code == "5136" and winlog.event_data.AttributeLDAPDisplayName == "userAccountControl" and '
+             'winlog.event_data.AttributeValue in ("66048", "66080")))')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    assert [d["detection"]["selection_new_uac_value"]["EventID"] if "selection_new_uac_value" in d["detection"] else None
+            for d in docs(t)][0] == 4738
+    assert len(docs(t)) == 2
+    events = [_uac("never", ["USER_NORMAL_ACCOUNT", "USER_DONT_EXPIRE_PASSWORD"], user__id="S-1-5-21-1"),
+              _uac("system", ["USER_DONT_EXPIRE_PASSWORD"], user__id="S-1-5-18"),
+              _uac("expires", ["USER_NORMAL_ACCOUNT"], user__id="S-1-5-21-1"),
+              ev("ds", event__code="5136", event__action="directory-service-object-modified", event__category=["iam", "configuration"],
+                 event__type=["admin", "change"], winlog__event_data={"AttributeLDAPDisplayName": "userAccountControl",
+                                                                      "AttributeValue": "66048"}, **WIN_SEC),
+              ev("ds_other", event__code="5136", event__action="directory-service-object-modified", event__category=["iam", "configuration"],
+                 event__type=["admin", "change"], winlog__event_data={"AttributeLDAPDisplayName": "userAccountControl",
+                                                                      "AttributeValue": "512"}, **WIN_SEC)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["never", "system", "expires", "ds", "ds_other"])
+    assert got == {"never", "ds"}

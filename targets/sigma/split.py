@@ -52,7 +52,9 @@ def _flatten(node: ir.Expr) -> list[ir.Expr]:
 
 
 def _selecting(mapping: Mapping) -> set:
-    return {mapping.category_field, mapping.os_field, mapping.type_field, *mapping.source_fields}
+    # event.code too: an `or` whose branches pin different event ids (4738 ... or 5136 ...) is one rule per
+    # branch, each reading the fields its own event ids record
+    return {mapping.category_field, mapping.os_field, mapping.type_field, mapping.code_field, *mapping.source_fields}
 
 
 def _exact_list(node: ir.Expr, field: str) -> Optional[tuple[list[str], bool]]:
