@@ -235,3 +235,25 @@ def test_an_or_of_event_ids_is_one_rule_per_id():
                                                                       "AttributeValue": "512"}, **WIN_SEC)]
     got, want, outside = agree(r, events, profile="cased", must_agree=["never", "system", "expires", "ds", "ds_other"])
     assert got == {"never", "ds"}
+
+
+# ---- an extension's absence ----------------------------------------------------------------------
+
+def test_no_extension_is_a_last_path_segment_without_a_dot():
+    """Under the tail assumption (file.extension is what follows the last '.' of the file name; its check
+    sets apart an event whose path has an extension the ECS field lacks, or the reverse), `file.extension
+    == null` is a missing path, a last segment without a dot, or a path ending with the dot."""
+    r = rule('file where host.os.type == "linux" and event.type == "creation" and file.path like "*.git/hooks/*" and '
+             'file.extension == null')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    base = dict(event__category=["file"], event__type=["creation"], host__os__type="linux")
+    events = [ev("hook", file__path="/src/repo/.git/hooks/pre-commit", file__name="pre-commit", **base),
+              ev("sample", file__path="/src/repo/.git/hooks/pre-commit.sample", file__name="pre-commit.sample",
+                 file__extension="sample", **base),
+              ev("dotdir", file__path="/src/a.b/.git/hooks/post-merge", file__name="post-merge", **base),
+              # the extension is missing in ECS although the path has one: set apart by the tail check
+              ev("odd", file__path="/src/repo/.git/hooks/x.sh", file__name="x.sh", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["hook", "sample", "dotdir"])
+    assert got - {"odd"} == {"hook", "dotdir"}
+    assert "odd" in outside

@@ -47,6 +47,7 @@ from .values import (
     normalise,
     re_alternatives,
     re_literal,
+    re_not_class,
     wildcard_regex,
 )
 
@@ -720,6 +721,16 @@ class Converter:
                 # under the argv assumption spec() stated (its check sets apart an event with a command line but
                 # no arguments), the arguments have no value exactly when the command line is missing or empty
                 return Item(spec.sigma, (), (None, SigmaText("")))
+            seps = [c for c in spec.excludes if c not in spec.after]
+            if spec.kind == "tail" and len(spec.after) == 1 and seps and spec.sigma not in self.mapping.composed:
+                # an extension: under the tail assumption spec() stated (its check also sets apart an event whose
+                # path has an extension its ECS field lacks), it has no value exactly when the path has none, its last
+                # segment holds no dot, or the path ends with the dot
+                self._assume_regex_newline(spec.sigma)
+                cls = re_not_class(seps + list(spec.after))
+                last = f"(^|{re_alternatives(seps)}){cls}*$"
+                return SOr((Item(spec.sigma, (), (None,)),
+                            Item(spec.sigma, ("re",), (SigmaText(last), SigmaText(re_literal(spec.after[0], False) + "$")))))
             if spec.kind != "plain" or spec.value_map is not None:
                 raise Refused(f"`{eql_text(node)}`: {f.name} is derived from {spec.sigma}, so its absence cannot be tested exactly")
             return Item(spec.sigma, (), (None,))
