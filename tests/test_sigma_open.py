@@ -257,3 +257,25 @@ def test_no_extension_is_a_last_path_segment_without_a_dot():
     got, want, outside = agree(r, events, profile="cased", must_agree=["hook", "sample", "dotdir"])
     assert got - {"odd"} == {"hook", "dotdir"}
     assert "odd" in outside
+
+
+# ---- 5140/5145 file share access: source address and subject user --------------------------------
+
+def test_share_access_reads_ip_address_and_the_subject_user():
+    """security_standard.yml renames IpAddress/IpPort of 5140/5145 to source.ip/port unless the log writes "-"
+    (dropped: `source.ip != null` is IpAddress neither null nor "-"), and copies the Subject* user."""
+    r = rule('file where event.action == "network-share-object-access-checked" and '
+             'winlog.event_data.ShareName : "\\\\\\\\*\\\\C$" and source.ip != null and source.ip != "127.0.0.1" and '
+             'user.name == "alice"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    [d] = docs(t)
+    assert "'-'" in t.output and "SubjectUserName" in t.output
+    base = dict(event__code="5145", event__action="network-share-object-access-checked", event__category=["network", "file"],
+                event__type=["info", "access"], winlog__event_data__ShareName="\\\\*\\C$", **WIN_SEC)
+    events = [ev("remote", source__ip="10.0.0.5", source__port=50123, user__name="alice", **base),
+              ev("local", source__ip="127.0.0.1", user__name="alice", **base),
+              ev("no_ip", user__name="alice", **base),
+              ev("bob", source__ip="10.0.0.5", user__name="bob", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["remote", "local", "no_ip", "bob"])
+    assert got == {"remote"}

@@ -733,7 +733,8 @@ class Converter:
                             Item(spec.sigma, ("re",), (SigmaText(last), SigmaText(re_literal(spec.after[0], False) + "$")))))
             if spec.kind != "plain" or spec.value_map is not None:
                 raise Refused(f"`{eql_text(node)}`: {f.name} is derived from {spec.sigma}, so its absence cannot be tested exactly")
-            return Item(spec.sigma, (), (None,))
+            # a raw value that stands for none (mapping.yaml `absent`: the producer drops it) is no value too
+            return Item(spec.sigma, (), (None,) + tuple(SigmaText(a) for a in spec.absent))
         if isinstance(node, ir.InSet):
             return self.inset(node)
         if isinstance(node, ir.WildcardMatch):

@@ -28,7 +28,8 @@ DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
 _FIELD_ENTRY = {"field": None, "type": None, "assume": None, "products": None, "tail_of": None, "after": None,
                 "excludes": None, "argv_of": None, "array": None, "spelling": None, "spelling_type": None, "source": None, "values": None,
                 "cases": None, "cases_of": None, "fill": None, "from_string": None, "pattern": None, "prefix_of": None,
-                "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None, "unless": {ANY: None}}
+                "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None, "unless": {ANY: None},
+                "words_of": None, "flags_of": None, "flags": {ANY: None}, "absent": None}
 _LOGSOURCE = {
     "category": None, "event_type": None, "products": None, "fields": {ANY: _FIELD_ENTRY},
     "datasets": None, "key": None, "present": None, "codes": None, "prefixes": None, "requires": None,
@@ -84,6 +85,8 @@ class FieldSpec:
     unless: tuple[tuple[str, tuple], ...] = ()
     # kind ``flags``: name -> bit; the ECS list holds the names of the bits set in ``sigma``'s hex number
     flags: Optional[tuple[tuple[str, int], ...]] = None
+    # raw values that stand for no value (the Security log's "-" in IpAddress, which Elastic's pipeline drops)
+    absent: tuple[str, ...] = ()
 
     @property
     def value_map(self) -> Optional[dict]:
@@ -199,6 +202,7 @@ class LogSource:
         if raw.get("values") is not None:
             values = tuple((str(k), _tuple(v)) for k, v in raw["values"].items())
         return FieldSpec(ecs, raw["field"], number=raw.get("type") == "number", values=values,
+                         absent=tuple(str(a) for a in raw.get("absent") or ()),
                          from_string=bool(raw.get("from_string")), array=bool(raw.get("array")),
                          spelling=raw.get("spelling"), spelling_type=raw.get("spelling_type"), **common)
 
