@@ -279,3 +279,13 @@ def test_share_access_reads_ip_address_and_the_subject_user():
               ev("bob", source__ip="10.0.0.5", user__name="bob", **base)]
     got, want, outside = agree(r, events, profile="cased", must_agree=["remote", "local", "no_ip", "bob"])
     assert got == {"remote"}
+
+
+def test_a_query_on_alert_documents_says_so():
+    """Elastic Security's alerts (signal.*) are no log event: the refusal names them, and the coverage
+    family classes them inexpressible (Sigma correlations chain the rules they name)."""
+    from eqlc.targets.sigma.coverage import reason_class, verdict
+
+    t = TARGET.compile(rule('any where host.os.type == "windows" and signal.rule.threat.tactic.name == "Credential Access"'))
+    assert t.status is Status.REFUSED and "Elastic Security alert documents: signal.rule.threat.tactic.name" in t.notes[0]
+    assert verdict(reason_class(t.notes[0])) == "inexpressible"

@@ -108,6 +108,12 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     # T has no Fortinet log source and no flow or redis/mysql/pgsql/cassandra protocol records
     ("no Sigma log source: Fortigate configuration logs, Packetbeat flows and database protocols",
      _NO_SOURCE + r".*\(data set (fortinet_fortigate\.log|network_traffic\.(redis|mysql|pgsql|cassandra|flow))\)", "inexpressible"),
+    # a step that reads the alerts Elastic Security raised (signal.rule.threat.tactic.name: any rule of a tactic):
+    # no taxonomy log source holds SIEM alerts (T), and a Sigma correlation chains the rules it names by id or
+    # name (sigma-specification specification/sigma-correlation-rules-specification.md, "Related rules"), not
+    # whichever rule of a tactic raised an alert
+    ("no Sigma log source: Elastic Security alert documents (T; correlations name their rules)",
+     _NO_SOURCE + r".*\(Elastic Security alert documents", "inexpressible"),
     ("gap: no log source built for Azure, Microsoft 365, Google Workspace, Okta (kqlaz's area)", _NO_SOURCE + r".*\(data set (azure|o365|google_workspace|okta)[.\w]*\)", "gap"),
     # Packetbeat's HTTP captures (network_traffic.http, module network_traffic): the research file classes
     # Packetbeat sources INEX (../shared/research/coverage-gaps.md 2c "Network appliances: no fortinet/packetbeat
