@@ -114,6 +114,10 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     # whichever rule of a tactic raised an alert
     ("no Sigma log source: Elastic Security alert documents (T; correlations name their rules)",
      _NO_SOURCE + r".*\(Elastic Security alert documents", "inexpressible"),
+    # T (v2.1.0, Cloud Folder / GCP, read at SigmaHQ/sigma-specification b1b2cf6) has gcp.audit and
+    # google_workspace.admin only: Google Workspace's drive, token, login... reports have no log source
+    ("no Sigma log source: Google Workspace reports other than admin (T: gcp/google_workspace.admin only)",
+     _NO_SOURCE + r".*\(data set google_workspace\.(?!admin\b)\w+\)", "inexpressible"),
     ("gap: no log source built for Azure, Microsoft 365, Google Workspace, Okta (kqlaz's area)", _NO_SOURCE + r".*\(data set (azure|o365|google_workspace|okta)[.\w]*\)", "gap"),
     # Packetbeat's HTTP captures (network_traffic.http, module network_traffic): the research file classes
     # Packetbeat sources INEX (../shared/research/coverage-gaps.md 2c "Network appliances: no fortinet/packetbeat
