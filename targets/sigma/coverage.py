@@ -118,6 +118,16 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     # google_workspace.admin only: Google Workspace's drive, token, login... reports have no log source
     ("no Sigma log source: Google Workspace reports other than admin (T: gcp/google_workspace.admin only)",
      _NO_SOURCE + r".*\(data set google_workspace\.(?!admin\b)\w+\)", "inexpressible"),
+    # Azure records outside T's azure services (appendix v2.0.1 Cloud Folder / Azure: activitylogs, auditlogs,
+    # riskdetection, pim, signinlogs): Entra ID non-interactive / service principal / managed identity sign-in
+    # categories, AAD / Microsoft Graph activity, Identity Protection's RiskyUsers (evidence in mapping.yaml no_log_source)
+    ("no Sigma log source: Azure records outside T's azure services (non-interactive and service principal "
+     "sign-ins, AAD and Microsoft Graph activity, Identity Protection risky users)",
+     r"no Sigma taxonomy log source holds data set azure\.", "inexpressible"),
+    # the azure auditlogs pipeline keys targetResources/modifiedProperties list elements by position; the
+    # research file classes Elastic-flattened `properties.*` paths of the Azure logs as not a gap (cloud table)
+    ("Azure audit log list elements by position (Elastic-flattened target_resources.<i>; Sigma has no list index)",
+     r"no Sigma field holds azure\.auditlogs\.properties\.target_resources\.", "inexpressible"),
     ("gap: no log source built for Azure, Microsoft 365, Google Workspace, Okta (kqlaz's area)", _NO_SOURCE + r".*\(data set (azure|o365|google_workspace|okta)[.\w]*\)", "gap"),
     # Packetbeat's HTTP captures (network_traffic.http, module network_traffic): the research file classes
     # Packetbeat sources INEX (../shared/research/coverage-gaps.md 2c "Network appliances: no fortinet/packetbeat

@@ -25,7 +25,7 @@ from . import adapter, metadata
 from .assumptions import AssumptionLog
 from .detection import PROFILES, Converter, SConst
 from .layout import layout
-from .logsource import Selection, fields_of, products_to_split, select
+from .logsource import Selection, fields_of, outside_taxonomy, products_to_split, select
 from .split import branches
 from .mapping import Mapping
 from .yamlout import dump_all
@@ -408,6 +408,10 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
             raise Refused(f"`with runs={t.runs}` (a term repeated) has no exact Sigma correlation equivalent")
     if len(seq.terms) < 2:
         raise Refused("a one-term sequence is not a correlation")
+    for i, term in enumerate(seq.terms, 1):  # a step no taxonomy log source holds decides, whatever its place
+        outside = outside_taxonomy(term.query, mapping)
+        if outside:
+            raise Refused(f"sequence step {i}: {outside}")
     if seq.maxspan is None:
         span_ms = _lookback_span(rule, seq, log)
     else:

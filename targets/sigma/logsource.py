@@ -18,6 +18,7 @@ OS tags, else the log source's products), as SigmaHQ's known log sources have on
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -331,6 +332,9 @@ def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLo
         raise Refused(f"the event.type condition `{eql_text(q.type_conds[0])}` is not translated") from None
     where = f"ECS {q.category!r} events" if q.category else "the query's events"
     if not admitted:
+        outside = outside_taxonomy(query, mapping)
+        if outside:
+            raise Refused(outside)
         alerts = sorted(f for f in fields_of(query.condition) if f.startswith(("signal.", "kibana.alert.")))
         note = (f" (Elastic Security alert documents: {alerts[0]})" if alerts else _data_source_note(q))
         raise Refused(f"no Sigma log source in the mapping holds {where}" + (f" for product {product}" if product else "")
@@ -367,6 +371,41 @@ def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLo
     sel = Selection(ls, product if ls.products else None, remaining, absorbed, mapping.type_field, codes_t)
     _assume(sel, q, from_tag, split, log, mapping, category_cond is not None)
     return sel
+
+
+def outside_taxonomy(query: ir.EventQuery, mapping: Mapping) -> Optional[str]:
+    """Why no Sigma taxonomy log source holds ``query``'s events, when it pins a data set (or, by a
+    field's value, records of one) listed in mapping.yaml ``no_log_source``; None otherwise. A sequence
+    asks this of every step before translating any, so that such a step is the reason given."""
+    try:
+        q = _classify(query, mapping)
+    except Refused:
+        return None
+    # the data sets the query reads (a case-insensitive `:` too: data set names are lower case), any of
+    # which no log source holds makes the events it needs unwritable
+    pinned: Optional[set[str]] = None
+    for c in q.dataset_conds:
+        vals = {v.lower() for v in (_exact_values(c) if _positive(c) else None) or ()}
+        pinned = vals if pinned is None else pinned & vals
+    for ds in sorted(pinned or ()):
+        entry = mapping.no_log_source.get(ds)
+        if not entry:
+            continue
+        if entry.get("reason"):
+            return f"no Sigma taxonomy log source holds data set {ds}: {entry['reason']}"
+        for pattern, why in (entry.get("fields") or {}).items():
+            hit = sorted(f for f in fields_of(query.condition) if re.match(pattern, f))
+            if hit:
+                return f"no Sigma field holds {hit[0]} (data set {ds}): {why}"
+        values = entry.get("values") or {}
+        for c in q.other:
+            if fields_of(c) != {entry.get("field")}:
+                continue
+            vals = _pinned([c])
+            if vals and all(v in values for v in vals):
+                v = sorted(vals)[0]
+                return (f"no Sigma taxonomy log source holds data set {ds} with `{eql_text(c)}`: {values[v]}")
+    return None
 
 
 def _data_source_note(q: _Query) -> str:

@@ -41,6 +41,7 @@ SCHEMA = {
     "category_field": None, "type_field": None, "os_field": None, "logsources": {ANY: _LOGSOURCE},
     "endpoint_sources": None, "foreign_actions": {ANY: None}, "expected_event_types": {ANY: None}, "file_prefixes": None, "join_fields": None,
     "composed": {ANY: {"from": None, "sep": None, "products": None}},
+    "no_log_source": {ANY: {"reason": None, "field": None, "values": {ANY: None}, "fields": {ANY: None}}},
 }
 
 
@@ -244,6 +245,10 @@ class Mapping:
     # Sigma column -> {from: [ECS fields], sep, products}: a column no ECS field holds whole, which the
     # fixture adapter writes by joining the ECS fields read from its parts (Sysmon's User, DOMAIN\name)
     composed: dict = field(default_factory=dict)
+    # data set -> {reason}, {field, values: {value: reason}} or {fields: {regex: reason}}: what no Sigma
+    # taxonomy log source (or none of its fields) holds
+    # (mapping.yaml no_log_source), so that a refusal names it instead of "not in the mapping"
+    no_log_source: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     def for_category(self, category: str) -> list[LogSource]:
@@ -311,6 +316,7 @@ def parse(raw: dict) -> Mapping:
         foreign_actions=dict(raw.get("foreign_actions") or {}),
         expected_event_types={k: tuple(v) for k, v in (raw.get("expected_event_types") or {}).items()},
         composed=dict(raw.get("composed") or {}),
+        no_log_source=dict(raw.get("no_log_source") or {}),
         raw=raw,
     )
 
