@@ -1,5 +1,5 @@
 """sentinel-asim mapping gaps closed from the ASIM schema references (issue 13): file open events
-(imFileEvent EventType FileAccessed), ... Each query runs on duckdb-kql through the fixture adapter
+(imFileEvent EventType FileAccessed), DNS questions (ASIM's DNS schema, _Im_Dns DnsQuery), ... Each query runs on duckdb-kql through the fixture adapter
 (the same profile YAML) and must select exactly what the reference matcher selects among the events
 inside the stated assumptions, with positives inside; the events the adapter leaves out are asserted
 too, so a check that excludes everything cannot pass. Microsoft's Kusto parser checks every query
@@ -49,8 +49,32 @@ OPENS = [
     _ev("no-action", "file", file__path="/Library/Preferences/x.plist", file__name="x.plist", process__name="osascript", process__executable="/usr/bin/osascript"),
 ]
 
+# Elastic's DNS lookup events (network, dns.question.name; Elastic Defend and Sysmon event 22) are
+# ASIM DNS rows (_Im_Dns); connection events, with no question, are not.
+DNS = [
+    _ev("coerce", "network", host__os__type="windows", dns__question__name="a1UWhRCxBAAAAb.corp.example",
+        process__executable="C:\\Windows\\System32\\svchost.exe", process__name="svchost.exe"),
+    _ev("tld", "network", host__os__type="windows", dns__question__name="evil.top",
+        process__executable="C:\\Users\\Public\\x.exe", process__name="x.exe", process__pid=42),
+    _ev("TLD", "network", host__os__type="windows", dns__question__name="EVIL.TOP",
+        process__executable="C:\\Users\\Public\\X.EXE", process__name="X.EXE", process__pid=43),
+    _ev("benign", "network", host__os__type="windows", dns__question__name="example.com",
+        process__executable="C:\\Users\\Public\\x.exe", process__name="x.exe", process__pid=42),
+    # a connection, no question: not a row of _Im_Dns, and no rule requiring a question matches it
+    _ev("conn", "network", host__os__type="windows", event__type=["start"], destination__ip="10.0.0.1",
+        process__executable="C:\\Users\\Public\\x.exe", process__name="x.exe"),
+    # the table's rows are Windows hosts' lookups (Sysmon event 22): outside the stated fact
+    _ev("linux", "network", host__os__type="linux", dns__question__name="a1UWhRCxBAAAAb.corp.example",
+        process__executable="/usr/bin/dig", process__name="dig"),
+]
+
 CASES = [
     # (query, events, selected, left out)
+    ('network where host.os.type == "windows" and dns.question.name : "*UWhRC*BAAAA*"', DNS, {"coerce"}, {"linux"}),
+    ('network where dns.question.name != null and process.name : "x.exe" and dns.question.name regex """.*\\.(top|xyz)"""',
+     DNS, {"tld"}, set()),
+    ('network where dns.question.name : "*.top" and process.pid == 43', DNS, {"TLD"}, set()),
+    ('network where dns.question.name like "*.top" and not process.executable : "?:\\\\Windows\\\\*"', DNS, {"tld"}, set()),
     ('file where event.action == "open" and file.name == "x.plist"', OPENS, {"open"}, {"OPEN"}),
     ('file where event.action in ("open", "creation") and process.name == "osascript" and file.path like "/Library/*"',
      OPENS, {"open", "created"}, {"OPEN"}),
@@ -80,6 +104,21 @@ def test_file_open_reads_file_accessed():
     tr = TARGET.compile(_rule('file where event.action == "open"'), profile=PROFILE)
     assert "FileAccessed" in tr.output
     assert any("event.action values are taken to be spelled" in n for n in tr.notes), tr.notes
+
+
+def test_dns_reads_im_dns_only_when_the_question_is_required():
+    tr = TARGET.compile(_rule('network where dns.question.name : "*.top"'), profile=PROFILE)
+    assert tr.output.startswith("_Im_Dns") and "DnsQuery" in tr.output, tr.output
+    # connections (no question) would be missed: refused, never read from _Im_Dns
+    tr = TARGET.compile(_rule('network where process.name : "certutil.exe" and not dns.question.name : "localhost"'),
+                        profile=PROFILE)
+    assert tr.status is Status.REFUSED and "does not require dns.question.name" in tr.notes[0], tr.notes
+    # the table's rows are Windows hosts' lookups
+    tr = TARGET.compile(_rule('network where host.os.type == "linux" and dns.question.name like~ "*.top"'), profile=PROFILE)
+    assert tr.status is Status.REFUSED and tr.notes[0].startswith("the condition can never hold"), tr.notes
+    # network rules without a dns field still read imNetworkSession
+    tr = TARGET.compile(_rule('network where destination.port == 53'), profile=PROFILE)
+    assert tr.output.startswith("imNetworkSession"), tr.output
 
 
 def test_microsoft_parser_accepts_every_case():
