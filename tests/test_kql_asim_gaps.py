@@ -63,6 +63,11 @@ DNS = [
     # a connection, no question: not a row of _Im_Dns, and no rule requiring a question matches it
     _ev("conn", "network", host__os__type="windows", event__type=["start"], destination__ip="10.0.0.1",
         process__executable="C:\\Users\\Public\\x.exe", process__name="x.exe"),
+    # a lookup spelled with another network.protocol than Elastic's pipelines write ("dns")
+    _ev("proto", "network", host__os__type="windows", dns__question__name="x.letsencrypt.org", network__protocol="DNS",
+        process__executable="C:\\Windows\\System32\\rundll32.exe", process__name="rundll32.exe"),
+    _ev("ssl", "network", host__os__type="windows", dns__question__name="acme-v02.api.letsencrypt.org", network__protocol="dns",
+        process__executable="C:\\Windows\\System32\\rundll32.exe", process__name="rundll32.exe"),
     # the table's rows are Windows hosts' lookups (Sysmon event 22): outside the stated fact
     _ev("linux", "network", host__os__type="linux", dns__question__name="a1UWhRCxBAAAAb.corp.example",
         process__executable="/usr/bin/dig", process__name="dig"),
@@ -74,6 +79,11 @@ CASES = [
     ('network where dns.question.name != null and process.name : "x.exe" and dns.question.name regex """.*\\.(top|xyz)"""',
      DNS, {"tld"}, set()),
     ('network where dns.question.name : "*.top" and process.pid == 43', DNS, {"TLD"}, set()),
+    # network.protocol is a fact of the table (every lookup is "dns"); events without it, or spelling it
+    # otherwise, are outside
+    ('network where host.os.type == "windows" and network.protocol == "dns" and dns.question.name : "*letsencrypt.org" and '
+     'process.executable : "C:\\\\Windows\\\\System32\\\\*.exe" and not process.name : "svchost.exe"', DNS, {"ssl"},
+     {"linux", "proto", "coerce", "tld", "TLD", "benign"}),
     ('network where dns.question.name like "*.top" and not process.executable : "?:\\\\Windows\\\\*"', DNS, {"tld"}, set()),
     ('file where event.action == "open" and file.name == "x.plist"', OPENS, {"open"}, {"OPEN"}),
     ('file where event.action in ("open", "creation") and process.name == "osascript" and file.path like "/Library/*"',
