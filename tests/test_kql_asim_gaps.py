@@ -1,5 +1,6 @@
 """sentinel-asim mapping gaps closed from the ASIM schema references (issue 13): file open events
-(imFileEvent EventType FileAccessed), DNS questions (ASIM's DNS schema, _Im_Dns DnsQuery), ... Each query runs on duckdb-kql through the fixture adapter
+(imFileEvent EventType FileAccessed), DNS questions (ASIM's DNS schema, _Im_Dns DnsQuery), the data set of a process row where a condition asks it
+of each event (EventProduct "Sysmon" for the Sysmon data sets). Each query runs on duckdb-kql through the fixture adapter
 (the same profile YAML) and must select exactly what the reference matcher selects among the events
 inside the stated assumptions, with positives inside; the events the adapter leaves out are asserted
 too, so a check that excludes everything cannot pass. Microsoft's Kusto parser checks every query
@@ -73,8 +74,32 @@ DNS = [
         process__executable="/usr/bin/dig", process__name="dig"),
 ]
 
+# Process events of several data sets: the Sysmon ones are imProcessCreate rows whose EventProduct is
+# "Sysmon"; the others (Elastic Defend here) rows of another product.
+PROCS = [
+    _ev("sysmon-system", "process", host__os__type="windows", event__type=["start"], process__name="nltest.exe", process__executable="C:\\Windows\\System32\\nltest.exe",
+        user__id="S-1-5-18", data_stream__dataset="windows.sysmon_operational"),
+    _ev("defend-system", "process", host__os__type="windows", event__type=["start"], process__name="nltest.exe", process__executable="C:\\Windows\\System32\\nltest.exe",
+        user__id="S-1-5-18", data_stream__dataset="endpoint.events.process"),
+    _ev("defend-user", "process", host__os__type="windows", event__type=["start"], process__name="nltest.exe", process__executable="C:\\Windows\\System32\\nltest.exe",
+        user__id="S-1-5-21-1", data_stream__dataset="endpoint.events.process"),
+    _ev("sysmon-user", "process", host__os__type="windows", event__type=["start"], process__name="nltest.exe", process__executable="C:\\Windows\\System32\\nltest.exe",
+        user__id="S-1-5-21-1", data_stream__dataset="windows.sysmon_operational"),
+    # spelled otherwise than the value map lists it: outside the stated value mapping
+    _ev("SYSMON", "process", host__os__type="windows", event__type=["start"], process__name="nltest.exe", process__executable="C:\\Windows\\System32\\nltest.exe",
+        user__id="S-1-5-18", data_stream__dataset="Windows.Sysmon_Operational"),
+    # both data sets are EventProduct "Sysmon": a query naming only one cannot tell them apart
+    _ev("old-sysmon", "process", host__os__type="windows", event__type=["start"], process__name="nltest.exe", process__executable="C:\\Windows\\System32\\nltest.exe",
+        user__id="S-1-5-18", data_stream__dataset="windows.sysmon"),
+]
+
 CASES = [
     # (query, events, selected, left out)
+    ('process where process.name : "nltest.exe" and not (user.id in ("S-1-5-18", "S-1-5-19") and '
+     'not data_stream.dataset : ("windows.sysmon_operational", "windows.sysmon"))', PROCS,
+     {"sysmon-system", "defend-user", "sysmon-user", "old-sysmon"}, {"SYSMON"}),
+    ('process where process.name : "nltest.exe" and not data_stream.dataset == "windows.sysmon_operational" and user.id == "S-1-5-18"',
+     PROCS, {"defend-system"}, {"SYSMON", "old-sysmon"}),
     ('network where host.os.type == "windows" and dns.question.name : "*UWhRC*BAAAA*"', DNS, {"coerce"}, {"linux"}),
     ('network where dns.question.name != null and process.name : "x.exe" and dns.question.name regex """.*\\.(top|xyz)"""',
      DNS, {"tld"}, set()),
@@ -129,6 +154,20 @@ def test_dns_reads_im_dns_only_when_the_question_is_required():
     # network rules without a dns field still read imNetworkSession
     tr = TARGET.compile(_rule('network where destination.port == 53'), profile=PROFILE)
     assert tr.output.startswith("imNetworkSession"), tr.output
+
+
+def test_the_data_set_policy_still_decides_other_data_sets():
+    # a top-level condition naming the endpoint's data sets: the table stands for them (a fact), as before
+    tr = TARGET.compile(_rule('process where data_stream.dataset == "endpoint.events.process" and process.name == "a"'),
+                        profile=PROFILE)
+    assert "EventProduct" not in tr.output and any("stands for" in n for n in tr.notes), (tr.output, tr.notes)
+    # a nested condition naming a data set with no per-row reading stays refused
+    tr = TARGET.compile(_rule('process where process.name == "a" and not (user.id == "x" and not data_stream.dataset == "endpoint.events.process")'),
+                        profile=PROFILE)
+    assert tr.status is Status.REFUSED and "does not select them" in tr.notes[0], tr.notes
+    # the per-row reading is sentinel-asim's (EventProduct): defender has no such column
+    tr = TARGET.compile(_rule(CASES[0][0]), profile="defender")
+    assert tr.status is Status.REFUSED, tr.notes
 
 
 def test_microsoft_parser_accepts_every_case():
