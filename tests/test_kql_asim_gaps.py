@@ -104,6 +104,8 @@ CASES = [
     ('network where dns.question.name != null and process.name : "x.exe" and dns.question.name regex """.*\\.(top|xyz)"""',
      DNS, {"tld"}, set()),
     ('network where dns.question.name : "*.top" and process.pid == 43', DNS, {"TLD"}, set()),
+    ('network where dns.question.name != null and not dns.question.name : ("*.top", "*.corp.example")', DNS, {"benign", "proto", "ssl"},
+     set()),
     # network.protocol is a fact of the table (every lookup is "dns"); events without it, or spelling it
     # otherwise, are outside
     ('network where host.os.type == "windows" and network.protocol == "dns" and dns.question.name : "*letsencrypt.org" and '
@@ -150,6 +152,12 @@ def test_dns_reads_im_dns_only_when_the_question_is_required():
     assert tr.status is Status.REFUSED and "does not require dns.question.name" in tr.notes[0], tr.notes
     # the table's rows are Windows hosts' lookups
     tr = TARGET.compile(_rule('network where host.os.type == "linux" and dns.question.name like~ "*.top"'), profile=PROFILE)
+    assert tr.status is Status.REFUSED and tr.notes[0].startswith("the condition can never hold"), tr.notes
+    # `!= null` requires the question too
+    tr = TARGET.compile(_rule('network where dns.question.name != null and not dns.question.name : "*.local"'), profile=PROFILE)
+    assert tr.output.startswith("_Im_Dns"), tr.notes
+    # the rows are Sysmon event 22 lookups: Elastic Defend's lookup_requested action selects none
+    tr = TARGET.compile(_rule('network where event.action == "lookup_requested" and dns.question.name != null'), profile=PROFILE)
     assert tr.status is Status.REFUSED and tr.notes[0].startswith("the condition can never hold"), tr.notes
     # network rules without a dns field still read imNetworkSession
     tr = TARGET.compile(_rule('network where destination.port == 53'), profile=PROFILE)
