@@ -429,6 +429,13 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             continue
         if fm.field == "@timestamp":
             continue
+        if fm.java_map and isinstance(val, str) and val:  # the JSON object the rendering shows (cloudtrail.py)
+            from .cloudtrail import NotRendered, to_json
+            try:
+                val = to_json(val)
+            except NotRendered as e:
+                problems[fm.column or fm.field] = f"outside the stated assumption on {fm.field}: {e}"
+                continue
         row[fm.column] = val  # type: ignore[index]
     for col, value in t.where.items():  # the table's filter column: every row the profile reads has it
         row[col] = value
