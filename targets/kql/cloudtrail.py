@@ -157,7 +157,7 @@ class Rendered:
 
 
 def note(fm: FieldMap) -> str:
-    return (f"{fm.field} is Elastic's Java rendering of {', '.join(fm.columns) or fm.column}, an object whose keys and "
+    return (f"{fm.field} is Elastic's Java rendering of {fm.json_path or ', '.join(fm.columns) or fm.column}, an object whose keys and "
             f"string values are printable ASCII without \", \\, ',', '=', braces or brackets, none empty, with no null "
             f"value, empty object or list and no number but integers, rendered in at most {MAX_LENGTH} characters "
             f"(Elasticsearch indexes no longer keyword): the query rebuilds the rendering from Kusto's compact JSON "
