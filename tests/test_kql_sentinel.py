@@ -141,8 +141,11 @@ def test_event_category_override_is_the_stated_category_of_the_rows():
     assert any("event.type is 'info'" in n for n in tr.notes), tr.notes
     assert set(out) == {"user"}
     assert got == want == ["info"]
-    # the other profiles still refuse a category read from another field
-    assert TARGET.compile(_rule(text, CLOUDTRAIL, override="event.type"), profile="defender").status is Status.REFUSED
+    # a category profile still refuses a category read from another field; defender reads CloudTrail
+    # from its raw CloudAuditEvents table and states it as sentinel does (tests/test_kql_defender_cloudtrail.py)
+    assert TARGET.compile(_rule(text, CLOUDTRAIL, override="event.type"), profile="sentinel-asim").status is Status.REFUSED
+    dtr = TARGET.compile(_rule(text, CLOUDTRAIL, override="event.type"), profile="defender")
+    assert dtr.output.startswith("CloudAuditEvents") and any("event.type is 'info'" in n for n in dtr.notes), dtr.notes
 
 
 def test_sentinel_deployables_name_the_connectors_of_the_table(tmp_path):

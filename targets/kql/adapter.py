@@ -57,7 +57,7 @@ from .entity import scattered
 from .scan import SequencePlan, run_scan
 from .hives import Respelt
 from .profile import ANY_CATEGORY, FieldMap, HiveColumn, Profile, Table, load_profile
-from .raw_tables import event_data_xml, event_id_column, fill_event_data, keyword_number_breaks, xml_field
+from .raw_tables import event_data_xml, event_id_column, fill_event_data, keyword_number_breaks, without_raw, xml_field
 
 ID_COLUMN = "__eqlc_id"
 SQL_TYPES = {"string": "VARCHAR", "long": "BIGINT", "int": "BIGINT", "real": "DOUBLE", "datetime": "TIMESTAMP",
@@ -387,7 +387,13 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
     if "ReportId" in cols:
         row["ReportId"] = idx + 1
     mapped: dict[str, list[tuple[str, ...]]] = {}
+    docs: dict[str, dict] = {}  # JSON columns built from json_path fields (CloudAuditEvents.RawEventData)
     for fm in t.fields.values():
+        if fm.json_path:
+            why = _put_json(docs, fm, values(event, split_path(fm.field)))
+            if why:
+                problems[fm.json_path.split(".")[0]] = f"outside the stated assumption on {fm.field}: {why}"
+            continue
         if (fm.expr and not fm.column) or fm.derived_from_command_line:  # computed by the query from other columns
             continue  # (file.extension from FileName, process.args from the command line)
         # an expression with a column of its own refines that raw column, loaded from the field
@@ -429,7 +435,16 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             continue
         if fm.field == "@timestamp":
             continue
+        if fm.java_map and isinstance(val, str) and val:  # the JSON object the rendering shows (cloudtrail.py)
+            from .cloudtrail import NotRendered, to_json
+            try:
+                val = to_json(val)
+            except NotRendered as e:
+                problems[fm.column or fm.field] = f"outside the stated assumption on {fm.field}: {e}"
+                continue
         row[fm.column] = val  # type: ignore[index]
+    for col, doc in docs.items():
+        row[col] = json.dumps(doc, separators=(",", ":"))
     for col, value in t.where.items():  # the table's filter column: every row the profile reads has it
         row[col] = value
     if t.xml is not None:  # SecurityEvent.EventData: the event's other data as event XML
@@ -453,6 +468,30 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             continue
         row[column] = int(common[0]) if cols.get(column) in ("int", "long") else common[0]
     return row, None, contributions, problems
+
+
+def _put_json(docs: dict[str, dict], fm: FieldMap, vals: list) -> Optional[str]:
+    """Write the ECS value of a ``json_path`` field at its path of the JSON column's document
+    (a rendered request_parameters as the object it renders), or say why it cannot be."""
+    if not vals:
+        return None
+    if len(vals) > 1 or not isinstance(vals[0], str):
+        return f"{vals!r} is not one string, as the record holds it"
+    value: Any = vals[0]
+    if fm.java_map:
+        from .cloudtrail import NotRendered, parse
+        try:
+            value = parse(value)
+        except NotRendered as e:
+            return str(e)
+    col, *keys = (fm.json_path or "").split(".")
+    node = docs.setdefault(col, {})
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+        if not isinstance(node, dict):
+            return f"the record's {'.'.join(keys)} lies under a value another field sets"
+    node[keys[-1]] = value
+    return None
 
 
 def _fill_registry_key(t: Table, event: dict, row: dict) -> Optional[str]:
@@ -538,7 +577,7 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     # a raw-tables translation reads the one table its rule's index patterns chose (raw_tables.narrow):
     # only its rows are built, so that the checks of a table the query does not read (AWSCloudTrail's
     # user.name expression on a SecurityEvent rule) never leave an event out
-    used = dataclasses.replace(prof, tables={n: t for n, t in prof.tables.items() if n in raw}) if raw else prof
+    used = dataclasses.replace(prof, tables={n: t for n, t in prof.tables.items() if n in raw}) if raw else without_raw(prof)
     loaded = load(used, events, *checks, columns=columns, keyed=keyed, signed=signed)
     _LOADED[key] = (loaded, prof)  # the entry keeps the profile alive, so its id is not reused
     while len(_LOADED) > 32:

@@ -176,6 +176,12 @@ class Emitter:
             ip = raw_tables.IpText(fm.field)
             if ip not in self.derived:
                 self.derived.append(ip)  # type: ignore[arg-type]
+        if fm.java_map:  # a Java rendering of a JSON column (sentinel.yaml aws.cloudtrail.request_parameters)
+            from . import cloudtrail
+            self.notes.assume(cloudtrail.note(fm))
+            rendered = cloudtrail.Rendered(fm.field)
+            if rendered not in self.derived:
+                self.derived.append(rendered)  # type: ignore[arg-type]
         if fm.lookup is not None and fm.key:
             # joined on the event table's own hash column (targets/kql/certificates.py)
             why = certificates.os_refusal(fm.field, self._top_terms)

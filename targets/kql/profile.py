@@ -32,7 +32,8 @@ DEFAULT_PROFILE = "defender"
 _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "expr": None, "columns": None,
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
                 "unique_within": None, "key_only": None, "key": None, "event_data_from": None,
-                "event_ids": None, "event_ids_unread": None, "ip_text": None}
+                "event_ids": None, "event_ids_unread": None, "ip_text": None,
+                "java_map": None, "json_path": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
@@ -118,6 +119,13 @@ class FieldMap:
     event_ids_unread: tuple[int, ...] = ()
     # an ECS ip field read from a text column (raw_tables.IpText states how the two compare)
     ip_text: bool = False
+    # the ECS field is Java's toString of the JSON object the column holds (aws.cloudtrail.
+    # request_parameters from AWSCloudTrail.RequestParameters; targets/kql/cloudtrail.py)
+    java_map: bool = False
+    # the ECS field is a property of a JSON column (defender.yaml CloudAuditEvents: RawEventData, the
+    # raw CloudTrail record): "RawEventData.userIdentity.type". The expression reads it (bracket
+    # notation) unless the entry gives its own; the fixture adapter writes the value at that path.
+    json_path: Optional[str] = None
     # a lookup column joined on a column of the event table (``key``: the file's SHA1 column for
     # DeviceFileCertificateInfo), read under the alias ``<key>_<column>`` so that one query can
     # join the same lookup on several keys (process and parent); see targets/kql/certificates.py
@@ -304,6 +312,12 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
     for key in ("argv_of", "argc_of"):
         if spec.get(key):
             return FieldMap(ecs, None, "long" if key == "argc_of" else "string", note=str(spec.get("note", "")).strip(), **{key: str(spec[key])})
+    if spec.get("json_path"):  # a property of a JSON column (CloudAuditEvents.RawEventData)
+        col, *keys = str(spec["json_path"]).split(".")
+        read = f"tostring({col}" + "".join(f'["{k}"]' for k in keys) + ")"
+        return FieldMap(ecs, None, str(spec.get("type") or "string"), note=str(spec.get("note", "")).strip(),
+                        expr=spec.get("expr") or read, columns=tuple(spec.get("columns") or (col,)),
+                        java_map=bool(spec.get("java_map")), json_path=str(spec["json_path"]))
     column = spec.get("column")
     typ = spec.get("type") or (lookup.columns.get(column) if lookup and column else None) or types.get(column or "", "string")
     return FieldMap(
@@ -316,6 +330,7 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         event_ids=tuple(int(i) for i in spec.get("event_ids") or ()),
         event_ids_unread=tuple(int(i) for i in spec.get("event_ids_unread") or ()),
         ip_text=bool(spec.get("ip_text")),
+        java_map=bool(spec.get("java_map")),
         key=spec.get("key") if lookup is not None else None,
     )
 

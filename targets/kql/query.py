@@ -26,7 +26,7 @@ from eqlc import ir
 from eqlc.result import Notes, Refused, about
 from eqlc.rule import Rule
 
-from . import entity, raw_tables, syntax
+from . import cloudtrail, entity, raw_tables, syntax
 from .absent import truth
 from .emit import Checks, Cond, Emitter, eq_fold, leaf_field, literal_values
 from .profile import Profile, Table
@@ -200,6 +200,7 @@ def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[i
     raw_tables.assume_category(em, table, q.category)
     raw_tables.check_event_id_pinned(table, q.condition)
     raw_tables.check_ip_literals(table, q.condition)
+    cloudtrail.check_rendered_literals(table, q.condition)
     cond = em.condition(q.condition)
     lines = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
     where = render_where(cond)
@@ -253,6 +254,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         raw_tables.assume_category(em, table, term.query.category, when=term.query.condition)
         raw_tables.check_event_id_pinned(table, term.query.condition, tuple(seq.keys(term)))
         raw_tables.check_ip_literals(table, term.query.condition)
+        cloudtrail.check_rendered_literals(table, term.query.condition)
         cond = em.condition(term.query.condition)
         if leg:
             for fact in em.facts:

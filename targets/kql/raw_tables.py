@@ -52,13 +52,30 @@ def is_raw(profile: Profile) -> bool:
     return any(t.category == ANY_CATEGORY for t in profile.tables.values())
 
 
+def is_hybrid(profile: Profile) -> bool:
+    """Whether raw tables stand beside category tables (defender: CloudAuditEvents, the cloud audit
+    log, chosen by the rule's index patterns; the device tables by category)."""
+    return is_raw(profile) and any(t.category != ANY_CATEGORY for t in profile.tables.values())
+
+
+def without_raw(profile: Profile) -> Profile:
+    """A hybrid profile's category tables only (what a rule whose data no raw table holds reads)."""
+    if not is_hybrid(profile):
+        return profile
+    return dataclasses.replace(profile, tables={n: t for n, t in profile.tables.items() if t.category != ANY_CATEGORY})
+
+
 def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
     """The profile restricted to the one raw table holding the rule's data: the table whose
     ``sources`` list every index pattern of the rule. A rule naming no index, or patterns no one
-    table lists, is refused (its data is in no raw table of the profile, or in several)."""
+    table lists, is refused (its data is in no raw table of the profile, or in several). In a
+    hybrid profile such a rule reads the category tables instead."""
     if not is_raw(profile):
         return profile
     index = tuple(rule.index or ())
+    if is_hybrid(profile) and not any(t.category == ANY_CATEGORY and index and all(p in t.sources or p in t.shared_sources for p in index)
+                                      and any(p in t.sources for p in index) for t in profile.tables.values()):
+        return without_raw(profile)
     if not index:
         raise Refused(f"the rule names no index pattern: the {profile.name} profile picks its raw table by the rule's data source")
     found = [t for t in profile.tables.values() if t.category == ANY_CATEGORY

@@ -125,7 +125,9 @@ def tables_read(profile: Profile, rule: Rule, query: Optional[str] = None) -> li
     """The profile tables the rule's query reads (one per event query or sequence term; for an
     ``any`` query over several categories, the tables of its union legs, read from ``query``)."""
     if raw_tables.is_raw(profile):  # one raw table, chosen by the rule's index patterns
-        return list(raw_tables.narrow(profile, rule, Notes()).tables)
+        profile = raw_tables.narrow(profile, rule, Notes())
+        if raw_tables.is_raw(profile):
+            return list(profile.tables)
     body = rule.query.body
     queries = [t.query for t in body.terms] if isinstance(body, ir.Sequence) else [body]
     out: list[str] = []

@@ -62,7 +62,8 @@ class KqlTarget:
             return KqlTranslation(self.name, Status.REFUSED, [str(err)], None, profile=pname, rule_path=rule.path)
         status = Status.ASSUMPTIONS if notes.assumptions else Status.EXACT
         arts = deploy.artifacts(rule, text, list(notes.assumptions), prof)
-        raw = list(raw_tables.narrow(prof, rule, Notes()).tables) if raw_tables.is_raw(prof) else None
+        narrowed = raw_tables.narrow(prof, rule, Notes()) if raw_tables.is_raw(prof) else prof
+        raw = list(narrowed.tables) if raw_tables.is_raw(narrowed) else None
         return KqlTranslation(self.name, status, list(notes.assumptions), text, arts, rule_path=rule.path, profile=pname,
                               facts=checks.facts, derived=checks.derived, computed=checks.computed, folded=checks.folded,
                               mapped=checks.mapped, spelled=checks.spelled, emptied=checks.emptied,
