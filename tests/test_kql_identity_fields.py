@@ -1,0 +1,69 @@
+"""Process ids, agents, domains, integrity level and registry hives mapped from Microsoft's table
+references (issue 13, the "user, group and logon fields, process ids, domains and agents" family).
+Each query runs on duckdb-kql through the fixture adapter (the same profile YAML) and must select
+exactly what the reference matcher selects among the events inside the stated assumptions, with
+positives inside; the events the adapter leaves out are asserted too, so a check that excludes
+everything cannot pass. Microsoft's Kusto parser must accept every query."""
+
+from __future__ import annotations
+
+import pytest
+
+from eqlc.matcher import matcher
+from eqlc.result import Status
+from eqlc.targets.kql import TARGET
+from tests.node.kusto import analyse, declared_tables
+from tests.test_kql_mapping_gaps import _ev, _rule, _run
+
+PROCESSES = [
+    _ev("p7", "process", event__type=["start"], process__name="sh", process__executable="/bin/sh", process__pid=70, process__parent__pid=7),
+    _ev("p8", "process", event__type=["start"], process__name="sh", process__executable="/bin/sh", process__pid=80, process__parent__pid=8),
+    _ev("p-none", "process", event__type=["start"], process__name="sh", process__executable="/bin/sh", process__pid=90),
+]
+
+# (profile, query, events, selected, left out)
+CASES = [
+    # ASIM imProcessCreate: the acting process is ECS's parent (ActingProcessId)
+    ("sentinel-asim", 'process where process.parent.pid == 7 and process.name == "sh"', PROCESSES, {"p7"}, set()),
+    # `!=` holds on an event without the field (Elasticsearch's must_not), and ActingProcessId is ""
+    ("sentinel-asim", 'process where process.parent.pid != 7', PROCESSES, {"p8", "p-none"}, set()),
+]
+
+SEQUENCES = [
+    # a network connection by pid 7, then a child of pid 7: joined on SrcProcessId == ActingProcessId
+    ("sentinel-asim",
+     'sequence by host.id [network where destination.port == 53] by process.pid '
+     '[process where process.name == "sh"] by process.parent.pid',
+     [_ev("n7", "network", event__type=["start"], destination__port=53, process__pid=7),
+      *[dict(e, **{"@timestamp": "2026-01-01T00:00:01Z"}) for e in PROCESSES]],
+     {"n7", "p7"}, set()),
+]
+
+
+@pytest.mark.parametrize("profile,text,events,selected,outside", CASES, ids=[f"{c[0]}:{c[1][:50]}" for c in CASES])
+def test_selection_equals_the_matcher_inside_the_assumptions(profile, text, events, selected, outside):
+    tr, got, want, out = _run(profile, text, events)
+    assert got == want == selected, tr.output
+    assert set(out) == outside, out
+
+
+@pytest.mark.parametrize("profile,text,events,selected,outside", SEQUENCES, ids=[f"{c[0]}:{c[1][:50]}" for c in SEQUENCES])
+def test_sequences_agree_with_the_matcher(profile, text, events, selected, outside):
+    """Sequences run offline as their legs on duckdb-kql plus the scan model (targets/kql/scan.py)."""
+    rule = _rule(text)
+    tr = TARGET.compile(rule, profile=profile)
+    assert tr.status is Status.ASSUMPTIONS and tr.output, tr.notes
+    out = TARGET.outside_assumptions(rule, tr, events, profile=profile)
+    got = TARGET.execute(tr, events, profile=profile)
+    inside = [e for e in events if e["_id"] not in out]
+    want = list(dict.fromkeys(e["_id"] for m in matcher(rule).run(inside, sort=True) for e in m.events))
+    assert sorted(got) == sorted(want) == sorted(selected), tr.output
+    assert set(out) == outside, out
+
+
+def test_microsoft_parser_accepts_every_case():
+    tables: dict = {}
+    for p in ("defender", "sentinel-asim"):
+        tables.update(declared_tables(p))
+    queries = [TARGET.compile(_rule(c[1]), profile=c[0]).output for c in CASES + SEQUENCES]
+    assert analyse(queries, tables) == [[] for _ in queries]
