@@ -21,8 +21,24 @@ PROCESSES = [
     _ev("p-none", "process", event__type=["start"], process__name="sh", process__executable="/bin/sh", process__pid=90),
 ]
 
+CONNECTIONS = [
+    _ev("eth", "network", event__type=["start"], destination__domain="eth-mainnet.example.com", destination__port=443),
+    _ev("ETH", "network", event__type=["start"], destination__domain="ETH-mainnet.example.com", destination__port=443),
+    _ev("other", "network", event__type=["start"], destination__domain="example.org", destination__port=443),
+    _ev("no-domain", "network", event__type=["start"], destination__port=8080),
+    # not a domain: the host part the query cuts from RemoteUrl is "eth-mainnet.example.com", not
+    # the ECS value (outside the stated reading)
+    _ev("url", "network", event__type=["start"], destination__domain="eth-mainnet.example.com/x", destination__port=443),
+    _ev("port", "network", event__type=["start"], destination__domain="ethereum.example.com:8545", destination__port=8545),
+]
+
 # (profile, query, events, selected, left out)
 CASES = [
+    # Defender DeviceNetworkEvents: destination.domain is the host part of RemoteUrl
+    ("defender", 'network where destination.domain like ("eth-mainnet*", "ethereum*")', CONNECTIONS, {"eth"}, {"url", "port"}),
+    ("defender", 'network where destination.domain : "eth-mainnet*"', CONNECTIONS, {"eth", "ETH"}, {"url", "port"}),
+    ("defender", 'network where destination.domain == null and destination.port == 8080', CONNECTIONS, {"no-domain"}, {"url", "port"}),
+    ("defender", 'network where destination.domain != "example.org"', CONNECTIONS, {"eth", "ETH", "no-domain"}, {"url", "port"}),
     # ASIM imProcessCreate: the acting process is ECS's parent (ActingProcessId)
     ("sentinel-asim", 'process where process.parent.pid == 7 and process.name == "sh"', PROCESSES, {"p7"}, set()),
     # `!=` holds on an event without the field (Elasticsearch's must_not), and ActingProcessId is ""
