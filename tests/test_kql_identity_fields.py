@@ -45,7 +45,34 @@ CASES = [
     ("sentinel-asim", 'process where process.parent.pid != 7', PROCESSES, {"p8", "p-none"}, set()),
 ]
 
+def _agent_proc(_id: str, ts: str, name: str, agent, host: str) -> dict:
+    e = _ev(_id, "process", event__type=["start"], process__name=name, process__executable=f"/usr/bin/{name}")
+    e["@timestamp"] = ts
+    if host is None:
+        del e["host"]["id"]
+    else:
+        e["host"]["id"] = host
+    if agent is not None:
+        e["agent"] = {"id": agent}
+    return e
+
+
+T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z"
+AGENTS = [
+    _agent_proc("x1", T0, "a", "A", "h1"), _agent_proc("x2", T1, "b", "A", "h1"),
+    # two agents on one device: the query joins them (same DeviceId), Elasticsearch does not
+    _agent_proc("y1", T0, "a", "B", "h2"), _agent_proc("y2", T1, "b", "C", "h2"),
+    # no agent.id: Elasticsearch joins nothing, the query joins on the device
+    _agent_proc("z1", T0, "a", None, "h3"), _agent_proc("z2", T1, "b", None, "h3"),
+    # one agent id on two devices: Elasticsearch joins them, the query does not
+    _agent_proc("w1", T0, "a", "D", "h4"), _agent_proc("w2", T1, "b", "D", "h5"),
+    # no host.id: the row is on its agent's device (every row has one), so agents E and F stay apart
+    _agent_proc("v1", T0, "a", "E", None), _agent_proc("v2", T1, "b", "E", None), _agent_proc("u2", T1, "b", "F", None),
+]
+AGENT_SEQUENCE = 'sequence by agent.id with maxspan=1m [process where process.name == "a"] [process where process.name == "b"]'
+
 SEQUENCES = [
+    *[(p, AGENT_SEQUENCE, AGENTS, {"x1", "x2", "v1", "v2"}, {"y1", "y2", "z1", "z2", "w1", "w2"}) for p in ("defender", "sentinel-asim")],
     # a network connection by pid 7, then a child of pid 7: joined on SrcProcessId == ActingProcessId
     ("sentinel-asim",
      'sequence by host.id [network where destination.port == 53] by process.pid '
@@ -83,3 +110,16 @@ def test_microsoft_parser_accepts_every_case():
         tables.update(declared_tables(p))
     queries = [TARGET.compile(_rule(c[1]), profile=c[0]).output for c in CASES + SEQUENCES]
     assert analyse(queries, tables) == [[] for _ in queries]
+
+
+@pytest.mark.parametrize("profile", ["defender", "sentinel-asim"])
+def test_agent_id_is_a_join_key_only(profile):
+    """agent.id's values are Elastic's, DeviceId/DvcId the vendor's: a condition on it is refused,
+    and the join key states what it assumes."""
+    tr = TARGET.compile(_rule('process where agent.id == "A"'), profile=profile)
+    assert tr.status is Status.REFUSED, tr.output
+    tr = TARGET.compile(_rule(AGENT_SEQUENCE), profile=profile)
+    assert any("one agent per host" in n for n in tr.notes), tr.notes
+    # both read from one column: refused rather than reading an event's missing host.id as its agent's device
+    tr = TARGET.compile(_rule(AGENT_SEQUENCE.replace('name == "b"', 'name == "b" and host.id != "h1"')), profile=profile)
+    assert tr.status is Status.REFUSED and "reads too" in tr.notes[0], tr.notes

@@ -32,7 +32,7 @@ DEFAULT_PROFILE = "defender"
 _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "expr": None, "columns": None,
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
                 "unique_within": None, "key_only": None, "key": None, "event_data_from": None,
-                "event_ids": None, "event_ids_unread": None, "ip_text": None}
+                "event_ids": None, "event_ids_unread": None, "ip_text": None, "one_to_one": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
@@ -105,6 +105,10 @@ class FieldMap:
     # reads that column with it (``unique_within``). See targets/kql/entity.py.
     key_only: bool = False
     unique_within: Optional[str] = None
+    # An identifier read from the column of another ECS field it names one-to-one (agent.id from
+    # DeviceId, which host.id fills: one agent per device): key_only, filled by that field in the
+    # fixture adapter, whose check leaves out events that pair the two otherwise (entity.unpaired).
+    one_to_one: Optional[str] = None
     # A field a raw table's source derives per event id from one EventData value (sentinel.yaml:
     # user.name is TargetUserName for logons, SubjectUserName for account changes): (event ids,
     # EventData name) pairs. ``expr`` computes the field; the fixture adapter, building the raw row
@@ -310,7 +314,8 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         ecs, column, typ, note=str(spec.get("note", "")).strip(), values=values, lookup=lookup,
         expr=spec.get("expr"), columns=tuple(spec.get("columns", ())),
         hive_spelling=spec.get("hive_spelling"), keyword_number=bool(spec.get("keyword_number")),
-        unique_within=spec.get("unique_within"), key_only=bool(spec.get("key_only") or spec.get("unique_within")),
+        unique_within=spec.get("unique_within"), key_only=bool(spec.get("key_only") or spec.get("unique_within") or spec.get("one_to_one")),
+        one_to_one=spec.get("one_to_one"),
         event_data_from=tuple((tuple(int(i) for i in e["ids"]), str(e["name"]), str(e.get("template") or "{" + ecs + "}"))
                               for e in spec.get("event_data_from") or ()),
         event_ids=tuple(int(i) for i in spec.get("event_ids") or ()),
