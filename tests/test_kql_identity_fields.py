@@ -32,8 +32,30 @@ CONNECTIONS = [
     _ev("port", "network", event__type=["start"], destination__domain="ethereum.example.com:8545", destination__port=8545),
 ]
 
+def _reg(_id: str, hive: str, path: str) -> dict:
+    key, value = path.split("\\", 1)[1].rsplit("\\", 1)
+    return _ev(_id, "registry", event__type=["change"], registry__hive=hive, registry__key=key, registry__path=path,
+               registry__value=value)
+
+
+HIVES = [
+    _reg("hklm", "HKLM", "HKLM\\SOFTWARE\\Run\\v"),
+    _reg("users", "HKEY_USERS", "HKEY_USERS\\S-1-5-21\\SOFTWARE\\Run\\v"),
+    # the same hive spelt HKU: the rule's list does not name it, the query (HKEY_USERS) does, so the
+    # condition depends on the spelling (outside the stated assumption)
+    _reg("hku", "HKU", "HKU\\S-1-5-21\\SOFTWARE\\Run\\v"),
+    _reg("hkcu", "HKCU", "HKCU\\SOFTWARE\\Run\\v"),
+    # registry.hive names another hive than its path: not a row the table can hold
+    _reg("odd", "HKLM", "HKEY_USERS\\S-1-5-21\\SOFTWARE\\Run\\v"),
+]
+
 # (profile, query, events, selected, left out)
 CASES = [
+    # registry.hive is RegistryKey's first segment, the rule's spellings rewritten to the full names
+    *[(p, 'registry where registry.hive : ("HKEY_USERS", "HKLM") and registry.value == "v"', HIVES, {"hklm", "users"}, {"hku", "odd"})
+      for p in ("defender", "sentinel-asim")],
+    *[(p, 'registry where registry.hive != "HKEY_CURRENT_USER"', HIVES, {"hklm", "users", "hku"}, {"hkcu", "odd"})
+      for p in ("defender", "sentinel-asim")],
     # Defender DeviceNetworkEvents: destination.domain is the host part of RemoteUrl
     ("defender", 'network where destination.domain like ("eth-mainnet*", "ethereum*")', CONNECTIONS, {"eth"}, {"url", "port"}),
     ("defender", 'network where destination.domain : "eth-mainnet*"', CONNECTIONS, {"eth", "ETH"}, {"url", "port"}),

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from eqlc import ir
+from eqlc.checks import fields_in
 from eqlc.events import replaced, split_path, values
 from eqlc.result import Status, Translation
 
@@ -359,13 +360,18 @@ def _spelling_breaks(hives: HiveColumn, name: str, ecs: str, kql: str, event: di
     if full is None and ecs:
         return (f"{name} {ecs!r} does not start with a hive ({', '.join(hives.names)} or a full name), so it is "
                 f"not {hives.hive_field}\\{hives.key_field}\\registry.value as {hives.column} records keys")
+    if (full or ecs) != kql and name == hives.hive_field:
+        return f"{name} {ecs!r} is not the hive of the key the row records (the query reads {kql!r} from {hives.column})"
     if (full or ecs) != kql:
         return (f"{name} {ecs!r} is not {hives.hive_field}\\{hives.key_field}\\registry.value (the query reads "
                 f"{kql!r} from {', '.join(columns) or hives.column})")
     respelt = _with_value(event, split_path(name), kql) if ecs != kql else event
+    path = split_path(name)
     for pair in spelled:
         if ecs == kql and pair.leaf == pair.query:
             continue
+        if not any(f.path == path for f in fields_in(pair.leaf)):
+            continue  # a condition on another hive-spelt field (registry.path vs registry.hive): checked with that field
         es, kq = truth(pair.leaf, event), truth(pair.query, respelt)
         if es != kq:
             rewritten = "" if pair.leaf == pair.query else " (its hive prefixes rewritten to the full names)"
@@ -489,7 +495,7 @@ def _fill_registry_key(t: Table, event: dict, row: dict) -> Optional[str]:
     that a path starts with its hive is checked per translation (:func:`_spelling_breaks`)."""
     hv = t.hives
     assert hv is not None
-    path_fm = next((fm for fm in t.fields.values() if fm.hive_spelling), None)
+    path_fm = next((fm for fm in t.fields.values() if fm.hive_spelling and fm.field != hv.hive_field), None)
     paths = values(event, split_path(path_fm.field)) if path_fm is not None else []
     if len(paths) > 1:
         return f"{path_fm.field} has {len(paths)} values but {hv.column} holds one"  # type: ignore[union-attr]
