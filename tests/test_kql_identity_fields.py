@@ -49,8 +49,23 @@ HIVES = [
     _reg("odd", "HKLM", "HKEY_USERS\\S-1-5-21\\SOFTWARE\\Run\\v"),
 ]
 
+def _il(_id: str, level) -> dict:
+    e = _ev(_id, "process", event__type=["start"], process__name="cmd.exe", process__executable="C:\\cmd.exe")
+    if level is not None:
+        e["process"]["Ext"] = {"token": {"integrity_level_name": level}}
+    return e
+
+
+LEVELS = [_il("sys", "system"), _il("Sys", "System"), _il("SYS", "SYSTEM"), _il("high", "high"), _il("none", None)]
+
 # (profile, query, events, selected, left out)
 CASES = [
+    # Defender ProcessIntegrityLevel, value-mapped: SYSTEM is not a listed spelling; under `==`, an
+    # event spelt "System" has the row value of "system" but another truth (left out)
+    ("defender", 'process where process.Ext.token.integrity_level_name : "System"', LEVELS, {"sys", "Sys"}, {"SYS"}),
+    ("defender", 'process where process.Ext.token.integrity_level_name == "system"', LEVELS, {"sys"}, {"SYS", "Sys"}),
+    ("defender", 'process where process.Ext.token.integrity_level_name != "system"', LEVELS, {"high", "none"}, {"SYS", "Sys"}),
+    ("defender", 'process where ?process.Ext.token.integrity_level_name : ("high", "medium")', LEVELS, {"high"}, {"SYS"}),
     # registry.hive is RegistryKey's first segment, the rule's spellings rewritten to the full names
     *[(p, 'registry where registry.hive : ("HKEY_USERS", "HKLM") and registry.value == "v"', HIVES, {"hklm", "users"}, {"hku", "odd"})
       for p in ("defender", "sentinel-asim")],
