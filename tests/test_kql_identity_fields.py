@@ -160,3 +160,15 @@ def test_agent_id_is_a_join_key_only(profile):
     # both read from one column: refused rather than reading an event's missing host.id as its agent's device
     tr = TARGET.compile(_rule(AGENT_SEQUENCE.replace('name == "b"', 'name == "b" and host.id != "h1"')), profile=profile)
     assert tr.status is Status.REFUSED and "reads too" in tr.notes[0], tr.notes
+
+
+@pytest.mark.parametrize("profile,field,says", [
+    ("defender", "process.real_user.id", "Windows SIDs only"),
+    ("defender", "process.parent.group.id", "Windows SIDs only"),
+    ("sentinel-asim", "process.user.id", "no effective, real or saved user id or group id"),
+])
+def test_a_field_no_column_holds_is_refused_saying_why(profile, field, says):
+    """Profile YAML `unmapped`: the refusal names what the vendor's reference records instead."""
+    tr = TARGET.compile(_rule(f'process where {field} == "0"'), profile=profile)
+    assert tr.status is Status.REFUSED
+    assert tr.notes[0].startswith(f"field {field} has no column in ") and says in tr.notes[0], tr.notes

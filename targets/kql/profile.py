@@ -37,7 +37,7 @@ _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": Non
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
           "where": {ANY: None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
-          "chosen_by": None, "rows_need": None, "event_id": None,
+          "chosen_by": None, "rows_need": None, "event_id": None, "unmapped": {ANY: None},
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
 SCHEMA = {
     "profile": None, "timestamp": None, "case_insensitive": None, "argv_from_command_line": None, "event_id": None,
@@ -175,6 +175,9 @@ class Table:
     chosen_by: tuple[str, ...] = ()
     rows_need: Optional[str] = None
     event_id: Optional[tuple[str, ...]] = None  # the table's own event-id columns (None: the profile's)
+    # ECS field -> why the table has no column for it (the vendor's reference documents none): the
+    # refusal of a rule that reads it says so (``field F has no column in T (profile P): why``)
+    unmapped: dict[str, str] = field(default_factory=dict)
 
     @functools.cached_property
     def field_sets(self) -> frozenset[str]:
@@ -378,7 +381,8 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                               {str(k): str(v) for k, v in (tspec.get("where") or {}).items()},
                               tuple(str(x) for x in tspec.get("chosen_by") or ()),
                               str(tspec["rows_need"]) if tspec.get("rows_need") else None,
-                              tuple(str(x) for x in tspec["event_id"]) if tspec.get("event_id") is not None else None)
+                              tuple(str(x) for x in tspec["event_id"]) if tspec.get("event_id") is not None else None,
+                              {str(k): " ".join(str(v).split()) for k, v in (tspec.get("unmapped") or {}).items()})
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),
