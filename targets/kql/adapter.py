@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from eqlc import ir
+from eqlc.checks import fields_in
 from eqlc.events import replaced, split_path, values
 from eqlc.result import Status, Translation
 
@@ -53,7 +54,7 @@ from . import certificates, syntax
 from .absent import Absent, breaks, truth
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
-from .entity import scattered
+from .entity import scattered, unpaired
 from .scan import SequencePlan, run_scan
 from .hives import Respelt
 from .profile import ANY_CATEGORY, FieldMap, HiveColumn, Profile, Table, load_profile
@@ -156,15 +157,30 @@ def _scalar(fm: FieldMap, vals: list, typ: str) -> tuple[bool, Any]:
     return False, f"{fm.field}: column type {typ} is not loaded by the adapter"
 
 
-def _device_ids(profile: Profile, events: list[dict]) -> dict[int, str]:
-    """host.id per event, split by OS where one host carries several host.os.type values."""
+def _device_ids(profile: Profile, events: list[dict], agents: Iterable[str] = ()) -> dict[int, str]:
+    """host.id per event, split by OS where one host carries several host.os.type values.
+
+    ``agents``: identifier fields the translation joins on through the device column they name
+    one-to-one (agent.id, entity.unpaired): an event without host.id is then on its agent's device
+    (every table row has a device; the emitter refuses such a join when the rule reads host.id)."""
+    agents = [split_path(a) for a in agents]
+
+    def host(e: dict) -> str:
+        hid = (values(e, ("host", "id")) or [""])[0]
+        if hid in ("", None):
+            for path in agents:
+                got = values(e, path)
+                if len(got) == 1 and got[0] not in ("", None):
+                    return f"device-of-{'.'.join(path)}-{got[0]}"
+        return str(hid)
+
     os_by_host: dict[str, set] = {}
     for e in events:
-        hid = (values(e, ("host", "id")) or [""])[0]
+        hid = host(e)
         os_by_host.setdefault(str(hid), set()).add(str((values(e, ("host", "os", "type")) or ["<none>"])[0]))
     out = {}
     for i, e in enumerate(events):
-        hid = str((values(e, ("host", "id")) or [""])[0])
+        hid = host(e)
         if len(os_by_host[hid]) > 1:
             out[i] = f"{hid}#os={(values(e, ('host', 'os', 'type')) or ['<none>'])[0]}"
         else:
@@ -190,7 +206,9 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
     folded_paths = [(name, split_path(name)) for name in folded]
     mapped = list(mapped)
     out = Loaded()
-    devices = _device_ids(profile, events)
+    keyed = list(keyed)
+    devices = _device_ids(profile, events, [f for f in keyed if any((fm := t.fields.get(f)) is not None and fm.one_to_one
+                                                                    for t in profile.tables.values())])
     lookup_rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in profile.lookups}
     for t in profile.tables.values():
         cols = dict(profile.columns_of(t))
@@ -262,16 +280,18 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
     # DeviceFileCertificateInfo rows from the events' signatures, and the rows outside that reading
     out.excluded.update(certificates.attach(profile, out.tables, by_id, list(signed), read, ID_COLUMN))
     _check_computed(profile, out, by_id, list(computed), list(spelled))
-    _check_keyed(profile, out, list(keyed))
+    _check_keyed(profile, out, list(keyed), by_id)
     return out
 
 
-def _check_keyed(profile: Profile, out: Loaded, keyed: list[str]) -> None:
+def _check_keyed(profile: Profile, out: Loaded, keyed: list[str], by_id: dict[str, dict]) -> None:
     """Leave out rows outside the stated assumption on process identifiers joined within their
-    device (:func:`eqlc.targets.kql.entity.scattered`)."""
+    device (:func:`eqlc.targets.kql.entity.scattered`) and on identifiers read from the column of
+    a field they name one-to-one (:func:`eqlc.targets.kql.entity.unpaired`)."""
     if not keyed:
         return
     bad = scattered(profile, out.tables, keyed, ID_COLUMN)
+    bad.update((k, v) for k, v in unpaired(profile, out.tables, keyed, by_id, ID_COLUMN).items() if k not in bad)
     if bad:
         for _cols, rows in out.tables.values():
             rows[:] = [r for r in rows if r.get(ID_COLUMN) not in bad]
@@ -340,13 +360,18 @@ def _spelling_breaks(hives: HiveColumn, name: str, ecs: str, kql: str, event: di
     if full is None and ecs:
         return (f"{name} {ecs!r} does not start with a hive ({', '.join(hives.names)} or a full name), so it is "
                 f"not {hives.hive_field}\\{hives.key_field}\\registry.value as {hives.column} records keys")
+    if (full or ecs) != kql and name == hives.hive_field:
+        return f"{name} {ecs!r} is not the hive of the key the row records (the query reads {kql!r} from {hives.column})"
     if (full or ecs) != kql:
         return (f"{name} {ecs!r} is not {hives.hive_field}\\{hives.key_field}\\registry.value (the query reads "
                 f"{kql!r} from {', '.join(columns) or hives.column})")
     respelt = _with_value(event, split_path(name), kql) if ecs != kql else event
+    path = split_path(name)
     for pair in spelled:
         if ecs == kql and pair.leaf == pair.query:
             continue
+        if not any(f.path == path for f in fields_in(pair.leaf)):
+            continue  # a condition on another hive-spelt field (registry.path vs registry.hive): checked with that field
         es, kq = truth(pair.leaf, event), truth(pair.query, respelt)
         if es != kq:
             rewritten = "" if pair.leaf == pair.query else " (its hive prefixes rewritten to the full names)"
@@ -393,6 +418,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             why = _put_json(docs, fm, values(event, split_path(fm.field)))
             if why:
                 problems[fm.json_path.split(".")[0]] = f"outside the stated assumption on {fm.field}: {why}"
+            continue
+        if fm.one_to_one:  # its column is the other field's (agent.id: DeviceId, filled from host.id)
             continue
         if (fm.expr and not fm.column) or fm.derived_from_command_line:  # computed by the query from other columns
             continue  # (file.extension from FileName, process.args from the command line)
@@ -507,7 +534,7 @@ def _fill_registry_key(t: Table, event: dict, row: dict) -> Optional[str]:
     that a path starts with its hive is checked per translation (:func:`_spelling_breaks`)."""
     hv = t.hives
     assert hv is not None
-    path_fm = next((fm for fm in t.fields.values() if fm.hive_spelling), None)
+    path_fm = next((fm for fm in t.fields.values() if fm.hive_spelling and fm.field != hv.hive_field), None)
     paths = values(event, split_path(path_fm.field)) if path_fm is not None else []
     if len(paths) > 1:
         return f"{path_fm.field} has {len(paths)} values but {hv.column} holds one"  # type: ignore[union-attr]

@@ -158,7 +158,9 @@ class Emitter:
             if f.name in self.table.facts:
                 raise Refused(f"{f.name} is implied by {self.table.name} but is used here in a way only a literal comparison can decide")
             opt = "optional field ?" if f.optional else "field "
-            raise Refused(f"{opt}{f.name} has no column in {self.table.name} (profile {self.profile.name})")
+            why = self.table.unmapped.get(f.name)
+            raise Refused(f"{opt}{f.name} has no column in {self.table.name} (profile {self.profile.name})"
+                          + (f": {why}" if why else ""))
         if fm.note:
             self.notes.assume(fm.note)
         if fm.lookup is None:

@@ -33,12 +33,12 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
                 "unique_within": None, "key_only": None, "key": None, "event_data_from": None,
                 "event_ids": None, "event_ids_unread": None, "ip_text": None,
-                "java_map": None, "json_path": None}
+                "java_map": None, "json_path": None, "one_to_one": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
           "where": {ANY: None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
-          "chosen_by": None, "rows_need": None, "event_id": None,
+          "chosen_by": None, "rows_need": None, "event_id": None, "unmapped": {ANY: None},
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
 SCHEMA = {
     "profile": None, "timestamp": None, "case_insensitive": None, "argv_from_command_line": None, "event_id": None,
@@ -106,6 +106,10 @@ class FieldMap:
     # reads that column with it (``unique_within``). See targets/kql/entity.py.
     key_only: bool = False
     unique_within: Optional[str] = None
+    # An identifier read from the column of another ECS field it names one-to-one (agent.id from
+    # DeviceId, which host.id fills: one agent per device): key_only, filled by that field in the
+    # fixture adapter, whose check leaves out events that pair the two otherwise (entity.unpaired).
+    one_to_one: Optional[str] = None
     # A field a raw table's source derives per event id from one EventData value (sentinel.yaml:
     # user.name is TargetUserName for logons, SubjectUserName for account changes): (event ids,
     # EventData name) pairs. ``expr`` computes the field; the fixture adapter, building the raw row
@@ -179,6 +183,9 @@ class Table:
     chosen_by: tuple[str, ...] = ()
     rows_need: Optional[str] = None
     event_id: Optional[tuple[str, ...]] = None  # the table's own event-id columns (None: the profile's)
+    # ECS field -> why the table has no column for it (the vendor's reference documents none): the
+    # refusal of a rule that reads it says so (``field F has no column in T (profile P): why``)
+    unmapped: dict[str, str] = field(default_factory=dict)
 
     @functools.cached_property
     def field_sets(self) -> frozenset[str]:
@@ -324,7 +331,8 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         ecs, column, typ, note=str(spec.get("note", "")).strip(), values=values, lookup=lookup,
         expr=spec.get("expr"), columns=tuple(spec.get("columns", ())),
         hive_spelling=spec.get("hive_spelling"), keyword_number=bool(spec.get("keyword_number")),
-        unique_within=spec.get("unique_within"), key_only=bool(spec.get("key_only") or spec.get("unique_within")),
+        unique_within=spec.get("unique_within"), key_only=bool(spec.get("key_only") or spec.get("unique_within") or spec.get("one_to_one")),
+        one_to_one=spec.get("one_to_one"),
         event_data_from=tuple((tuple(int(i) for i in e["ids"]), str(e["name"]), str(e.get("template") or "{" + ecs + "}"))
                               for e in spec.get("event_data_from") or ()),
         event_ids=tuple(int(i) for i in spec.get("event_ids") or ()),
@@ -388,7 +396,8 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                               {str(k): str(v) for k, v in (tspec.get("where") or {}).items()},
                               tuple(str(x) for x in tspec.get("chosen_by") or ()),
                               str(tspec["rows_need"]) if tspec.get("rows_need") else None,
-                              tuple(str(x) for x in tspec["event_id"]) if tspec.get("event_id") is not None else None)
+                              tuple(str(x) for x in tspec["event_id"]) if tspec.get("event_id") is not None else None,
+                              {str(k): " ".join(str(v).split()) for k, v in (tspec.get("unmapped") or {}).items()})
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),

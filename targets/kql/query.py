@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Optional
 
 from eqlc import ir
+from eqlc.checks import fields_in
 from eqlc.result import Notes, Refused, about
 from eqlc.rule import Rule
 
@@ -283,6 +284,14 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
                     key_texts.append(fm.unique_within)
                     if fm.unique_within not in em.columns:
                         em.columns.append(fm.unique_within)
+                    if k.name not in checks.keyed:
+                        checks.keyed.append(k.name)
+                if fm.one_to_one:
+                    if any(f.name == fm.one_to_one for t in seq.terms
+                           for f in [*fields_in(t.query.condition), *(x for x in seq.keys(t) if isinstance(x, ir.Field))]):
+                        raise Refused(f"join key {k.name} reads {fm.text}, the column of {fm.one_to_one}, which the rule "
+                                      f"reads too: not translated (an event without {fm.one_to_one} is read as on its "
+                                      f"{k.name.split('.')[0]}'s device)", k)
                     if k.name not in checks.keyed:
                         checks.keyed.append(k.name)
             key_texts.append(fm.text)
