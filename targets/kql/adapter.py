@@ -57,7 +57,7 @@ from .emit import Fact, eq_fold, literal_values, leaf_field
 from .entity import scattered, unpaired
 from .scan import SequencePlan, run_scan
 from .hives import Respelt
-from .profile import ANY_CATEGORY, FieldMap, HiveColumn, Profile, Table, load_profile
+from .profile import ANY_CATEGORY, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
 from .raw_tables import event_data_xml, event_id_column, fill_event_data, keyword_number_breaks, without_raw, xml_field
 
 ID_COLUMN = "__eqlc_id"
@@ -480,6 +480,10 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             problems[t.xml.column] = f"outside the stated assumption on {t.xml.prefix}*: {why}"
         else:
             row[t.xml.column] = xml
+    if t.username is not None:  # ASIM TargetUsername: DOMAIN\\name (Windows) or name (Simple)
+        why = _fill_username(t.username, event, row)
+        if why:
+            problems[t.username.column] = why
     if t.hives is not None:  # RegistryKey: the key's path, its hive spelt in full
         reason = _fill_registry_key(t, event, row)
         if reason:
@@ -495,6 +499,33 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             continue
         row[column] = int(common[0]) if cols.get(column) in ("int", "long") else common[0]
     return row, None, contributions, problems
+
+
+def _fill_username(un: UsernameColumn, event: dict, row: dict) -> Optional[str]:
+    """Fill an ASIM user name column and its type column from user.domain and user.name, as ASIM's
+    parsers build them (Azure/Azure-Sentinel Parsers/ASimProcessEvent/Parsers/
+    vimProcessEventMicrosoft365D.yaml: ``TargetUsername = iff(AccountDomain == '', AccountName,
+    strcat(AccountDomain, '\\', AccountName))``, ``TargetUsernameType = iff(AccountDomain == '',
+    'Simple', 'Windows')``). An event with neither field leaves both empty. Several values of
+    either field cannot be one column value: the reason is returned (the event is no row for a
+    query that reads the column). The profile's expressions read the two fields back; the
+    computed-field check compares them with the event's (a backslash inside a domain or name)."""
+    names = values(event, ("user", "name"))
+    domains = values(event, ("user", "domain"))
+    if len(names) > 1 or len(domains) > 1:
+        return (f"outside the stated assumption on user.name: {un.column} holds one user "
+                f"(user.name {names!r}, user.domain {domains!r})")
+    name = "" if not names or names[0] is None else str(names[0])
+    domain = "" if not domains or domains[0] is None else str(domains[0])
+    if not name and not domain:
+        return None
+    kind = "Windows" if domain else "Simple"
+    if un.only_type and kind != un.only_type:
+        return (f"outside the stated assumption on user.name: the table's parser writes {un.only_type} names only "
+                f"in {un.column}, and user.name {name!r} without a user.domain is a {kind} one")
+    row[un.column] = f"{domain}\\{name}" if domain else name
+    row[un.type_column] = kind
+    return None
 
 
 def _put_json(docs: dict[str, dict], fm: FieldMap, vals: list) -> Optional[str]:

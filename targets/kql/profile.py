@@ -39,6 +39,7 @@ _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": Non
                              "moved": None},
           "where": {ANY: None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
           "chosen_by": None, "rows_need": None, "event_id": None, "unmapped": {ANY: None},
+          "username": {"column": None, "type_column": None, "only_type": None},
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
 SCHEMA = {
     "profile": None, "timestamp": None, "case_insensitive": None, "argv_from_command_line": None, "event_id": None,
@@ -186,12 +187,28 @@ class Table:
     # ECS field -> why the table has no column for it (the vendor's reference documents none): the
     # refusal of a rule that reads it says so (``field F has no column in T (profile P): why``)
     unmapped: dict[str, str] = field(default_factory=dict)
+    # ASIM's user name column and its type column (TargetUsername / TargetUsernameType): the fixture
+    # adapter composes them from user.domain and user.name as ASIM parsers do (``DOMAIN\name``,
+    # type Windows; the bare name, type Simple, without a domain); the profile reads the two ECS
+    # fields back through `expr` entries (sentinel-asim.yaml)
+    username: Optional["UsernameColumn"] = None
 
     @functools.cached_property
     def field_sets(self) -> frozenset[str]:
         """The ECS field sets (``process``, ``file``, ``event``...) the table records a field of:
         a field of another set belongs to other categories' events (``dll.name`` on a process table)."""
         return frozenset(name.split(".")[0] for name in (*self.fields, *self.facts))
+
+
+@dataclass(frozen=True)
+class UsernameColumn:
+    """An ASIM user name column (``TargetUsername``) and its ``*UsernameType`` column."""
+
+    column: str
+    type_column: str
+    # the one type the table's parser writes (ASIM's Sysmon DNS parser: Windows, User being
+    # DOMAIN\\name): an event with a user.name and no user.domain, or the reverse, is no row of it
+    only_type: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -397,7 +414,10 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                               tuple(str(x) for x in tspec.get("chosen_by") or ()),
                               str(tspec["rows_need"]) if tspec.get("rows_need") else None,
                               tuple(str(x) for x in tspec["event_id"]) if tspec.get("event_id") is not None else None,
-                              {str(k): " ".join(str(v).split()) for k, v in (tspec.get("unmapped") or {}).items()})
+                              {str(k): " ".join(str(v).split()) for k, v in (tspec.get("unmapped") or {}).items()},
+                              UsernameColumn(str(tspec["username"]["column"]), str(tspec["username"]["type_column"]),
+                                             tspec["username"].get("only_type"))
+                              if tspec.get("username") else None)
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),
