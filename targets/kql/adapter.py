@@ -387,7 +387,11 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
     if "ReportId" in cols:
         row["ReportId"] = idx + 1
     mapped: dict[str, list[tuple[str, ...]]] = {}
+    objects: dict[str, dict] = {}
     for fm in t.fields.values():
+        if fm.object_path:  # a value inside a JSON object column (AKSAudit.ObjectRef["resource"])
+            _put_object_value(objects, fm.object_path, values(event, split_path(fm.field)))
+            continue
         if (fm.expr and not fm.column) or fm.derived_from_command_line:  # computed by the query from other columns
             continue  # (file.extension from FileName, process.args from the command line)
         # an expression with a column of its own refines that raw column, loaded from the field
@@ -430,6 +434,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         if fm.field == "@timestamp":
             continue
         row[fm.column] = val  # type: ignore[index]
+    for col, obj in objects.items():
+        row[col] = json.dumps(obj)
     for col, value in t.where.items():  # the table's filter column: every row the profile reads has it
         row[col] = value
     if t.xml is not None:  # SecurityEvent.EventData: the event's other data as event XML
@@ -453,6 +459,22 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             continue
         row[column] = int(common[0]) if cols.get(column) in ("int", "long") else common[0]
     return row, None, contributions, problems
+
+
+def _put_object_value(objects: dict[str, dict], path: tuple[str, ...], vals: list) -> None:
+    """Write an ECS field's values at ``path`` (column, key, key...) of the row's JSON objects: one
+    value as itself, several as a list (which the computed-field check then sets apart, as the
+    query reads one), none as no key. Two fields writing one path with different values leave the
+    later one there, and the check sets the event apart by the other field."""
+    if not vals:
+        return
+    node = objects.setdefault(path[0], {})
+    for key in path[1:-1]:
+        nxt = node.get(key)
+        if not isinstance(nxt, dict):
+            nxt = node[key] = {}
+        node = nxt
+    node[path[-1]] = vals[0] if len(vals) == 1 else list(vals)
 
 
 def _fill_registry_key(t: Table, event: dict, row: dict) -> Optional[str]:

@@ -32,7 +32,8 @@ DEFAULT_PROFILE = "defender"
 _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "expr": None, "columns": None,
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
                 "unique_within": None, "key_only": None, "key": None, "event_data_from": None,
-                "event_ids": None, "event_ids_unread": None, "ip_text": None}
+                "event_ids": None, "event_ids_unread": None, "ip_text": None,
+                "object_path": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
@@ -122,6 +123,10 @@ class FieldMap:
     # DeviceFileCertificateInfo), read under the alias ``<key>_<column>`` so that one query can
     # join the same lookup on several keys (process and parent); see targets/kql/certificates.py
     key: Optional[str] = None
+    # a value inside a dynamic (JSON object) column, as (column, key, key...): AKSAudit's
+    # ObjectRef.resource. ``expr`` reads it (``tostring(ObjectRef["resource"])``); the fixture
+    # adapter writes the field's value at that path of the column's object (kqlraw)
+    object_path: tuple[str, ...] = ()
 
     @property
     def derived_from_command_line(self) -> bool:
@@ -304,6 +309,13 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
     for key in ("argv_of", "argc_of"):
         if spec.get(key):
             return FieldMap(ecs, None, "long" if key == "argc_of" else "string", note=str(spec.get("note", "")).strip(), **{key: str(spec[key])})
+    if spec.get("object_path"):
+        path = tuple(str(x) for x in spec["object_path"])
+        if len(path) < 2:
+            raise ValueError(f"object_path of {ecs!r} must name a column and at least one key, not {path!r}")
+        expr = "tostring(" + _ident(path[0]) + "".join(f"[{_kql_literal(k)}]" for k in path[1:]) + ")"
+        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=expr, columns=(path[0],),
+                        object_path=path)
     column = spec.get("column")
     typ = spec.get("type") or (lookup.columns.get(column) if lookup and column else None) or types.get(column or "", "string")
     return FieldMap(
