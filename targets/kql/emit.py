@@ -169,7 +169,7 @@ class Emitter:
             d = Derived(fm.field, source, count=fm.argc_of is not None)
             if d not in self.derived:
                 self.derived.append(d)
-        elif fm.expr and fm.field not in self.computed:
+        elif (fm.expr or fm.value_when) and fm.field not in self.computed:
             self.computed.append(fm.field)
         if fm.ip_text:  # an ip field compared as a column's text (sentinel.yaml source.ip)
             self.notes.assume(raw_tables.ip_text_note(fm))
@@ -287,6 +287,8 @@ class Emitter:
             e = self.respell(e, fm)
         if fm.values is not None:
             return self.value_mapped(e, fm)
+        if fm.value_when is not None:
+            return self.predicate_mapped(e, fm)
         if fm.argv_of:
             return self.argv_leaf(e, fm)
         if fm.lookup is not None and fm.key:
@@ -458,6 +460,21 @@ class Emitter:
                 raise ValueError(f"{self.profile.name} profile: {fm.field} maps to the numeric column {fm.text} but lists {out}")
             return f"{fm.text} in ({', '.join(out)})"
         return f"{fm.text} in ({', '.join(syntax.quote(x) for x in out)})"
+
+    def predicate_mapped(self, e: ir.Expr, fm: FieldMap) -> Cond:
+        """A literal test of a field the source derives as a list of values, each value with its
+        predicate on the row (``value_when``): the test holds when some value it names holds; a
+        value the map does not list is one the source never sets. The fixture adapter checks each
+        predicate against the event's values (the computed-field check)."""
+        assert fm.value_when is not None
+        values, ci = literal_values(e) if not isinstance(e, ir.IsNull) else (None, False)
+        if values is None:
+            raise Refused(f"{describe(e)}: {fm.field} is computed per value in {self.table.name}; only literal "
+                          f"comparisons with {', '.join(map(repr, fm.value_when))} translate")
+        keys = [k for k in fm.value_when if any(eq_fold(v, k, ci) for v in values)]
+        if not keys:
+            return False
+        return _or_text([f"({fm.value_when[k]})" for k in keys])
 
     def _map(self, m: Mapped) -> None:
         if m not in self.mapped:
@@ -658,7 +675,7 @@ class Emitter:
         for fm in used.values():
             if fm.lookup is not None and fm.key:
                 raise Refused(f"{fm.field} ({fm.text}, looked up by the file's hash) inside a function or arithmetic is not translated")
-            if fm.is_array or fm.values is not None or fm.argv_of:
+            if fm.is_array or fm.values is not None or fm.argv_of or fm.value_when is not None:
                 raise Refused(f"{fm.field} ({fm.text}) inside a function or arithmetic is not translated")
             if fm.is_string:
                 self.note_empty(fm)
