@@ -82,20 +82,69 @@ def test_aks_audit_rows_hold_the_event_objects_with_kubernetes_annotation_keys()
     assert json.loads(row["ObjectRef"])["subresource"] == "exec" and row["Verb"] == "get"
 
 
+GROUPS = ('any where data_stream.dataset == "kubernetes.audit_logs" and kubernetes.audit.verb == "create" and '
+          'not kubernetes.audit.user.groups == "system:masters"')
+
+
+def test_aks_audit_user_groups_list_is_tested_element_by_element():
+    def ev(_id, groups):
+        e = _audit(_id, verb="create")
+        if groups is not None:
+            e["kubernetes"]["audit"]["user"] = {"username": "alice", "groups": groups}
+        return e
+
+    events = [ev("masters", ["system:authenticated", "system:masters"]), ev("one-master", "system:masters"),
+              ev("others", ["system:authenticated"]), ev("masters-case", ["System:Masters"]), ev("no-user", None),
+              ev("empty", [])]
+    tr, got, want, out = _run(_rule(GROUPS, K8S), events)
+    assert 'set_has_element(User["groups"], "system:masters")' in tr.output
+    assert not out, out
+    assert got == want == ["empty", "masters-case", "no-user", "others"], (got, want)
+
+
+SEQ = ('sequence by user.name with maxspan=5m '
+       '[any where kubernetes.audit.objectRef.resource == "roles" and kubernetes.audit.verb == "create"] '
+       '[any where kubernetes.audit.objectRef.resource == "deployments" and not kubernetes.audit.user.groups == "system:masters"]')
+
+
+def test_aks_audit_sequence_by_user_name_runs_as_the_matcher_decides():
+    from eqlc.targets.kql import TARGET
+    from tests.test_kql_sentinel import matcher
+
+    def ev(_id, minute, resource, user, groups=("dev",)):
+        e = _audit(_id, verb="create", resource=resource)
+        e["@timestamp"] = f"2026-01-01T00:0{minute}:00Z"
+        e["user"] = {"name": user}
+        e["kubernetes"]["audit"]["user"] = {"username": user, "groups": list(groups)}
+        return e
+
+    events = [ev("r-alice", 0, "roles", "alice"), ev("d-bob", 1, "deployments", "bob"),
+              ev("d-alice", 2, "deployments", "alice"), ev("r-carol", 3, "roles", "carol"),
+              ev("d-carol", 4, "deployments", "carol", ("system:masters",))]
+    rule = _rule(SEQ, K8S)
+    tr = TARGET.compile(rule, profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    assert not TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
+    got = sorted(TARGET.execute(tr, events, profile="sentinel"))
+    want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule).run(events, sort=True) for e in m.events))
+    assert got == want == ["d-alice", "r-alice"], (got, want)
+
+
 def test_aks_audit_query_parses_with_microsofts_parser_and_names_its_connector():
     from eqlc.targets.kql import TARGET, sentinel
     from eqlc.targets.kql.profile import load_profile
     from tests.node.kusto import analyse, declared_tables
 
-    tr = TARGET.compile(_rule(EXEC, K8S), profile="sentinel")
-    assert analyse([tr.output], declared_tables("sentinel")) == [[]]
+    queries = [TARGET.compile(_rule(q, K8S), profile="sentinel").output for q in (EXEC, GROUPS, SEQ)]
+    assert analyse(queries, declared_tables("sentinel")) == [[], [], []]
     assert sentinel.connectors(load_profile("sentinel"), ["AKSAudit"], []) == [
         {"connectorId": "AzureKubernetes", "dataTypes": ["AKSAudit"]}]
 
 
 @pytest.mark.parametrize("text, reason", [
-    # an array inside the User object: not mapped
-    ('any where kubernetes.audit.user.groups == "system:masters"', "kubernetes.audit.user.groups has no column in AKSAudit"),
+    # a list inside the User object: only exact (case-sensitive) equality translates
+    ('any where kubernetes.audit.user.groups : "system:masters"', "kubernetes.audit.user.groups is a list"),
+    ('any where kubernetes.audit.user.groups like "system:*"', "kubernetes.audit.user.groups is a list"),
     # Elastic's requestObject / responseObject drop metadata and are not read
     ('any where kubernetes.audit.requestObject.spec.containers.image : "*"', "has no column in AKSAudit"),
 ])

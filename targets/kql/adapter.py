@@ -422,7 +422,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
     objects: dict[str, dict] = {}
     for fm in t.fields.values():
         if fm.object_path:  # a value inside a JSON object column (AKSAudit.ObjectRef["resource"])
-            _put_object_value(objects, fm.object_path, values(event, split_path(fm.field)))
+            vals = values(event, split_path(fm.field))
+            _put_object_value(objects, fm.object_path, [list(vals)] if fm.is_array and vals else vals)
             continue
         if (fm.expr and not fm.column) or fm.derived_from_command_line or fm.value_when is not None:  # computed by the query from other columns
             continue  # (file.extension from FileName, process.args from the command line)

@@ -317,9 +317,12 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         path = tuple(str(x) for x in spec["object_path"])
         if len(path) < 2:
             raise ValueError(f"object_path of {ecs!r} must name a column and at least one key, not {path!r}")
-        expr = "tostring(" + _ident(path[0]) + "".join(f"[{_kql_literal(k)}]" for k in path[1:]) + ")"
-        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=expr, columns=(path[0],),
-                        object_path=path)
+        value = _ident(path[0]) + "".join(f"[{_kql_literal(k)}]" for k in path[1:])
+        if spec.get("type") == "dynamic":  # a list of strings inside the object (AKSAudit User["groups"])
+            return FieldMap(ecs, None, "dynamic", note=str(spec.get("note", "")).strip(), expr=value, columns=(path[0],),
+                            object_path=path)
+        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=f"tostring({value})",
+                        columns=(path[0],), object_path=path)
     if spec.get("value_when"):
         when = {str(k): str(v) for k, v in spec["value_when"].items()}
         return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), columns=tuple(spec.get("columns", ())),
