@@ -194,10 +194,9 @@ def lookup_lines(em: Emitter) -> list[str]:
 def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[ir.Pipe, ...] = ()) -> tuple[str, Emitter, Table]:
     table = table_of(profile, q, notes)
     em = Emitter(profile, table, notes)
-    raw_tables.assume_category(em, table, q.category)
     raw_tables.check_event_id_pinned(table, q.condition)
     raw_tables.check_ip_literals(table, q.condition)
-    cond = em.condition(q.condition)
+    cond = em.condition(raw_tables.with_category(em, table, q.category, q.condition))
     lines = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
     where = render_where(cond)
     if where:
@@ -247,10 +246,10 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     nkeys = None
     for i, term, table, leg in sequence_legs(profile, seq, notes):
         em = Emitter(profile, table, notes, leg=leg)
-        raw_tables.assume_category(em, table, term.query.category, when=term.query.condition)
         raw_tables.check_event_id_pinned(table, term.query.condition, tuple(seq.keys(term)))
         raw_tables.check_ip_literals(table, term.query.condition)
-        cond = em.condition(term.query.condition)
+        cond = em.condition(raw_tables.with_category(em, table, term.query.category, term.query.condition,
+                                                     when=term.query.condition))
         if leg:
             for fact in em.facts:
                 fact.table = table.name
