@@ -171,7 +171,7 @@ class Emitter:
             d = Derived(fm.field, source, count=fm.argc_of is not None)
             if d not in self.derived:
                 self.derived.append(d)
-        elif fm.expr and fm.field not in self.computed:
+        elif (fm.expr or fm.value_when) and fm.field not in self.computed and not (fm.object_path and fm.is_array):
             self.computed.append(fm.field)
         if fm.ip_text:  # an ip field compared as a column's text (sentinel.yaml source.ip)
             self.notes.assume(raw_tables.ip_text_note(fm))
@@ -295,6 +295,8 @@ class Emitter:
             e = self.respell(e, fm)
         if fm.values is not None:
             return self.value_mapped(e, fm)
+        if fm.value_when is not None:
+            return self.predicate_mapped(e, fm)
         if fm.argv_of:
             return self.argv_leaf(e, fm)
         if fm.lookup is not None and fm.key:
@@ -310,6 +312,8 @@ class Emitter:
             if empty_matches:
                 self.note_empty(fm)
             return conj([f"isnotempty({fm.text})", text])
+        if fm.is_array and fm.object_path:
+            return self.object_list_leaf(e, fm)
         if fm.is_array:
             return self.array_leaf(e, fm)
         if isinstance(e, ir.IsNull):
@@ -479,6 +483,35 @@ class Emitter:
                 raise ValueError(f"{self.profile.name} profile: {fm.field} maps to the numeric column {fm.text} but lists {out}")
             return f"{fm.text} in ({', '.join(out)})"
         return f"{fm.text} in ({', '.join(syntax.quote(x) for x in out)})"
+
+    def object_list_leaf(self, e: ir.Expr, fm: FieldMap) -> Cond:
+        """An exact (case-sensitive) test of a string list inside a dynamic object column: some
+        element equals one of the literals (Elasticsearch's keyword-array rule), with
+        ``set_has_element``; false, not null, where the list is missing, so ``not`` keeps those rows
+        as ``must_not`` does. Other tests (patterns, case-insensitive) are refused."""
+        values, ci = literal_values(e) if not isinstance(e, ir.IsNull) else (None, False)
+        if values is None or ci or (isinstance(e, ir.WildcardMatch) and any(p.kind is not ir.PatternKind.EXACT for p in e.patterns)):
+            raise Refused(f"{describe(e)}: {fm.field} is a list in {fm.text}; only case-sensitive equality with "
+                          f"strings translates")
+        if not values:
+            return False
+        self.notes.assume(f"{fm.field} is the list {fm.text}, an element equal to a literal matching it")
+        return _or_text([f"(isnotnull({fm.text}) and set_has_element({fm.text}, {syntax.quote(v)}))" for v in values])
+
+    def predicate_mapped(self, e: ir.Expr, fm: FieldMap) -> Cond:
+        """A literal test of a field the source derives as a list of values, each value with its
+        predicate on the row (``value_when``): the test holds when some value it names holds; a
+        value the map does not list is one the source never sets. The fixture adapter checks each
+        predicate against the event's values (the computed-field check)."""
+        assert fm.value_when is not None
+        values, ci = literal_values(e) if not isinstance(e, ir.IsNull) else (None, False)
+        if values is None:
+            raise Refused(f"{describe(e)}: {fm.field} is computed per value in {self.table.name}; only literal "
+                          f"comparisons with {', '.join(map(repr, fm.value_when))} translate")
+        keys = [k for k in fm.value_when if any(eq_fold(v, k, ci) for v in values)]
+        if not keys:
+            return False
+        return _or_text([f"({fm.value_when[k]})" for k in keys])
 
     def _map(self, m: Mapped) -> None:
         if m not in self.mapped:
@@ -679,7 +712,7 @@ class Emitter:
         for fm in used.values():
             if fm.lookup is not None and fm.key:
                 raise Refused(f"{fm.field} ({fm.text}, looked up by the file's hash) inside a function or arithmetic is not translated")
-            if fm.is_array or fm.values is not None or fm.argv_of:
+            if fm.is_array or fm.values is not None or fm.argv_of or fm.value_when is not None:
                 raise Refused(f"{fm.field} ({fm.text}) inside a function or arithmetic is not translated")
             if fm.is_string:
                 self.note_empty(fm)

@@ -33,7 +33,8 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
                 "unique_within": None, "key_only": None, "key": None, "event_data_from": None,
                 "event_ids": None, "event_ids_unread": None, "ip_text": None,
-                "java_map": None, "json_path": None, "one_to_one": None}
+                "java_map": None, "json_path": None, "one_to_one": None,
+                "object_path": None, "value_when": {ANY: None}}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
@@ -134,6 +135,14 @@ class FieldMap:
     # DeviceFileCertificateInfo), read under the alias ``<key>_<column>`` so that one query can
     # join the same lookup on several keys (process and parent); see targets/kql/certificates.py
     key: Optional[str] = None
+    # a value inside a dynamic (JSON object) column, as (column, key, key...): AKSAudit's
+    # ObjectRef.resource. ``expr`` reads it (``tostring(ObjectRef["resource"])``); the fixture
+    # adapter writes the field's value at that path of the column's object (kqlraw)
+    object_path: tuple[str, ...] = ()
+    # a keyword (list) field the source derives from other columns, as one Kusto predicate per
+    # value it can hold (GitHub's event.type from the action's words): a literal test reads the
+    # listed values' predicates, an unlisted value is one the source never sets (kqlraw)
+    value_when: Optional[dict[str, str]] = None
 
     @property
     def derived_from_command_line(self) -> bool:
@@ -325,6 +334,20 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         return FieldMap(ecs, None, str(spec.get("type") or "string"), note=str(spec.get("note", "")).strip(),
                         expr=spec.get("expr") or read, columns=tuple(spec.get("columns") or (col,)),
                         java_map=bool(spec.get("java_map")), json_path=str(spec["json_path"]))
+    if spec.get("object_path"):
+        path = tuple(str(x) for x in spec["object_path"])
+        if len(path) < 2:
+            raise ValueError(f"object_path of {ecs!r} must name a column and at least one key, not {path!r}")
+        value = _ident(path[0]) + "".join(f"[{_kql_literal(k)}]" for k in path[1:])
+        if spec.get("type") == "dynamic":  # a list of strings inside the object (AKSAudit User["groups"])
+            return FieldMap(ecs, None, "dynamic", note=str(spec.get("note", "")).strip(), expr=value, columns=(path[0],),
+                            object_path=path)
+        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=f"tostring({value})",
+                        columns=(path[0],), object_path=path)
+    if spec.get("value_when"):
+        when = {str(k): str(v) for k, v in spec["value_when"].items()}
+        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), columns=tuple(spec.get("columns", ())),
+                        value_when=when)
     column = spec.get("column")
     typ = spec.get("type") or (lookup.columns.get(column) if lookup and column else None) or types.get(column or "", "string")
     return FieldMap(

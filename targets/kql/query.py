@@ -198,11 +198,10 @@ def lookup_lines(em: Emitter) -> list[str]:
 def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[ir.Pipe, ...] = ()) -> tuple[str, Emitter, Table]:
     table = table_of(profile, q, notes)
     em = Emitter(profile, table, notes)
-    raw_tables.assume_category(em, table, q.category)
     raw_tables.check_event_id_pinned(table, q.condition)
     raw_tables.check_ip_literals(table, q.condition)
     cloudtrail.check_rendered_literals(table, q.condition)
-    cond = em.condition(q.condition)
+    cond = em.condition(raw_tables.with_category(em, table, q.category, q.condition))
     lines = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
     where = render_where(cond)
     if where:
@@ -252,11 +251,11 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     nkeys = None
     for i, term, table, leg in sequence_legs(profile, seq, notes):
         em = Emitter(profile, table, notes, leg=leg)
-        raw_tables.assume_category(em, table, term.query.category, when=term.query.condition)
         raw_tables.check_event_id_pinned(table, term.query.condition, tuple(seq.keys(term)))
         raw_tables.check_ip_literals(table, term.query.condition)
         cloudtrail.check_rendered_literals(table, term.query.condition)
-        cond = em.condition(term.query.condition)
+        cond = em.condition(raw_tables.with_category(em, table, term.query.category, term.query.condition,
+                                                     when=term.query.condition))
         if leg:
             for fact in em.facts:
                 fact.table = table.name
@@ -276,7 +275,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
                 raise Refused("a sequence join key that is not a field is not translated", k)
             with about(k):  # a refusal names the join key it is about (eqlc.broaden)
                 fm = em.fieldmap(k)
-            if fm.is_array or fm.values is not None or fm.derived_from_command_line:
+            if fm.is_array or fm.values is not None or fm.derived_from_command_line or fm.value_when is not None:
                 raise Refused(f"join key {k.name} ({fm.text}) is an array, value-mapped or read from a command line: not translated", k)
             if fm.key_only:
                 notes.assume(entity.note(fm, table.name))
