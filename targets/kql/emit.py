@@ -157,6 +157,15 @@ class Emitter:
         if fm is None:
             if f.name in self.table.facts:
                 raise Refused(f"{f.name} is implied by {self.table.name} but is used here in a way only a literal comparison can decide")
+            if ".code_signature." in f.name and any(m.lookup is not None and m.key for m in self.table.fields.values()):
+                # a signature field the lookup has no column for (exists, status, signing_id) in a rule
+                # about non-Windows hosts: the lookup holds no row for any file the rule selects, whatever
+                # the field, which is the reason that stays when a column is found
+                why = certificates.os_refusal(f.name, self._top_terms)
+                if why:
+                    raise Refused(why)
+                if f.name.endswith(".code_signature.exists"):
+                    raise Refused(certificates.exists_refusal(f.name, self.table))
             opt = "optional field ?" if f.optional else "field "
             raise Refused(f"{opt}{f.name} has no column in {self.table.name} (profile {self.profile.name})")
         if fm.note:
