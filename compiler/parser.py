@@ -1,20 +1,25 @@
-"""Parse EQL text into the IR: Lark (LALR) front end, readable syntax errors, semantic checks."""
+"""Parse EQL text into the IR: Lark (LALR) front end, readable syntax errors, semantic checks.
+
+Lark and the transformer are imported on the first parse, not at import: a command whose rule is
+in the parse cache (:mod:`eqlc.parse_cache`, ``eqlc match``) never needs them, and importing Lark
+is a fifth of the command line's start-up."""
 
 from __future__ import annotations
 
 import functools
 import re
-
-from lark import Lark
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
-
-from eqlc.grammar import grammar_text
+from typing import TYPE_CHECKING, Optional
 
 from . import ir
 from .checks import InvalidRegex, check_query
 from .limits import check_depth, check_query_size
 from .errors import EqlError
-from .transform import _UNICODE_ESCAPE, ToIR, unescape
+
+if TYPE_CHECKING:
+    from lark import Lark
+    from lark.exceptions import UnexpectedInput
+
+    from .parse_cache import ParseCache
 
 DIALECTS = ("elasticsearch", "endgame")
 
@@ -39,6 +44,9 @@ def _lark() -> Lark:
     import hashlib
 
     import lark
+    from lark import Lark
+
+    from eqlc.grammar import grammar_text
 
     text = grammar_text()
     try:
@@ -57,6 +65,8 @@ def _expected(names: set[str]) -> str:
 
 
 def _syntax_error(err: UnexpectedInput, text: str) -> EqlError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
     if isinstance(err, UnexpectedCharacters):
         ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
         if ch == "'" :
@@ -109,6 +119,26 @@ def parse_query(text: str, dialect: str = "elasticsearch", check: bool = True) -
     """
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
+    cache = DISK_CACHE if check else None
+    if cache is not None:
+        cached = cache.load(text, dialect)
+        if cached is not None:
+            return cached
+    query = _parse(text, dialect, check)
+    if cache is not None:
+        cache.store(text, dialect, query)
+    return query
+
+
+# Set by a command that parses the same rule at every start (``eqlc match``); ``None``: no disk cache.
+DISK_CACHE: Optional["ParseCache"] = None
+
+
+def _parse(text: str, dialect: str, check: bool) -> ir.Query:
+    from lark.exceptions import UnexpectedInput, VisitError
+
+    from .transform import ToIR
+
     check_query_size(text)
     try:
         tree = _lark().parse(text)
@@ -149,6 +179,8 @@ _STRING_LITERAL = re.compile(r'"""(.*?)"""|"((?:[^"\\\n]|\\.)*)"', re.S)
 
 def _raw_index(raw: str, decoded_position: int) -> int:
     """Index in a double-quoted literal's body of its ``decoded_position``-th decoded character."""
+    from .transform import _UNICODE_ESCAPE
+
     i = count = 0
     while count < decoded_position and i < len(raw):
         if raw[i] == "\\":
@@ -167,6 +199,8 @@ def _point_at_regex_position(err: InvalidRegex, text: str) -> None:
     if not 1 <= err.line <= len(lines):
         return
     offset = sum(len(x) for x in lines[: err.line - 1]) + err.column - 1
+    from .transform import unescape
+
     for m in _STRING_LITERAL.finditer(text, offset):
         if m.group(1) is not None:
             if m.group(1) != err.pattern:

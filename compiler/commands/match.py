@@ -56,6 +56,23 @@ def _load_matcher(rule: str, dialect: str, mapping: Optional[Path], category: st
     return matcher(rule, **kwargs)
 
 
+def _load_matcher_cached(rule: str, dialect: str, mapping: Optional[Path], category: str, timestamp: str,
+                         tiebreaker: Optional[str], use_cache: bool):
+    """:func:`_load_matcher` with the parse cache on (eqlc.parse_cache: the same rule is parsed at
+    every start, and parsing is more than half of the start-up), restored afterwards so that an
+    in-process caller (tests, a library user) is not left with it on."""
+    from .. import parser
+    from ..parse_cache import ParseCache, default_dir
+
+    directory = default_dir() if use_cache else None
+    before = parser.DISK_CACHE
+    parser.DISK_CACHE = ParseCache(directory) if directory is not None else None
+    try:
+        return _load_matcher(rule, dialect, mapping, category, timestamp, tiebreaker)
+    finally:
+        parser.DISK_CACHE = before
+
+
 def match_cmd(
     rule: str = typer.Argument(..., help="A rule file (.eql, .toml, .ndjson, .md, .txt) or an EQL query."),
     events: List[str] = typer.Argument(..., help="NDJSON event files (.gz allowed), or - for stdin."),
@@ -68,13 +85,14 @@ def match_cmd(
     tiebreaker: Optional[str] = typer.Option(None, "--tiebreaker-field", help="Field that orders events sharing a timestamp."),
     no_prefilter: bool = typer.Option(False, "--no-prefilter", help="Decode and validate every line (by default only lines holding one of the rule's literals are decoded; the matches are the same)."),
     scan: str = typer.Option("auto", "--scan", help="Prefilter scan: auto (Hyperscan when installed), hyperscan or stdlib."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Parse the rule afresh instead of loading its parse from the cache (EQLC_CACHE_DIR, default ~/.cache/eqlc; EQLC_NO_CACHE=1 also turns it off)."),
 ) -> None:
     """Run a rule over NDJSON events and print the matches as NDJSON."""
     from ..errors import RegexBudgetExceeded  # not from safe_regex: importing it costs start-up time
     from ..matcher import EventOrderError
 
     try:
-        m = _load_matcher(rule, dialect, mapping, category, timestamp, tiebreaker)
+        m = _load_matcher_cached(rule, dialect, mapping, category, timestamp, tiebreaker, not no_cache)
     except EqlError as e:
         fail(e)
     except ValueError as e:
