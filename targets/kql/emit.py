@@ -288,6 +288,8 @@ class Emitter:
             return self.absent_leaf(e, f, negated)
         if self.leg and not f.has_index and f.name not in self.table.fields and self.profile.of_other_categories(f.name, self.table):
             return self.absent_leaf(e, f, negated)
+        if f.name in self.table.absent and not f.has_index and f.name not in self.table.fields:
+            return self.absent_leaf(e, f, negated)
         fm = self.fieldmap(f)
         if fm.key_only:
             raise Refused(f"{describe(e)}: {f.name} is read from {fm.text}, the vendor's own process identifier, whose "
@@ -410,6 +412,15 @@ class Emitter:
         """Decide a leaf on an optional field the table records nothing for, as Elasticsearch
         decides it on an event without the field (see :mod:`.absent`)."""
         value = decide(e, negated)
+        if f.name in self.table.absent and f.name not in self.table.fields:
+            self.notes.assume(
+                f"{f.name} has no column in {self.table.name} (profile {self.profile.name}): its rows are taken to carry "
+                f"none ({self.table.absent[f.name]}), so {describe(e)} is decided as Elasticsearch decides it on an event "
+                f"without the field")
+            a = Absent(e, f.name, self.table.name)
+            if a not in self.absent:
+                self.absent.append(a)
+            return value
         if f.optional:
             self.notes.assume(
                 f"?{f.name} has no column in {self.table.name} (profile {self.profile.name}): read as having no value, as "
