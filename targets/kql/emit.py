@@ -282,7 +282,7 @@ class Emitter:
             raise Refused(f"unsupported condition {type(e).__name__}")
         if f.name in self.table.facts and f.name not in self.table.fields:
             return self.fact(e, f)
-        if f.name in self.profile.dataset_fields and f.name not in self.table.fields:
+        if f.name in self.profile.dataset_fields and not self.dataset_by_row(e, f):
             return self.dataset(e, f, negated)
         if f.optional and not f.has_index and f.name not in self.table.fields:
             return self.absent_leaf(e, f, negated)
@@ -382,6 +382,19 @@ class Emitter:
             self.notes.assume(f"{shown} is taken to be false for every {self.table.name} row ({f.name} implied: {', '.join(implied)})")
         self.facts.append(Fact(e, hit, self.table.name))
         return hit
+
+    def dataset_by_row(self, e: ir.Expr, f: ir.Field) -> bool:
+        """Whether a leaf on a data-source field is read from the table's own per-row column (a
+        value map in the table's fields: sentinel-asim's EventProduct for the Sysmon data sets)
+        rather than by the data-source policy of :meth:`dataset`: only when the table maps the
+        field and every value the leaf names is a key of that map."""
+        fm = self.table.fields.get(f.name)
+        if fm is None:
+            return False
+        if not fm.values:
+            return True  # a plain column mapping of the field (a user mapping): read as any field
+        values, ci = literal_values(e)
+        return bool(values) and all(any(eq_fold(v, k, ci) for k in fm.values) for v in values)
 
     def dataset(self, e: ir.Expr, f: ir.Field, negated: bool) -> bool:
         """Decide a leaf on a data-source field (data_stream.dataset, event.module) as the Sigma

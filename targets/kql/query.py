@@ -82,6 +82,9 @@ def require_rows(table: Table, cond: ir.Expr) -> None:
         f = leaf_field(t)
         if f is not None and f.name == need and not isinstance(t, ir.Not) and not truth(t, {}):
             return
+        # `need != null`: false on an event without it, as a test of its value is
+        if isinstance(t, ir.Not) and isinstance(t.expr, ir.IsNull) and (g := leaf_field(t.expr)) is not None and g.name == need:
+            return
     raise Refused(f"the condition tests {', '.join(sorted(set(table.chosen_by)))} fields, which only {table.name} records, "
                   f"but does not require {need} (a top-level test false on an event without it): {table.name} holds "
                   f"only the events that have one, and the rule may match others")

@@ -39,6 +39,8 @@ from .mapping import FieldSpec, LogSource, Mapping
 from .spelling import sysmon_spelling
 
 MAX_ROWS_PER_EVENT = 64
+# how the Security log separates the entries of a list it writes as one text (PrivilegeList)
+WORD_SEPARATOR = "\r\n\t\t\t"
 
 
 def product_of(event: dict, mapping: Mapping) -> Optional[str]:
@@ -119,6 +121,11 @@ def member(event: dict, ls: LogSource, product: Union[None, str, Iterable[str]],
         return True
     wanted = {product} if isinstance(product, str) else set(product)
     return product_of(event, mapping) in wanted
+
+
+def flags_text(number: int) -> str:
+    """A bit mask as Windows writes a HexInt32 event field (NewUacValue "0x15")."""
+    return f"0x{number:X}"
 
 
 def _cell(v: Any) -> Any:
@@ -217,6 +224,26 @@ def columns(event: dict, mapping: Mapping) -> list[tuple[LogSource, dict, dict[s
                 if vals:
                     break
             choices[col] = list(dict.fromkeys(vals)) or [None]
+        for col, specs in ls.column_sources(product, mapping.separators, "words").items():
+            # a list the producer split on whitespace (PrivilegeList): the column is the text it was split from
+            for s in specs:
+                if s.codes is not None and not (codes and set(codes) <= set(s.codes)):
+                    continue
+                words = [str(v) for v in values(event, split_path(s.ecs)) if isinstance(v, (str, int))]
+                if words:
+                    choices[col] = [WORD_SEPARATOR.join(words)]
+                    break
+        for col, specs in ls.column_sources(product, mapping.separators, "flags").items():
+            # a list of names of the bits set in a number (NewUACList of NewUacValue): the number, in the hex
+            # spelling Windows writes; names the table lacks add nothing (the emitter's check sets them apart)
+            if any(_prefixed(event, prefix, ()).get(col) for prefix in ls.prefixes):
+                continue  # the event carries the number itself (copied below from its prefix)
+            for s in specs:
+                table = dict(s.flags or ())
+                names = [v for v in values(event, split_path(s.ecs)) if isinstance(v, str)]
+                if names:
+                    choices[col] = [flags_text(sum({table.get(n, 0) for n in names}))]
+                    break
         for col, vals in composed_values(event, ls, product, mapping).items():
             if choices.get(col, [None]) == [None]:
                 choices[col] = vals

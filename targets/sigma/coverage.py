@@ -108,9 +108,26 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     # T has no Fortinet log source and no flow or redis/mysql/pgsql/cassandra protocol records
     ("no Sigma log source: Fortigate configuration logs, Packetbeat flows and database protocols",
      _NO_SOURCE + r".*\(data set (fortinet_fortigate\.log|network_traffic\.(redis|mysql|pgsql|cassandra|flow))\)", "inexpressible"),
+    # a step that reads the alerts Elastic Security raised (signal.rule.threat.tactic.name: any rule of a tactic):
+    # no taxonomy log source holds SIEM alerts (T), and a Sigma correlation chains the rules it names by id or
+    # name (sigma-specification specification/sigma-correlation-rules-specification.md, "Related rules"), not
+    # whichever rule of a tactic raised an alert
+    ("no Sigma log source: Elastic Security alert documents (T; correlations name their rules)",
+     _NO_SOURCE + r".*\(Elastic Security alert documents", "inexpressible"),
+    # T (v2.1.0, Cloud Folder / GCP, read at SigmaHQ/sigma-specification b1b2cf6) has gcp.audit and
+    # google_workspace.admin only: Google Workspace's drive, token, login... reports have no log source
+    ("no Sigma log source: Google Workspace reports other than admin (T: gcp/google_workspace.admin only)",
+     _NO_SOURCE + r".*\(data set google_workspace\.(?!admin\b)\w+\)", "inexpressible"),
     ("gap: no log source built for Azure, Microsoft 365, Google Workspace, Okta (kqlaz's area)", _NO_SOURCE + r".*\(data set (azure|o365|google_workspace|okta)[.\w]*\)", "gap"),
-    ("gap: packet-capture HTTP, PAN-OS, Suricata events (zeek/proxy/firewall not built or checked)", _NO_SOURCE + r".*\((data set network_traffic\.http|module network_traffic|module panw|"
-     r"data set suricata\.eve)\)", "gap"),
+    # Packetbeat's HTTP captures (network_traffic.http, module network_traffic): the research file classes
+    # Packetbeat sources INEX (../shared/research/coverage-gaps.md 2c "Network appliances: no fortinet/packetbeat
+    # log sources"; 3d "packet payload fields have no equivalent"); T's HTTP sources (proxy, webserver, zeek http)
+    # are a proxy's, a web server's or Zeek's logs, not a host's packet capture, and two of the three rules read
+    # http.request.body.content, a payload field
+    ("no Sigma log source: Packetbeat HTTP captures (research 2c/3d: no packetbeat log sources, payload fields)",
+     _NO_SOURCE + r".*\((data set network_traffic\.http|module network_traffic)\)", "inexpressible"),
+    ("gap: PAN-OS and Suricata alerts (T's firewall category and Suricata's alert fields not checked)",
+     _NO_SOURCE + r".*\((module panw|data set suricata\.eve)\)", "gap"),
     ("gap: Windows Security queries windows_security does not admit (ids unpinned or unlisted)", _NO_SOURCE + r"(the query's|ECS 'authentication') "
      r"events for product windows$", "gap"),
     ("gap: Linux account creation in the auth log (linux/auth not built)",

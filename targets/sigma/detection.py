@@ -46,6 +46,8 @@ from .values import (
     literal,
     normalise,
     re_alternatives,
+    re_literal,
+    re_not_class,
     wildcard_regex,
 )
 
@@ -274,7 +276,83 @@ class Converter:
             self._assume_argv(spec)
         elif spec.kind == "argc":
             self._assume_argc(spec)
+        elif spec.kind == "words":
+            self._assume_words(spec)
+        elif spec.kind == "flags":
+            self._assume_flags(spec)
         return f, spec
+
+    def _assume_flags(self, spec: FieldSpec) -> None:
+        """The ECS list names the bits set in ``spec.sigma`` (Elastic's pipeline: ``Long.decode`` of the
+        text, every table flag with ``(value & flag) == flag``): exact where every name is in the table and
+        the number, when the event carries it, is written 0x + hex digits and sets exactly those bits."""
+        import re as _re
+
+        table = dict(spec.flags or ())
+        path = tuple(spec.ecs.split("."))
+
+        def violated(event: dict) -> bool:
+            names = ecs_values(event, path)
+            if any(not isinstance(n, str) or n not in table for n in names):
+                return True
+            raw = self.column_values(spec.sigma, event)
+            if not raw:
+                return False
+            if len(raw) != 1 or not isinstance(raw[0], str) or not _re.fullmatch(r"0[xX][0-9a-fA-F]+", raw[0]):
+                return True
+            number = int(raw[0], 16)
+            return {n for n, bit in table.items() if number & bit == bit} != set(names)
+
+        self.log.assume(
+            f"{spec.ecs} names the bits set in {spec.sigma} ({spec.source or 'targets/sigma/mapping.yaml'}): assumes "
+            f"its values are names of that table and {spec.sigma} is written as 0x and hex digits, as Windows writes it",
+            violated,
+        )
+
+    def flags_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list, ci: bool) -> SExpr:
+        """A name of the list matches: the bit it names is set, a regex on the hex digit that holds it."""
+        regexes = []
+        for name, bit in spec.flags or ():
+            if not any(parts_match(name, parts, ci) for parts in parts_list):
+                continue
+            if bit <= 0 or bit & (bit - 1):
+                raise Refused(f"`{eql_text(node)[:120]}`: {name} names several bits of {spec.sigma}; not translated")
+            pos = bit.bit_length() - 1
+            nibble, q = divmod(pos, 4)
+            digits = "".join(c for c in "0123456789abcdef" if int(c, 16) & (1 << q))
+            cls = "[" + digits + "".join(sorted({c.upper() for c in digits if c.isalpha()})) + "]"
+            tail = f"[0-9a-fA-F]{{{nibble}}}" if nibble else ""
+            regexes.append(SigmaText(f"^0[xX][0-9a-fA-F]*{cls}{tail}$"))
+        if not regexes:
+            return SConst(False)
+        self._assume_regex_newline(spec.sigma)
+        return Item(spec.sigma, ("re",), tuple(regexes))
+
+    def _assume_words(self, spec: FieldSpec) -> None:
+        """The ECS list is ``spec.sigma`` split on runs of whitespace (winlogbeat-security.js:
+        ``privs.split(/\\s+/)``): exact where every element is non-empty and holds no whitespace."""
+        path = tuple(spec.ecs.split("."))
+
+        def violated(event: dict) -> bool:
+            return any(not isinstance(v, str) or not v or any(c.isspace() for c in v) for v in ecs_values(event, path))
+
+        self.log.assume(
+            f"{spec.ecs} is {spec.sigma} split on whitespace ({spec.source or 'targets/sigma/mapping.yaml'}): assumes its "
+            f"values are non-empty and hold no whitespace, and {spec.sigma} separates them by spaces, tabs or line breaks",
+            violated,
+        )
+
+    def words_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list, ci: bool) -> SExpr:
+        """One element of a list split on whitespace matches: a regex for one whole word of the text."""
+        sep = [" ", "\t", "\r", "\n"]
+        regexes = []
+        for parts in parts_list:
+            if any(isinstance(p, str) and any(c.isspace() for c in p) for p in parts):
+                raise Refused(f"`{eql_text(node)[:120]}`: the value holds whitespace, but {f.name} is {spec.sigma} split on whitespace")
+            if not any(isinstance(p, str) and p for p in parts) and not any(p is ir.Wildcard.QUESTION for p in parts):
+                raise Refused(f"`{eql_text(node)[:120]}`: a pattern that may match an empty {f.name} element is not read from {spec.sigma}")
+            regexes.append(SigmaText("(^|[ \t\r\n])" + wildcard_regex(parts, ci, sep) + "([ \t\r\n]|$)"))
+        return Item(spec.sigma, ("re",), tuple(dict.fromkeys(regexes)))
 
     def _assume_one_column(self, spec: FieldSpec) -> None:
         """A Sigma field several ECS fields stand for (IntegrityLevel from Elastic Defend's
@@ -602,7 +680,12 @@ class Converter:
         else:
             return None
         names = {*m.dataset_fields, "event.module"}
-        if not isinstance(field, ir.Field) or field.name not in names or field.has_index:
+        if isinstance(field, ir.Field) and field.name == "event.action" and not field.has_index:
+            # an action only a third-party integration writes (mapping.yaml foreign_actions): exact values only
+            if not (m.foreign_actions and all(len(p) == 1 and isinstance(p[0], str) and p[0] in m.foreign_actions
+                                              for p in patterns)):
+                return None
+        elif not isinstance(field, ir.Field) or field.name not in names or field.has_index:
             return None
         if self.ls.field(field.name, self.product, m.separators, self.codes) is not None:
             return None
@@ -638,9 +721,20 @@ class Converter:
                 # under the argv assumption spec() stated (its check sets apart an event with a command line but
                 # no arguments), the arguments have no value exactly when the command line is missing or empty
                 return Item(spec.sigma, (), (None, SigmaText("")))
+            seps = [c for c in spec.excludes if c not in spec.after]
+            if spec.kind == "tail" and len(spec.after) == 1 and seps and spec.sigma not in self.mapping.composed:
+                # an extension: under the tail assumption spec() stated (its check also sets apart an event whose
+                # path has an extension its ECS field lacks), it has no value exactly when the path has none, its last
+                # segment holds no dot, or the path ends with the dot
+                self._assume_regex_newline(spec.sigma)
+                cls = re_not_class(seps + list(spec.after))
+                last = f"(^|{re_alternatives(seps)}){cls}*$"
+                return SOr((Item(spec.sigma, (), (None,)),
+                            Item(spec.sigma, ("re",), (SigmaText(last), SigmaText(re_literal(spec.after[0], False) + "$")))))
             if spec.kind != "plain" or spec.value_map is not None:
                 raise Refused(f"`{eql_text(node)}`: {f.name} is derived from {spec.sigma}, so its absence cannot be tested exactly")
-            return Item(spec.sigma, (), (None,))
+            # a raw value that stands for none (mapping.yaml `absent`: the producer drops it) is no value too
+            return Item(spec.sigma, (), (None,) + tuple(SigmaText(a) for a in spec.absent))
         if isinstance(node, ir.InSet):
             return self.inset(node)
         if isinstance(node, ir.WildcardMatch):
@@ -730,6 +824,10 @@ class Converter:
             return self.tail_match(node, f, spec, parts_list, ci, matcher)
         if spec.kind == "argv":
             return self.argv_match(node, f, spec, parts_list, ci, matcher)
+        if spec.kind == "words":
+            return self.words_match(node, f, spec, parts_list, ci)
+        if spec.kind == "flags":
+            return self.flags_match(node, f, spec, parts_list, ci)
         if spec.kind == "cases":
             return self.cases_match(node, f, spec, matcher)
         if spec.kind == "prefix":
@@ -890,14 +988,18 @@ class Converter:
         sep, pattern = spec.after[0], spec.excludes[0] if spec.excludes else None
         import re as _re
 
-        heads = []
+        heads, regexes = [], []
         for parts in parts_list:
             if kind_of(parts).value != "exact":
-                raise Refused(f"`{eql_text(node)[:120]}`: {f.name} is the head of {spec.sigma}; a wildcard on it is not translated")
+                if pattern is not None:
+                    raise Refused(f"`{eql_text(node)[:120]}`: {f.name} is the head of {spec.sigma}; a wildcard on it is not translated")
+                # the head is the text before the first separator: the pattern's wildcards cannot cross it
+                regexes.append(SigmaText("^" + wildcard_regex(parts, ci, [sep]) + re_literal(sep, False)))
+                continue
             text = "".join(p for p in parts if isinstance(p, str))
             if pattern is None or _re.fullmatch(pattern, text):
                 heads.append(literal(text + sep))
-        if not heads:
+        if not heads and not regexes:
             return SConst(False)
         path = f.path
 
@@ -914,7 +1016,12 @@ class Converter:
             f"assumes every event's {f.name} is exactly that",
             violated,
         )
-        return Item(spec.sigma, ("startswith",) + self.case_mods(ci, node, f, matcher), tuple(dict.fromkeys(heads)))
+        items: list[SExpr] = []
+        if heads:
+            items.append(Item(spec.sigma, ("startswith",) + self.case_mods(ci, node, f, matcher), tuple(dict.fromkeys(heads))))
+        if regexes:  # anchored at the start only: no `$`, so no newline caveat
+            items.append(Item(spec.sigma, ("re",), tuple(dict.fromkeys(regexes))))
+        return items[0] if len(items) == 1 else SOr(tuple(items))
 
     def _spelled(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list: Sequence[Sequence[Part]], ci: bool) -> list:
         """The patterns on ``spec.sigma`` that select exactly the events whose ECS ``f`` the

@@ -331,8 +331,10 @@ def select(query: ir.EventQuery, rule: Rule, mapping: Mapping, log: AssumptionLo
         raise Refused(f"the event.type condition `{eql_text(q.type_conds[0])}` is not translated") from None
     where = f"ECS {q.category!r} events" if q.category else "the query's events"
     if not admitted:
+        alerts = sorted(f for f in fields_of(query.condition) if f.startswith(("signal.", "kibana.alert.")))
+        note = (f" (Elastic Security alert documents: {alerts[0]})" if alerts else _data_source_note(q))
         raise Refused(f"no Sigma log source in the mapping holds {where}" + (f" for product {product}" if product else "")
-                      + _data_source_note(q))
+                      + note)
     if not typed and implied is not None and not q.type_conds:
         shown = " and ".join(f"`{eql_text(c)}`" for c in q.source_conds if fields_of(c) == {"event.action"})
         raise Refused(

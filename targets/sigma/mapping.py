@@ -28,7 +28,8 @@ DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
 _FIELD_ENTRY = {"field": None, "type": None, "assume": None, "products": None, "tail_of": None, "after": None,
                 "excludes": None, "argv_of": None, "array": None, "spelling": None, "spelling_type": None, "source": None, "values": None,
                 "cases": None, "cases_of": None, "fill": None, "from_string": None, "pattern": None, "prefix_of": None,
-                "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None, "unless": {ANY: None}}
+                "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None, "unless": {ANY: None},
+                "words_of": None, "flags_of": None, "flags": {ANY: None}, "absent": None}
 _LOGSOURCE = {
     "category": None, "event_type": None, "products": None, "fields": {ANY: _FIELD_ENTRY},
     "datasets": None, "key": None, "present": None, "codes": None, "prefixes": None, "requires": None,
@@ -38,7 +39,7 @@ _LOGSOURCE = {
 SCHEMA = {
     "products": {ANY: None}, "separators": {ANY: None}, "source_fields": None, "action_event_types": {ANY: None},
     "category_field": None, "type_field": None, "os_field": None, "logsources": {ANY: _LOGSOURCE},
-    "endpoint_sources": None, "file_prefixes": None, "join_fields": None,
+    "endpoint_sources": None, "foreign_actions": {ANY: None}, "expected_event_types": {ANY: None}, "file_prefixes": None, "join_fields": None,
     "composed": {ANY: {"from": None, "sep": None, "products": None}},
 }
 
@@ -50,7 +51,9 @@ class FieldSpec:
     ``kind`` is ``plain`` (same value under another name), ``tail`` (the ECS value is the part of
     ``sigma`` after the last ``after`` character: a file name, an extension), ``argv`` (the ECS
     array is ``sigma`` split on single spaces), ``argc`` (the ECS number is how many words
-    ``sigma`` splits into on single spaces) or ``cases`` (the ECS value is decided by a condition
+    ``sigma`` splits into on single spaces), ``words`` (the ECS array is ``sigma`` split on runs of
+    whitespace: the Security log's PrivilegeList), ``flags`` (the ECS array names the bits set in the hex
+    number ``sigma``: NewUACList from NewUacValue) or ``cases`` (the ECS value is decided by a condition
     on Sigma fields, one per value: GitHub's event.type from its action).
 
     A plain field may carry ``values`` (ECS value -> the Sigma value or values it stands for: a
@@ -80,6 +83,10 @@ class FieldSpec:
     # ECS field -> values: events carrying one of them are derived otherwise by the producer (o365's DLP
     # records get event.outcome from PolicyDetails), so the correspondence is stated for the others only
     unless: tuple[tuple[str, tuple], ...] = ()
+    # kind ``flags``: name -> bit; the ECS list holds the names of the bits set in ``sigma``'s hex number
+    flags: Optional[tuple[tuple[str, int], ...]] = None
+    # raw values that stand for no value (the Security log's "-" in IpAddress, which Elastic's pipeline drops)
+    absent: tuple[str, ...] = ()
 
     @property
     def value_map(self) -> Optional[dict]:
@@ -171,6 +178,11 @@ class LogSource:
                       unless=tuple((str(k), tuple(_tuple(v) or ())) for k, v in (raw.get("unless") or {}).items()))
         if "argv_of" in raw:
             return FieldSpec(ecs, raw["argv_of"], kind="argv", **common)
+        if "words_of" in raw:
+            return FieldSpec(ecs, raw["words_of"], kind="words", **common)
+        if "flags_of" in raw:
+            return FieldSpec(ecs, raw["flags_of"], kind="flags",
+                             flags=tuple((str(k), int(v)) for k, v in raw["flags"].items()), **common)
         if "count_of" in raw:
             return FieldSpec(ecs, raw["count_of"], kind="argc", **common)
         if "tail_of" in raw:
@@ -190,17 +202,18 @@ class LogSource:
         if raw.get("values") is not None:
             values = tuple((str(k), _tuple(v)) for k, v in raw["values"].items())
         return FieldSpec(ecs, raw["field"], number=raw.get("type") == "number", values=values,
+                         absent=tuple(str(a) for a in raw.get("absent") or ()),
                          from_string=bool(raw.get("from_string")), array=bool(raw.get("array")),
                          spelling=raw.get("spelling"), spelling_type=raw.get("spelling_type"), **common)
 
-    def column_sources(self, product: Optional[str], separators: dict) -> dict[str, list[FieldSpec]]:
-        """Sigma column -> the plain ECS fields holding its value, in the order the adapter reads
-        them (the first with a value fills the column)."""
+    def column_sources(self, product: Optional[str], separators: dict, kind: str = "plain") -> dict[str, list[FieldSpec]]:
+        """Sigma column -> the ECS fields of ``kind`` (plain: holding its value) it is read from, in the
+        order the adapter reads them (the first with a value fills the column)."""
         out: dict[str, list[FieldSpec]] = {}
         for ecs in self.fields:
             for raw in self._entries(ecs):
                 spec = self._spec(ecs, raw, product, separators)
-                if spec is not None and spec.kind == "plain":
+                if spec is not None and spec.kind == kind:
                     out.setdefault(spec.sigma, []).append(spec)
         return out
 
@@ -224,6 +237,10 @@ class Mapping:
     code_field: str = "event.code"
     file_prefixes: dict = field(default_factory=dict)  # "product_category_service" -> SigmaHQ file name prefix
     endpoint_sources: tuple[str, ...] = ()  # event.module / data set values of endpoint agents
+    # event.action value -> the third-party data set whose pipeline alone writes it (mapping.yaml)
+    foreign_actions: dict = field(default_factory=dict)
+    # ECS event.category -> the event.type values ECS expects with it (mapping.yaml expected_event_types)
+    expected_event_types: dict = field(default_factory=dict)
     # Sigma column -> {from: [ECS fields], sep, products}: a column no ECS field holds whole, which the
     # fixture adapter writes by joining the ECS fields read from its parts (Sysmon's User, DOMAIN\name)
     composed: dict = field(default_factory=dict)
@@ -291,6 +308,8 @@ def parse(raw: dict) -> Mapping:
         code_field=raw.get("code_field", "event.code"),
         file_prefixes=dict(raw.get("file_prefixes") or {}),
         endpoint_sources=tuple(raw.get("endpoint_sources") or ()),
+        foreign_actions=dict(raw.get("foreign_actions") or {}),
+        expected_event_types={k: tuple(v) for k, v in (raw.get("expected_event_types") or {}).items()},
         composed=dict(raw.get("composed") or {}),
         raw=raw,
     )

@@ -52,7 +52,9 @@ def _flatten(node: ir.Expr) -> list[ir.Expr]:
 
 
 def _selecting(mapping: Mapping) -> set:
-    return {mapping.category_field, mapping.os_field, mapping.type_field, *mapping.source_fields}
+    # event.code too: an `or` whose branches pin different event ids (4738 ... or 5136 ...) is one rule per
+    # branch, each reading the fields its own event ids record
+    return {mapping.category_field, mapping.os_field, mapping.type_field, mapping.code_field, *mapping.source_fields}
 
 
 def _exact_list(node: ir.Expr, field: str) -> Optional[tuple[list[str], bool]]:
@@ -113,12 +115,16 @@ def branches(query: ir.EventQuery, mapping: Mapping, log: AssumptionLog) -> list
                 f"the query names more than {MAX_BRANCHES} combinations of log sources; a Sigma collection of that many "
                 f"rules is not written"
             )
-    kept, dropped_cats = [], set()
+    kept, dropped_cats, unexpected = [], set(), set()
     for conds in done:
         cats = [v for c in conds if (v := _category_values(c, mapping)) is not None]
         common = set.intersection(*cats) if cats else None
         if common is not None and not common:
             dropped_cats |= set().union(*cats)
+            continue
+        pair = _unexpected_type(conds, common, mapping) if len(done) > 1 else None
+        if pair is not None:
+            unexpected.add(pair)
             continue
         kept.append(conds)
     if not kept:
@@ -135,6 +141,21 @@ def branches(query: ir.EventQuery, mapping: Mapping, log: AssumptionLog) -> list
             f"assumes no event has more than one of them in {mapping.category_field}",
             several,
         )
+    if unexpected and kept:
+        cat_path = tuple(mapping.category_field.split("."))
+        type_path = tuple(mapping.type_field.split("."))
+
+        def unexpected_event(event: dict) -> bool:
+            cats, types = set(ecs_values(event, cat_path)), set(ecs_values(event, type_path))
+            return any(c in cats and types & set(ts) for c, ts in unexpected)
+
+        said = "; ".join(f"{c} with {mapping.type_field} {' or '.join(sorted(ts))}" for c, ts in sorted(unexpected))
+        log.assume(
+            f"the query's branches that require an event.type ECS does not expect for their category ({said}; ECS "
+            f"schemas/event.yml expected_event_types, mapping.yaml expected_event_types) are left out: assumes no event "
+            f"has such a category and type together",
+            unexpected_event,
+        )
     unique: list[list[ir.Expr]] = []
     for conds in kept:
         if conds not in unique:
@@ -142,6 +163,28 @@ def branches(query: ir.EventQuery, mapping: Mapping, log: AssumptionLog) -> list
     if len(unique) == 1:
         return [Branch(_query(query, unique[0]), "")]
     return [Branch(_query(query, conds), _label(conds, i, mapping)) for i, conds in enumerate(unique, 1)]
+
+
+def _unexpected_type(conds: list[ir.Expr], common: Optional[set], mapping: Mapping) -> Optional[tuple[str, tuple[str, ...]]]:
+    """(category, types) when the branch requires one category and event types only, none of which ECS
+    expects for that category (mapping.yaml expected_event_types); None otherwise."""
+    if not common or len(common) != 1:
+        return None
+    [cat] = common
+    expected = mapping.expected_event_types.get(cat)
+    if expected is None:
+        return None
+    for c in conds:
+        got = _exact_list(c, mapping.type_field)
+        if got is None and isinstance(c, ir.Compare) and c.op is ir.CompareOp.EQ and isinstance(c.left, ir.Field) \
+                and c.left.name == mapping.type_field and isinstance(c.right, ir.String):
+            got = ([c.right.value], False)
+        if got is None:
+            continue
+        types = {v.lower() if got[1] else v for v in got[0]}
+        if not types & set(expected):
+            return cat, tuple(sorted(types))
+    return None
 
 
 def _query(query: ir.EventQuery, conds: list[ir.Expr]) -> ir.EventQuery:
