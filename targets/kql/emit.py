@@ -157,6 +157,15 @@ class Emitter:
         if fm is None:
             if f.name in self.table.facts:
                 raise Refused(f"{f.name} is implied by {self.table.name} but is used here in a way only a literal comparison can decide")
+            if ".code_signature." in f.name and any(m.lookup is not None and m.key for m in self.table.fields.values()):
+                # a signature field the lookup has no column for (exists, status, signing_id) in a rule
+                # about non-Windows hosts: the lookup holds no row for any file the rule selects, whatever
+                # the field, which is the reason that stays when a column is found
+                why = certificates.os_refusal(f.name, self._top_terms)
+                if why:
+                    raise Refused(why)
+                if f.name.endswith(".code_signature.exists"):
+                    raise Refused(certificates.exists_refusal(f.name, self.table))
             opt = "optional field ?" if f.optional else "field "
             why = self.table.unmapped.get(f.name)
             raise Refused(f"{opt}{f.name} has no column in {self.table.name} (profile {self.profile.name})"
@@ -286,6 +295,8 @@ class Emitter:
         if f.optional and not f.has_index and f.name not in self.table.fields:
             return self.absent_leaf(e, f, negated)
         if self.leg and not f.has_index and f.name not in self.table.fields and self.profile.of_other_categories(f.name, self.table):
+            return self.absent_leaf(e, f, negated)
+        if f.name in self.table.absent and not f.has_index and f.name not in self.table.fields:
             return self.absent_leaf(e, f, negated)
         fm = self.fieldmap(f)
         if fm.key_only:
@@ -426,6 +437,15 @@ class Emitter:
         """Decide a leaf on an optional field the table records nothing for, as Elasticsearch
         decides it on an event without the field (see :mod:`.absent`)."""
         value = decide(e, negated)
+        if f.name in self.table.absent and f.name not in self.table.fields:
+            self.notes.assume(
+                f"{f.name} has no column in {self.table.name} (profile {self.profile.name}): its rows are taken to carry "
+                f"none ({self.table.absent[f.name]}), so {describe(e)} is decided as Elasticsearch decides it on an event "
+                f"without the field")
+            a = Absent(e, f.name, self.table.name)
+            if a not in self.absent:
+                self.absent.append(a)
+            return value
         if f.optional:
             self.notes.assume(
                 f"?{f.name} has no column in {self.table.name} (profile {self.profile.name}): read as having no value, as "
