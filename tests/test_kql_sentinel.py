@@ -249,4 +249,4 @@ def test_event_action_and_logon_type_are_value_maps_onto_int_columns():
     assert "EventID in (4634, 4647)" in tr.output and "LogonType in (3)" in tr.output, tr.output
     assert set(out) == {"disagree", "logon-disagree", "upper"}, out
     assert got == want == ["4634", "4647", "no-code"]
-    assert TARGET.compile(_rule('iam where event.action == "Token Right Adjusted Events"'), profile="sentinel").status is Status.REFUSED
+    assert TARGET.compile(_rule('iam where event.action == "Other Object Access Events"'), profile="sentinel").status is Status.REFUSED  # kqlraw: an unlisted task name (4703's is mapped)

@@ -319,6 +319,9 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
         fields = {f: fm for f in computed if (fm := t.fields.get(f) or xml_field(t, f)) is not None}  # XML fields: per rule
         exprs = {f: fm for f, fm in fields.items() if fm.expr and not fm.derived_from_command_line}
         cols, rows = out.tables[t.name]
+        predicates = {f: fm for f, fm in fields.items() if fm.value_when is not None}
+        if predicates and rows:
+            _check_predicates(t.name, out, cols, rows, by_id, predicates)
         if not exprs or not rows:
             continue
         query = f"{t.name} | project {ID_COLUMN}, " + ", ".join(f"__v{i} = tostring({fm.expr})" for i, fm in enumerate(exprs.values()))
@@ -340,6 +343,35 @@ def _check_computed(profile: Profile, out: Loaded, by_id: dict[str, dict], compu
         if bad:
             rows[:] = [r for r in rows if r[ID_COLUMN] not in bad]
             out.excluded.update(bad)
+
+
+def _check_predicates(table: str, out: Loaded, cols: dict, rows: list[dict], by_id: dict[str, dict],
+                      predicates: dict[str, FieldMap]) -> None:
+    """Leave out rows where a field read through per-value predicates (``value_when``: GitHub's
+    event.type from the action) has values other than those the predicates give on the row: each
+    listed value's predicate must hold exactly when the event's field holds that value, and the event
+    must hold no unlisted value. duckdb-kql evaluates the predicates on the loaded rows."""
+    import duckdb_kql
+
+    items = [(name, v, pred) for name, fm in predicates.items() for v, pred in (fm.value_when or {}).items()]
+    query = f"{table} | project {ID_COLUMN}, " + ", ".join(f"__p{i} = ({pred})" for i, (_n, _v, pred) in enumerate(items))
+    con = connect(Loaded({table: (cols, rows)}), query)
+    bad: dict[str, str] = {}
+    for eid, *got in duckdb_kql.kql(con, query).fetchall():
+        event = by_id[eid]
+        for (name, value, _pred), holds in zip(items, got):
+            have = [str(x) for x in values(event, split_path(name))]
+            if bool(holds) != (value in have):
+                bad.setdefault(eid, f"outside the stated assumption on {name}: {name} {have!r} "
+                                    f"{'lacks' if holds else 'holds'} {value!r}, which the {table} row gives "
+                                    f"{'it' if holds else 'it not'} ({_pred})")
+        for name, fm in predicates.items():
+            odd = [str(x) for x in values(event, split_path(name)) if str(x) not in (fm.value_when or {})]
+            if odd:
+                bad.setdefault(eid, f"outside the stated assumption on {name}: {odd[0]!r} is not a value the source sets")
+    if bad:
+        rows[:] = [r for r in rows if r[ID_COLUMN] not in bad]
+        out.excluded.update(bad)
 
 
 def _with_value(event: dict, path: tuple[str, ...], value: str) -> dict:
@@ -413,6 +445,7 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         row["ReportId"] = idx + 1
     mapped: dict[str, list[tuple[str, ...]]] = {}
     docs: dict[str, dict] = {}  # JSON columns built from json_path fields (CloudAuditEvents.RawEventData)
+    objects: dict[str, dict] = {}
     for fm in t.fields.values():
         if fm.json_path:
             why = _put_json(docs, fm, values(event, split_path(fm.field)))
@@ -421,7 +454,11 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             continue
         if fm.one_to_one:  # its column is the other field's (agent.id: DeviceId, filled from host.id)
             continue
-        if (fm.expr and not fm.column) or fm.derived_from_command_line:  # computed by the query from other columns
+        if fm.object_path:  # a value inside a JSON object column (AKSAudit.ObjectRef["resource"])
+            vals = values(event, split_path(fm.field))
+            _put_object_value(objects, fm.object_path, [list(vals)] if fm.is_array and vals else vals)
+            continue
+        if (fm.expr and not fm.column) or fm.derived_from_command_line or fm.value_when is not None:  # computed by the query from other columns
             continue  # (file.extension from FileName, process.args from the command line)
         # an expression with a column of its own refines that raw column, loaded from the field
         # itself (sentinel.yaml: winlog.event_data.IpAddress read as "" for the events whose value
@@ -472,6 +509,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         row[fm.column] = val  # type: ignore[index]
     for col, doc in docs.items():
         row[col] = json.dumps(doc, separators=(",", ":"))
+    for col, obj in objects.items():
+        row[col] = json.dumps(obj)
     for col, value in t.where.items():  # the table's filter column: every row the profile reads has it
         row[col] = value
     if t.xml is not None:  # SecurityEvent.EventData: the event's other data as event XML
@@ -550,6 +589,22 @@ def _put_json(docs: dict[str, dict], fm: FieldMap, vals: list) -> Optional[str]:
             return f"the record's {'.'.join(keys)} lies under a value another field sets"
     node[keys[-1]] = value
     return None
+
+
+def _put_object_value(objects: dict[str, dict], path: tuple[str, ...], vals: list) -> None:
+    """Write an ECS field's values at ``path`` (column, key, key...) of the row's JSON objects: one
+    value as itself, several as a list (which the computed-field check then sets apart, as the
+    query reads one), none as no key. Two fields writing one path with different values leave the
+    later one there, and the check sets the event apart by the other field."""
+    if not vals:
+        return
+    node = objects.setdefault(path[0], {})
+    for key in path[1:-1]:
+        nxt = node.get(key)
+        if not isinstance(nxt, dict):
+            nxt = node[key] = {}
+        node = nxt
+    node[path[-1]] = vals[0] if len(vals) == 1 else list(vals)
 
 
 def _fill_registry_key(t: Table, event: dict, row: dict) -> Optional[str]:

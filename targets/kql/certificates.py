@@ -115,6 +115,18 @@ def os_refusal(field: str, terms: Iterable[ir.Expr]) -> Optional[str]:
     return None
 
 
+def exists_refusal(field: str, table: Any) -> str:
+    """Why ``*.code_signature.exists`` is not read from the lookup: the lookup has no row for an
+    unsigned file, and none either for an event that carries no signature at all, which
+    Elasticsearch tells apart (``exists == false`` selects only the first). Reading both as unsigned
+    would need the assumption that every event of the table carries code_signature, which no
+    source shows for Elastic's events (not built)."""
+    tables = sorted({m.lookup.table for m in table.fields.values() if m.lookup is not None and m.key})
+    return (f"field {field} has no exact reading in {table.name}: {', '.join(tables)} holds no row for an unsigned file, "
+            f"so an event whose {field} is false and an event without {prefix(field)}.code_signature read alike "
+            f"(Elasticsearch's `exists == false` selects only the first)")
+
+
 def _one(event: dict, field: str) -> tuple[bool, Any]:
     """(present, the value a one-value column holds: None when absent or several)."""
     vals = values(event, split_path(field))

@@ -157,6 +157,15 @@ class Emitter:
         if fm is None:
             if f.name in self.table.facts:
                 raise Refused(f"{f.name} is implied by {self.table.name} but is used here in a way only a literal comparison can decide")
+            if ".code_signature." in f.name and any(m.lookup is not None and m.key for m in self.table.fields.values()):
+                # a signature field the lookup has no column for (exists, status, signing_id) in a rule
+                # about non-Windows hosts: the lookup holds no row for any file the rule selects, whatever
+                # the field, which is the reason that stays when a column is found
+                why = certificates.os_refusal(f.name, self._top_terms)
+                if why:
+                    raise Refused(why)
+                if f.name.endswith(".code_signature.exists"):
+                    raise Refused(certificates.exists_refusal(f.name, self.table))
             opt = "optional field ?" if f.optional else "field "
             why = self.table.unmapped.get(f.name)
             raise Refused(f"{opt}{f.name} has no column in {self.table.name} (profile {self.profile.name})"
@@ -171,7 +180,7 @@ class Emitter:
             d = Derived(fm.field, source, count=fm.argc_of is not None)
             if d not in self.derived:
                 self.derived.append(d)
-        elif fm.expr and fm.field not in self.computed:
+        elif (fm.expr or fm.value_when) and fm.field not in self.computed and not (fm.object_path and fm.is_array):
             self.computed.append(fm.field)
         if fm.ip_text:  # an ip field compared as a column's text (sentinel.yaml source.ip)
             self.notes.assume(raw_tables.ip_text_note(fm))
@@ -287,6 +296,8 @@ class Emitter:
             return self.absent_leaf(e, f, negated)
         if self.leg and not f.has_index and f.name not in self.table.fields and self.profile.of_other_categories(f.name, self.table):
             return self.absent_leaf(e, f, negated)
+        if f.name in self.table.absent and not f.has_index and f.name not in self.table.fields:
+            return self.absent_leaf(e, f, negated)
         fm = self.fieldmap(f)
         if fm.key_only:
             raise Refused(f"{describe(e)}: {f.name} is read from {fm.text}, the vendor's own process identifier, whose "
@@ -295,6 +306,8 @@ class Emitter:
             e = self.respell(e, fm)
         if fm.values is not None:
             return self.value_mapped(e, fm)
+        if fm.value_when is not None:
+            return self.predicate_mapped(e, fm)
         if fm.argv_of:
             return self.argv_leaf(e, fm)
         if fm.lookup is not None and fm.key:
@@ -310,6 +323,8 @@ class Emitter:
             if empty_matches:
                 self.note_empty(fm)
             return conj([f"isnotempty({fm.text})", text])
+        if fm.is_array and fm.object_path:
+            return self.object_list_leaf(e, fm)
         if fm.is_array:
             return self.array_leaf(e, fm)
         if isinstance(e, ir.IsNull):
@@ -422,6 +437,15 @@ class Emitter:
         """Decide a leaf on an optional field the table records nothing for, as Elasticsearch
         decides it on an event without the field (see :mod:`.absent`)."""
         value = decide(e, negated)
+        if f.name in self.table.absent and f.name not in self.table.fields:
+            self.notes.assume(
+                f"{f.name} has no column in {self.table.name} (profile {self.profile.name}): its rows are taken to carry "
+                f"none ({self.table.absent[f.name]}), so {describe(e)} is decided as Elasticsearch decides it on an event "
+                f"without the field")
+            a = Absent(e, f.name, self.table.name)
+            if a not in self.absent:
+                self.absent.append(a)
+            return value
         if f.optional:
             self.notes.assume(
                 f"?{f.name} has no column in {self.table.name} (profile {self.profile.name}): read as having no value, as "
@@ -479,6 +503,35 @@ class Emitter:
                 raise ValueError(f"{self.profile.name} profile: {fm.field} maps to the numeric column {fm.text} but lists {out}")
             return f"{fm.text} in ({', '.join(out)})"
         return f"{fm.text} in ({', '.join(syntax.quote(x) for x in out)})"
+
+    def object_list_leaf(self, e: ir.Expr, fm: FieldMap) -> Cond:
+        """An exact (case-sensitive) test of a string list inside a dynamic object column: some
+        element equals one of the literals (Elasticsearch's keyword-array rule), with
+        ``set_has_element``; false, not null, where the list is missing, so ``not`` keeps those rows
+        as ``must_not`` does. Other tests (patterns, case-insensitive) are refused."""
+        values, ci = literal_values(e) if not isinstance(e, ir.IsNull) else (None, False)
+        if values is None or ci or (isinstance(e, ir.WildcardMatch) and any(p.kind is not ir.PatternKind.EXACT for p in e.patterns)):
+            raise Refused(f"{describe(e)}: {fm.field} is a list in {fm.text}; only case-sensitive equality with "
+                          f"strings translates")
+        if not values:
+            return False
+        self.notes.assume(f"{fm.field} is the list {fm.text}, an element equal to a literal matching it")
+        return _or_text([f"(isnotnull({fm.text}) and set_has_element({fm.text}, {syntax.quote(v)}))" for v in values])
+
+    def predicate_mapped(self, e: ir.Expr, fm: FieldMap) -> Cond:
+        """A literal test of a field the source derives as a list of values, each value with its
+        predicate on the row (``value_when``): the test holds when some value it names holds; a
+        value the map does not list is one the source never sets. The fixture adapter checks each
+        predicate against the event's values (the computed-field check)."""
+        assert fm.value_when is not None
+        values, ci = literal_values(e) if not isinstance(e, ir.IsNull) else (None, False)
+        if values is None:
+            raise Refused(f"{describe(e)}: {fm.field} is computed per value in {self.table.name}; only literal "
+                          f"comparisons with {', '.join(map(repr, fm.value_when))} translate")
+        keys = [k for k in fm.value_when if any(eq_fold(v, k, ci) for v in values)]
+        if not keys:
+            return False
+        return _or_text([f"({fm.value_when[k]})" for k in keys])
 
     def _map(self, m: Mapped) -> None:
         if m not in self.mapped:
@@ -679,7 +732,7 @@ class Emitter:
         for fm in used.values():
             if fm.lookup is not None and fm.key:
                 raise Refused(f"{fm.field} ({fm.text}, looked up by the file's hash) inside a function or arithmetic is not translated")
-            if fm.is_array or fm.values is not None or fm.argv_of:
+            if fm.is_array or fm.values is not None or fm.argv_of or fm.value_when is not None:
                 raise Refused(f"{fm.field} ({fm.text}) inside a function or arithmetic is not translated")
             if fm.is_string:
                 self.note_empty(fm)

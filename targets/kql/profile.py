@@ -33,12 +33,13 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
                 "unique_within": None, "key_only": None, "key": None, "event_data_from": None,
                 "event_ids": None, "event_ids_unread": None, "ip_text": None,
-                "java_map": None, "json_path": None, "one_to_one": None}
+                "java_map": None, "json_path": None, "one_to_one": None,
+                "object_path": None, "value_when": {ANY: None}}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
           "where": {ANY: None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
-          "chosen_by": None, "rows_need": None, "event_id": None, "unmapped": {ANY: None},
+          "chosen_by": None, "rows_need": None, "event_id": None, "unmapped": {ANY: None}, "absent": {ANY: None},
           "username": {"column": None, "type_column": None, "only_type": None},
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
 SCHEMA = {
@@ -135,6 +136,14 @@ class FieldMap:
     # DeviceFileCertificateInfo), read under the alias ``<key>_<column>`` so that one query can
     # join the same lookup on several keys (process and parent); see targets/kql/certificates.py
     key: Optional[str] = None
+    # a value inside a dynamic (JSON object) column, as (column, key, key...): AKSAudit's
+    # ObjectRef.resource. ``expr`` reads it (``tostring(ObjectRef["resource"])``); the fixture
+    # adapter writes the field's value at that path of the column's object (kqlraw)
+    object_path: tuple[str, ...] = ()
+    # a keyword (list) field the source derives from other columns, as one Kusto predicate per
+    # value it can hold (GitHub's event.type from the action's words): a literal test reads the
+    # listed values' predicates, an unlisted value is one the source never sets (kqlraw)
+    value_when: Optional[dict[str, str]] = None
 
     @property
     def derived_from_command_line(self) -> bool:
@@ -187,6 +196,11 @@ class Table:
     # ECS field -> why the table has no column for it (the vendor's reference documents none): the
     # refusal of a rule that reads it says so (``field F has no column in T (profile P): why``)
     unmapped: dict[str, str] = field(default_factory=dict)
+    # ECS fields of the table's own category that it records nothing for, read as having no value
+    # (field -> why the table's rows are taken to carry none): a leaf on one is decided as
+    # Elasticsearch decides it on an event without the field, stated, and checked by the fixture
+    # adapter per event (targets/kql/absent.py), as a union leg reads another category's field
+    absent: dict[str, str] = field(default_factory=dict)
     # ASIM's user name column and its type column (TargetUsername / TargetUsernameType): the fixture
     # adapter composes them from user.domain and user.name as ASIM parsers do (``DOMAIN\name``,
     # type Windows; the bare name, type Simple, without a domain); the profile reads the two ECS
@@ -342,6 +356,20 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         return FieldMap(ecs, None, str(spec.get("type") or "string"), note=str(spec.get("note", "")).strip(),
                         expr=spec.get("expr") or read, columns=tuple(spec.get("columns") or (col,)),
                         java_map=bool(spec.get("java_map")), json_path=str(spec["json_path"]))
+    if spec.get("object_path"):
+        path = tuple(str(x) for x in spec["object_path"])
+        if len(path) < 2:
+            raise ValueError(f"object_path of {ecs!r} must name a column and at least one key, not {path!r}")
+        value = _ident(path[0]) + "".join(f"[{_kql_literal(k)}]" for k in path[1:])
+        if spec.get("type") == "dynamic":  # a list of strings inside the object (AKSAudit User["groups"])
+            return FieldMap(ecs, None, "dynamic", note=str(spec.get("note", "")).strip(), expr=value, columns=(path[0],),
+                            object_path=path)
+        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=f"tostring({value})",
+                        columns=(path[0],), object_path=path)
+    if spec.get("value_when"):
+        when = {str(k): str(v) for k, v in spec["value_when"].items()}
+        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), columns=tuple(spec.get("columns", ())),
+                        value_when=when)
     column = spec.get("column")
     typ = spec.get("type") or (lookup.columns.get(column) if lookup and column else None) or types.get(column or "", "string")
     return FieldMap(
@@ -415,8 +443,9 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                               str(tspec["rows_need"]) if tspec.get("rows_need") else None,
                               tuple(str(x) for x in tspec["event_id"]) if tspec.get("event_id") is not None else None,
                               {str(k): " ".join(str(v).split()) for k, v in (tspec.get("unmapped") or {}).items()},
-                              UsernameColumn(str(tspec["username"]["column"]), str(tspec["username"]["type_column"]),
-                                             tspec["username"].get("only_type"))
+                              absent={str(k): " ".join(str(v).split()) for k, v in (tspec.get("absent") or {}).items() if v},
+                              username=UsernameColumn(str(tspec["username"]["column"]), str(tspec["username"]["type_column"]),
+                                                      tspec["username"].get("only_type"))
                               if tspec.get("username") else None)
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(

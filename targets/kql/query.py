@@ -198,11 +198,10 @@ def lookup_lines(em: Emitter) -> list[str]:
 def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[ir.Pipe, ...] = ()) -> tuple[str, Emitter, Table]:
     table = table_of(profile, q, notes)
     em = Emitter(profile, table, notes)
-    raw_tables.assume_category(em, table, q.category)
     raw_tables.check_event_id_pinned(table, q.condition)
     raw_tables.check_ip_literals(table, q.condition)
     cloudtrail.check_rendered_literals(table, q.condition)
-    cond = em.condition(q.condition)
+    cond = em.condition(raw_tables.with_category(em, table, q.category, q.condition))
     lines = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
     where = render_where(cond)
     if where:
@@ -240,11 +239,33 @@ def sequence_legs(profile: Profile, seq: ir.Sequence, notes: Notes):
             yield i, term, table_of(profile, q, notes), False
 
 
+def term_refusal(profile: Profile, terms: tuple[ir.SequenceTerm, ...]) -> Optional[Refused]:
+    """The refusal of the first term whose own query the profile cannot translate, or None.
+
+    A sequence or sample construct eqlc does not translate (``until``, a missing-event term, pipes
+    after a sequence, ``sample``) is refused; but when one of its terms is refused on its own (a
+    field no table records, a category no table holds), that is the reason that stays however the
+    construct is built, so it is the one reported (issue 13 classes refusals by their reason)."""
+    for term in terms:
+        q = term.query
+        try:
+            if (not raw_tables.is_raw(profile) and q.category is None
+                    and category_from_condition(q.condition) is None):
+                union_query(profile, q, Notes())
+            else:
+                event_query(profile, q, Notes())
+        except Refused as why:
+            return why
+    return None
+
+
 def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[str, Checks]:
     if seq.until is not None:
-        raise Refused("sequence with `until`: not translated (scan has no way to cancel the pending sequences of a key)")
+        raise term_refusal(profile, seq.terms + (seq.until,)) or Refused(
+            "sequence with `until`: not translated (scan has no way to cancel the pending sequences of a key)")
     if any(t.missing for t in seq.terms):
-        raise Refused("sequence with a missing-event term ![...]: not translated (Elasticsearch's time-window checks have no exact scan form here)")
+        raise term_refusal(profile, seq.terms) or Refused(
+            "sequence with a missing-event term ![...]: not translated (Elasticsearch's time-window checks have no exact scan form here)")
     ts = profile.timestamp
     checks = Checks()
     lets: list[str] = []
@@ -252,11 +273,11 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     nkeys = None
     for i, term, table, leg in sequence_legs(profile, seq, notes):
         em = Emitter(profile, table, notes, leg=leg)
-        raw_tables.assume_category(em, table, term.query.category, when=term.query.condition)
         raw_tables.check_event_id_pinned(table, term.query.condition, tuple(seq.keys(term)))
         raw_tables.check_ip_literals(table, term.query.condition)
         cloudtrail.check_rendered_literals(table, term.query.condition)
-        cond = em.condition(term.query.condition)
+        cond = em.condition(raw_tables.with_category(em, table, term.query.category, term.query.condition,
+                                                     when=term.query.condition))
         if leg:
             for fact in em.facts:
                 fact.table = table.name
@@ -276,7 +297,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
                 raise Refused("a sequence join key that is not a field is not translated", k)
             with about(k):  # a refusal names the join key it is about (eqlc.broaden)
                 fm = em.fieldmap(k)
-            if fm.is_array or fm.values is not None or fm.derived_from_command_line:
+            if fm.is_array or fm.values is not None or fm.derived_from_command_line or fm.value_when is not None:
                 raise Refused(f"join key {k.name} ({fm.text}) is an array, value-mapped or read from a command line: not translated", k)
             if fm.key_only:
                 notes.assume(entity.note(fm, table.name))
@@ -383,6 +404,10 @@ def compile_query(profile: Profile, rule: Rule, notes: Notes) -> tuple[str, Chec
         return text, em.checks
     if isinstance(q.body, ir.Sequence):
         if q.pipes:
+            sequence_query(profile, q.body, Notes())  # a term's own refusal is the reason that stays
             raise Refused("pipes after a sequence count sequences, not events: not translated")
         return sequence_query(profile, q.body, notes)
+    if isinstance(q.body, ir.Sample):
+        raise term_refusal(profile, q.body.terms) or Refused(
+            "sample: unordered matching by join key has no exact Kusto translation in eqlc")
     raise Refused("sample: unordered matching by join key has no exact Kusto translation in eqlc")

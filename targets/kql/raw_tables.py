@@ -147,6 +147,43 @@ def assume_category(em: Any, table: Table, category: Optional[str], when: Option
         em.facts.append(fact)
 
 
+def category_mapped(table: Table, field: str) -> bool:
+    """Whether the raw table computes the category field per row (SecurityEvent: from the event id,
+    as Elastic's categorization table does), so that a query's category is a test, not an assumption."""
+    fm = table.fields.get(field)
+    return table.category == ANY_CATEGORY and fm is not None and fm.value_when is not None
+
+
+_IDS_PREDICATE = re.compile(r"isnotnull\(EventID\) and EventID in \(([0-9, ]+)\)")
+
+
+def _category_ids(table: Table, field: str, category: str) -> Optional[frozenset[int]]:
+    """The event ids whose rows the table's per-id mapping gives ``category`` (None: not of that form)."""
+    pred = (table.fields[field].value_when or {}).get(category)
+    m = _IDS_PREDICATE.fullmatch(pred or "")
+    return frozenset(int(x) for x in m.group(1).split(",")) if m else frozenset() if pred is None else None
+
+
+def with_category(em: Any, table: Table, category: Optional[str], cond: ir.Expr, when: Optional[ir.Expr] = None) -> ir.Expr:
+    """The condition a raw-table query (or sequence step) tests for its category.
+
+    Where the table computes the category field per row (:func:`category_mapped`: SecurityEvent,
+    from the event id as Elastic's categorization table does), the category is exact: a condition
+    that pins event ids all of that category keeps ``cond`` and states the category of its rows
+    (true by the table, and checked); otherwise the category test is added as a conjunct, so rows
+    of other ids are not read as events of the query's category. Elsewhere the category is an
+    assumption on the rows the query selects (:func:`assume_category`)."""
+    field = em.profile.category_field
+    if category is None or not category_mapped(table, field):
+        assume_category(em, table, category, when)
+        return cond
+    ids, pinned = _category_ids(table, field, category), pinned_event_ids(table, cond)
+    if ids is not None and pinned and pinned <= ids:
+        assume_category(em, table, category, when)
+        return cond
+    return ir.And((category_leaf(category, field), cond))
+
+
 def check_keyword_number(e: ir.Expr, fm: FieldMap) -> None:
     """Refuse a leaf on a ``keyword_number`` field (event.code -> EventID) that the int column
     cannot decide as Elasticsearch decides it on the keyword."""
