@@ -47,7 +47,43 @@ function analyse(K, globals, query) {
   return { diagnostics: out, resultType: rt && rt.Display ? String(rt.Display) : null };
 }
 
+// `--serve`: one JSON request per stdin line, one JSON answer per stdout line, the library loaded
+// once for the whole test process (the Python side keeps this process open: loading the library is
+// ~1 s, and the suite checks queries in dozens of tests). Schemas are built once per distinct set.
+function serve() {
+  let K;
+  try {
+    K = loadKusto();
+  } catch (err) {
+    process.stderr.write(`kqlcheck: cannot load @kusto/language-service-next (run: npm ci --prefix tests/node): ${err.message}\n`);
+    process.exit(2);
+  }
+  const cache = new Map();
+  const rl = require('readline').createInterface({ input: process.stdin, crlfDelay: Infinity });
+  rl.on('line', (line) => {
+    if (!line.trim()) return;
+    let answer;
+    try {
+      const spec = JSON.parse(line);
+      const key = JSON.stringify([spec.database || 'eqlc', spec.tables || {}]);
+      let globals = cache.get(key);
+      if (globals === undefined) {
+        globals = buildGlobals(K, spec);
+        cache.set(key, globals);
+      }
+      answer = { results: (spec.queries || []).map((q) => analyse(K, globals, q)) };
+    } catch (err) {
+      answer = { error: String(err && err.message ? err.message : err) };
+    }
+    process.stdout.write(JSON.stringify(answer) + '\n');
+  });
+}
+
 function main() {
+  if (process.argv.includes('--serve')) {
+    serve();
+    return;
+  }
   let spec;
   let K;
   try {

@@ -1,7 +1,7 @@
 """Drive Microsoft's Kusto.Language (npm ``@kusto/language-service-next``) from the test suite.
 
-All queries of a call go to ONE ``node kqlcheck.js`` process (the library takes ~1 s to load,
-then a few ms per query). The declared schemas are the vendor tables in
+All queries of a test process go to ONE ``node kqlcheck.js --serve`` process, kept open (the
+library takes ~1 s to load, then a few ms per query). The declared schemas are the vendor tables in
 ``../shared/schemas/*.json`` (types normalised to Kusto's), plus the columns a profile declares
 that the shared file lacks (ASIM's common fields).
 
@@ -11,9 +11,11 @@ skipping: a validation that did not run must never look green.
 
 from __future__ import annotations
 
+import atexit
 import json
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 from typing import Iterable
 
@@ -86,17 +88,54 @@ def declared_tables(profile: str) -> dict[str, dict[str, str]]:
     return tables
 
 
+class _Server:
+    """One ``node kqlcheck.js --serve`` per test process, started on first use and kept open: the
+    suite checks queries in dozens of tests, and each fresh node process spent ~1 s loading the
+    library before its few ms of analysis."""
+
+    def __init__(self) -> None:
+        self.proc: "subprocess.Popen[str] | None" = None
+        self.lock = threading.Lock()
+
+    def ask(self, request: str) -> dict:
+        with self.lock:
+            if self.proc is None or self.proc.poll() is not None:
+                self.proc = subprocess.Popen([require_node(), str(NODE_DIR / "kqlcheck.js"), "--serve"], stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+                atexit.register(self.close)
+            assert self.proc.stdin is not None and self.proc.stdout is not None
+            try:
+                self.proc.stdin.write(request + "\n")
+                self.proc.stdin.flush()
+                line = self.proc.stdout.readline()
+            except BrokenPipeError:
+                line = ""
+            if not line:
+                err = self.proc.stderr.read() if self.proc.stderr else ""
+                self.proc = None
+                raise KustoSetupError(f"kqlcheck.js --serve stopped: {err.strip()}")
+            return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.stdin.close()  # type: ignore[union-attr]
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+_SERVER = _Server()
+
+
 def analyse(queries: Iterable[str], tables: dict[str, dict[str, str]]) -> list[list[dict]]:
     """Diagnostics per query (an empty list = Kusto.Language found nothing wrong)."""
-    node = require_node()
+    require_node()  # the set-up is checked at every call, not only when the server starts
     queries = list(queries)
-    request = json.dumps({"database": "eqlc", "tables": tables, "queries": queries})
-    proc = subprocess.run(
-        [node, str(NODE_DIR / "kqlcheck.js")], input=request, capture_output=True, text=True, timeout=300,
-    )
-    if proc.returncode != 0:
-        raise KustoSetupError(f"kqlcheck.js failed (exit {proc.returncode}): {proc.stderr.strip()}")
-    results = json.loads(proc.stdout)["results"]
+    answer = _SERVER.ask(json.dumps({"database": "eqlc", "tables": tables, "queries": queries}))
+    if "error" in answer:
+        raise KustoSetupError(f"kqlcheck.js could not analyse the request: {answer['error']}")
+    results = answer["results"]
     if len(results) != len(queries):
         raise KustoSetupError(f"kqlcheck.js answered {len(results)} results for {len(queries)} queries")
     return [r["diagnostics"] for r in results]
