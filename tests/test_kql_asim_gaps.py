@@ -16,6 +16,7 @@ from eqlc.result import Status
 from eqlc.rule import Rule
 from eqlc.targets.kql import TARGET
 from tests.node.kusto import analyse, declared_tables
+from tests.test_kql_mapping_gaps import _ev as mapping_gaps_event
 
 PROFILE = "sentinel-asim"
 
@@ -25,15 +26,7 @@ def _rule(text: str) -> Rule:
 
 
 def _ev(_id: str, cat: str, **fields) -> dict:
-    e: dict = {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": [cat]},
-               "host": {"id": "h1", "os": {"type": "macos"}}}
-    for dotted, v in fields.items():
-        node = e
-        parts = dotted.split("__")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = v
-    return e
+    return mapping_gaps_event(_id, cat, "macos", **fields)
 
 
 # Elastic Defend's file open events (event.action "open"; macOS and Windows rules of the corpus)

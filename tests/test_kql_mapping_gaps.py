@@ -21,9 +21,10 @@ def _rule(text: str) -> Rule:
     return Rule(query=parse_query(text), query_text=text, name="kql mapping gaps")
 
 
-def _ev(_id: str, cat: str, **fields) -> dict:
+def _ev(_id: str, cat: str, os_type: str = "windows", **fields) -> dict:
+    """An ECS event on host h1 (``os_type``); ``a__b=v`` sets the nested field a.b (and overrides)."""
     e: dict = {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": [cat]},
-               "host": {"id": "h1", "os": {"type": "windows"}}}
+               "host": {"id": "h1", "os": {"type": os_type}}}
     for dotted, v in fields.items():
         node = e
         parts = dotted.split("__")
