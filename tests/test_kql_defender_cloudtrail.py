@@ -17,12 +17,11 @@ import json
 import pytest
 
 from eqlc import parse_query
-from eqlc.matcher import matcher
 from eqlc.result import Status
 from eqlc.rule import Rule
 from eqlc.targets.kql import TARGET
 from eqlc.targets.kql.adapter import load_for
-from tests.test_kql_sentinel import CLOUDTRAIL
+from tests.test_kql_sentinel import CLOUDTRAIL, _run as run_on_profile
 
 
 def _rule(text: str, index=CLOUDTRAIL, override=None) -> Rule:
@@ -30,13 +29,7 @@ def _rule(text: str, index=CLOUDTRAIL, override=None) -> Rule:
 
 
 def _run(rule: Rule, events: list[dict]):
-    tr = TARGET.compile(rule, profile="defender")
-    assert tr.output is not None, tr.notes
-    out = TARGET.outside_assumptions(rule, tr, events, profile="defender")
-    got = sorted(TARGET.execute(tr, events, profile="defender"))
-    m = matcher(rule)
-    want = sorted(e["_id"] for e in events if m.match(e) and e["_id"] not in out)
-    return tr, got, want, out
+    return run_on_profile(rule, events, "defender")
 
 
 def _ct(_id: str, action: str = "CreateVirtualMFADevice", key: str = "ASIAXYZ", console=None, error=None,

@@ -32,11 +32,11 @@ def _rule(text: str, index: tuple[str, ...] = WINDOWS, override: str | None = No
     return Rule(query=parse_query(text), query_text=text, name="kql sentinel", index=index, event_category_override=override)
 
 
-def _run(rule: Rule, events: list[dict]):
-    tr = TARGET.compile(rule, profile="sentinel")
+def _run(rule: Rule, events: list[dict], profile: str = "sentinel"):
+    tr = TARGET.compile(rule, profile=profile)
     assert tr.output is not None, tr.notes
-    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
-    got = sorted(TARGET.execute(tr, events, profile="sentinel"))
+    out = TARGET.outside_assumptions(rule, tr, events, profile=profile)
+    got = sorted(TARGET.execute(tr, events, profile=profile))
     m = matcher(rule)
     want = sorted(e["_id"] for e in events if m.match(e) and e["_id"] not in out)
     return tr, got, want, out
