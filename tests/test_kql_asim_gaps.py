@@ -105,6 +105,12 @@ CASES = [
      'process.executable : "C:\\\\Windows\\\\System32\\\\*.exe" and not process.name : "svchost.exe"', DNS, {"ssl"},
      {"linux", "proto", "coerce", "tld", "TLD", "benign"}),
     ('network where dns.question.name like "*.top" and not process.executable : "?:\\\\Windows\\\\*"', DNS, {"tld"}, set()),
+    # dns fields tested without requiring a question: a union of _Im_Dns (the lookups) and
+    # imNetworkSession (the connections, "conn", whose dns fields are read as absent), each event in one leg
+    ('network where process.name : "x.exe" and not dns.question.name : "*.top"', DNS, {"benign", "conn"}, set()),
+    ('network where host.os.type == "windows" and process.name : ("x.exe", "rundll32.exe") and '
+     '((dns.question.name != null and dns.question.name : "*.org") or destination.ip == "10.0.0.1")', DNS,
+     {"proto", "ssl", "conn"}, {"linux"}),
     ('file where event.action == "open" and file.name == "x.plist"', OPENS, {"open"}, {"OPEN"}),
     ('file where event.action in ("open", "creation") and process.name == "osascript" and file.path like "/Library/*"',
      OPENS, {"open", "created"}, {"OPEN"}),
@@ -139,10 +145,22 @@ def test_file_open_reads_file_accessed():
 def test_dns_reads_im_dns_only_when_the_question_is_required():
     tr = TARGET.compile(_rule('network where dns.question.name : "*.top"'), profile=PROFILE)
     assert tr.output.startswith("_Im_Dns") and "DnsQuery" in tr.output, tr.output
-    # connections (no question) would be missed: refused, never read from _Im_Dns
+    # connections (no question) match too: a union of _Im_Dns and imNetworkSession, which reads dns
+    # fields as absent (its rows are connections: the lookups are _Im_Dns's)
     tr = TARGET.compile(_rule('network where process.name : "certutil.exe" and not dns.question.name : "localhost"'),
                         profile=PROFILE)
-    assert tr.status is Status.REFUSED and "does not require dns.question.name" in tr.notes[0], tr.notes
+    assert tr.status is Status.ASSUMPTIONS and tr.output.startswith("union"), tr.notes
+    assert "(_Im_Dns" in tr.output and "(imNetworkSession" in tr.output and tr.output.count("DnsQuery") == 1, tr.output
+    assert any("imNetworkSession is taken to hold no event with a dns.question.name" in n for n in tr.notes), tr.notes
+    assert [(r.table, r.field, r.to) for r in tr.routed] == [("imNetworkSession", "dns.question.name", "_Im_Dns")]
+    # a sequence term alike: both legs are candidates of its step
+    tr = TARGET.compile(_rule('sequence by process.entity_id [process where process.name : "hh.exe"] '
+                              '[network where process.name : "hh.exe" and not dns.question.name : "localhost"]'), profile=PROFILE)
+    assert tr.status is Status.ASSUMPTIONS and "let __leg2 = _Im_Dns" in tr.output and "let __leg3 = imNetworkSession" in tr.output, tr.output
+    # defender has no DNS table: still refused there
+    tr = TARGET.compile(_rule('network where process.name : "certutil.exe" and not dns.question.name : "localhost"'),
+                        profile="defender")
+    assert tr.status is Status.REFUSED, tr.notes
     # the table's rows are Windows hosts' lookups
     tr = TARGET.compile(_rule('network where host.os.type == "linux" and dns.question.name like~ "*.top"'), profile=PROFILE)
     assert tr.status is Status.REFUSED and tr.notes[0].startswith("the condition can never hold"), tr.notes

@@ -96,14 +96,19 @@ def _category_case_variant(known: set[str], literals: tuple[str, ...], cats: lis
     return f"outside the stated spelling of event.category: {odd!r} is a case variant no table holds"
 
 
-def _lands(t: Table, cats: list[str], event: dict) -> bool:
+def _lands(t: Table, cats: list[str], event: dict, routed: Iterable[Any] = ()) -> bool:
     """Whether ``event`` is a row of table ``t``: it has the table's category and, for a table
     holding only the events with a value in one field (CloudProcessEvents: ``rows_need``
-    container.id, the processes of containers), a non-empty value there."""
+    container.id, the processes of containers), a non-empty value there. A translation reading a
+    union split by such a field (``routed``, emit.Routed: _Im_Dns and imNetworkSession) takes the
+    events with a value in it to be rows of the other table only."""
     if t.category not in cats and t.category != ANY_CATEGORY:
         return False
     if t.rows_need:
         return any(v not in (None, "") for v in values(event, split_path(t.rows_need)))
+    for r in routed:
+        if r.table == t.name and any(v not in (None, "") for v in values(event, split_path(r.field))):
+            return False
     return True
 
 
@@ -191,7 +196,8 @@ def _device_ids(profile: Profile, events: list[dict], agents: Iterable[str] = ()
 def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), derived: Iterable[Derived] = (),
          computed: Iterable[str] = (), folded: Iterable[str] = (), mapped: Iterable[Any] = (),
          spelled: Iterable[Respelt] = (), emptied: Iterable[str] = (), absent: Iterable[Absent] = (),
-         columns: Optional[Iterable[str]] = None, keyed: Iterable[str] = (), signed: Iterable[Any] = ()) -> Loaded:
+         columns: Optional[Iterable[str]] = None, keyed: Iterable[str] = (), signed: Iterable[Any] = (),
+         routed: Iterable[Any] = ()) -> Loaded:
     """The tables for ``events`` and the events left out, for a translation that assumed
     ``facts``... ``emptied`` and reads ``columns`` (None: every column): a value that cannot be
     loaded into a column (several values for a one-value column) leaves the event out only when
@@ -207,6 +213,7 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
     mapped = list(mapped)
     out = Loaded()
     keyed = list(keyed)
+    routed = list(routed)
     devices = _device_ids(profile, events, [f for f in keyed if any((fm := t.fields.get(f)) is not None and fm.one_to_one
                                                                     for t in profile.tables.values())])
     lookup_rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in profile.lookups}
@@ -222,7 +229,7 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         cats = [c for c in values(event, ("event", "category")) if isinstance(c, str)]
         # a fact is about one table's rows (a union leg, a sequence reading several tables): events
         # that land in no table of it are not its rows
-        landed = {t.name for t in profile.tables.values() if _lands(t, cats, event)}
+        landed = {t.name for t in profile.tables.values() if _lands(t, cats, event, routed)}
         failed = next((f for f in facts if (not f.table or f.table in landed) and _fact_holds(f, event) != f.value
                        and (f.when is None or truth(f.when, event))), None)
         if failed is not None:
@@ -252,7 +259,7 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
             out.excluded[eid] = f"outside the stated assumption on {broken[0].field}: {broken[1]}"
             continue
         for t in profile.tables.values():
-            if not _lands(t, cats, event):
+            if not _lands(t, cats, event, routed):
                 continue
             row, reason, contributions, problems = _cached_row(profile, t, event, idx, devices)
             if t.category == ANY_CATEGORY and (idc := event_id_column(t)) and (fill := fill_event_data(t, event, row.get(idc))):
@@ -682,7 +689,9 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     keyed = tuple(getattr(translation, "keyed", ()))
     signed = tuple(getattr(translation, "signed", ()))
     raw = tuple(getattr(translation, "tables", None) or ())
-    key = (id(prof), raw, json.dumps(events, sort_keys=True, default=repr), repr(checks), repr(columns), keyed, repr(signed))
+    routed = tuple(getattr(translation, "routed", ()))
+    key = (id(prof), raw, json.dumps(events, sort_keys=True, default=repr), repr(checks), repr(columns), keyed, repr(signed),
+           routed)
     hit = _LOADED.get(key)
     if hit is not None:
         _LOADED.move_to_end(key)
@@ -691,7 +700,7 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     # only its rows are built, so that the checks of a table the query does not read (AWSCloudTrail's
     # user.name expression on a SecurityEvent rule) never leave an event out
     used = dataclasses.replace(prof, tables={n: t for n, t in prof.tables.items() if n in raw}) if raw else without_raw(prof)
-    loaded = load(used, events, *checks, columns=columns, keyed=keyed, signed=signed)
+    loaded = load(used, events, *checks, columns=columns, keyed=keyed, signed=signed, routed=routed)
     _LOADED[key] = (loaded, prof)  # the entry keeps the profile alive, so its id is not reused
     while len(_LOADED) > 32:
         _LOADED.popitem(last=False)

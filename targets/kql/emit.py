@@ -74,6 +74,20 @@ class Mapped:
     spellings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Routed:
+    """A union of two tables of one category split by one field (``rows_need``, Table.others_in):
+    the events with a value in ``field`` are rows of ``to`` (_Im_Dns: the DNS lookups, with
+    dns.question.name) and not of ``table`` (imNetworkSession), whose leg reads the fields of
+    ``sets`` (dns) as absent; the events without it are rows of ``table`` only. The fixture adapter
+    builds the two tables so (:func:`eqlc.targets.kql.adapter.load`)."""
+
+    table: str
+    field: str
+    to: str
+    sets: tuple[str, ...]
+
+
 @dataclass
 class Checks:
     """What a translation assumed of each event, for the fixture adapter to check: leaves decided
@@ -94,8 +108,10 @@ class Checks:
     keyed: list[str] = field(default_factory=list)  # identifier fields a join key reads with their scope (entity.py)
     plan: Optional[object] = None  # a sequence query's scan.SequencePlan (the adapter runs its legs)
     signed: list = field(default_factory=list)  # certificates.Signed: leaves read from a lookup keyed by a file hash
+    routed: list[Routed] = field(default_factory=list)  # tables of one category split by a field (a union's legs)
 
     def merge(self, other: "Checks") -> None:
+        self.routed.extend(r for r in other.routed if r not in self.routed)
         self.signed.extend(s for s in other.signed if s not in self.signed)
         self.keyed.extend(k for k in other.keyed if k not in self.keyed)
         self.absent.extend(a for a in other.absent if a not in self.absent)
@@ -129,6 +145,9 @@ class Emitter:
     # a leg of a multi-category union (query.union_query): a field that this table has no column for
     # but another table of the profile has is a field of another category, read as absent here
     leg: bool = False
+    # a leg of a union split by a field (Routed): the events with a value in it are rows of the
+    # other leg, so this leg reads the fields of its field sets (dns) as absent
+    routed: Optional[Routed] = None
     _folded_now: bool = False
     _arrays: int = 0
     _top: set = field(default_factory=set)  # ids of the condition's top-level conjuncts
@@ -216,7 +235,8 @@ class Emitter:
     @property
     def checks(self) -> Checks:
         return Checks(list(self.facts), list(self.derived), list(self.computed), list(self.folded), list(self.mapped),
-                      list(self.spelled), list(self.emptied), list(self.columns), list(self.absent), signed=list(self.signed))
+                      list(self.spelled), list(self.emptied), list(self.columns), list(self.absent), signed=list(self.signed),
+                      routed=[self.routed] if self.routed is not None else [])
 
     # ---- entry point -----------------------------------------------------------------------
     def condition(self, expr: ir.Expr) -> Cond:
@@ -295,6 +315,8 @@ class Emitter:
         if f.optional and not f.has_index and f.name not in self.table.fields:
             return self.absent_leaf(e, f, negated)
         if self.leg and not f.has_index and f.name not in self.table.fields and self.profile.of_other_categories(f.name, self.table):
+            return self.absent_leaf(e, f, negated)
+        if self.routed is not None and not f.has_index and f.name not in self.table.fields and f.path[0] in self.routed.sets:
             return self.absent_leaf(e, f, negated)
         if f.name in self.table.absent and not f.has_index and f.name not in self.table.fields:
             return self.absent_leaf(e, f, negated)
@@ -446,7 +468,14 @@ class Emitter:
             if a not in self.absent:
                 self.absent.append(a)
             return value
-        if f.optional:
+        if self.routed is not None and f.path[0] in self.routed.sets and f.name not in self.table.fields:
+            r = self.routed
+            self.notes.assume(
+                f"{f.name} has no column in {self.table.name} (profile {self.profile.name}): {self.table.category} events "
+                f"with a {r.field} are read from {r.to}, and those of {self.table.name} are taken to carry no "
+                f"{f.path[0]}.* field, so {describe(e)} is decided there as Elasticsearch decides it on an event without "
+                f"the field")
+        elif f.optional:
             self.notes.assume(
                 f"?{f.name} has no column in {self.table.name} (profile {self.profile.name}): read as having no value, as "
                 f"Elasticsearch reads an optional field no index maps ({describe(e)} decided accordingly)")
@@ -456,7 +485,7 @@ class Emitter:
                 f"{f.name} has no column in {self.table.name} (profile {self.profile.name}), which records no "
                 f"{f.path[0]}.* field ({others} does): {self.table.category} events are taken to carry no {f.name}, so "
                 f"{describe(e)} is decided there as Elasticsearch decides it on an event without the field")
-        a = Absent(e, f.name, self.table.name if self.leg else None)
+        a = Absent(e, f.name, self.table.name if self.leg or self.routed is not None else None)
         if a not in self.absent:
             self.absent.append(a)
         return value

@@ -39,7 +39,7 @@ _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": Non
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
           "where": {ANY: None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
-          "chosen_by": None, "rows_need": None, "event_id": None, "unmapped": {ANY: None}, "absent": {ANY: None},
+          "chosen_by": None, "rows_need": None, "others_in": None, "event_id": None, "unmapped": {ANY: None}, "absent": {ANY: None},
           "username": {"column": None, "type_column": None, "only_type": None},
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
 SCHEMA = {
@@ -206,6 +206,11 @@ class Table:
     # type Windows; the bare name, type Simple, without a domain); the profile reads the two ECS
     # fields back through `expr` entries (sentinel-asim.yaml)
     username: Optional["UsernameColumn"] = None
+    # the table holding this (``rows_need``) table's category's events without a value in
+    # ``rows_need`` (_Im_Dns: imNetworkSession, the connections): a query choosing this table whose
+    # condition does not require that value reads a union of the two, each event in one leg
+    # (targets/kql/query.py ``split_tables``; the fixture adapter routes the events alike)
+    others_in: Optional[str] = None
 
     @functools.cached_property
     def field_sets(self) -> frozenset[str]:
@@ -446,7 +451,13 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                               absent={str(k): " ".join(str(v).split()) for k, v in (tspec.get("absent") or {}).items() if v},
                               username=UsernameColumn(str(tspec["username"]["column"]), str(tspec["username"]["type_column"]),
                                                       tspec["username"].get("only_type"))
-                              if tspec.get("username") else None)
+                              if tspec.get("username") else None,
+                              others_in=str(tspec["others_in"]) if tspec.get("others_in") else None)
+    for t in tables.values():
+        other = tables.get(t.others_in) if t.others_in else None
+        if t.others_in and (other is None or other.category != t.category or other.chosen_by or not t.rows_need):
+            raise ValueError(f"{name} profile: table {t.name}: others_in must name a table of its category that no "
+                             f"field set chooses, and the table must have rows_need (got {t.others_in!r})")
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),

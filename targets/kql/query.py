@@ -29,7 +29,7 @@ from eqlc.rule import Rule
 
 from . import cloudtrail, entity, raw_tables, syntax
 from .absent import truth
-from .emit import Checks, Cond, Emitter, eq_fold, leaf_field, literal_values
+from .emit import Checks, Cond, Emitter, Routed, eq_fold, leaf_field, literal_values
 from .profile import Profile, Table
 from .scan import SequencePlan
 
@@ -69,6 +69,60 @@ def field_names(e: ir.Expr) -> list[str]:
     return [f.name for f in raw_tables._fields(e)]
 
 
+def requires_rows(table: Table, cond: ir.Expr) -> bool:
+    """Whether ``cond`` requires ``table.rows_need`` (see :func:`require_rows`)."""
+    need = table.rows_need
+    if not need:
+        return True
+    terms = cond.terms if isinstance(cond, ir.And) else (cond,)
+    for t in terms:
+        f = leaf_field(t)
+        if f is not None and f.name == need and not isinstance(t, ir.Not) and not truth(t, {}):
+            return True
+        # `need != null`: false on an event without it, as a test of its value is
+        if isinstance(t, ir.Not) and isinstance(t.expr, ir.IsNull) and (g := leaf_field(t.expr)) is not None and g.name == need:
+            return True
+    return False
+
+
+def split_tables(profile: Profile, q: ir.EventQuery) -> Optional[list[Table]]:
+    """The two legs of a query of one category whose condition chooses a table holding only the
+    events with a value in one field (_Im_Dns, dns.question.name: it tests dns fields) without
+    requiring that value, when the profile names the table holding the category's other events
+    (``others_in``: imNetworkSession): the chosen table, then that one. None otherwise.
+
+    Elasticsearch's ``network where ... and not dns.question.name : "localhost"`` matches both DNS
+    lookups and connections; a union of the two tables, each event read in the one leg that holds
+    it (a lookup in _Im_Dns, a connection in imNetworkSession, where dns fields are read as
+    absent), selects the same events (targets/kql/emit.py ``Routed``)."""
+    if raw_tables.raw_table(profile) is not None:
+        return None
+    category = q.category if q.category is not None else category_from_condition(q.condition)
+    if category is None:
+        return None
+    table = profile.table_for(category, field_names(q.condition))
+    if table is None or not table.others_in or requires_rows(table, q.condition):
+        return None
+    return [table, profile.tables[table.others_in]]
+
+
+def routed_leg(profile: Profile, tables: list[Table], table: Table) -> Optional[Routed]:
+    """The :class:`Routed` split a leg of :func:`split_tables` reads with (its second leg), or None."""
+    chosen = tables[0]
+    if len(tables) != 2 or table is not tables[1] or not chosen.others_in:
+        return None
+    assert chosen.rows_need is not None
+    return Routed(table.name, chosen.rows_need, chosen.name, chosen.chosen_by)
+
+
+def state_split(notes: Notes, split: list[Table]) -> None:
+    """State how a :func:`split_tables` union reads the events: each in the one table that holds it."""
+    chosen, rest = split
+    notes.assume(f"{chosen.category} events with a {chosen.rows_need} are read from {chosen.name} only, and the others "
+                 f"from {rest.name} only: {rest.name} is taken to hold no event with a {chosen.rows_need}, and the "
+                 f"query reads a union of the two")
+
+
 def require_rows(table: Table, cond: ir.Expr) -> None:
     """A table that holds only the events with a value in ``rows_need`` (CloudProcessEvents: the
     processes of containers, container.id) may only be read for a condition that requires that
@@ -76,16 +130,8 @@ def require_rows(table: Table, cond: ir.Expr) -> None:
     it (``container.id : "*"``). Otherwise events the rule matches (host processes) are in no row
     the query reads, which no assumption makes exact: refused."""
     need = table.rows_need
-    if not need:
+    if requires_rows(table, cond):
         return
-    terms = cond.terms if isinstance(cond, ir.And) else (cond,)
-    for t in terms:
-        f = leaf_field(t)
-        if f is not None and f.name == need and not isinstance(t, ir.Not) and not truth(t, {}):
-            return
-        # `need != null`: false on an event without it, as a test of its value is
-        if isinstance(t, ir.Not) and isinstance(t.expr, ir.IsNull) and (g := leaf_field(t.expr)) is not None and g.name == need:
-            return
     raise Refused(f"the condition tests {', '.join(sorted(set(table.chosen_by)))} fields, which only {table.name} records, "
                   f"but does not require {need} (a top-level test false on an event without it): {table.name} holds "
                   f"only the events that have one, and the rule may match others")
@@ -149,7 +195,8 @@ def union_tables(profile: Profile, q: ir.EventQuery) -> list[Table]:
     return tables
 
 
-def union_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[ir.Pipe, ...] = ()) -> tuple[str, Checks]:
+def union_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[ir.Pipe, ...] = (),
+                split: Optional[list[Table]] = None) -> tuple[str, Checks]:
     """An ``any`` query over several categories: a Kusto ``union`` of one leg per table, each
     with its own column mapping (MicrosoftDocs, kusto/query/union-operator.md: ``union`` returns
     the rows of every leg; with the default ``kind=outer`` a column a leg lacks is null in its
@@ -162,9 +209,11 @@ def union_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[i
     checks = Checks()
     legs: list[list[str]] = []
     dropped: list[str] = []
-    for table in union_tables(profile, q):
-        em = Emitter(profile, table, notes, leg=True)
-        cond = em.condition(q.condition)
+    if split is not None:
+        state_split(notes, split)
+    for table in (split if split is not None else union_tables(profile, q)):
+        em = Emitter(profile, table, notes, leg=True, routed=routed_leg(profile, split, table) if split else None)
+        cond = em.condition(q.condition if split is None else raw_tables.with_category(em, table, q.category, q.condition))
         for fact in em.facts:
             fact.table = table.name
         checks.merge(em.checks)
@@ -235,6 +284,10 @@ def sequence_legs(profile: Profile, seq: ir.Sequence, notes: Notes):
                 and category_from_condition(q.condition) is None):
             for table in union_tables(profile, q):
                 yield i, term, table, True
+        elif (split := split_tables(profile, q)) is not None:
+            state_split(notes, split)
+            for table in split:
+                yield i, term, table, split
         else:
             yield i, term, table_of(profile, q, notes), False
 
@@ -252,6 +305,8 @@ def term_refusal(profile: Profile, terms: tuple[ir.SequenceTerm, ...]) -> Option
             if (not raw_tables.is_raw(profile) and q.category is None
                     and category_from_condition(q.condition) is None):
                 union_query(profile, q, Notes())
+            elif (split := split_tables(profile, q)) is not None:
+                union_query(profile, q, Notes(), split=split)
             else:
                 event_query(profile, q, Notes())
         except Refused as why:
@@ -272,7 +327,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     leg_names: list[str] = []
     nkeys = None
     for i, term, table, leg in sequence_legs(profile, seq, notes):
-        em = Emitter(profile, table, notes, leg=leg)
+        em = Emitter(profile, table, notes, leg=bool(leg), routed=routed_leg(profile, leg, table) if isinstance(leg, list) else None)
         raw_tables.check_event_id_pinned(table, term.query.condition, tuple(seq.keys(term)))
         raw_tables.check_ip_literals(table, term.query.condition)
         cloudtrail.check_rendered_literals(table, term.query.condition)
@@ -400,6 +455,8 @@ def compile_query(profile: Profile, rule: Rule, notes: Notes) -> tuple[str, Chec
         if (not raw_tables.is_raw(profile) and body.category is None
                 and category_from_condition(body.condition) is None):
             return union_query(profile, body, notes, q.pipes)
+        if (split := split_tables(profile, body)) is not None:
+            return union_query(profile, body, notes, q.pipes, split=split)
         text, em, _ = event_query(profile, body, notes, q.pipes)
         return text, em.checks
     if isinstance(q.body, ir.Sequence):

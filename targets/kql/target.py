@@ -39,6 +39,8 @@ class KqlTranslation(Translation):
     # raw-tables profile: the one table the rule's index patterns chose; the fixture adapter builds only
     # its rows, so that another raw table's mapping (AWSCloudTrail's event.outcome) never sets an event apart
     tables: Optional[list[str]] = field(default=None, compare=False, repr=False)
+    # tables of one category split by a field (emit.Routed): the adapter puts each event in one of them
+    routed: list = field(default_factory=list, compare=False, repr=False)
 
 
 class KqlTarget:
@@ -68,7 +70,7 @@ class KqlTarget:
                               facts=checks.facts, derived=checks.derived, computed=checks.computed, folded=checks.folded,
                               mapped=checks.mapped, spelled=checks.spelled, emptied=checks.emptied,
                               columns=checks.columns, absent=checks.absent, keyed=checks.keyed, plan=checks.plan,
-                              signed=checks.signed, tables=raw)
+                              signed=checks.signed, tables=raw, routed=checks.routed)
 
     def batch_artifacts(self, translations: list[Translation], rules: list[Rule], profile: Optional[str] = None,
                         mapping: Optional[str] = None) -> dict[str, str]:
