@@ -242,6 +242,13 @@ class Emitter:
     def condition(self, expr: ir.Expr) -> Cond:
         self._top_terms = expr.terms if isinstance(expr, ir.And) else (expr,)
         self._top = {id(t) for t in self._top_terms}
+        need = self.table.rows_need
+        if need and not self.table.chosen_by and need in self.table.facts:
+            # a table holding only the events whose `need` its facts name (imAuthentication: the
+            # ssh_login events): every event of the table's category with another value is in no
+            # row of it, whatever the condition tests, so the adapter checks that on every event
+            leaf = ir.InSet(ir.Field(tuple(need.split("."))), tuple(ir.String(v) for v in self.table.facts[need]))
+            self.facts.append(Fact(leaf, True, self.table.name))
         return self.cond(expr, negated=False)
 
     def cond(self, e: ir.Expr, negated: bool) -> Cond:

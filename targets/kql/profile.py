@@ -185,7 +185,7 @@ class Table:
     xml: Optional["XmlData"] = None  # an XML column holding the rest of the event's fields (SecurityEvent.EventData)
     # column -> value every row of the table the profile reads has (Event: the Sysmon channel): each
     # query starts with that filter, and the fixture adapter writes the value into every row
-    where: dict[str, str] = field(default_factory=dict)
+    where: dict[str, Any] = field(default_factory=dict)  # a string, or an int for a numeric column
     # A second table of a category (CloudProcessEvents beside DeviceProcessEvents): read instead of
     # the category's first table by a query (or union leg) that tests a field of one of these ECS
     # field sets (``container``), and holding only the events that have a value in ``rows_need``
@@ -443,7 +443,8 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
         tables[tname] = Table(tname, str(tspec["category"]), str(tspec.get("note", "")).strip(), facts, fields, hives,
                               tuple(str(x) for x in tspec.get("sources") or ()), str(tspec.get("source_note", "")).strip(),
                               tuple(str(x) for x in tspec.get("shared_sources") or ()), xml,
-                              {str(k): str(v) for k, v in (tspec.get("where") or {}).items()},
+                              {str(k): (v if isinstance(v, int) and not isinstance(v, bool) else str(v))
+                               for k, v in (tspec.get("where") or {}).items()},
                               tuple(str(x) for x in tspec.get("chosen_by") or ()),
                               str(tspec["rows_need"]) if tspec.get("rows_need") else None,
                               tuple(str(x) for x in tspec["event_id"]) if tspec.get("event_id") is not None else None,

@@ -132,6 +132,10 @@ def require_rows(table: Table, cond: ir.Expr) -> None:
     need = table.rows_need
     if requires_rows(table, cond):
         return
+    if not table.chosen_by:  # imAuthentication: its rows are the events whose `need` its facts name
+        raise Refused(f"{table.name} holds only the `{table.category}` events whose {need} is "
+                      f"{' or '.join(table.facts.get(need, ()))} ({need} implied), but the condition does not require "
+                      f"{need} (a top-level test false on an event without it): the rule may match others")
     raise Refused(f"the condition tests {', '.join(sorted(set(table.chosen_by)))} fields, which only {table.name} records, "
                   f"but does not require {need} (a top-level test false on an event without it): {table.name} holds "
                   f"only the events that have one, and the rule may match others")
