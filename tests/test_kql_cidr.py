@@ -25,6 +25,11 @@ ADDRESSES = ["10.0.0.0", "10.255.255.255", "9.255.255.255", "11.0.0.0", "127.0.0
              "fc00::", "fdff:ffff::1", "fe00::", "8.8.8.8", "2001:db8::1", "0.0.0.0", "::", ""]
 
 
+# blocks inside another (127.0.0.1 in 127.0.0.0/8), touching (10.0.0.0/9 and 10.128.0.0/9; 11.0.0.0/8
+# right after them) and apart: tested as three address intervals (cidr.py), with the edges in ADDRESSES
+OVERLAPPING = '"127.0.0.0/8", "127.0.0.1", "10.128.0.0/9", "10.0.0.0/9", "11.0.0.0/8", "192.168.3.4/32"'
+
+
 def _events() -> list[dict]:
     out = []
     for i, ip in enumerate(ADDRESSES + [None]):
@@ -44,7 +49,7 @@ def _rule(text: str) -> Rule:
 
 @pytest.mark.parametrize("profile", ["defender", "sentinel-asim"])
 @pytest.mark.parametrize("negated", [False, True])
-@pytest.mark.parametrize("blocks", [BLOCKS, '"::ffff:10.0.0.0/104"', '"::/0"', '"::ffff:0:0/96", "fe80::/10"', '"0.0.0.0/0"'])
+@pytest.mark.parametrize("blocks", [BLOCKS, '"::ffff:10.0.0.0/104"', '"::/0"', '"::ffff:0:0/96", "fe80::/10"', '"0.0.0.0/0"', OVERLAPPING])
 def test_cidr_match_selects_what_elasticsearch_selects(profile, negated, blocks):
     """Also IPv6 blocks over the IPv4-mapped space, which hold IPv4 addresses as in Elasticsearch."""
     text = f'network where process.name == "curl" and {"not " if negated else ""}cidrMatch(destination.ip, {blocks})'
@@ -76,3 +81,11 @@ def test_the_documented_range_functions_are_what_duckdb_kql_lacks():
             duckdb_kql.kql(con, f"T | extend x = {call}").fetchall()
     got = duckdb_kql.kql(con, 'T | extend a = parse_ipv4(c), b = parse_ipv6(strcat(parse_ipv6(c), "/104"))').fetchall()
     assert got == [("10.1.2.3", 167838211, "0000:0000:0000:0000:0000:ffff:0a00:0000")]
+
+
+def test_overlapping_and_touching_blocks_are_one_interval():
+    t = TARGET.compile(_rule(f'network where cidrMatch(destination.ip, {OVERLAPPING})'), profile="defender")
+    assert t.output.count(" between ") == 3, t.output
+    # in the order of their first block: 127/8, then 10.0.0.0 .. 11.255.255.255, then 192.168.3.4
+    assert t.output.index('"127.0.0.0"') < t.output.index('"10.0.0.0"') < t.output.index('"192.168.3.4"'), t.output
+    assert '"11.255.255.255"' in t.output and '"10.127.255.255"' not in t.output, t.output

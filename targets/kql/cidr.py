@@ -43,9 +43,15 @@ from . import syntax
 
 
 def predicate(col: str, blocks: list[str]) -> str:
-    """Kusto text true exactly when ``col`` holds an address inside one of ``blocks``."""
+    """Kusto text true exactly when ``col`` holds an address inside one of ``blocks``.
+
+    The IPv4 blocks are tested as address intervals, so blocks that overlap or touch are one
+    interval (``192.0.0.0/24`` holds ``192.0.0.170/32``; ``224.0.0.0/4`` and ``240.0.0.0/4`` are
+    224.0.0.0 .. 255.255.255.255): the same addresses, in a shorter query (Sentinel's scheduled
+    queries are limited to 10,000 characters, and the corpus's private-range list repeats such
+    blocks)."""
     nets = [ipaddress.ip_network(b.strip(), strict=False) for b in blocks]
-    v4 = [_v4(col, n) for n in nets if n.version == 4]
+    v4 = [_v4_interval(col, first, last) for first, last in _intervals([n for n in nets if n.version == 4])]
     v6 = [_v6(col, n) for n in nets if n.version == 6]
     parts = []
     if v4:
@@ -54,9 +60,23 @@ def predicate(col: str, blocks: list[str]) -> str:
     return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
 
 
-def _v4(col: str, net: ipaddress.IPv4Network) -> str:
-    first, last = syntax.quote(str(net.network_address)), syntax.quote(str(net.broadcast_address))
-    return f"parse_ipv4({col}) between (parse_ipv4({first}) .. parse_ipv4({last}))"
+def _intervals(nets: list) -> list[tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]]:
+    """The IPv4 blocks as disjoint, non-adjacent address intervals, in the order of their first
+    block in ``nets`` (the union of the intervals is the union of the blocks)."""
+    spans = sorted((int(n.network_address), int(n.broadcast_address), i) for i, n in enumerate(nets))
+    merged: list[list[int]] = []
+    for first, last, i in spans:
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], last)
+            merged[-1][2] = min(merged[-1][2], i)
+        else:
+            merged.append([first, last, i])
+    merged.sort(key=lambda m: m[2])
+    return [(ipaddress.IPv4Address(a), ipaddress.IPv4Address(b)) for a, b, _ in merged]
+
+
+def _v4_interval(col: str, first: ipaddress.IPv4Address, last: ipaddress.IPv4Address) -> str:
+    return f"parse_ipv4({col}) between (parse_ipv4({syntax.quote(str(first))}) .. parse_ipv4({syntax.quote(str(last))}))"
 
 
 def _v6(col: str, net: ipaddress.IPv6Network) -> str:
