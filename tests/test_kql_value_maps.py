@@ -59,6 +59,12 @@ def test_a_value_in_another_letter_case_is_outside_the_stated_mapping(profile, c
     if raw is not None:
         category = "any"
     text = f'{category} where {field} : "{key}"'  # `:` is case-insensitive in EQL
+    # a table holding only the events whose field its facts name (imAuthentication: event.action
+    # ssh_login) is read for a condition requiring it: the rule and the events name it too
+    pinned = next(((t.rows_need, t.facts[t.rows_need][0]) for t in load_profile(profile).tables.values()
+                   if t.category == category and t.rows_need and not t.chosen_by and t.rows_need in t.facts), None)
+    if pinned is not None:
+        text += f' and {pinned[0]} == "{pinned[1]}"'
     rule = Rule(query=parse_query(text), query_text=text, name="value map case", index=raw.sources if raw else ())
     tr = TARGET.compile(rule, profile=profile)
     assert tr.output is not None, tr.notes
@@ -66,6 +72,13 @@ def test_a_value_in_another_letter_case_is_outside_the_stated_mapping(profile, c
     odd = key.upper() if key.upper() != key else key.lower()
     events = [_event("listed", category, field, key), _event("other-case", category, field, odd),
               _event("unlisted", category, field, "eqlc-unlisted")]
+    if pinned is not None:
+        for e in events:
+            node = e
+            *parents, last = split_path(pinned[0])
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[last] = pinned[1]
     out = TARGET.outside_assumptions(rule, tr, events, profile=profile)
     assert set(out) == {"other-case"} and "spelled otherwise than the value map's" in out["other-case"], out
     m = matcher(rule)
