@@ -835,17 +835,59 @@ class Emitter:
             if typ != "string":
                 raise Refused("substring() of a non-string")
             bounds = e.args[1:]
-            if not all(isinstance(b, ir.Number) and isinstance(b.value, int) and b.value >= 0 for b in bounds):
-                raise Refused("substring() with negative or computed offsets is not translated")
-            start = bounds[0].value  # type: ignore[union-attr]
+            if not (isinstance(bounds[0], ir.Number) and isinstance(bounds[0].value, int) and bounds[0].value >= 0):
+                raise Refused("substring() with a negative or computed start offset is not translated")
+            start = bounds[0].value
             if len(bounds) == 1:
                 return f"substring({t}, {start})", "string"
-            end = bounds[1].value  # type: ignore[union-attr]
-            return f"substring({t}, {start}, {max(0, end - start)})", "string"
+            end = bounds[1]
+            if isinstance(end, ir.Number) and isinstance(end.value, int) and end.value >= 0:
+                return f"substring({t}, {start}, {max(0, end.value - start)})", "string"
+            return self.substring_to(t, start, end, used), "string"
         raise Refused(f"function {e.name}() has no exact Kusto translation in eqlc")
+
+    def substring_to(self, text: str, start: int, end: ir.Expr, used: dict) -> str:
+        """``substring(s, start, end)`` with a negative or computed ``end``, as EQL runs it.
+
+        EQL's substring is Python's slice ``s[start:end]``: a negative end counts from the end of
+        the string (``end + len``, at least 0), an end past the string is its length. Kusto's
+        ``substring`` takes a length instead, so the end is resolved first, with ``strlen`` counting
+        code points as ``len`` does (Kusto strlen reference: "This function counts Unicode code
+        points"). Only integer ends built from literals, ``length()``, ``+`` and ``-`` are read: a
+        fractional end is no slice bound in EQL. The script's presence guards already require every
+        field it reads, so the end is never null here.
+        """
+        if not _integer_valued(end):
+            raise Refused("substring() with an end offset that is not an integer expression is not translated")
+        size = f"strlen({text})"
+        if isinstance(end, ir.Number):
+            stop = f"max_of({size} - {-end.value}, 0)"  # a literal end here is negative
+        else:
+            et, typ = self.value(end, used)
+            if typ != "number":
+                raise Refused("substring() end offset of a non-number")
+            stop = f"iff({et} < 0, max_of({size} + {et}, 0), min_of({et}, {size}))"
+        return f"substring({text}, {start}, max_of({stop} - {start}, 0))"
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+def _integer_valued(e: ir.Expr) -> bool:
+    """True for integer expressions of literals, ``length()``, ``+``, ``-`` and unary minus."""
+    if isinstance(e, ir.Number):
+        return isinstance(e.value, int)
+    if isinstance(e, ir.Negate):
+        return _integer_valued(e.expr)
+    if isinstance(e, ir.Arithmetic):
+        return e.op in (ir.ArithOp.ADD, ir.ArithOp.SUB) and _integer_valued(e.left) and _integer_valued(e.right)
+    if isinstance(e, ir.FunctionCall):
+        name = e.name.lower()
+        if name == "length":
+            return True
+        if name in ("add", "subtract"):
+            return all(_integer_valued(a) for a in e.args)
+    return False
+
+
 def conj(items: list[Cond]) -> Cond:
     out: list[str] = []
     for c in items:
