@@ -57,7 +57,7 @@ from .emit import Fact, eq_fold, literal_values, leaf_field
 from .entity import scattered, unpaired
 from .scan import SequencePlan, run_scan
 from .hives import Respelt
-from .profile import ANY_CATEGORY, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
+from .profile import ANY_CATEGORY, KV_PAIR, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
 from .raw_tables import event_data_xml, event_id_column, fill_event_data, keyword_number_breaks, without_raw, xml_field
 
 ID_COLUMN = "__eqlc_id"
@@ -446,6 +446,7 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
     mapped: dict[str, list[tuple[str, ...]]] = {}
     docs: dict[str, dict] = {}  # JSON columns built from json_path fields (CloudAuditEvents.RawEventData)
     objects: dict[str, dict] = {}
+    pairs: dict[str, list[str]] = {}  # key=value columns built from kv_path fields (AdditionalExtensions)
     for fm in t.fields.values():
         if fm.json_path:
             why = _put_json(docs, fm, values(event, split_path(fm.field)))
@@ -453,6 +454,11 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
                 problems[fm.json_path.split(".")[0]] = f"outside the stated assumption on {fm.field}: {why}"
             continue
         if fm.one_to_one:  # its column is the other field's (agent.id: DeviceId, filled from host.id)
+            continue
+        if fm.kv_path:  # a key=value pair of a text column (CommonSecurityLog.AdditionalExtensions)
+            why = _put_kv_value(pairs, fm, values(event, split_path(fm.field)))
+            if why:
+                problems[fm.kv_path[0]] = f"outside the stated assumption on {fm.field}: {why}"
             continue
         if fm.object_path:  # a value inside a JSON object column (AKSAudit.ObjectRef["resource"])
             vals = values(event, split_path(fm.field))
@@ -489,6 +495,9 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         if fm.is_array:
             row[fm.column] = json.dumps([v for v in vals])  # type: ignore[index]
             continue
+        if fm.cef_text and (why := _cef_text_breaks(fm, vals)):
+            problems[fm.column or fm.field] = f"outside the stated assumption on {fm.field}: {why}"
+            continue
         ok, val = _scalar(fm, vals, fm.type)
         if ok and fm.keyword_number and (why := keyword_number_breaks(fm, vals)):
             ok, val = False, why
@@ -511,6 +520,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         row[col] = json.dumps(doc, separators=(",", ":"))
     for col, obj in objects.items():
         row[col] = json.dumps(obj)
+    for col, kvs in pairs.items():
+        row[col] = KV_PAIR.join(kvs)
     for col, value in t.where.items():  # the table's filter column: every row the profile reads has it
         row[col] = value
     if t.xml is not None:  # SecurityEvent.EventData: the event's other data as event XML
@@ -588,6 +599,35 @@ def _put_json(docs: dict[str, dict], fm: FieldMap, vals: list) -> Optional[str]:
         if not isinstance(node, dict):
             return f"the record's {'.'.join(keys)} lies under a value another field sets"
     node[keys[-1]] = value
+    return None
+
+
+# Characters a FortiGate value cannot hold for its CEF pair to read back as Elastic's field: the
+# pair separator of AdditionalExtensions, what CEF escapes ("=" and "\\") or removes (quotes:
+# Fortinet, "FortiOS to CEF log field mapping guidelines"), and what Elastic's pipeline strips (the
+# control characters, gsub [\u0000-\u001F\u007F]) or trims (surrounding spaces).
+_KV_UNSAFE = re.compile(r'[;=\\"\x00-\x1f\x7f]|^\s|\s$')
+
+
+def _cef_text_breaks(fm: FieldMap, vals: list) -> Optional[str]:
+    """Why the ECS values cannot be one CEF extension value that reads back as Elastic has it."""
+    if not vals:
+        return None
+    if len(vals) > 1 or not isinstance(vals[0], str):
+        return f"{fm.field} {vals!r} is not one string, as a CEF extension value is"
+    if _KV_UNSAFE.search(vals[0]):
+        return (f"{fm.field} {vals[0]!r} holds a character CEF escapes or removes, the pair separator "
+                f"{KV_PAIR!r}, a control character or surrounding space")
+    return None
+
+
+def _put_kv_value(pairs: dict[str, list[str]], fm: FieldMap, vals: list) -> Optional[str]:
+    """Append ``key=value`` for an ECS field read from a key=value column, or say why the event
+    cannot be such a row: several values, or a value the CEF pair does not carry as Elastic has it."""
+    why = _cef_text_breaks(fm, vals)
+    if why or not vals:
+        return why
+    pairs.setdefault(fm.kv_path[0], []).append(f"{fm.kv_path[1]}={vals[0]}")
     return None
 
 
