@@ -58,7 +58,7 @@ from .entity import scattered, unpaired
 from .scan import SequencePlan, run_scan
 from .hives import Respelt
 from .profile import ANY_CATEGORY, KV_PAIR, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
-from .raw_tables import event_data_xml, event_id_column, fill_event_data, keyword_number_breaks, without_raw, xml_field
+from .raw_tables import event_data_xml, event_id_column, fill_event_data, fill_words, keyword_number_breaks, without_raw, xml_field
 
 ID_COLUMN = "__eqlc_id"
 SQL_TYPES = {"string": "VARCHAR", "long": "BIGINT", "int": "BIGINT", "real": "DOUBLE", "datetime": "TIMESTAMP",
@@ -447,6 +447,7 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
     docs: dict[str, dict] = {}  # JSON columns built from json_path fields (CloudAuditEvents.RawEventData)
     objects: dict[str, dict] = {}
     pairs: dict[str, list[str]] = {}  # key=value columns built from kv_path fields (AdditionalExtensions)
+    words: list[FieldMap] = []  # words_of fields (SecurityEvent.PrivilegeList)
     for fm in t.fields.values():
         if fm.json_path:
             why = _put_json(docs, fm, values(event, split_path(fm.field)))
@@ -454,6 +455,9 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
                 problems[fm.json_path.split(".")[0]] = f"outside the stated assumption on {fm.field}: {why}"
             continue
         if fm.one_to_one:  # its column is the other field's (agent.id: DeviceId, filled from host.id)
+            continue
+        if fm.words_of:  # a list split from a text column (SecurityEvent.PrivilegeList): written as
+            words.append(fm)  # words once the row's event id is known (below)
             continue
         if fm.kv_path:  # a key=value pair of a text column (CommonSecurityLog.AdditionalExtensions)
             why = _put_kv_value(pairs, fm, values(event, split_path(fm.field)))
@@ -548,6 +552,12 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
                 return row, f"value-mapped fields give {column} one of {common}, another field {have!r}", contributions, problems
             continue
         row[column] = int(common[0]) if cols.get(column) in ("int", "long") else common[0]
+    for fm in words:
+        text, why = fill_words(fm, event, row.get("EventID"))
+        if why:
+            problems[fm.words_of[0]] = f"outside the stated assumption on {fm.field}: {why}"
+        else:
+            row[fm.words_of[0]] = text
     return row, None, contributions, problems
 
 

@@ -180,7 +180,8 @@ class Emitter:
             d = Derived(fm.field, source, count=fm.argc_of is not None)
             if d not in self.derived:
                 self.derived.append(d)
-        elif (fm.expr or fm.value_when) and fm.field not in self.computed and not (fm.object_path and fm.is_array):
+        elif (fm.expr or fm.value_when) and fm.field not in self.computed and not (fm.object_path and fm.is_array) \
+                and not fm.words_of:  # words_of: the adapter writes the column from the words (raw_tables.fill_words)
             self.computed.append(fm.field)
         if fm.ip_text:  # an ip field compared as a column's text (sentinel.yaml source.ip)
             self.notes.assume(raw_tables.ip_text_note(fm))
@@ -310,6 +311,9 @@ class Emitter:
             return self.predicate_mapped(e, fm)
         if fm.argv_of:
             return self.argv_leaf(e, fm)
+        if fm.words_of:
+            self.notes.assume(raw_tables.words_note(fm))
+            return raw_tables.words_leaf(e, fm)
         if fm.lookup is not None and fm.key:
             s = certificates.Signed(e, f.name, self.table.name)
             if s not in self.signed:
@@ -732,7 +736,7 @@ class Emitter:
         for fm in used.values():
             if fm.lookup is not None and fm.key:
                 raise Refused(f"{fm.field} ({fm.text}, looked up by the file's hash) inside a function or arithmetic is not translated")
-            if fm.is_array or fm.values is not None or fm.argv_of or fm.value_when is not None:
+            if fm.is_array or fm.values is not None or fm.argv_of or fm.value_when is not None or fm.words_of:
                 raise Refused(f"{fm.field} ({fm.text}) inside a function or arithmetic is not translated")
             if fm.is_string:
                 self.note_empty(fm)

@@ -35,7 +35,7 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "event_ids": None, "event_ids_unread": None, "ip_text": None,
                 "java_map": None, "json_path": None, "one_to_one": None,
                 "object_path": None, "value_when": {ANY: None}, "kv_path": None,
-                "cef_text": None}
+                "cef_text": None, "words_of": {"column": None, "ids": None}}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
@@ -149,6 +149,10 @@ class FieldMap:
     # the column holds a CEF extension value (CommonSecurityLog.DeviceAction from act): the fixture
     # adapter sets apart values that CEF escapes or removes, as it does for ``kv_path`` fields
     cef_text: bool = False
+    # a keyword list the source splits from a text column for some event ids, as (column, ids):
+    # SecurityEvent's PrivilegeList, which Elastic's System integration splits on Java's \s+ for
+    # 4672-4674 and 4741-4743 and keeps whole for the other ids (raw_tables.words_leaf, kqlfort)
+    words_of: tuple = ()
     # a keyword (list) field the source derives from other columns, as one Kusto predicate per
     # value it can hold (GitHub's event.type from the action's words): a literal test reads the
     # listed values' predicates, an unlisted value is one the source never sets (kqlraw)
@@ -375,6 +379,11 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
                             object_path=path)
         return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=f"tostring({value})",
                         columns=(path[0],), object_path=path)
+    if spec.get("words_of"):
+        w = spec["words_of"]
+        col, ids = str(w["column"]), tuple(int(i) for i in w.get("ids") or ())
+        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=_ident(col),
+                        columns=("EventID", col), words_of=(col, ids))
     if spec.get("kv_path"):
         path = tuple(str(x) for x in spec["kv_path"])
         if len(path) != 2 or not re.fullmatch(r"\w+", path[1]):

@@ -498,3 +498,66 @@ def extended(em: Any, fm: FieldMap) -> FieldMap:
     if line not in em.prep:
         em.prep.append(line)
     return dataclasses.replace(fm, expr=alias)
+
+
+# ---- keyword lists split from a text column for some event ids (kqlfort) ----------------------
+# SecurityEvent's PrivilegeList holds the event's text ("SeBackupPrivilege\r\n\t\t\tSeRestorePrivilege"
+# as Windows writes it). Elastic's System integration splits it into a list for 4672, 4673, 4674,
+# 4741, 4742 and 4743 (standard.yml, 057f555: the split processor, separator "\\s+", which is Java's
+# String.split: \s is [ \t\n\x0B\f\r], trailing empty strings dropped) and leaves it one string for
+# the other ids. An element of the list is a maximal run of non-whitespace characters, so "some
+# element equals L" (L non-empty, without whitespace) is a regex match of L between whitespace or
+# the text's ends; on the other ids the one value is the whole text.
+JAVA_SPACE = r"[ \t\n\x0B\f\r]"
+
+
+def words_leaf(e: ir.Expr, fm: FieldMap) -> str:
+    """A leaf on a ``words_of`` field: equality, ``in`` and ``:`` with literals, and null."""
+    from . import syntax
+    from .emit import literal_values
+
+    col, ids = fm.words_of
+    if isinstance(e, ir.IsNull):
+        return f"isempty({col})"
+    lits, ci = literal_values(e)
+    if lits is None:
+        raise Refused(f"{fm.field} is a list Elastic splits from {col} per event id: only equality, in and ':' "
+                      f"with literal values are translated on it")
+    split_ids = ", ".join(str(i) for i in ids)
+    parts = []
+    for lit in dict.fromkeys(lits):
+        if lit == "" or re.search(JAVA_SPACE, lit):
+            raise Refused(f"{fm.field} value {lit!r} is empty or holds whitespace: no element of the list "
+                          f"Elastic splits from {col} on whitespace is")
+        word = syntax.quote_regex(f"(^|{JAVA_SPACE}){syntax.literal_regex(lit, ci)}({JAVA_SPACE}|$)")
+        whole = f"{col} {'=~' if ci else '=='} {syntax.quote(lit)}"
+        parts.append(f"(EventID in ({split_ids}) and {col} matches regex {word}) or "
+                     f"(EventID !in ({split_ids}) and {whole})")
+    return "(" + " or ".join(parts) + ")"
+
+
+def words_note(fm: FieldMap) -> str:
+    col, ids = fm.words_of
+    return (f"{fm.field} is read from {col}, split into words on whitespace for event ids "
+            f"{', '.join(str(i) for i in ids)} as Elastic's System integration splits it (other ids: the "
+            f"whole text): assumes {col} holds the event's text with no leading whitespace (Java's split "
+            f"would make an empty first element of it)")
+
+
+def fill_words(fm: FieldMap, event: dict, event_id: Any) -> tuple[Optional[str], Optional[str]]:
+    """(column text, None) for an ECS event's ``words_of`` field on a row of ``event_id``, or (None,
+    why the event cannot be such a row): the words joined by a space for the split ids, the one
+    value for the others."""
+    col, ids = fm.words_of
+    vals = values(event, split_path(fm.field))
+    if not vals:
+        return "", None
+    split = event_id in ids
+    if not split:
+        if len(vals) > 1 or not isinstance(vals[0], str):
+            return None, f"{fm.field} {vals!r} is not one string, as Elastic keeps {col} for event ids other than {sorted(ids)}"
+        return vals[0], None
+    if any(not isinstance(v, str) or v == "" or re.search(JAVA_SPACE, v) for v in vals):
+        return None, (f"{fm.field} {vals!r} holds an empty word or one with whitespace, which splitting "
+                      f"{col} on whitespace does not give")
+    return " ".join(vals), None
