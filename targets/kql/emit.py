@@ -314,6 +314,8 @@ class Emitter:
         if fm.words_of:
             self.notes.assume(raw_tables.words_note(fm))
             return raw_tables.words_leaf(e, fm)
+        if fm.java_long:
+            return raw_tables.java_long_leaf(e, fm)
         if fm.lookup is not None and fm.key:
             s = certificates.Signed(e, f.name, self.table.name)
             if s not in self.signed:
@@ -736,7 +738,8 @@ class Emitter:
         for fm in used.values():
             if fm.lookup is not None and fm.key:
                 raise Refused(f"{fm.field} ({fm.text}, looked up by the file's hash) inside a function or arithmetic is not translated")
-            if fm.is_array or fm.values is not None or fm.argv_of or fm.value_when is not None or fm.words_of:
+            if fm.is_array or fm.values is not None or fm.argv_of or fm.value_when is not None or fm.words_of \
+                    or fm.java_long:
                 raise Refused(f"{fm.field} ({fm.text}) inside a function or arithmetic is not translated")
             if fm.is_string:
                 self.note_empty(fm)

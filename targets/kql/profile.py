@@ -35,7 +35,8 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "event_ids": None, "event_ids_unread": None, "ip_text": None,
                 "java_map": None, "json_path": None, "one_to_one": None,
                 "object_path": None, "value_when": {ANY: None}, "kv_path": None,
-                "cef_text": None, "words_of": {"column": None, "ids": None}}
+                "cef_text": None, "words_of": {"column": None, "ids": None},
+                "java_long": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
@@ -153,6 +154,10 @@ class FieldMap:
     # SecurityEvent's PrivilegeList, which Elastic's System integration splits on Java's \s+ for
     # 4672-4674 and 4741-4743 and keeps whole for the other ids (raw_tables.words_leaf, kqlfort)
     words_of: tuple = ()
+    # a long ECS field Elastic sets with Java's Long.decode of a text column (SecurityEvent's
+    # ProcessId "0x1f4" -> process.pid 500): compared with integers by the text's spellings of
+    # them (raw_tables.java_long_leaf, kqlfort)
+    java_long: bool = False
     # a keyword (list) field the source derives from other columns, as one Kusto predicate per
     # value it can hold (GitHub's event.type from the action's words): a literal test reads the
     # listed values' predicates, an unlisted value is one the source never sets (kqlraw)
@@ -408,6 +413,7 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         event_ids_unread=tuple(int(i) for i in spec.get("event_ids_unread") or ()),
         ip_text=bool(spec.get("ip_text")),
         cef_text=bool(spec.get("cef_text")),
+        java_long=bool(spec.get("java_long")),
         java_map=bool(spec.get("java_map")),
         key=spec.get("key") if lookup is not None else None,
     )

@@ -561,3 +561,50 @@ def fill_words(fm: FieldMap, event: dict, event_id: Any) -> tuple[Optional[str],
         return None, (f"{fm.field} {vals!r} holds an empty word or one with whitespace, which splitting "
                       f"{col} on whitespace does not give")
     return " ".join(vals), None
+
+
+# ---- a long Elastic decodes from text with Java's Long.decode (kqlfort) --------------------------
+# Elastic's System integration sets process.pid from the EventData ProcessId with Long.decode
+# (standard.yml 057f555, "Rename Common Auth Fields"): "0x1f4", "0X1F4", "#1f4", "500", "0764"
+# (octal) and a leading sign all decode; Windows writes the id as 0x-prefixed hex ("Process ID
+# [Type = Pointer]: hexadecimal Process ID", MicrosoftDocs windows-itpro-docs event-4624.md).
+# Equality with an integer is a regex over the text's ASCII spellings of it; ordering is refused.
+
+
+def java_long_regex(n: int) -> str:
+    """RE2 for every ASCII text Long.decode reads as ``n``: an optional sign, then 0x/0X/# and hex
+    digits, or 0 and octal digits, or decimal digits without a leading zero."""
+    m = abs(n)
+    sign = "[+-]?" if m == 0 else ("-" if n < 0 else r"\+?")
+    hexd = "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in format(m, "x"))
+    forms = [f"(0[xX]|#)0+" if m == 0 else f"(0[xX]|#)0*{hexd}"]
+    forms.append("0+" if m == 0 else f"0+{format(m, 'o')}")
+    if m:
+        forms.append(str(m))
+    return f"^{sign}(" + "|".join(f"(?:{f})" for f in forms) + ")$"
+
+
+def java_long_leaf(e: ir.Expr, fm: FieldMap) -> str:
+    """Equality / ``in`` with integers on a ``java_long`` field; null; nothing else."""
+    from . import syntax
+
+    if isinstance(e, ir.IsNull):
+        return f"isempty({fm.text})"
+    if isinstance(e, ir.Compare) and e.op is ir.CompareOp.EQ:
+        lits = [e.right if isinstance(e.left, ir.Field) else e.left]
+    elif isinstance(e, ir.InSet):
+        lits = [v for v in e.values if not isinstance(v, ir.Null)]
+    else:
+        raise Refused(f"{describe_field(fm)}: only equality and in with integers are translated")
+    nums = []
+    for v in lits:
+        if not (isinstance(v, ir.Number) and isinstance(v.value, int)) or isinstance(v.value, bool):
+            raise Refused(f"{describe_field(fm)} compared with {getattr(v, 'value', v)!r}: only integers are translated")
+        nums.append(v.value)
+    if not nums:
+        return "false"
+    return " or ".join(f"{fm.text} matches regex {syntax.quote_regex(java_long_regex(n))}" for n in dict.fromkeys(nums))
+
+
+def describe_field(fm: FieldMap) -> str:
+    return f"{fm.field} is Long.decode of the text {', '.join(fm.columns) or fm.text} holds"
