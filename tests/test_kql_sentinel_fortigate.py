@@ -104,6 +104,7 @@ EVENTS = [
     _ev("space", attr=" accprofile[super_admin]"),
     _ev("na", path="N/A"),
     _ev("action-quote", action='"Add"'),
+    _ev("action-na", action="N/A"),
     # outside: another data set than the table's
     _ev("other-dataset", dataset="fortinet_fortigate.other"),
 ]
@@ -115,7 +116,7 @@ def test_super_admin_rule_runs_on_duckdb_kql_as_the_matcher_decides():
     assert tr.status is Status.ASSUMPTIONS, tr.notes
     assert tr.output.splitlines()[:3] == ["CommonSecurityLog", '| where DeviceVendor == "Fortinet"',
                                           '| where DeviceProduct == "Fortigate"']
-    assert set(out) == {"semicolon", "quote", "equals", "space", "na", "action-quote", "other-dataset"}, out
+    assert set(out) == {"semicolon", "quote", "equals", "space", "na", "action-quote", "action-na", "other-dataset"}, out
     assert got == want == ["match", "match-upper-attr"], (got, want)
 
 
