@@ -132,6 +132,8 @@ def union_tables(profile: Profile, q: ir.EventQuery) -> list[Table]:
     """The tables of an ``any`` query whose condition names several categories: one per category
     it allows. A category no table holds is a refusal (its events could match and are searched
     nowhere), as is a condition that allows every category."""
+    if raw_tables.is_multi(profile):  # routed raw tables (one data set split over several): every one a leg
+        return [t for t in profile.tables.values()]
     allowed = restricted_categories(q.condition)
     if allowed is None:
         raise Refused("`any` query whose condition does not restrict event.category to listed values: events of every "
@@ -164,7 +166,7 @@ def union_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[i
     dropped: list[str] = []
     for table in union_tables(profile, q):
         em = Emitter(profile, table, notes, leg=True)
-        cond = em.condition(q.condition)
+        cond = em.condition(raw_tables.with_category(em, table, q.category, q.condition))
         for fact in em.facts:
             fact.table = table.name
         checks.merge(em.checks)
@@ -231,8 +233,8 @@ def sequence_legs(profile: Profile, seq: ir.Sequence, notes: Notes):
     same stage: scan then sees the rows of every leg as that step's candidates."""
     for i, term in enumerate(seq.terms, start=1):
         q = term.query
-        if (raw_tables.raw_table(profile) is None and q.category is None
-                and category_from_condition(q.condition) is None):
+        if raw_tables.is_multi(profile) or (raw_tables.raw_table(profile) is None and q.category is None
+                                            and category_from_condition(q.condition) is None):
             for table in union_tables(profile, q):
                 yield i, term, table, True
         else:
@@ -249,8 +251,8 @@ def term_refusal(profile: Profile, terms: tuple[ir.SequenceTerm, ...]) -> Option
     for term in terms:
         q = term.query
         try:
-            if (not raw_tables.is_raw(profile) and q.category is None
-                    and category_from_condition(q.condition) is None):
+            if raw_tables.is_multi(profile) or (not raw_tables.is_raw(profile) and q.category is None
+                                                and category_from_condition(q.condition) is None):
                 union_query(profile, q, Notes())
             else:
                 event_query(profile, q, Notes())
@@ -397,8 +399,8 @@ def compile_query(profile: Profile, rule: Rule, notes: Notes) -> tuple[str, Chec
             raise Refused(f"event_category_override={override} in a sequence: the terms' categories are read from another field, which no table mapping states")
         body = with_category_field(body, override)
     if isinstance(body, ir.EventQuery):
-        if (not raw_tables.is_raw(profile) and body.category is None
-                and category_from_condition(body.condition) is None):
+        if raw_tables.is_multi(profile) or (not raw_tables.is_raw(profile) and body.category is None
+                                            and category_from_condition(body.condition) is None):
             return union_query(profile, body, notes, q.pipes)
         text, em, _ = event_query(profile, body, notes, q.pipes)
         return text, em.checks

@@ -126,6 +126,8 @@ def tables_read(profile: Profile, rule: Rule, query: Optional[str] = None) -> li
     ``any`` query over several categories, the tables of its union legs, read from ``query``)."""
     if raw_tables.is_raw(profile):  # one raw table, chosen by the rule's index patterns
         profile = raw_tables.narrow(profile, rule, Notes())
+        if raw_tables.is_multi(profile) and query is not None:  # the routed tables whose legs the query keeps
+            return [t for t in profile.tables if re.search(rf"^(?:let __leg\d+ = |    \()?{t}$", query, re.M)]
         if raw_tables.is_raw(profile):
             return list(profile.tables)
     body = rule.query.body
@@ -166,7 +168,12 @@ def connectors(profile: Profile, tables: list[str], lookups: list[str]) -> list[
         for table in dict.fromkeys(tables + [profile.lookups[n].table for n in lookups]):
             if table not in per_table:
                 raise Refused(f"the {profile.name} profile names no data connector for {table}: no Sentinel deployment is written")
-            out.extend({"connectorId": str(c), "dataTypes": [table]} for c in per_table[table])
+            for c in per_table[table]:  # one entry per connector, with every table it writes (kqlentra)
+                have = next((e for e in out if e["connectorId"] == str(c)), None)
+                if have is None:
+                    out.append({"connectorId": str(c), "dataTypes": [table]})
+                else:
+                    have["dataTypes"].append(table)
         return out
     connector = sentinel_config(profile).get("connector")
     if not connector:
