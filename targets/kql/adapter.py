@@ -737,6 +737,48 @@ def dependents(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[s
             for i, e in enumerate(inside) if (str(e.get("_id", i)) in whole) != (str(e.get("_id", i)) in kept)}
 
 
+def until_ties(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[str, str]:
+    """The events a sequence query with ``until`` takes to be absent (query.until_leg): an until
+    event whose timestamp equals that of another event of its join key that fills a sequence
+    step, and that other event. Elasticsearch orders such concurrent events in no stated way, the
+    query compares timestamps. Decided by the reference matcher's truth of each term's query."""
+    from eqlc import ir as _ir
+
+    body = rule.query.body
+    if not isinstance(body, _ir.Sequence) or body.until is None:
+        return {}
+
+    def holds(term: Any, event: dict) -> bool:
+        q = term.query
+        cond = q.condition if q.category is None else _ir.And((category_leaf_of(q.category), q.condition))
+        return truth(cond, event)
+
+    def key(term: Any, event: dict) -> tuple:
+        return tuple(tuple(values(event, k.path)) if isinstance(k, _ir.Field) else () for k in body.keys(term))
+
+    inside = [(str(e.get("_id", i)), e) for i, e in enumerate(events) if str(e.get("_id", i)) not in outside]
+    stage = {(eid, key(t, e), _timestamp((values(e, ("@timestamp",)) or [None])[0]))
+             for eid, e in inside for t in body.terms if not t.missing and holds(t, e)}
+    out: dict[str, str] = {}
+    for eid, e in inside:
+        if not holds(body.until, e):
+            continue
+        k, ts = key(body.until, e), _timestamp((values(e, ("@timestamp",)) or [None])[0])
+        for sid, sk, sts in stage:
+            if sid != eid and sk == k and sts == ts and ts is not None:
+                why = ("outside the stated assumption on until: an until event has the timestamp of another event of "
+                       "its join key that fills a sequence step")
+                out.setdefault(eid, why)
+                out.setdefault(sid, why)
+    return out
+
+
+def category_leaf_of(category: str) -> Any:
+    from .raw_tables import category_leaf
+
+    return category_leaf(category)
+
+
 def exclusions(translation: Translation, events: list[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:
     """Events the adapter leaves out for this translation, with the reason."""
     return dict(load_for(translation, events, profile, mapping).excluded)

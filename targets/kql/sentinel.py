@@ -257,7 +257,7 @@ def windowed_query(profile: Profile, query: str, window: schedule.Window, lookup
     if lines[0].startswith("let __leg"):
         out: list[str] = []
         for line in lines:
-            m = re.match(r"^(let __leg\d+ = \S+)$", line)
+            m = re.match(r"^(let __(?:leg\d+|until) = \S+)$", line)
             out.append(line)
             if m:
                 out.append(f"    | where {ts} >= ago({lookback})")
@@ -265,6 +265,14 @@ def windowed_query(profile: Profile, query: str, window: schedule.Window, lookup
         text = "\n".join(out)
         final = re.search(r"\| join kind=leftsemi \(__rows \| where __step == (\d+) \| project __key, __match\) on __key, __match",
                           text)
+        until = re.search(r"let __done = __rows \| where __step == (\d+) \|", text)
+        cut = "| join kind=leftsemi (__done | join kind=leftanti (__cut) on __key, __match | project __key, __match) on __key, __match"
+        if final is None and until is not None and cut in text:  # with until (query.until_leg): the same freshness
+            n = until.group(1)
+            return text.replace(cut, (
+                f"| join kind=leftsemi (__rows | summarize __done = max(__step), __last = max(__ingested) by __key, __match "
+                f"| where __done == {n} and __last > ago({freq}) | join kind=leftanti (__cut) on __key, __match "
+                f"| project __key, __match) on __key, __match")), period
         if final is None or len(out) == len(lines):
             raise ValueError("sequence query not in the shape query.py writes")
         n = final.group(1)
