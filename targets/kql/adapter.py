@@ -58,7 +58,7 @@ from .entity import scattered, unpaired
 from .scan import SequencePlan, run_scan
 from .hives import Respelt
 from .profile import ANY_CATEGORY, KV_PAIR, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
-from .raw_tables import event_data_xml, event_id_column, fill_event_data, fill_words, keyword_number_breaks, without_raw, xml_field
+from .raw_tables import event_data_xml, event_id_column, fill_event_data, fill_words, keyword_number_breaks, routes, without_raw, xml_field
 
 ID_COLUMN = "__eqlc_id"
 SQL_TYPES = {"string": "VARCHAR", "long": "BIGINT", "int": "BIGINT", "real": "DOUBLE", "datetime": "TIMESTAMP",
@@ -101,6 +101,8 @@ def _lands(t: Table, cats: list[str], event: dict) -> bool:
     holding only the events with a value in one field (CloudProcessEvents: ``rows_need``
     container.id, the processes of containers), a non-empty value there."""
     if t.category not in cats and t.category != ANY_CATEGORY:
+        return False
+    if t.route and not routes(t, event):  # routed raw tables: the table its route fields name
         return False
     if t.rows_need:
         return any(v not in (None, "") for v in values(event, split_path(t.rows_need)))
@@ -210,6 +212,7 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
     devices = _device_ids(profile, events, [f for f in keyed if any((fm := t.fields.get(f)) is not None and fm.one_to_one
                                                                     for t in profile.tables.values())])
     lookup_rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in profile.lookups}
+    routed = [t for t in profile.tables.values() if t.route]
     for t in profile.tables.values():
         cols = dict(profile.columns_of(t))
         cols[ID_COLUMN] = "string"
@@ -223,6 +226,11 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         # a fact is about one table's rows (a union leg, a sequence reading several tables): events
         # that land in no table of it are not its rows
         landed = {t.name for t in profile.tables.values() if _lands(t, cats, event)}
+        if not landed and routed:
+            out.excluded[eid] = (f"outside the stated source mapping: the event is a row of none of "
+                                 f"{', '.join(t.name for t in routed)} (its {', '.join(dict.fromkeys(f for t in routed for f in t.route))} "
+                                 f"is none of the values those tables hold)")
+            continue
         failed = next((f for f in facts if (not f.table or f.table in landed) and _fact_holds(f, event) != f.value
                        and (f.when is None or truth(f.when, event))), None)
         if failed is not None:
@@ -448,6 +456,7 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
     objects: dict[str, dict] = {}
     pairs: dict[str, list[str]] = {}  # key=value columns built from kv_path fields (AdditionalExtensions)
     words: list[FieldMap] = []  # words_of fields (SecurityEvent.PrivilegeList)
+    filled: dict[str, tuple[str, Any]] = {}  # column -> (ECS field, value) a plain field wrote
     for fm in t.fields.values():
         if fm.json_path:
             why = _put_json(docs, fm, values(event, split_path(fm.field)))
@@ -526,6 +535,18 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             except NotRendered as e:
                 problems[fm.column or fm.field] = f"outside the stated assumption on {fm.field}: {e}"
                 continue
+        # two ECS fields one column holds (AuditLogs.OperationName: event.action and
+        # azure.auditlogs.operation_name, which Elastic's pipeline copies from one record field): a
+        # missing one leaves the other's value, two different values are no row of the table
+        prev = filled.get(fm.column or "")
+        if prev is not None and val in ("", None):
+            continue
+        if prev is not None and prev[1] != val:
+            problems[fm.column or fm.field] = (f"outside the stated mapping: {prev[0]} and {fm.field} are both "
+                                               f"{fm.column}, but they differ ({prev[1]!r}, {val!r})")
+            continue
+        if val not in ("", None):
+            filled[fm.column or ""] = (fm.field, val)
         row[fm.column] = val  # type: ignore[index]
     for col, doc in docs.items():
         row[col] = json.dumps(doc, separators=(",", ":"))
@@ -771,6 +792,48 @@ def dependents(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[s
     return {str(e.get("_id", i)): ("outside the stated assumptions through another event: without the events outside them "
                                    "the rule " + ("no longer selects" if str(e.get("_id", i)) in whole else "selects") + " this one")
             for i, e in enumerate(inside) if (str(e.get("_id", i)) in whole) != (str(e.get("_id", i)) in kept)}
+
+
+def until_ties(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[str, str]:
+    """The events a sequence query with ``until`` takes to be absent (query.until_leg): an until
+    event whose timestamp equals that of another event of its join key that fills a sequence
+    step, and that other event. Elasticsearch orders such concurrent events in no stated way, the
+    query compares timestamps. Decided by the reference matcher's truth of each term's query."""
+    from eqlc import ir as _ir
+
+    body = rule.query.body
+    if not isinstance(body, _ir.Sequence) or body.until is None:
+        return {}
+
+    def holds(term: Any, event: dict) -> bool:
+        q = term.query
+        cond = q.condition if q.category is None else _ir.And((category_leaf_of(q.category), q.condition))
+        return truth(cond, event)
+
+    def key(term: Any, event: dict) -> tuple:
+        return tuple(tuple(values(event, k.path)) if isinstance(k, _ir.Field) else () for k in body.keys(term))
+
+    inside = [(str(e.get("_id", i)), e) for i, e in enumerate(events) if str(e.get("_id", i)) not in outside]
+    stage = {(eid, key(t, e), _timestamp((values(e, ("@timestamp",)) or [None])[0]))
+             for eid, e in inside for t in body.terms if not t.missing and holds(t, e)}
+    out: dict[str, str] = {}
+    for eid, e in inside:
+        if not holds(body.until, e):
+            continue
+        k, ts = key(body.until, e), _timestamp((values(e, ("@timestamp",)) or [None])[0])
+        for sid, sk, sts in stage:
+            if sid != eid and sk == k and sts == ts and ts is not None:
+                why = ("outside the stated assumption on until: an until event has the timestamp of another event of "
+                       "its join key that fills a sequence step")
+                out.setdefault(eid, why)
+                out.setdefault(sid, why)
+    return out
+
+
+def category_leaf_of(category: str) -> Any:
+    from .raw_tables import category_leaf
+
+    return category_leaf(category)
 
 
 def exclusions(translation: Translation, events: list[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:

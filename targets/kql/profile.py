@@ -37,7 +37,7 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "object_path": None, "value_when": {ANY: None}, "kv_path": None,
                 "cef_text": None, "words_of": {"column": None, "ids": None},
                 "java_long": None}
-_TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
+_TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None, "route": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
           "where": {ANY: None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
@@ -224,6 +224,11 @@ class Table:
     # type Windows; the bare name, type Simple, without a domain); the profile reads the two ECS
     # fields back through `expr` entries (sentinel-asim.yaml)
     username: Optional["UsernameColumn"] = None
+    # Fact fields that route an event of the table's sources to it (raw tables sharing an index
+    # pattern: Elastic's identity_protection data stream holds the records Sentinel splits into
+    # AADRiskyUsers and AADUserRiskEvents, by the record's category): an event is a row of the
+    # table when each of these fields has one of the table's fact values (raw_tables.routes).
+    route: tuple[str, ...] = ()
 
     @functools.cached_property
     def field_sets(self) -> frozenset[str]:
@@ -477,7 +482,8 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                               absent={str(k): " ".join(str(v).split()) for k, v in (tspec.get("absent") or {}).items() if v},
                               username=UsernameColumn(str(tspec["username"]["column"]), str(tspec["username"]["type_column"]),
                                                       tspec["username"].get("only_type"))
-                              if tspec.get("username") else None)
+                              if tspec.get("username") else None,
+                              route=tuple(str(x) for x in tspec.get("route") or ()))
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),

@@ -80,6 +80,13 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
         raise Refused(f"the rule names no index pattern: the {profile.name} profile picks its raw table by the rule's data source")
     found = [t for t in profile.tables.values() if t.category == ANY_CATEGORY
              and all(p in t.sources or p in t.shared_sources for p in index) and any(p in t.sources for p in index)]
+    multi = _routed(profile, index)
+    if multi:
+        for t in multi:
+            if t.source_note:
+                notes.assume(t.source_note)
+        return dataclasses.replace(profile, tables={t.name: t for t in multi},
+                                   category_field=rule.event_category_override or "event.category")
     if len(found) > 1:
         raise Refused(f"the rule's index patterns fit several {profile.name} tables: {', '.join(index)} "
                       f"({', '.join(t.name for t in found)})")
@@ -93,6 +100,39 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
     if extra:
         t = dataclasses.replace(t, fields={**t.fields, **extra})
     return dataclasses.replace(profile, tables={t.name: t}, category_field=rule.event_category_override or "event.category")
+
+
+def _routed(profile: Profile, index: tuple[str, ...]) -> list[Table]:
+    """The raw tables that together hold the data of ``index``'s patterns when Sentinel splits one
+    Elastic data set (or several named by the rule) over several tables, each routed by fact fields
+    (``route``: Elastic's azure identity_protection data stream holds the RiskyUsers and
+    UserRiskEvents records, AADRiskyUsers and AADUserRiskEvents in Sentinel). Every raw table listing
+    one of the patterns as its own must declare a route, and every pattern must be some such table's
+    (own or shared); otherwise [] (one table, or none, decides as before). A rule then reads each
+    table as a union leg (targets/kql/query.py), and the fixture adapter puts an event in the table
+    its route fields name (adapter._lands)."""
+    own = [t for t in profile.tables.values() if t.category == ANY_CATEGORY and any(p in t.sources for p in index)]
+    if len(own) < 2 or not all(t.route for t in own):
+        return []
+    if not all(any(p in t.sources or p in t.shared_sources for t in own) for p in index):
+        return []
+    return own
+
+
+def is_multi(profile: Profile) -> bool:
+    """Whether a narrowed raw profile reads several routed tables (:func:`_routed`)."""
+    return sum(1 for t in profile.tables.values() if t.category == ANY_CATEGORY) > 1 and all(
+        t.route for t in profile.tables.values() if t.category == ANY_CATEGORY)
+
+
+def routes(t: Table, event: dict) -> bool:
+    """Whether ``event`` is a row of routed raw table ``t``: each route field has one of the table's
+    fact values (exact, as Elastic's pipelines write them)."""
+    for name in t.route:
+        have = [v for v in values(event, split_path(name)) if isinstance(v, str)]
+        if not any(v in t.facts.get(name, ()) for v in have):
+            return False
+    return True
 
 
 def _why_no_table(profile: Profile, index: tuple[str, ...]) -> str:
