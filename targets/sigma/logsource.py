@@ -216,9 +216,14 @@ def _codes(q: _Query, ls: LogSource, mapping: Mapping) -> Optional[set[str]]:
             for s in specs:
                 if s.ecs == name and s.value_map is not None:
                     vals = _exact_values(c)
-                    if vals is None or getattr(c, "case_insensitive", False):
+                    if vals is None:
                         continue
                     vmap = s.value_map
+                    if getattr(c, "case_insensitive", False):
+                        # `:` folds case: every mapped value equal to one of them but for case (the map
+                        # writes each id's one action, so this is the ids whose action the test accepts)
+                        low = {v.lower() for v in vals}
+                        return {str(i) for k, ids in vmap.items() if k.lower() in low for i in ids}
                     return {str(i) for v in vals for i in vmap.get(v, ())}
     return None
 

@@ -1,0 +1,57 @@
+"""Sigma gaps of issue 14 closed by the `sigrest3` pass (the method of tests/test_sigma_sources.py:
+compile, run through pySigma's sqlite backend, compare with the Python matcher; differences only on
+events the translation's own checks set apart)."""
+
+from __future__ import annotations
+
+from eqlc.result import Status
+from eqlc.targets.sigma import TARGET
+from tests.test_sigma_sources import agree, docs, ev, rule
+
+WIN_SEC = dict(host__os__type="windows", data_stream__dataset="system.security",
+               event__provider="Microsoft-Windows-Security-Auditing")
+
+
+# ---- 4703: the task category Windows renders as event.action -----------------------------------
+
+TOKEN = ('any where host.os.type == "windows" and event.provider: "Microsoft-Windows-Security-Auditing" and '
+         'event.action : "Token Right Adjusted Events" and winlog.event_data.EnabledPrivilegeList : "SeDebugPrivilege" and '
+         'not winlog.event_data.SubjectUserSid : ("S-1-5-18", "S-1-5-19") and '
+         'not winlog.event_data.ProcessName : ("?:\\\\Program Files\\\\*", "?:\\\\Windows\\\\System32\\\\lsass.exe")')
+
+
+def _token(i, code="4703", action="Token Right Adjusted Events", privs="SeDebugPrivilege", sid="S-1-5-21-1-2-3-1001",
+           exe="C:\\Users\\a\\x.exe"):
+    return ev(i, event__code=code, event__action=action, winlog__event_data__EnabledPrivilegeList=privs,
+              winlog__event_data__SubjectUserSid=sid, winlog__event_data__ProcessName=exe, **WIN_SEC)
+
+
+def test_token_right_adjusted_events_is_event_id_4703():
+    """4703 is in neither standard.yml's categorization table nor winlogbeat-security.js's handlers, so
+    event.action is the task name the event log input sets ("Token Right Adjusted Events", task 13317,
+    whose only event is 4703) and EnabledPrivilegeList is the event's text, unsplit. A case-insensitive
+    `:` on the action selects the ids whose mapped action it accepts; a localized task name on a 4703
+    event, or the name on another id, is set apart by the stated check."""
+    r = rule(TOKEN)
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is Status.ASSUMPTIONS, t.notes
+    [d] = docs(t)
+    assert d["logsource"] == {"product": "windows", "service": "security"}
+    assert "EventID: 4703" in t.output and "EnabledPrivilegeList" in t.output
+    events = [_token("match"), _token("lower_action", action="token right adjusted events"),
+              _token("other_priv", privs="SeBackupPrivilege"), _token("system", sid="S-1-5-18"),
+              _token("program_files", exe="C:\\Program Files\\app\\a.exe"),
+              _token("lsass", exe="C:\\Windows\\System32\\lsass.exe"),
+              _token("localized", action="Ereignisse zur Anpassung von Tokenrechten"),
+              _token("other_id", code="4672")]
+    got, want, outside = agree(r, events, profile="cased",
+                               must_agree=["match", "other_priv", "system", "program_files", "lsass"])
+    assert got == {"match", "lower_action", "localized"} and want == {"match", "lower_action", "other_id"}
+    # the pipeline writes the action in the map's spelling: another spelling, a localized name, or the name
+    # on another id is an event whose event.action and event.code the check finds disagreeing
+    assert {"localized", "other_id"} <= set(outside)
+
+
+def test_a_case_insensitive_action_naming_no_mapped_value_stays_refused():
+    r = rule('any where host.os.type == "windows" and event.action : "No Such Task Category"')
+    assert TARGET.compile(r).status is Status.REFUSED
