@@ -55,3 +55,45 @@ def test_token_right_adjusted_events_is_event_id_4703():
 def test_a_case_insensitive_action_naming_no_mapped_value_stays_refused():
     r = rule('any where host.os.type == "windows" and event.action : "No Such Task Category"')
     assert TARGET.compile(r).status is Status.REFUSED
+
+
+# ---- Sysmon 3's port and host names --------------------------------------------------------------
+
+def _net(i, proto=None, domain=None, **kw):
+    extra = {}
+    if proto is not None:
+        extra["network__protocol"] = proto
+    if domain is not None:
+        extra["destination__domain"] = domain
+    return ev(i, event__category=["network"], event__type=["start"], host__os__type="windows",
+              event__action="Network connection detected (rule: NetworkConnect)",
+              process__executable="C:\\Windows\\System32\\WerFault.exe", process__name="WerFault.exe",
+              network__direction="egress", destination__ip="203.0.113.7", **extra, **kw)
+
+
+def test_network_protocol_and_destination_domain_are_sysmon_port_and_host_names():
+    """winlogbeat-sysmon.js event3 (and Elastic's sysmon_operational pipeline) rename DestinationPortName
+    to network.protocol and DestinationHostname to destination.domain unchanged; a missing name ("-",
+    dropped) is no value on both sides, so `!=` and a null test agree on it."""
+    r = rule('network where host.os.type == "windows" and process.name : "WerFault.exe" and '
+             'network.protocol != "dns" and network.direction : ("outgoing", "egress") and '
+             'not destination.domain : "*.microsoft.com"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is Status.ASSUMPTIONS, t.notes
+    [d] = docs(t)
+    assert d["logsource"] == {"category": "network_connection", "product": "windows"}
+    assert "DestinationPortName" in t.output and "DestinationHostname" in t.output
+    events = [_net("https", "https", "example.org"), _net("dns", "dns", "example.org"),
+              _net("no_name", None, "example.org"), _net("no_host", "https", None),
+              _net("ms", "https", "watson.microsoft.com"), _net("domain53", "domain", "example.org")]
+    got, want, outside = agree(r, events, profile="cased", must_agree=[e["_id"] for e in events])
+    assert "https" in got and "dns" not in got and "ms" not in got and "domain53" in got
+    nulls = rule('network where host.os.type == "windows" and network.protocol == null')
+    got, want, outside = agree(nulls, events, profile="cased", must_agree=[e["_id"] for e in events])
+    assert got == {"no_name"}
+
+
+def test_network_protocol_of_a_linux_connection_stays_unmapped():
+    r = rule('network where host.os.type == "linux" and network.protocol == "http"')
+    t = TARGET.compile(r)
+    assert t.status is Status.REFUSED and "network.protocol" in t.notes[0]
