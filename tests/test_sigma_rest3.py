@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from eqlc.result import Status
 from eqlc.targets.sigma import TARGET
+from eqlc.matcher import matcher
 from tests.test_sigma_sources import agree, docs, ev, rule
 
 WIN_SEC = dict(host__os__type="windows", data_stream__dataset="system.security",
@@ -97,3 +98,30 @@ def test_network_protocol_of_a_linux_connection_stays_unmapped():
     r = rule('network where host.os.type == "linux" and network.protocol == "http"')
     t = TARGET.compile(r)
     assert t.status is Status.REFUSED and "network.protocol" in t.notes[0]
+
+
+def test_network_protocol_falls_back_on_source_port_name():
+    """The pipeline renames SourcePortName to network.protocol when DestinationPortName left it unset
+    (no name, "-", removed first): rows whose raw columns the adapter cannot write from ECS (it writes
+    DestinationPortName) are set directly in the sqlite table pySigma's SQL runs on, and each must be
+    selected as Elasticsearch would select the ECS event the pipeline makes of it."""
+    from eqlc.targets.sigma import engine
+    from eqlc.targets.sigma.mapping import load
+
+    r = rule('network where host.os.type == "windows" and network.protocol != "dns"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is Status.ASSUMPTIONS, t.notes
+    assert "SourcePortName" in t.output
+    # raw (DestinationPortName, SourcePortName) -> the ECS network.protocol the pipeline writes
+    raw = {"dst": ("https", "-"), "dst_dns": ("dns", "http"), "src_dns": ("-", "dns"), "src_http": (None, "http"),
+           "none": ("-", "-"), "both_dns": ("dns", "dns")}
+    ecs = {k: (d if d not in (None, "-") else (s if s not in (None, "-") else None)) for k, (d, s) in raw.items()}
+    events = [_net(k, ecs[k]) for k in raw]
+    m = matcher(r)
+    want = {e["_id"] for e in events if m.match(e)}
+    con, owner = engine.load_table(events, load(None), engine.fields_read(t.output))
+    for rowid, i in owner.items():
+        d, s = raw[i]
+        con.execute('UPDATE logs SET "DestinationPortName" = ?, "SourcePortName" = ? WHERE rowid = ?', (d, s, rowid))
+    got = {owner[row[0]] for sql in engine.to_sql(t.output) for row in con.execute(sql).fetchall()}
+    assert got == want and {"dst", "src_http"} <= got and not {"dst_dns", "src_dns", "both_dns"} & got, (got, want)

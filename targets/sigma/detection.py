@@ -139,6 +139,19 @@ def s_not(child: "SExpr") -> "SExpr":
     return SConst(not child.value) if isinstance(child, SConst) else SNot(child)
 
 
+def _renamed(expr: SExpr, old: str, new: str) -> SExpr:
+    """``expr`` with every item on column ``old`` read on column ``new`` instead."""
+    if isinstance(expr, Item):
+        return Item(new, expr.modifiers, expr.values) if expr.field == old else expr
+    if isinstance(expr, SAnd):
+        return SAnd(tuple(_renamed(c, old, new) for c in expr.children))
+    if isinstance(expr, SOr):
+        return SOr(tuple(_renamed(c, old, new) for c in expr.children))
+    if isinstance(expr, SNot):
+        return SNot(_renamed(expr.child, old, new))
+    return expr
+
+
 class _NoValue(Exception):
     """Raised by :meth:`Converter.spec` for an optional field no Sigma field holds."""
 
@@ -648,7 +661,7 @@ class Converter:
         if foreign is not None:
             return foreign
         try:
-            return self.atom(node)
+            return self.with_fallback(node, self.atom(node))
         except _NoValue as nv:
             # Elasticsearch: a comparison with a field that has no value is false, `== null` true
             # (`not`/`!=` then flip it, as for any missing field)
@@ -660,6 +673,22 @@ class Converter:
                 f"`{eql_text(node)[:120]}`: ?{nv.field.name} reads as having no value here, and the value of "
                 f"{type(node).__name__} on a missing value is not translated"
             ) from None
+
+    def with_fallback(self, node: ir.Expr, out: SExpr) -> SExpr:
+        """``out`` (the atom read on column D) for a field whose producer takes its value from D, or from
+        a second column S when D has none (mapping.yaml ``fallback``): (D has a value and ``out``) or (D has
+        none and ``out`` read on S). Exact for any atom on the one column, a null test included (both
+        without value); the fixture adapter writes D, so S is the second branch's only reader."""
+        from .logsource import fields_of
+
+        fields = fields_of(node)
+        if len(fields) != 1:
+            return out
+        spec = self.ls.field(next(iter(fields)), self.product, self.mapping.separators, self.codes)
+        if spec is None or not spec.fallback or spec.kind != "plain":
+            return out
+        none = Item(spec.sigma, (), (None,) + tuple(SigmaText(a) for a in spec.absent))
+        return s_or((s_and((s_not(none), out)), s_and((none, _renamed(out, spec.sigma, spec.fallback)))))
 
     def foreign_data_source(self, node: ir.Expr) -> Optional[SExpr]:
         """A test naming another data source than the endpoint agents an endpoint log source stands
