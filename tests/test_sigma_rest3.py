@@ -125,3 +125,59 @@ def test_network_protocol_falls_back_on_source_port_name():
         con.execute('UPDATE logs SET "DestinationPortName" = ?, "SourcePortName" = ? WHERE rowid = ?', (d, s, rowid))
     got = {owner[row[0]] for sql in engine.to_sql(t.output) for row in con.execute(sql).fetchall()}
     assert got == want and {"dst", "src_http"} <= got and not {"dst_dns", "src_dns", "both_dns"} & got, (got, want)
+
+
+# ---- a sequence step joined on a Security EventData field ----------------------------------------
+
+SECLOGON = ('sequence by winlog.computer_name with maxspan=1m '
+            '[authentication where host.os.type == "windows" and event.action:"logged-in" and event.outcome == "success" and '
+            'user.id : ("S-1-5-21-*", "S-1-12-1-*") and process.name == "svchost.exe" and '
+            'winlog.event_data.LogonProcessName : "seclogo*" and source.ip == "::1"] by winlog.event_data.TargetLogonId '
+            '[process where host.os.type == "windows" and event.type == "start"] by winlog.event_data.TargetLogonId')
+
+
+def _logon(i, logon_id, ts, host="WS1", **kw):
+    return ev(i, ts=ts, event__code="4624", event__action="logged-in", event__outcome="success",
+              event__category=["authentication"], event__type=["start"], user__id="S-1-5-21-1-2-3-1001",
+              process__name="svchost.exe", process__executable="C:\\Windows\\System32\\svchost.exe", source__ip="::1",
+              winlog__computer_name=host, winlog__event_data__LogonProcessName="seclogo",
+              winlog__event_data__TargetLogonId=logon_id, host__os__type="windows", **kw)
+
+
+def _start(i, logon_id, ts, code="4688", host="WS1", **kw):
+    return ev(i, ts=ts, event__code=code, event__action="created-process", event__outcome="success", event__category=["process"],
+              event__type=["start"], winlog__computer_name=host, winlog__event_data__TargetLogonId=logon_id,
+              process__executable="C:\\Windows\\System32\\cmd.exe", process__name="cmd.exe", host__os__type="windows",
+              **kw)
+
+
+def test_a_step_joined_on_target_logon_id_reads_the_security_process_starts():
+    """`[process where event.type == "start"] by winlog.event_data.TargetLogonId`: TargetLogonId is the
+    Security log's EventData (4688 has it, Sysmon's process starts do not), so the step is the Security
+    log's process starts by its categorization table (4688, and 5024, which carries no such key), stated
+    with a check that sets apart a process start carrying the key under another id."""
+    r = rule(SECLOGON)
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is Status.ASSUMPTIONS, t.notes
+    d = docs(t)
+    assert [x["logsource"] for x in d[:2]] == [{"product": "windows", "service": "security"}] * 2
+    assert "group-by:\n    - Computer\n    - TargetLogonId" in t.output
+    events = [_logon("logon", "0x1a2b", "2026-11-03T10:00:00.000Z"),
+              _start("child", "0x1a2b", "2026-11-03T10:00:05.000Z"),
+              _logon("logon2", "0x9999", "2026-11-03T10:01:00.000Z", host="WS2"),
+              _start("other_session", "0x1234", "2026-11-03T10:01:05.000Z", host="WS2"),
+              _logon("logon3", "0x7777", "2026-11-03T10:02:00.000Z", host="WS3"),
+              _start("sysmon_like", "0x7777", "2026-11-03T10:02:05.000Z", code="1", host="WS3")]
+    got, want, outside = agree(r, events, profile="cased",
+                               must_agree=["logon", "child", "logon2", "other_session"])
+    assert {"logon", "child"} <= got and "other_session" not in got
+    assert "sysmon_like" in outside
+
+
+def test_a_step_whose_keys_an_admitted_log_source_records_is_not_pinned():
+    r = rule('sequence by process.entity_id with maxspan=1m '
+             '[process where host.os.type == "windows" and event.type == "start" and process.name : "a.exe"] '
+             '[network where host.os.type == "windows" and destination.port == 443]')
+    t = TARGET.compile(r)
+    assert t.status is not Status.REFUSED, t.notes
+    assert "EventID" not in t.output and "service: security" not in t.output

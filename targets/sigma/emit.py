@@ -25,7 +25,7 @@ from . import adapter, metadata
 from .assumptions import AssumptionLog
 from .detection import PROFILES, Converter, SConst
 from .layout import layout
-from .logsource import Selection, fields_of, outside_taxonomy, products_to_split, select
+from .logsource import Selection, fields_of, outside_taxonomy, pinned_by_keys, products_to_split, select
 from .split import branches
 from .mapping import Mapping
 from .yamlout import dump_all
@@ -427,7 +427,7 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
                 f"sequence step {i} names several log sources; a Sigma correlation step is one rule (temporal_ordered "
                 f"has no alternatives within a step)"
             )
-        tq = parts[0].query
+        tq = pinned_by_keys(parts[0].query, list(seq.keys(term)), rule, mapping, log)
         products = products_to_split(tq, rule, mapping)
         split = (products[0], (products[0],)) if len(products) == 1 else None
         doc, sel, conv = _detection_doc(rule, tq, mapping, profile, log,
