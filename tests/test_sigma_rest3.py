@@ -181,3 +181,25 @@ def test_a_step_whose_keys_an_admitted_log_source_records_is_not_pinned():
     t = TARGET.compile(r)
     assert t.status is not Status.REFUSED, t.notes
     assert "EventID" not in t.output and "service: security" not in t.output
+
+
+# ---- two fields compared by a string function ----------------------------------------------------
+
+def test_a_string_function_of_two_fields_is_refused_before_any_log_source():
+    """Sigma's `fieldref` compares two fields as equal (or, with `neq`, unequal) only
+    (sigma-appendix-modifiers v2.1.0), so `startsWith~(a, b)` has no Sigma form whatever the log source;
+    it is the reason given even where no log source would admit the query (make_token_local, the O365
+    inbox rule), and it falls in a family classed inexpressible."""
+    from eqlc.targets.sigma.coverage import reason_class, verdict
+
+    for q in ['authentication where host.os.type : "windows" and winlog.event_data.LogonProcessName : "Advapi*" and '
+              'not startswith~(winlog.event_data.SubjectUserSid, winlog.event_data.TargetUserSid)',
+              'web where event.provider == "Exchange" and event.action == "New-InboxRule" and '
+              '(?o365.audit.Parameters.ForwardTo != null and not endsWith~(?o365.audit.Parameters.ForwardTo, user.domain))']:
+        t = TARGET.compile(rule(q))
+        assert t.status is Status.REFUSED and "fieldref" in t.notes[0], t.notes
+        assert verdict(reason_class(t.notes[0])) == "inexpressible"
+    # a literal second argument is still translated
+    t = TARGET.compile(rule('process where host.os.type == "windows" and event.type == "start" and '
+                            'startsWith~(process.name, "cmd")'))
+    assert t.status is not Status.REFUSED, t.notes

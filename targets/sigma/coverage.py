@@ -150,6 +150,10 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     ("gap: a data-source field inside a larger expression (an event.action of another agent)",
      r"is translated only as a top-level positive condition", "gap"),
     ("gap: a Security field recorded per event id, ids not pinned (one rule per id group not built)", r"by different fields for different event ids", "gap"),
+    # sigma-specification sigma-appendix-modifiers.md v2.1.0: no modifier applies a function to a field, and
+    # `fieldref` (the one comparison of two fields) combines with `neq` only, so startsWith/endsWith/
+    # stringContains of two fields (make_token_local, the O365 inbox rule) has no Sigma form; emit.py
+    # refuses those before choosing a log source
     ("function/arithmetic without Sigma equivalent", r"only a field can be compared|has no Sigma equivalent|is translated only with a field and", "inexpressible"),
     ("regex construct outside Sigma's regex subset", r"Sigma regex equivalent", "inexpressible"),
     # Elastic's Sysmon pipeline writes Sysmon 7 image loads as event.category process, action "Image loaded"
