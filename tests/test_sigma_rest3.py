@@ -203,3 +203,34 @@ def test_a_string_function_of_two_fields_is_refused_before_any_log_source():
     t = TARGET.compile(rule('process where host.os.type == "windows" and event.type == "start" and '
                             'startsWith~(process.name, "cmd")'))
     assert t.status is not Status.REFUSED, t.notes
+
+
+# ---- length(field) > n as a regex -----------------------------------------------------------------
+
+def test_length_greater_than_is_a_regex_of_at_least_so_many_characters():
+    """`length(F) > n` is `F|re|s: '^.{n+1,}'` (the {n,m} quantifier is in Sigma's regex flavor); line
+    breaks count as characters (`s`), a missing F is false on both sides, and a character outside the
+    BMP (two UTF-16 units to Elasticsearch, one code point to the regex) is set apart by the check."""
+    r = rule('process where host.os.type == "windows" and event.type == "start" and '
+             'length(process.command_line) > 5 and process.name : "cmd.exe"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is Status.ASSUMPTIONS, t.notes
+    assert "CommandLine|re|s: ^.{6,}" in t.output.replace("'", "")
+    base = dict(event__category=["process"], event__type=["start"], host__os__type="windows",
+                process__executable="C:\\Windows\\System32\\cmd.exe", process__name="cmd.exe")
+    events = [ev("five", process__command_line="abcde", **base), ev("six", process__command_line="abcdef", **base),
+              ev("newlines", process__command_line="a\nb\nc\n", **base), ev("missing", **base),
+              ev("astral", process__command_line="ab\U0001F600cd", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["five", "six", "newlines", "missing"])
+    assert got & {"five", "six", "newlines", "missing"} == {"six", "newlines"}
+    assert "astral" in outside and ("astral" in want) != ("astral" in got)
+    ge = rule('process where host.os.type == "windows" and event.type == "start" and length(process.command_line) >= 5')
+    got, want, outside = agree(ge, events, profile="cased", must_agree=["five", "six", "newlines", "missing"])
+    assert {"five", "six", "newlines"} <= got and "missing" not in got
+
+
+def test_length_compared_otherwise_stays_refused():
+    for cond in ["length(process.command_line) == 0", "length(process.command_line) < 5"]:
+        r = rule(f'process where host.os.type == "windows" and event.type == "start" and {cond}')
+        t = TARGET.compile(r)
+        assert t.status is Status.REFUSED and "length()" in t.notes[0], t.notes

@@ -777,6 +777,8 @@ class Converter:
         raise Refused(f"`{eql_text(node)}` ({type(node).__name__}) has no Sigma equivalent")
 
     def compare(self, node: ir.Compare) -> SExpr:
+        if isinstance(node.left, ir.FunctionCall) and node.left.name == "length":
+            return self.length_at_least(node)
         if not isinstance(node.right, (ir.String, ir.Number, ir.Boolean)):
             raise Refused(f"`{eql_text(node)}`: Sigma compares a field with literal values only")
         f, spec = self.spec(node.left)
@@ -795,6 +797,38 @@ class Converter:
             raise Refused(f"`{eql_text(node)}`: {f.name} is derived from {spec.sigma}; no numeric comparison")
         mod = {ir.CompareOp.LT: "lt", ir.CompareOp.LE: "lte", ir.CompareOp.GT: "gt", ir.CompareOp.GE: "gte"}[node.op]
         return Item(spec.sigma, (mod,), (rv,))
+
+    def length_at_least(self, node: ir.Compare) -> SExpr:
+        """``length(F) > n`` / ``>= n``: F has a string value of at least m characters, the regex
+        ``^.{m,}`` with `.` matching line breaks too (``re|s``; the {n,m} quantifier is in Sigma's regex
+        flavor, sigma-appendix-modifiers v2.1.0). Elasticsearch's length() counts UTF-16 code units
+        (Java's String.length()), a regex code points: stated, with a check that sets apart a value holding
+        a character outside the Basic Multilingual Plane. A missing F is false on both sides (length of
+        null is null). Other comparisons are refused."""
+        call = node.left
+        if (len(call.args) != 1 or not isinstance(call.args[0], ir.Field) or not isinstance(node.right, ir.Number)
+                or isinstance(node.right.value, bool) or not float(node.right.value).is_integer()
+                or node.op not in (ir.CompareOp.GT, ir.CompareOp.GE)):
+            raise Refused(f"`{eql_text(node)}`: only a field can be compared in Sigma (no functions or arithmetic on "
+                          f"the left); length() is translated only as `length(field) > n` or `>= n`")
+        f, spec = self.spec(call.args[0])
+        least = int(node.right.value) + (1 if node.op is ir.CompareOp.GT else 0)
+        if spec.kind != "plain" or spec.value_map is not None or spec.number or (spec.spelling and least > 1):
+            raise Refused(f"`{eql_text(node)}`: {f.name} is not read as its own text from {spec.sigma}, so its length "
+                          f"has no Sigma form")
+        if least <= 0:  # every string, the empty one included: the field has a value
+            return s_not(Item(spec.sigma, (), (None,) + tuple(SigmaText(a) for a in spec.absent)))
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            return any(isinstance(v, str) and any(ord(c) > 0xFFFF for c in v) for v in ecs_values(event, path))
+
+        self.log.assume(
+            f"length({f.name}) is read as the number of characters of {spec.sigma} (a regex): Elasticsearch counts "
+            f"UTF-16 code units, so assumes its values hold no character outside the Basic Multilingual Plane",
+            violated,
+        )
+        return Item(spec.sigma, ("re", "s"), (SigmaText("^.{%d,}" % least),))
 
     def inset(self, node: ir.InSet) -> SExpr:
         f, spec = self.spec(node.expr)
