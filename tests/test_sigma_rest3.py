@@ -234,3 +234,22 @@ def test_length_compared_otherwise_stays_refused():
         r = rule(f'process where host.os.type == "windows" and event.type == "start" and {cond}')
         t = TARGET.compile(r)
         assert t.status is Status.REFUSED and "length()" in t.notes[0], t.notes
+
+
+# ---- reclassified: PAN-OS threat and Suricata alert records ---------------------------------------
+
+def test_pan_and_suricata_alert_sequences_are_refused_as_inexpressible():
+    """T v2.1.0: `category: firewall` has src_ip, src_port, dst_ip, dst_port and username only, there is
+    no Suricata product, and the generic network services list no alert fields: both corpus rules are
+    refused naming the alert's source, in a family classed inexpressible."""
+    from eqlc.loaders import load_rules
+    from eqlc.targets.sigma.coverage import reason_class, verdict
+    from tests.corpus import CORPUS
+
+    for name, source in [("command_and_control_pan_elastic_defend_c2.toml", "module panw"),
+                         ("command_and_control_suricata_elastic_defend_c2.toml", "data set suricata.eve")]:
+        path = CORPUS / "cross-platform" / name
+        [r] = load_rules(str(path))
+        t = TARGET.compile(r)
+        assert t.status is Status.REFUSED and source in t.notes[0], t.notes
+        assert verdict(reason_class(t.notes[0])) == "inexpressible", reason_class(t.notes[0])

@@ -136,8 +136,14 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     # http.request.body.content, a payload field
     ("no Sigma log source: Packetbeat HTTP captures (research 2c/3d: no packetbeat log sources, payload fields)",
      _NO_SOURCE + r".*\((data set network_traffic\.http|module network_traffic)\)", "inexpressible"),
-    ("gap: PAN-OS and Suricata alerts (T's firewall category and Suricata's alert fields not checked)",
-     _NO_SOURCE + r".*\((module panw|data set suricata\.eve)\)", "gap"),
+    # T (v2.1.0, "Other" and "Specific"): `category: firewall` names the fields src_ip, src_port, dst_ip, dst_port,
+    # username only, so a PAN-OS threat record (event.action c2_communication, from the panw pipeline's threat
+    # fields) has no field saying what the firewall detected; T has no Suricata product, and its generic
+    # `category: network` services (connection, dns) list connection and DNS fields, no alert, signature
+    # (rule.name) or severity: the Suricata alert step (event.kind alert, event.severity, rule.name) has none either
+    ("no Sigma log source: PAN-OS threat and Suricata alert records (T: firewall fields are src/dst ip and port "
+     "and username; no Suricata product; network services list no alert fields)",
+     _NO_SOURCE + r".*\((module panw|data set suricata\.eve)\)", "inexpressible"),
     ("gap: Windows Security queries windows_security does not admit (ids unpinned or unlisted)", _NO_SOURCE + r"(the query's|ECS 'authentication') "
      r"events for product windows$", "gap"),
     ("gap: Linux account creation in the auth log (linux/auth not built)",
