@@ -253,3 +253,32 @@ def test_pan_and_suricata_alert_sequences_are_refused_as_inexpressible():
         t = TARGET.compile(r)
         assert t.status is Status.REFUSED and source in t.notes[0], t.notes
         assert verdict(reason_class(t.notes[0])) == "inexpressible", reason_class(t.notes[0])
+
+
+# ---- 4662's AccessMaskDescription ------------------------------------------------------------------
+
+def _obj(i, names, props_len=2100, sid="S-1-5-21-1-2-3-1001"):
+    return ev(i, event__code="4662", winlog__event_data__AccessMaskDescription=names,
+              winlog__event_data__Properties="%%7684 {" + "a" * (props_len - 8) + "}",
+              winlog__event_data__SubjectUserSid=sid, **WIN_SEC)
+
+
+def test_access_mask_description_names_the_bits_of_the_4662_access_mask():
+    """The Windows pipeline's message-table script lists, for each single bit set in AccessMask (Long.decode
+    of the hex text 4662 writes), the name its AccessMaskDescriptions table gives it: `== "Read Property"`
+    is bit 0x10 of AccessMask, whatever other bits are set (any element of the list)."""
+    r = rule('any where host.os.type == "windows" and event.code == "4662" and '
+             'not winlog.event_data.SubjectUserSid : "S-1-5-18" and '
+             'winlog.event_data.AccessMaskDescription == "Read Property" and '
+             'length(winlog.event_data.Properties) >= 2000')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is Status.ASSUMPTIONS, t.notes
+    assert "AccessMask|re" in t.output and "Properties|re|s" in t.output
+    events = [_obj("read", ["Read Property"]), _obj("read_write", ["Read Property", "Write Property"]),
+              _obj("control", ["Read Property", "Control Access", "READ_CONTROL"]),
+              _obj("write", ["Write Property"]), _obj("short", ["Read Property"], props_len=100),
+              _obj("system", ["Read Property"], sid="S-1-5-18"), _obj("bad_name", ["Read Properties"])]
+    got, want, outside = agree(r, events, profile="cased",
+                               must_agree=["read", "read_write", "control", "write", "short", "system"])
+    assert got & want == {"read", "read_write", "control"}
+    assert "bad_name" in outside
