@@ -282,3 +282,36 @@ def test_access_mask_description_names_the_bits_of_the_4662_access_mask():
                                must_agree=["read", "read_write", "control", "write", "short", "system"])
     assert got & want == {"read", "read_write", "control"}
     assert "bad_name" in outside
+
+
+# ---- Sysmon 7 as Elastic's Sysmon pipeline writes it -------------------------------------------
+
+def _load(i, dll, action="Image loaded", status="Unavailable", sha=None, **kw):
+    extra = {"file__hash__sha256": sha} if sha else {}
+    return ev(i, event__category=["process"], event__type=["change"], event__action=action, host__os__type="windows",
+              file__path="C:\\Windows\\System32\\" + dll, file__name=dll, file__code_signature__status=status,
+              process__executable="C:\\Windows\\System32\\svchost.exe", process__name="svchost.exe", **extra, **kw)
+
+
+def test_process_events_with_the_image_loaded_action_are_image_load_events():
+    """Elastic's Sysmon pipeline writes Sysmon 7 as event.category process, event.type change, action
+    "Image loaded" (winlogbeat: "Image loaded (rule: ImageLoad)"): a branch pinning that action is the
+    image_load log source, reading file.path/name as ImageLoaded, the signature status as SignatureStatus
+    and file.hash.sha256 as sha256; another action under the pattern is set apart by the log source's check."""
+    r = rule('any where host.os.type == "windows" and event.category == "process" and event.action like "Image loaded*" and '
+             'file.code_signature.status != "Valid" and file.name : ("wlbsctrl.dll", "wbemcomn.dll") and '
+             'not file.hash.sha256 in ("6e837794fc282446906c36d681958f2f6212043fc117c716936920be166a700f")')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is Status.ASSUMPTIONS, t.notes
+    [d] = docs(t)
+    assert d["logsource"] == {"category": "image_load", "product": "windows"}
+    assert "ImageLoaded|endswith" in t.output and "SignatureStatus" in t.output and "sha256" in t.output
+    events = [_load("unsigned", "wlbsctrl.dll"), _load("winlogbeat", "wbemcomn.dll", action="Image loaded (rule: ImageLoad)"),
+              _load("valid", "wlbsctrl.dll", status="Valid"), _load("other_dll", "kernel32.dll"),
+              _load("known_hash", "wlbsctrl.dll", sha="6e837794fc282446906c36d681958f2f6212043fc117c716936920be166a700f"),
+              _load("other_hash", "wlbsctrl.dll", sha="00" * 32),
+              _load("other_action", "wlbsctrl.dll", action="Image loaded by something else")]
+    got, want, outside = agree(r, events, profile="cased",
+                               must_agree=["unsigned", "winlogbeat", "valid", "other_dll", "known_hash", "other_hash"])
+    assert got & want == {"unsigned", "winlogbeat", "other_hash"}
+    assert "other_action" in outside

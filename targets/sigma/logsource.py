@@ -208,6 +208,17 @@ def _codes(q: _Query, ls: LogSource, mapping: Mapping) -> Optional[set[str]]:
     pinned = _pinned(own) if own else None
     if pinned is not None:
         return pinned
+    if own and ls.key and ls.codes:
+        # a pattern on a log source's own key field (`event.action like "Image loaded*"`): the values it
+        # lists that the pattern selects, as Elasticsearch decides it on an event holding each
+        path = split_path(key)
+        got = {str(v) for v in ls.codes}
+        for c in own:
+            try:
+                got &= {v for v in got if evaluate(c, _with_value(path, v))}
+            except NotImplementedError:
+                return None
+        return got or None
     for c in q.source_conds:
         (name,) = fields_of(c)
         for col, specs in ls.column_sources(None, mapping.separators).items():
@@ -226,6 +237,15 @@ def _codes(q: _Query, ls: LogSource, mapping: Mapping) -> Optional[set[str]]:
                         return {str(i) for k, ids in vmap.items() if k.lower() in low for i in ids}
                     return {str(i) for v in vals for i in vmap.get(v, ())}
     return None
+
+
+def _with_value(path: tuple, value: str) -> dict:
+    out: dict = {}
+    node = out
+    for p in path[:-1]:
+        node = node.setdefault(p, {})
+    node[path[-1]] = value
+    return out
 
 
 def _admits(ls: LogSource, q: _Query, product: Optional[str], mapping: Mapping) -> bool:
