@@ -470,6 +470,13 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             continue  # a lookup keyed by the row's hash: built from all rows at once (certificates.attach)
         if fm.lookup is not None:
             lk = fm.lookup
+            if len(set(map(str, vals))) > 1:
+                # a lookup row states one value per device (DeviceInfo's OSPlatform): an event
+                # carrying several (host.os.type ["macos", "windows"]) cannot be one device's row,
+                # and reading its first value would make a test on another value false
+                problems[fm.column or fm.field] = (f"outside the stated assumption on {fm.field}: it holds several"
+                                                   f" values {vals!r}, but {lk.table} states one {fm.column} per device")
+                continue
             raw = vals[0] if vals else None
             if raw is None:
                 column_value = ""

@@ -172,7 +172,9 @@ class Emitter:
                           + (f": {why}" if why else ""))
         if fm.note:
             self.notes.assume(fm.note)
-        if fm.lookup is None:
+        if fm.lookup is None or not fm.key:
+            # a lookup's column (DeviceInfo.OSPlatform) counts as read too: the adapter leaves out
+            # an event whose value that column cannot hold (several OS types on one event)
             self.columns.extend(c for c in (fm.columns or ((fm.column,) if fm.column else ())) if c not in self.columns)
         if fm.derived_from_command_line:
             source = fm.argv_of or fm.argc_of or ""
