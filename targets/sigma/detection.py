@@ -815,7 +815,7 @@ class Converter:
         least = int(node.right.value) + (1 if node.op is ir.CompareOp.GT else 0)
         if spec.kind != "plain" or spec.value_map is not None or spec.number or (spec.spelling and least > 1):
             raise Refused(f"`{eql_text(node)}`: {f.name} is not read as its own text from {spec.sigma}, so its length "
-                          f"has no Sigma form")
+                          f"has no Sigma equivalent")
         if least <= 0:  # every string, the empty one included: the field has a value
             return s_not(Item(spec.sigma, (), (None,) + tuple(SigmaText(a) for a in spec.absent)))
         path = f.path
