@@ -109,6 +109,12 @@ def interleaved(fns: dict, repeat: int) -> dict:
 CLI_ENV: Optional[dict] = None
 
 
+def _auto_jobs() -> int:
+    from eqlc.matcher.parallel import auto_jobs
+
+    return auto_jobs()
+
+
 def cli_count(*args: str) -> int:
     """`eqlc match ... --count` as a subprocess (start-up included); its count of matches."""
     out = subprocess.run([*EQLC, "match", *args, "--count"], capture_output=True, check=True, env=CLI_ENV)
@@ -170,9 +176,13 @@ def bench_seed(real: Path, scalar: Path, repeat: int) -> dict:
         return lambda: sum(1 for _ in m.run(m.read([str(real)], **kw)))
 
     runs = interleaved({
-        "eqlc_cli_hyperscan": lambda: cli_count(rule, str(real), "--scan", "hyperscan"),
-        "eqlc_cli_stdlib": lambda: cli_count(rule, str(real), "--scan", "stdlib"),
-        "eqlc_cli_full_decode": lambda: cli_count(rule, str(real), "--no-prefilter"),
+        # one process (two threads: the reader's read-ahead), the comparison with single-threaded eql
+        "eqlc_cli_hyperscan": lambda: cli_count(rule, str(real), "--scan", "hyperscan", "--jobs", "1"),
+        "eqlc_cli_stdlib": lambda: cli_count(rule, str(real), "--scan", "stdlib", "--jobs", "1"),
+        "eqlc_cli_full_decode": lambda: cli_count(rule, str(real), "--no-prefilter", "--jobs", "1"),
+        # the default, --jobs auto: one process per CPU (eqlc.matcher.parallel)
+        "eqlc_cli_hyperscan_jobs_auto": lambda: cli_count(rule, str(real), "--scan", "hyperscan"),
+        "eqlc_cli_stdlib_jobs_auto": lambda: cli_count(rule, str(real), "--scan", "stdlib"),
         "eqlc_hyperscan_in_process": in_process(scan="hyperscan"),
         "eqlc_stdlib_in_process": in_process(scan="stdlib"),
         "eqlc_full_decode_in_process": in_process(prefilter=False),
@@ -193,6 +203,7 @@ def bench_seed(real: Path, scalar: Path, repeat: int) -> dict:
         "stdlib_x_full_decode": t["eqlc_cli_full_decode"] / t["eqlc_cli_stdlib"],
         "hyperscan_x_duckdb": t["duckdb"] / t["eqlc_cli_hyperscan"],
         "stdlib_x_duckdb": t["duckdb"] / t["eqlc_cli_stdlib"],
+        "jobs_auto": _auto_jobs(),
     }
 
 
@@ -207,8 +218,8 @@ def bench_frequent(real: Path, repeat: int) -> dict:
     head = head[: head.rfind(b"\n") + 1]
     share = sum(1 for line in head.split(b"\n") if (needle.text in (line.lower() if needle.ci else line))) / head.count(b"\n")
     runs = interleaved({
-        "eqlc_cli_prefilter": lambda: cli_count(rule.path, str(real)),
-        "eqlc_cli_full_decode": lambda: cli_count(rule.path, str(real), "--no-prefilter"),
+        "eqlc_cli_prefilter": lambda: cli_count(rule.path, str(real), "--jobs", "1"),
+        "eqlc_cli_full_decode": lambda: cli_count(rule.path, str(real), "--no-prefilter", "--jobs", "1"),
         "eqlc_prefilter_in_process": lambda: sum(1 for _ in m.run(m.read([str(real)]))),
         "eqlc_full_decode_in_process": lambda: sum(1 for _ in m.run(m.read([str(real)], prefilter=False))),
     }, repeat)
@@ -444,12 +455,12 @@ def bench_instructions(real: Path, scalar: Path, lines: int, data: Path) -> dict
                 out.write(line)
     seed, freq = str(SEED_RULE), corpus_rule(FREQUENT_RULE).path
     cmds = {
-        "seed_eqlc_cli_hyperscan": lambda p, s: [*EQLC, "match", seed, p, "--count", "--scan", "hyperscan"],
-        "seed_eqlc_cli_stdlib": lambda p, s: [*EQLC, "match", seed, p, "--count", "--scan", "stdlib"],
-        "seed_eqlc_cli_full_decode": lambda p, s: [*EQLC, "match", seed, p, "--count", "--no-prefilter"],
+        "seed_eqlc_cli_hyperscan": lambda p, s: [*EQLC, "match", seed, p, "--count", "--scan", "hyperscan", "--jobs", "1"],
+        "seed_eqlc_cli_stdlib": lambda p, s: [*EQLC, "match", seed, p, "--count", "--scan", "stdlib", "--jobs", "1"],
+        "seed_eqlc_cli_full_decode": lambda p, s: [*EQLC, "match", seed, p, "--count", "--no-prefilter", "--jobs", "1"],
         "seed_eql_orjson_scalar_copy": lambda p, s: [sys.executable, __file__, "--eql-count", s],
-        "frequent_eqlc_cli_prefilter": lambda p, s: [*EQLC, "match", freq, p, "--count"],
-        "frequent_eqlc_cli_full_decode": lambda p, s: [*EQLC, "match", freq, p, "--count", "--no-prefilter"],
+        "frequent_eqlc_cli_prefilter": lambda p, s: [*EQLC, "match", freq, p, "--count", "--jobs", "1"],
+        "frequent_eqlc_cli_full_decode": lambda p, s: [*EQLC, "match", freq, p, "--count", "--no-prefilter", "--jobs", "1"],
     }
     env = _cached_env(data)
     got, startup, counts = {}, {}, {}
@@ -612,8 +623,12 @@ def print_report(r: dict) -> None:
               f"{s['matches']:,} matches in every contender:")
         for k, v in sorted(s["seconds"].items(), key=lambda kv: kv[1]):
             print(f"   {k:32s} {v:7.2f} s  {x[k]:6.1f}x eql")
-        print(f"   Hyperscan vs eql+orjson:        {_vs(x['eqlc_cli_hyperscan'], 20)}")
-        print(f"   stdlib scan vs eql+orjson:      {_vs(x['eqlc_cli_stdlib'], 10)}")
+        print(f"   Hyperscan vs eql+orjson:        {_vs(x['eqlc_cli_hyperscan'], 20)} (one process, --jobs 1)")
+        print(f"   stdlib scan vs eql+orjson:      {_vs(x['eqlc_cli_stdlib'], 10)} (one process, --jobs 1)")
+        if "eqlc_cli_hyperscan_jobs_auto" in x:
+            n = s.get("jobs_auto", "N")
+            print(f"   Hyperscan, {n} processes:         {_vs(x['eqlc_cli_hyperscan_jobs_auto'], 20)} (--jobs auto; eql uses one core)")
+            print(f"   stdlib scan, {n} processes:       {_vs(x['eqlc_cli_stdlib_jobs_auto'], 10)} (--jobs auto; eql uses one core)")
         print(f"   Hyperscan vs the full decode:   {_vs(s['hyperscan_x_full_decode'], 4)}")
         print(f"   stdlib scan vs the full decode: {s['stdlib_x_full_decode']:.2f}x (the 4x goal is the default scan's)")
         print(f"   Hyperscan vs DuckDB:            {_vs(s['hyperscan_x_duckdb'], 1)}")
