@@ -189,3 +189,58 @@ def test_cli_jobs_gives_the_same_output_summary_and_reports(tmp_path: Path, monk
         assert counted.stdout == b"%d\n" % one.stdout.count(b"\n") and counted.stderr == one.stderr
     assert eqlc(rule, str(a), "--jobs", "0").returncode == 2
     assert eqlc(rule, str(a), "--jobs", "many").returncode == 2
+
+
+def test_an_error_while_matching_comes_after_the_output_before_it(tmp_path: Path, monkeypatch) -> None:
+    """An exception in any part (e.g. a regex over its budget) is raised by the parent after every
+    match before it was printed, as one process prints them; matches after it are not printed."""
+    import io as _io
+
+    from eqlc.matcher.runtime import Match
+
+    lines = [orjson.dumps({"_id": i, "event": {"category": "process"}, "process": {"name": "dracut"}}) for i in range(400)]
+    path = tmp_path / "e.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    m = matcher('process where process.name == "dracut"')
+    real_run = type(m).run
+
+    def run(reader, **kw):  # a matcher that fails on one event (forked children inherit it)
+        for hit in real_run(m, reader, **kw):
+            if hit.events[0]["_id"] == 301:
+                raise RuntimeError("boom")
+            yield Match(hit.events)
+
+    monkeypatch.setattr(m, "run", run)
+    one = _io.BytesIO()
+    with pytest.raises(RuntimeError, match="boom"):
+        for hit in m.run(m.read([str(path)])):
+            one.write(orjson.dumps(hit.events[0]) + b"\n")
+    for jobs in (2, 3, 6):
+        sink = _io.BytesIO()
+        with pytest.raises(RuntimeError, match="boom"):
+            parallel.run(m, parallel.plan([str(path)], jobs, min_bytes=1), out=sink, encode=orjson.dumps)
+        assert sink.getvalue() == one.getvalue() and one.getvalue().count(b"\n") == 301, jobs
+
+
+def test_a_file_broken_in_one_part_contributes_nothing_after_the_break() -> None:
+    """As one process stops reading a file at an I/O error, the parts of that file after the part
+    where it broke are dropped; other files go on; the error is reported with the file's line count."""
+    import io as _io
+
+    P = parallel._Part
+    seg = parallel.Segment
+    parts = [P(lines=10, matches=1, out_end=2), P(lines=4, io_error=(4, OSError(5, "Input/output error")), out_end=2),
+             P(lines=7, matches=2, out_end=6), P(lines=3, matches=1, out_end=8)]
+    segs = [seg("a", 0, 100), seg("a", 100, 200), seg("a", 200, 300), seg("b", 0, 50)]
+    outf = _io.BytesIO(b"a1a2a3a4")
+    out, dead, seen, errors = _io.BytesIO(), set(), [], []
+
+    def account(s, part, live):
+        seen.append((s.path, s.start, part.lines))
+        if part.io_error is not None:
+            dead.add(s.path)
+            errors.append((s.path, 10 + part.io_error[0]))
+
+    parallel._merge(parts, segs, outf, out, dead, account, on_io_error=lambda *a: None)
+    assert seen == [("a", 0, 10), ("a", 100, 4), ("b", 0, 3)]  # a's third part is dropped
+    assert out.getvalue() == b"a1" + b"a4" and errors == [("a", 14)]
