@@ -5,6 +5,8 @@ printed as NDJSON: the event for a single-event query, ``{"events": [...], "keys
 sequences and samples (a missing-event placeholder ``![...]`` is null). ``--count`` prints only
 the number of matches. A malformed line is reported with its file and line number and skipped,
 never fatal; a summary goes to stderr. A bad rule is a located error and exit code 2.
+``--jobs`` (default auto) matches a single-event rule over large regular files in several forked
+processes with the same output (eqlc.matcher.parallel).
 """
 
 from __future__ import annotations
