@@ -32,6 +32,7 @@ import re2
 
 from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
+from eqlc.native_wildcard import NativePattern, native_parts
 from eqlc.result import Notes, Refused, about
 
 from . import argv, certificates, cidr, raw_tables, syntax
@@ -590,13 +591,14 @@ class Emitter:
             if name == "startswith":
                 return self.pattern_op(col, ir.PatternKind.PREFIX, lits[0], e.case_insensitive), lits[0] == ""
             if name in ("endswith", "stringcontains"):
-                lit = lits[0]
-                if any(ch in lit for ch in "*?\\"):
-                    raise Refused(f"{e.name}({leaf_field(e).name}, {lit!r}): Elasticsearch runs it as an unescaped wildcard query, so '*', '?' and '\\' in the literal have no settled meaning")
-                if name == "stringcontains" and lit == "":
-                    return "false", False
-                kind = ir.PatternKind.SUFFIX if name == "endswith" else ir.PatternKind.CONTAINS
-                return self.pattern_op(col, kind, lit, e.case_insensitive), lit == ""
+                # Elasticsearch's wildcard query "*lit" / "*lit*", lit unescaped (eqlc.native_wildcard)
+                pat = NativePattern.of(name, lits[0])
+                kind = pat.kind
+                if kind is ir.PatternKind.GENERAL:
+                    body = syntax.wildcard_regex(pat, e.case_insensitive)  # type: ignore[arg-type]
+                    return (f"{col} matches regex {syntax.quote_regex(syntax.anchored(body))}",
+                            all(x is ir.Wildcard.STAR for x in pat.parts))
+                return self.pattern_op(col, kind, pat.literal, e.case_insensitive), False
             if name == "cidrmatch":
                 return self.cidr(col, lits), False
         raise Refused(f"unsupported condition {describe(e)}")
@@ -983,12 +985,9 @@ def argv_patterns(e: ir.Expr) -> tuple[list[argv.Word], bool]:
     if isinstance(e, ir.FunctionCall) and e.name.lower() in ("startswith", "endswith", "stringcontains"):
         fn = e.name.lower()
         lit = string_literal(e.args[1], f)
-        if fn != "startswith" and any(ch in lit for ch in "*?\\"):
-            raise Refused(f"{e.name}({name}, {lit!r}): Elasticsearch runs it as an unescaped wildcard query, so '*', '?' and '\\' in the literal have no settled meaning")
-        if lit == "":
-            return ([(ir.Wildcard.STAR,)] if fn != "stringcontains" else []), e.case_insensitive
-        star = ir.Wildcard.STAR
-        return [{"startswith": (lit, star), "endswith": (star, lit), "stringcontains": (star, lit, star)}[fn]], e.case_insensitive
+        if fn != "startswith":  # Elasticsearch's wildcard query "*lit" / "*lit*", lit unescaped
+            return [native_parts(fn, lit)], e.case_insensitive
+        return [(lit, ir.Wildcard.STAR) if lit else (ir.Wildcard.STAR,)], e.case_insensitive  # a prefix query
     raise Refused(f"unsupported condition {describe(e)} on {name}, which is read from a command line")
 
 

@@ -177,7 +177,6 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
      r"can never hold on any of the log sources it names", "gap"),
     ("condition that can never hold on the log source", r"can never hold", "inexpressible"),
     ("contradictory conditions", r"contradict", "inexpressible"),
-    ("wildcard literal in endsWith/stringContains", r"may act as wildcards", "inexpressible"),
     ("maxspan not in whole seconds", r"timespans are whole seconds", "inexpressible"),
     ("sequence without maxspan or look-back", r"without maxspan", "inexpressible"),
     # Sysmon's Details spells numbers as "DWORD (0x0000000A)" where ECS has "10" (spelling.py): exact values

@@ -30,6 +30,7 @@ from typing import Callable, Optional, Sequence, Union
 from eqlc import ir
 from eqlc.events import values as ecs_values
 from eqlc.lucene_regex import RegexError, Untranslatable
+from eqlc.native_wildcard import native_parts
 from eqlc.printer import expr as eql_text
 from eqlc.result import Refused, about
 
@@ -1249,21 +1250,12 @@ class Converter:
                 raise Refused(f"`{eql_text(node)}`: {name}() is translated only with a field and a string literal")
             f, spec = self.spec(node.args[0])
             lit = node.args[1].value
-            if name != "startsWith" and any(c in lit for c in "*?"):
-                raise Refused(
-                    f"`{eql_text(node)}`: Elasticsearch runs {name}() as a wildcard query, where '*'/'?' in the "
-                    f"literal may act as wildcards (unconfirmed); not translated"
-                )
-            if name == "stringContains" and not lit:
-                raise Refused(f"`{eql_text(node)}`: stringContains with an empty string is not translated")
-            parts: tuple[Part, ...] = {
-                "startsWith": (lit, ir.Wildcard.STAR),
-                "endsWith": (ir.Wildcard.STAR, lit),
-                "stringContains": (ir.Wildcard.STAR, lit, ir.Wildcard.STAR),
-            }[name]
-            if not lit:
-                parts = (ir.Wildcard.STAR,)
-            # the literal may hold '*'/'?' as plain characters: parts keep them literal
+            parts: tuple[Part, ...]
+            if name == "startsWith":  # a prefix query: the literal is text
+                parts = (lit, ir.Wildcard.STAR) if lit else (ir.Wildcard.STAR,)
+            else:  # Elasticsearch's wildcard query "*lit" / "*lit*", lit unescaped (eqlc.native_wildcard)
+                parts = native_parts(name, lit)
+            # literal runs may hold '*'/'?'/'\\' as plain characters: parts keep them literal
             return self.string_match(node, f, spec, [parts], node.case_insensitive)
         if name == "cidrMatch":
             if len(node.args) < 2 or not all(isinstance(a, ir.String) for a in node.args[1:]):
