@@ -109,6 +109,12 @@ def interleaved(fns: dict, repeat: int) -> dict:
 CLI_ENV: Optional[dict] = None
 
 
+def _auto_jobs() -> int:
+    from eqlc.matcher.parallel import auto_jobs
+
+    return auto_jobs()
+
+
 def cli_count(*args: str) -> int:
     """`eqlc match ... --count` as a subprocess (start-up included); its count of matches."""
     out = subprocess.run([*EQLC, "match", *args, "--count"], capture_output=True, check=True, env=CLI_ENV)
@@ -170,9 +176,13 @@ def bench_seed(real: Path, scalar: Path, repeat: int) -> dict:
         return lambda: sum(1 for _ in m.run(m.read([str(real)], **kw)))
 
     runs = interleaved({
-        "eqlc_cli_hyperscan": lambda: cli_count(rule, str(real), "--scan", "hyperscan"),
-        "eqlc_cli_stdlib": lambda: cli_count(rule, str(real), "--scan", "stdlib"),
-        "eqlc_cli_full_decode": lambda: cli_count(rule, str(real), "--no-prefilter"),
+        # one process (two threads: the reader's read-ahead), the comparison with single-threaded eql
+        "eqlc_cli_hyperscan": lambda: cli_count(rule, str(real), "--scan", "hyperscan", "--jobs", "1"),
+        "eqlc_cli_stdlib": lambda: cli_count(rule, str(real), "--scan", "stdlib", "--jobs", "1"),
+        "eqlc_cli_full_decode": lambda: cli_count(rule, str(real), "--no-prefilter", "--jobs", "1"),
+        # the default, --jobs auto: one process per CPU (eqlc.matcher.parallel)
+        "eqlc_cli_hyperscan_jobs_auto": lambda: cli_count(rule, str(real), "--scan", "hyperscan"),
+        "eqlc_cli_stdlib_jobs_auto": lambda: cli_count(rule, str(real), "--scan", "stdlib"),
         "eqlc_hyperscan_in_process": in_process(scan="hyperscan"),
         "eqlc_stdlib_in_process": in_process(scan="stdlib"),
         "eqlc_full_decode_in_process": in_process(prefilter=False),
@@ -193,6 +203,7 @@ def bench_seed(real: Path, scalar: Path, repeat: int) -> dict:
         "stdlib_x_full_decode": t["eqlc_cli_full_decode"] / t["eqlc_cli_stdlib"],
         "hyperscan_x_duckdb": t["duckdb"] / t["eqlc_cli_hyperscan"],
         "stdlib_x_duckdb": t["duckdb"] / t["eqlc_cli_stdlib"],
+        "jobs_auto": _auto_jobs(),
     }
 
 
@@ -207,8 +218,8 @@ def bench_frequent(real: Path, repeat: int) -> dict:
     head = head[: head.rfind(b"\n") + 1]
     share = sum(1 for line in head.split(b"\n") if (needle.text in (line.lower() if needle.ci else line))) / head.count(b"\n")
     runs = interleaved({
-        "eqlc_cli_prefilter": lambda: cli_count(rule.path, str(real)),
-        "eqlc_cli_full_decode": lambda: cli_count(rule.path, str(real), "--no-prefilter"),
+        "eqlc_cli_prefilter": lambda: cli_count(rule.path, str(real), "--jobs", "1"),
+        "eqlc_cli_full_decode": lambda: cli_count(rule.path, str(real), "--no-prefilter", "--jobs", "1"),
         "eqlc_prefilter_in_process": lambda: sum(1 for _ in m.run(m.read([str(real)]))),
         "eqlc_full_decode_in_process": lambda: sum(1 for _ in m.run(m.read([str(real)], prefilter=False))),
     }, repeat)
@@ -428,6 +439,24 @@ def _valgrind_threads(cmd: list, env: Optional[dict] = None) -> list:
     return counts
 
 
+def _valgrind_processes(cmd: list, env: Optional[dict] = None) -> tuple:
+    """Instructions per thread of every process (callgrind ``--separate-threads``, one file per
+    pid): ``(the started process's threads, [each forked child's threads])``, main threads first.
+    A forked child's main-thread count includes what its parent ran before the fork."""
+    with tempfile.TemporaryDirectory(prefix="eqlc-cg-") as tmp:
+        proc = subprocess.run(["valgrind", "--tool=callgrind", "--separate-threads=yes",
+                               f"--callgrind-out-file={tmp}/cg.%p", *cmd], capture_output=True, text=True, check=True, env=env)
+        first = re.search(r"^==(\d+)==", proc.stderr, re.M)
+        per: dict = {}
+        for f in Path(tmp).glob("cg.*-*"):
+            pid, slot = f.name[3:].rsplit("-", 1)
+            m = re.search(r"^totals:\s+(\d+)", f.read_text(errors="replace"), re.M)
+            per.setdefault(int(pid), {})[int(slot)] = int(m.group(1)) if m else 0
+    parent = int(first.group(1)) if first else min(per)
+    threads = {pid: [v[k] for k in sorted(v)] for pid, v in per.items()}
+    return threads.pop(parent), list(threads.values())
+
+
 def bench_instructions(real: Path, scalar: Path, lines: int, data: Path) -> dict:
     """Load-independent: instructions executed (valgrind) by each contender of goals 1 and 2 on
     the first ``lines`` lines, every one a fresh process as installed (bytecode cached), start-up
@@ -444,12 +473,12 @@ def bench_instructions(real: Path, scalar: Path, lines: int, data: Path) -> dict
                 out.write(line)
     seed, freq = str(SEED_RULE), corpus_rule(FREQUENT_RULE).path
     cmds = {
-        "seed_eqlc_cli_hyperscan": lambda p, s: [*EQLC, "match", seed, p, "--count", "--scan", "hyperscan"],
-        "seed_eqlc_cli_stdlib": lambda p, s: [*EQLC, "match", seed, p, "--count", "--scan", "stdlib"],
-        "seed_eqlc_cli_full_decode": lambda p, s: [*EQLC, "match", seed, p, "--count", "--no-prefilter"],
+        "seed_eqlc_cli_hyperscan": lambda p, s: [*EQLC, "match", seed, p, "--count", "--scan", "hyperscan", "--jobs", "1"],
+        "seed_eqlc_cli_stdlib": lambda p, s: [*EQLC, "match", seed, p, "--count", "--scan", "stdlib", "--jobs", "1"],
+        "seed_eqlc_cli_full_decode": lambda p, s: [*EQLC, "match", seed, p, "--count", "--no-prefilter", "--jobs", "1"],
         "seed_eql_orjson_scalar_copy": lambda p, s: [sys.executable, __file__, "--eql-count", s],
-        "frequent_eqlc_cli_prefilter": lambda p, s: [*EQLC, "match", freq, p, "--count"],
-        "frequent_eqlc_cli_full_decode": lambda p, s: [*EQLC, "match", freq, p, "--count", "--no-prefilter"],
+        "frequent_eqlc_cli_prefilter": lambda p, s: [*EQLC, "match", freq, p, "--count", "--jobs", "1"],
+        "frequent_eqlc_cli_full_decode": lambda p, s: [*EQLC, "match", freq, p, "--count", "--no-prefilter", "--jobs", "1"],
     }
     env = _cached_env(data)
     got, startup, counts = {}, {}, {}
@@ -467,6 +496,19 @@ def bench_instructions(real: Path, scalar: Path, lines: int, data: Path) -> dict
                          "critical_path_past_startup": max(main_work, helpers)}
         print(f"  {name}: main thread {per[0]:,} ({main_work:,} past start-up), helper threads {helpers:,}",
               file=sys.stderr, flush=True)
+    # --jobs 2 (eqlc.matcher.parallel): the parent and a forked child each take half of the file
+    parent, children = _valgrind_processes([*EQLC, "match", seed, str(part), "--count", "--scan", "hyperscan", "--jobs", "2"], env)
+    base = startup["seed_eqlc_cli_hyperscan"]
+    mains = [parent[0] - base] + [c[0] - base for c in children]
+    helpers = sum(parent[1:]) + sum(sum(c[1:]) for c in children)
+    total = sum(mains) + helpers
+    per_process = [sum(parent) - base] + [sum(c) - base for c in children]
+    jobs2 = {"processes": 1 + len(children), "main_threads_past_startup": mains, "helpers": helpers,
+             "all_past_startup": total,
+             # two free cores: at least half of all the work, at least the busiest thread; one core
+             # per process: the busiest process
+             "critical_path_past_startup": [max(total / 2, max(mains)), max(per_process)]}
+    print(f"  seed, --jobs 2: main threads past start-up {mains}, helpers {helpers:,}, all {total:,}", file=sys.stderr, flush=True)
     seed_counts = {k: v for k, v in counts.items() if k.startswith("seed")}
     freq_counts = {k: v for k, v in counts.items() if k.startswith("frequent")}
     assert len(set(seed_counts.values())) == 1, f"contenders disagree on the number of matches: {seed_counts}"
@@ -483,7 +525,10 @@ def bench_instructions(real: Path, scalar: Path, lines: int, data: Path) -> dict
     return {"lines": lines, "matches": {"seed": counts["seed_eqlc_cli_hyperscan"],
                                         "frequent": counts["frequent_eqlc_cli_prefilter"]},
             "instructions": got, "startup_instructions": startup, "end_to_end": ratios(got), "per_line": ratios(work),
-            "threads": threads, "two_cores": {
+            "threads": threads, "jobs2": dict(jobs2, seed_x_eql_end_to_end=[
+                got["seed_eql_orjson_scalar_copy"] / (base + c) for c in jobs2["critical_path_past_startup"]],
+                seed_x_eql_per_line=[work["seed_eql_orjson_scalar_copy"] / c for c in jobs2["critical_path_past_startup"]]),
+            "two_cores": {
                 "seed_x_eql_per_line": {k: work["seed_eql_orjson_scalar_copy"] / threads[k]["critical_path_past_startup"]
                                         for k in ("seed_eqlc_cli_hyperscan", "seed_eqlc_cli_stdlib")},
                 "seed_x_eql_end_to_end": {k: got["seed_eql_orjson_scalar_copy"] / (startup[k] + threads[k]["critical_path_past_startup"])
@@ -612,8 +657,12 @@ def print_report(r: dict) -> None:
               f"{s['matches']:,} matches in every contender:")
         for k, v in sorted(s["seconds"].items(), key=lambda kv: kv[1]):
             print(f"   {k:32s} {v:7.2f} s  {x[k]:6.1f}x eql")
-        print(f"   Hyperscan vs eql+orjson:        {_vs(x['eqlc_cli_hyperscan'], 20)}")
-        print(f"   stdlib scan vs eql+orjson:      {_vs(x['eqlc_cli_stdlib'], 10)}")
+        print(f"   Hyperscan vs eql+orjson:        {_vs(x['eqlc_cli_hyperscan'], 20)} (one process, --jobs 1)")
+        print(f"   stdlib scan vs eql+orjson:      {_vs(x['eqlc_cli_stdlib'], 10)} (one process, --jobs 1)")
+        if "eqlc_cli_hyperscan_jobs_auto" in x:
+            n = s.get("jobs_auto", "N")
+            print(f"   Hyperscan, {n} processes:         {_vs(x['eqlc_cli_hyperscan_jobs_auto'], 20)} (--jobs auto; eql uses one core)")
+            print(f"   stdlib scan, {n} processes:       {_vs(x['eqlc_cli_stdlib_jobs_auto'], 10)} (--jobs auto; eql uses one core)")
         print(f"   Hyperscan vs the full decode:   {_vs(s['hyperscan_x_full_decode'], 4)}")
         print(f"   stdlib scan vs the full decode: {s['stdlib_x_full_decode']:.2f}x (the 4x goal is the default scan's)")
         print(f"   Hyperscan vs DuckDB:            {_vs(s['hyperscan_x_duckdb'], 1)}")
@@ -665,6 +714,13 @@ def print_report(r: dict) -> None:
                 goal = 20 if "hyperscan" in k else 10
                 print(f"      {k} vs eql on the critical path (two free cores): past start-up "
                       f"{t['seed_x_eql_per_line'][k]:.2f}x, end to end {_vs(t['seed_x_eql_end_to_end'][k], goal)}")
+        if q.get("jobs2"):
+            j = q["jobs2"]
+            lo, hi = j["seed_x_eql_end_to_end"]
+            print(f"      --jobs 2 (Hyperscan; eql uses one core): main threads past start-up {j['main_threads_past_startup']}, "
+                  f"helpers {j['helpers']:,}; critical path past start-up {j['critical_path_past_startup'][0]:,.0f}-"
+                  f"{j['critical_path_past_startup'][1]:,.0f}: vs eql per line {j['seed_x_eql_per_line'][1]:.2f}-"
+                  f"{j['seed_x_eql_per_line'][0]:.2f}x, end to end {hi:.2f}-{lo:.2f}x")
     if "startup" in r:
         s = r["startup"]
         print(f"\n5. start-up: `{s['command']}`")

@@ -96,20 +96,7 @@ class Pattern:
 
     @property
     def kind(self) -> PatternKind:
-        parts = self.parts
-        literals = [p for p in parts if isinstance(p, str)]
-        wilds = [p for p in parts if isinstance(p, Wildcard)]
-        if not wilds:
-            return PatternKind.EXACT
-        if Wildcard.QUESTION in wilds or len(literals) != 1:
-            return PatternKind.GENERAL
-        if parts == (literals[0], Wildcard.STAR):
-            return PatternKind.PREFIX
-        if parts == (Wildcard.STAR, literals[0]):
-            return PatternKind.SUFFIX
-        if parts == (Wildcard.STAR, literals[0], Wildcard.STAR):
-            return PatternKind.CONTAINS
-        return PatternKind.GENERAL
+        return pattern_kind(self.parts)
 
     @property
     def literal(self) -> str:
@@ -120,6 +107,25 @@ class Pattern:
         if kind is PatternKind.EXACT:
             return self.text
         return next(p for p in self.parts if isinstance(p, str))
+
+
+def pattern_kind(parts: tuple[PatternPart, ...]) -> PatternKind:
+    """How plain string operators can express a pattern given as literal runs and wildcards
+    (consecutive ``*`` merged): the kind of :class:`Pattern`, and of the wildcard query
+    Elasticsearch runs for ``endsWith``/``stringContains`` (:mod:`eqlc.native_wildcard`)."""
+    literals = [p for p in parts if isinstance(p, str)]
+    wilds = [p for p in parts if isinstance(p, Wildcard)]
+    if not wilds:
+        return PatternKind.EXACT
+    if Wildcard.QUESTION in wilds or len(literals) != 1:
+        return PatternKind.GENERAL
+    if parts == (literals[0], Wildcard.STAR):
+        return PatternKind.PREFIX
+    if parts == (Wildcard.STAR, literals[0]):
+        return PatternKind.SUFFIX
+    if parts == (Wildcard.STAR, literals[0], Wildcard.STAR):
+        return PatternKind.CONTAINS
+    return PatternKind.GENERAL
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from eqlc import ir
 from eqlc.fixtures.agreeing import _request_parameters_options, agreeing_rejected
 from eqlc.matcher import matcher
+from eqlc.native_wildcard import NativePattern
 from eqlc.result import Status
 from eqlc.targets.kql import TARGET
 from eqlc.targets.kql import cloudtrail
@@ -218,6 +220,100 @@ def test_a_corpus_rule_is_verified_on_rendered_witnesses():
     from eqlc.verify import target_specs, verify_rule
 
     rule = load_file(CORPUS / "integrations/aws/exfiltration_ec2_ebs_snapshot_shared_with_another_account.toml")[0]
+    v = verify_rule(rule, target_specs(["kql:sentinel"]))
+    run = next(r for r in v.runs if (r.spec.name, r.spec.profile) == ("kql", "sentinel"))
+    assert run.verdict == "verified", (run.verdict, run.scope)
+    assert run.scope.in_scope_positives > 0 and run.scope.in_scope > run.scope.in_scope_positives
+
+
+# ---- stringContains with wildcard syntax in the literal (eqlc.native_wildcard) -------------------
+# Elasticsearch runs stringContains(field, "lit") as the wildcard query "*lit*" with lit unescaped:
+# the corpus writes "principal=\\*" (the string principal=\*: an escaped star, a literal
+# principal=*), "masterUserPassword=*" and "valuesToAdd=[*]".
+
+
+def _wild(parts):
+    import re
+
+    return re.compile("".join(".*" if p is ir.Wildcard.STAR else "." if p is ir.Wildcard.QUESTION else re.escape(p)
+                              for p in parts), re.DOTALL)
+
+
+LISTS = [
+    {"attributeName": "restore", "valuesToAdd": ["111", "222"], "dBSnapshotIdentifier": "s"},
+    {"a": {"b": ["x", {"c": "y"}], "d": "e"}, "f": ["g"]},
+]
+
+
+def test_a_literal_that_opens_a_list_then_any_close_is_a_containment_in_every_order():
+    """The lemma behind accepting "*L*]*" (cloudtrail._pattern_safe): when L leaves a list open,
+    the pattern holds exactly when L occurs, in every order of each object's entries."""
+    checked = 0
+    for obj in LISTS:
+        renders = _permutations(obj)
+        subs = {r[i:j] for r in renders for i in range(len(r)) for j in range(i + 1, min(len(r), i + 14) + 1)}
+        for lit in subs:
+            pat = NativePattern.of("stringContains", lit.replace("\\", "\\\\") + "*]")
+            if cloudtrail._pattern_safe(pat) is not None:
+                continue
+            checked += 1
+            rx = _wild(pat.parts)
+            holds = {rx.fullmatch(r) is not None for r in renders}
+            assert len(holds) == 1 and holds == {lit in renders[0]}, (obj, lit)
+    assert checked > 20
+    # a pattern over two literal runs may depend on the order, and is refused
+    assert {_wild(NativePattern.of("stringContains", "b=*f=").parts).fullmatch(r) is not None
+            for r in _permutations(LISTS[1])} == {True, False}
+    assert cloudtrail._pattern_safe(NativePattern.of("stringContains", "b=*f=")) is not None
+
+
+SHARED_SNAPSHOT = ('info where data_stream.dataset == "aws.cloudtrail" and event.action == "ModifySnapshotAttribute" and '
+                   'event.outcome == "success" and '
+                   'stringContains(aws.cloudtrail.request_parameters, "attributeName=restore") and '
+                   'stringContains(aws.cloudtrail.request_parameters, "valuesToAdd=[*]") and '
+                   'not stringContains(aws.cloudtrail.request_parameters, "principal=\\\\*")')
+
+
+def test_wildcard_literals_run_on_duckdb_kql_as_the_matcher_decides():
+    events = [
+        _event("shared", "{attributeName=restore, valuesToAdd=[111122223333], dBSnapshotIdentifier=s}"),
+        _event("shared-last", "{valuesToAdd=[1, 2], dBSnapshotIdentifier=s, attributeName=restore}"),
+        _event("removed", "{attributeName=restore, valuesToRemove=[111122223333]}"),
+        _event("public", "{attributeName=restore, valuesToAdd=[all], principal=*}"),
+        _event("named-principal", "{attributeName=restore, valuesToAdd=[all], principal=123}"),
+        # outside: the text of the literal itself holds a backslash, which no rendering holds
+        _event("text", "{attributeName=restore, valuesToAdd=[*], principal=\\*}"),
+    ]
+    tr, got, want, out = _run(_rule(SHARED_SNAPSHOT, CLOUDTRAIL, override="event.type"), events)
+    assert tr.status is Status.ASSUMPTIONS
+    assert 'contains_cs "principal=*"' in tr.output and "valuesToAdd=\\[" in tr.output
+    assert set(out) == {"text"}, out
+    assert sorted(got) == sorted(want) == ["named-principal", "shared", "shared-last"]
+
+
+@pytest.mark.parametrize("lit", ["a*b", "valuesToAdd=[*]]", "x?y", "a*]"])
+def test_wildcard_patterns_that_may_span_entries_are_refused(lit):
+    tr = TARGET.compile(_rule(f'iam where event.action == "AttachUserPolicy" and '
+                              f'stringContains(aws.cloudtrail.request_parameters, "{lit}")', CLOUDTRAIL), profile="sentinel")
+    assert tr.status is Status.REFUSED and any("wildcard pattern" in n and "order" in n for n in tr.notes), tr.notes
+
+
+def test_the_witness_generator_renders_list_values():
+    fields = {("aws", "cloudtrail", "request_parameters"): "attributeName=restorevaluesToAdd=[]"}
+    opts = [o[("aws", "cloudtrail", "request_parameters")] for o in _request_parameters_options(fields)]
+    assert "{attributeName=restore, valuesToAdd=[eqlc]}" in opts
+    for o in opts:
+        cloudtrail.parse(o)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the corpus is outside the repository")
+@pytest.mark.parametrize("stem", ["exfiltration_rds_snapshot_shared_with_another_account",
+                                  "persistence_lambda_cross_account_invocation_backdoor"])
+def test_corpus_rules_with_wildcard_literals_are_verified(stem):
+    from eqlc.loaders import load_file
+    from eqlc.verify import target_specs, verify_rule
+
+    rule = load_file(CORPUS / f"integrations/aws/{stem}.toml")[0]
     v = verify_rule(rule, target_specs(["kql:sentinel"]))
     run = next(r for r in v.runs if (r.spec.name, r.spec.profile) == ("kql", "sentinel"))
     assert run.verdict == "verified", (run.verdict, run.scope)

@@ -131,10 +131,34 @@ def test_lucene_regex_and_functions():
     assert run(cidr, [E("1", source__ip="10.2.3.4"), E("2", source__ip="11.0.0.1")])[0] == ["1"]
 
 
+@pytest.mark.parametrize("fn,lit,ci,expected", [
+    ("stringContains", "a*b", False, ["dash", "star", "ab", "bs", "q"]),  # * is a wildcard
+    ("stringContains", "a\\*b", False, ["star"]),  # the string a\*b: an escaped star, i.e. a literal a*b
+    ("stringContains", "a?b", False, ["star", "q"]),
+    ("stringContains", "A?B", True, ["star", "q"]),
+    ("endsWith", "\\*b", False, ["star", "bs"]),  # ends with *b
+    ("endsWith", "x.exe\\", False, ["path"]),  # a trailing backslash is itself literal
+    ("stringContains", "", False, ["dash", "star", "ab", "bs", "q", "path", "none"]),  # "**": every value
+])
+def test_ends_with_and_string_contains_read_their_literal_as_elasticsearch_wildcard_syntax(fn, lit, ci, expected):
+    """endsWith/stringContains(field, lit) run in Elasticsearch as Lucene wildcard queries built
+    from lit unescaped (eqlc.native_wildcard); the SPL evaluator and the matcher agree."""
+    from eqlc.matcher import matcher
+    events = [E("dash", process__command_line="a-x-b"), E("star", process__command_line="a*b"),
+              E("ab", process__command_line="ab"), E("bs", process__command_line="a\\*b"),
+              E("q", process__command_line="aQb"), E("path", process__command_line="c:\\x.exe\\"),
+              E("none", process__command_line="zzz"), E("missing")]
+    cond = ir.FunctionCall(fn, (F("process.command_line"), ir.String(lit)), ci)
+    got, _ = run(cond, events)
+    assert got == expected
+    ref = matcher(rule_of(cond))
+    assert [e["_id"] for e in events if ref.match(e)] == expected
+
+
 def test_refusals_name_the_construct():
     t = TARGET.compile(rule_of(ir.Compare(ir.CompareOp.EQ, F("a.b"), ir.Arithmetic(ir.ArithOp.ADD, ir.Number(1), ir.Number(2)))))
     assert t.status is Status.REFUSED
-    t = TARGET.compile(rule_of(ir.FunctionCall("endsWith", (F("file.path"), ir.String("\\x.exe")))))
+    t = TARGET.compile(rule_of(ir.FunctionCall("endsWith", (ir.FunctionCall("substring", (F("file.path"), ir.Number(1))), ir.String("x")))))
     assert t.status is Status.REFUSED and "endsWith" in t.notes[0]
     t = TARGET.compile(rule_of(ir.Compare(ir.CompareOp.EQ, F("process.name"), ir.String("x"))), profile="cim")
     assert t.status is not Status.REFUSED

@@ -5,6 +5,8 @@ printed as NDJSON: the event for a single-event query, ``{"events": [...], "keys
 sequences and samples (a missing-event placeholder ``![...]`` is null). ``--count`` prints only
 the number of matches. A malformed line is reported with its file and line number and skipped,
 never fatal; a summary goes to stderr. A bad rule is a located error and exit code 2.
+``--jobs`` (default auto) matches a single-event rule over large regular files in several forked
+processes with the same output (eqlc.matcher.parallel).
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ def match_cmd(
     tiebreaker: Optional[str] = typer.Option(None, "--tiebreaker-field", help="Field that orders events sharing a timestamp."),
     no_prefilter: bool = typer.Option(False, "--no-prefilter", help="Decode and validate every line (by default only lines holding one of the rule's literals are decoded; the matches are the same)."),
     scan: str = typer.Option("auto", "--scan", help="Prefilter scan: auto (Hyperscan when installed), hyperscan or stdlib."),
+    jobs: str = typer.Option("auto", "--jobs", help="Processes reading the input: auto (one per CPU for a single-event rule over regular files of 64 MB or more, unless a progress bar is shown) or a number (1: one process). The matches, their order and the summary are the same."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Parse the rule afresh instead of loading its parse from the cache (EQLC_CACHE_DIR, default ~/.cache/eqlc; EQLC_NO_CACHE=1 also turns it off)."),
 ) -> None:
     """Run a rule over NDJSON events and print the matches as NDJSON."""
@@ -128,32 +131,25 @@ def match_cmd(
         err.print(f"error: {e}", markup=False)
         raise typer.Exit(2)
     out = sys.stdout.buffer
-    dumps = orjson.dumps
-    matches = 0
     show_progress = sys.stdout.isatty() and "-" not in events and reader.total_bytes > 0
-    single = m.kind == "event"
     try:
-        results = m.run(_with_progress(reader, show_progress), sort=sort)
-        if count:
-            for _ in results:
-                matches += 1
-        elif single:
-            buf = []
-            for hit in results:
-                matches += 1
-                buf.append(dumps(hit.events[0]))
-                if len(buf) >= 256:
-                    out.write(b"\n".join(buf) + b"\n")
-                    buf.clear()
-            if buf:
-                out.write(b"\n".join(buf) + b"\n")
+        parts = _parallel_parts(m, events, jobs, sort, show_progress)
+    except ValueError as e:
+        err.print(f"error: {e}", markup=False)
+        raise typer.Exit(2)
+    try:
+        if parts is not None:
+            from ..matcher import parallel
+
+            reader = parallel.run(m, parts, scan=scan, prefilter=not no_prefilter, on_bad=on_bad, on_io_error=on_io_error,
+                                  out=None if count else out, encode=orjson.dumps, keep=_REPORT_LIMIT + 1,
+                                  scanner=reader.scanner)
+            matches = reader.matches
+            if count:
+                out.write(f"{matches}\n".encode())
+            out.flush()
         else:
-            for hit in results:
-                matches += 1
-                out.write(dumps({"events": hit.events, "keys": hit.keys}) + b"\n")
-        if count:
-            out.write(f"{matches}\n".encode())
-        out.flush()
+            matches = _run_one_process(m, reader, out, count, sort, show_progress)
     except EventOrderError as e:
         err.print(f"error: {e}", markup=False)
         raise typer.Exit(2)
@@ -164,6 +160,57 @@ def match_cmd(
     sys.stderr.write(_summary(reader, matches, m.needles, no_prefilter) + "\n")
     if reader.io_errors:
         raise typer.Exit(EXIT_IO_ERROR)
+
+
+def _parallel_parts(m, events: List[str], jobs: str, sort: bool, show_progress: bool):
+    """The parts of the input for ``--jobs`` (eqlc.matcher.parallel), or None for one process."""
+    from ..matcher import parallel
+
+    if jobs == "auto":
+        if show_progress:
+            return None  # the progress bar follows one reader
+        n = parallel.auto_jobs()
+    else:
+        try:
+            n = int(jobs)
+        except ValueError:
+            raise ValueError(f"--jobs: expected auto or a number, not {jobs!r}") from None
+        if n < 1:
+            raise ValueError("--jobs: expected at least 1")
+    if n < 2 or not parallel.eligible(m, events, sort):
+        return None
+    return parallel.plan(events, n)
+
+
+def _run_one_process(m, reader: NdjsonReader, out, count: bool, sort: bool, show_progress: bool) -> int:
+    """Match in this process, writing the matches (or, with ``count``, their number) to ``out``."""
+    dumps = orjson.dumps
+    matches = 0
+    single = m.kind == "event"
+    results = m.run(_with_progress(reader, show_progress), sort=sort)
+    if count:
+        for _ in results:
+            matches += 1
+    elif single:
+        buf = []
+        try:
+            for hit in results:
+                matches += 1
+                buf.append(dumps(hit.events[0]))
+                if len(buf) >= 256:
+                    out.write(b"\n".join(buf) + b"\n")
+                    buf.clear()
+        finally:  # the matches before an error are printed too (and --jobs prints them alike)
+            if buf:
+                out.write(b"\n".join(buf) + b"\n")
+    else:
+        for hit in results:
+            matches += 1
+            out.write(dumps({"events": hit.events, "keys": hit.keys}) + b"\n")
+    if count:
+        out.write(f"{matches}\n".encode())
+    out.flush()
+    return matches
 
 
 def _summary(reader: NdjsonReader, matches: int, needles, no_prefilter: bool) -> str:

@@ -45,6 +45,7 @@ from typing import Any, Optional, Union
 
 from eqlc import ir
 from eqlc.events import split_path, values
+from eqlc.native_wildcard import NativePattern
 from eqlc.result import Refused
 
 from .profile import FieldMap, Table
@@ -173,6 +174,36 @@ def _literal_safe(lit: str) -> Optional[str]:
     return None
 
 
+def _pattern_safe(pat: NativePattern) -> Optional[str]:
+    """Why Elasticsearch's wildcard query for ``stringContains`` (:mod:`eqlc.native_wildcard`:
+    ``"*" + literal + "*"``, the literal read as wildcard syntax) may depend on entry order, or None.
+
+    ``*L*`` is a containment of ``L`` (:func:`_literal_safe`). ``*L*]*`` (``L`` then, anywhere
+    after, ``]``; more ``]`` segments likewise) holds exactly when ``L`` occurs if ``L`` opens at
+    least as many lists as it has ``]`` segments after it: under the assumption no key or value
+    holds ``[`` or ``]``, so every ``[`` in ``L`` is structural and its list's ``]`` follows in
+    any rendering. ``stringContains(request_parameters, "valuesToAdd=[*]")`` is such a test."""
+    kind = pat.kind
+    if kind is ir.PatternKind.CONTAINS:
+        return _literal_safe(pat.literal)
+    parts, star = pat.parts, ir.Wildcard.STAR
+    if (len(parts) >= 5 and len(parts) % 2 == 1 and all(p is star for p in parts[0::2])
+            and isinstance(parts[1], str) and all(p == "]" for p in parts[3::2])):
+        lit, closes = parts[1], len(parts[3::2])
+        opened = 0  # lists L opens and leaves open
+        for ch in lit:
+            opened += ch == "["
+            opened -= ch == "]" and opened > 0
+        if opened >= closes:
+            return _literal_safe(lit)
+    return (f"Elasticsearch matches it as the wildcard pattern {_render(parts)!r}, "
+            f"which may span entries whose order the rendering does not fix")
+
+
+def _render(parts: tuple) -> str:
+    return "".join(p.value if isinstance(p, ir.Wildcard) else p for p in parts)
+
+
 def check_rendered_literals(table: Table, cond: Any) -> None:
     """Refuse every test of a rendered field but a containment of an order-safe literal."""
     from .raw_tables import _nodes
@@ -187,7 +218,7 @@ def check_rendered_literals(table: Table, cond: Any) -> None:
                 if not (len(rest) == 1 and isinstance(rest[0], ir.String)):
                     raise Refused(f"stringContains({f.name}, ...) with a value that is no literal: {f.name} is a Java rendering whose "
                                   f"entries' order the {table.name} JSON does not give, so only literals are checked for it")
-                why = _literal_safe(rest[0].value)
+                why = _pattern_safe(NativePattern.of("stringContains", rest[0].value))
                 if why:
                     raise Refused(f"stringContains({f.name}, {rest[0].value!r}): {why}, and {table.name} does not give Java's order")
             elif any(isinstance(a, ir.Field) and a.name in rendered for a in rest):

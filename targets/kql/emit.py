@@ -32,6 +32,7 @@ import re2
 
 from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
+from eqlc.native_wildcard import NativePattern, native_parts
 from eqlc.result import Notes, Refused, about
 
 from . import argv, certificates, cidr, raw_tables, syntax
@@ -201,7 +202,8 @@ class Emitter:
             d = Derived(fm.field, source, count=fm.argc_of is not None)
             if d not in self.derived:
                 self.derived.append(d)
-        elif (fm.expr or fm.value_when) and fm.field not in self.computed and not (fm.object_path and fm.is_array):
+        elif (fm.expr or fm.value_when) and fm.field not in self.computed and not (fm.object_path and fm.is_array) \
+                and not fm.words_of:  # words_of: the adapter writes the column from the words (raw_tables.fill_words)
             self.computed.append(fm.field)
         if fm.ip_text:  # an ip field compared as a column's text (sentinel.yaml source.ip)
             self.notes.assume(raw_tables.ip_text_note(fm))
@@ -341,6 +343,11 @@ class Emitter:
             return self.predicate_mapped(e, fm)
         if fm.argv_of:
             return self.argv_leaf(e, fm)
+        if fm.words_of:
+            self.notes.assume(raw_tables.words_note(fm))
+            return raw_tables.words_leaf(e, fm)
+        if fm.java_long:
+            return raw_tables.java_long_leaf(e, fm)
         if fm.lookup is not None and fm.key:
             s = certificates.Signed(e, f.name, self.table.name)
             if s not in self.signed:
@@ -620,13 +627,14 @@ class Emitter:
             if name == "startswith":
                 return self.pattern_op(col, ir.PatternKind.PREFIX, lits[0], e.case_insensitive), lits[0] == ""
             if name in ("endswith", "stringcontains"):
-                lit = lits[0]
-                if any(ch in lit for ch in "*?\\"):
-                    raise Refused(f"{e.name}({leaf_field(e).name}, {lit!r}): Elasticsearch runs it as an unescaped wildcard query, so '*', '?' and '\\' in the literal have no settled meaning")
-                if name == "stringcontains" and lit == "":
-                    return "false", False
-                kind = ir.PatternKind.SUFFIX if name == "endswith" else ir.PatternKind.CONTAINS
-                return self.pattern_op(col, kind, lit, e.case_insensitive), lit == ""
+                # Elasticsearch's wildcard query "*lit" / "*lit*", lit unescaped (eqlc.native_wildcard)
+                pat = NativePattern.of(name, lits[0])
+                kind = pat.kind
+                if kind is ir.PatternKind.GENERAL:
+                    body = syntax.wildcard_regex(pat, e.case_insensitive)  # type: ignore[arg-type]
+                    return (f"{col} matches regex {syntax.quote_regex(syntax.anchored(body))}",
+                            all(x is ir.Wildcard.STAR for x in pat.parts))
+                return self.pattern_op(col, kind, pat.literal, e.case_insensitive), False
             if name == "cidrmatch":
                 return self.cidr(col, lits), False
         raise Refused(f"unsupported condition {describe(e)}")
@@ -770,7 +778,8 @@ class Emitter:
         for fm in used.values():
             if fm.lookup is not None and fm.key:
                 raise Refused(f"{fm.field} ({fm.text}, looked up by the file's hash) inside a function or arithmetic is not translated")
-            if fm.is_array or fm.values is not None or fm.argv_of or fm.value_when is not None:
+            if fm.is_array or fm.values is not None or fm.argv_of or fm.value_when is not None or fm.words_of \
+                    or fm.java_long:
                 raise Refused(f"{fm.field} ({fm.text}) inside a function or arithmetic is not translated")
             if fm.is_string:
                 self.note_empty(fm)
@@ -873,17 +882,59 @@ class Emitter:
             if typ != "string":
                 raise Refused("substring() of a non-string")
             bounds = e.args[1:]
-            if not all(isinstance(b, ir.Number) and isinstance(b.value, int) and b.value >= 0 for b in bounds):
-                raise Refused("substring() with negative or computed offsets is not translated")
-            start = bounds[0].value  # type: ignore[union-attr]
+            if not (isinstance(bounds[0], ir.Number) and isinstance(bounds[0].value, int) and bounds[0].value >= 0):
+                raise Refused("substring() with a negative or computed start offset is not translated")
+            start = bounds[0].value
             if len(bounds) == 1:
                 return f"substring({t}, {start})", "string"
-            end = bounds[1].value  # type: ignore[union-attr]
-            return f"substring({t}, {start}, {max(0, end - start)})", "string"
+            end = bounds[1]
+            if isinstance(end, ir.Number) and isinstance(end.value, int) and end.value >= 0:
+                return f"substring({t}, {start}, {max(0, end.value - start)})", "string"
+            return self.substring_to(t, start, end, used), "string"
         raise Refused(f"function {e.name}() has no exact Kusto translation in eqlc")
+
+    def substring_to(self, text: str, start: int, end: ir.Expr, used: dict) -> str:
+        """``substring(s, start, end)`` with a negative or computed ``end``, as EQL runs it.
+
+        EQL's substring is Python's slice ``s[start:end]``: a negative end counts from the end of
+        the string (``end + len``, at least 0), an end past the string is its length. Kusto's
+        ``substring`` takes a length instead, so the end is resolved first, with ``strlen`` counting
+        code points as ``len`` does (Kusto strlen reference: "This function counts Unicode code
+        points"). Only integer ends built from literals, ``length()``, ``+`` and ``-`` are read: a
+        fractional end is no slice bound in EQL. The script's presence guards already require every
+        field it reads, so the end is never null here.
+        """
+        if not _integer_valued(end):
+            raise Refused("substring() with an end offset that is not an integer expression is not translated")
+        size = f"strlen({text})"
+        if isinstance(end, ir.Number):
+            stop = f"max_of({size} - {-end.value}, 0)"  # a literal end here is negative
+        else:
+            et, typ = self.value(end, used)
+            if typ != "number":
+                raise Refused("substring() end offset of a non-number")
+            stop = f"iff({et} < 0, max_of({size} + {et}, 0), min_of({et}, {size}))"
+        return f"substring({text}, {start}, max_of({stop} - {start}, 0))"
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+def _integer_valued(e: ir.Expr) -> bool:
+    """True for integer expressions of literals, ``length()``, ``+``, ``-`` and unary minus."""
+    if isinstance(e, ir.Number):
+        return isinstance(e.value, int)
+    if isinstance(e, ir.Negate):
+        return _integer_valued(e.expr)
+    if isinstance(e, ir.Arithmetic):
+        return e.op in (ir.ArithOp.ADD, ir.ArithOp.SUB) and _integer_valued(e.left) and _integer_valued(e.right)
+    if isinstance(e, ir.FunctionCall):
+        name = e.name.lower()
+        if name == "length":
+            return True
+        if name in ("add", "subtract"):
+            return all(_integer_valued(a) for a in e.args)
+    return False
+
+
 def conj(items: list[Cond]) -> Cond:
     out: list[str] = []
     for c in items:
@@ -970,12 +1021,9 @@ def argv_patterns(e: ir.Expr) -> tuple[list[argv.Word], bool]:
     if isinstance(e, ir.FunctionCall) and e.name.lower() in ("startswith", "endswith", "stringcontains"):
         fn = e.name.lower()
         lit = string_literal(e.args[1], f)
-        if fn != "startswith" and any(ch in lit for ch in "*?\\"):
-            raise Refused(f"{e.name}({name}, {lit!r}): Elasticsearch runs it as an unescaped wildcard query, so '*', '?' and '\\' in the literal have no settled meaning")
-        if lit == "":
-            return ([(ir.Wildcard.STAR,)] if fn != "stringcontains" else []), e.case_insensitive
-        star = ir.Wildcard.STAR
-        return [{"startswith": (lit, star), "endswith": (star, lit), "stringcontains": (star, lit, star)}[fn]], e.case_insensitive
+        if fn != "startswith":  # Elasticsearch's wildcard query "*lit" / "*lit*", lit unescaped
+            return [native_parts(fn, lit)], e.case_insensitive
+        return [(lit, ir.Wildcard.STAR) if lit else (ir.Wildcard.STAR,)], e.case_insensitive  # a prefix query
     raise Refused(f"unsupported condition {describe(e)} on {name}, which is read from a command line")
 
 

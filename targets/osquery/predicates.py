@@ -26,6 +26,7 @@ from typing import Union
 
 from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable
+from eqlc.native_wildcard import NativePattern
 from eqlc.result import Refused
 
 from . import sqltext
@@ -239,24 +240,20 @@ class StringFunction(Pred):
         self.literal_ok(ftype)
         t = self.text
         if self.name != "startsWith":
-            # Elasticsearch builds these as Lucene wildcard queries "*t" / "*t*" without escaping t
-            # (QueryTranslator CaseInsensitiveScalarFunctions), so *, ? and \ inside t mean
-            # something other than the documented literal; and stringContains(f, "") is documented
-            # false but runs as "**". Refuse rather than pick one.
-            if any(c in t for c in "*?\\"):
-                raise Refused(
-                    f"{self.name}({self.field}, {t!r}): Elasticsearch runs this as an unescaped wildcard query, so "
-                    "'*', '?' and '\\' in the text do not mean what the documentation says"
-                )
-            if self.name == "stringContains" and t == "":
-                raise Refused(f"stringContains({self.field}, \"\"): documented false, but Elasticsearch runs it as a match-all wildcard")
+            # Elasticsearch's wildcard query "*t" / "*t*" with t unescaped: *, ? and \ in t are
+            # wildcard syntax, and stringContains(f, "") matches every value (eqlc.native_wildcard)
+            pat = NativePattern.of(self.name, t)
+            if self.case_insensitive:
+                lp = sqltext.like_pattern(pat)  # type: ignore[arg-type]
+                return sqltext.like(v, lp), sqltext.like(v, lp, negate=True)
+            gp = sqltext.glob_pattern(pat)  # type: ignore[arg-type]
+            return sqltext.glob(v, gp), sqltext.glob(v, gp, negate=True)
+        # startsWith is a prefix query: t is text
         if self.case_insensitive:
-            lt = sqltext.like_literal(t)
-            pat = {"startsWith": lt + "%", "endsWith": "%" + lt, "stringContains": "%" + lt + "%"}[self.name]
-            return sqltext.like(v, pat), sqltext.like(v, pat, negate=True)
-        gt = sqltext.glob_literal(t)
-        pat = {"startsWith": gt + "*", "endsWith": "*" + gt, "stringContains": "*" + gt + "*"}[self.name]
-        return sqltext.glob(v, pat), sqltext.glob(v, pat, negate=True)
+            lt = sqltext.like_literal(t) + "%"
+            return sqltext.like(v, lt), sqltext.like(v, lt, negate=True)
+        gt = sqltext.glob_literal(t) + "*"
+        return sqltext.glob(v, gt), sqltext.glob(v, gt, negate=True)
 
 
 @dataclass(frozen=True)

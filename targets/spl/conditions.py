@@ -27,6 +27,7 @@ from typing import Optional
 
 from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, parse_regex, to_pattern
+from eqlc.native_wildcard import native_parts
 from eqlc.result import Refused, about
 
 from . import literals as L
@@ -388,12 +389,11 @@ class ConditionBuilder:
             if len(e.args) != 2 or not isinstance(e.args[0], ir.Field) or not isinstance(e.args[1], ir.String):
                 raise Refused(f"{n}() is translated only as {n}(field, \"literal\")")
             f, lit = e.args[0], e.args[1].value
-            if n == "startsWith":
+            if n == "startsWith":  # a prefix query: the literal is text
                 parts = (lit, ir.Wildcard.STAR) if lit else (ir.Wildcard.STAR,)
-            else:
-                if not lit or any(c in lit for c in "*?\\"):
-                    raise Refused(f"{n}({f.name}, {lit!r}): Elasticsearch runs it as an unescaped wildcard query whose meaning for '*', '?', '\\\\' or an empty string is unconfirmed")
-                parts = (ir.Wildcard.STAR, lit) if n == "endsWith" else (ir.Wildcard.STAR, lit, ir.Wildcard.STAR)
+            else:  # Elasticsearch's wildcard query "*lit" / "*lit*", lit unescaped (eqlc.native_wildcard)
+                parts = native_parts(n, lit)
+            # literal runs may hold '*' / '?' / '\\' as characters
             return self.wildcard(f, [parts], e.case_insensitive, literal=True)
         if n == "cidrMatch":
             if not e.args or not isinstance(e.args[0], ir.Field) or not all(isinstance(a, ir.String) for a in e.args[1:]):

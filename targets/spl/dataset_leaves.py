@@ -28,6 +28,7 @@ from typing import Callable, Optional
 
 from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
+from eqlc.native_wildcard import native_parts
 from eqlc.printer import expr as print_expr
 from eqlc.result import Refused
 
@@ -243,11 +244,10 @@ def arguments(b, e: ir.Expr, f: ir.Field, fm: FieldMap):
         ci = e.case_insensitive
     elif isinstance(e, ir.FunctionCall) and e.name in ("startsWith", "endsWith", "stringContains") and len(e.args) == 2:
         lit = e.args[1].value
-        if not lit or any(c in lit for c in "*?\\"):
-            raise Refused(f"{e.name}({f.name}, {lit!r}): Elasticsearch runs it as an unescaped wildcard query whose meaning for "
-                          "'*', '?', '\\\\' or an empty string is unconfirmed", e)
         star = ir.Wildcard.STAR
-        words_of = [{"startsWith": (lit, star), "endsWith": (star, lit), "stringContains": (star, lit, star)}[e.name]]
+        # startsWith is a prefix query (text); endsWith/stringContains Elasticsearch's wildcard
+        # query "*lit" / "*lit*" with lit unescaped (eqlc.native_wildcard)
+        words_of = [((lit, star) if lit else (star,)) if e.name == "startsWith" else native_parts(e.name, lit)]
         ci = e.case_insensitive
     elif isinstance(e, ir.RegexMatch):
         try:
@@ -298,6 +298,8 @@ def _word_search(line: str, words: list[tuple], superset: bool = False) -> Optio
         lits = [x for x in w if isinstance(x, str)]
         shape = tuple("L" if isinstance(x, str) else "*" for x in w)
         if any(x is ir.Wildcard.QUESTION for x in w):
+            return None
+        if not superset and any("*" in x for x in lits):  # a literal '*' would be a search wildcard
             return None
         try:
             if shape == ("L",):
