@@ -514,8 +514,7 @@ def _nodes(node: Any):
 def where_lines(table: Table) -> list[str]:
     """The filter every query on ``table`` starts with (``where`` in the profile: Event holds every
     Windows event log the agent collects; the rule's data is the Sysmon channel's)."""
-    tests = [f"{col} == {_literal(v) if isinstance(v, str) else v}" for col, v in table.where.items()]
-    return ["| where " + " and ".join(tests)] if tests else []
+    return [f"| where {col} == {_literal(v) if isinstance(v, str) else v}" for col, v in table.where.items()]
 
 
 def _literal(v: str) -> str:
