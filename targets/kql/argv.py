@@ -241,23 +241,28 @@ class Derived:
 # issue #83, "Elastic Defend for Windows parses command lines using the CommandLineToArgvW Windows
 # API"), and Kusto's parse_command_line(cmd, "windows") "parses the command line the same way as
 # CommandLineToArgvW" (MicrosoftDocs, kusto/query/parse-command-line-function). duckdb-kql (the
-# engine the translations are verified on) has no parse_command_line, and CommandLineToArgvW's
-# backslash and double-double-quote rules are not a regular language one regex can follow in
-# general; Elastic's own Windows integration splitter (packages/windows sysmon_operational
-# pipeline, a Painless port of Go's commandLineToArgv using the "prior to 2008" rule) also differs
-# from CommandLineToArgvW on a first argument with inner quotes and on leading whitespace.
+# engine the translations are verified on) has no parse_command_line, and a regex following all of
+# CommandLineToArgvW's rules (runs of backslashes before a quote, doubled quotes, the first
+# argument's own rule; leading whitespace makes an empty first argument, per Microsoft's
+# CommandLineToArgvW reference) would have to be built from a transducer; Elastic's own Windows
+# integration splitter (packages/windows sysmon_operational pipeline, a Painless port of Go's
+# commandLineToArgv using the "prior to 2008" rule) also differs from CommandLineToArgvW on a first
+# argument with inner quotes and on leading whitespace.
 #
 # So the translation states the form of command line on which all of these agree: arguments
 # separated by spaces or tabs, each written bare (no space, tab or double quote) or inside ONE pair
 # of double quotes (no double quote inside, no backslash just before the closing quote), with no
-# leading whitespace. On it every splitter returns the arguments with their quotes removed, and
-# "some argument matches P" is a regex over the command line that walks whole arguments from its
-# start: ``^(?:TOKEN[ \t]+)*(?:"Q"|B)(?:[ \t]|$)`` where Q is P over characters other than ``"``
-# and B is P over characters other than space, tab and ``"``.
-WIN_SEP = "[ \\t]"
-WIN_BARE = '[^ \\t"]'
-WIN_QUOTED = '[^"]'
-WIN_TOKEN = f'(?:"{WIN_QUOTED}*"|{WIN_BARE}+)'
+# leading whitespace. On it every splitter returns the arguments with their quotes removed. The
+# query rewrites the command line once (an ``extend``) into those arguments each followed by a
+# double quote, with a double quote for each separator run: ``replace_regex(line,
+# @'"([^"]*)"|([^ \t"]+)|[ \t]+', @'\1\2"')`` (RE2 global replace, leftmost-first, an unmatched
+# group rewritten as empty: Kusto's replace_regex, MicrosoftDocs kusto/query/replace-regex-function).
+# No argument of the form holds a double quote, so the maximal runs without one are exactly the
+# non-empty arguments, and "some argument matches P" is ``(?:^|")P'"`` on the rewritten text, with
+# P's wildcards over characters other than ``"``: one short regex per leaf (Sentinel's analytics
+# rules take at most 10,000 characters of query).
+WIN_SPLIT_REGEX = '"([^"]*)"|([^ \\t"]+)|[ \\t]+'
+WIN_SPLIT_REWRITE = '\\1\\2"'
 # the form, for the fixture adapter's check (Python's re, same syntax for this pattern)
 _WIN_ARG = r'(?:"(?:[^"]*[^"\\])?"|[^ \t"]+)'
 _WIN_FORM = re.compile(f"{_WIN_ARG}(?:[ \\t]+{_WIN_ARG})*[ \\t]*\\Z")
@@ -287,35 +292,30 @@ def win_argc_expr(line: str) -> str:
     return f"iff(isempty({line}), long(null), array_length(extract_all(@'(\"[^\"]*\"|[^ \\t\"]+)', {line})))"
 
 
-def win_word_regex(word: Word, ci: bool, quoted: bool) -> Optional[str]:
-    """RE2 for ONE argument written quoted (the text between the quotes) or bare matching the
-    pattern ``word``; None if no such argument can match it (a literal with a double quote, or
-    with a space or tab for a bare argument)."""
-    char = WIN_QUOTED if quoted else WIN_BARE
-    banned = '"' if quoted else ' \t"'
+def win_joined_expr(line: str) -> str:
+    """The command line rewritten into its arguments, each followed by a double quote (a double
+    quote too for each run of separators), under the plain form."""
+    return f"replace_regex({line}, {syntax.quote_regex(WIN_SPLIT_REGEX)}, {syntax.quote_regex(WIN_SPLIT_REWRITE)})"
+
+
+def win_word_regex(word: Word, ci: bool) -> str:
+    """RE2 for ONE argument (no double quote in it) matching the pattern ``word``."""
     out = []
     for part in word:
         if part is ir.Wildcard.STAR:
-            out.append(char + "*")
+            out.append('[^"]*')
         elif part is ir.Wildcard.QUESTION:
-            out.append(char)
-        elif any(ch in banned for ch in part):
-            return None
+            out.append('[^"]')
         else:
             out.append(syntax.literal_regex(part, ci))
-    body = "".join(out)
-    return f'"{body}"' if quoted else body
+    return "".join(out)
 
 
-def win_line_regex(words: list[Word], ci: bool) -> str:
-    """RE2 for "some argument of the command line (in the plain form) matches one of ``words``"."""
-    alts: list[str] = []
-    for w in words:
-        for quoted in (True, False):
-            r = win_word_regex(w, ci, quoted)
-            if r is not None and r not in alts:
-                alts.append(r)
-    return f"^(?:{WIN_TOKEN}{WIN_SEP}+)*(?:{'|'.join(alts)})(?:{WIN_SEP}|$)"
+def win_joined_regex(words: list[Word], ci: bool) -> str:
+    """RE2 for "some argument matches one of ``words``" over :func:`win_joined_expr`'s text."""
+    bodies = list(dict.fromkeys(win_word_regex(w, ci) for w in words))
+    body = bodies[0] if len(bodies) == 1 else "(?:" + "|".join(bodies) + ")"
+    return f'(?:^|"){body}"'
 
 
 def win_possible(words: list[Word], field: str, column: str) -> tuple[list[Word], list[str]]:

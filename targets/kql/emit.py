@@ -776,7 +776,12 @@ class Emitter:
             return False
         if any(argv.is_any_word(w) for w in words):
             return f"isnotempty({line})"
-        return f"{line} matches regex {syntax.quote_regex(argv.win_line_regex(words, ci))}"
+        # the arguments rewritten once per query (argv.win_joined_expr), each leaf one short regex
+        alias = "__winargs_" + re.sub(r"[^A-Za-z0-9_]", "_", fm.field)
+        stage = f"| extend {alias} = {argv.win_joined_expr(line)}"
+        if stage not in self.prep:
+            self.prep.append(stage)
+        return f"{alias} matches regex {syntax.quote_regex(argv.win_joined_regex(words, ci))}"
 
     # ---- script leaves -----------------------------------------------------------------------
     def script(self, e: ir.Expr) -> tuple[Cond, str]:
