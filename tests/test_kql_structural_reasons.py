@@ -27,8 +27,9 @@ def _refusal(text: str, profile: str) -> str:
     ('sample by host.id [process where process.name == "a"] [process where process.name == "b"]', "sample: "),
     ('sequence by host.id [process where process.name == "a"] [process where process.name == "b"] | tail 1',
      "pipes after a sequence"),
+    # kqlentra: an until term on one table translates (tests/test_kql_sequence_until.py); over several not yet
     ('sequence by host.id [process where process.name == "a"] [process where process.name == "b"] '
-     'until [process where process.name == "c"]', "sequence with `until`"),
+     'until [any where event.category in ("process", "file") and process.name == "c"]', "sequence with `until` over several tables"),
     ('sequence by host.id with maxspan=1m [process where process.name == "a"] ![process where process.name == "b"]',
      "sequence with a missing-event term"),
 ])

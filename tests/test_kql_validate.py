@@ -141,7 +141,9 @@ def test_every_emitted_query_has_no_kusto_diagnostics(analysis):
     assert len(emitted) > 100
     # every corpus rule the raw-tables profile translates (tests/data/kql/coverage.yaml), every table
     raw = [q for (label, q), _ in emitted if label.startswith("sentinel:corpus:")]
-    tables = ("SecurityEvent", "AWSCloudTrail", "Event", "OfficeActivity", "AKSAudit")  # kqlraw: AKSAudit
+    tables = ("SecurityEvent", "AWSCloudTrail", "Event", "OfficeActivity", "AKSAudit",  # kqlraw: AKSAudit
+              "AADRiskyUsers", "AADUserRiskEvents", "AuditLogs",  # kqlentra: Entra ID
+              "CommonSecurityLog")  # kqlfort: FortiGate
     read = {t for q in raw for t in tables if re.search(rf"(^|= ){t}\n", q, re.M)}
     assert len(raw) >= 20 and read == set(tables), read
     assert not bad, "\n\n".join(f"{label}\n{q}\n{d}" for label, q, d in bad[:5])

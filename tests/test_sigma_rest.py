@@ -93,6 +93,31 @@ def test_registry_hive_is_the_first_token_of_target_object():
     assert "bad" in outside
 
 
+def test_a_full_hive_name_stands_for_the_same_hive_as_its_abbreviation():
+    """Elastic Defend spells user hives in full (registry.hive "HKEY_USERS"), Elastic's Sysmon pipeline
+    abbreviates (HKU): the rule's "HKEY_USERS" selects the users hive's TargetObjects, as the KQL target
+    reads hive names; an event whose hive is spelt otherwise than the rule's literal for that path
+    (Sysmon's "HKU") is outside the stated assumption. Before, the full name matched no case and
+    read false unchecked, so the translation missed Elastic Defend's user-hive events (found by the
+    whole-corpus --broader run on persistence_run_key_and_startup_broad)."""
+    r = rule('registry where host.os.type == "windows" and event.type == "change" and '
+             'registry.hive : ("HKEY_USERS", "HKLM") and registry.value == "Run1"')
+    t = TARGET.compile(r, profile="cased")
+    assert t.status is not Status.REFUSED, t.notes
+    assert "HKEY_USERS\\'" in yaml_of(t) and "HKU\\'" in yaml_of(t)
+    base = dict(event__category=["registry"], event__type=["change"], host__os__type="windows", registry__value="Run1")
+    events = [ev("defend-u", registry__hive="HKEY_USERS", registry__path="HKEY_USERS\\S-1-5-21\\Software\\Run1", **base),
+              ev("lm", registry__hive="HKLM", registry__path="HKLM\\Software\\Run1", **base),
+              ev("cu", registry__hive="HKCU", registry__path="HKCU\\Software\\Run1", **base),
+              # Sysmon's spelling of the same hive: EQL's "HKEY_USERS" does not match "HKU"
+              ev("sysmon-u", registry__hive="HKU", registry__path="HKU\\S-1-5-21\\Software\\Run1", **base),
+              # a full name the rule accepts on a path of another hive
+              ev("bad", registry__hive="HKEY_USERS", registry__path="HKCU\\Software\\Run1", **base)]
+    got, want, outside = agree(r, events, profile="cased", must_agree=["defend-u", "lm", "cu"])
+    assert {"defend-u", "lm"} <= got and "cu" not in got
+    assert {"sysmon-u", "bad"} <= set(outside)
+
+
 # ---- signer of a loaded image (Sysmon 7) ----------------------------------------------------------
 
 def test_sysmon_signature_status_of_a_loaded_image():

@@ -57,8 +57,8 @@ from .emit import Fact, eq_fold, literal_values, leaf_field
 from .entity import scattered, unpaired
 from .scan import SequencePlan, run_scan
 from .hives import Respelt
-from .profile import ANY_CATEGORY, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
-from .raw_tables import event_data_xml, event_id_column, fill_event_data, keyword_number_breaks, without_raw, xml_field
+from .profile import ANY_CATEGORY, KV_PAIR, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
+from .raw_tables import event_data_xml, event_id_column, fill_event_data, fill_words, keyword_number_breaks, routes, without_raw, xml_field
 
 ID_COLUMN = "__eqlc_id"
 SQL_TYPES = {"string": "VARCHAR", "long": "BIGINT", "int": "BIGINT", "real": "DOUBLE", "datetime": "TIMESTAMP",
@@ -101,6 +101,8 @@ def _lands(t: Table, cats: list[str], event: dict) -> bool:
     holding only the events with a value in one field (CloudProcessEvents: ``rows_need``
     container.id, the processes of containers), a non-empty value there."""
     if t.category not in cats and t.category != ANY_CATEGORY:
+        return False
+    if t.route and not routes(t, event):  # routed raw tables: the table its route fields name
         return False
     if t.rows_need:
         return any(v not in (None, "") for v in values(event, split_path(t.rows_need)))
@@ -210,6 +212,7 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
     devices = _device_ids(profile, events, [f for f in keyed if any((fm := t.fields.get(f)) is not None and fm.one_to_one
                                                                     for t in profile.tables.values())])
     lookup_rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in profile.lookups}
+    routed = [t for t in profile.tables.values() if t.route]
     for t in profile.tables.values():
         cols = dict(profile.columns_of(t))
         cols[ID_COLUMN] = "string"
@@ -223,6 +226,11 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         # a fact is about one table's rows (a union leg, a sequence reading several tables): events
         # that land in no table of it are not its rows
         landed = {t.name for t in profile.tables.values() if _lands(t, cats, event)}
+        if not landed and routed:
+            out.excluded[eid] = (f"outside the stated source mapping: the event is a row of none of "
+                                 f"{', '.join(t.name for t in routed)} (its {', '.join(dict.fromkeys(f for t in routed for f in t.route))} "
+                                 f"is none of the values those tables hold)")
+            continue
         failed = next((f for f in facts if (not f.table or f.table in landed) and _fact_holds(f, event) != f.value
                        and (f.when is None or truth(f.when, event))), None)
         if failed is not None:
@@ -446,6 +454,9 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
     mapped: dict[str, list[tuple[str, ...]]] = {}
     docs: dict[str, dict] = {}  # JSON columns built from json_path fields (CloudAuditEvents.RawEventData)
     objects: dict[str, dict] = {}
+    pairs: dict[str, list[str]] = {}  # key=value columns built from kv_path fields (AdditionalExtensions)
+    words: list[FieldMap] = []  # words_of fields (SecurityEvent.PrivilegeList)
+    filled: dict[str, tuple[str, Any]] = {}  # column -> (ECS field, value) a plain field wrote
     for fm in t.fields.values():
         if fm.json_path:
             why = _put_json(docs, fm, values(event, split_path(fm.field)))
@@ -453,6 +464,14 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
                 problems[fm.json_path.split(".")[0]] = f"outside the stated assumption on {fm.field}: {why}"
             continue
         if fm.one_to_one:  # its column is the other field's (agent.id: DeviceId, filled from host.id)
+            continue
+        if fm.words_of:  # a list split from a text column (SecurityEvent.PrivilegeList): written as
+            words.append(fm)  # words once the row's event id is known (below)
+            continue
+        if fm.kv_path:  # a key=value pair of a text column (CommonSecurityLog.AdditionalExtensions)
+            why = _put_kv_value(pairs, fm, values(event, split_path(fm.field)))
+            if why:
+                problems[fm.kv_path[0]] = f"outside the stated assumption on {fm.field}: {why}"
             continue
         if fm.object_path:  # a value inside a JSON object column (AKSAudit.ObjectRef["resource"])
             vals = values(event, split_path(fm.field))
@@ -470,6 +489,13 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             continue  # a lookup keyed by the row's hash: built from all rows at once (certificates.attach)
         if fm.lookup is not None:
             lk = fm.lookup
+            if len(set(map(str, vals))) > 1:
+                # a lookup row states one value per device (DeviceInfo's OSPlatform): an event
+                # carrying several (host.os.type ["macos", "windows"]) cannot be one device's row,
+                # and reading its first value would make a test on another value false
+                problems[fm.column or fm.field] = (f"outside the stated assumption on {fm.field}: it holds several"
+                                                   f" values {vals!r}, but {lk.table} states one {fm.column} per device")
+                continue
             raw = vals[0] if vals else None
             if raw is None:
                 column_value = ""
@@ -489,6 +515,9 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
         if fm.is_array:
             row[fm.column] = json.dumps([v for v in vals])  # type: ignore[index]
             continue
+        if fm.cef_text and (why := _cef_text_breaks(fm, vals)):
+            problems[fm.column or fm.field] = f"outside the stated assumption on {fm.field}: {why}"
+            continue
         ok, val = _scalar(fm, vals, fm.type)
         if ok and fm.keyword_number and (why := keyword_number_breaks(fm, vals)):
             ok, val = False, why
@@ -506,11 +535,25 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             except NotRendered as e:
                 problems[fm.column or fm.field] = f"outside the stated assumption on {fm.field}: {e}"
                 continue
+        # two ECS fields one column holds (AuditLogs.OperationName: event.action and
+        # azure.auditlogs.operation_name, which Elastic's pipeline copies from one record field): a
+        # missing one leaves the other's value, two different values are no row of the table
+        prev = filled.get(fm.column or "")
+        if prev is not None and val in ("", None):
+            continue
+        if prev is not None and prev[1] != val:
+            problems[fm.column or fm.field] = (f"outside the stated mapping: {prev[0]} and {fm.field} are both "
+                                               f"{fm.column}, but they differ ({prev[1]!r}, {val!r})")
+            continue
+        if val not in ("", None):
+            filled[fm.column or ""] = (fm.field, val)
         row[fm.column] = val  # type: ignore[index]
     for col, doc in docs.items():
         row[col] = json.dumps(doc, separators=(",", ":"))
     for col, obj in objects.items():
         row[col] = json.dumps(obj)
+    for col, kvs in pairs.items():
+        row[col] = KV_PAIR.join(kvs)
     for col, value in t.where.items():  # the table's filter column: every row the profile reads has it
         row[col] = value
     if t.xml is not None:  # SecurityEvent.EventData: the event's other data as event XML
@@ -537,6 +580,12 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
                 return row, f"value-mapped fields give {column} one of {common}, another field {have!r}", contributions, problems
             continue
         row[column] = int(common[0]) if cols.get(column) in ("int", "long") else common[0]
+    for fm in words:
+        text, why = fill_words(fm, event, row.get("EventID"))
+        if why:
+            problems[fm.words_of[0]] = f"outside the stated assumption on {fm.field}: {why}"
+        else:
+            row[fm.words_of[0]] = text
     return row, None, contributions, problems
 
 
@@ -588,6 +637,35 @@ def _put_json(docs: dict[str, dict], fm: FieldMap, vals: list) -> Optional[str]:
         if not isinstance(node, dict):
             return f"the record's {'.'.join(keys)} lies under a value another field sets"
     node[keys[-1]] = value
+    return None
+
+
+# Characters a FortiGate value cannot hold for its CEF pair to read back as Elastic's field: the
+# pair separator of AdditionalExtensions, what CEF escapes ("=" and "\\") or removes (quotes:
+# Fortinet, "FortiOS to CEF log field mapping guidelines"), and what Elastic's pipeline strips (the
+# control characters, gsub [\u0000-\u001F\u007F]) or trims (surrounding spaces).
+_KV_UNSAFE = re.compile(r'[;=\\"\x00-\x1f\x7f]|^\s|\s$')
+
+
+def _cef_text_breaks(fm: FieldMap, vals: list) -> Optional[str]:
+    """Why the ECS values cannot be one CEF extension value that reads back as Elastic has it."""
+    if not vals:
+        return None
+    if len(vals) > 1 or not isinstance(vals[0], str):
+        return f"{fm.field} {vals!r} is not one string, as a CEF extension value is"
+    if _KV_UNSAFE.search(vals[0]):
+        return (f"{fm.field} {vals[0]!r} holds a character CEF escapes or removes, the pair separator "
+                f"{KV_PAIR!r}, a control character or surrounding space")
+    return None
+
+
+def _put_kv_value(pairs: dict[str, list[str]], fm: FieldMap, vals: list) -> Optional[str]:
+    """Append ``key=value`` for an ECS field read from a key=value column, or say why the event
+    cannot be such a row: several values, or a value the CEF pair does not carry as Elastic has it."""
+    why = _cef_text_breaks(fm, vals)
+    if why or not vals:
+        return why
+    pairs.setdefault(fm.kv_path[0], []).append(f"{fm.kv_path[1]}={vals[0]}")
     return None
 
 
@@ -714,6 +792,48 @@ def dependents(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[s
     return {str(e.get("_id", i)): ("outside the stated assumptions through another event: without the events outside them "
                                    "the rule " + ("no longer selects" if str(e.get("_id", i)) in whole else "selects") + " this one")
             for i, e in enumerate(inside) if (str(e.get("_id", i)) in whole) != (str(e.get("_id", i)) in kept)}
+
+
+def until_ties(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[str, str]:
+    """The events a sequence query with ``until`` takes to be absent (query.until_leg): an until
+    event whose timestamp equals that of another event of its join key that fills a sequence
+    step, and that other event. Elasticsearch orders such concurrent events in no stated way, the
+    query compares timestamps. Decided by the reference matcher's truth of each term's query."""
+    from eqlc import ir as _ir
+
+    body = rule.query.body
+    if not isinstance(body, _ir.Sequence) or body.until is None:
+        return {}
+
+    def holds(term: Any, event: dict) -> bool:
+        q = term.query
+        cond = q.condition if q.category is None else _ir.And((category_leaf_of(q.category), q.condition))
+        return truth(cond, event)
+
+    def key(term: Any, event: dict) -> tuple:
+        return tuple(tuple(values(event, k.path)) if isinstance(k, _ir.Field) else () for k in body.keys(term))
+
+    inside = [(str(e.get("_id", i)), e) for i, e in enumerate(events) if str(e.get("_id", i)) not in outside]
+    stage = {(eid, key(t, e), _timestamp((values(e, ("@timestamp",)) or [None])[0]))
+             for eid, e in inside for t in body.terms if not t.missing and holds(t, e)}
+    out: dict[str, str] = {}
+    for eid, e in inside:
+        if not holds(body.until, e):
+            continue
+        k, ts = key(body.until, e), _timestamp((values(e, ("@timestamp",)) or [None])[0])
+        for sid, sk, sts in stage:
+            if sid != eid and sk == k and sts == ts and ts is not None:
+                why = ("outside the stated assumption on until: an until event has the timestamp of another event of "
+                       "its join key that fills a sequence step")
+                out.setdefault(eid, why)
+                out.setdefault(sid, why)
+    return out
+
+
+def category_leaf_of(category: str) -> Any:
+    from .raw_tables import category_leaf
+
+    return category_leaf(category)
 
 
 def exclusions(translation: Translation, events: list[dict], profile: Optional[str] = None, mapping: Optional[str] = None) -> dict[str, str]:

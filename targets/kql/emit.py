@@ -182,7 +182,9 @@ class Emitter:
             self.notes.assume(argv.win_argv_note(fm.field, fm.text, fm.argv_of or ""))
         elif fm.note:
             self.notes.assume(fm.note)
-        if fm.lookup is None:
+        if fm.lookup is None or not fm.key:
+            # a lookup's column (DeviceInfo.OSPlatform) counts as read too: the adapter leaves out
+            # an event whose value that column cannot hold (several OS types on one event)
             self.columns.extend(c for c in (fm.columns or ((fm.column,) if fm.column else ())) if c not in self.columns)
         if fm.derived_from_command_line:
             source = fm.argv_of or fm.argc_of or ""
@@ -190,7 +192,8 @@ class Emitter:
             d = Derived(fm.field, source, count=fm.argc_of is not None, windows=windows_argv)
             if d not in self.derived:
                 self.derived.append(d)
-        elif (fm.expr or fm.value_when) and fm.field not in self.computed and not (fm.object_path and fm.is_array):
+        elif (fm.expr or fm.value_when) and fm.field not in self.computed and not (fm.object_path and fm.is_array) \
+                and not fm.words_of:  # words_of: the adapter writes the column from the words (raw_tables.fill_words)
             self.computed.append(fm.field)
         if fm.ip_text:  # an ip field compared as a column's text (sentinel.yaml source.ip)
             self.notes.assume(raw_tables.ip_text_note(fm))
@@ -352,6 +355,11 @@ class Emitter:
             return self.predicate_mapped(e, fm)
         if fm.argv_of:
             return self.argv_leaf(e, fm)
+        if fm.words_of:
+            self.notes.assume(raw_tables.words_note(fm))
+            return raw_tables.words_leaf(e, fm)
+        if fm.java_long:
+            return raw_tables.java_long_leaf(e, fm)
         if fm.lookup is not None and fm.key:
             s = certificates.Signed(e, f.name, self.table.name)
             if s not in self.signed:
@@ -797,7 +805,8 @@ class Emitter:
         for fm in used.values():
             if fm.lookup is not None and fm.key:
                 raise Refused(f"{fm.field} ({fm.text}, looked up by the file's hash) inside a function or arithmetic is not translated")
-            if fm.is_array or fm.values is not None or fm.argv_of or fm.value_when is not None:
+            if fm.is_array or fm.values is not None or fm.argv_of or fm.value_when is not None or fm.words_of \
+                    or fm.java_long:
                 raise Refused(f"{fm.field} ({fm.text}) inside a function or arithmetic is not translated")
             if fm.is_string:
                 self.note_empty(fm)
@@ -900,17 +909,59 @@ class Emitter:
             if typ != "string":
                 raise Refused("substring() of a non-string")
             bounds = e.args[1:]
-            if not all(isinstance(b, ir.Number) and isinstance(b.value, int) and b.value >= 0 for b in bounds):
-                raise Refused("substring() with negative or computed offsets is not translated")
-            start = bounds[0].value  # type: ignore[union-attr]
+            if not (isinstance(bounds[0], ir.Number) and isinstance(bounds[0].value, int) and bounds[0].value >= 0):
+                raise Refused("substring() with a negative or computed start offset is not translated")
+            start = bounds[0].value
             if len(bounds) == 1:
                 return f"substring({t}, {start})", "string"
-            end = bounds[1].value  # type: ignore[union-attr]
-            return f"substring({t}, {start}, {max(0, end - start)})", "string"
+            end = bounds[1]
+            if isinstance(end, ir.Number) and isinstance(end.value, int) and end.value >= 0:
+                return f"substring({t}, {start}, {max(0, end.value - start)})", "string"
+            return self.substring_to(t, start, end, used), "string"
         raise Refused(f"function {e.name}() has no exact Kusto translation in eqlc")
+
+    def substring_to(self, text: str, start: int, end: ir.Expr, used: dict) -> str:
+        """``substring(s, start, end)`` with a negative or computed ``end``, as EQL runs it.
+
+        EQL's substring is Python's slice ``s[start:end]``: a negative end counts from the end of
+        the string (``end + len``, at least 0), an end past the string is its length. Kusto's
+        ``substring`` takes a length instead, so the end is resolved first, with ``strlen`` counting
+        code points as ``len`` does (Kusto strlen reference: "This function counts Unicode code
+        points"). Only integer ends built from literals, ``length()``, ``+`` and ``-`` are read: a
+        fractional end is no slice bound in EQL. The script's presence guards already require every
+        field it reads, so the end is never null here.
+        """
+        if not _integer_valued(end):
+            raise Refused("substring() with an end offset that is not an integer expression is not translated")
+        size = f"strlen({text})"
+        if isinstance(end, ir.Number):
+            stop = f"max_of({size} - {-end.value}, 0)"  # a literal end here is negative
+        else:
+            et, typ = self.value(end, used)
+            if typ != "number":
+                raise Refused("substring() end offset of a non-number")
+            stop = f"iff({et} < 0, max_of({size} + {et}, 0), min_of({et}, {size}))"
+        return f"substring({text}, {start}, max_of({stop} - {start}, 0))"
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+def _integer_valued(e: ir.Expr) -> bool:
+    """True for integer expressions of literals, ``length()``, ``+``, ``-`` and unary minus."""
+    if isinstance(e, ir.Number):
+        return isinstance(e.value, int)
+    if isinstance(e, ir.Negate):
+        return _integer_valued(e.expr)
+    if isinstance(e, ir.Arithmetic):
+        return e.op in (ir.ArithOp.ADD, ir.ArithOp.SUB) and _integer_valued(e.left) and _integer_valued(e.right)
+    if isinstance(e, ir.FunctionCall):
+        name = e.name.lower()
+        if name == "length":
+            return True
+        if name in ("add", "subtract"):
+            return all(_integer_valued(a) for a in e.args)
+    return False
+
+
 def conj(items: list[Cond]) -> Cond:
     out: list[str] = []
     for c in items:

@@ -34,8 +34,10 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "unique_within": None, "key_only": None, "key": None, "event_data_from": None,
                 "event_ids": None, "event_ids_unread": None, "ip_text": None,
                 "java_map": None, "json_path": None, "one_to_one": None,
-                "object_path": None, "value_when": {ANY: None}}
-_TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None,
+                "object_path": None, "value_when": {ANY: None}, "kv_path": None,
+                "cef_text": None, "words_of": {"column": None, "ids": None},
+                "java_long": None}
+_TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None, "route": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
           "where": {ANY: None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
@@ -140,6 +142,22 @@ class FieldMap:
     # ObjectRef.resource. ``expr`` reads it (``tostring(ObjectRef["resource"])``); the fixture
     # adapter writes the field's value at that path of the column's object (kqlraw)
     object_path: tuple[str, ...] = ()
+    # a value of a "key=value;key=value" text column, as (column, key): CommonSecurityLog's
+    # AdditionalExtensions, where the CEF extensions without a column of their own are kept
+    # (FortiGate's FTNTFGTcfgattr). ``expr`` extracts it (:func:`kv_extract`, "N/A" read as no
+    # value); the fixture adapter writes the pair into the column (kqlfort)
+    kv_path: tuple[str, ...] = ()
+    # the column holds a CEF extension value (CommonSecurityLog.DeviceAction from act): the fixture
+    # adapter sets apart values that CEF escapes or removes, as it does for ``kv_path`` fields
+    cef_text: bool = False
+    # a keyword list the source splits from a text column for some event ids, as (column, ids):
+    # SecurityEvent's PrivilegeList, which Elastic's System integration splits on Java's \s+ for
+    # 4672-4674 and 4741-4743 and keeps whole for the other ids (raw_tables.words_leaf, kqlfort)
+    words_of: tuple = ()
+    # a long ECS field Elastic sets with Java's Long.decode of a text column (SecurityEvent's
+    # ProcessId "0x1f4" -> process.pid 500): compared with integers by the text's spellings of
+    # them (raw_tables.java_long_leaf, kqlfort)
+    java_long: bool = False
     # a keyword (list) field the source derives from other columns, as one Kusto predicate per
     # value it can hold (GitHub's event.type from the action's words): a literal test reads the
     # listed values' predicates, an unlisted value is one the source never sets (kqlraw)
@@ -206,6 +224,11 @@ class Table:
     # type Windows; the bare name, type Simple, without a domain); the profile reads the two ECS
     # fields back through `expr` entries (sentinel-asim.yaml)
     username: Optional["UsernameColumn"] = None
+    # Fact fields that route an event of the table's sources to it (raw tables sharing an index
+    # pattern: Elastic's identity_protection data stream holds the records Sentinel splits into
+    # AADRiskyUsers and AADUserRiskEvents, by the record's category): an event is a row of the
+    # table when each of these fields has one of the table's fact values (raw_tables.routes).
+    route: tuple[str, ...] = ()
 
     @functools.cached_property
     def field_sets(self) -> frozenset[str]:
@@ -366,6 +389,17 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
                             object_path=path)
         return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=f"tostring({value})",
                         columns=(path[0],), object_path=path)
+    if spec.get("words_of"):
+        w = spec["words_of"]
+        col, ids = str(w["column"]), tuple(int(i) for i in w.get("ids") or ())
+        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=_ident(col),
+                        columns=("EventID", col), words_of=(col, ids))
+    if spec.get("kv_path"):
+        path = tuple(str(x) for x in spec["kv_path"])
+        if len(path) != 2 or not re.fullmatch(r"\w+", path[1]):
+            raise ValueError(f"kv_path of {ecs!r} must name a column and one word key, not {path!r}")
+        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=kv_extract(*path),
+                        columns=(path[0],), kv_path=path)
     if spec.get("value_when"):
         when = {str(k): str(v) for k, v in spec["value_when"].items()}
         return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), columns=tuple(spec.get("columns", ())),
@@ -383,6 +417,8 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         event_ids=tuple(int(i) for i in spec.get("event_ids") or ()),
         event_ids_unread=tuple(int(i) for i in spec.get("event_ids_unread") or ()),
         ip_text=bool(spec.get("ip_text")),
+        cef_text=bool(spec.get("cef_text")),
+        java_long=bool(spec.get("java_long")),
         java_map=bool(spec.get("java_map")),
         key=spec.get("key") if lookup is not None else None,
     )
@@ -446,7 +482,8 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                               absent={str(k): " ".join(str(v).split()) for k, v in (tspec.get("absent") or {}).items() if v},
                               username=UsernameColumn(str(tspec["username"]["column"]), str(tspec["username"]["type_column"]),
                                                       tspec["username"].get("only_type"))
-                              if tspec.get("username") else None)
+                              if tspec.get("username") else None,
+                              route=tuple(str(x) for x in tspec.get("route") or ()))
     extra = {k: dict(v) for k, v in (data.get("extra_columns") or {}).items()}
     return Profile(
         name=name, timestamp=str(data.get("timestamp", "Timestamp")),
@@ -473,6 +510,20 @@ def xml_extract(column: str, data_name: str, empty: tuple[str, ...] = ()) -> str
         alts = "|".join("".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in v) for v in empty)
         text = f"replace_regex({text}, @'^({alts})$', '')"
     return text
+
+
+KV_PAIR = ";"  # the pair separator of AdditionalExtensions (Microsoft's own FortiGate parser:
+# Azure-Sentinel Parsers/ASimNetworkSession/Parsers/ASimNetworkSessionFortinetFortiGate.yaml,
+# ``parse-kv AdditionalExtensions ... with (pair_delimiter=';', kv_delimiter='=')``)
+KV_ABSENT = "N/A"  # a value Elastic's FortiGate pipeline drops (default.yml: removeIf value == "N/A")
+
+
+def kv_extract(column: str, key: str) -> str:
+    """The Kusto expression reading ``key``'s value from a ``key=value;key=value`` column: the text
+    after ``key=`` up to the next pair separator, "" when the key is missing; "N/A" reads as "" too
+    (Elastic's FortiGate pipeline removes every field whose value is N/A)."""
+    raw = f"extract(@'(?:^|{KV_PAIR}){key}=([^{KV_PAIR}]*)', 1, {_ident(column)})"
+    return f'iff({raw} == "{KV_ABSENT}", "", {raw})'
 
 
 def _kql_literal(s: str) -> str:

@@ -132,6 +132,8 @@ def union_tables(profile: Profile, q: ir.EventQuery) -> list[Table]:
     """The tables of an ``any`` query whose condition names several categories: one per category
     it allows. A category no table holds is a refusal (its events could match and are searched
     nowhere), as is a condition that allows every category."""
+    if raw_tables.is_multi(profile):  # routed raw tables (one data set split over several): every one a leg
+        return [t for t in profile.tables.values()]
     allowed = restricted_categories(q.condition)
     if allowed is None:
         raise Refused("`any` query whose condition does not restrict event.category to listed values: events of every "
@@ -164,7 +166,7 @@ def union_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[i
     dropped: list[str] = []
     for table in union_tables(profile, q):
         em = Emitter(profile, table, notes, leg=True)
-        cond = em.condition(q.condition)
+        cond = em.condition(raw_tables.with_category(em, table, q.category, q.condition))
         for fact in em.facts:
             fact.table = table.name
         checks.merge(em.checks)
@@ -231,8 +233,8 @@ def sequence_legs(profile: Profile, seq: ir.Sequence, notes: Notes):
     same stage: scan then sees the rows of every leg as that step's candidates."""
     for i, term in enumerate(seq.terms, start=1):
         q = term.query
-        if (raw_tables.raw_table(profile) is None and q.category is None
-                and category_from_condition(q.condition) is None):
+        if raw_tables.is_multi(profile) or (raw_tables.raw_table(profile) is None and q.category is None
+                                            and category_from_condition(q.condition) is None):
             for table in union_tables(profile, q):
                 yield i, term, table, True
         else:
@@ -249,8 +251,8 @@ def term_refusal(profile: Profile, terms: tuple[ir.SequenceTerm, ...]) -> Option
     for term in terms:
         q = term.query
         try:
-            if (not raw_tables.is_raw(profile) and q.category is None
-                    and category_from_condition(q.condition) is None):
+            if raw_tables.is_multi(profile) or (not raw_tables.is_raw(profile) and q.category is None
+                                                and category_from_condition(q.condition) is None):
                 union_query(profile, q, Notes())
             else:
                 event_query(profile, q, Notes())
@@ -260,9 +262,8 @@ def term_refusal(profile: Profile, terms: tuple[ir.SequenceTerm, ...]) -> Option
 
 
 def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[str, Checks]:
-    if seq.until is not None:
-        raise term_refusal(profile, seq.terms + (seq.until,)) or Refused(
-            "sequence with `until`: not translated (scan has no way to cancel the pending sequences of a key)")
+    if seq.until is not None and (why := term_refusal(profile, seq.terms + (seq.until,))) is not None:
+        raise why
     if any(t.missing for t in seq.terms):
         raise term_refusal(profile, seq.terms) or Refused(
             "sequence with a missing-event term ![...]: not translated (Elasticsearch's time-window checks have no exact scan form here)")
@@ -340,8 +341,12 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     steps: list[str] = []
     n = 0
     first = None
+    until = until_leg(profile, seq, notes, checks) if seq.until is not None else None
+    if until is not None:
+        lets.append(until)
     checks.plan = SequencePlan(tuple(lets), tuple(leg_names), tuple(i for i, t in enumerate(seq.terms, start=1) for _ in range(t.runs)),
-                               seq.maxspan.millis if seq.maxspan is not None else None)
+                               seq.maxspan.millis if seq.maxspan is not None else None,
+                               "__until" if until is not None else None)
     for i, term in enumerate(seq.terms, start=1):
         for _ in range(term.runs):
             n += 1
@@ -366,11 +371,80 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         *["    " + s for s in steps],
         "        )",
         "    );",
-        "__rows",
-        f"| join kind=leftsemi (__rows | where __step == {n} | project __key, __match) on __key, __match",
-        f"| sort by {ts} asc",
     ]
+    if until is None:
+        out += ["__rows", f"| join kind=leftsemi (__rows | where __step == {n} | project __key, __match) on __key, __match"]
+    else:  # a completed match is dropped when an until event of its key lies in [first event, last event)
+        out += [
+            f"let __done = __rows | where __step == {n} | project __key, __match, __end = {ts};",
+            "let __cut = __rows",
+            "    | where __step == 1",
+            f"    | project __key, __match, __begin = {ts}",
+            "    | join kind=inner (__done) on __key, __match",
+            f"    | join kind=inner (__until | project __key, __ut = {ts}) on __key",
+            "    | where __ut >= __begin and __ut < __end",
+            "    | distinct __key, __match;",
+            "__rows",
+            "| join kind=leftsemi (__done | join kind=leftanti (__cut) on __key, __match | project __key, __match) on __key, __match",
+        ]
+    out.append(f"| sort by {ts} asc")
     return "\n".join(out), checks
+
+
+def until_leg(profile: Profile, seq: ir.Sequence, notes: Notes, checks: Checks) -> str:
+    """The ``let __until`` rows of a sequence's ``until`` term (its table, condition and join key).
+
+    Elasticsearch drops a key's pending sequences when an until event of the key arrives (the
+    reference matcher: after the event's own stage hits, so a sequence the until event completes
+    still completes; shared/research/eql-semantics.md 7.2). A scan without the until term keeps a
+    superset of those pending sequences: every one Elasticsearch dropped started before the until
+    event, and a sequence started after it is the same in both (in scan a later start overwrites
+    an earlier one at each step it passes). So the query keeps the scan's completed matches that
+    no until event of their key falls in, from the first event (inclusive: an until event that is
+    the first event drops it) to the last (exclusive: one that is the last event does not). Ties
+    between an until event and another event of the key are ordered by no timestamp: stated, and
+    checked (:func:`until_ties`)."""
+    term = seq.until
+    assert term is not None
+    q = term.query
+    if raw_tables.is_multi(profile) or (raw_tables.raw_table(profile) is None and q.category is None
+                                        and category_from_condition(q.condition) is None):
+        raise Refused("sequence with `until` over several tables: not translated")
+    table = table_of(profile, q, notes)
+    em = Emitter(profile, table, notes)
+    raw_tables.check_event_id_pinned(table, q.condition, tuple(seq.keys(term)))
+    raw_tables.check_ip_literals(table, q.condition)
+    cloudtrail.check_rendered_literals(table, q.condition)
+    cond = em.condition(raw_tables.with_category(em, table, q.category, q.condition, when=q.condition))
+    key_texts, presence = [], []
+    for k in seq.keys(term):
+        if not isinstance(k, ir.Field):
+            raise Refused("a sequence join key that is not a field is not translated", k)
+        with about(k):
+            fm = em.fieldmap(k)
+        if (fm.is_array or fm.values is not None or fm.derived_from_command_line or fm.value_when is not None
+                or fm.key_only):
+            raise Refused(f"until join key {k.name} ({fm.text}) is an array, value-mapped, read from a command line or "
+                          f"an identifier with a scope: not translated", k)
+        key_texts.append(fm.text)
+        if not k.optional:
+            if fm.is_string:
+                em.note_empty(fm)
+            presence.append(f"isnotempty({fm.text})" if fm.is_string else f"isnotnull({fm.text})")
+    from .emit import conj
+
+    if cond is False:
+        notes.assume("the until condition can never hold on its table, so no until event drops a sequence")
+    body = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
+    where = render_where(conj([cond, *presence])) if cond is not False else "| where false"
+    if where:
+        body.append(where)
+    key_expr = f"tostring(pack_array({', '.join(key_texts)}))" if key_texts else '""'
+    body.append(f"| extend __stage = 0, __key = {key_expr}")
+    checks.merge(em.checks)
+    notes.assume(f"an until event whose {profile.timestamp} equals that of another event of its join key that "
+                 f"fills a sequence step is taken to be absent (Elasticsearch leaves the order of concurrent events unspecified)")
+    return "let __until = " + "\n    ".join(body) + ";"
 
 
 def with_category_field(q: ir.EventQuery, field: str) -> ir.EventQuery:
@@ -397,8 +471,8 @@ def compile_query(profile: Profile, rule: Rule, notes: Notes) -> tuple[str, Chec
             raise Refused(f"event_category_override={override} in a sequence: the terms' categories are read from another field, which no table mapping states")
         body = with_category_field(body, override)
     if isinstance(body, ir.EventQuery):
-        if (not raw_tables.is_raw(profile) and body.category is None
-                and category_from_condition(body.condition) is None):
+        if raw_tables.is_multi(profile) or (not raw_tables.is_raw(profile) and body.category is None
+                                            and category_from_condition(body.condition) is None):
             return union_query(profile, body, notes, q.pipes)
         text, em, _ = event_query(profile, body, notes, q.pipes)
         return text, em.checks

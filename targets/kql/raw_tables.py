@@ -80,6 +80,13 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
         raise Refused(f"the rule names no index pattern: the {profile.name} profile picks its raw table by the rule's data source")
     found = [t for t in profile.tables.values() if t.category == ANY_CATEGORY
              and all(p in t.sources or p in t.shared_sources for p in index) and any(p in t.sources for p in index)]
+    multi = _routed(profile, index)
+    if multi:
+        for t in multi:
+            if t.source_note:
+                notes.assume(t.source_note)
+        return dataclasses.replace(profile, tables={t.name: t for t in multi},
+                                   category_field=rule.event_category_override or "event.category")
     if len(found) > 1:
         raise Refused(f"the rule's index patterns fit several {profile.name} tables: {', '.join(index)} "
                       f"({', '.join(t.name for t in found)})")
@@ -93,6 +100,39 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
     if extra:
         t = dataclasses.replace(t, fields={**t.fields, **extra})
     return dataclasses.replace(profile, tables={t.name: t}, category_field=rule.event_category_override or "event.category")
+
+
+def _routed(profile: Profile, index: tuple[str, ...]) -> list[Table]:
+    """The raw tables that together hold the data of ``index``'s patterns when Sentinel splits one
+    Elastic data set (or several named by the rule) over several tables, each routed by fact fields
+    (``route``: Elastic's azure identity_protection data stream holds the RiskyUsers and
+    UserRiskEvents records, AADRiskyUsers and AADUserRiskEvents in Sentinel). Every raw table listing
+    one of the patterns as its own must declare a route, and every pattern must be some such table's
+    (own or shared); otherwise [] (one table, or none, decides as before). A rule then reads each
+    table as a union leg (targets/kql/query.py), and the fixture adapter puts an event in the table
+    its route fields name (adapter._lands)."""
+    own = [t for t in profile.tables.values() if t.category == ANY_CATEGORY and any(p in t.sources for p in index)]
+    if len(own) < 2 or not all(t.route for t in own):
+        return []
+    if not all(any(p in t.sources or p in t.shared_sources for t in own) for p in index):
+        return []
+    return own
+
+
+def is_multi(profile: Profile) -> bool:
+    """Whether a narrowed raw profile reads several routed tables (:func:`_routed`)."""
+    return sum(1 for t in profile.tables.values() if t.category == ANY_CATEGORY) > 1 and all(
+        t.route for t in profile.tables.values() if t.category == ANY_CATEGORY)
+
+
+def routes(t: Table, event: dict) -> bool:
+    """Whether ``event`` is a row of routed raw table ``t``: each route field has one of the table's
+    fact values (exact, as Elastic's pipelines write them)."""
+    for name in t.route:
+        have = [v for v in values(event, split_path(name)) if isinstance(v, str)]
+        if not any(v in t.facts.get(name, ()) for v in have):
+            return False
+    return True
 
 
 def _why_no_table(profile: Profile, index: tuple[str, ...]) -> str:
@@ -498,3 +538,113 @@ def extended(em: Any, fm: FieldMap) -> FieldMap:
     if line not in em.prep:
         em.prep.append(line)
     return dataclasses.replace(fm, expr=alias)
+
+
+# ---- keyword lists split from a text column for some event ids (kqlfort) ----------------------
+# SecurityEvent's PrivilegeList holds the event's text ("SeBackupPrivilege\r\n\t\t\tSeRestorePrivilege"
+# as Windows writes it). Elastic's System integration splits it into a list for 4672, 4673, 4674,
+# 4741, 4742 and 4743 (standard.yml, 057f555: the split processor, separator "\\s+", which is Java's
+# String.split: \s is [ \t\n\x0B\f\r], trailing empty strings dropped) and leaves it one string for
+# the other ids. An element of the list is a maximal run of non-whitespace characters, so "some
+# element equals L" (L non-empty, without whitespace) is a regex match of L between whitespace or
+# the text's ends; on the other ids the one value is the whole text.
+JAVA_SPACE = r"[ \t\n\x0B\f\r]"
+
+
+def words_leaf(e: ir.Expr, fm: FieldMap) -> str:
+    """A leaf on a ``words_of`` field: equality, ``in`` and ``:`` with literals, and null."""
+    from . import syntax
+    from .emit import literal_values
+
+    col, ids = fm.words_of
+    if isinstance(e, ir.IsNull):
+        return f"isempty({col})"
+    lits, ci = literal_values(e)
+    if lits is None:
+        raise Refused(f"{fm.field} is a list Elastic splits from {col} per event id: only equality, in and ':' "
+                      f"with literal values are translated on it")
+    split_ids = ", ".join(str(i) for i in ids)
+    parts = []
+    for lit in dict.fromkeys(lits):
+        if lit == "" or re.search(JAVA_SPACE, lit):
+            raise Refused(f"{fm.field} value {lit!r} is empty or holds whitespace: no element of the list "
+                          f"Elastic splits from {col} on whitespace is")
+        word = syntax.quote_regex(f"(^|{JAVA_SPACE}){syntax.literal_regex(lit, ci)}({JAVA_SPACE}|$)")
+        whole = f"{col} {'=~' if ci else '=='} {syntax.quote(lit)}"
+        parts.append(f"(EventID in ({split_ids}) and {col} matches regex {word}) or "
+                     f"(EventID !in ({split_ids}) and {whole})")
+    return "(" + " or ".join(parts) + ")"
+
+
+def words_note(fm: FieldMap) -> str:
+    col, ids = fm.words_of
+    return (f"{fm.field} is read from {col}, split into words on whitespace for event ids "
+            f"{', '.join(str(i) for i in ids)} as Elastic's System integration splits it (other ids: the "
+            f"whole text): assumes {col} holds the event's text with no leading whitespace (Java's split "
+            f"would make an empty first element of it)")
+
+
+def fill_words(fm: FieldMap, event: dict, event_id: Any) -> tuple[Optional[str], Optional[str]]:
+    """(column text, None) for an ECS event's ``words_of`` field on a row of ``event_id``, or (None,
+    why the event cannot be such a row): the words joined by a space for the split ids, the one
+    value for the others."""
+    col, ids = fm.words_of
+    vals = values(event, split_path(fm.field))
+    if not vals:
+        return "", None
+    split = event_id in ids
+    if not split:
+        if len(vals) > 1 or not isinstance(vals[0], str):
+            return None, f"{fm.field} {vals!r} is not one string, as Elastic keeps {col} for event ids other than {sorted(ids)}"
+        return vals[0], None
+    if any(not isinstance(v, str) or v == "" or re.search(JAVA_SPACE, v) for v in vals):
+        return None, (f"{fm.field} {vals!r} holds an empty word or one with whitespace, which splitting "
+                      f"{col} on whitespace does not give")
+    return " ".join(vals), None
+
+
+# ---- a long Elastic decodes from text with Java's Long.decode (kqlfort) --------------------------
+# Elastic's System integration sets process.pid from the EventData ProcessId with Long.decode
+# (standard.yml 057f555, "Rename Common Auth Fields"): "0x1f4", "0X1F4", "#1f4", "500", "0764"
+# (octal) and a leading sign all decode; Windows writes the id as 0x-prefixed hex ("Process ID
+# [Type = Pointer]: hexadecimal Process ID", MicrosoftDocs windows-itpro-docs event-4624.md).
+# Equality with an integer is a regex over the text's ASCII spellings of it; ordering is refused.
+
+
+def java_long_regex(n: int) -> str:
+    """RE2 for every ASCII text Long.decode reads as ``n``: an optional sign, then 0x/0X/# and hex
+    digits, or 0 and octal digits, or decimal digits without a leading zero."""
+    m = abs(n)
+    sign = "[+-]?" if m == 0 else ("-" if n < 0 else r"\+?")
+    hexd = "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in format(m, "x"))
+    forms = [f"(0[xX]|#)0+" if m == 0 else f"(0[xX]|#)0*{hexd}"]
+    forms.append("0+" if m == 0 else f"0+{format(m, 'o')}")
+    if m:
+        forms.append(str(m))
+    return f"^{sign}(" + "|".join(f"(?:{f})" for f in forms) + ")$"
+
+
+def java_long_leaf(e: ir.Expr, fm: FieldMap) -> str:
+    """Equality / ``in`` with integers on a ``java_long`` field; null; nothing else."""
+    from . import syntax
+
+    if isinstance(e, ir.IsNull):
+        return f"isempty({fm.text})"
+    if isinstance(e, ir.Compare) and e.op is ir.CompareOp.EQ:
+        lits = [e.right if isinstance(e.left, ir.Field) else e.left]
+    elif isinstance(e, ir.InSet):
+        lits = [v for v in e.values if not isinstance(v, ir.Null)]
+    else:
+        raise Refused(f"{describe_field(fm)}: only equality and in with integers are translated")
+    nums = []
+    for v in lits:
+        if not (isinstance(v, ir.Number) and isinstance(v.value, int)) or isinstance(v.value, bool):
+            raise Refused(f"{describe_field(fm)} compared with {getattr(v, 'value', v)!r}: only integers are translated")
+        nums.append(v.value)
+    if not nums:
+        return "false"
+    return " or ".join(f"{fm.text} matches regex {syntax.quote_regex(java_long_regex(n))}" for n in dict.fromkeys(nums))
+
+
+def describe_field(fm: FieldMap) -> str:
+    return f"{fm.field} is Long.decode of the text {', '.join(fm.columns) or fm.text} holds"

@@ -36,17 +36,32 @@ class SequencePlan:
     legs: tuple[str, ...]
     stages: tuple[int, ...]
     maxspan_ms: Optional[int]
+    until: Optional[str] = None  # the ``let`` of the until term's rows (stage 0), if any
 
     def rows_query(self, timestamp: str, id_column: str) -> str:
-        """The part of the query duckdb-kql runs: every leg's rows with their stage and key."""
-        return "\n".join(self.lets) + f"\nunion {', '.join(self.legs)}\n| project {id_column}, {timestamp}, __stage, __key"
+        """The part of the query duckdb-kql runs: every leg's rows with their stage and key (the
+        until term's rows too, as stage 0)."""
+        legs = self.legs + ((self.until,) if self.until else ())
+        return "\n".join(self.lets) + f"\nunion {', '.join(legs)}\n| project {id_column}, {timestamp}, __stage, __key"
 
 
 def run_scan(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: dict[str, int]) -> list[str]:
     """The ids the sequence query returns for ``rows`` (id, timestamp, stage, key), in its output
     order (timestamp ascending), distinct."""
-    by_key: dict[str, list[tuple[str, Any, int, str]]] = {}
+    # an until row tied (same key, same timestamp) with another event's step row: both events are
+    # outside the translation's stated assumption (adapter.until_ties reports them): not in the data
+    untils: dict[tuple, set] = {}
     for r in rows:
+        if r[2] == 0:
+            untils.setdefault((r[3], r[1]), set()).add(r[0])
+    tied = {x for r in rows if r[2] != 0 for u in untils.get((r[3], r[1]), ()) if u != r[0] for x in (r[0], u)}
+    rows = [r for r in rows if r[0] not in tied]
+    by_key: dict[str, list[tuple[str, Any, int, str]]] = {}
+    until: dict[str, list[Any]] = {}
+    for r in rows:
+        if r[2] == 0:  # an until row: it drops the completed matches of its key it falls in
+            until.setdefault(r[3], []).append(r[1])
+            continue
         by_key.setdefault(r[3], []).append(r)
     n = len(plan.stages)
     span = dt.timedelta(milliseconds=plan.maxspan_ms) if plan.maxspan_ms is not None else None
@@ -80,6 +95,12 @@ def run_scan(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: d
                 next_match += 1
                 out.append((r, match_of[1], 1))
         done = {m for _r, m, step in out if step == n}
+        if until.get(key):
+            # the query's __cut: an until event of the key in [first event, last event) drops the match
+            begin = {m: r[1] for r, m, step in out if step == 1}
+            end = {m: r[1] for r, m, step in out if step == n}
+            done = {m for m in done if not any(u is not None and begin[m] is not None and end[m] is not None
+                                               and begin[m] <= u < end[m] for u in until[key])}
         selected.extend((r[1], order.get(r[0], 0), r[0]) for r, m, _step in out if m in done)
     selected.sort(key=lambda x: (x[0] is not None, x[0] or dt.datetime.min, x[1]))
     ids: list[str] = []

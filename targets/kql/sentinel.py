@@ -126,6 +126,8 @@ def tables_read(profile: Profile, rule: Rule, query: Optional[str] = None) -> li
     ``any`` query over several categories, the tables of its union legs, read from ``query``)."""
     if raw_tables.is_raw(profile):  # one raw table, chosen by the rule's index patterns
         profile = raw_tables.narrow(profile, rule, Notes())
+        if raw_tables.is_multi(profile) and query is not None:  # the routed tables whose legs the query keeps
+            return [t for t in profile.tables if re.search(rf"^(?:let __leg\d+ = |    \()?{t}$", query, re.M)]
         if raw_tables.is_raw(profile):
             return list(profile.tables)
     body = rule.query.body
@@ -166,7 +168,12 @@ def connectors(profile: Profile, tables: list[str], lookups: list[str]) -> list[
         for table in dict.fromkeys(tables + [profile.lookups[n].table for n in lookups]):
             if table not in per_table:
                 raise Refused(f"the {profile.name} profile names no data connector for {table}: no Sentinel deployment is written")
-            out.extend({"connectorId": str(c), "dataTypes": [table]} for c in per_table[table])
+            for c in per_table[table]:  # one entry per connector, with every table it writes (kqlentra)
+                have = next((e for e in out if e["connectorId"] == str(c)), None)
+                if have is None:
+                    out.append({"connectorId": str(c), "dataTypes": [table]})
+                else:
+                    have["dataTypes"].append(table)
         return out
     connector = sentinel_config(profile).get("connector")
     if not connector:
@@ -250,7 +257,7 @@ def windowed_query(profile: Profile, query: str, window: schedule.Window, lookup
     if lines[0].startswith("let __leg"):
         out: list[str] = []
         for line in lines:
-            m = re.match(r"^(let __leg\d+ = \S+)$", line)
+            m = re.match(r"^(let __(?:leg\d+|until) = \S+)$", line)
             out.append(line)
             if m:
                 out.append(f"    | where {ts} >= ago({lookback})")
@@ -258,6 +265,14 @@ def windowed_query(profile: Profile, query: str, window: schedule.Window, lookup
         text = "\n".join(out)
         final = re.search(r"\| join kind=leftsemi \(__rows \| where __step == (\d+) \| project __key, __match\) on __key, __match",
                           text)
+        until = re.search(r"let __done = __rows \| where __step == (\d+) \|", text)
+        cut = "| join kind=leftsemi (__done | join kind=leftanti (__cut) on __key, __match | project __key, __match) on __key, __match"
+        if final is None and until is not None and cut in text:  # with until (query.until_leg): the same freshness
+            n = until.group(1)
+            return text.replace(cut, (
+                f"| join kind=leftsemi (__rows | summarize __done = max(__step), __last = max(__ingested) by __key, __match "
+                f"| where __done == {n} and __last > ago({freq}) | join kind=leftanti (__cut) on __key, __match "
+                f"| project __key, __match) on __key, __match")), period
         if final is None or len(out) == len(lines):
             raise ValueError("sequence query not in the shape query.py writes")
         n = final.group(1)

@@ -139,6 +139,19 @@ def s_not(child: "SExpr") -> "SExpr":
     return SConst(not child.value) if isinstance(child, SConst) else SNot(child)
 
 
+def _renamed(expr: SExpr, old: str, new: str) -> SExpr:
+    """``expr`` with every item on column ``old`` read on column ``new`` instead."""
+    if isinstance(expr, Item):
+        return Item(new, expr.modifiers, expr.values) if expr.field == old else expr
+    if isinstance(expr, SAnd):
+        return SAnd(tuple(_renamed(c, old, new) for c in expr.children))
+    if isinstance(expr, SOr):
+        return SOr(tuple(_renamed(c, old, new) for c in expr.children))
+    if isinstance(expr, SNot):
+        return SNot(_renamed(expr.child, old, new))
+    return expr
+
+
 class _NoValue(Exception):
     """Raised by :meth:`Converter.spec` for an optional field no Sigma field holds."""
 
@@ -648,7 +661,7 @@ class Converter:
         if foreign is not None:
             return foreign
         try:
-            return self.atom(node)
+            return self.with_fallback(node, self.atom(node))
         except _NoValue as nv:
             # Elasticsearch: a comparison with a field that has no value is false, `== null` true
             # (`not`/`!=` then flip it, as for any missing field)
@@ -660,6 +673,22 @@ class Converter:
                 f"`{eql_text(node)[:120]}`: ?{nv.field.name} reads as having no value here, and the value of "
                 f"{type(node).__name__} on a missing value is not translated"
             ) from None
+
+    def with_fallback(self, node: ir.Expr, out: SExpr) -> SExpr:
+        """``out`` (the atom read on column D) for a field whose producer takes its value from D, or from
+        a second column S when D has none (mapping.yaml ``fallback``): (D has a value and ``out``) or (D has
+        none and ``out`` read on S). Exact for any atom on the one column, a null test included (both
+        without value); the fixture adapter writes D, so S is the second branch's only reader."""
+        from .logsource import fields_of
+
+        fields = fields_of(node)
+        if len(fields) != 1:
+            return out
+        spec = self.ls.field(next(iter(fields)), self.product, self.mapping.separators, self.codes)
+        if spec is None or not spec.fallback or spec.kind != "plain":
+            return out
+        none = Item(spec.sigma, (), (None,) + tuple(SigmaText(a) for a in spec.absent))
+        return s_or((s_and((s_not(none), out)), s_and((none, _renamed(out, spec.sigma, spec.fallback)))))
 
     def foreign_data_source(self, node: ir.Expr) -> Optional[SExpr]:
         """A test naming another data source than the endpoint agents an endpoint log source stands
@@ -748,6 +777,8 @@ class Converter:
         raise Refused(f"`{eql_text(node)}` ({type(node).__name__}) has no Sigma equivalent")
 
     def compare(self, node: ir.Compare) -> SExpr:
+        if isinstance(node.left, ir.FunctionCall) and node.left.name == "length":
+            return self.length_at_least(node)
         if not isinstance(node.right, (ir.String, ir.Number, ir.Boolean)):
             raise Refused(f"`{eql_text(node)}`: Sigma compares a field with literal values only")
         f, spec = self.spec(node.left)
@@ -766,6 +797,38 @@ class Converter:
             raise Refused(f"`{eql_text(node)}`: {f.name} is derived from {spec.sigma}; no numeric comparison")
         mod = {ir.CompareOp.LT: "lt", ir.CompareOp.LE: "lte", ir.CompareOp.GT: "gt", ir.CompareOp.GE: "gte"}[node.op]
         return Item(spec.sigma, (mod,), (rv,))
+
+    def length_at_least(self, node: ir.Compare) -> SExpr:
+        """``length(F) > n`` / ``>= n``: F has a string value of at least m characters, the regex
+        ``^.{m,}`` with `.` matching line breaks too (``re|s``; the {n,m} quantifier is in Sigma's regex
+        flavor, sigma-appendix-modifiers v2.1.0). Elasticsearch's length() counts UTF-16 code units
+        (Java's String.length()), a regex code points: stated, with a check that sets apart a value holding
+        a character outside the Basic Multilingual Plane. A missing F is false on both sides (length of
+        null is null). Other comparisons are refused."""
+        call = node.left
+        if (len(call.args) != 1 or not isinstance(call.args[0], ir.Field) or not isinstance(node.right, ir.Number)
+                or isinstance(node.right.value, bool) or not float(node.right.value).is_integer()
+                or node.op not in (ir.CompareOp.GT, ir.CompareOp.GE)):
+            raise Refused(f"`{eql_text(node)}`: only a field can be compared in Sigma (no functions or arithmetic on "
+                          f"the left); length() is translated only as `length(field) > n` or `>= n`")
+        f, spec = self.spec(call.args[0])
+        least = int(node.right.value) + (1 if node.op is ir.CompareOp.GT else 0)
+        if spec.kind != "plain" or spec.value_map is not None or spec.number or (spec.spelling and least > 1):
+            raise Refused(f"`{eql_text(node)}`: {f.name} is not read as its own text from {spec.sigma}, so its length "
+                          f"has no Sigma equivalent")
+        if least <= 0:  # every string, the empty one included: the field has a value
+            return s_not(Item(spec.sigma, (), (None,) + tuple(SigmaText(a) for a in spec.absent)))
+        path = f.path
+
+        def violated(event: dict) -> bool:
+            return any(isinstance(v, str) and any(ord(c) > 0xFFFF for c in v) for v in ecs_values(event, path))
+
+        self.log.assume(
+            f"length({f.name}) is read as the number of characters of {spec.sigma} (a regex): Elasticsearch counts "
+            f"UTF-16 code units, so assumes its values hold no character outside the Basic Multilingual Plane",
+            violated,
+        )
+        return Item(spec.sigma, ("re", "s"), (SigmaText("^.{%d,}" % least),))
 
     def inset(self, node: ir.InSet) -> SExpr:
         f, spec = self.spec(node.expr)
@@ -957,6 +1020,8 @@ class Converter:
 
         def violated(event: dict) -> bool:
             have = {v for v in ecs_values(event, path) if isinstance(v, str)}
+            if any(v not in cases and matcher(v, ci) for v in have):
+                return True  # a value the producer never writes, which the rule accepts: read false here
             return any((k in have) != _case_holds(cases, k, lambda col: self.column_values(col, event)) for k in accepted)
 
         self.log.assume(

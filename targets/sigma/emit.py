@@ -25,7 +25,7 @@ from . import adapter, metadata
 from .assumptions import AssumptionLog
 from .detection import PROFILES, Converter, SConst
 from .layout import layout
-from .logsource import Selection, fields_of, outside_taxonomy, products_to_split, select
+from .logsource import Selection, fields_of, outside_taxonomy, pinned_by_keys, products_to_split, select
 from .split import branches
 from .mapping import Mapping
 from .yamlout import dump_all
@@ -154,11 +154,34 @@ def emit(rule: Rule, profile: Optional[str] = None, mapping: Optional[Mapping] =
         raise Refused(f"the pipe | {q.pipes[0].name} has no Sigma equivalent")
     log = AssumptionLog()
     body = q.body
+    two_fields = _field_to_field(body)
+    if two_fields is not None:
+        raise Refused(
+            f"`{eql_text(two_fields)[:160]}`: {two_fields.name}() is translated only with a field and a string literal; "
+            "Sigma compares two fields' values only as equal or unequal (the `fieldref` modifier, which combines with "
+            "`neq` only: sigma-specification sigma-appendix-modifiers.md v2.1.0), whatever the log source", two_fields)
     if isinstance(body, ir.EventQuery):
         return _collection(rule, with_category_field(body, rule, mapping), mapping, profile, log)
     if isinstance(body, ir.Sample):
         raise Refused("`sample` (unordered events sharing keys, no time window) has no Sigma correlation equivalent")
     return _sequence(rule, body, mapping, profile, log)
+
+
+def _field_to_field(node: object) -> Optional[ir.FunctionCall]:
+    """The first startsWith/endsWith/stringContains in ``node`` whose second argument is not a string
+    literal (another field, a function of one): no Sigma rule states it, so it is the reason given
+    before any log source is chosen (the choice would otherwise name a lesser blocker first)."""
+    if isinstance(node, ir.FunctionCall) and node.name in ("startsWith", "endsWith", "stringContains") \
+            and len(node.args) == 2 and not isinstance(node.args[1], ir.String):
+        return node
+    for name in getattr(node, "__dataclass_fields__", {}):
+        v = getattr(node, name)
+        for x in v if isinstance(v, tuple) else (v,):
+            if hasattr(x, "__dataclass_fields__"):
+                hit = _field_to_field(x)
+                if hit is not None:
+                    return hit
+    return None
 
 
 def with_category_field(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> ir.EventQuery:
@@ -427,7 +450,7 @@ def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log:
                 f"sequence step {i} names several log sources; a Sigma correlation step is one rule (temporal_ordered "
                 f"has no alternatives within a step)"
             )
-        tq = parts[0].query
+        tq = pinned_by_keys(parts[0].query, list(seq.keys(term)), rule, mapping, log)
         products = products_to_split(tq, rule, mapping)
         split = (products[0], (products[0],)) if len(products) == 1 else None
         doc, sel, conv = _detection_doc(rule, tq, mapping, profile, log,

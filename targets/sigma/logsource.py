@@ -208,6 +208,17 @@ def _codes(q: _Query, ls: LogSource, mapping: Mapping) -> Optional[set[str]]:
     pinned = _pinned(own) if own else None
     if pinned is not None:
         return pinned
+    if own and ls.key and ls.codes:
+        # a pattern on a log source's own key field (`event.action like "Image loaded*"`): the values it
+        # lists that the pattern selects, as Elasticsearch decides it on an event holding each
+        path = split_path(key)
+        got = {str(v) for v in ls.codes}
+        for c in own:
+            try:
+                got &= {v for v in got if evaluate(c, _with_value(path, v))}
+            except NotImplementedError:
+                return None
+        return got or None
     for c in q.source_conds:
         (name,) = fields_of(c)
         for col, specs in ls.column_sources(None, mapping.separators).items():
@@ -216,11 +227,25 @@ def _codes(q: _Query, ls: LogSource, mapping: Mapping) -> Optional[set[str]]:
             for s in specs:
                 if s.ecs == name and s.value_map is not None:
                     vals = _exact_values(c)
-                    if vals is None or getattr(c, "case_insensitive", False):
+                    if vals is None:
                         continue
                     vmap = s.value_map
+                    if getattr(c, "case_insensitive", False):
+                        # `:` folds case: every mapped value equal to one of them but for case (the map
+                        # writes each id's one action, so this is the ids whose action the test accepts)
+                        low = {v.lower() for v in vals}
+                        return {str(i) for k, ids in vmap.items() if k.lower() in low for i in ids}
                     return {str(i) for v in vals for i in vmap.get(v, ())}
     return None
+
+
+def _with_value(path: tuple, value: str) -> dict:
+    out: dict = {}
+    node = out
+    for p in path[:-1]:
+        node = node.setdefault(p, {})
+    node[path[-1]] = value
+    return out
 
 
 def _admits(ls: LogSource, q: _Query, product: Optional[str], mapping: Mapping) -> bool:
@@ -486,3 +511,80 @@ def _assume(sel: Selection, q: _Query, from_tag: bool, split: Optional[tuple[str
         return all(evaluate(c, event) for c in eql_side) != adapter.member(event, ls, members if ls.products else None, mapping)
 
     log.assume(text, violated)
+
+
+def pinned_by_keys(query: ir.EventQuery, keys: list, rule: Rule, mapping: Mapping, log: AssumptionLog) -> ir.EventQuery:
+    """A sequence step that pins no event ids, joined on fields that no log source admitting it records
+    but an event-id log source does (``[process where event.type == "start"] by
+    winlog.event_data.TargetLogonId``: a key of the Security log's EventData, which Sysmon's process
+    starts lack, so only the Security log's process starts can join): the step with the ids of that log
+    source whose ECS category and type, by its value maps (the pipeline's categorization table), meet the
+    step's category and type conditions, stated with a check that sets apart an event of the step's
+    category carrying the keys under another id. ``query`` itself when no such log source exists."""
+    names = [k.name for k in keys if isinstance(k, ir.Field)]
+    if len(names) != len(keys) or not names:
+        return query
+    try:
+        q, product, _tag, admitted = candidates(query, rule, mapping)
+    except Refused:
+        return query
+    if q.code_conds or q.category is None or not admitted:
+        return query
+    seps = mapping.separators
+
+    def records(ls: LogSource, codes: Optional[tuple[str, ...]] = None) -> bool:
+        return all(ls.field(n, product, seps, codes) is not None for n in names)
+
+    if any(ls.codes for ls in admitted) or any(records(ls) for ls in admitted):
+        return query  # the step selects its ids already, or a log source admitting it records its keys
+    unrecorded = [n for n in names if not any(ls.field(n, product, seps) is not None for ls in admitted)]
+    for ls in mapping.logsources.values():
+        if not ls.codes or (ls.products and product not in ls.products):
+            continue
+        # a key only this log's own raw fields hold (its `prefixes`: the Windows event log's EventData),
+        # not an ECS field every producer writes (user.id), is what sets its events apart
+        if not any(n not in ls.fields and any(n.startswith(p) for p in ls.prefixes) for n in unrecorded):
+            continue
+        cat, typ = ls.field(mapping.category_field, product, seps), ls.field(mapping.type_field, product, seps)
+        if cat is None or cat.value_map is None or typ is None or typ.value_map is None:
+            continue
+        ids = []
+        for code in (str(c) for c in ls.codes):
+            facts = {"event": {"category": [k for k, v in cat.value_map.items() if code in {str(x) for x in v}],
+                               "type": [k for k, v in typ.value_map.items() if code in {str(x) for x in v}]}}
+            try:
+                if q.category in facts["event"]["category"] and all(evaluate(c, facts) for c in q.type_conds):
+                    ids.append(code)
+            except NotImplementedError:
+                return query
+        if not ids or not records(ls, tuple(ids)):
+            continue
+        key_paths = [tuple(split_path(n)) for n in names]
+        code_path = tuple(split_path(mapping.code_field))
+        cat_path = tuple(split_path(mapping.category_field))
+
+        def violated(event: dict, ids=frozenset(ids)) -> bool:
+            from eqlc.events import values as ecs_values
+
+            if q.category not in [v for v in ecs_values(event, cat_path) if isinstance(v, str)]:
+                return False
+            if not all(ecs_values(event, p) for p in key_paths):
+                return False
+            try:
+                if not all(evaluate(c, event) for c in q.type_conds + q.os_conds):
+                    return False
+            except NotImplementedError:
+                return True
+            return not {str(v) for v in ecs_values(event, code_path)} & ids
+
+        log.assume(
+            f"the sequence step `{query.category or 'any'} where {eql_text(query.condition)[:100]}` joins on {', '.join(names)}, which of the Sigma log sources only "
+            f"{'/'.join(str(v) for v in ls.sigma.values() if v)} records, so its events are read as those of event ids "
+            f"{', '.join(ids)} (the ids the log source's categorization gives ECS {q.category!r} events meeting the step's "
+            f"event.type): assumes no other {q.category!r} event of the step carries those keys",
+            violated,
+        )
+        pin = ir.InSet(ir.Field(tuple(split_path(mapping.code_field))), tuple(ir.String(i) for i in ids))
+        terms = query.condition.terms if isinstance(query.condition, ir.And) else (query.condition,)
+        return ir.EventQuery(query.category, ir.And(tuple(terms) + (pin,)))
+    return query

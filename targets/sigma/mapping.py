@@ -29,7 +29,7 @@ _FIELD_ENTRY = {"field": None, "type": None, "assume": None, "products": None, "
                 "excludes": None, "argv_of": None, "array": None, "spelling": None, "spelling_type": None, "source": None, "values": None,
                 "cases": None, "cases_of": None, "fill": None, "from_string": None, "pattern": None, "prefix_of": None,
                 "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None, "unless": {ANY: None},
-                "words_of": None, "flags_of": None, "flags": {ANY: None}, "absent": None}
+                "words_of": None, "flags_of": None, "flags": {ANY: None}, "absent": None, "fallback": None}
 _LOGSOURCE = {
     "category": None, "event_type": None, "products": None, "fields": {ANY: _FIELD_ENTRY},
     "datasets": None, "key": None, "present": None, "codes": None, "prefixes": None, "requires": None,
@@ -88,6 +88,9 @@ class FieldSpec:
     flags: Optional[tuple[tuple[str, int], ...]] = None
     # raw values that stand for no value (the Security log's "-" in IpAddress, which Elastic's pipeline drops)
     absent: tuple[str, ...] = ()
+    # a plain field the producer fills from a second column when ``sigma`` has no value (Elastic's Sysmon
+    # pipeline: network.protocol from DestinationPortName, else SourcePortName); ``absent`` holds for both
+    fallback: Optional[str] = None
 
     @property
     def value_map(self) -> Optional[dict]:
@@ -203,7 +206,7 @@ class LogSource:
         if raw.get("values") is not None:
             values = tuple((str(k), _tuple(v)) for k, v in raw["values"].items())
         return FieldSpec(ecs, raw["field"], number=raw.get("type") == "number", values=values,
-                         absent=tuple(str(a) for a in raw.get("absent") or ()),
+                         absent=tuple(str(a) for a in raw.get("absent") or ()), fallback=raw.get("fallback"),
                          from_string=bool(raw.get("from_string")), array=bool(raw.get("array")),
                          spelling=raw.get("spelling"), spelling_type=raw.get("spelling_type"), **common)
 
