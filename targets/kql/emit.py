@@ -25,6 +25,7 @@ How Elasticsearch's meaning is kept (see shared/research/eql-semantics.md §0-§
 from __future__ import annotations
 
 import re
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
@@ -153,6 +154,7 @@ class Emitter:
     _arrays: int = 0
     _top: set = field(default_factory=set)  # ids of the condition's top-level conjuncts
     _top_terms: tuple = ()  # the condition's top-level conjuncts
+    _winargv: frozenset = frozenset()  # argv fields read as Windows splits a command line (argv.py)
 
     _STATE = ("facts", "prep", "derived", "computed", "folded", "mapped", "spelled", "emptied", "columns", "absent", "signed")
 
@@ -190,7 +192,15 @@ class Emitter:
             why = self.table.unmapped.get(f.name)
             raise Refused(f"{opt}{f.name} has no column in {self.table.name} (profile {self.profile.name})"
                           + (f": {why}" if why else ""))
-        if fm.note:
+        windows_argv = bool(fm.argv_of) and fm.field in self._winargv
+        if fm.argc_of and fm.argc_of.rsplit(".", 1)[0] + ".args" in self._winargv and fm.argc_of in self.table.fields:
+            # the count of arguments read as Windows splits the command line (argv.win_argc_note)
+            line = self.table.fields[fm.argc_of].text
+            fm = dataclasses.replace(fm, expr=argv.win_argc_expr(line), note=argv.win_argc_note(fm.field, line, fm.argc_of))
+            windows_argv = True
+        if windows_argv and fm.argv_of:
+            self.notes.assume(argv.win_argv_note(fm.field, fm.text, fm.argv_of or ""))
+        elif fm.note:
             self.notes.assume(fm.note)
         if fm.lookup is None or not fm.key:
             # a lookup's column (DeviceInfo.OSPlatform) counts as read too: the adapter leaves out
@@ -199,7 +209,7 @@ class Emitter:
         if fm.derived_from_command_line:
             source = fm.argv_of or fm.argc_of or ""
             self.fieldmap(ir.Field(tuple(source.split("."))))  # the command line's own caveats apply as well
-            d = Derived(fm.field, source, count=fm.argc_of is not None)
+            d = Derived(fm.field, source, count=fm.argc_of is not None, windows=windows_argv)
             if d not in self.derived:
                 self.derived.append(d)
         elif (fm.expr or fm.value_when) and fm.field not in self.computed and not (fm.object_path and fm.is_array) \
@@ -253,7 +263,39 @@ class Emitter:
             # row of it, whatever the condition tests, so the adapter checks that on every event
             leaf = ir.InSet(ir.Field(tuple(need.split("."))), tuple(ir.String(v) for v in self.table.facts[need]))
             self.facts.append(Fact(leaf, True, self.table.name))
+        self._winargv = self.windows_argv_fields(expr)
         return self.cond(expr, negated=False)
+
+    def windows_argv_fields(self, expr: ir.Expr) -> frozenset:
+        """The argument fields read from a command line that this condition compares with a value
+        containing a space, in a rule whose top-level condition pins host.os.type to windows: those
+        are read as Windows splits the command line (argv.win_argv_note), every leaf on them alike
+        (one stated assumption per field); other rules keep the single-space reading."""
+        if not any((f := leaf_field(t)) is not None and f.name == "host.os.type"
+                   and (lv := literal_values(t))[0] and all(eq_fold(v, certificates.WINDOWS, lv[1]) for v in lv[0])
+                   for t in self._top_terms):
+            return frozenset()
+        out = set()
+        stack = [expr]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, (ir.And, ir.Or)):
+                stack.extend(e.terms)
+                continue
+            if isinstance(e, ir.Not):
+                stack.append(e.expr)
+                continue
+            f = leaf_field(e)
+            fm = self.table.fields.get(f.name) if f is not None and not f.has_index else None
+            if fm is None or not fm.argv_of or isinstance(e, (ir.IsNull, ir.RegexMatch)):
+                continue
+            try:
+                words, _ci = argv_patterns(e)
+            except Refused:
+                continue
+            if argv.has_space(words):
+                out.add(f.name)
+        return frozenset(out)
 
     def cond(self, e: ir.Expr, negated: bool) -> Cond:
         if isinstance(e, ir.And):
@@ -728,6 +770,8 @@ class Emitter:
         line = fm.text
         if isinstance(e, ir.IsNull):
             return f"isempty({line})"
+        if fm.field in self._winargv:
+            return self.win_argv_leaf(e, fm)
         if isinstance(e, ir.RegexMatch):
             try:
                 regex, empty = argv.regex_line(e.patterns, e.case_insensitive)
@@ -763,6 +807,27 @@ class Emitter:
         if general:
             parts.append(f"{line} matches regex {syntax.quote_regex(argv.line_regex(general, ci))}")
         return _or_text(list(dict.fromkeys(parts)))
+
+    def win_argv_leaf(self, e: ir.Expr, fm: FieldMap) -> Cond:
+        """Some argument of the command line, split as Windows splits it (in the plain form
+        argv.win_argv_note states), satisfies the leaf; false on an empty line, which has none."""
+        line = fm.text
+        if isinstance(e, ir.RegexMatch):
+            raise Refused(f"regex {e.patterns!r} on {fm.field}, which is read from {line} as Windows splits it: not translated")
+        words, ci = argv_patterns(e)
+        words, dropped = argv.win_possible(words, fm.field, line)
+        if dropped:
+            self.notes.assume(argv.win_dropped_note(fm.field, dropped))
+        if not words:
+            return False
+        if any(argv.is_any_word(w) for w in words):
+            return f"isnotempty({line})"
+        # the arguments rewritten once per query (argv.win_joined_expr), each leaf one short regex
+        alias = "__winargs_" + re.sub(r"[^A-Za-z0-9_]", "_", fm.field)
+        stage = f"| extend {alias} = {argv.win_joined_expr(line)}"
+        if stage not in self.prep:
+            self.prep.append(stage)
+        return f"{alias} matches regex {syntax.quote_regex(argv.win_joined_regex(words, ci))}"
 
     # ---- script leaves -----------------------------------------------------------------------
     def script(self, e: ir.Expr) -> tuple[Cond, str]:
