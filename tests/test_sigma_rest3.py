@@ -315,3 +315,28 @@ def test_process_events_with_the_image_loaded_action_are_image_load_events():
                                must_agree=["unsigned", "winlogbeat", "valid", "other_dll", "known_hash", "other_hash"])
     assert got & want == {"unsigned", "winlogbeat", "other_hash"}
     assert "other_action" in outside
+
+
+def test_the_phantom_dll_corpus_rule_on_sysmon_and_elastic_defend_shaped_loads():
+    """The corpus rule's generated witnesses leave it vacuous (their Sysmon-branch positives carry dll.*
+    values unrelated to file.path, which Elastic's Sysmon pipeline never writes on an image load), so the
+    whole rule runs here on realistic loads: Sysmon's (file.* only) are inside the assumptions and agree
+    with the matcher; Elastic Defend's (dll.* only) break the stated reading of ?dll.code_signature.* as
+    having no value (no image_load taxonomy field), which is the Defend branch's stated limit."""
+    from eqlc.loaders import load_rules
+    from tests.corpus import CORPUS
+
+    [r] = load_rules(CORPUS / "windows" / "privilege_escalation_persistence_phantom_dll.toml")
+    defend = dict(event__category=["library"], event__type=["start"], event__action="load", host__os__type="windows",
+                  dll__name="wlbsctrl.dll", dll__path="C:\\Temp\\wlbsctrl.dll",
+                  process__executable="C:\\Windows\\System32\\svchost.exe", process__name="svchost.exe")
+    events = [_load("sysmon", "wlbsctrl.dll", action="Image loaded (rule: ImageLoad)", sha="00" * 32),
+              _load("sysmon-valid", "wlbsctrl.dll", status="Valid"),
+              _load("sysmon-known", "wlbsctrl.dll", sha="6e837794fc282446906c36d681958f2f6212043fc117c716936920be166a700f"),
+              _load("sysmon-other", "kernel32.dll"),
+              ev("defend", dll__code_signature__trusted=False, dll__code_signature__exists=True, **defend)]
+    for profile in (None, "cased"):
+        got, want, outside = agree(r, events, profile=profile,
+                                   must_agree=["sysmon", "sysmon-valid", "sysmon-known", "sysmon-other"])
+        assert (got & want) - set(outside) == {"sysmon"} and "defend" in want
+        assert "defend" in outside
