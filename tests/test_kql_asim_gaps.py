@@ -11,12 +11,12 @@ from __future__ import annotations
 import pytest
 
 from eqlc import parse_query
-from eqlc.matcher import matcher
 from eqlc.result import Status
 from eqlc.rule import Rule
 from eqlc.targets.kql import TARGET
 from tests.node.kusto import analyse, declared_tables
 from tests.test_kql_mapping_gaps import _ev as mapping_gaps_event
+from tests.test_kql_mapping_gaps import _run as mapping_gaps_run
 
 PROFILE = "sentinel-asim"
 
@@ -119,14 +119,7 @@ CASES = [
 
 
 def _run(text: str, events: list[dict]):
-    rule = _rule(text)
-    tr = TARGET.compile(rule, profile=PROFILE)
-    assert tr.status is Status.ASSUMPTIONS and tr.output, tr.notes
-    out = TARGET.outside_assumptions(rule, tr, events, profile=PROFILE)
-    got = set(TARGET.execute(tr, events, profile=PROFILE))
-    m = matcher(rule)
-    want = {e["_id"] for e in events if e["_id"] not in out and m.match(e)}
-    return tr, got, want, out
+    return mapping_gaps_run(PROFILE, text, events)
 
 
 @pytest.mark.parametrize("text,events,selected,outside", CASES, ids=[c[0][:60] for c in CASES])
