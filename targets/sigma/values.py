@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Sequence, Union
 
-from eqlc.ir import Pattern, PatternKind, Wildcard
+from eqlc.ir import Pattern, PatternKind, Wildcard, pattern_kind
 
 Part = Union[str, Wildcard]
 
@@ -57,21 +57,8 @@ def pattern_parts(pattern: Pattern) -> tuple[Part, ...]:
 
 
 def kind_of(parts: Sequence[Part]) -> PatternKind:
-    """The PatternKind of a parts tuple (mirrors ``Pattern.kind`` for parts built by hand)."""
-    literals = [p for p in parts if isinstance(p, str)]
-    wilds = [p for p in parts if isinstance(p, Wildcard)]
-    if not wilds:
-        return PatternKind.EXACT
-    if Wildcard.QUESTION in wilds or len(literals) != 1:
-        return PatternKind.GENERAL
-    lit = literals[0]
-    if tuple(parts) == (lit, Wildcard.STAR):
-        return PatternKind.PREFIX
-    if tuple(parts) == (Wildcard.STAR, lit):
-        return PatternKind.SUFFIX
-    if tuple(parts) == (Wildcard.STAR, lit, Wildcard.STAR):
-        return PatternKind.CONTAINS
-    return PatternKind.GENERAL
+    """The PatternKind of a parts tuple (``Pattern.kind`` for parts built by hand)."""
+    return pattern_kind(tuple(parts))
 
 
 def normalise(parts: Sequence[Part]) -> tuple[Part, ...]:
