@@ -18,6 +18,7 @@ The corpus pass uses the fixed sample (EQLC_FULL_CORPUS=1: all 823 rules) and pr
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -66,6 +67,9 @@ IDENTIFIERS = {
     "Process": ({"ProcessId", "CommandLine", "ElevationToken", "CreationTimeUtc"}, [{"CommandLine"}, {"ProcessId"}]),
     "RegistryKey": ({"Hive", "Key"}, [{"Key"}, {"Hive"}]),
     "RegistryValue": ({"Name", "Value", "ValueType"}, [{"Name"}]),
+    # Microsoft Sentinel entities reference, "DNS resolution": DomainName (strong), DnsServerIp, HostIpAddress
+    # (the Security Insights API's DnsEntity: domainName, dnsServerIpEntityId, hostIpAddressEntityId)
+    "DNS": ({"DomainName", "DnsServerIp", "HostIpAddress"}, [{"DomainName"}]),
 }
 VALID_CONNECTOR_IDS = {"MicrosoftThreatProtection", "MicrosoftDefenderAdvancedThreatProtection", "SecurityEvents"}
 GRAPH_KEYS = ["displayName", "isEnabled", "queryCondition", "schedule", "detectionAction"]
@@ -145,11 +149,23 @@ def check_arm(doc: dict) -> list[dict]:
 
 
 def columns_of(profile_name: str, tables: list[str]) -> set[str]:
+    """The columns an entity mapping may name: those the profile maps, and, for a table Microsoft's
+    reference lists (the schema copies in tests/data/kql/schemas), every column it lists (an entity
+    column such as CommonSecurityLog.Computer need not be a mapped ECS field)."""
     prof = load_profile(profile_name)
     cols: set[str] = set()
     for t in tables:
         cols |= set(prof.columns_of(prof.tables[t]))
+        cols |= set(_vendor_tables().get(t, {}))
     return cols
+
+
+@functools.lru_cache(maxsize=1)
+def _vendor_tables() -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for f in sorted((Path(__file__).parent / "data" / "kql" / "schemas").glob("*.json")):
+        out.update(json.loads(f.read_text()).get("tables", {}))
+    return out
 
 
 @pytest.fixture(scope="module")
