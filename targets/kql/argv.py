@@ -208,12 +208,16 @@ class Derived:
             return f"{self.source} {line!r} is not the {self.field} values joined by single spaces"
         return None
 
+    def _not_plain(self, line: str) -> str:
+        """Why ``line`` is outside the plain form both Windows readings assume."""
+        return (f"{self.source} {line!r} is not in the plain form (arguments bare or in one pair of double quotes "
+                f"with none inside, no backslash before a closing quote, no leading whitespace)")
+
     def win_count_violation(self, event: dict, line: str) -> Optional[str]:
         """Why ``event`` is outside :func:`win_argc_note` (None if it is inside)."""
         split = win_split(line)
         if split is None:
-            return (f"{self.source} {line!r} is not in the plain form (arguments bare or in one pair of double quotes "
-                    f"with none inside, no backslash before a closing quote, no leading whitespace)")
+            return self._not_plain(line)
         have = values(event, split_path(self.field))
         want = [len(split)] if split else []
         if have != want or any(isinstance(v, bool) for v in have):
@@ -224,8 +228,7 @@ class Derived:
         """Why ``event`` is outside :func:`win_argv_note` (None if it is inside)."""
         split = win_split(line)
         if split is None:
-            return (f"{self.source} {line!r} is not in the plain form (arguments bare or in one pair of double quotes "
-                    f"with none inside, no backslash before a closing quote, no leading whitespace)")
+            return self._not_plain(line)
         args = values(event, split_path(self.field))
         if not all(isinstance(a, str) for a in args):
             return f"{self.field} has a value that is not a string"
