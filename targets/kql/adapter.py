@@ -58,6 +58,7 @@ from .entity import scattered, unpaired
 from .scan import SequencePlan, run_scan
 from .hives import Respelt
 from .profile import ANY_CATEGORY, KV_PAIR, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
+from .shapes import breaks as shape_breaks
 from .raw_tables import event_data_xml, event_id_column, fill_event_data, fill_words, keyword_number_breaks, routes, without_raw, xml_field
 
 ID_COLUMN = "__eqlc_id"
@@ -527,6 +528,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             continue
         ok, val = _scalar(fm, vals, fm.type)
         if ok and fm.keyword_number and (why := keyword_number_breaks(fm, vals)):
+            ok, val = False, why
+        if ok and fm.shape and (why := shape_breaks(fm, vals)):
             ok, val = False, why
         if not ok:
             if fm.field in ("host.os.type",):

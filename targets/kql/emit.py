@@ -36,7 +36,7 @@ from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
 from eqlc.native_wildcard import NativePattern, native_parts
 from eqlc.result import Notes, Refused, about
 
-from . import argv, certificates, cidr, raw_tables, syntax
+from . import argv, certificates, cidr, raw_tables, shapes, syntax
 from .absent import Absent, decide, truth, with_value
 from .argv import Derived
 from .hives import Respelt, respell_leaf
@@ -413,6 +413,7 @@ class Emitter:
                 return f"isempty({fm.text})"
             return f"isnull({fm.text})"
         if fm.is_string:
+            shapes.check_literals(e, fm)
             text, empty_matches = self.string_leaf(e, fm.text)
             if empty_matches:
                 self.note_empty(fm)

@@ -36,7 +36,7 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "java_map": None, "json_path": None, "one_to_one": None,
                 "object_path": None, "value_when": {ANY: None}, "kv_path": None,
                 "cef_text": None, "words_of": {"column": None, "ids": None},
-                "java_long": None}
+                "java_long": None, "shape": {"regex": None, "name": None, "os": None}}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None, "route": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
@@ -101,6 +101,11 @@ class FieldMap:
     argv_of: Optional[str] = None
     argc_of: Optional[str] = None
     hive_spelling: Optional[str] = None  # the value starts with a hive, spelt this way ("full")
+    # the column holds values of one shape only (a regex every value fully matches, and its name:
+    # Defender's AccountSid holds Windows SIDs): see targets/kql/shapes.py
+    shape: Optional[str] = None
+    shape_name: str = ""
+    shape_os: tuple[str, ...] = ()  # the host.os.type values whose events have the shape
     # the ECS field is a keyword holding the numeric column's value in decimal (event.code ->
     # EventID): only canonical decimal literals translate, see targets/kql/raw_tables.py
     keyword_number: bool = False
@@ -426,6 +431,8 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         java_long=bool(spec.get("java_long")),
         java_map=bool(spec.get("java_map")),
         key=spec.get("key") if lookup is not None else None,
+        shape=(spec.get("shape") or {}).get("regex"), shape_name=str((spec.get("shape") or {}).get("name") or ""),
+        shape_os=tuple(str(x).lower() for x in (spec.get("shape") or {}).get("os") or ()),
     )
 
 

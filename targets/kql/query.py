@@ -27,7 +27,7 @@ from eqlc.checks import fields_in
 from eqlc.result import Notes, Refused, about
 from eqlc.rule import Rule
 
-from . import cloudtrail, entity, raw_tables, syntax
+from . import cloudtrail, entity, raw_tables, shapes, syntax
 from .absent import truth
 from .emit import Checks, Cond, Emitter, Routed, eq_fold, leaf_field, literal_values
 from .profile import Profile, Table
@@ -219,6 +219,7 @@ def union_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[i
         state_split(notes, split)
     for table in (split if split is not None else union_tables(profile, q)):
         em = Emitter(profile, table, notes, leg=True, routed=routed_leg(profile, split, table) if split else None)
+        shapes.check_os(table, q.condition)
         cond = em.condition(raw_tables.with_category(em, table, q.category, q.condition))
         for fact in em.facts:
             fact.table = table.name
@@ -255,6 +256,7 @@ def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[i
     em = Emitter(profile, table, notes)
     raw_tables.check_event_id_pinned(table, q.condition)
     raw_tables.check_ip_literals(table, q.condition)
+    shapes.check_os(table, q.condition)
     cloudtrail.check_rendered_literals(table, q.condition)
     cond = em.condition(raw_tables.with_category(em, table, q.category, q.condition))
     lines = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
@@ -335,6 +337,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         em = Emitter(profile, table, notes, leg=bool(leg), routed=routed_leg(profile, leg, table) if isinstance(leg, list) else None)
         raw_tables.check_event_id_pinned(table, term.query.condition, tuple(seq.keys(term)))
         raw_tables.check_ip_literals(table, term.query.condition)
+        shapes.check_os(table, term.query.condition, tuple(seq.keys(term)))
         cloudtrail.check_rendered_literals(table, term.query.condition)
         cond = em.condition(raw_tables.with_category(em, table, term.query.category, term.query.condition,
                                                      when=term.query.condition))
@@ -473,6 +476,7 @@ def until_leg(profile: Profile, seq: ir.Sequence, notes: Notes, checks: Checks) 
     em = Emitter(profile, table, notes)
     raw_tables.check_event_id_pinned(table, q.condition, tuple(seq.keys(term)))
     raw_tables.check_ip_literals(table, q.condition)
+    shapes.check_os(table, q.condition, tuple(seq.keys(term)))
     cloudtrail.check_rendered_literals(table, q.condition)
     cond = em.condition(raw_tables.with_category(em, table, q.category, q.condition, when=q.condition))
     key_texts, presence = [], []
