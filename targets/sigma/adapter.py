@@ -247,6 +247,17 @@ def columns(event: dict, mapping: Mapping) -> list[tuple[LogSource, dict, dict[s
         for col, vals in composed_values(event, ls, product, mapping).items():
             if choices.get(col, [None]) == [None]:
                 choices[col] = vals
+        for col, specs in ls.column_sources(product, mapping.separators, "target").items():
+            # a web request target (url.original): the raw record is its path and query, which the
+            # producer derived url.original and url.query from; the target decides both columns
+            for s in specs:
+                targets = [v for v in values(event, split_path(s.ecs)) if isinstance(v, str)]
+                if targets:
+                    head, has_query, rest = targets[0].partition(s.after[0])
+                    choices[col] = [head]
+                    if s.query:
+                        choices[s.query] = [rest] if has_query else [None]
+                    break
         for prefix, opts in ls.prefixes.items():
             only = (opts or {}).get("only")
             for name, vals in _prefixed(event, prefix, (opts or {}).get("exclude", ())).items():

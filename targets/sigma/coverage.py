@@ -156,11 +156,9 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
     # ECS lists the event types expected per category (elastic.co/docs/reference/ecs/ecs-allowed-values-event-category);
     # a `file` branch requiring type start could be left out under that assumption, with its check
     ("gap: a collection branch with an event.type ECS does not expect for its category", _NO_SOURCE + r"ECS 'file' events with `event\.type == \"start\"`", "gap"),
-    # the web access log rules (imds_ssrf, sql_injection): T's `category: webserver` has the W3C fields
-    # cs-uri-stem and cs-uri-query; ECS url.original is the request target (stem?query for origin-form
-    # targets), derived per data set (nginx, apache, tomcat, IIS, traefik, zeek http) by six pipelines; a
-    # contains-pattern on it splits into stem/query patterns only under an origin-form assumption: not built
-    ("gap: no Sigma log source, not classified further (web access logs, cross-source sequences)",
+    # (the web access log rules, imds_ssrf and sql_injection, are built: mapping.yaml `webserver`, url.original as
+    # W3C cs-uri, which SigmaHQ's taxonomy data lists for category webserver; sigopen2)
+    ("gap: no Sigma log source, not classified further",
      r"no Sigma log source in the mapping", "gap"),
     ("gap: a data-source field inside a larger expression (an event.action of another agent)",
      r"is translated only as a top-level positive condition", "gap"),
