@@ -143,3 +143,51 @@ def test_an_any_query_on_the_access_log_indices_reads_web_access_events():
     assert got == {"union", "version"} and "network" in want and "network" in outside
     assert TARGET.compile(rule(q, index=ACCESS_INDICES + ("logs-*",))).status is Status.REFUSED
     assert TARGET.compile(rule(q)).status is Status.REFUSED
+
+
+# ---- the Linux auth log: account creation read as keyword searches of the raw line ---------------------
+
+USER_ADD = 'iam where host.os.type == "linux" and event.type == "user" and event.type == "creation" and event.outcome == "success"'
+
+
+def _auth(i, types, outcome="success", category=("iam",), **kw):
+    return ev(i, event__category=list(category), event__type=list(types), event__outcome=outcome,
+              host__os__type="linux", **kw)
+
+
+def test_account_creation_is_a_keyword_search_of_the_program_tag():
+    """Elastic's system auth pipeline derives iam, user/group, creation and the outcome from the line's program
+    (useradd, groupadd...) and "fail" in its message; Sigma's linux/auth is keyword-only: the rule searches the
+    program tags and leaves out lines with "fail". pySigma's sqlite backend runs it with keywords mapped to the
+    line column the adapter writes."""
+    r = rule(USER_ADD)
+    t = TARGET.compile(r)
+    assert t.status is Status.ASSUMPTIONS, t.notes
+    [d] = docs(t)
+    assert d["logsource"] == {"product": "linux", "service": "auth"}
+    assert d["detection"]["keywords_3"] == [" useradd[", " userdel[", " usermod["]
+    assert "filter_keywords" in d["detection"] and all(n.startswith("lnx_auth_") for n in t.artifacts)
+    events = [_auth("created", ["user", "creation"]), _auth("named", ["user", "creation"], process__name="useradd",
+                                                             message="new user: name=bob, UID=1001, GID=1001, home=/home/bob, shell=/bin/sh"),
+              _auth("group_line", ["user", "creation"], process__name="useradd", message="new group: name=bob, GID=1001"),
+              _auth("failed", ["user", "creation"], outcome="failure"),
+              _auth("deleted", ["user", "deletion"]), _auth("group", ["group", "creation"]),
+              # the pipeline's reading and the keyword reading of these lines differ: set apart by the checks
+              _auth("fail_upper", ["user", "creation"], process__name="useradd", message="FAILED adding user"),
+              _auth("sshd_mentions", ["info"], outcome="success", category=("authentication",), process__name="sshd",
+                    message="Invalid user x useradd[1] from 10.0.0.1"),
+              _auth("types_disagree", ["user", "creation"], process__name="usermod")]
+    got, want, outside = agree(r, events, must_agree=["created", "named", "group_line", "failed", "deleted", "group"])
+    assert {"created", "named", "group_line"} <= got and {"fail_upper", "types_disagree"} <= set(outside)
+    assert "failed" not in got and "deleted" not in got and "group" not in got
+
+
+def test_group_creation_and_values_not_read_from_the_program():
+    r = rule('iam where host.os.type == "linux" and event.type == "group" and event.type == "creation" and event.outcome == "success"')
+    events = [_auth("groupadd", ["group", "creation"]), _auth("useradd", ["user", "creation"]),
+              _auth("groupdel", ["group", "deletion"]), _auth("failed", ["group", "creation"], outcome="failure")]
+    got, want, outside = agree(r, events, must_agree=[e["_id"] for e in events])
+    assert got == want == {"groupadd"}
+    # event.type change is also appended for PAM chauthtok and gpasswd lines: not read from the program
+    t = TARGET.compile(rule('iam where host.os.type == "linux" and event.type == "change"'))
+    assert t.status is Status.REFUSED and "chauthtok" in " ".join(t.notes)

@@ -186,6 +186,11 @@ def _short(values) -> str:
     return ", ".join(vals[:6]) + (f", ... ({len(vals)} values)" if len(vals) > 6 else "")
 
 
+# the condition key of a ``cases`` entry that is a Sigma keyword search (a value-only detection over the raw
+# line, for log sources of raw text such as linux/auth); written as an Item with an empty field
+KEYWORDS = "keywords"
+
+
 def _case_holds(cases: dict, key: str, get: Callable[[str], list]) -> bool:
     """Does an event whose Sigma fields ``get(name)`` returns give ECS value ``key`` of a ``cases``
     field? (``field: null`` means the field has no value.)"""
@@ -200,8 +205,13 @@ def _case_holds(cases: dict, key: str, get: Callable[[str], list]) -> bool:
         return all(_case_holds(cases, k, get) for k in cond["all"])
     for k, v in (cond or {}).items():
         name, *mods = k.split("|")
-        have = [x for x in get(name) if isinstance(x, str)]
         vals = v if isinstance(v, list) else [v]
+        if name == KEYWORDS:  # a keyword search: any value anywhere in the raw line (case-insensitive)
+            lines = [x for x in get("") if isinstance(x, str)]
+            if not any(str(x).lower() in h.lower() for x in vals for h in lines):
+                return False
+            continue
+        have = [x for x in get(name) if isinstance(x, str)]
         if v is None:
             ok = not get(name)
         elif "re" in mods:
@@ -431,8 +441,10 @@ class Converter:
     def column_values(self, column: str, event: dict) -> list:
         """The values the fixture adapter gives ``column`` for ``event`` (its first source with a
         value, else the field of that name under a mapped prefix, as :func:`.adapter.columns` reads it)."""
-        from .adapter import _prefixed, composed_values, event_codes, mapped_values
+        from .adapter import _prefixed, composed_values, event_codes, mapped_values, syslog_line
 
+        if self.ls.syslog_line and column == self.ls.syslog_line["column"]:
+            return [syslog_line(event, self.ls.syslog_line)]
         codes = event_codes(event, self.ls, self.mapping)
         for s in self.ls.column_sources(self.product, self.mapping.separators).get(column, []):
             if not s.fill or (s.codes is not None and not (codes and set(codes) <= set(s.codes))):
@@ -1056,7 +1068,8 @@ class Converter:
             have = {v for v in ecs_values(event, path) if isinstance(v, str)}
             if any(v not in cases and matcher(v, ci) for v in have):
                 return True  # a value the producer never writes, which the rule accepts: read false here
-            return any((k in have) != _case_holds(cases, k, lambda col: self.column_values(col, event)) for k in accepted)
+            return any((k in have) != _case_holds(cases, k, lambda col: self.column_values(col or spec.sigma, event))
+                       for k in accepted)
 
         self.log.assume(
             f"{f.name} is derived from {spec.sigma} as {spec.source or 'the producer'} derives it (targets/sigma/mapping.yaml "
@@ -1077,7 +1090,7 @@ class Converter:
         for k, v in (cond or {}).items():
             field_, *mods = k.split("|")
             vals = tuple(SigmaText(x) if isinstance(x, str) else x for x in (v if isinstance(v, list) else [v]))
-            items.append(Item(field_, tuple(mods), vals))
+            items.append(Item("" if field_ == KEYWORDS else field_, tuple(mods), vals))
         return s_and(items)
 
 

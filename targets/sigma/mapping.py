@@ -34,6 +34,7 @@ _FIELD_ENTRY = {"field": None, "type": None, "assume": None, "products": None, "
 _LOGSOURCE = {
     "category": None, "event_type": None, "products": None, "fields": {ANY: _FIELD_ENTRY},
     "datasets": None, "key": None, "present": None, "codes": None, "prefixes": None, "requires": None, "indices": None,
+    "syslog_line": {"column": None, "programs": {ANY: None}, "source": None},
     # a Sigma logsource (sigma-specification, "Log Source"): category, product, service, definition
     "sigma": {"category": None, "product": None, "service": None, "definition": None},
 }
@@ -133,6 +134,10 @@ class LogSource:
     # Elastic index patterns (data streams) holding only its events: an `any where` rule searching only
     # these reads this log source (logsource._category_from_index)
     indices: tuple[str, ...] = ()
+    # a log source of raw syslog lines searched by keywords (linux/auth): {column: the line's column, which
+    # the execution pipeline maps Sigma keywords to; programs: program -> the event.type values the producer
+    # derives from that program's lines (adapter.syslog_line writes a line from an ECS event with it)}
+    syslog_line: Optional[dict] = None
 
     @property
     def is_service(self) -> bool:
@@ -312,6 +317,7 @@ def parse(raw: dict) -> Mapping:
             requires=tuple(ls.get("requires") or ()),
             key=ls.get("key"),
             indices=tuple(ls.get("indices") or ()),
+            syslog_line=dict(ls["syslog_line"]) if ls.get("syslog_line") else None,
         )
     return Mapping(
         products=dict(raw.get("products") or {}),
