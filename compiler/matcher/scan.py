@@ -29,7 +29,7 @@ runs at 40% of the single-literal one); counting lines with ``bytes.count`` (a b
 full pass the main thread makes over every window.
 
 When most lines are candidates anyway (a rule whose best literal is in most lines), scanning costs
-more than it saves: when the first MiB of a window shows a candidate share above ``ADAPT_SHARE``,
+more than it saves: when the first 256 KiB of a window show a candidate share above ``ADAPT_SHARE``,
 the reader decodes that window whole and every line of the next ``ADAPT_SKIP`` windows (doubling
 while the data stays so), then scans again. Results never change; only the work.
 """
@@ -46,7 +46,9 @@ WINDOW = 1 << 22
 ADAPT_SHARE = 0.6  # candidate share of a window above which scanning stops paying
 ADAPT_SKIP = 4  # windows decoded in full before scanning is tried again (doubling up to the max)
 ADAPT_SKIP_MAX = 64
-PROBE_BYTES = 1 << 20  # the part of a window scanned first, to decide whether to scan the rest
+# the part of a window scanned first, to decide whether to scan the rest: 1/16 of a window (the main
+# thread scans it alone, before the helper's share of the window is set; perf5.md)
+PROBE_BYTES = WINDOW >> 4
 _NL = b"\n"
 _BACKSLASH = 92
 ALL = None  # "every group": a line the scanner cannot rule out for any group
@@ -632,8 +634,8 @@ class NdjsonReader:
     def _scan_window(self, buf, end, n, pre):
         """The hits of a window, or None when most of its lines are candidates (then the whole
         window is cheaper to decode, and the next windows are not scanned at all: ``pause``
-        windows, doubling while the data stays like this). Only the window's first MiB is scanned
-        to decide. ``pre``: what the read-ahead thread found, ``(trigger lines, mid, needle hits
+        windows, doubling while the data stays like this). Only the window's first ``probe_bytes``
+        are scanned to decide. ``pre``: what the read-ahead thread found, ``(trigger lines, mid, needle hits
         in buf[mid:end])``, or None."""
         scanner = self.scanner
         probe = self._probe(buf, end)
