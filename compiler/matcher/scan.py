@@ -39,9 +39,9 @@ import json as _json
 import sys as _sys
 
 # bytes per read: large enough that per-window costs vanish (150 windows per 614 MB), small enough
-# that the allocator reuses the freed windows' memory: with 16 MiB windows glibc hands every read
-# fresh pages from the kernel (~75,000 page faults and 0.1 s more system time per 614 MB, measured
-# with getrusage; perf5.md), and the reader took ~20% more CPU in all than with 4 MiB
+# that the allocator reuses the freed windows' memory: with 16 MiB windows the reads' memory came
+# fresh from the kernel (70-82 thousand page faults and 0.1 s more system time per 614 MB, measured
+# with getrusage on glibc; ~650 with 4 MiB), and the reader took ~20% more CPU in all (perf5.md)
 WINDOW = 1 << 22
 ADAPT_SHARE = 0.6  # candidate share of a window above which scanning stops paying
 ADAPT_SKIP = 4  # windows decoded in full before scanning is tried again (doubling up to the max)
