@@ -871,6 +871,7 @@ class Emitter:
             kind = {"startswith": ir.PatternKind.PREFIX, "endswith": ir.PatternKind.SUFFIX, "stringcontains": ir.PatternKind.CONTAINS}[e.name.lower()]
             op = syntax.STRING_OPERATORS[kind][e.case_insensitive]
             if kind is ir.PatternKind.CONTAINS:  # Elasticsearch: an empty argument never contains anything
+                self.order_safe_value(e, used)
                 return f"(isnotempty({a}) and isnotempty({b}) and {a} {op} {b})"
             return f"{a} {op} {b}"
         if isinstance(e, (ir.WildcardMatch, ir.RegexMatch, ir.InSet)):
@@ -880,6 +881,21 @@ class Emitter:
             text, _ = self.string_leaf(e, t)
             return text
         raise Refused(f"unsupported condition {describe(e)}")
+
+    def order_safe_value(self, e: ir.FunctionCall, used: dict) -> None:
+        """``stringContains(rendered, field)`` (cloudtrail.check_rendered_literals let it through):
+        the field's value is taken to be order-safe in the rendering, stated and checked per event."""
+        first, second = e.args[0], e.args[1]
+        if not (isinstance(first, ir.Field) and isinstance(second, ir.Field)):
+            return
+        fm = used.get(first.name)
+        if fm is None or not fm.java_map:
+            return
+        from . import cloudtrail
+        self.notes.assume(cloudtrail.value_note(second.name, first.name))
+        check = cloudtrail.OrderSafeValue(second.name, first.name)
+        if check not in self.derived:
+            self.derived.append(check)  # type: ignore[arg-type]
 
     def check_script_fold(self, e: ir.Expr) -> None:
         for lit in iter_strings(e):
