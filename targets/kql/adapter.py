@@ -465,6 +465,21 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
     words: list[FieldMap] = []  # words_of fields (SecurityEvent.PrivilegeList)
     filled: dict[str, tuple[str, Any]] = {}  # column -> (ECS field, value) a plain field wrote
     for fm in t.fields.values():
+        if fm.key_list:  # one key of each object of a JSON list (json_list.py): the list from the values
+            from . import json_list
+            vals = [v for v in values(event, split_path(fm.field)) if v is not None]
+            if any(json_list.breaks(v) for v in vals):
+                continue  # outside the stated assumption (json_list.PlainValues sets the event apart)
+            if fm.json_path:
+                col, *keys = fm.json_path.split(".")
+                node = docs.setdefault(col, {})
+                for k in keys[:-1]:
+                    node = node.setdefault(k, {})
+                if vals:
+                    node[keys[-1]] = json_list.to_json(fm, vals)
+            elif vals and fm.column:
+                row[fm.column] = json.dumps(json_list.to_json(fm, vals), separators=(",", ":"))
+            continue
         if fm.json_path:
             why = _put_json(docs, fm, values(event, split_path(fm.field)))
             if why:
