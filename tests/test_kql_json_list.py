@@ -82,14 +82,79 @@ def test_regexes_that_could_cross_a_value_are_refused(regex, reason):
         assert tr.status is Status.REFUSED and any(reason in n for n in tr.notes), tr.notes
 
 
-@pytest.mark.parametrize("cond", [
-    'aws.cloudtrail.resources.arn == "arn:aws:s3:::b"',
-    'aws.cloudtrail.resources.arn : "arn:aws:s3:::b/*"',
-    'startsWith(aws.cloudtrail.resources.arn, "arn:aws:s3")',
+@pytest.mark.parametrize("cond, reason", [
+    ('startsWith(aws.cloudtrail.resources.arn, "arn:aws:s3")', "only regex, equality and wildcard tests"),
+    ('aws.cloudtrail.resources.arn >= "arn:aws:s3"', "only regex, equality and wildcard tests"),
+    ('aws.cloudtrail.resources.arn : "arn:aws:s3:::\\"b*"', "ends a value in the JSON text"),
+    ('aws.cloudtrail.resources.arn == "arn:aws:s3:::\\"b"', "ends a value in the JSON text"),
 ])
-def test_other_tests_of_the_list_are_refused(cond):
+def test_other_tests_of_the_list_are_refused(cond, reason):
     tr = TARGET.compile(_rule(f"file where {cond}", CLOUDTRAIL), profile="sentinel")
-    assert tr.status is Status.REFUSED and any("only regex tests" in n for n in tr.notes), tr.notes
+    assert tr.status is Status.REFUSED and any(reason in n for n in tr.notes), tr.notes
+
+
+# ---- AuditLogs: AdditionalDetails pairs and TargetResources index paths ------------------------
+AUDIT = ("logs-azure.auditlogs-*",)
+DEVICE = ('any where data_stream.dataset == "azure.auditlogs" and event.action == "Add device" and '
+          '(azure.auditlogs.properties.additional_details.value like "Dsreg/*" or '
+          'azure.auditlogs.properties.additional_details.value == "DeviceRegistrationClient" or '
+          'azure.auditlogs.properties.additional_details.value : "*odata.client/*") and '
+          '`azure.auditlogs.properties.target_resources.0.modified_properties.1.display_name` == "CloudAccountEnabled" and '
+          '`azure.auditlogs.properties.target_resources.0.modified_properties.1.new_value` == "[true]"')
+
+
+def _device(_id: str, details, props=None) -> dict:
+    ev: dict = {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "data_stream": {"dataset": "azure.auditlogs"},
+                "event": {"action": "Add device"}, "azure": {"auditlogs": {"properties": {}}}}
+    if details is not None:
+        ev["azure"]["auditlogs"]["properties"]["additional_details"] = [{"key": f"k{i}", "value": v} for i, v in enumerate(details)]
+    if props is not None:  # Elastic's index-keyed modified_properties of target_resources.0
+        ev["azure"]["auditlogs"]["properties"]["target_resources"] = {"0": {"modified_properties": {
+            str(i): {"display_name": n, "new_value": v} for i, (n, v) in enumerate(props)}}}
+    return ev
+
+
+CLOUD = [("AccountEnabled", "[true]"), ("CloudAccountEnabled", "[true]")]
+DEVICE_EVENTS = [
+    _device("dsreg-second", ["AddDevice", "Dsreg/10.0 (Windows 10.0.19045)"], CLOUD),
+    _device("client", ["DeviceRegistrationClient"], CLOUD),
+    _device("odata-any-case", ["x", "Microsoft.OData.Client/7.12"], CLOUD),
+    _device("dsreg-case", ["dsreg/10.0"], CLOUD),                       # like is case-sensitive
+    _device("client-prefix", ["DeviceRegistrationClient2"], CLOUD),     # == is the whole value
+    _device("split-across", ["Dsreg", "/10.0"], CLOUD),                 # no one value matches
+    _device("wrong-index", ["Dsreg/1"], [("CloudAccountEnabled", "[true]"), ("AccountEnabled", "[true]")]),
+    _device("false", ["Dsreg/1"], [("AccountEnabled", "[true]"), ("CloudAccountEnabled", "[false]")]),
+    _device("no-details", None, CLOUD),
+    _device("no-properties", ["Dsreg/1"]),
+    _device("quote", ['Dsreg/"1"'], CLOUD),                            # outside: JSON escapes it
+]
+
+
+def test_additional_details_and_target_resource_paths_run_on_duckdb_kql_as_the_matcher_decides():
+    tr, got, want, out = _run(_rule(DEVICE, AUDIT), DEVICE_EVENTS)
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    assert 'TargetResources[0]["modifiedProperties"][1]["displayName"]' in tr.output
+    assert set(out) == {"quote"}, out
+    assert got == want == ["client", "dsreg-second", "odata-any-case"], (got, want)
+
+
+def test_the_audit_log_query_parses_with_microsofts_parser():
+    from tests.node.kusto import analyse, declared_tables
+
+    tr = TARGET.compile(_rule(DEVICE, AUDIT), profile="sentinel")
+    assert analyse([tr.output], declared_tables("sentinel")) == [[]]
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the corpus is outside the repository")
+def test_the_suspicious_cloud_device_registration_rule_is_verified():
+    from eqlc.loaders import load_file
+    from eqlc.verify import target_specs, verify_rule
+
+    rule = load_file(CORPUS / "integrations/azure/persistence_entra_id_suspicious_cloud_device_registration.toml")[0]
+    v = verify_rule(rule, target_specs(["kql:sentinel"]))
+    run = v.runs[0]
+    assert run.verdict == "verified", (run.verdict, run.scope)
+    assert run.scope.in_scope_positives > 0 and run.scope.in_scope > run.scope.in_scope_positives
 
 
 def test_a_negated_class_never_matches_the_delimiter():

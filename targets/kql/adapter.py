@@ -698,13 +698,33 @@ def _put_object_value(objects: dict[str, dict], path: tuple[str, ...], vals: lis
     later one there, and the check sets the event apart by the other field."""
     if not vals:
         return
-    node = objects.setdefault(path[0], {})
-    for key in path[1:-1]:
-        nxt = node.get(key)
-        if not isinstance(nxt, dict):
-            nxt = node[key] = {}
-        node = nxt
-    node[path[-1]] = vals[0] if len(vals) == 1 else list(vals)
+
+    def container(key) -> Any:  # what holds ``key``: a list for an index, an object for a name
+        return [] if isinstance(key, int) else {}
+
+    def child(node: Any, key, nxt) -> Any:
+        if isinstance(key, int):  # a list index: earlier elements are objects the query does not read
+            while len(node) <= key:
+                node.append({})
+            if not isinstance(node[key], type(container(nxt))) or (isinstance(nxt, int) and node[key] == {}):
+                node[key] = container(nxt)
+            return node[key]
+        cur = node.get(key)
+        if not isinstance(cur, type(container(nxt))):
+            cur = node[key] = container(nxt)
+        return cur
+
+    node = objects.setdefault(path[0], container(path[1]))
+    if not isinstance(node, type(container(path[1]))):
+        node = objects[path[0]] = container(path[1])
+    for key, nxt in zip(path[1:-1], path[2:]):
+        node = child(node, key, nxt)
+    last = path[-1]
+    value = vals[0] if len(vals) == 1 else list(vals)
+    if isinstance(last, int):
+        while len(node) <= last:
+            node.append({})
+    node[last] = value
 
 
 def _fill_registry_key(t: Table, event: dict, row: dict) -> Optional[str]:

@@ -19,10 +19,14 @@ negated classes): such a search finds exactly the values ``R`` matches whole. St
 printable text without ``"`` or ``\\``, at most 1024 characters (the keyword's ``ignore_above``:
 Elasticsearch indexes no longer value); :class:`PlainValues` checks it per event.
 
-Only Elastic's AWS integration sets the field: Filebeat's aws module renames
+Only Elastic's AWS integration sets ``resources.arn``: Filebeat's aws module renames
 ``json.resources.ARN`` (elastic/beats x-pack/filebeat/module/aws/cloudtrail/ingest/pipeline.yml),
-a path that does not reach into a list, so its documents carry no ``resources.arn``. The field note
-states that the rows are read as the integration writes them.
+a path that does not reach into a list, so its documents carry no ``resources.arn``. The field's
+own note in the profiles states that the rows are read as the integration writes them.
+
+Elastic's Entra ID audit log pipeline keeps the record's ``additionalDetails`` list of
+``{key, value}`` pairs the same way (``azure.auditlogs.properties.additional_details.value``),
+AuditLogs holds it as ``AdditionalDetails`` (dynamic), read alike.
 """
 
 from __future__ import annotations
@@ -82,19 +86,52 @@ def value_regex(patterns: tuple[str, ...], key: str, ci: bool) -> str:
     return f'"{key}":"(?:{re2_fold_safe(body)})"'
 
 
+def _text_body(parts: tuple, ci: bool) -> str:
+    """An in-value RE2 body for a literal (one str part) or a wildcard pattern's parts."""
+    out = []
+    for part in parts:
+        if part is ir.Wildcard.STAR:
+            out.append('[^"]*')
+        elif part is ir.Wildcard.QUESTION:
+            out.append('[^"]')
+        else:
+            if DELIMITER in part:
+                raise Refused(f"{part!r} holds '\"', which no value holds and which ends a value in the JSON text")
+            if ci and syntax.has_non_ascii_letter(part):
+                raise Refused(f"case-insensitive {part!r} with non-ASCII letters on a list read from JSON text")
+            out.append(syntax.literal_regex(part, ci))
+    return "".join(out)
+
+
 def leaf(e: ir.Expr, fm: FieldMap) -> str:
-    """A regex test of a ``key_list`` field (the only test translated for it)."""
-    if not isinstance(e, ir.RegexMatch):
-        raise Refused(f"{fm.field} is the list of the {fm.key_list} values of {fm.text}'s objects: only regex "
-                      f"tests of it are translated")
-    return f"{fm.text} matches regex {syntax.quote_regex(value_regex(tuple(e.patterns), fm.key_list or '', e.case_insensitive))}"
+    """A test of a ``key_list`` field: some value of the key passes it. Regexes, literal equality
+    and wildcard patterns translate; ordering and functions do not."""
+    key = fm.key_list or ""
+    if isinstance(e, ir.RegexMatch):
+        pattern = value_regex(tuple(e.patterns), key, e.case_insensitive)
+    else:
+        bodies: list[str] = []
+        ci = False
+        if isinstance(e, ir.Compare) and e.op is ir.CompareOp.EQ and isinstance(e.right, ir.String) and isinstance(e.left, ir.Field):
+            bodies.append(_text_body((e.right.value,), False))
+        elif isinstance(e, ir.InSet) and all(isinstance(v, ir.String) for v in e.values):
+            ci = e.case_insensitive
+            bodies.extend(_text_body((v.value,), ci) for v in e.values)  # type: ignore[union-attr]
+        elif isinstance(e, ir.WildcardMatch):
+            ci = e.case_insensitive
+            bodies.extend(_text_body(tuple(p.parts), ci) for p in e.patterns)
+        else:
+            raise Refused(f"{fm.field} is the list of the {key} values of {fm.text}'s objects: only regex, equality "
+                          f"and wildcard tests of it are translated")
+        body = re2_fold_safe("|".join(f"(?:{b})" for b in bodies)) if ci else "|".join(f"(?:{b})" for b in bodies)
+        pattern = f'"{key}":"(?:{body})"'
+    return f"{fm.text} matches regex {syntax.quote_regex(pattern)}"
 
 
 def note(fm: FieldMap) -> str:
-    return (f"{fm.field} is the list of the {fm.key_list} values of the objects of {fm.json_path or fm.column} (a JSON list, "
-            f"as Elastic's AWS integration reads it; Filebeat's aws module does not set the field), each value "
-            f"printable text without '\"' or '\\' in at most {MAX_LENGTH} characters: the query searches the list's "
-            f"compact JSON for a value the regex matches whole")
+    return (f"{fm.field} is the list of the {fm.key_list} values of the objects of {fm.json_path or fm.column} (a JSON list), "
+            f"each value printable text without '\"' or '\\' in at most {MAX_LENGTH} characters: the query searches the "
+            f"list's compact JSON for a value the test matches whole")
 
 
 @dataclasses.dataclass(frozen=True)

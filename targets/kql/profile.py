@@ -390,10 +390,11 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
                         java_map=bool(spec.get("java_map")), json_path=str(spec["json_path"]),
                         key_list=str(spec["key_list"]) if spec.get("key_list") else None)
     if spec.get("object_path"):
-        path = tuple(str(x) for x in spec["object_path"])
-        if len(path) < 2:
+        # a key is a name or, as an int, a list index (AuditLogs TargetResources[0]["modifiedProperties"][1])
+        path = tuple(x if isinstance(x, int) and not isinstance(x, bool) else str(x) for x in spec["object_path"])
+        if len(path) < 2 or not isinstance(path[0], str):
             raise ValueError(f"object_path of {ecs!r} must name a column and at least one key, not {path!r}")
-        value = _ident(path[0]) + "".join(f"[{_kql_literal(k)}]" for k in path[1:])
+        value = _ident(path[0]) + "".join(f"[{k}]" if isinstance(k, int) else f"[{_kql_literal(k)}]" for k in path[1:])
         if spec.get("type") == "dynamic":  # a list of strings inside the object (AKSAudit User["groups"])
             return FieldMap(ecs, None, "dynamic", note=str(spec.get("note", "")).strip(), expr=value, columns=(path[0],),
                             object_path=path)
