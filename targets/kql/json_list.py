@@ -16,7 +16,8 @@ each value of the key stands between ``"ARN":"`` and the next ``"``, when no val
 ``\\`` (what JSON escapes). A Lucene regex on one value is then a search for ``"ARN":"(R')"`` in
 that text, ``R'`` being the regex with every character it may match other than ``"`` (``.``,
 negated classes): such a search finds exactly the values ``R`` matches whole. Stated: every value is
-printable text without ``"`` or ``\\``, at most 1024 characters (the keyword's ``ignore_above``:
+printable ASCII without ``"`` or ``\\`` (what JSON escapes; a serialiser may also escape non-ASCII
+characters), at most 1024 characters (the keyword's ``ignore_above``:
 Elasticsearch indexes no longer value); :class:`PlainValues` checks it per event.
 
 Only Elastic's AWS integration sets ``resources.arn``: Filebeat's aws module renames
@@ -130,7 +131,7 @@ def leaf(e: ir.Expr, fm: FieldMap) -> str:
 
 def note(fm: FieldMap) -> str:
     return (f"{fm.field} is the list of the {fm.key_list} values of the objects of {fm.json_path or fm.column} (a JSON list), "
-            f"each value printable text without '\"' or '\\' in at most {MAX_LENGTH} characters: the query searches the "
+            f"each value printable ASCII without '\"' or '\\' in at most {MAX_LENGTH} characters: the query searches the "
             f"list's compact JSON for a value the test matches whole")
 
 
@@ -153,9 +154,11 @@ def breaks(v: object) -> Optional[str]:
         return "is not text"
     if len(v) > MAX_LENGTH:
         return f"has {len(v)} characters, over {MAX_LENGTH} (Elasticsearch does not index a longer keyword)"
-    bad = next((c for c in v if c in '"\\' or not c.isprintable()), None)
+    # printable ASCII only: JSON escapes '"', '\\' and controls, and a serialiser may escape
+    # non-ASCII characters too (\uXXXX), which the regex would then not see as written
+    bad = next((c for c in v if c in '"\\' or not " " <= c <= "~"), None)
     if bad is not None:
-        return f"holds {bad!r}, which the JSON text escapes"
+        return f"holds {bad!r}, which the JSON text escapes or may escape"
     return None
 
 
