@@ -360,7 +360,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
                 raise Refused("a sequence join key that is not a field is not translated", k)
             with about(k):  # a refusal names the join key it is about (eqlc.broaden)
                 fm = em.fieldmap(k)
-            if fm.is_array or fm.values is not None or fm.derived_from_command_line or fm.value_when is not None:
+            if fm.is_array or fm.key_list or fm.values is not None or fm.derived_from_command_line or fm.value_when is not None:
                 raise Refused(f"join key {k.name} ({fm.text}) is an array, value-mapped or read from a command line: not translated", k)
             if fm.key_only:
                 notes.assume(entity.note(fm, table.name))
@@ -485,7 +485,7 @@ def until_leg(profile: Profile, seq: ir.Sequence, notes: Notes, checks: Checks) 
             raise Refused("a sequence join key that is not a field is not translated", k)
         with about(k):
             fm = em.fieldmap(k)
-        if (fm.is_array or fm.values is not None or fm.derived_from_command_line or fm.value_when is not None
+        if (fm.is_array or fm.key_list or fm.values is not None or fm.derived_from_command_line or fm.value_when is not None
                 or fm.key_only):
             raise Refused(f"until join key {k.name} ({fm.text}) is an array, value-mapped, read from a command line or "
                           f"an identifier with a scope: not translated", k)
