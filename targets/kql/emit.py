@@ -36,7 +36,7 @@ from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
 from eqlc.native_wildcard import NativePattern, native_parts
 from eqlc.result import Notes, Refused, about
 
-from . import argv, certificates, cidr, json_list, raw_tables, shapes, syntax
+from . import argv, certificates, cidr, json_list, ordering, raw_tables, shapes, syntax
 from .absent import Absent, decide, truth, with_value
 from .argv import Derived
 from .hives import Respelt, respell_leaf
@@ -638,7 +638,10 @@ class Emitter:
         if isinstance(e, ir.Compare):
             lit = literal_of(e)
             if e.op is not ir.CompareOp.EQ:
-                raise Refused(f"ordering comparison {e.op.value} on string field {leaf_field(e).name}: Kusto has no string ordering operator with Elasticsearch's code-point order")
+                if not isinstance(lit, ir.String):
+                    raise Refused(f"ordering comparison {e.op.value} on string field {leaf_field(e).name} with a {type(lit).__name__.lower()}: Kusto has no string ordering operator with Elasticsearch's code-point order")
+                op = e.op.value if isinstance(e.left, ir.Field) else _FLIP[e.op.value]
+                return ordering.ordering_condition(col, op, lit.value), ordering.holds_for("", op, lit.value)
             s = string_literal(lit, leaf_field(e))
             return self.eq_strings(col, [s], ci=False), s == ""
         if isinstance(e, ir.InSet):
@@ -1082,6 +1085,10 @@ def _field_literal(a: ir.Expr, b: ir.Expr) -> bool:
     return (isinstance(a, ir.Field) and isinstance(b, ir.LITERAL_TYPES)) or (
         isinstance(b, ir.Field) and isinstance(a, ir.LITERAL_TYPES)
     )
+
+
+#: the same comparison with its operands swapped (``"L" <= x`` is ``x >= "L"``)
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 def leaf_field(e: ir.Expr) -> Optional[ir.Field]:

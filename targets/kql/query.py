@@ -34,6 +34,17 @@ from .profile import Profile, Table
 from .scan import SequencePlan
 
 
+
+def argv_key(expand: list[str], line: str, n: int) -> str:
+    """A join key on the arguments split from the command line ``line``: one row per distinct
+    argument (Elasticsearch joins a multi-valued key on each of its distinct values: the reference
+    matcher's key_function), the first occurrence of each value kept (``array_index_of`` gives the
+    first index). Appends the ``mv-expand`` lines to ``expand`` and returns the key column."""
+    col, idx = f"__arg{n}", f"__argi{n}"
+    expand.append(f'| mv-expand with_itemindex={idx} {col} = split({line}, " ") to typeof(string)')
+    expand.append(f'| where array_index_of(split({line}, " "), {col}) == {idx}')
+    return col
+
 def render_where(cond: Cond) -> Optional[str]:
     """``| where`` with one top-level conjunct per line, or None when the condition is always true."""
     if cond is True:
@@ -355,11 +366,23 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         if nkeys is None:
             nkeys = len(keys)
         key_texts, presence = [], []
+        expand: list[str] = []  # mv-expand lines of join keys with several values per row
         for k in keys:
             if not isinstance(k, ir.Field):
                 raise Refused("a sequence join key that is not a field is not translated", k)
             with about(k):  # a refusal names the join key it is about (eqlc.broaden)
                 fm = em.fieldmap(k)
+            if fm.argv_of and not fm.argc_of and k.name not in em._winargv and not fm.is_array and fm.values is None \
+                    and fm.value_when is None:
+                # the arguments read from a command line (split on single spaces, the assumption
+                # em.fieldmap stated and registered for the adapter's check): Elasticsearch joins on
+                # each distinct value, so the leg's row is repeated once per distinct argument
+                key_texts.append(argv_key(expand, fm.text, len(expand)))
+                if not k.optional:
+                    if fm.is_string:
+                        em.note_empty(fm)
+                    presence.append(f"isnotempty({fm.text})")
+                continue
             if fm.is_array or fm.key_list or fm.values is not None or fm.derived_from_command_line or fm.value_when is not None:
                 raise Refused(f"join key {k.name} ({fm.text}) is an array, value-mapped or read from a command line: not translated", k)
             if fm.key_only:
@@ -390,6 +413,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         where = render_where(full)
         if where:
             body.append(where)
+        body.extend(expand)
         key_expr = f"tostring(pack_array({', '.join(key_texts)}))" if key_texts else '""'
         body.append(f"| extend __stage = {i}, __key = {key_expr}")
         name = f"__leg{len(leg_names) + 1}"
