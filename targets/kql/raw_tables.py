@@ -426,10 +426,10 @@ def check_event_id_pinned(table: Table, cond: ir.Expr, keys: tuple = (), categor
     if not derived:
         return
     ids = pinned_event_ids(table, cond)
-    if category is not None and category_field is not None and category_mapped(table, category_field):
-        by_category = _category_ids(table, category_field, category)
-        if by_category is not None:
-            ids = by_category if ids is None else ids & by_category
+    if ids is None and category is not None and category_field is not None and category_mapped(table, category_field):
+        # only where the condition pins none itself: ids it pins are checked as they are (an id the
+        # field's expression does not read stays refused even when the category excludes it)
+        ids = _category_ids(table, category_field, category)
     if ids is None:
         raise Refused(f"{table.name} derives {', '.join(derived)} per event id as the Elastic integration does, "
                       f"and the rule's condition does not pin the event ids (event.code or event.action)")
