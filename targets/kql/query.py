@@ -265,7 +265,7 @@ def lookup_lines(em: Emitter) -> list[str]:
 def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[ir.Pipe, ...] = ()) -> tuple[str, Emitter, Table]:
     table = table_of(profile, q, notes)
     em = Emitter(profile, table, notes)
-    raw_tables.check_event_id_pinned(table, q.condition)
+    raw_tables.check_event_id_pinned(table, q.condition, category=q.category, category_field=profile.category_field)
     raw_tables.check_ip_literals(table, q.condition)
     shapes.check_os(table, q.condition)
     cloudtrail.check_rendered_literals(table, q.condition)
@@ -346,7 +346,8 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     nkeys = None
     for i, term, table, leg in sequence_legs(profile, seq, notes):
         em = Emitter(profile, table, notes, leg=bool(leg), routed=routed_leg(profile, leg, table) if isinstance(leg, list) else None)
-        raw_tables.check_event_id_pinned(table, term.query.condition, tuple(seq.keys(term)))
+        raw_tables.check_event_id_pinned(table, term.query.condition, tuple(seq.keys(term)), category=term.query.category,
+                                        category_field=profile.category_field)
         raw_tables.check_ip_literals(table, term.query.condition)
         shapes.check_os(table, term.query.condition, tuple(seq.keys(term)))
         cloudtrail.check_rendered_literals(table, term.query.condition)
@@ -498,7 +499,8 @@ def until_leg(profile: Profile, seq: ir.Sequence, notes: Notes, checks: Checks) 
         raise Refused("sequence with `until` over several tables: not translated")
     table = table_of(profile, q, notes)
     em = Emitter(profile, table, notes)
-    raw_tables.check_event_id_pinned(table, q.condition, tuple(seq.keys(term)))
+    raw_tables.check_event_id_pinned(table, q.condition, tuple(seq.keys(term)), category=q.category,
+                                        category_field=profile.category_field)
     raw_tables.check_ip_literals(table, q.condition)
     shapes.check_os(table, q.condition, tuple(seq.keys(term)))
     cloudtrail.check_rendered_literals(table, q.condition)
