@@ -570,7 +570,11 @@ def words_leaf(e: ir.Expr, fm: FieldMap) -> str:
             raise Refused(f"{fm.field} value {lit!r} is empty or holds whitespace: no element of the list "
                           f"Elastic splits from {col} on whitespace is")
         word = syntax.quote_regex(f"(^|{JAVA_SPACE}){syntax.literal_regex(lit, ci)}({JAVA_SPACE}|$)")
-        whole = f"{col} {'=~' if ci else '=='} {syntax.quote(lit)}"
+        # the whole text, compared as Elasticsearch compares a keyword: Kusto's =~ folds more than
+        # ASCII letters (É and é, the Kelvin sign and k, İ and i are equal to it), so a
+        # case-insensitive comparison is the ASCII-folding regex the word branch uses (audit6)
+        whole = (f"{col} matches regex {syntax.quote_regex(syntax.anchored(syntax.literal_regex(lit, True)))}" if ci
+                 else f"{col} == {syntax.quote(lit)}")
         parts.append(f"(EventID in ({split_ids}) and {col} matches regex {word}) or "
                      f"(EventID !in ({split_ids}) and {whole})")
     return "(" + " or ".join(parts) + ")"
