@@ -678,6 +678,7 @@ class Emitter:
                             all(x is ir.Wildcard.STAR for x in pat.parts))
                 return self.pattern_op(col, kind, pat.literal, e.case_insensitive), False
             if name == "cidrmatch":
+                self.cidr_mapped(e, col, lits)
                 return self.cidr(col, lits), False
         raise Refused(f"unsupported condition {describe(e)}")
 
@@ -727,6 +728,17 @@ class Emitter:
         """cidrMatch through ``parse_ipv4``/``parse_ipv6`` (:mod:`eqlc.targets.kql.cidr` says why
         and shows it means what ``ipv4_is_in_any_range``/``ipv6_is_in_any_range`` would)."""
         return cidr.predicate(col, blocks)
+
+    def cidr_mapped(self, e: ir.Expr, col: str, blocks: list[str]) -> None:
+        """State and check that the column writes IPv4 addresses dotted when IPv4 blocks are
+        tested (cidr.mapped_note says why; audit6)."""
+        f = leaf_field(e)
+        if f is None or not cidr.has_ipv4_block(blocks):
+            return
+        self.notes.assume(cidr.mapped_note(f.name, col))
+        check = cidr.MappedIpv4(f.name)
+        if check not in self.derived:
+            self.derived.append(check)  # type: ignore[arg-type]
 
     def numeric_leaf(self, e: ir.Expr, fm: FieldMap) -> str:
         col = fm.text
