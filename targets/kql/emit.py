@@ -944,6 +944,7 @@ class Emitter:
             t, typ = self.value(e.args[0], used)
             if typ != "string":
                 raise Refused("length() of a non-string")
+            self.positions_in(e.args[0])
             return f"strlen({t})", "number"
         if name == "string":
             t, typ = self.value(e.args[0], used)
@@ -958,6 +959,7 @@ class Emitter:
             t, typ = self.value(e.args[0], used)
             if typ != "string":
                 raise Refused("substring() of a non-string")
+            self.positions_in(e.args[0])
             bounds = e.args[1:]
             if not (isinstance(bounds[0], ir.Number) and isinstance(bounds[0].value, int) and bounds[0].value >= 0):
                 raise Refused("substring() with a negative or computed start offset is not translated")
@@ -969,6 +971,18 @@ class Emitter:
                 return f"substring({t}, {start}, {max(0, end.value - start)})", "string"
             return self.substring_to(t, start, end, used), "string"
         raise Refused(f"function {e.name}() has no exact Kusto translation in eqlc")
+
+    def positions_in(self, arg: ir.Expr) -> None:
+        """State and check that the fields a length()/substring() reads hold no character Java
+        counts as two UTF-16 units (targets/kql/utf16.py; audit6)."""
+        from . import utf16
+        from eqlc.checks import fields_in
+
+        for f in fields_in(arg):
+            self.notes.assume(utf16.note(f.name))
+            check = utf16.BmpOnly(f.name)
+            if check not in self.derived:
+                self.derived.append(check)  # type: ignore[arg-type]
 
     def substring_to(self, text: str, start: int, end: ir.Expr, used: dict) -> str:
         """``substring(s, start, end)`` with a negative or computed ``end``, as EQL runs it.
