@@ -389,6 +389,9 @@ class Emitter:
             self.notes.assume(raw_tables.words_note(fm))
             return raw_tables.words_leaf(e, fm)
         if fm.java_long:
+            check = raw_tables.JavaLong(fm.field)  # audit6: the ECS value is a long, as Long.decode gives
+            if check not in self.derived:
+                self.derived.append(check)  # type: ignore[arg-type]
             return raw_tables.java_long_leaf(e, fm)
         if fm.lookup is not None and fm.key:
             s = certificates.Signed(e, f.name, self.table.name)

@@ -650,5 +650,25 @@ def java_long_leaf(e: ir.Expr, fm: FieldMap) -> str:
     return " or ".join(f"{fm.text} matches regex {syntax.quote_regex(java_long_regex(n))}" for n in dict.fromkeys(nums))
 
 
+@dataclasses.dataclass(frozen=True)
+class JavaLong:
+    """A ``java_long`` field's ECS values are what Long.decode gives: one integer in Java's long
+    range. The fixture adapter writes the integer's decimal text into the column (a spelling the
+    query's regex reads); an event whose value is a string ("0x1f4", "-0"), a float or a boolean is
+    no event Elastic's pipeline writes, and its text would be compared as the matcher cannot
+    (audit6: "-0" is 0 for Long.decode, a string other than 0 for the matcher)."""
+
+    field: str
+
+    def violation(self, event: dict) -> Optional[str]:
+        vals = values(event, split_path(self.field))
+        if len(vals) > 1:
+            return f"{self.field} {vals!r} is not one value, as Long.decode gives"
+        for v in vals:
+            if type(v) is not int or not -(2**63) <= v < 2**63:
+                return f"{self.field} {v!r} is not a Java long, the value Long.decode gives"
+        return None
+
+
 def describe_field(fm: FieldMap) -> str:
     return f"{fm.field} is Long.decode of the text {', '.join(fm.columns) or fm.text} holds"
