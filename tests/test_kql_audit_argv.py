@@ -69,7 +69,7 @@ def conditions(draw) -> str:
     return f'process where host.os.type == "windows" and ({cond})'
 
 
-@settings(max_examples=10, deadline=None, derandomize=True)
+@settings(max_examples=8, deadline=None, derandomize=True)
 @given(vectors=st.lists(st.tuples(st.lists(ARG, max_size=4), st.integers(0, 2), st.booleans() | st.just(True)),
                         min_size=4, max_size=14),
        text=conditions(), profile=st.sampled_from(["defender", "sentinel-asim"]))

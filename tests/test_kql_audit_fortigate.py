@@ -28,7 +28,7 @@ def _event(i: int, path, action) -> dict:
             "event": {"code": "0100044547"}, "fortinet": {"firewall": fw}}
 
 
-@settings(max_examples=12, deadline=None, derandomize=True)
+@settings(max_examples=8, deadline=None, derandomize=True)
 @given(values=st.lists(st.tuples(ECS_VALUE, ECS_VALUE), min_size=4, max_size=14),
        field=st.sampled_from(["fortinet.firewall.cfgpath", "fortinet.firewall.action"]),
        op=st.sampled_from(["==", ":", "!=", "like~", "in"]), lit=LITERAL, negate=st.booleans(), null=st.booleans())

@@ -41,7 +41,7 @@ def test_characters_above_the_bmp_are_set_apart():
     assert any("Basic Multilingual Plane" in n for n in t.notes), t.notes
 
 
-@settings(max_examples=15, deadline=None, derandomize=True)
+@settings(max_examples=10, deadline=None, derandomize=True)
 @given(names=st.lists(st.tuples(NAME, NAME), min_size=2, max_size=8), start=st.integers(0, 2),
        end=st.sampled_from(ENDS), lit=NAME, negate=st.booleans())
 def test_substring_and_length_agree_with_the_matcher(names, start, end, lit, negate):
