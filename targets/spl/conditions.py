@@ -316,15 +316,7 @@ class ConditionBuilder:
                         fold_fields = frozenset([name])
                 except ValueError:
                     search = None
-            alts = []
-            single = False
-            for p in patterns:
-                body, one = L.wildcard_regex(p, True)
-                alts.append(body)
-                single = single or one
-            if single:
-                notes.append(_utf8_note(name))
-            where = f"isnotnull(mvfind({ref}, {L.eval_string(L.anchored(alts))}))"
+            where = _mvfind_wildcards(ref, patterns, True, name, notes)
             return Cond(where, search, None, fold_fields, tuple(notes))
         # case-sensitive: equality for exact patterns, like() where possible, else one regex
         exact = [p[0] if p else "" for p in patterns if all(isinstance(x, str) for x in p)]
@@ -342,13 +334,7 @@ class ConditionBuilder:
                 preds.append(f"in({ref}, {', '.join(L.eval_string(v) for v in exact)})")
             preds.extend(f"like({ref}, {L.eval_string(p)})" for p in likes)
             return Cond(f"isnotnull(mvfilter({' OR '.join(preds)}))", prefilter=prefilter)
-        alts = []
-        for p in patterns:
-            body, one = L.wildcard_regex(p, False)
-            alts.append(body)
-            if one:
-                notes.append(_utf8_note(name))
-        where = f"isnotnull(mvfind({ref}, {L.eval_string(L.anchored(alts))}))"
+        where = _mvfind_wildcards(ref, patterns, False, name, notes)
         return Cond(where, prefilter=prefilter, notes=tuple(dict.fromkeys(notes)))
 
     def _wild_prefilter(self, name: str, patterns: list[tuple]) -> Optional[str]:
@@ -459,6 +445,21 @@ def _describe(e: ir.Expr) -> str:
     if isinstance(e, ir.FunctionCall):
         return f"{e.name}()"
     return type(e).__name__.lower()
+
+
+def _mvfind_wildcards(ref: str, patterns: list, ci: bool, name: str, notes: list[str]) -> str:
+    """Some value of ``ref`` matches one of the wildcard ``patterns`` (their parts) as a whole:
+    ``mvfind`` with one anchored PCRE of the alternatives. A one-character wildcard adds the UTF-8
+    note for ``name`` to ``notes`` (once)."""
+    alts = []
+    single = False
+    for p in patterns:
+        body, one = L.wildcard_regex(p, ci)
+        alts.append(body)
+        single = single or one
+    if single:
+        notes.append(_utf8_note(name))
+    return f"isnotnull(mvfind({ref}, {L.eval_string(L.anchored(alts))}))"
 
 
 def _utf8_note(name: str) -> str:

@@ -204,7 +204,7 @@ def value_mapped(b, e: ir.Expr, f: ir.Field, fm: FieldMap):
 
 # ---- arguments from a command line --------------------------------------------------------------------
 def arguments(b, e: ir.Expr, f: ir.Field, fm: FieldMap):
-    from .conditions import Cond, _search_term, _utf8_note
+    from .conditions import Cond, _mvfind_wildcards, _search_term, _utf8_note
 
     ds = b.dataset
     line_ecs = fm.argv_of or fm.argc_of
@@ -268,13 +268,7 @@ def arguments(b, e: ir.Expr, f: ir.Field, fm: FieldMap):
                           f"control character, but {f.name} is read from {line} split on single spaces", e)
         if w in ((), ("",)):
             raise Refused(f"{f.name} compared with \"\": an empty argument cannot be found in {line} split on single spaces", e)
-    alts = []
-    for w in words_of:
-        body, one = L.wildcard_regex(w, ci)
-        alts.append(body)
-        if one:
-            notes.append(_utf8_note(line))
-    where = f"isnotnull(mvfind({words}, {L.eval_string(L.anchored(alts))}))"
+    where = _mvfind_wildcards(words, words_of, ci, line, notes)
     search = _word_search(line, words_of) if ci and b.profile.case_insensitive == "search" and b.searchable(line) else None
     prefilter = None
     if search is None and b.profile.prefilter and b.searchable(line):
