@@ -94,6 +94,15 @@ def native_parts(function: str, literal: str) -> tuple[ir.PatternPart, ...]:
     raise ValueError(f"{function} is not built as a wildcard query")
 
 
+def query_parts(function: str, literal: str) -> tuple[ir.PatternPart, ...]:
+    """The pattern Elasticsearch's query for ``startsWith``/``endsWith``/``stringContains(field,
+    literal)`` matches a whole value against: for ``startsWith`` a prefix query (the literal is
+    text: ``literal*`` with every character literal), for the other two :func:`native_parts`."""
+    if function.lower() == "startswith":
+        return (literal, ir.Wildcard.STAR) if literal else (ir.Wildcard.STAR,)
+    return native_parts(function, literal)
+
+
 def is_plain(literal: str) -> bool:
     """True when the wildcard query means what the documentation says (a plain suffix or
     substring test of ``literal``): no ``*``, ``?`` or ``\\`` in it and not empty."""
@@ -102,7 +111,7 @@ def is_plain(literal: str) -> bool:
 
 @dataclass(frozen=True)
 class NativePattern:
-    """The wildcard query of ``endsWith``/``stringContains(field, literal)`` with the interface
+    """The query of ``startsWith``/``endsWith``/``stringContains(field, literal)`` with the interface
     of :class:`eqlc.ir.Pattern` that targets read (``parts``, ``kind``, ``literal``). It has no
     ``text``: its ``*``/``?`` characters may be literal, which an EQL pattern's text cannot say."""
 
@@ -110,7 +119,8 @@ class NativePattern:
 
     @classmethod
     def of(cls, function: str, literal: str) -> "NativePattern":
-        return cls(native_parts(function, literal))
+        """The query of ``function(field, literal)`` (``startsWith`` too: :func:`query_parts`)."""
+        return cls(query_parts(function, literal))
 
     @property
     def kind(self) -> ir.PatternKind:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from eqlc import ir, parse_query
 from eqlc.matcher import matcher
-from eqlc.native_wildcard import NativePattern, is_plain, lucene_wildcard_parts, native_parts
+from eqlc.native_wildcard import NativePattern, is_plain, lucene_wildcard_parts, native_parts, query_parts
 from eqlc.rule import Rule
 
 S, Q = ir.Wildcard.STAR, ir.Wildcard.QUESTION
@@ -50,6 +50,15 @@ def test_the_corpus_literals():
     assert not is_plain("principal=\\*") and not is_plain("") and is_plain("lambda:InvokeFunction")
     with pytest.raises(ValueError):
         native_parts("startsWith", "a")  # a prefix query: text
+
+
+def test_starts_with_is_a_prefix_query_of_text():
+    """query_parts: startsWith's literal is text (``*``, ``?``, ``\\`` are characters), the other two
+    are native_parts; targets (SPL, osquery) and the matcher read all three from it."""
+    assert query_parts("startsWith", "a*\\?") == ("a*\\?", S)
+    assert query_parts("startsWith", "") == (S,)
+    assert NativePattern.of("startsWith", "C:\\").kind is ir.PatternKind.PREFIX
+    assert query_parts("stringContains", "a\\*") == native_parts("stringContains", "a\\*") == (S, "a*", S)
 
 
 def _ids(query: str, values: list) -> list[str]:

@@ -27,7 +27,7 @@ from typing import Optional
 
 from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, parse_regex, to_pattern
-from eqlc.native_wildcard import native_parts
+from eqlc.native_wildcard import query_parts
 from eqlc.result import Refused, about
 
 from . import literals as L
@@ -374,13 +374,11 @@ class ConditionBuilder:
         if n in ("startsWith", "endsWith", "stringContains"):
             if len(e.args) != 2 or not isinstance(e.args[0], ir.Field) or not isinstance(e.args[1], ir.String):
                 raise Refused(f"{n}() is translated only as {n}(field, \"literal\")")
-            f, lit = e.args[0], e.args[1].value
-            if n == "startsWith":  # a prefix query: the literal is text
-                parts = (lit, ir.Wildcard.STAR) if lit else (ir.Wildcard.STAR,)
-            else:  # Elasticsearch's wildcard query "*lit" / "*lit*", lit unescaped (eqlc.native_wildcard)
-                parts = native_parts(n, lit)
-            # literal runs may hold '*' / '?' / '\\' as characters
-            return self.wildcard(f, [parts], e.case_insensitive, literal=True)
+            # startsWith: a prefix query (the literal is text); endsWith/stringContains: Elasticsearch's
+            # wildcard query "*lit" / "*lit*", lit unescaped (eqlc.native_wildcard.query_parts).
+            # Literal runs may hold '*' / '?' / '\\' as characters.
+            parts = query_parts(n, e.args[1].value)
+            return self.wildcard(e.args[0], [parts], e.case_insensitive, literal=True)
         if n == "cidrMatch":
             if not e.args or not isinstance(e.args[0], ir.Field) or not all(isinstance(a, ir.String) for a in e.args[1:]):
                 raise Refused("cidrMatch() is translated only as cidrMatch(field, \"cidr\", ...)")

@@ -28,7 +28,7 @@ from typing import Callable, Optional
 
 from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
-from eqlc.native_wildcard import native_parts
+from eqlc.native_wildcard import query_parts
 from eqlc.printer import expr as print_expr
 from eqlc.result import Refused
 
@@ -243,11 +243,9 @@ def arguments(b, e: ir.Expr, f: ir.Field, fm: FieldMap):
         words_of = [p.parts for p in e.patterns]
         ci = e.case_insensitive
     elif isinstance(e, ir.FunctionCall) and e.name in ("startsWith", "endsWith", "stringContains") and len(e.args) == 2:
-        lit = e.args[1].value
-        star = ir.Wildcard.STAR
         # startsWith is a prefix query (text); endsWith/stringContains Elasticsearch's wildcard
-        # query "*lit" / "*lit*" with lit unescaped (eqlc.native_wildcard)
-        words_of = [((lit, star) if lit else (star,)) if e.name == "startsWith" else native_parts(e.name, lit)]
+        # query "*lit" / "*lit*" with lit unescaped (eqlc.native_wildcard.query_parts)
+        words_of = [query_parts(e.name, e.args[1].value)]
         ci = e.case_insensitive
     elif isinstance(e, ir.RegexMatch):
         try:
