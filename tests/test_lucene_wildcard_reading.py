@@ -43,6 +43,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from eqlc import ir
+from eqlc.matcher.codegen import native_string_segments
 from eqlc.native_wildcard import lucene_wildcard_parts
 
 # one automaton of the concatenation: a literal code point, or one of the two wildcards
@@ -136,15 +137,25 @@ def test_lucene_wildcard_parts_read_what_lucene_reads(text: str) -> None:
     assert tokens_of_parts(lucene_wildcard_parts(text)) == merged(lucene_to_automaton(text))
 
 
-@settings(max_examples=500, deadline=None)
-@given(WILDCARD_TEXT)
-@example("*a\\")
-@example("\\")
-def test_the_matchers_parser_reads_what_lucene_reads(text: str) -> None:
-    """The matcher's parser (codegen.lucene_wildcard_segments, which the generated code and the
-    prefilter's needles are built from): the same automata, and the same as the targets'."""
-    from eqlc.matcher.codegen import lucene_wildcard_segments
 
-    segs = lucene_wildcard_segments(text)
-    assert tokens_of_segments(segs) == lucene_to_automaton(text)
-    assert merged(tokens_of_segments(segs)) == tokens_of_parts(lucene_wildcard_parts(text))
+@settings(max_examples=500, deadline=None)
+@given(WILDCARD_TEXT, st.sampled_from(["endsWith", "stringContains"]))
+@example("a\\", "endsWith")
+@example("*", "stringContains")
+@example("", "stringContains")
+def test_the_matchers_segments_read_what_lucene_reads(literal: str, function: str) -> None:
+    """The matcher's segments (the generated code and the prefilter's needles are built from them)
+    come from the same parser: Elasticsearch's query text (``"*" + literal`` for endsWith, ``"*" +
+    literal + "*"`` for stringContains) read as Lucene reads it, consecutive ``*`` merged.
+    (Before this reading was shared, the matcher had its own parser, codegen.lucene_wildcard_segments;
+    this test held it to the oracle too, unmerged, and it agreed.)"""
+    query = "*" + literal + ("*" if function == "stringContains" else "")
+    segs = native_string_segments(function, literal)
+    assert tokens_of_segments(segs) == merged(lucene_to_automaton(query))
+    assert all(isinstance(s, str) or None in s for s in segs)  # the str form whenever there is no "?"
+
+
+@given(st.text(max_size=8))
+def test_starts_with_is_a_prefix_query_of_the_text(literal: str) -> None:
+    """startsWith is a prefix query: ``*``, ``?`` and ``\\`` in its literal are characters."""
+    assert native_string_segments("startsWith", literal) == [literal, ""]

@@ -90,7 +90,7 @@ TEXT = st.text(alphabet="ab*?\\-Ab", max_size=6)
 @given(lit=TEXT, values=st.lists(TEXT, min_size=1, max_size=6), fn=st.sampled_from(["stringContains", "endsWith"]),
        ci=st.booleans())
 def test_native_parts_say_what_the_matcher_selects(lit, values, fn, ci):
-    """The matcher's own Lucene parser (codegen.lucene_wildcard_segments) and native_parts agree."""
+    """What the matcher selects (its code is built from native_parts too) is what native_parts says, as a regex."""
     eql_lit = lit.replace("\\", "\\\\")
     got = _ids(f'process where {fn}{"~" if ci else ""}(f, "{eql_lit}")', values)
     rx = _regex(native_parts(fn, lit), ci)

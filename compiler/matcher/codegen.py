@@ -24,6 +24,7 @@ from typing import Any, Optional
 
 from .. import ir
 from ..errors import EqlError
+from ..native_wildcard import native_parts
 from . import esmapping as em
 from . import optimize as opt
 from . import runtime as rt
@@ -489,11 +490,7 @@ class ESCodegen:
         elif (isinstance(node, ir.FunctionCall) and node.name in ("startsWith", "endsWith", "stringContains")
               and len(node.args) == 2 and isinstance(node.args[0], ir.Field) and isinstance(node.args[1], ir.String)):
             f, ci = node.args[0], node.case_insensitive
-            lit = node.args[1].value
-            segs = ([lit, ""] if node.name == "startsWith" else
-                    lucene_wildcard_segments("*" + lit) if node.name == "endsWith" else
-                    lucene_wildcard_segments("*" + lit + "*"))
-            item = ("wild", segs)
+            item = ("wild", native_string_segments(node.name, node.args[1].value))
         else:
             return None
         fi = self.field_info(f)
@@ -774,15 +771,7 @@ class ESCodegen:
                 return f"_ip_terms({vals}, {nets})"
             return f"_cidr_dyn({vals}, {nets})"
         if name in ("startsWith", "endsWith", "stringContains") and len(rest) == 1 and isinstance(rest[0], ir.String):
-            lit = rest[0].value
-            ci = node.case_insensitive
-            if name == "startsWith":
-                segs = [lit, ""]  # a prefix query: the literal, no wildcard interpretation
-            elif name == "endsWith":
-                segs = lucene_wildcard_segments("*" + lit)
-            else:
-                segs = lucene_wildcard_segments("*" + lit + "*")
-            return self.native_wildcard(f, segs, ci)
+            return self.native_wildcard(f, native_string_segments(name, rest[0].value), node.case_insensitive)
         return None
 
     # -- scripts -------------------------------------------------------------------------------
@@ -1057,24 +1046,29 @@ def wildcard_segments(text: str) -> list:
     return [("".join(s) if None not in s else list(s)) for s in segs]
 
 
-def lucene_wildcard_segments(text: str) -> list:
-    """Lucene WildcardQuery syntax: ``\\`` escapes the next character (a trailing one is literal)."""
+def parts_segments(parts: tuple) -> list:
+    """``ir.PatternPart``s -> the matcher's ``*``-separated segments (a ``str``, or a list of
+    characters with ``None`` for ``?``: the form ``runtime._Wild`` and the string tests' fast paths
+    read)."""
     segs: list = []
     cur: list = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text):
-            cur.append(text[i + 1])
-            i += 2
-            continue
-        if ch == "*":
+    for p in parts:
+        if p is ir.Wildcard.STAR:
             segs.append(cur)
             cur = []
-        elif ch == "?":
+        elif p is ir.Wildcard.QUESTION:
             cur.append(None)
         else:
-            cur.append(ch)
-        i += 1
+            cur.extend(p)
     segs.append(cur)
     return [("".join(s) if None not in s else list(s)) for s in segs]
+
+
+def native_string_segments(function: str, literal: str) -> list:
+    """What Elasticsearch's query for ``startsWith``/``endsWith``/``stringContains(field, literal)``
+    matches a whole value against, as segments. ``startsWith`` is a prefix query (the literal is
+    text); the other two are the wildcard query built from the literal unescaped, read by the one
+    parser of Lucene wildcard syntax the targets read too (:func:`eqlc.native_wildcard.native_parts`)."""
+    if function == "startsWith":
+        return [literal, ""]
+    return parts_segments(native_parts(function, literal))

@@ -50,7 +50,7 @@ from .. import ir
 from . import esmapping as em
 from . import optimize as opt
 from . import runtime as rt
-from .codegen import ESCodegen, ModuleBuilder, Options, lucene_wildcard_segments, term_forms, wildcard_segments
+from .codegen import ESCodegen, ModuleBuilder, Options, native_string_segments, term_forms, wildcard_segments
 
 # Values of these fields are in most lines of a log (categories, OS names, agent types): a needle
 # from them filters little, so it is a last resort (ESCodegen.LOW_CARDINALITY and ECS prefixes).
@@ -274,11 +274,7 @@ class _Deriver:
             fi = self._field(node.args[0])
             if fi is None:
                 return []
-            lit = node.args[1].value
-            segs = ([lit, ""] if node.name == "startsWith" else
-                    lucene_wildcard_segments("*" + lit) if node.name == "endsWith" else
-                    lucene_wildcard_segments("*" + lit + "*"))
-            return self._wild(fi, segs, node.case_insensitive)
+            return self._wild(fi, native_string_segments(node.name, node.args[1].value), node.case_insensitive)
         return []
 
     def _exact(self, fi: Any, values: list, ci: bool) -> list:
