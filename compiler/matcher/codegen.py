@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 from .. import ir
 from ..errors import EqlError
-from ..native_wildcard import native_parts
+from ..native_wildcard import query_parts
 from . import esmapping as em
 from . import optimize as opt
 from . import runtime as rt
@@ -1066,9 +1066,7 @@ def parts_segments(parts: tuple) -> list:
 
 def native_string_segments(function: str, literal: str) -> list:
     """What Elasticsearch's query for ``startsWith``/``endsWith``/``stringContains(field, literal)``
-    matches a whole value against, as segments. ``startsWith`` is a prefix query (the literal is
-    text); the other two are the wildcard query built from the literal unescaped, read by the one
-    parser of Lucene wildcard syntax the targets read too (:func:`eqlc.native_wildcard.native_parts`)."""
-    if function == "startsWith":
-        return [literal, ""]
-    return parts_segments(native_parts(function, literal))
+    matches a whole value against, as segments: the pattern the targets read too
+    (:func:`eqlc.native_wildcard.query_parts`: ``startsWith`` is a prefix query of the literal's
+    text, the other two the wildcard query built from the literal unescaped, in Lucene syntax)."""
+    return parts_segments(query_parts(function, literal))
