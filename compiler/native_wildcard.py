@@ -45,6 +45,7 @@ literal is plain text, never a pattern.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 from eqlc import ir
 
@@ -54,33 +55,20 @@ WILDCARD_FUNCTIONS = ("endsWith", "stringContains")
 def lucene_wildcard_parts(query: str) -> tuple[ir.PatternPart, ...]:
     """Lucene ``WildcardQuery`` syntax as literal runs and wildcards (consecutive ``*`` merged):
     ``\\`` escapes the next code point, a trailing ``\\`` is a literal backslash."""
-    out: list[ir.PatternPart] = []
-    buf: list[str] = []
+    return ir.pattern_parts(_lucene_tokens(query))
 
-    def wildcard(w: ir.Wildcard) -> None:
-        if buf:
-            out.append("".join(buf))
-            buf.clear()
-        if not (w is ir.Wildcard.STAR and out and out[-1] is ir.Wildcard.STAR):
-            out.append(w)
 
+def _lucene_tokens(query: str) -> Iterator[ir.PatternPart]:
+    """The characters and wildcards of a Lucene wildcard query, in order (``WildcardQuery.toAutomaton``)."""
     i = 0
     while i < len(query):
         ch = query[i]
         if ch == "\\" and i + 1 < len(query):
-            buf.append(query[i + 1])
+            yield query[i + 1]
             i += 2
             continue
-        if ch == "*":
-            wildcard(ir.Wildcard.STAR)
-        elif ch == "?":
-            wildcard(ir.Wildcard.QUESTION)
-        else:
-            buf.append(ch)
+        yield ir.Wildcard.STAR if ch == "*" else ir.Wildcard.QUESTION if ch == "?" else ch
         i += 1
-    if buf:
-        out.append("".join(buf))
-    return tuple(out)
 
 
 def native_parts(function: str, literal: str) -> tuple[ir.PatternPart, ...]:
