@@ -478,7 +478,7 @@ class ESCodegen:
         loop over the field's values (an OR of them is order-independent)."""
         ci = False
         if isinstance(node, ir.WildcardMatch) and isinstance(node.expr, ir.Field) and len(node.patterns) == 1:
-            f, ci, item = node.expr, node.case_insensitive, ("wild", wildcard_segments(node.patterns[0].text))
+            f, ci, item = node.expr, node.case_insensitive, ("wild", parts_segments(node.patterns[0].parts))
         elif isinstance(node, opt.CIEq) and isinstance(node.expr, ir.Field):
             f, ci, item = node.expr, True, ("exact", {node.value})
         elif (isinstance(node, ir.Compare) and node.op is ir.CompareOp.EQ and isinstance(node.left, ir.Field)
@@ -573,7 +573,7 @@ class ESCodegen:
             return self.native_terms(node.expr, [v for v in node.values if not isinstance(v, ir.Null)])
         if isinstance(node, ir.WildcardMatch) and isinstance(node.expr, ir.Field):
             (p,) = node.patterns
-            return self.native_wildcard(node.expr, wildcard_segments(p.text), node.case_insensitive)
+            return self.native_wildcard(node.expr, parts_segments(p.parts), node.case_insensitive)
         if isinstance(node, ir.RegexMatch) and isinstance(node.expr, ir.Field):
             return self.native_regex(node)
         if isinstance(node, ir.FunctionCall) and node.args and isinstance(node.args[0], ir.Field):
@@ -1028,22 +1028,6 @@ def term_forms(v: Any) -> tuple:
         n = float(s)
     b = True if s == "true" else False if s == "false" else None
     return (s, n, b)
-
-
-def wildcard_segments(text: str) -> list:
-    """EQL pattern text (no escape: every ``*``/``?`` is a wildcard) -> ``*``-separated segments."""
-    segs: list = []
-    cur: list = []
-    for ch in text:
-        if ch == "*":
-            segs.append(cur)
-            cur = []
-        elif ch == "?":
-            cur.append(None)
-        else:
-            cur.append(ch)
-    segs.append(cur)
-    return [("".join(s) if None not in s else list(s)) for s in segs]
 
 
 def parts_segments(parts: tuple) -> list:
