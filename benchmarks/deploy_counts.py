@@ -60,7 +60,7 @@ def main() -> None:
                 c["tactic check passes"] += 1
             dropped = len(set(x.split(".")[0] for x in r.technique_ids())) - len(p["techniques"])
             c["rules with a technique left out (unknown to the check)"] += dropped > 0
-            if not entity_problems(p["entityMappings"], columns_of(profile, tables_read(load_profile(profile), r, t.output))):
+            if not entity_problems(p["entityMappings"], columns_of(profile, tables_read(load_profile(profile), r, t.output), p["query"])):
                 c["entity mappings pass"] += 1
             if profile == "defender":
                 if f"{base}.defender.json" not in t.artifacts:

@@ -182,7 +182,8 @@ def test_request_parameters_rule_runs_on_duckdb_kql_as_the_matcher_decides():
     ('stringContains(aws.cloudtrail.request_parameters, "a=b, c=d")', "order of an object's entries"),
     ('stringContains(aws.cloudtrail.request_parameters, "{userName=")', "order of an object's entries"),
     ('stringContains(aws.cloudtrail.request_parameters, " userName=")', "starts with a space"),
-    ('stringContains(aws.cloudtrail.request_parameters, aws.cloudtrail.recipient_account_id)', "no literal"),
+    ('stringContains(aws.cloudtrail.request_parameters, aws.cloudtrail.no_such_field)', "no literal"),
+    ('stringContains(aws.cloudtrail.request_parameters, aws.cloudtrail.request_parameters)', "no literal"),
 ])
 def test_order_dependent_tests_are_refused(cond, reason):
     tr = TARGET.compile(_rule(f'iam where event.action == "AttachUserPolicy" and {cond}', CLOUDTRAIL), profile="sentinel")
@@ -316,5 +317,86 @@ def test_corpus_rules_with_wildcard_literals_are_verified(stem):
     rule = load_file(CORPUS / f"integrations/aws/{stem}.toml")[0]
     v = verify_rule(rule, target_specs(["kql:sentinel"]))
     run = next(r for r in v.runs if (r.spec.name, r.spec.profile) == ("kql", "sentinel"))
+    assert run.verdict == "verified", (run.verdict, run.scope)
+    assert run.scope.in_scope_positives > 0 and run.scope.in_scope > run.scope.in_scope_positives
+
+
+# ---- stringContains(request_parameters, another field) ------------------------------------------
+# exfiltration_s3_bucket_policy_added_for_external_account_access: `not stringContains(
+# aws.cloudtrail.request_parameters, aws.cloudtrail.recipient_account_id)` (a bucket policy naming
+# an account other than the bucket owner's). The value sought is an account id; the translation
+# states that it is order-safe (cloudtrail.OrderSafeValue) and the adapter checks it per event.
+EXTERNAL = ('info where data_stream.dataset == "aws.cloudtrail" and event.action == "PutBucketPolicy" and '
+            'event.outcome == "success" and stringContains(aws.cloudtrail.request_parameters, "Effect=Allow") and '
+            'not stringContains(aws.cloudtrail.request_parameters, aws.cloudtrail.recipient_account_id)')
+
+
+def _policy(_id: str, rp, recipient) -> dict:
+    ev = _event(_id, rp, action="PutBucketPolicy")
+    if recipient is not None:
+        ev["aws"]["cloudtrail"]["recipient_account_id"] = recipient
+    return ev
+
+
+POLICY_EVENTS = [
+    _policy("external", "{bucketName=b, bucketPolicy={Statement=[{Effect=Allow, Principal={AWS=arn:aws:iam::999988887777:root}}]}}",
+            "111122223333"),
+    _policy("own-account", "{bucketName=b, bucketPolicy={Statement=[{Effect=Allow, Principal={AWS=arn:aws:iam::111122223333:root}}]}}",
+            "111122223333"),
+    # the owner's id first among the entries: Kusto's order differs from Java's, containment does not
+    _policy("own-first", "{bucketPolicy={Statement=[{Principal={AWS=111122223333}, Effect=Allow}]}, bucketName=b}", "111122223333"),
+    _policy("deny", "{bucketName=b, bucketPolicy={Statement=[{Effect=Deny, Principal={AWS=999988887777}}]}}", "111122223333"),
+    # EQL: a missing value makes stringContains null and `not` of it null: not selected
+    _policy("no-recipient", "{bucketName=b, bucketPolicy={Statement=[{Effect=Allow}]}}", None),
+    # outside: "" is what Kusto stores for a missing string (the query reads it as missing)
+    _policy("empty-recipient", "{bucketName=b, bucketPolicy={Statement=[{Effect=Allow}]}}", ""),
+    # outside: values whose containment depends on the entries' order (a ',' or a leading space)
+    _policy("comma", "{a=1, b=2, c={Effect=Allow}}", "1, b=2"),
+    _policy("space", "{a=1, b={Effect=Allow}}", " b={Effect=Allow}"),
+    _policy("brace", "{a={x=1}, b={Effect=Allow}}", "{x=1}"),
+]
+
+
+@pytest.mark.parametrize("profile", ["sentinel", "defender"])
+def test_containment_of_another_fields_value_runs_on_duckdb_kql_as_the_matcher_decides(profile):
+    tr, got, want, out = _run(_rule(EXTERNAL, CLOUDTRAIL, override="event.type"), POLICY_EVENTS, profile=profile)
+    assert tr.status is Status.ASSUMPTIONS
+    assert set(out) == {"empty-recipient", "comma", "space", "brace"}, out
+    assert got == want == ["external"], (got, want)
+    assert any("recipient_account_id's value, sought as a substring" in n for n in tr.notes)
+    assert all("order" in out[k] for k in ("comma", "space", "brace")), out
+
+
+def test_the_order_safe_value_check_is_the_literal_lemma_on_every_permutation():
+    """An order-safe value's containment holds in every order of the entries iff in one (the lemma
+    `test_containment_of_an_order_safe_literal...` checks for literals, here for the check's values)."""
+    obj = {"a": "111122223333", "b": {"x": "1", "y": ["2", "3"]}, "c": "z"}
+    check = cloudtrail.OrderSafeValue("aws.cloudtrail.recipient_account_id", "aws.cloudtrail.request_parameters")
+    for value in ("111122223333", "x=1", "y=[2", "2", "c=z", "b=", "=1"):
+        assert check.violation({"aws": {"cloudtrail": {"recipient_account_id": value}}}) is None
+        verdicts = {value in o for o in _permutations(obj)}
+        assert len(verdicts) == 1, value
+    for value in ("1, y", " c=z", "z}", "{x=1"):
+        assert check.violation({"aws": {"cloudtrail": {"recipient_account_id": value}}}) is not None
+
+
+def test_containment_of_another_fields_value_parses_with_microsofts_parser():
+    from tests.node.kusto import analyse, declared_tables
+
+    rule = _rule(EXTERNAL, CLOUDTRAIL, override="event.type")
+    for profile in ("sentinel", "defender"):
+        tr = TARGET.compile(rule, profile=profile)
+        assert analyse([tr.output], declared_tables(profile)) == [[]], profile
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the corpus is outside the repository")
+@pytest.mark.parametrize("target", ["kql:sentinel", "kql"])
+def test_the_external_account_bucket_policy_rule_is_verified(target):
+    from eqlc.loaders import load_file
+    from eqlc.verify import target_specs, verify_rule
+
+    rule = load_file(CORPUS / "integrations/aws/exfiltration_s3_bucket_policy_added_for_external_account_access.toml")[0]
+    v = verify_rule(rule, target_specs([target]))
+    run = v.runs[0]
     assert run.verdict == "verified", (run.verdict, run.scope)
     assert run.scope.in_scope_positives > 0 and run.scope.in_scope > run.scope.in_scope_positives

@@ -72,6 +72,15 @@ CASES = [
     (_ev("process", "4688", "process", NewProcessName="C:\\a.exe", ParentProcessName="C:\\p.exe", ProcessName="C:\\p.exe",
          SubjectUserName="frank"),
      {"process.executable": "C:\\a.exe", "process.parent.executable": "C:\\p.exe", "user.name": "frank"}),
+    # kqlwinsec: "Add Connection Events" (security_standard.yml 0061d8d): the EventData Application of the
+    # Windows Filtering Platform events, unless "-", and its last "\\" part as the name; XML-escaped text decoded
+    (_ev("wfp-block", "5157", "network", Application="\\device\\harddiskvolume2\\program files\\a&b\\bdagent.exe",
+         ProcessID="1234", Direction="%%14593"),
+     {"process.executable": "\\device\\harddiskvolume2\\program files\\a&b\\bdagent.exe", "process.name": "bdagent.exe"}),
+    (_ev("wfp-drop", "5152", "network", Application="System"), {"process.executable": "System", "process.name": "System"}),
+    (_ev("wfp-dash", "5156", "network", Application="-"), {"process.executable": "", "process.name": ""}),
+    # an id outside the four: Application is not read
+    (_ev("wfp-other", "5159", "network", Application="C:\\x.exe"), {"process.executable": "", "process.name": ""}),
     # ids none of the scripts lists: no user, no group, no process
     (_ev("other", "4703", SubjectUserName="gina", TargetUserName="gina", ProcessName="C:\\x.exe"),
      {"user.name": "", "user.id": "", "group.name": "", "process.executable": ""}),
@@ -161,14 +170,60 @@ def test_group_rule_on_duckdb_kql():
 
 
 @pytest.mark.parametrize("text", [
-    'authentication where process.executable : "C:\\\\*"',
-    'iam where user.name == "x"',
-    'iam where event.code == "4698" or user.name == "x"',
+    'any where process.executable : "C:\\\\*"',
+    'any where event.code == "4698" or user.name == "x"',
 ])
 def test_derived_field_without_pinned_event_ids_is_refused(text):
     tr = TARGET.compile(_rule(text), profile="sentinel")
     assert tr.status is Status.REFUSED
     assert "does not pin the event ids" in tr.notes[0]
+
+
+@pytest.mark.parametrize("text", [
+    'iam where user.name == "x"',
+    'iam where event.code == "4698" or user.name == "x"',
+])
+def test_category_pins_ids_but_an_unread_id_of_it_is_refused(text):
+    """iam's ids (Elastic's categorization table) include 1102, whose user Elastic reads from
+    UserData, which the mapping does not read: the category pins the ids, and one is unread."""
+    tr = TARGET.compile(_rule(text), profile="sentinel")
+    assert tr.status is Status.REFUSED
+    assert "user.name of SecurityEvent event ids 1102" in tr.notes[0]
+
+
+def _auth(_id: str, code: str | None, exe: str | None, category: str = "authentication", logon: str = "Interactive",
+          **data) -> dict:
+    e: dict = {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": [category]},
+               "host": {"os": {"type": "windows"}}, "winlog": {"event_data": data, "logon": {"type": logon}}}
+    if code is not None:
+        e["event"]["code"] = code
+    if exe is not None:
+        e["process"] = {"executable": exe}
+    return e
+
+
+def test_query_category_pins_the_event_ids_on_duckdb_kql():
+    """kqlwinsec: ``authentication where process.executable ...`` names no event id, but on
+    SecurityEvent the category is a test of the ids Elastic's categorization table gives it
+    (raw_tables.with_category), so the per-id derivation is read on those ids only
+    (raw_tables.check_event_id_pinned); privilege_escalation_make_token_local is such a rule."""
+    text = 'authentication where process.executable : "C:\\\\*" and winlog.logon.type == "Interactive"'
+    events = [
+        _auth("logon", "4624", "C:\\Windows\\x.exe", ProcessName="C:\\Windows\\x.exe"),
+        _auth("logon-lower", "4624", "c:\\tools\\y.exe"),          # adapter writes ProcessName
+        _auth("failed", "4625", "C:\\z.exe"),
+        _auth("other-drive", "4624", "D:\\x.exe"),
+        _auth("network", "4624", "C:\\x.exe", logon="Network"),
+        # 4688 is a process event: no authentication category, so not read as one
+        _auth("process-start", "4688", "C:\\x.exe", category="process"),
+        # an authentication event with no event id: outside the mapping (no SecurityEvent row has none)
+        _auth("no-id", None, "C:\\x.exe"),
+    ]
+    tr, got, want, out = _run(text, events)
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    assert "EventID in (4624, 4625, 4634, 4647, 4648, 4768, 4769, 4770, 4771, 4776, 4778, 4779)" in tr.output
+    assert set(out) == {"no-id"}, out
+    assert got == want == ["failed", "logon", "logon-lower"]
 
 
 @pytest.mark.parametrize("text", [
@@ -471,3 +526,38 @@ def test_source_port_and_shared_windows_patterns():
     tr, got, want, out = _run(text, events)
     assert not out, out
     assert got == want == ["p1", "raw"]
+
+
+def _wfp(_id: str, action: str | None, code: str | None, name: str | None, app: str | None = None) -> dict:
+    e: dict = {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": ["network"]},
+               "host": {"os": {"type": "windows"}}, "winlog": {"event_data": {}}}
+    if action is not None:
+        e["event"]["action"] = action
+    if code is not None:
+        e["event"]["code"] = code
+    if name is not None:
+        e["process"] = {"name": name}
+        if app is not None:
+            e["process"]["executable"] = app
+    return e
+
+
+def test_filtering_platform_events_on_duckdb_kql():
+    """kqlwinsec: 5152/5157 read by their action and process.name from the EventData Application
+    (defense_evasion_windows_filtering_platform's step, on one event)."""
+    text = 'network where event.action : ("windows-firewall-packet-block", "windows-firewall-packet-drop") and process.name : "bdagent.exe"'
+    events = [
+        _wfp("block", "windows-firewall-packet-block", "5157", "bdagent.exe", "\\device\\harddiskvolume2\\bd\\bdagent.exe"),
+        _wfp("drop-upper", "windows-firewall-packet-drop", "5152", "BDAGENT.EXE", "\\device\\harddiskvolume2\\bd\\BDAGENT.EXE"),
+        _wfp("name-only", "windows-firewall-packet-block", "5157", "bdagent.exe"),   # adapter writes Application
+        _wfp("other-process", "windows-firewall-packet-block", "5157", "svchost.exe", "C:\\Windows\\svchost.exe"),
+        _wfp("allowed", "windows-firewall-connection", "5156", "bdagent.exe", "C:\\bd\\bdagent.exe"),
+        _wfp("no-process", "windows-firewall-packet-block", "5157", None),
+        # an action whose id is not the one Elastic gives it: outside the value mapping
+        _wfp("wrong-id", "windows-firewall-packet-block", "5152", "bdagent.exe", "C:\\bd\\bdagent.exe"),
+    ]
+    tr, got, want, out = _run(text, events)
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    assert "EventID in (5157, 5152)" in tr.output and "Application" in tr.output
+    assert set(out) <= {"wrong-id"}, out
+    assert got == want == ["block", "drop-upper", "name-only"]

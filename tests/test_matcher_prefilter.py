@@ -410,3 +410,39 @@ def test_readers_sharing_a_scanner_run_side_by_side(tmp_path: Path) -> None:
                 if e is not None and e.get("process", {}).get("name") == "dracut":
                     out.append(e)
         assert got[0] == full and got[1] == full, scan
+
+
+@pytest.mark.parametrize("scan", BACKENDS)
+def test_read_ahead_helper_stops_when_the_reader_is_closed_early(tmp_path: Path, scan: str) -> None:
+    """One helper thread reads ahead for a whole input (not one per window). A consumer that stops
+    early (``head``, an exception) closes the reader: the helper, which may be waiting for the go
+    to read on or in the middle of a read, ends before the file is closed; and a reader read to
+    the end leaves no thread behind either."""
+    import threading
+
+    path = tmp_path / "edge.ndjson"
+    path.write_bytes(_edge_file(random.Random(5), 900))
+    m = matcher('any where process.name == "dracut"')
+    before = threading.active_count()
+    for prefilter in (False, True):
+        whole = m.read([str(path)], scan=scan, prefilter=prefilter)
+        whole.read_ahead, whole.window = False, 4500
+        full = list(whole)
+        for stop_after in (0, 1, 3, 50):
+            reader = m.read([str(path)], scan=scan, prefilter=prefilter)
+            reader.window = 4500
+            it = iter(reader)
+            got = [e for _, e in zip(range(stop_after), it)]
+            assert got == full[:stop_after]
+            it.close()
+            assert threading.active_count() == before, (prefilter, stop_after)
+    full = list(m.read([str(path)], prefilter=False))
+    reader = m.read([str(path)], scan=scan)
+    reader.window = 4500
+    assert len(list(reader)) <= len(full) and reader.lines == _count(path)
+    assert threading.active_count() == before
+
+
+def _count(path: Path) -> int:
+    data = path.read_bytes()
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)

@@ -94,6 +94,24 @@ def test_a_windows_event_log_event_carries_its_code_outcome_and_copies():
     assert _one(e, "user.name") == _one(e, "winlog.event_data.TargetUserName")
 
 
+def test_a_security_event_naming_no_action_gets_an_id_of_its_category():
+    """kqlwinsec: ``authentication where winlog.* ...`` names neither id nor action; the selected
+    events get an id Elastic's categorization table gives authentication (and its relations), and
+    some rejected ones get one too, so that a target reading the event id has both inside."""
+    query = ('authentication where winlog.event_data.LogonProcessName : "Advapi*" and winlog.logon.type == "Interactive" '
+             'and not winlog.event_data.TargetUserSid : "S-1-5-18"')
+    made, selected = _agreeing(query)
+    # an event of several categories (no Security id has ["api", "authentication", "configuration"]) gets none
+    plain = [e for e in made if _one(e, "event.category") == "authentication"]
+    codes = {_one(e, "event.code") for e in plain}
+    assert codes and codes <= {"4624", "4625", "4648", "4768", "4769", "4771", "4776"}, codes
+    e = next(e for e in made if _one(e, "event.code") == "4624")
+    assert _one(e, "event.outcome") == "success"
+    ws = generate(_rule(query), ORACLE)
+    rejected = [e for e in ws.events if e["_id"] not in selected and "rejected event with the relations" in e.get("_note", "")]
+    assert rejected and all(_one(e, "event.code") for e in rejected)
+
+
 def test_auditd_opened_file_gets_the_syscall_that_decides_its_type():
     made, _ = _agreeing('file where host.os.type == "linux" and event.action in ("opened-file", "wrote-to-file") and '
                         'file.path : "/sys/kernel/security/apparmor/*"')

@@ -14,7 +14,7 @@ reported so that the summary and the stderr reports read as with one process: li
 the same, line numbers are shifted by the lines of the earlier parts of the same file, malformed
 lines are numbered and limited globally, and a file whose reading broke in one part contributes
 nothing after that point (as one process would stop reading it). One thing is work, not result,
-and may differ: with the prefilter, the reader decodes a whole window when most of its first MiB
+and may differ: with the prefilter, the reader decodes a whole window when most of its first 256 KiB
 are candidates (scan.py, adaptive), and parts start windows elsewhere, so the count of events
 decoded and the malformed lines among non-candidate lines (reported only when decoded) may differ,
 as they do between window sizes in one process; without adaptivity (or with ``--no-prefilter``)

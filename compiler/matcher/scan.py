@@ -6,7 +6,7 @@ runtime), so it must not import anything from eqlc; needles arrive as ``(bytes, 
 pairs, derived by needles.py.
 
 Why windows: a per-line test costs a Python loop iteration plus a substring search per line (the
-probe measured a cap near 1M lines/s with one needle). Searching a 16 MiB window with one C call per
+probe measured a cap near 1M lines/s with one needle). Searching a 4 MiB window with one C call per
 needle (``bytes.find``) or one Hyperscan pass for all needles removes the per-line Python work from
 the lines that hold no needle, which are most lines for a selective rule. Only candidate lines are
 sliced out and decoded.
@@ -29,7 +29,7 @@ runs at 40% of the single-literal one); counting lines with ``bytes.count`` (a b
 full pass the main thread makes over every window.
 
 When most lines are candidates anyway (a rule whose best literal is in most lines), scanning costs
-more than it saves: when the first MiB of a window shows a candidate share above ``ADAPT_SHARE``,
+more than it saves: when the first 256 KiB of a window show a candidate share above ``ADAPT_SHARE``,
 the reader decodes that window whole and every line of the next ``ADAPT_SKIP`` windows (doubling
 while the data stays so), then scans again. Results never change; only the work.
 """
@@ -38,11 +38,17 @@ import io as _io
 import json as _json
 import sys as _sys
 
-WINDOW = 1 << 24  # bytes per read: large enough that per-window costs vanish
+# bytes per read: large enough that per-window costs vanish (150 windows per 614 MB), small enough
+# that the allocator reuses the freed windows' memory: with 16 MiB windows the reads' memory came
+# fresh from the kernel (70-82 thousand page faults and 0.1 s more system time per 614 MB, measured
+# with getrusage on glibc; ~650 with 4 MiB), and the reader took ~20% more CPU in all (perf5.md)
+WINDOW = 1 << 22
 ADAPT_SHARE = 0.6  # candidate share of a window above which scanning stops paying
 ADAPT_SKIP = 4  # windows decoded in full before scanning is tried again (doubling up to the max)
 ADAPT_SKIP_MAX = 64
-PROBE_BYTES = 1 << 20  # the part of a window scanned first, to decide whether to scan the rest
+# the part of a window scanned first, to decide whether to scan the rest: 1/16 of a window (the main
+# thread scans it alone, before the helper's share of the window is set; perf5.md)
+PROBE_BYTES = WINDOW >> 4
 _NL = b"\n"
 _BACKSLASH = 92
 ALL = None  # "every group": a line the scanner cannot rule out for any group
@@ -425,7 +431,8 @@ class NdjsonReader:
         helper thread, which also finds its trigger lines (``scan_triggers``). Reading, Hyperscan
         (its binding releases the GIL during ``hs_scan``) and memmem (a ctypes call) run without
         the GIL, so on two cores they overlap the main thread's needle scan, line count and
-        decoding; the results are the same as in one thread. ``triggers`` is None when the
+        decoding; the results are the same as in one thread (one helper thread per input, handed
+        each next window by a semaphore). ``triggers`` is None when the
         helper did not look (no scanner, a paused scan, a small window): then the main thread
         does. An error of the helper is raised here, where the window was asked for."""
         import threading
@@ -455,20 +462,38 @@ class NdjsonReader:
                 pre = helper.scan_triggers(buf, end), mid, helper.scan_needles(buf, end, mid) if mid < end else {}
             box[0] = (buf, end, pos, pre), None
 
-        worker = threading.Thread(target=step, daemon=True)
+        go = threading.Semaphore(0)  # main -> helper: the last window was taken, read the next
+        ready = threading.Semaphore(0)  # helper -> main: ``box`` holds the next window (or the end)
+        stop = []
+
+        def helper():
+            # one thread for the whole input, not one per window: starting a thread waits until
+            # the new thread holds the GIL, a hand-off per window (148 per 614 MB at 4 MiB windows)
+            while True:
+                step()
+                end_or_error = box[0][0] is None
+                ready.release()
+                if end_or_error:
+                    return
+                go.acquire()
+                if stop:
+                    return
+
+        worker = threading.Thread(target=helper, daemon=True)
         worker.start()
         try:
             while True:
-                worker.join()
+                ready.acquire()
                 item, exc = box[0]
                 if exc is not None:
                     raise exc
                 if item is None:
                     return
-                worker = threading.Thread(target=step, daemon=True)
-                worker.start()
+                go.release()  # the helper reads the window after this one while it is used
                 yield item
         finally:
+            stop.append(True)
+            go.release()
             worker.join()  # never close the file under a read
             windows.close()
 
@@ -609,8 +634,8 @@ class NdjsonReader:
     def _scan_window(self, buf, end, n, pre):
         """The hits of a window, or None when most of its lines are candidates (then the whole
         window is cheaper to decode, and the next windows are not scanned at all: ``pause``
-        windows, doubling while the data stays like this). Only the window's first MiB is scanned
-        to decide. ``pre``: what the read-ahead thread found, ``(trigger lines, mid, needle hits
+        windows, doubling while the data stays like this). Only the window's first ``probe_bytes``
+        are scanned to decide. ``pre``: what the read-ahead thread found, ``(trigger lines, mid, needle hits
         in buf[mid:end])``, or None."""
         scanner = self.scanner
         probe = self._probe(buf, end)

@@ -58,6 +58,7 @@ from .entity import scattered, unpaired
 from .scan import SequencePlan, run_scan
 from .hives import Respelt
 from .profile import ANY_CATEGORY, KV_PAIR, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
+from .shapes import breaks as shape_breaks
 from .raw_tables import event_data_xml, event_id_column, fill_event_data, fill_words, keyword_number_breaks, routes, without_raw, xml_field
 
 ID_COLUMN = "__eqlc_id"
@@ -465,6 +466,21 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
     words: list[FieldMap] = []  # words_of fields (SecurityEvent.PrivilegeList)
     filled: dict[str, tuple[str, Any]] = {}  # column -> (ECS field, value) a plain field wrote
     for fm in t.fields.values():
+        if fm.key_list:  # one key of each object of a JSON list (json_list.py): the list from the values
+            from . import json_list
+            vals = [v for v in values(event, split_path(fm.field)) if v is not None]
+            if any(json_list.breaks(v) for v in vals):
+                continue  # outside the stated assumption (json_list.PlainValues sets the event apart)
+            if fm.json_path:
+                col, *keys = fm.json_path.split(".")
+                node = docs.setdefault(col, {})
+                for k in keys[:-1]:
+                    node = node.setdefault(k, {})
+                if vals:
+                    node[keys[-1]] = json_list.to_json(fm, vals)
+            elif vals and fm.column:
+                row[fm.column] = json.dumps(json_list.to_json(fm, vals), separators=(",", ":"))
+            continue
         if fm.json_path:
             why = _put_json(docs, fm, values(event, split_path(fm.field)))
             if why:
@@ -527,6 +543,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             continue
         ok, val = _scalar(fm, vals, fm.type)
         if ok and fm.keyword_number and (why := keyword_number_breaks(fm, vals)):
+            ok, val = False, why
+        if ok and fm.shape and (why := shape_breaks(fm, vals)):
             ok, val = False, why
         if not ok:
             if fm.field in ("host.os.type",):
@@ -683,13 +701,33 @@ def _put_object_value(objects: dict[str, dict], path: tuple[str, ...], vals: lis
     later one there, and the check sets the event apart by the other field."""
     if not vals:
         return
-    node = objects.setdefault(path[0], {})
-    for key in path[1:-1]:
-        nxt = node.get(key)
-        if not isinstance(nxt, dict):
-            nxt = node[key] = {}
-        node = nxt
-    node[path[-1]] = vals[0] if len(vals) == 1 else list(vals)
+
+    def container(key) -> Any:  # what holds ``key``: a list for an index, an object for a name
+        return [] if isinstance(key, int) else {}
+
+    def child(node: Any, key, nxt) -> Any:
+        if isinstance(key, int):  # a list index: earlier elements are objects the query does not read
+            while len(node) <= key:
+                node.append({})
+            if not isinstance(node[key], type(container(nxt))) or (isinstance(nxt, int) and node[key] == {}):
+                node[key] = container(nxt)
+            return node[key]
+        cur = node.get(key)
+        if not isinstance(cur, type(container(nxt))):
+            cur = node[key] = container(nxt)
+        return cur
+
+    node = objects.setdefault(path[0], container(path[1]))
+    if not isinstance(node, type(container(path[1]))):
+        node = objects[path[0]] = container(path[1])
+    for key, nxt in zip(path[1:-1], path[2:]):
+        node = child(node, key, nxt)
+    last = path[-1]
+    value = vals[0] if len(vals) == 1 else list(vals)
+    if isinstance(last, int):
+        while len(node) <= last:
+            node.append({})
+    node[last] = value
 
 
 def _fill_registry_key(t: Table, event: dict, row: dict) -> Optional[str]:

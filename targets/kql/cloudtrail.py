@@ -205,7 +205,9 @@ def _render(parts: tuple) -> str:
 
 
 def check_rendered_literals(table: Table, cond: Any) -> None:
-    """Refuse every test of a rendered field but a containment of an order-safe literal."""
+    """Refuse every test of a rendered field but a containment of an order-safe literal, or of
+    another plain string field's value under the per-event order-safety assumption
+    (:class:`OrderSafeValue`)."""
     from .raw_tables import _nodes
 
     rendered = {name for name, fm in table.fields.items() if fm.java_map}
@@ -215,6 +217,8 @@ def check_rendered_literals(table: Table, cond: Any) -> None:
         if isinstance(node, ir.FunctionCall) and node.name.lower() == "stringcontains":
             f, rest = node.args[0], node.args[1:]
             if isinstance(f, ir.Field) and f.name in rendered:
+                if len(rest) == 1 and isinstance(rest[0], ir.Field) and (why := _field_value_refusal(table, rest[0])) is None:
+                    continue  # a field's value as the substring: order-safe per event (OrderSafeValue, checked)
                 if not (len(rest) == 1 and isinstance(rest[0], ir.String)):
                     raise Refused(f"stringContains({f.name}, ...) with a value that is no literal: {f.name} is a Java rendering whose "
                                   f"entries' order the {table.name} JSON does not give, so only literals are checked for it")
@@ -230,3 +234,42 @@ def check_rendered_literals(table: Table, cond: Any) -> None:
                               f"does not give: only stringContains with a literal is translated for it")
         if isinstance(node, ir.FunctionCall) and any(isinstance(a, ir.Field) and a.name in rendered for a in node.args):
             raise Refused(f"{node.name} on {', '.join(sorted(rendered))}: only stringContains with a literal is translated for it")
+
+
+def _field_value_refusal(table: Table, other: ir.Field) -> Optional[str]:
+    """Why ``stringContains(rendered, other)`` is not translated, or None: ``other`` must be a plain
+    string field of the table (one value per event, no value map, not itself a rendering), so the
+    query compares the column's text as Elasticsearch's script compares the field's value."""
+    fm = table.fields.get(other.name)
+    if fm is None or other.has_index:
+        return f"{other.name} has no column in {table.name}"
+    if (not fm.is_string or fm.java_map or fm.is_array or fm.values is not None or fm.value_when is not None
+            or fm.argv_of or fm.words_of or fm.java_long or fm.lookup is not None):
+        return f"{other.name} is not read as one plain string of {table.name}"
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderSafeValue:
+    """The fixture adapter's check for ``stringContains(rendered, field)``: the field's value, the
+    substring sought, must be order-safe as a literal must (:func:`_literal_safe`: no ``{``, ``}``
+    or ``,``, no leading space), so that its containment in Java's rendering and in Kusto's
+    re-serialisation agree whatever the order of the object's entries. A value that is not text is
+    set apart too (the query compares the column's text)."""
+
+    field: str
+    rendered: str
+
+    def violation(self, event: dict) -> Optional[str]:
+        for v in values(event, split_path(self.field)):
+            if not isinstance(v, str):
+                return f"{self.field} {v!r} is not text"
+            why = _literal_safe(v)
+            if why:
+                return f"{self.field} {v!r} is sought in {self.rendered} but {why}"
+        return None
+
+
+def value_note(field: str, rendered: str) -> str:
+    return (f"{field}'s value, sought as a substring of {rendered}, holds no '{{', '}}' or ',' and does not start with a "
+            f"space, so its containment does not depend on the order of the rendering's entries")

@@ -36,7 +36,7 @@ from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
 from eqlc.native_wildcard import NativePattern, native_parts
 from eqlc.result import Notes, Refused, about
 
-from . import argv, certificates, cidr, raw_tables, syntax
+from . import argv, certificates, cidr, json_list, ordering, raw_tables, shapes, syntax
 from .absent import Absent, decide, truth, with_value
 from .argv import Derived
 from .hives import Respelt, respell_leaf
@@ -213,7 +213,8 @@ class Emitter:
             if d not in self.derived:
                 self.derived.append(d)
         elif (fm.expr or fm.value_when) and fm.field not in self.computed and not (fm.object_path and fm.is_array) \
-                and not fm.words_of:  # words_of: the adapter writes the column from the words (raw_tables.fill_words)
+                and not fm.words_of and not fm.key_list:  # words_of: the adapter writes the column from the words
+            # (raw_tables.fill_words); key_list: from the values (json_list.to_json), checked by PlainValues
             self.computed.append(fm.field)
         if fm.ip_text:  # an ip field compared as a column's text (sentinel.yaml source.ip)
             self.notes.assume(raw_tables.ip_text_note(fm))
@@ -226,6 +227,11 @@ class Emitter:
             rendered = cloudtrail.Rendered(fm.field)
             if rendered not in self.derived:
                 self.derived.append(rendered)  # type: ignore[arg-type]
+        if fm.key_list:  # one key of each object of a JSON list column (json_list.py)
+            self.notes.assume(json_list.note(fm))
+            plain = json_list.PlainValues(fm.field)
+            if plain not in self.derived:
+                self.derived.append(plain)  # type: ignore[arg-type]
         if fm.lookup is not None and fm.key:
             # joined on the event table's own hash column (targets/kql/certificates.py)
             why = certificates.os_refusal(fm.field, self._top_terms)
@@ -390,6 +396,8 @@ class Emitter:
             return raw_tables.words_leaf(e, fm)
         if fm.java_long:
             return raw_tables.java_long_leaf(e, fm)
+        if fm.key_list:  # one key of each object of a JSON list column (json_list.py)
+            return json_list.leaf(e, fm)
         if fm.lookup is not None and fm.key:
             s = certificates.Signed(e, f.name, self.table.name)
             if s not in self.signed:
@@ -413,6 +421,7 @@ class Emitter:
                 return f"isempty({fm.text})"
             return f"isnull({fm.text})"
         if fm.is_string:
+            shapes.check_literals(e, fm)
             text, empty_matches = self.string_leaf(e, fm.text)
             if empty_matches:
                 self.note_empty(fm)
@@ -629,7 +638,10 @@ class Emitter:
         if isinstance(e, ir.Compare):
             lit = literal_of(e)
             if e.op is not ir.CompareOp.EQ:
-                raise Refused(f"ordering comparison {e.op.value} on string field {leaf_field(e).name}: Kusto has no string ordering operator with Elasticsearch's code-point order")
+                if not isinstance(lit, ir.String):
+                    raise Refused(f"ordering comparison {e.op.value} on string field {leaf_field(e).name} with a {type(lit).__name__.lower()}: Kusto has no string ordering operator with Elasticsearch's code-point order")
+                op = e.op.value if isinstance(e.left, ir.Field) else _FLIP[e.op.value]
+                return ordering.ordering_condition(col, op, lit.value), ordering.holds_for("", op, lit.value)
             s = string_literal(lit, leaf_field(e))
             return self.eq_strings(col, [s], ci=False), s == ""
         if isinstance(e, ir.InSet):
@@ -844,7 +856,7 @@ class Emitter:
             if fm.lookup is not None and fm.key:
                 raise Refused(f"{fm.field} ({fm.text}, looked up by the file's hash) inside a function or arithmetic is not translated")
             if fm.is_array or fm.values is not None or fm.argv_of or fm.value_when is not None or fm.words_of \
-                    or fm.java_long:
+                    or fm.java_long or fm.key_list:
                 raise Refused(f"{fm.field} ({fm.text}) inside a function or arithmetic is not translated")
             if fm.is_string:
                 self.note_empty(fm)
@@ -871,6 +883,7 @@ class Emitter:
             kind = {"startswith": ir.PatternKind.PREFIX, "endswith": ir.PatternKind.SUFFIX, "stringcontains": ir.PatternKind.CONTAINS}[e.name.lower()]
             op = syntax.STRING_OPERATORS[kind][e.case_insensitive]
             if kind is ir.PatternKind.CONTAINS:  # Elasticsearch: an empty argument never contains anything
+                self.order_safe_value(e, used)
                 return f"(isnotempty({a}) and isnotempty({b}) and {a} {op} {b})"
             return f"{a} {op} {b}"
         if isinstance(e, (ir.WildcardMatch, ir.RegexMatch, ir.InSet)):
@@ -880,6 +893,21 @@ class Emitter:
             text, _ = self.string_leaf(e, t)
             return text
         raise Refused(f"unsupported condition {describe(e)}")
+
+    def order_safe_value(self, e: ir.FunctionCall, used: dict) -> None:
+        """``stringContains(rendered, field)`` (cloudtrail.check_rendered_literals let it through):
+        the field's value is taken to be order-safe in the rendering, stated and checked per event."""
+        first, second = e.args[0], e.args[1]
+        if not (isinstance(first, ir.Field) and isinstance(second, ir.Field)):
+            return
+        fm = used.get(first.name)
+        if fm is None or not fm.java_map:
+            return
+        from . import cloudtrail
+        self.notes.assume(cloudtrail.value_note(second.name, first.name))
+        check = cloudtrail.OrderSafeValue(second.name, first.name)
+        if check not in self.derived:
+            self.derived.append(check)  # type: ignore[arg-type]
 
     def check_script_fold(self, e: ir.Expr) -> None:
         for lit in iter_strings(e):
@@ -1057,6 +1085,10 @@ def _field_literal(a: ir.Expr, b: ir.Expr) -> bool:
     return (isinstance(a, ir.Field) and isinstance(b, ir.LITERAL_TYPES)) or (
         isinstance(b, ir.Field) and isinstance(a, ir.LITERAL_TYPES)
     )
+
+
+#: the same comparison with its operands swapped (``"L" <= x`` is ``x >= "L"``)
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 def leaf_field(e: ir.Expr) -> Optional[ir.Field]:

@@ -33,10 +33,10 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "type": None, "argv_of": None, "argc_of": None, "hive_spelling": None, "keyword_number": None,
                 "unique_within": None, "key_only": None, "key": None, "event_data_from": None,
                 "event_ids": None, "event_ids_unread": None, "ip_text": None,
-                "java_map": None, "json_path": None, "one_to_one": None,
+                "java_map": None, "json_path": None, "one_to_one": None, "key_list": None,
                 "object_path": None, "value_when": {ANY: None}, "kv_path": None,
                 "cef_text": None, "words_of": {"column": None, "ids": None},
-                "java_long": None}
+                "java_long": None, "shape": {"regex": None, "name": None, "os": None}}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None, "route": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
@@ -101,6 +101,11 @@ class FieldMap:
     argv_of: Optional[str] = None
     argc_of: Optional[str] = None
     hive_spelling: Optional[str] = None  # the value starts with a hive, spelt this way ("full")
+    # the column holds values of one shape only (a regex every value fully matches, and its name:
+    # Defender's AccountSid holds Windows SIDs): see targets/kql/shapes.py
+    shape: Optional[str] = None
+    shape_name: str = ""
+    shape_os: tuple[str, ...] = ()  # the host.os.type values whose events have the shape
     # the ECS field is a keyword holding the numeric column's value in decimal (event.code ->
     # EventID): only canonical decimal literals translate, see targets/kql/raw_tables.py
     keyword_number: bool = False
@@ -130,6 +135,10 @@ class FieldMap:
     # the ECS field is Java's toString of the JSON object the column holds (aws.cloudtrail.
     # request_parameters from AWSCloudTrail.RequestParameters; targets/kql/cloudtrail.py)
     java_map: bool = False
+    # the ECS field is the list of one key's values of the objects of the JSON list the column (or
+    # json_path) holds: aws.cloudtrail.resources.arn from AWSCloudTrail.Resources, key ARN
+    # (targets/kql/json_list.py)
+    key_list: Optional[str] = None
     # the ECS field is a property of a JSON column (defender.yaml CloudAuditEvents: RawEventData, the
     # raw CloudTrail record): "RawEventData.userIdentity.type". The expression reads it (bracket
     # notation) unless the entry gives its own; the fixture adapter writes the value at that path.
@@ -383,12 +392,14 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         read = f"tostring({col}" + "".join(f'["{k}"]' for k in keys) + ")"
         return FieldMap(ecs, None, str(spec.get("type") or "string"), note=str(spec.get("note", "")).strip(),
                         expr=spec.get("expr") or read, columns=tuple(spec.get("columns") or (col,)),
-                        java_map=bool(spec.get("java_map")), json_path=str(spec["json_path"]))
+                        java_map=bool(spec.get("java_map")), json_path=str(spec["json_path"]),
+                        key_list=str(spec["key_list"]) if spec.get("key_list") else None)
     if spec.get("object_path"):
-        path = tuple(str(x) for x in spec["object_path"])
-        if len(path) < 2:
+        # a key is a name or, as an int, a list index (AuditLogs TargetResources[0]["modifiedProperties"][1])
+        path = tuple(x if isinstance(x, int) and not isinstance(x, bool) else str(x) for x in spec["object_path"])
+        if len(path) < 2 or not isinstance(path[0], str):
             raise ValueError(f"object_path of {ecs!r} must name a column and at least one key, not {path!r}")
-        value = _ident(path[0]) + "".join(f"[{_kql_literal(k)}]" for k in path[1:])
+        value = _ident(path[0]) + "".join(f"[{k}]" if isinstance(k, int) else f"[{_kql_literal(k)}]" for k in path[1:])
         if spec.get("type") == "dynamic":  # a list of strings inside the object (AKSAudit User["groups"])
             return FieldMap(ecs, None, "dynamic", note=str(spec.get("note", "")).strip(), expr=value, columns=(path[0],),
                             object_path=path)
@@ -425,7 +436,10 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         cef_text=bool(spec.get("cef_text")),
         java_long=bool(spec.get("java_long")),
         java_map=bool(spec.get("java_map")),
+        key_list=str(spec["key_list"]) if spec.get("key_list") else None,
         key=spec.get("key") if lookup is not None else None,
+        shape=(spec.get("shape") or {}).get("regex"), shape_name=str((spec.get("shape") or {}).get("name") or ""),
+        shape_os=tuple(str(x).lower() for x in (spec.get("shape") or {}).get("os") or ()),
     )
 
 

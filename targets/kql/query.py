@@ -27,12 +27,23 @@ from eqlc.checks import fields_in
 from eqlc.result import Notes, Refused, about
 from eqlc.rule import Rule
 
-from . import cloudtrail, entity, raw_tables, syntax
+from . import cloudtrail, entity, raw_tables, shapes, syntax
 from .absent import truth
 from .emit import Checks, Cond, Emitter, Routed, eq_fold, leaf_field, literal_values
 from .profile import Profile, Table
 from .scan import SequencePlan
 
+
+
+def argv_key(expand: list[str], line: str, n: int) -> str:
+    """A join key on the arguments split from the command line ``line``: one row per distinct
+    argument (Elasticsearch joins a multi-valued key on each of its distinct values: the reference
+    matcher's key_function), the first occurrence of each value kept (``array_index_of`` gives the
+    first index). Appends the ``mv-expand`` lines to ``expand`` and returns the key column."""
+    col, idx = f"__arg{n}", f"__argi{n}"
+    expand.append(f'| mv-expand with_itemindex={idx} {col} = split({line}, " ") to typeof(string)')
+    expand.append(f'| where array_index_of(split({line}, " "), {col}) == {idx}')
+    return col
 
 def render_where(cond: Cond) -> Optional[str]:
     """``| where`` with one top-level conjunct per line, or None when the condition is always true."""
@@ -219,6 +230,7 @@ def union_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[i
         state_split(notes, split)
     for table in (split if split is not None else union_tables(profile, q)):
         em = Emitter(profile, table, notes, leg=True, routed=routed_leg(profile, split, table) if split else None)
+        shapes.check_os(table, q.condition)
         cond = em.condition(raw_tables.with_category(em, table, q.category, q.condition))
         for fact in em.facts:
             fact.table = table.name
@@ -253,8 +265,9 @@ def lookup_lines(em: Emitter) -> list[str]:
 def event_query(profile: Profile, q: ir.EventQuery, notes: Notes, pipes: tuple[ir.Pipe, ...] = ()) -> tuple[str, Emitter, Table]:
     table = table_of(profile, q, notes)
     em = Emitter(profile, table, notes)
-    raw_tables.check_event_id_pinned(table, q.condition)
+    raw_tables.check_event_id_pinned(table, q.condition, category=q.category, category_field=profile.category_field)
     raw_tables.check_ip_literals(table, q.condition)
+    shapes.check_os(table, q.condition)
     cloudtrail.check_rendered_literals(table, q.condition)
     cond = em.condition(raw_tables.with_category(em, table, q.category, q.condition))
     lines = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
@@ -333,8 +346,10 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     nkeys = None
     for i, term, table, leg in sequence_legs(profile, seq, notes):
         em = Emitter(profile, table, notes, leg=bool(leg), routed=routed_leg(profile, leg, table) if isinstance(leg, list) else None)
-        raw_tables.check_event_id_pinned(table, term.query.condition, tuple(seq.keys(term)))
+        raw_tables.check_event_id_pinned(table, term.query.condition, tuple(seq.keys(term)), category=term.query.category,
+                                        category_field=profile.category_field)
         raw_tables.check_ip_literals(table, term.query.condition)
+        shapes.check_os(table, term.query.condition, tuple(seq.keys(term)))
         cloudtrail.check_rendered_literals(table, term.query.condition)
         cond = em.condition(raw_tables.with_category(em, table, term.query.category, term.query.condition,
                                                      when=term.query.condition))
@@ -352,12 +367,24 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         if nkeys is None:
             nkeys = len(keys)
         key_texts, presence = [], []
+        expand: list[str] = []  # mv-expand lines of join keys with several values per row
         for k in keys:
             if not isinstance(k, ir.Field):
                 raise Refused("a sequence join key that is not a field is not translated", k)
             with about(k):  # a refusal names the join key it is about (eqlc.broaden)
                 fm = em.fieldmap(k)
-            if fm.is_array or fm.values is not None or fm.derived_from_command_line or fm.value_when is not None:
+            if fm.argv_of and not fm.argc_of and k.name not in em._winargv and not fm.is_array and fm.values is None \
+                    and fm.value_when is None:
+                # the arguments read from a command line (split on single spaces, the assumption
+                # em.fieldmap stated and registered for the adapter's check): Elasticsearch joins on
+                # each distinct value, so the leg's row is repeated once per distinct argument
+                key_texts.append(argv_key(expand, fm.text, len(expand)))
+                if not k.optional:
+                    if fm.is_string:
+                        em.note_empty(fm)
+                    presence.append(f"isnotempty({fm.text})")
+                continue
+            if fm.is_array or fm.key_list or fm.values is not None or fm.derived_from_command_line or fm.value_when is not None:
                 raise Refused(f"join key {k.name} ({fm.text}) is an array, value-mapped or read from a command line: not translated", k)
             if fm.key_only:
                 notes.assume(entity.note(fm, table.name))
@@ -387,6 +414,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         where = render_where(full)
         if where:
             body.append(where)
+        body.extend(expand)
         key_expr = f"tostring(pack_array({', '.join(key_texts)}))" if key_texts else '""'
         body.append(f"| extend __stage = {i}, __key = {key_expr}")
         name = f"__leg{len(leg_names) + 1}"
@@ -471,8 +499,10 @@ def until_leg(profile: Profile, seq: ir.Sequence, notes: Notes, checks: Checks) 
         raise Refused("sequence with `until` over several tables: not translated")
     table = table_of(profile, q, notes)
     em = Emitter(profile, table, notes)
-    raw_tables.check_event_id_pinned(table, q.condition, tuple(seq.keys(term)))
+    raw_tables.check_event_id_pinned(table, q.condition, tuple(seq.keys(term)), category=q.category,
+                                        category_field=profile.category_field)
     raw_tables.check_ip_literals(table, q.condition)
+    shapes.check_os(table, q.condition, tuple(seq.keys(term)))
     cloudtrail.check_rendered_literals(table, q.condition)
     cond = em.condition(raw_tables.with_category(em, table, q.category, q.condition, when=q.condition))
     key_texts, presence = [], []
@@ -481,7 +511,7 @@ def until_leg(profile: Profile, seq: ir.Sequence, notes: Notes, checks: Checks) 
             raise Refused("a sequence join key that is not a field is not translated", k)
         with about(k):
             fm = em.fieldmap(k)
-        if (fm.is_array or fm.values is not None or fm.derived_from_command_line or fm.value_when is not None
+        if (fm.is_array or fm.key_list or fm.values is not None or fm.derived_from_command_line or fm.value_when is not None
                 or fm.key_only):
             raise Refused(f"until join key {k.name} ({fm.text}) is an array, value-mapped, read from a command line or "
                           f"an identifier with a scope: not translated", k)

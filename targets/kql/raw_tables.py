@@ -400,7 +400,8 @@ def pinned_event_ids(table: Table, cond: Any) -> Optional[frozenset[int]]:
     return frozenset(int(x) for x in ids)
 
 
-def check_event_id_pinned(table: Table, cond: ir.Expr, keys: tuple = ()) -> None:
+def check_event_id_pinned(table: Table, cond: ir.Expr, keys: tuple = (), category: Optional[str] = None,
+                          category_field: Optional[str] = None) -> None:
     """Refuse a condition (or join key) reading a field the source derives per event id
     (``event_data_from``: user.name, process.executable...; ``event_ids``: event.outcome) unless
     the condition pins the event ids, to ids the field's expression is Elastic's derivation for.
@@ -411,7 +412,13 @@ def check_event_id_pinned(table: Table, cond: ir.Expr, keys: tuple = ()) -> None
     its generated witnesses carry none to test it on. Such rules stay refused, as the issue's
     exactness rule asks; so do rules pinning an id whose value the expression does not read (1102's
     user, which Elastic takes from UserData; event.outcome beyond the ids Microsoft documents as
-    success-only or failure-only audits)."""
+    success-only or failure-only audits).
+
+    The query's category pins the ids too where the table computes the category per event id
+    (:func:`category_mapped`): ``authentication where ...`` on SecurityEvent reads only rows whose
+    EventID Elastic's categorization table lists for authentication (:func:`with_category` adds
+    that test), so the field is read on those ids only, and the fixtures carry one of them
+    (kqlwinsec: privilege_escalation_make_token_local)."""
     if table.category != ANY_CATEGORY:
         return
     derived = sorted({f.name for f in _fields((cond, keys))
@@ -419,6 +426,10 @@ def check_event_id_pinned(table: Table, cond: ir.Expr, keys: tuple = ()) -> None
     if not derived:
         return
     ids = pinned_event_ids(table, cond)
+    if ids is None and category is not None and category_field is not None and category_mapped(table, category_field):
+        # only where the condition pins none itself: ids it pins are checked as they are (an id the
+        # field's expression does not read stays refused even when the category excludes it)
+        ids = _category_ids(table, category_field, category)
     if ids is None:
         raise Refused(f"{table.name} derives {', '.join(derived)} per event id as the Elastic integration does, "
                       f"and the rule's condition does not pin the event ids (event.code or event.action)")

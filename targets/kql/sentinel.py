@@ -184,26 +184,44 @@ def connectors(profile: Profile, tables: list[str], lookups: list[str]) -> list[
 
 def entity_mappings(profile: Profile, tables: list[str]) -> list[dict]:
     """The profile's entities for the tables read, within Sentinel's limits (first ones kept)."""
+    return [m for m, _ in _entities(profile, tables)]
+
+
+def entity_columns(profile: Profile, tables: list[str]) -> dict[str, str]:
+    """Column -> Kusto expression for every column an entity mapping of the tables read names but the
+    table holds only inside an object (``extend`` in the profile's entity entry: AKSAudit's
+    ``User.username``). Sentinel maps an entity from a column of the result only, so the deployed
+    query ends with one ``extend`` of them; it adds columns and drops no row, so what the query
+    matches is unchanged."""
+    out: dict[str, str] = {}
+    for _, extend in _entities(profile, tables):
+        out.update(extend)
+    return out
+
+
+def _entities(profile: Profile, tables: list[str]) -> list[tuple[dict, dict[str, str]]]:
     spec = sentinel_config(profile).get("entities") or {}
     # a common entity only where every table read has its columns (CloudProcessEvents has no
     # DeviceName: the Host entity is not mapped for it)
     candidates = [e for e in spec.get("common") or [] if all(_has_columns(profile, t, e) for t in tables)]
     for t in tables:
         candidates.extend((spec.get("tables") or {}).get(t) or [])
-    out: list[dict] = []
+    out: list[tuple[dict, dict[str, str]]] = []
     seen: set[str] = set()
     for entry in candidates:
         entity = str(entry["entity"])
         idents = {str(k): str(v) for k, v in (entry.get("identifiers") or {}).items()}
+        extend = {str(k): str(v) for k, v in (entry.get("extend") or {}).items()}
         key = json.dumps([entity, idents], sort_keys=True)
         if key in seen:
             continue
         seen.add(key)
-        problem = entity_problem(entity, idents, profile)
+        problem = entity_problem(entity, idents, profile, extended=set(extend))
         if problem:
             raise ValueError(f"{profile.name} profile, sentinel.entities: {problem}")
-        out.append({"entityType": entity,
-                    "fieldMappings": [{"identifier": k, "columnName": v} for k, v in list(idents.items())[:MAX_IDENTIFIERS]]})
+        out.append(({"entityType": entity,
+                     "fieldMappings": [{"identifier": k, "columnName": v} for k, v in list(idents.items())[:MAX_IDENTIFIERS]]},
+                    extend))
     return out[:MAX_ENTITY_MAPPINGS]
 
 
@@ -217,8 +235,9 @@ def _has_columns(profile: Profile, table: str, entry: dict) -> bool:
     return all(str(c) in cols for c in (entry.get("identifiers") or {}).values())
 
 
-def entity_problem(entity: str, idents: dict[str, str], profile: Profile) -> Optional[str]:
-    """Why one entity mapping would fail Sentinel's checks, or None."""
+def entity_problem(entity: str, idents: dict[str, str], profile: Profile, extended: frozenset[str] | set[str] = frozenset()) -> Optional[str]:
+    """Why one entity mapping would fail Sentinel's checks, or None (``extended``: the columns the
+    entry's ``extend`` adds to the result)."""
     if entity not in ENTITY_IDENTIFIERS:
         return f"unknown entity type {entity!r}"
     valid, required = ENTITY_IDENTIFIERS[entity]
@@ -227,7 +246,7 @@ def entity_problem(entity: str, idents: dict[str, str], profile: Profile) -> Opt
     for ident, column in idents.items():
         if ident not in valid:
             return f"{entity} has no identifier {ident!r}"
-        if not _COLUMN.match(column) or column not in profile.types:
+        if not _COLUMN.match(column) or (column not in profile.types and column not in extended):
             return f"{entity}.{ident} column {column!r} is not a plain column of the profile"
     if not any(all(r in idents for r in req) for req in required):
         return f"{entity} lacks a required identifier ({' or '.join('+'.join(r) for r in required)})"
@@ -335,6 +354,9 @@ def build(rule: Rule, query: str, profile: Profile, notes: list[str], sequence: 
     tables = tables_read(profile, rule, query)
     lookups = lookups_read(profile, query)
     text, period = windowed_query(profile, query, window, lookups)
+    extend = entity_columns(profile, tables)
+    if extend:
+        text += "\n| extend " + ", ".join(f"{c} = {e}" for c, e in extend.items())
     period = min(period, schedule.SENTINEL_MAX_MS)
     attack = attack_of(rule)
     ts = str(cfg.get("time_column") or profile.timestamp)
@@ -497,4 +519,4 @@ def batch_template(per_rule: list[str]) -> str:
     return arm_template(resources, notes)
 
 
-__all__ = ["artifacts", "batch_template", "attack_of", "entity_mappings", "windowed_query", "build"]
+__all__ = ["artifacts", "batch_template", "attack_of", "entity_mappings", "entity_columns", "windowed_query", "build"]

@@ -247,6 +247,19 @@ def columns(event: dict, mapping: Mapping) -> list[tuple[LogSource, dict, dict[s
         for col, vals in composed_values(event, ls, product, mapping).items():
             if choices.get(col, [None]) == [None]:
                 choices[col] = vals
+        for col, specs in ls.column_sources(product, mapping.separators, "target").items():
+            # a web request target (url.original): the raw record is its path and query, which the
+            # producer derived url.original and url.query from; the target decides both columns
+            for s in specs:
+                targets = [v for v in values(event, split_path(s.ecs)) if isinstance(v, str)]
+                if targets:
+                    head, has_query, rest = targets[0].partition(s.after[0])
+                    choices[col] = [head]
+                    if s.query:
+                        choices[s.query] = [rest] if has_query else [None]
+                    break
+        if ls.syslog_line:
+            choices[ls.syslog_line["column"]] = [syslog_line(event, ls.syslog_line)]
         for prefix, opts in ls.prefixes.items():
             only = (opts or {}).get("only")
             for name, vals in _prefixed(event, prefix, (opts or {}).get("exclude", ())).items():
@@ -260,6 +273,26 @@ def columns(event: dict, mapping: Mapping) -> list[tuple[LogSource, dict, dict[s
                 choices[raw["field"]] = vals or [None]
         out.append((ls, base, choices))
     return out
+
+
+def syslog_line(event: dict, spec: dict) -> str:
+    """The syslog line a producer that derives ECS fields from raw lines (Elastic's system auth pipeline:
+    process.name from the line's program tag, event.type from the program, event.outcome from "fail" in the
+    message) would have read ``event`` from: the event's own process.name and message when it has them, else
+    the program ``spec["programs"]`` derives its event.type values from and a message giving its outcome. The
+    emitter's checks compare what the keyword reading of this line gives with the event's ECS fields."""
+    def first(path: str) -> Optional[str]:
+        got = [v for v in values(event, split_path(path)) if isinstance(v, (str, int))]
+        return str(got[0]) if got else None
+
+    types = {v for v in values(event, split_path("event.type")) if isinstance(v, str)}
+    program = first("process.name") or next(
+        (p for p, derived in (spec.get("programs") or {}).items() if set(derived) <= types), "eqlc")
+    message = first("message")
+    if message is None:
+        outcomes = values(event, split_path("event.outcome"))
+        message = "failed adding user" if "failure" in outcomes else f"new user: name={first('user.name') or 'eqlc'}"
+    return f"Dec  6 07:00:00 {first('host.hostname') or 'eqlc-host'} {program}[{first('process.pid') or 1}]: {message}"
 
 
 def multi_valued(event: dict, mapping: Mapping, fields: Iterable[str]) -> list[str]:

@@ -34,6 +34,13 @@ class AssumptionLog:
     def assume(self, text: str, violated: Optional[Check] = None, group: Optional[GroupCheck] = None) -> None:
         for a in self.items:
             if a.text == text:
+                # the same statement made for another condition (two event.type tests read through one
+                # `cases` field): either check breaks it, as in extend()
+                if violated is not None:
+                    old = a.violated
+                    a.violated = violated if old is None else (lambda x, y: (lambda e: x(e) or y(e)))(old, violated)
+                if group is not None and a.group is None:
+                    a.group = group
                 return
         self.items.append(Assumption(text, violated, group))
 

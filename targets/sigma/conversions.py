@@ -28,6 +28,8 @@ BACKEND_LIMITS = [
     ("temporal_ordered correlations", "Correlation type 'temporal_ordered' is not supported by backend"),
     ("correlation field normalization (aliases)", "Correlation field normalization is not supported by backend"),
     ("field-exists expressions", "Field exists expressions are not supported by the backend"),
+    ("keyword search (value-only detection items)", "Value-only string expressions"),
+    ("keyword search (value-only detection items)", "String value expressions are not supported"),
     ("log source without a table in the pipeline", "Unable to determine table name from rule"),
     ("field without a column in the pipeline", "Invalid SigmaDetectionItem field name encountered"),
 ]

@@ -146,21 +146,16 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
      _NO_SOURCE + r".*\((module panw|data set suricata\.eve)\)", "inexpressible"),
     ("gap: Windows Security queries windows_security does not admit (ids unpinned or unlisted)", _NO_SOURCE + r"(the query's|ECS 'authentication') "
      r"events for product windows$", "gap"),
-    # T lists `product: linux, service: auth` (auth.log) with no fields: a keyword rule on the raw line would
-    # need the fixture adapter to write that line from ECS fields, and Elastic's system auth pipeline groks
-    # only lines *starting* with "new user: name=..., UID=..." / "new group: name=..., GID=..."
-    # (elastic/integrations packages/system/data_stream/auth/elasticsearch/ingest_pipeline/message.yml at
-    # 19bd5ed), where a Sigma keyword matches anywhere in the line: an assumption and its check; not built
-    ("gap: Linux account creation in the auth log (linux/auth not built)",
+    # (Linux account creation in the auth log is built: mapping.yaml `linux_auth`, keyword searches of the program
+    # tag the system auth pipeline derives iam/user/group/creation from; sigopen2)
+    ("gap: no Sigma log source for Linux iam events other than the auth log's account management",
      _NO_SOURCE + r"ECS 'iam' events for product linux$", "gap"),
     # ECS lists the event types expected per category (elastic.co/docs/reference/ecs/ecs-allowed-values-event-category);
     # a `file` branch requiring type start could be left out under that assumption, with its check
     ("gap: a collection branch with an event.type ECS does not expect for its category", _NO_SOURCE + r"ECS 'file' events with `event\.type == \"start\"`", "gap"),
-    # the web access log rules (imds_ssrf, sql_injection): T's `category: webserver` has the W3C fields
-    # cs-uri-stem and cs-uri-query; ECS url.original is the request target (stem?query for origin-form
-    # targets), derived per data set (nginx, apache, tomcat, IIS, traefik, zeek http) by six pipelines; a
-    # contains-pattern on it splits into stem/query patterns only under an origin-form assumption: not built
-    ("gap: no Sigma log source, not classified further (web access logs, cross-source sequences)",
+    # (the web access log rules, imds_ssrf and sql_injection, are built: mapping.yaml `webserver`, url.original as
+    # W3C cs-uri, which SigmaHQ's taxonomy data lists for category webserver; sigopen2)
+    ("gap: no Sigma log source, not classified further",
      r"no Sigma log source in the mapping", "gap"),
     ("gap: a data-source field inside a larger expression (an event.action of another agent)",
      r"is translated only as a top-level positive condition", "gap"),

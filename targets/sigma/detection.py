@@ -43,6 +43,7 @@ from .values import (
     Part,
     SigmaText,
     as_modifier_value,
+    compose,
     kind_of,
     literal,
     normalise,
@@ -185,6 +186,11 @@ def _short(values) -> str:
     return ", ".join(vals[:6]) + (f", ... ({len(vals)} values)" if len(vals) > 6 else "")
 
 
+# the condition key of a ``cases`` entry that is a Sigma keyword search (a value-only detection over the raw
+# line, for log sources of raw text such as linux/auth); written as an Item with an empty field
+KEYWORDS = "keywords"
+
+
 def _case_holds(cases: dict, key: str, get: Callable[[str], list]) -> bool:
     """Does an event whose Sigma fields ``get(name)`` returns give ECS value ``key`` of a ``cases``
     field? (``field: null`` means the field has no value.)"""
@@ -199,8 +205,13 @@ def _case_holds(cases: dict, key: str, get: Callable[[str], list]) -> bool:
         return all(_case_holds(cases, k, get) for k in cond["all"])
     for k, v in (cond or {}).items():
         name, *mods = k.split("|")
-        have = [x for x in get(name) if isinstance(x, str)]
         vals = v if isinstance(v, list) else [v]
+        if name == KEYWORDS:  # a keyword search: any value anywhere in the raw line (case-insensitive)
+            lines = [x for x in get("") if isinstance(x, str)]
+            if not any(str(x).lower() in h.lower() for x in vals for h in lines):
+                return False
+            continue
+        have = [x for x in get(name) if isinstance(x, str)]
         if v is None:
             ok = not get(name)
         elif "re" in mods:
@@ -294,7 +305,37 @@ class Converter:
             self._assume_words(spec)
         elif spec.kind == "flags":
             self._assume_flags(spec)
+        elif spec.kind == "target":
+            self._assume_target(spec)
         return f, spec
+
+    def _assume_target(self, spec: FieldSpec) -> None:
+        """A web request target (url.original) is the access log's path column, then ``?`` and its query
+        column when the request has a query (the origin form of RFC 9112 3.2.1, which web servers log as
+        W3C cs-uri-stem and cs-uri-query). Exact where the event's target, split at its first ``?``, gives
+        the query the event records (url.query), and the event has one target."""
+        sep = spec.after[0]
+        path = tuple(spec.ecs.split("."))
+        query_src = self._source_of(spec.query) if spec.query else None
+        qpath = tuple(query_src.split(".")) if query_src else None
+
+        def violated(event: dict) -> bool:
+            targets = ecs_values(event, path)
+            if len(targets) > 1 or any(not isinstance(t, str) for t in targets):
+                return True
+            if not targets or not qpath:
+                return False
+            head, has_query, rest = targets[0].partition(sep)
+            queries = ecs_values(event, qpath)
+            return bool(queries) and (not has_query or queries != [rest])
+
+        self.log.assume(
+            f"{spec.ecs} is read as {spec.sigma}, followed by {sep!r} and {spec.query} when the request has a query "
+            f"({spec.source or 'targets/sigma/mapping.yaml'}): assumes the request target is in origin form (path and "
+            f"query, no scheme or host), that the event has one, and that {query_src or spec.query} is its text after "
+            f"the first {sep!r}",
+            violated,
+        )
 
     def _assume_flags(self, spec: FieldSpec) -> None:
         """The ECS list names the bits set in ``spec.sigma`` (Elastic's pipeline: ``Long.decode`` of the
@@ -400,8 +441,10 @@ class Converter:
     def column_values(self, column: str, event: dict) -> list:
         """The values the fixture adapter gives ``column`` for ``event`` (its first source with a
         value, else the field of that name under a mapped prefix, as :func:`.adapter.columns` reads it)."""
-        from .adapter import _prefixed, composed_values, event_codes, mapped_values
+        from .adapter import _prefixed, composed_values, event_codes, mapped_values, syslog_line
 
+        if self.ls.syslog_line and column == self.ls.syslog_line["column"]:
+            return [syslog_line(event, self.ls.syslog_line)]
         codes = event_codes(event, self.ls, self.mapping)
         for s in self.ls.column_sources(self.product, self.mapping.separators).get(column, []):
             if not s.fill or (s.codes is not None and not (codes and set(codes) <= set(s.codes))):
@@ -896,6 +939,8 @@ class Converter:
             return self.cases_match(node, f, spec, matcher)
         if spec.kind == "prefix":
             return self.prefix_match(node, f, spec, parts_list, ci, matcher)
+        if spec.kind == "target":
+            return self.target_match(node, f, spec, parts_list, ci, matcher)
         if spec.kind == "constant":
             return self.constant_match(node, f, spec, matcher)
         if spec.value_map is not None:
@@ -1023,7 +1068,8 @@ class Converter:
             have = {v for v in ecs_values(event, path) if isinstance(v, str)}
             if any(v not in cases and matcher(v, ci) for v in have):
                 return True  # a value the producer never writes, which the rule accepts: read false here
-            return any((k in have) != _case_holds(cases, k, lambda col: self.column_values(col, event)) for k in accepted)
+            return any((k in have) != _case_holds(cases, k, lambda col: self.column_values(col or spec.sigma, event))
+                       for k in accepted)
 
         self.log.assume(
             f"{f.name} is derived from {spec.sigma} as {spec.source or 'the producer'} derives it (targets/sigma/mapping.yaml "
@@ -1044,7 +1090,7 @@ class Converter:
         for k, v in (cond or {}).items():
             field_, *mods = k.split("|")
             vals = tuple(SigmaText(x) if isinstance(x, str) else x for x in (v if isinstance(v, list) else [v]))
-            items.append(Item(field_, tuple(mods), vals))
+            items.append(Item("" if field_ == KEYWORDS else field_, tuple(mods), vals))
         return s_and(items)
 
 
@@ -1088,6 +1134,57 @@ class Converter:
         if regexes:  # anchored at the start only: no `$`, so no newline caveat
             items.append(Item(spec.sigma, ("re",), tuple(dict.fromkeys(regexes))))
         return items[0] if len(items) == 1 else SOr(tuple(items))
+
+    def target_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list, ci: bool, matcher) -> SExpr:
+        """A pattern on the request target, read from its path and query columns: with no query the target
+        is the path; with one, the separator lies in the text some ``*`` of the pattern covers, so the
+        target matches iff for some ``*`` the path matches the pattern up to it (then anything) and the
+        query matches anything then the pattern after it. A literal or ``?`` that could stand for the
+        separator itself is refused (the split would not be exact)."""
+        sep = spec.after[0]
+        cmods = self.case_mods(ci, node, f, matcher)
+        star = (ir.Wildcard.STAR,)
+
+        def items(column: str, patterns: list) -> SExpr:
+            groups: dict[tuple[str, ...], list] = {}
+            for parts in patterns:
+                if not parts:
+                    groups.setdefault(cmods, []).append(SigmaText(""))
+                elif all(p is ir.Wildcard.STAR for p in parts):  # any value, the empty one included
+                    groups.setdefault((), []).append(compose(parts))
+                else:
+                    mod, value = as_modifier_value(parts)
+                    groups.setdefault(((mod,) if mod else ()) + cmods, []).append(value)
+            return s_or([Item(column, mods, tuple(dict.fromkeys(vals))) for mods, vals in groups.items()])
+
+        path_only: list = []   # the path matches, whatever the query (the pattern ends with `*`)
+        query_only: list = []  # the query matches, the path being any (the pattern starts with `*`)
+        pairs: list[SExpr] = []
+        for parts in parts_list:
+            parts = tuple(normalise(parts))
+            for p in parts:
+                if p is ir.Wildcard.QUESTION or (isinstance(p, str) and sep in p):
+                    raise Refused(f"`{eql_text(node)[:120]}`: the pattern can match the {sep!r} between {spec.sigma} and "
+                                  f"{spec.query}, which {f.name} is split at; not translated")
+            stars = [i for i, p in enumerate(parts) if p is ir.Wildcard.STAR]
+            if parts and parts[-1] is ir.Wildcard.STAR:
+                # no query, or the separator inside the last `*`: the path matches the whole pattern
+                path_only.append(parts)
+                stars = stars[:-1]
+            else:
+                pairs.append(s_and([items(spec.sigma, [parts]), Item(spec.query, (), (None,))]))
+            for i in stars:
+                head, tail = normalise(parts[:i] + star), normalise(star + parts[i + 1:])
+                if head == star:
+                    query_only.append(tail)
+                else:
+                    pairs.append(s_and([items(spec.sigma, [head]), items(spec.query, [tail])]))
+        out: list[SExpr] = []
+        if path_only:
+            out.append(items(spec.sigma, path_only))
+        if query_only:
+            out.append(s_and([items(spec.sigma, [star]), items(spec.query, query_only)]))
+        return s_or(out + pairs)
 
     def _spelled(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list: Sequence[Sequence[Part]], ci: bool) -> list:
         """The patterns on ``spec.sigma`` that select exactly the events whose ECS ``f`` the

@@ -30,7 +30,7 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.processing.conditions import LogsourceCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
-from sigma.processing.transformations import AddConditionTransformation
+from sigma.processing.transformations import AddConditionTransformation, FieldMappingTransformation
 from sigma.rule import SigmaRule
 
 from eqlc import safe_regex
@@ -54,8 +54,23 @@ def _regexp(pattern: Optional[str], value: object) -> Optional[int]:
     return int(_compiled(pattern).search(str(value)) is not None)
 
 
-def logsource_pipeline(collection: SigmaCollection) -> ProcessingPipeline:
-    """One AddCondition per (category, product) used by the collection's detection rules."""
+def keyword_columns(mapping: Mapping) -> dict[tuple, str]:
+    """(category, product, service) -> the raw-line column keywords search, per log source of raw lines
+    (mapping.yaml ``syslog_line``: linux/auth)."""
+    out: dict[tuple, str] = {}
+    for ls in mapping.logsources.values():
+        if ls.syslog_line:
+            for product in ls.products or (None,):
+                key = (ls.sigma.get("category"), ls.sigma.get("product") or product, ls.sigma.get("service"))
+                out[key] = ls.syslog_line["column"]
+    return out
+
+
+def logsource_pipeline(collection: SigmaCollection, keywords: Optional[dict] = None) -> ProcessingPipeline:
+    """One AddCondition per (category, product) used by the collection's detection rules; for a log source
+    of raw lines, keyword searches read its line column (pySigma's FieldMappingTransformation maps the
+    value-only items, field None, to it with wildcards around each value: a substring search, as a SIEM's
+    full-text search of the raw event is)."""
     items = []
     seen = set()
     for rule in collection.rules:
@@ -71,13 +86,20 @@ def logsource_pipeline(collection: SigmaCollection) -> ProcessingPipeline:
             rule_conditions=[LogsourceCondition(category=key[0], product=key[1], service=key[2])],
             identifier=f"eqlc_logsource_{len(items)}",
         ))
+        column = (keywords or {}).get(key)
+        if column:
+            items.append(ProcessingItem(
+                FieldMappingTransformation({None: column}),
+                rule_conditions=[LogsourceCondition(category=key[0], product=key[1], service=key[2])],
+                identifier=f"eqlc_keywords_{len(items)}",
+            ))
     return ProcessingPipeline(name="eqlc log sources", priority=10, items=items)
 
 
-def to_sql(text: str) -> list[str]:
+def to_sql(text: str, keywords: Optional[dict] = None) -> list[str]:
     """pySigma's sqlite SQL for the emitted text (one query per alert-producing rule)."""
     collection = SigmaCollection.from_yaml(text)
-    backend = sqliteBackend(processing_pipeline=logsource_pipeline(collection))
+    backend = sqliteBackend(processing_pipeline=logsource_pipeline(collection, keywords))
     queries = backend.convert(collection)
     return [str(q) for q in queries]
 
@@ -146,7 +168,7 @@ def load_table(events: list[dict], mapping: Mapping, extra: Iterable[str] = ()) 
 def run(text: str, events: Iterable[dict], mapping: Mapping) -> list[str]:
     """The ``_id``s of the events the emitted Sigma selects (every event of any correlation alert)."""
     events = list(events)
-    queries = to_sql(text)
+    queries = to_sql(text, keyword_columns(mapping))
     con, owner = load_table(events, mapping, fields_read(text))
     hit: set[str] = set()
     for sql in queries:

@@ -32,6 +32,8 @@ class Layout:
 
     def _name(self, negated: bool, item: Item) -> str:
         base = ("filter_" if negated else "selection_") + _snake(item.field)
+        if not item.field:  # a keyword search (value-only detection)
+            base = "filter_keywords" if negated else "keywords"
         if item.values == (None,):
             base += "_null"
         name, n = base, 2
@@ -46,6 +48,8 @@ class Layout:
 
     def render(self, e: SExpr, negated: bool = False) -> tuple[str, int]:
         if isinstance(e, Item):
+            if not e.field:  # keywords: a plain list of values (any of them anywhere in the event)
+                return self._add(negated, e, _value(e.values)), _ATOM
             return self._add(negated, e, {e.key: _value(e.values)}), _ATOM
         if isinstance(e, SNot):
             text, prec = self.render(e.child, not negated)
@@ -61,7 +65,7 @@ class Layout:
         merged: dict[str, Item] = {}
         rest: list[SExpr] = []
         for c in children:
-            if isinstance(c, Item) and c.key not in merged:
+            if isinstance(c, Item) and c.field and c.key not in merged:
                 merged[c.key] = c
             else:
                 rest.append(c)
@@ -78,8 +82,8 @@ class Layout:
 
     def _or(self, e: SOr, negated: bool) -> tuple[str, int]:
         children = _flatten(e.children, SOr)
-        items = [c for c in children if isinstance(c, Item)]
-        rest = [c for c in children if not isinstance(c, Item)]
+        items = [c for c in children if isinstance(c, Item) and c.field]
+        rest = [c for c in children if not (isinstance(c, Item) and c.field)]
         parts: list[str] = []
         if items:
             by_key: dict[str, list] = {}

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from eqlc import ir
-from eqlc.events import split_path
+from eqlc.events import split_path, values
 from eqlc.printer import expr as eql_text
 from eqlc.result import Refused
 from eqlc.rule import Rule
@@ -155,6 +155,7 @@ class _Query:
     source_conds: list  # other positive data-source conditions (event.action, event.module...)
     negated_source: list  # `not` of a data-source condition (event.action != "deletion")
     other: list
+    from_index: tuple = ()  # an `any where` query's category read from the rule's index patterns
 
 
 def _classify(query: ir.EventQuery, mapping: Mapping) -> _Query:
@@ -304,6 +305,8 @@ def candidates(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> tuple[_Que
             "its terms' categories are not ECS event.category values"
         )
     q = _classify(query, mapping)
+    if q.category is None and not q.cat_conds and rule.index:
+        _category_from_index(q, rule, mapping)
     product = _os_products(q.os_conds, mapping)
     from_tag = False
     if product is None and not q.os_conds:
@@ -314,6 +317,17 @@ def candidates(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> tuple[_Que
     # a source named by the query's data set or event ids before one named by its category only
     admitted.sort(key=lambda ls: (ls.datasets is None and ls.codes is None,))
     return q, product, from_tag, admitted
+
+
+def _category_from_index(q: _Query, rule: Rule, mapping: Mapping) -> None:
+    """An `any where` query of a rule whose index patterns are all those of one log source (mapping.yaml
+    ``indices``: the Elastic data streams ``logs-<data set>-*`` whose pipelines give every event that log
+    source's category) reads that log source's events, as `<category> where` would; stated with its check
+    in :func:`_assume`."""
+    for ls in mapping.logsources.values():
+        if ls.indices and ls.category and set(rule.index) <= set(ls.indices):
+            q.category, q.from_index = ls.category, tuple(rule.index)
+            return
 
 
 def products_to_split(query: ir.EventQuery, rule: Rule, mapping: Mapping) -> list[str]:
@@ -504,6 +518,18 @@ def _assume(sel: Selection, q: _Query, from_tag: bool, split: Optional[tuple[str
     if split:
         text += (f"; the query does not test host.os.type, so it is written once per product it covers "
                  f"({', '.join(split[1])})")
+    if q.from_index:
+        cat_path = split_path(mapping.category_field)
+
+        def outside_index(event: dict, cat=ls.category) -> bool:
+            return cat not in values(event, cat_path)
+
+        log.assume(
+            f"the query is `any where`; the rule searches {', '.join(q.from_index)} only, the data streams of "
+            f"log source `{sigma}`: assumes its events are ECS \"{ls.category}\" events, as the pipelines of "
+            f"those data sets make them (targets/sigma/mapping.yaml `indices`)",
+            outside_index,
+        )
     eql_side = ([ir.Compare(ir.CompareOp.EQ, ir.Field(split_path(mapping.category_field)), ir.String(category))]
                 if category and not q.cat_conds else []) + list(sel.absorbed)
 

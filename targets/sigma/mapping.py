@@ -29,10 +29,12 @@ _FIELD_ENTRY = {"field": None, "type": None, "assume": None, "products": None, "
                 "excludes": None, "argv_of": None, "array": None, "spelling": None, "spelling_type": None, "source": None, "values": None,
                 "cases": None, "cases_of": None, "fill": None, "from_string": None, "pattern": None, "prefix_of": None,
                 "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None, "unless": {ANY: None},
-                "words_of": None, "flags_of": None, "flags": {ANY: None}, "absent": None, "fallback": None}
+                "words_of": None, "flags_of": None, "flags": {ANY: None}, "absent": None, "fallback": None,
+                "target_of": None, "query": None}
 _LOGSOURCE = {
     "category": None, "event_type": None, "products": None, "fields": {ANY: _FIELD_ENTRY},
-    "datasets": None, "key": None, "present": None, "codes": None, "prefixes": None, "requires": None,
+    "datasets": None, "key": None, "present": None, "codes": None, "prefixes": None, "requires": None, "indices": None,
+    "syslog_line": {"column": None, "programs": {ANY: None}, "source": None},
     # a Sigma logsource (sigma-specification, "Log Source"): category, product, service, definition
     "sigma": {"category": None, "product": None, "service": None, "definition": None},
 }
@@ -91,6 +93,9 @@ class FieldSpec:
     # a plain field the producer fills from a second column when ``sigma`` has no value (Elastic's Sysmon
     # pipeline: network.protocol from DestinationPortName, else SourcePortName); ``absent`` holds for both
     fallback: Optional[str] = None
+    # kind ``target``: the column holding the query; the ECS value is ``sigma`` (the path), followed by
+    # ``after[0]`` and the query when the request has one (a web request target, url.original)
+    query: Optional[str] = None
 
     @property
     def value_map(self) -> Optional[dict]:
@@ -126,6 +131,13 @@ class LogSource:
     prefixes: dict = field(default_factory=dict)  # ECS prefix -> {exclude: [...]}: X.<name> is <name>
     requires: tuple[str, ...] = ()  # ECS fields every event of the log source has (dns.question.name)
     key: Optional[str] = None  # the ECS field facts of its events depend on (default: the event id)
+    # Elastic index patterns (data streams) holding only its events: an `any where` rule searching only
+    # these reads this log source (logsource._category_from_index)
+    indices: tuple[str, ...] = ()
+    # a log source of raw syslog lines searched by keywords (linux/auth): {column: the line's column, which
+    # the execution pipeline maps Sigma keywords to; programs: program -> the event.type values the producer
+    # derives from that program's lines (adapter.syslog_line writes a line from an ECS event with it)}
+    syslog_line: Optional[dict] = None
 
     @property
     def is_service(self) -> bool:
@@ -202,6 +214,9 @@ class LogSource:
                              excludes=((raw["pattern"],) if raw.get("pattern") else ()), **common)
         if "constant" in raw:
             return FieldSpec(ecs, str(raw["constant"]), kind="constant", **common)
+        if "target_of" in raw:
+            return FieldSpec(ecs, raw["target_of"], kind="target", after=(raw.get("sep") or "?",),
+                             query=raw["query"], **common)
         values = None
         if raw.get("values") is not None:
             values = tuple((str(k), _tuple(v)) for k, v in raw["values"].items())
@@ -271,9 +286,9 @@ def column_of(raw: object) -> list[str]:
     if isinstance(raw, list):
         return [c for r in raw for c in column_of(r)]
     if isinstance(raw, dict):
-        for key in ("field", "tail_of", "argv_of", "count_of", "cases_of", "prefix_of"):
+        for key in ("field", "tail_of", "argv_of", "count_of", "cases_of", "prefix_of", "target_of"):
             if raw.get(key):
-                return [raw[key]]
+                return [raw[key]] + ([raw["query"]] if key == "target_of" and raw.get("query") else [])
     return []
 
 
@@ -301,6 +316,8 @@ def parse(raw: dict) -> Mapping:
             prefixes=dict(ls.get("prefixes") or {}),
             requires=tuple(ls.get("requires") or ()),
             key=ls.get("key"),
+            indices=tuple(ls.get("indices") or ()),
+            syslog_line=dict(ls["syslog_line"]) if ls.get("syslog_line") else None,
         )
     return Mapping(
         products=dict(raw.get("products") or {}),
