@@ -23,10 +23,15 @@ from .corpus import CORPUS, ROOT
 
 SEEDS = ("0", "1", "2", "3")
 WITNESS_RULES = (
-    "cross-platform/defense_evasion_elastic_agent_service_terminated.toml",  # differed for seeds 1/2 vs 3
+    "cross-platform/defense_evasion_elastic_agent_service_terminated.toml",  # differed: seeds 0/3 vs 1/2
+    "linux/command_and_control_netcon_file_creation.toml",  # a sequence (sequences.py), keyed by two fields
 )
-NEEDLE_RULES = (
-    "cross-platform/persistence_web_server_potential_sql_injection.toml",  # equal-cost sets: float sum order
+NEEDLE_RULES = (  # each differed between seeds 0 and 3 (float sum over a frozenset)
+    "cross-platform/persistence_web_server_potential_sql_injection.toml",  # the chosen set too
+    "linux/persistence_suspicious_file_opened_through_editor.toml",  # the order of the alternatives
+    "windows/command_and_control_encrypted_channel_freesslcert.toml",
+    "windows/command_and_control_tunnel_vscode.toml",
+    "windows/defense_evasion_masquerading_business_apps_installer.toml",
 )
 
 
