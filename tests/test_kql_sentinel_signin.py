@@ -1,6 +1,7 @@
-"""The `sentinel` KQL profile's Entra ID sign-in tables (issue 13, kqlsign2): SigninLogs and
-AADNonInteractiveUserSignInLogs, which together hold the user sign-ins Elastic's azure signinlogs data
-stream keeps (routed by the record's category), and AuditLogs' event.outcome.
+"""The `sentinel` KQL profile's Entra ID sign-in tables (issue 13, kqlsign2): SigninLogs,
+AADNonInteractiveUserSignInLogs and AADServicePrincipalSignInLogs, which hold the user and service
+principal sign-ins Elastic's azure signinlogs data stream keeps (routed by the record's category),
+AuditLogs' event.outcome, and AzureActivity.
 
 Queries run on duckdb-kql (sequences: their legs, then the scan model) over the rows the fixture
 adapter builds from the same profile YAML, and must select exactly what the reference matcher selects
@@ -93,18 +94,21 @@ def test_refresh_token_then_prt_reads_both_sign_in_tables_by_category():
         _signin("f2", "05:00", "fay", "dev-f", "primaryRefreshToken"),
         _signin("g1", "00:00", "gil", "dev-g", "refreshToken"),
         {**_signin("g2", "00:00", "gil", "dev-g", "primaryRefreshToken"), "@timestamp": "2026-01-01T01:00:01Z"},
-        # outside: isManaged is not a JSON bool; a service principal sign-in (no table mapped here)
+        # outside: isManaged is not a JSON bool; a service principal sign-in carrying a token type (its
+        # table has no such column); a managed identity sign-in (no table mapped here)
         _signin("h1", "00:00", "hal", "dev-h", "refreshToken"),
         _signin("h2", "05:00", "hal", "dev-h", "primaryRefreshToken", managed="no"),
         _signin("s1", "00:00", "sam", "dev-s", "refreshToken"),
         _signin("s2", "05:00", "sam", "dev-s", "primaryRefreshToken", category="ServicePrincipalSignInLogs"),
+        _signin("m1", "00:00", "mia", "dev-m", "refreshToken"),
+        _signin("m2", "05:00", "mia", "dev-m", "primaryRefreshToken", category="ManagedIdentitySignInLogs"),
     ]
     tr, got, want, out = _sequence(RT_TO_PRT, SIGNIN, events)
     assert "let __leg1 = AADNonInteractiveUserSignInLogs" in tr.output and "SigninLogs" in tr.output
     assert 'tostring(parse_json(DeviceDetail)["deviceId"])' in tr.output
     assert "step 1's condition is false for every row of SigninLogs" in " ".join(tr.notes)
-    # h1 and s1 are selected only through the events set apart
-    assert set(out) == {"h1", "h2", "s1", "s2"}, out
+    # h1, s1 and m1 are selected only through the events set apart
+    assert set(out) == {"h1", "h2", "s1", "s2", "m1", "m2"}, out
     assert got == want == ["a1", "a2", "b1", "b2"], (got, want)
 
 
@@ -113,11 +117,11 @@ def test_events_route_to_the_table_of_their_category_with_json_text_objects():
     from eqlc.targets.kql.adapter import load_for
 
     tr = TARGET.compile(_rule(RT_TO_PRT, SIGNIN), profile="sentinel")
-    assert tr.tables == ["SigninLogs", "AADNonInteractiveUserSignInLogs"], tr.tables
+    assert tr.tables == ["SigninLogs", "AADNonInteractiveUserSignInLogs", "AADServicePrincipalSignInLogs"], tr.tables
     loaded = load_for(tr, [_signin("n", "00:00", "u", "d", "refreshToken", managed=False),
                            _signin("i", "00:00", "u", "d", "primaryRefreshToken", category="SignInLogs")], profile="sentinel")
     assert {n: [r["__eqlc_id"] for r in rows] for n, (_c, rows) in loaded.tables.items()} == {
-        "AADNonInteractiveUserSignInLogs": ["n"], "SigninLogs": ["i"]}
+        "AADNonInteractiveUserSignInLogs": ["n"], "SigninLogs": ["i"], "AADServicePrincipalSignInLogs": []}
     _cols, [row] = loaded.tables["AADNonInteractiveUserSignInLogs"]
     assert json.loads(row["DeviceDetail"]) == {"deviceId": "d", "trustType": "Azure AD joined", "isManaged": False}
     assert json.loads(row["TokenProtectionStatusDetails"]) == {"signInSessionStatus": "unbound"}
@@ -155,8 +159,66 @@ def test_audit_outcome_is_the_result_the_pipeline_keeps(text, selected):
     assert got == want == selected, tr.output
 
 
+# The shape of credential_access_azure_service_principal_signin_then_arc_credential_listing: a service
+# principal sign-in (AADServicePrincipalSignInLogs, error code from ResultType) then an Azure activity
+# (AzureActivity) by the same application, each step with its own join key.
+SP_THEN_ARC = (
+    'sequence with maxspan=30m '
+    '[authentication where data_stream.dataset == "azure.signinlogs" and '
+    ' azure.signinlogs.category == "ServicePrincipalSignInLogs" and azure.signinlogs.properties.status.error_code == 0] '
+    ' by azure.signinlogs.properties.app_id '
+    '[any where data_stream.dataset == "azure.activitylogs" and '
+    ' azure.activitylogs.operation_name : "MICROSOFT.KUBERNETES/CONNECTEDCLUSTERS/LISTCLUSTERUSERCREDENTIAL/ACTION" and '
+    ' event.outcome : ("Success", "success")] by azure.activitylogs.identity.claims.appid')
+SP_ARC = ("logs-azure.signinlogs-*", "logs-azure.activitylogs-*")
+LIST = "MICROSOFT.KUBERNETES/CONNECTEDCLUSTERS/LISTCLUSTERUSERCREDENTIAL/ACTION"
+
+
+def _sp(_id: str, ts: str, app, code) -> dict:
+    props: dict = {"status": {}}
+    if app is not None:
+        props["app_id"] = app
+    if code is not None:
+        props["status"]["error_code"] = code
+    return {"_id": _id, "@timestamp": f"2026-01-01T00:{ts}Z", "data_stream": {"dataset": "azure.signinlogs"},
+            "event": {"module": "azure", "dataset": "azure.signinlogs", "category": ["authentication"]},
+            "azure": {"signinlogs": {"category": "ServicePrincipalSignInLogs", "properties": props}}}
+
+
+def _activity(_id: str, ts: str, app, operation=LIST, outcome="Success") -> dict:
+    ev: dict = {"_id": _id, "@timestamp": f"2026-01-01T00:{ts}Z", "data_stream": {"dataset": "azure.activitylogs"},
+                "event": {"module": "azure", "dataset": "azure.activitylogs", "action": operation},
+                "azure": {"activitylogs": {"operation_name": operation, "identity": {"claims": {"appid": app}}}}}
+    if outcome is not None:
+        ev["event"]["outcome"] = outcome
+    return ev
+
+
+def test_service_principal_sign_in_then_activity_joins_two_tables_by_the_application():
+    events = [
+        _sp("a1", "00:00", "app-a", 0), _activity("a2", "10:00", "app-a"),
+        _sp("b1", "00:00", "app-b", 0), _activity("b2", "10:00", "app-b", outcome="success"),
+        _sp("c1", "00:00", "app-c", 7000215), _activity("c2", "10:00", "app-c"),  # failed sign-in
+        _sp("d1", "00:00", "app-d", 0), _activity("d2", "10:00", "app-d", outcome="Failure"),
+        _sp("e1", "00:00", "app-e", 0), _activity("e2", "10:00", "app-e", operation="MICROSOFT.KUBERNETES/CONNECTEDCLUSTERS/READ"),
+        _sp("f1", "00:00", "app-f", 0), _activity("f2", "31:00", "app-f"),  # past maxspan
+        _sp("g1", "00:00", "app-g", None), _activity("g2", "10:00", "app-g"),  # no error code
+        _sp("h1", "00:00", "app-h", 0), _activity("h2", "10:00", "app-other"),
+        # outside: an operation name not in upper case (read as OPERATIONNAMEVALUE upper-cased); an
+        # outcome the pipeline takes from properties.result (ActivityStatusValue holds resultType)
+        _sp("i1", "00:00", "app-i", 0), _activity("i2", "10:00", "app-i", operation=LIST.lower()),
+        _sp("j1", "00:00", "app-j", 0), _activity("j2", "10:00", "app-j", outcome="unknown"),
+    ]
+    tr, got, want, out = _sequence(SP_THEN_ARC, SP_ARC, events)
+    assert "let __leg1 = AADServicePrincipalSignInLogs" in tr.output and "tolong(ResultType) == 0" in tr.output
+    assert 'toupper(OperationNameValue) =~ "MICROSOFT.KUBERNETES' in tr.output and 'Claims_d["appid"]' in tr.output
+    assert set(out) == {"i1", "i2", "j2"}, out  # i1: selected only through i2
+    assert got == want == ["a1", "a2", "b1", "b2"], (got, want)
+
+
 RULES = ("persistence_entra_id_rt_to_prt_transition_from_user_device.toml",
-         "persistence_entra_id_device_registration_to_prt_chain.toml")
+         "persistence_entra_id_device_registration_to_prt_chain.toml",
+         "credential_access_azure_service_principal_signin_then_arc_credential_listing.toml")
 
 
 def test_sign_in_queries_parse_with_microsofts_parser_and_name_their_connector():
@@ -165,13 +227,17 @@ def test_sign_in_queries_parse_with_microsofts_parser_and_name_their_connector()
     from eqlc.targets.kql.profile import load_profile
     from tests.node.kusto import analyse, declared_tables
 
-    queries = [TARGET.compile(_rule(RT_TO_PRT, SIGNIN), profile="sentinel").output]
+    queries = [TARGET.compile(_rule(RT_TO_PRT, SIGNIN), profile="sentinel").output,
+               TARGET.compile(_rule(SP_THEN_ARC, SP_ARC), profile="sentinel").output]
     if CORPUS.is_dir():
         queries += [TARGET.compile(load_file(CORPUS / r)[0], profile="sentinel").output for r in RULES]
     assert all(queries), queries
     assert analyse(queries, declared_tables("sentinel")) == [[] for _ in queries]
     assert sentinel.connectors(load_profile("sentinel"), ["SigninLogs", "AADNonInteractiveUserSignInLogs"], []) == [
         {"connectorId": "AzureActiveDirectory", "dataTypes": ["SigninLogs", "AADNonInteractiveUserSignInLogs"]}]
+    assert sentinel.connectors(load_profile("sentinel"), ["AADServicePrincipalSignInLogs", "AzureActivity"], []) == [
+        {"connectorId": "AzureActiveDirectory", "dataTypes": ["AADServicePrincipalSignInLogs"]},
+        {"connectorId": "AzureActivity", "dataTypes": ["AzureActivity"]}]
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="the corpus is outside the repository")
