@@ -34,7 +34,7 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "unique_within": None, "key_only": None, "key": None, "event_data_from": None,
                 "event_ids": None, "event_ids_unread": None, "ip_text": None,
                 "java_map": None, "json_path": None, "one_to_one": None, "key_list": None,
-                "object_path": None, "value_when": {ANY: None}, "kv_path": None,
+                "object_path": None, "json_text": None, "value_when": {ANY: None}, "kv_path": None,
                 "cef_text": None, "words_of": {"column": None, "ids": None},
                 "java_long": None, "shape": {"regex": None, "name": None, "os": None}}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None, "route": None,
@@ -399,7 +399,13 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         path = tuple(x if isinstance(x, int) and not isinstance(x, bool) else str(x) for x in spec["object_path"])
         if len(path) < 2 or not isinstance(path[0], str):
             raise ValueError(f"object_path of {ecs!r} must name a column and at least one key, not {path!r}")
-        value = _ident(path[0]) + "".join(f"[{k}]" if isinstance(k, int) else f"[{_kql_literal(k)}]" for k in path[1:])
+        head = _ident(path[0])
+        if spec.get("json_text"):  # the column holds the object as JSON text (AADNonInteractiveUserSignInLogs.
+            head = f"parse_json({head})"  # DeviceDetail); parse_json returns a dynamic column's value as it is
+        value = head + "".join(f"[{k}]" if isinstance(k, int) else f"[{_kql_literal(k)}]" for k in path[1:])
+        if spec.get("type") == "bool":  # a JSON true/false inside the object (DeviceDetail.isManaged)
+            return FieldMap(ecs, None, "bool", note=str(spec.get("note", "")).strip(), expr=f"tobool({value})",
+                            columns=(path[0],), object_path=path)
         if spec.get("type") == "dynamic":  # a list of strings inside the object (AKSAudit User["groups"])
             return FieldMap(ecs, None, "dynamic", note=str(spec.get("note", "")).strip(), expr=value, columns=(path[0],),
                             object_path=path)
