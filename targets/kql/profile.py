@@ -39,6 +39,7 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "java_long": None, "shape": {"regex": None, "name": None, "os": None},
                 "object_key": None, "members": None, "object_member": None, "by": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None, "route": None,
+          "categories": None, "categories_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
           "where": {ANY: None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
@@ -255,6 +256,11 @@ class Table:
     # AADRiskyUsers and AADUserRiskEvents, by the record's category): an event is a row of the
     # table when each of these fields has one of the table's fact values (raw_tables.routes).
     route: tuple[str, ...] = ()
+    # A raw table whose mapping reads only the events of these categories of its source (Syslog:
+    # the Linux auth log's account-management lines, iam): a rule with a query of another category
+    # (or `any`) is refused as reading data no table mapping holds (raw_tables.narrow; kqlsys).
+    categories: tuple[str, ...] = ()
+    categories_note: str = ""
 
     @functools.cached_property
     def field_sets(self) -> frozenset[str]:
@@ -533,7 +539,9 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                                                       tspec["username"].get("only_type"))
                               if tspec.get("username") else None,
                               others_in=str(tspec["others_in"]) if tspec.get("others_in") else None,
-                              route=tuple(str(x) for x in tspec.get("route") or ()))
+                              route=tuple(str(x) for x in tspec.get("route") or ()),
+                              categories=tuple(str(x) for x in tspec.get("categories") or ()),
+                              categories_note=" ".join(str(tspec.get("categories_note") or "").split()))
     for t in tables.values():
         other = tables.get(t.others_in) if t.others_in else None
         if t.others_in and (other is None or other.category != t.category or other.chosen_by or not t.rows_need):
