@@ -23,13 +23,14 @@ ADMIN = ('configuration where host.os.type == "macos" and event.type == "change"
          'event.action == "od_group_add" and group.name:"admin"')
 CREATED = 'configuration where event.type == "creation" and group.name == "wheel"'
 
-_TYPE = {"od_group_add": "change", "od_group_remove": "change", "od_create_group": "creation",
-         "od_group_set": "creation", "od_delete_group": "deletion"}
+# Elastic's jamf_protect pipelines at 06f4ce0 (cited in targets/kql/sentinel.yaml)
+_TYPE = {"od_group_add": ["change", "creation"], "od_group_remove": ["change", "deletion"], "od_create_group": ["creation"],
+         "od_group_set": ["creation"], "od_delete_group": ["deletion"]}
 
 
 def _jamf(_id: str, action, group=None, types=None, categories=("process", "configuration")) -> dict:
     event: dict = {"action": action, "category": list(categories),
-                   "type": list(types) if types is not None else ["info", _TYPE.get(action, "change")]}
+                   "type": list(types) if types is not None else ["info", *_TYPE.get(action, ["change"])]}
     out: dict = {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": event, "host": {"os": {"type": "macos"}}}
     if group is not None:
         out["group"] = {"name": group}
@@ -49,7 +50,7 @@ EVENTS = [
     # outside: telemetry of a kind the table mapping does not read; a type Elastic does not give the
     # action; two group names where the member holds one
     _jamf("exec", "exec", "admin"),
-    _jamf("add-as-creation", "od_group_add", "admin", types=("info", "creation")),
+    _jamf("add-as-deletion", "od_group_add", "admin", types=("info", "change", "deletion")),
     _jamf("two-groups", "od_group_add", ["admin", "staff"]),
 ]
 
@@ -58,7 +59,7 @@ def test_jamf_admin_group_rule_runs_on_duckdb_kql_as_the_matcher_decides():
     tr, got, want, out = _run(_rule(ADMIN, JAMF), EVENTS)
     assert tr.status is Status.ASSUMPTIONS and tr.output.splitlines()[0] == "jamfprotecttelemetryv2_CL"
     assert 'isnotnull(event["od_group_add"])' in tr.output
-    assert set(out) == {"exec", "add-as-creation", "two-groups"}, out
+    assert set(out) == {"exec", "add-as-deletion", "two-groups"}, out
     assert got == want == ["add-Admin", "add-admin"], (got, want)
 
 
@@ -66,6 +67,12 @@ def test_jamf_type_and_group_of_other_actions_run_as_the_matcher_decides():
     tr, got, want, out = _run(_rule(CREATED, JAMF), EVENTS)
     assert tr.status is Status.ASSUMPTIONS
     assert got == want == ["create-wheel", "set-wheel"], (got, want)
+
+
+def test_jamf_group_add_is_a_change_and_a_creation():
+    # 06f4ce0 appends both to od_group_add (02cf531 appended change only)
+    tr, got, want, out = _run(_rule('configuration where event.type == "creation" and event.type == "change"', JAMF), EVENTS)
+    assert got == want == ["add-Admin", "add-admin", "add-none", "add-staff", "two-groups"], (got, want)
 
 
 def test_jamf_row_holds_the_event_member_with_its_group_name():
