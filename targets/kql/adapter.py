@@ -481,6 +481,11 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             elif vals and fm.column:
                 row[fm.column] = json.dumps(json_list.to_json(fm, vals), separators=(",", ":"))
             continue
+        if fm.list_key:  # one key of each object of a dynamic list column (OktaV2_CL.OriginalTarget)
+            vals = [v for v in values(event, split_path(fm.field)) if v is not None]
+            if vals:  # one object per value, as the source's list holds them (query.KeyValues checks them)
+                row[fm.list_key[0]] = json.dumps([{fm.list_key[1]: v} for v in vals], separators=(",", ":"))
+            continue
         if fm.json_path:
             why = _put_json(docs, fm, values(event, split_path(fm.field)))
             if why:

@@ -37,11 +37,15 @@ class SequencePlan:
     stages: tuple[int, ...]
     maxspan_ms: Optional[int]
     until: Optional[str] = None  # the ``let`` of the until term's rows (stage 0), if any
+    # the ``let``s of a trailing missing-event term's rows (query.trailing_missing_only), whose
+    # __stage is ``missing_stage`` (the term's position)
+    missing: tuple[str, ...] = ()
+    missing_stage: Optional[int] = None
 
     def rows_query(self, timestamp: str, id_column: str) -> str:
         """The part of the query duckdb-kql runs: every leg's rows with their stage and key (the
-        until term's rows too, as stage 0)."""
-        legs = self.legs + ((self.until,) if self.until else ())
+        until term's rows too, as stage 0; a missing-event term's as its own stage)."""
+        legs = self.legs + ((self.until,) if self.until else ()) + self.missing
         return "\n".join(self.lets) + f"\nunion {', '.join(legs)}\n| project {id_column}, {timestamp}, __stage, __key"
 
 
@@ -58,9 +62,13 @@ def run_scan(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: d
     rows = [r for r in rows if r[0] not in tied]
     by_key: dict[str, list[tuple[str, Any, int, str]]] = {}
     until: dict[str, list[Any]] = {}
+    absent: dict[str, list[Any]] = {}  # a trailing missing-event term's timestamps, per key
     for r in rows:
         if r[2] == 0:  # an until row: it drops the completed matches of its key it falls in
             until.setdefault(r[3], []).append(r[1])
+            continue
+        if plan.missing_stage is not None and r[2] == plan.missing_stage:
+            absent.setdefault(r[3], []).append(r[1])
             continue
         by_key.setdefault(r[3], []).append(r)
     n = len(plan.stages)
@@ -101,6 +109,13 @@ def run_scan(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: d
             end = {m: r[1] for r, m, step in out if step == n}
             done = {m for m in done if not any(u is not None and begin[m] is not None and end[m] is not None
                                                and begin[m] <= u < end[m] for u in until[key])}
+        if absent.get(key) and span is not None:
+            # the query's __cut for a trailing missing-event term: an event of it with the key in
+            # (last event, first event + maxspan] drops the match (null timestamps compare false)
+            begin = {m: r[1] for r, m, step in out if step == 1}
+            end = {m: r[1] for r, m, step in out if step == n}
+            done = {m for m in done if not any(u is not None and begin[m] is not None and end[m] is not None
+                                               and end[m] < u <= begin[m] + span for u in absent[key])}
         selected.extend((r[1], order.get(r[0], 0), r[0]) for r, m, _step in out if m in done)
     selected.sort(key=lambda x: (x[0] is not None, x[0] or dt.datetime.min, x[1]))
     ids: list[str] = []
