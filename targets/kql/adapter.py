@@ -55,7 +55,7 @@ from .absent import Absent, breaks, truth
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
 from .entity import scattered, unpaired
-from .scan import SequencePlan, run_scan
+from .scan import SequencePlan, run_scan, scan_rows
 from .hives import Respelt
 from .profile import ANY_CATEGORY, KV_PAIR, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
 from .shapes import breaks as shape_breaks
@@ -944,7 +944,7 @@ def run(translation: Translation, events: list[dict], profile: Optional[str] = N
     loaded = load_for(translation, events, profile, mapping)
     plan = getattr(translation, "plan", None)
     if plan is not None:
-        return _run_sequence(plan, loaded, events, profile or translation.profile, mapping)
+        return _run_sequence(plan, loaded, events, profile or translation.profile, mapping, translation.output)
     con = connect(loaded, translation.output)
     try:
         rel = duckdb_kql.kql(con, translation.output)
@@ -963,7 +963,8 @@ def run(translation: Translation, events: list[dict], profile: Optional[str] = N
     return out
 
 
-def _run_sequence(plan: SequencePlan, loaded: Loaded, events: list[dict], profile: Optional[str], mapping: Optional[str]) -> list[str]:
+def _run_sequence(plan: SequencePlan, loaded: Loaded, events: list[dict], profile: Optional[str], mapping: Optional[str],
+                  query_text: Optional[str] = None) -> list[str]:
     """A sequence query: its legs on duckdb-kql, its ``scan`` by the model of Kusto's scan logic
     (:mod:`eqlc.targets.kql.scan`: duckdb-kql has no ``scan``/``partition``)."""
     import duckdb_kql
@@ -977,4 +978,40 @@ def _run_sequence(plan: SequencePlan, loaded: Loaded, events: list[dict], profil
         raise EngineCannotRun(f"duckdb-kql, the offline KQL engine, cannot run this sequence's legs ({err}); its syntax "
                               f"is checked by Microsoft's Kusto parser only, its selection is unverified") from None
     order = {str(e.get("_id", i)): i for i, e in enumerate(events)}
+    if plan.missing and query_text is not None:
+        return _run_after_scan(plan, loaded, query_text, prof.timestamp, scan_rows(plan, rows, order))
     return run_scan(plan, rows, order)
+
+
+SCAN_TABLE = "EqlcScanRows"
+
+
+def _run_after_scan(plan: SequencePlan, loaded: Loaded, query: str, timestamp: str,
+                    accepted: list[tuple[str, Any, str, int, int]]) -> list[str]:
+    """The query's joins after its scan, run on duckdb-kql as written: ``__rows`` (what the scan
+    accepted, from the model of Kusto's scan) becomes a table, and the emitted text that follows
+    ``let __rows = ...`` (for a missing-event term: the ``__cut`` window join) runs over it and the
+    legs. So the window condition the query states is the one executed, not a model of it."""
+    import dataclasses
+
+    import duckdb_kql
+
+    lines = query.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("let __rows = "))
+    end = next(i for i in range(start, len(lines)) if lines[i] == "    );")
+    text = "\n".join(plan.lets) + f"\nlet __rows = {SCAN_TABLE};\n" + "\n".join(lines[end + 1:])
+    cols = {ID_COLUMN: "string", timestamp: "datetime", "__key": "string", "__match": "long", "__step": "long"}
+    table = [dict(zip(cols, row)) for row in accepted]
+    con = connect(dataclasses.replace(loaded, tables={**loaded.tables, SCAN_TABLE: (cols, table)}), text)
+    try:
+        rel = duckdb_kql.kql(con, text)
+    except duckdb_kql.KqlUnsupportedError as err:
+        raise EngineCannotRun(f"duckdb-kql, the offline KQL engine, cannot run this sequence's joins ({err}); its syntax "
+                              f"is checked by Microsoft's Kusto parser only, its selection is unverified") from None
+    names = [d[0] for d in rel.description]
+    pos = names.index(ID_COLUMN)
+    out: list[str] = []
+    for row in rel.fetchall():
+        if row[pos] not in out:
+            out.append(row[pos])
+    return out

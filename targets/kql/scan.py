@@ -52,6 +52,19 @@ class SequencePlan:
 def run_scan(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: dict[str, int]) -> list[str]:
     """The ids the sequence query returns for ``rows`` (id, timestamp, stage, key), in its output
     order (timestamp ascending), distinct."""
+    return _scan(plan, rows, order)[0]
+
+
+def scan_rows(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: dict[str, int]) -> list[tuple[str, Any, str, int, int]]:
+    """What the query's ``let __rows`` holds for ``rows``: every row a scan step accepted, as (id,
+    timestamp, key, match id, step), before any match is filtered (completed or not). The rest of
+    the query (the joins after the scan) can then run on duckdb-kql over these rows
+    (adapter._run_sequence does for a missing-event term)."""
+    return _scan(plan, rows, order)[1]
+
+
+def _scan(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: dict[str, int]) -> tuple[list[str], list[tuple[str, Any, str, int, int]]]:
+    accepted: list[tuple[str, Any, str, int, int]] = []
     # an until row tied (same key, same timestamp) with another event's step row: both events are
     # outside the translation's stated assumption (adapter.until_ties reports them): not in the data
     untils: dict[tuple, set] = {}
@@ -102,6 +115,7 @@ def run_scan(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: d
                 match_of[1] = next_match
                 next_match += 1
                 out.append((r, match_of[1], 1))
+        accepted.extend((r[0], r[1], key, m, step) for r, m, step in out)
         done = {m for _r, m, step in out if step == n}
         if until.get(key):
             # the query's __cut: an until event of the key in [first event, last event) drops the match
@@ -122,7 +136,7 @@ def run_scan(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: d
     for _ts, _o, rid in selected:
         if rid not in ids:
             ids.append(rid)
-    return ids
+    return ids, accepted
 
 
 def _within(span: Optional[dt.timedelta], first: Any, ts: Any) -> bool:
