@@ -205,3 +205,19 @@ def test_missing_term_queries_parse_with_microsofts_parser_windowed_too():
     assert all("__last > ago(5m) | join kind=leftanti (__cut)" in w and "let __miss2 = OktaV2_CL\n    | where TimeGenerated >= ago(" in w
                for w in windowed[:1]), windowed[0]
     assert analyse(queries + windowed, declared_tables("sentinel")) == [[], [], [], []]
+
+
+def test_step_ties_are_decided_per_value_of_a_list_key():
+    # adapter.step_ties: two step events sharing one target id at one timestamp are outside the tie
+    # assumption (whatever else their lists hold); events without a target join nothing and tie with none
+    from eqlc.targets.kql.adapter import step_ties
+
+    rule = _rule(NO_REACTIVATION, OKTA)
+    events = [
+        _ev("a", "00:00", "user.mfa.factor.deactivate", ["u1", "f1"]),
+        _ev("b", "00:00", "user.mfa.factor.deactivate", ["f1"]),
+        _ev("c", "00:00", "user.mfa.factor.deactivate", ["u9"]),
+        _ev("d", "00:00", "user.mfa.factor.deactivate"),
+        _ev("e", "00:00", "user.mfa.factor.deactivate", []),
+    ]
+    assert set(step_ties(rule, events, {})) == {"a", "b"}

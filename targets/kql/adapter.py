@@ -900,8 +900,21 @@ def step_ties(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[st
         cond = q.condition if q.category is None else _ir.And((category_leaf_of(q.category), q.condition))
         return truth(cond, event)
 
-    def key(term: Any, event: dict) -> tuple:
-        return tuple(tuple(values(event, k.path)) if isinstance(k, _ir.Field) else () for k in body.keys(term))
+    def join_keys(term: Any, event: dict) -> list[tuple]:
+        # kqlmiss: the keys the event joins on, one per combination of the key fields' values (a
+        # multi-valued key such as okta.target.id joins on each value); none when a non-optional
+        # key field has no value (such an event joins no sequence, so it ties with none)
+        import itertools
+
+        per = []
+        for k in body.keys(term):
+            vals = list(dict.fromkeys(repr(v) for v in values(event, k.path))) if isinstance(k, _ir.Field) else ["()"]
+            if not vals:
+                if not (isinstance(k, _ir.Field) and k.optional):
+                    return []
+                vals = ["None"]
+            per.append(vals)
+        return list(itertools.product(*per))
 
     seen: dict[tuple, str] = {}
     out: dict[str, str] = {}
@@ -914,7 +927,7 @@ def step_ties(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[st
         ts = _timestamp((values(e, ("@timestamp",)) or [None])[0])
         if ts is None:
             continue
-        for k in dict.fromkeys(key(t, e) for t in body.terms if not t.missing and holds(t, e)):
+        for k in dict.fromkeys(jk for t in body.terms if not t.missing and holds(t, e) for jk in join_keys(t, e)):
             other = seen.setdefault((k, ts), eid)
             if other != eid:
                 out.setdefault(eid, why)
