@@ -1031,7 +1031,7 @@ def _run_sequence(plan: SequencePlan, loaded: Loaded, events: list[dict], profil
         raise EngineCannotRun(f"duckdb-kql, the offline KQL engine, cannot run this sequence's legs ({err}); its syntax "
                               f"is checked by Microsoft's Kusto parser only, its selection is unverified") from None
     order = {str(e.get("_id", i)): i for i, e in enumerate(events)}
-    if plan.missing and query_text is not None:
+    if (plan.missing or plan.until) and query_text is not None:
         return _run_after_scan(plan, loaded, query_text, prof.timestamp, scan_rows(plan, rows, order))
     return run_scan(plan, rows, order)
 
@@ -1043,8 +1043,9 @@ def _run_after_scan(plan: SequencePlan, loaded: Loaded, query: str, timestamp: s
                     accepted: list[tuple[str, Any, str, int, int]]) -> list[str]:
     """The query's joins after its scan, run on duckdb-kql as written: ``__rows`` (what the scan
     accepted, from the model of Kusto's scan) becomes a table, and the emitted text that follows
-    ``let __rows = ...`` (for a missing-event term: the ``__cut`` window join) runs over it and the
-    legs. So the window condition the query states is the one executed, not a model of it."""
+    ``let __rows = ...`` (the ``__cut`` join of an until term or of a trailing missing-event term)
+    runs over it and the legs. So the window condition the query states is the one executed, not a
+    model of it (scan.run_scan's own ``__cut`` model serves callers without the query text)."""
     import dataclasses
 
     import duckdb_kql
