@@ -12,7 +12,9 @@ the previous step's state when the record meets the step's condition, Check 2 re
 step, or repeats a step with an active sequence) for the steps :func:`eqlc.targets.kql.query.
 sequence_query` emits. It is a model of Kusto, written from that reference and not from EQL's
 semantics (the reference matcher judges the result), so a wrong scan emission shows up as a
-disagreement.
+disagreement. For a sequence with an ``until`` or a trailing missing-event term, the rows the scan
+accepted (:func:`scan_rows`) go back to duckdb-kql, which runs the query's own joins after the scan
+(the ``__cut`` window; adapter._run_after_scan).
 
 Rows whose ``Timestamp`` and stage are equal are taken in the order of the events given (Kusto's
 ``sort`` leaves their order open; the translation states that equal timestamps are ordered by
