@@ -501,6 +501,17 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             if why:
                 problems[fm.kv_path[0]] = f"outside the stated assumption on {fm.field}: {why}"
             continue
+        if fm.object_key:  # the name of a JSON object column's member (Jamf's event: {"od_group_add": {}})
+            for v in values(event, split_path(fm.field)):
+                if isinstance(v, str) and v:
+                    objects.setdefault(fm.object_key, {}).setdefault(v, {})
+            continue
+        if fm.object_member:  # a key of the member another field names (group.name of event["od_group_add"])
+            kinds = [v for v in values(event, split_path(fm.member_by or "")) if isinstance(v, str)]
+            if len(kinds) == 1 and kinds[0] in fm.members:
+                _put_object_value(objects, (fm.object_member[0], kinds[0], fm.object_member[1]),
+                                  values(event, split_path(fm.field)))
+            continue  # else not written: the computed-field check sets apart a value the query reads as ""
         if fm.object_path:  # a value inside a JSON object column (AKSAudit.ObjectRef["resource"])
             vals = values(event, split_path(fm.field))
             _put_object_value(objects, fm.object_path, [list(vals)] if fm.is_array and vals else vals)
