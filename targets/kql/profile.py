@@ -34,7 +34,7 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "unique_within": None, "key_only": None, "key": None, "event_data_from": None,
                 "event_ids": None, "event_ids_unread": None, "ip_text": None,
                 "java_map": None, "json_path": None, "one_to_one": None, "key_list": None,
-                "object_path": None, "json_text": None, "value_when": {ANY: None}, "kv_path": None,
+                "object_path": None, "json_text": None, "value_when": {ANY: None}, "kv_path": None, "list_key": None,
                 "cef_text": None, "words_of": {"column": None, "ids": None},
                 "java_long": None, "shape": {"regex": None, "name": None, "os": None},
                 "object_key": None, "members": None, "object_member": None, "by": None}
@@ -173,6 +173,10 @@ class FieldMap:
     # value it can hold (GitHub's event.type from the action's words): a literal test reads the
     # listed values' predicates, an unlisted value is one the source never sets (kqlraw)
     value_when: Optional[dict[str, str]] = None
+    # a keyword list field holding one key's values of the objects of a dynamic list column, as
+    # (column, key): OktaV2_CL's OriginalTarget, key id, for okta.target.id. Read only as a sequence
+    # join key, one leg row per distinct value (query.list_key_rows); no condition reads it (kqlmiss)
+    list_key: tuple[str, ...] = ()
     # the field's value is the name of the one member of a JSON object column (Jamf Protect's
     # telemetry ``event``: {"od_group_add": {...}}; Elastic's event.action is that member's name):
     # read per value as ``isnotnull(column["value"])`` (``value_when``), written by the fixture
@@ -429,6 +433,12 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
                             object_path=path)
         return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=f"tostring({value})",
                         columns=(path[0],), object_path=path)
+    if spec.get("list_key"):
+        path = tuple(str(x) for x in spec["list_key"])
+        if len(path) != 2:
+            raise ValueError(f"list_key of {ecs!r} must name a column and one key, not {path!r}")
+        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=_ident(path[0]),
+                        columns=(path[0],), list_key=path)
     if spec.get("object_key"):
         col, members = str(spec["object_key"]), tuple(str(m) for m in spec.get("members") or ())
         if not members:
