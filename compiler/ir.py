@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Iterable, Union
 
 
 @dataclass(frozen=True)
@@ -77,22 +77,7 @@ class Pattern:
     @property
     def parts(self) -> tuple[PatternPart, ...]:
         """Literal runs and wildcards; consecutive ``*`` are merged (they mean the same)."""
-        out: list[PatternPart] = []
-        buf: list[str] = []
-        for ch in self.text:
-            if ch in "*?":
-                if buf:
-                    out.append("".join(buf))
-                    buf = []
-                wc = Wildcard.STAR if ch == "*" else Wildcard.QUESTION
-                if wc is Wildcard.STAR and out and out[-1] is Wildcard.STAR:
-                    continue
-                out.append(wc)
-            else:
-                buf.append(ch)
-        if buf:
-            out.append("".join(buf))
-        return tuple(out)
+        return pattern_parts(_EQL_WILDCARDS.get(ch, ch) for ch in self.text)
 
     @property
     def kind(self) -> PatternKind:
@@ -107,6 +92,30 @@ class Pattern:
         if kind is PatternKind.EXACT:
             return self.text
         return next(p for p in self.parts if isinstance(p, str))
+
+
+_EQL_WILDCARDS = {"*": Wildcard.STAR, "?": Wildcard.QUESTION}
+
+
+def pattern_parts(tokens: Iterable[PatternPart]) -> tuple[PatternPart, ...]:
+    """Characters and wildcards, in order, as literal runs and wildcards with consecutive ``*``
+    merged: the one assembly behind both pattern syntaxes eqlc reads, EQL's (:attr:`Pattern.parts`:
+    every ``*``/``?`` a wildcard) and Lucene's (:func:`eqlc.native_wildcard.lucene_wildcard_parts`:
+    ``\\`` escapes)."""
+    out: list[PatternPart] = []
+    buf: list[str] = []
+    for t in tokens:
+        if isinstance(t, Wildcard):
+            if buf:
+                out.append("".join(buf))
+                buf = []
+            if not (t is Wildcard.STAR and out and out[-1] is Wildcard.STAR):
+                out.append(t)
+        else:
+            buf.append(t)
+    if buf:
+        out.append("".join(buf))
+    return tuple(out)
 
 
 def pattern_kind(parts: tuple[PatternPart, ...]) -> PatternKind:

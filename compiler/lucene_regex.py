@@ -20,6 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from .code_point_ranges import MAX_CODE
+from .code_point_ranges import complement as _complement
+from .code_point_ranges import normalise as _normalise
+
 
 class RegexError(ValueError):
     """The pattern is not a valid Lucene regular expression."""
@@ -632,34 +636,11 @@ def _interval_node(node: "Interval") -> Node:
 
 
 # ---- code point ranges ---------------------------------------------------------------------------
-MAX_CODE = 0x10FFFF
 _SHORT_RANGES = {
     "d": [(48, 57)],
     "s": [(9, 13), (32, 32)],  # [ \t\n\x0B\f\r]
     "w": [(48, 57), (65, 90), (95, 95), (97, 122)],
 }
-
-
-def _normalise(ranges: list) -> list:
-    out: list = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
-        else:
-            out.append((lo, hi))
-    return out
-
-
-def _complement(ranges: list) -> list:
-    out = []
-    prev = 0
-    for lo, hi in _normalise(ranges):
-        if lo > prev:
-            out.append((prev, lo - 1))
-        prev = hi + 1
-    if prev <= MAX_CODE:
-        out.append((prev, MAX_CODE))
-    return out
 
 
 def _char_ranges(ch: str, ci: bool) -> list:

@@ -40,12 +40,17 @@ def deep_merge(base: Any, override: Any) -> Any:
     return override
 
 
+def _read(p: Path, error: type[EqlError] = EqlError) -> str:
+    """The text of mapping file ``p``; an unreadable file is ``error`` naming it (never a traceback)."""
+    try:
+        return p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise error(f"cannot read mapping: {err.strerror}", path=str(p)) from None
+
+
 def load_yaml(path: Union[str, Path]) -> Any:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise EqlError(f"cannot read mapping: {err.strerror}", path=str(p)) from None
+    text = _read(p)
     try:
         return yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
@@ -76,10 +81,7 @@ def check_keys(path: Union[str, Path], schema: Schema, default: Any = None) -> N
     not allow. A key present at the same place in ``default`` (the target's own file) is allowed
     too, so the check never rejects what the target ships."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise MappingError(f"cannot read mapping: {err.strerror}", path=str(p)) from None
+    text = _read(p, MappingError)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:

@@ -45,6 +45,7 @@ literal is plain text, never a pattern.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 from eqlc import ir
 
@@ -54,33 +55,20 @@ WILDCARD_FUNCTIONS = ("endsWith", "stringContains")
 def lucene_wildcard_parts(query: str) -> tuple[ir.PatternPart, ...]:
     """Lucene ``WildcardQuery`` syntax as literal runs and wildcards (consecutive ``*`` merged):
     ``\\`` escapes the next code point, a trailing ``\\`` is a literal backslash."""
-    out: list[ir.PatternPart] = []
-    buf: list[str] = []
+    return ir.pattern_parts(_lucene_tokens(query))
 
-    def wildcard(w: ir.Wildcard) -> None:
-        if buf:
-            out.append("".join(buf))
-            buf.clear()
-        if not (w is ir.Wildcard.STAR and out and out[-1] is ir.Wildcard.STAR):
-            out.append(w)
 
+def _lucene_tokens(query: str) -> Iterator[ir.PatternPart]:
+    """The characters and wildcards of a Lucene wildcard query, in order (``WildcardQuery.toAutomaton``)."""
     i = 0
     while i < len(query):
         ch = query[i]
         if ch == "\\" and i + 1 < len(query):
-            buf.append(query[i + 1])
+            yield query[i + 1]
             i += 2
             continue
-        if ch == "*":
-            wildcard(ir.Wildcard.STAR)
-        elif ch == "?":
-            wildcard(ir.Wildcard.QUESTION)
-        else:
-            buf.append(ch)
+        yield ir.Wildcard.STAR if ch == "*" else ir.Wildcard.QUESTION if ch == "?" else ch
         i += 1
-    if buf:
-        out.append("".join(buf))
-    return tuple(out)
 
 
 def native_parts(function: str, literal: str) -> tuple[ir.PatternPart, ...]:
@@ -94,6 +82,15 @@ def native_parts(function: str, literal: str) -> tuple[ir.PatternPart, ...]:
     raise ValueError(f"{function} is not built as a wildcard query")
 
 
+def query_parts(function: str, literal: str) -> tuple[ir.PatternPart, ...]:
+    """The pattern Elasticsearch's query for ``startsWith``/``endsWith``/``stringContains(field,
+    literal)`` matches a whole value against: for ``startsWith`` a prefix query (the literal is
+    text: ``literal*`` with every character literal), for the other two :func:`native_parts`."""
+    if function.lower() == "startswith":
+        return (literal, ir.Wildcard.STAR) if literal else (ir.Wildcard.STAR,)
+    return native_parts(function, literal)
+
+
 def is_plain(literal: str) -> bool:
     """True when the wildcard query means what the documentation says (a plain suffix or
     substring test of ``literal``): no ``*``, ``?`` or ``\\`` in it and not empty."""
@@ -102,7 +99,7 @@ def is_plain(literal: str) -> bool:
 
 @dataclass(frozen=True)
 class NativePattern:
-    """The wildcard query of ``endsWith``/``stringContains(field, literal)`` with the interface
+    """The query of ``startsWith``/``endsWith``/``stringContains(field, literal)`` with the interface
     of :class:`eqlc.ir.Pattern` that targets read (``parts``, ``kind``, ``literal``). It has no
     ``text``: its ``*``/``?`` characters may be literal, which an EQL pattern's text cannot say."""
 
@@ -110,7 +107,8 @@ class NativePattern:
 
     @classmethod
     def of(cls, function: str, literal: str) -> "NativePattern":
-        return cls(native_parts(function, literal))
+        """The query of ``function(field, literal)`` (``startsWith`` too: :func:`query_parts`)."""
+        return cls(query_parts(function, literal))
 
     @property
     def kind(self) -> ir.PatternKind:

@@ -55,6 +55,8 @@ import threading
 import time
 from typing import Any, Optional, Union
 
+from .code_point_ranges import complement as _complement
+from .code_point_ranges import normalise as _normalise
 from .errors import RegexBudgetExceeded  # defined there (re-exported here): catching it imports no regex machinery
 
 try:
@@ -105,17 +107,6 @@ def _cp(code: int) -> str:
     if 0xD800 <= code <= 0xDFFF:
         raise _NotRE2("surrogate code point")
     return f"\\x{{{code:x}}}"
-
-
-def _complement(ranges: list[tuple[int, int]], top: int) -> list[tuple[int, int]]:
-    out, prev = [], 0
-    for lo, hi in sorted(ranges):
-        if lo > prev:
-            out.append((prev, lo - 1))
-        prev = max(prev, hi + 1)
-    if prev <= top:
-        out.append((prev, top))
-    return out
 
 
 class _Translator:
@@ -286,16 +277,6 @@ def _cased(ascii_only: bool) -> tuple[list[tuple[int, int]], tuple[int, ...]]:
     else:
         cps = tuple(cp for cp in range(0x110000) if _sre.unicode_iscased(cp))
     return _normalise([(cp, cp) for cp in cps]), cps
-
-
-def _normalise(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
-        else:
-            out.append((lo, hi))
-    return out
 
 
 def _minus(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -123,7 +123,9 @@ def test_only_a_cross_device_id_is_left_out():
     # a query not keyed on an identifier leaves nothing out for it
     plain = 'sequence by host.id with maxspan=1m [process where process.name : "cmd.exe"] [network where destination.port == 443]'
     tr = TARGET.compile(_rule(plain), profile="defender")
-    assert not TARGET.outside_assumptions(_rule(plain), tr, EVENTS, profile="defender")
+    out = TARGET.outside_assumptions(_rule(plain), tr, EVENTS, profile="defender")
+    # (events of one host tied in time are set apart by the tie-order check, adapter.step_ties)
+    assert not [why for why in out.values() if "another device" in why], out
 
 
 @pytest.mark.parametrize("profile", PROFILES)

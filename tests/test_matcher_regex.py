@@ -15,8 +15,9 @@ import re2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eqlc import ir
 from eqlc.lucene_regex import has_nested_quantifier, parse_regex, to_nfa, to_pattern, wildcard_nfa
-from eqlc.matcher.codegen import wildcard_segments
+from eqlc.matcher.codegen import parts_segments
 from eqlc.matcher.runtime import _DFA, _Wild, _java_double
 
 ALPHABET = "abAB.-\n é"
@@ -60,7 +61,7 @@ wild_values = st.text(alphabet="ab\\.\n*?", max_size=10)
 @given(wild_patterns, st.lists(wild_values, min_size=1, max_size=6))
 def test_wildcard_engines_agree(pattern: str, samples: list) -> None:
     ref = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
-    segs = wildcard_segments(pattern)
+    segs = parts_segments(ir.Pattern(pattern).parts)
     wild = _Wild([s if isinstance(s, str) else tuple(s) for s in segs])
     dfa = _DFA(wildcard_nfa(pattern, dotall=True))
     no_nl = _DFA(wildcard_nfa(pattern, dotall=False))
@@ -98,3 +99,14 @@ def test_nested_quantifiers_simplified() -> None:
 
 def test_java_double_text() -> None:
     assert [_java_double(x) for x in (5.0, 0.5, 1e7, 1.5e-5, -2.0)] == ["5.0", "0.5", "1.0E7", "1.5E-5", "-2.0"]
+
+
+@given(st.text(alphabet="ab*?\\é", max_size=10))
+def test_pattern_segments_are_the_text_split_at_stars(text: str) -> None:
+    """The matcher's segments of an EQL pattern come from ``ir.Pattern.parts`` (every ``*``/``?`` a
+    wildcard, no escape): the text split at ``*`` with ``None`` for ``?``, a run of stars read as one."""
+    merged = text
+    while "**" in merged:
+        merged = merged.replace("**", "*")
+    split = [[None if c == "?" else c for c in seg] for seg in merged.split("*")]
+    assert parts_segments(ir.Pattern(text).parts) == [s if None in s else "".join(s) for s in split]

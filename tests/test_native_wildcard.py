@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from eqlc import ir, parse_query
 from eqlc.matcher import matcher
-from eqlc.native_wildcard import NativePattern, is_plain, lucene_wildcard_parts, native_parts
+from eqlc.native_wildcard import NativePattern, is_plain, lucene_wildcard_parts, native_parts, query_parts
 from eqlc.rule import Rule
 
 S, Q = ir.Wildcard.STAR, ir.Wildcard.QUESTION
@@ -52,6 +52,15 @@ def test_the_corpus_literals():
         native_parts("startsWith", "a")  # a prefix query: text
 
 
+def test_starts_with_is_a_prefix_query_of_text():
+    """query_parts: startsWith's literal is text (``*``, ``?``, ``\\`` are characters), the other two
+    are native_parts; targets (SPL, osquery) and the matcher read all three from it."""
+    assert query_parts("startsWith", "a*\\?") == ("a*\\?", S)
+    assert query_parts("startsWith", "") == (S,)
+    assert NativePattern.of("startsWith", "C:\\").kind is ir.PatternKind.PREFIX
+    assert query_parts("stringContains", "a\\*") == native_parts("stringContains", "a\\*") == (S, "a*", S)
+
+
 def _ids(query: str, values: list) -> list[str]:
     m = matcher(Rule(query=parse_query(query), query_text=query, name="t", rule_id="t"))
     return [str(i) for i, v in enumerate(values) if m.match({"event": {"category": ["process"]}, "f": v})]
@@ -81,7 +90,7 @@ TEXT = st.text(alphabet="ab*?\\-Ab", max_size=6)
 @given(lit=TEXT, values=st.lists(TEXT, min_size=1, max_size=6), fn=st.sampled_from(["stringContains", "endsWith"]),
        ci=st.booleans())
 def test_native_parts_say_what_the_matcher_selects(lit, values, fn, ci):
-    """The matcher's own Lucene parser (codegen.lucene_wildcard_segments) and native_parts agree."""
+    """What the matcher selects (its code is built from native_parts too) is what native_parts says, as a regex."""
     eql_lit = lit.replace("\\", "\\\\")
     got = _ids(f'process where {fn}{"~" if ci else ""}(f, "{eql_lit}")', values)
     rx = _regex(native_parts(fn, lit), ci)

@@ -24,6 +24,7 @@ from typing import Any, Optional
 
 from .. import ir
 from ..errors import EqlError
+from ..native_wildcard import query_parts
 from . import esmapping as em
 from . import optimize as opt
 from . import runtime as rt
@@ -477,7 +478,7 @@ class ESCodegen:
         loop over the field's values (an OR of them is order-independent)."""
         ci = False
         if isinstance(node, ir.WildcardMatch) and isinstance(node.expr, ir.Field) and len(node.patterns) == 1:
-            f, ci, item = node.expr, node.case_insensitive, ("wild", wildcard_segments(node.patterns[0].text))
+            f, ci, item = node.expr, node.case_insensitive, ("wild", parts_segments(node.patterns[0].parts))
         elif isinstance(node, opt.CIEq) and isinstance(node.expr, ir.Field):
             f, ci, item = node.expr, True, ("exact", {node.value})
         elif (isinstance(node, ir.Compare) and node.op is ir.CompareOp.EQ and isinstance(node.left, ir.Field)
@@ -489,11 +490,7 @@ class ESCodegen:
         elif (isinstance(node, ir.FunctionCall) and node.name in ("startsWith", "endsWith", "stringContains")
               and len(node.args) == 2 and isinstance(node.args[0], ir.Field) and isinstance(node.args[1], ir.String)):
             f, ci = node.args[0], node.case_insensitive
-            lit = node.args[1].value
-            segs = ([lit, ""] if node.name == "startsWith" else
-                    lucene_wildcard_segments("*" + lit) if node.name == "endsWith" else
-                    lucene_wildcard_segments("*" + lit + "*"))
-            item = ("wild", segs)
+            item = ("wild", native_string_segments(node.name, node.args[1].value))
         else:
             return None
         fi = self.field_info(f)
@@ -576,7 +573,7 @@ class ESCodegen:
             return self.native_terms(node.expr, [v for v in node.values if not isinstance(v, ir.Null)])
         if isinstance(node, ir.WildcardMatch) and isinstance(node.expr, ir.Field):
             (p,) = node.patterns
-            return self.native_wildcard(node.expr, wildcard_segments(p.text), node.case_insensitive)
+            return self.native_wildcard(node.expr, parts_segments(p.parts), node.case_insensitive)
         if isinstance(node, ir.RegexMatch) and isinstance(node.expr, ir.Field):
             return self.native_regex(node)
         if isinstance(node, ir.FunctionCall) and node.args and isinstance(node.args[0], ir.Field):
@@ -774,15 +771,7 @@ class ESCodegen:
                 return f"_ip_terms({vals}, {nets})"
             return f"_cidr_dyn({vals}, {nets})"
         if name in ("startsWith", "endsWith", "stringContains") and len(rest) == 1 and isinstance(rest[0], ir.String):
-            lit = rest[0].value
-            ci = node.case_insensitive
-            if name == "startsWith":
-                segs = [lit, ""]  # a prefix query: the literal, no wildcard interpretation
-            elif name == "endsWith":
-                segs = lucene_wildcard_segments("*" + lit)
-            else:
-                segs = lucene_wildcard_segments("*" + lit + "*")
-            return self.native_wildcard(f, segs, ci)
+            return self.native_wildcard(f, native_string_segments(name, rest[0].value), node.case_insensitive)
         return None
 
     # -- scripts -------------------------------------------------------------------------------
@@ -1041,40 +1030,27 @@ def term_forms(v: Any) -> tuple:
     return (s, n, b)
 
 
-def wildcard_segments(text: str) -> list:
-    """EQL pattern text (no escape: every ``*``/``?`` is a wildcard) -> ``*``-separated segments."""
+def parts_segments(parts: tuple) -> list:
+    """``ir.PatternPart``s -> the matcher's ``*``-separated segments (a ``str``, or a list of
+    characters with ``None`` for ``?``: the form ``runtime._Wild`` and the string tests' fast paths
+    read)."""
     segs: list = []
     cur: list = []
-    for ch in text:
-        if ch == "*":
+    for p in parts:
+        if p is ir.Wildcard.STAR:
             segs.append(cur)
             cur = []
-        elif ch == "?":
+        elif p is ir.Wildcard.QUESTION:
             cur.append(None)
         else:
-            cur.append(ch)
+            cur.extend(p)
     segs.append(cur)
     return [("".join(s) if None not in s else list(s)) for s in segs]
 
 
-def lucene_wildcard_segments(text: str) -> list:
-    """Lucene WildcardQuery syntax: ``\\`` escapes the next character (a trailing one is literal)."""
-    segs: list = []
-    cur: list = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text):
-            cur.append(text[i + 1])
-            i += 2
-            continue
-        if ch == "*":
-            segs.append(cur)
-            cur = []
-        elif ch == "?":
-            cur.append(None)
-        else:
-            cur.append(ch)
-        i += 1
-    segs.append(cur)
-    return [("".join(s) if None not in s else list(s)) for s in segs]
+def native_string_segments(function: str, literal: str) -> list:
+    """What Elasticsearch's query for ``startsWith``/``endsWith``/``stringContains(field, literal)``
+    matches a whole value against, as segments: the pattern the targets read too
+    (:func:`eqlc.native_wildcard.query_parts`: ``startsWith`` is a prefix query of the literal's
+    text, the other two the wildcard query built from the literal unescaped, in Lucene syntax)."""
+    return parts_segments(query_parts(function, literal))

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import ipaddress as _ipaddress
 import re as _re
-from collections import OrderedDict, defaultdict, deque
+from collections import OrderedDict, defaultdict
 
 from .. import safe_regex as _safe_regex
-from .runtime import Match
+from .runtime import Match, _head, _tail
 
 
 def _is_str(x):
@@ -401,25 +401,13 @@ def _sample(spec, events):
 
 
 def pipe_head(n):
-    def p(stream):
-        if n <= 0:
-            return
-        for i, r in enumerate(stream):
-            yield r
-            if i + 1 >= n:
-                return
-    return p
+    """``| head n``: the first ``n`` results, as the elasticsearch dialect's pipe does."""
+    return lambda stream: _head(stream, n)
 
 
 def pipe_tail(n):
-    def p(stream):
-        buf = deque(maxlen=n) if n > 0 else None
-        for r in stream:
-            if buf is not None:
-                buf.append(r)
-        if buf:
-            yield from buf
-    return p
+    """``| tail n``: the last ``n`` results, as the elasticsearch dialect's pipe does."""
+    return lambda stream: _tail(stream, n)
 
 
 def pipe_filter(cond):

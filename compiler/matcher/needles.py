@@ -50,7 +50,7 @@ from .. import ir
 from . import esmapping as em
 from . import optimize as opt
 from . import runtime as rt
-from .codegen import ESCodegen, ModuleBuilder, Options, lucene_wildcard_segments, term_forms, wildcard_segments
+from .codegen import ESCodegen, ModuleBuilder, Options, native_string_segments, parts_segments, term_forms
 
 # Values of these fields are in most lines of a log (categories, OS names, agent types): a needle
 # from them filters little, so it is a last resort (ESCodegen.LOW_CARDINALITY and ECS prefixes).
@@ -267,18 +267,14 @@ class _Deriver:
             fi = self._field(node.expr)
             if fi is None or len(node.patterns) != 1:
                 return []
-            return self._wild(fi, wildcard_segments(node.patterns[0].text), node.case_insensitive)
+            return self._wild(fi, parts_segments(node.patterns[0].parts), node.case_insensitive)
         if isinstance(node, ir.FunctionCall) and node.name in ("startsWith", "endsWith", "stringContains"):
             if len(node.args) != 2 or not isinstance(node.args[1], ir.String):
                 return []
             fi = self._field(node.args[0])
             if fi is None:
                 return []
-            lit = node.args[1].value
-            segs = ([lit, ""] if node.name == "startsWith" else
-                    lucene_wildcard_segments("*" + lit) if node.name == "endsWith" else
-                    lucene_wildcard_segments("*" + lit + "*"))
-            return self._wild(fi, segs, node.case_insensitive)
+            return self._wild(fi, native_string_segments(node.name, node.args[1].value), node.case_insensitive)
         return []
 
     def _exact(self, fi: Any, values: list, ci: bool) -> list:

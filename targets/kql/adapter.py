@@ -914,6 +914,46 @@ def until_ties(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[s
     return out
 
 
+def step_ties(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[str, str]:
+    """The check of the sequence query's stated tie order (query.sequence_query: "sequence events
+    with equal timestamps are ordered by stage"): two events of one join key that each fill a
+    sequence step at the same timestamp. Elasticsearch orders them by its tiebreaker (none is
+    stated), the reference matcher by input position, the query by stage, so a match can differ
+    (two tied step-1 events: each order keeps the other one's pending sequence). Decided by the
+    reference matcher's truth of each term's query, as :func:`until_ties` (audit6)."""
+    from eqlc import ir as _ir
+
+    body = rule.query.body
+    if not isinstance(body, _ir.Sequence):
+        return {}
+
+    def holds(term: Any, event: dict) -> bool:
+        q = term.query
+        cond = q.condition if q.category is None else _ir.And((category_leaf_of(q.category), q.condition))
+        return truth(cond, event)
+
+    def key(term: Any, event: dict) -> tuple:
+        return tuple(tuple(values(event, k.path)) if isinstance(k, _ir.Field) else () for k in body.keys(term))
+
+    seen: dict[tuple, str] = {}
+    out: dict[str, str] = {}
+    why = ("outside the stated assumption on the order of concurrent events: another event of its join key fills a "
+           "sequence step at the same timestamp")
+    for i, e in enumerate(events):
+        eid = str(e.get("_id", i))
+        if eid in outside:
+            continue
+        ts = _timestamp((values(e, ("@timestamp",)) or [None])[0])
+        if ts is None:
+            continue
+        for k in dict.fromkeys(key(t, e) for t in body.terms if not t.missing and holds(t, e)):
+            other = seen.setdefault((k, ts), eid)
+            if other != eid:
+                out.setdefault(eid, why)
+                out.setdefault(other, why)
+    return out
+
+
 def category_leaf_of(category: str) -> Any:
     from .raw_tables import category_leaf
 

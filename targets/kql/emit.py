@@ -395,6 +395,9 @@ class Emitter:
             self.notes.assume(raw_tables.words_note(fm))
             return raw_tables.words_leaf(e, fm)
         if fm.java_long:
+            check = raw_tables.JavaLong(fm.field)  # audit6: the ECS value is a long, as Long.decode gives
+            if check not in self.derived:
+                self.derived.append(check)  # type: ignore[arg-type]
             return raw_tables.java_long_leaf(e, fm)
         if fm.key_list:  # one key of each object of a JSON list column (json_list.py)
             return json_list.leaf(e, fm)
@@ -690,6 +693,7 @@ class Emitter:
                             all(x is ir.Wildcard.STAR for x in pat.parts))
                 return self.pattern_op(col, kind, pat.literal, e.case_insensitive), False
             if name == "cidrmatch":
+                self.cidr_mapped(e, col, lits)
                 return self.cidr(col, lits), False
         raise Refused(f"unsupported condition {describe(e)}")
 
@@ -739,6 +743,17 @@ class Emitter:
         """cidrMatch through ``parse_ipv4``/``parse_ipv6`` (:mod:`eqlc.targets.kql.cidr` says why
         and shows it means what ``ipv4_is_in_any_range``/``ipv6_is_in_any_range`` would)."""
         return cidr.predicate(col, blocks)
+
+    def cidr_mapped(self, e: ir.Expr, col: str, blocks: list[str]) -> None:
+        """State and check that the column writes IPv4 addresses dotted when IPv4 blocks are
+        tested (cidr.mapped_note says why; audit6)."""
+        f = leaf_field(e)
+        if f is None or not cidr.has_ipv4_block(blocks):
+            return
+        self.notes.assume(cidr.mapped_note(f.name, col))
+        check = cidr.MappedIpv4(f.name)
+        if check not in self.derived:
+            self.derived.append(check)  # type: ignore[arg-type]
 
     def numeric_leaf(self, e: ir.Expr, fm: FieldMap) -> str:
         col = fm.text
@@ -978,6 +993,7 @@ class Emitter:
             t, typ = self.value(e.args[0], used)
             if typ != "string":
                 raise Refused("length() of a non-string")
+            self.positions_in(e.args[0])
             return f"strlen({t})", "number"
         if name == "string":
             t, typ = self.value(e.args[0], used)
@@ -992,6 +1008,7 @@ class Emitter:
             t, typ = self.value(e.args[0], used)
             if typ != "string":
                 raise Refused("substring() of a non-string")
+            self.positions_in(e.args[0])
             bounds = e.args[1:]
             if not (isinstance(bounds[0], ir.Number) and isinstance(bounds[0].value, int) and bounds[0].value >= 0):
                 raise Refused("substring() with a negative or computed start offset is not translated")
@@ -1003,6 +1020,18 @@ class Emitter:
                 return f"substring({t}, {start}, {max(0, end.value - start)})", "string"
             return self.substring_to(t, start, end, used), "string"
         raise Refused(f"function {e.name}() has no exact Kusto translation in eqlc")
+
+    def positions_in(self, arg: ir.Expr) -> None:
+        """State and check that the fields a length()/substring() reads hold no character Java
+        counts as two UTF-16 units (targets/kql/utf16.py; audit6)."""
+        from . import utf16
+        from eqlc.checks import fields_in
+
+        for f in fields_in(arg):
+            self.notes.assume(utf16.note(f.name))
+            check = utf16.BmpOnly(f.name)
+            if check not in self.derived:
+                self.derived.append(check)  # type: ignore[arg-type]
 
     def substring_to(self, text: str, start: int, end: ir.Expr, used: dict) -> str:
         """``substring(s, start, end)`` with a negative or computed ``end``, as EQL runs it.

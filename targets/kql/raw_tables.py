@@ -583,7 +583,11 @@ def words_leaf(e: ir.Expr, fm: FieldMap) -> str:
             raise Refused(f"{fm.field} value {lit!r} is empty or holds whitespace: no element of the list "
                           f"Elastic splits from {col} on whitespace is")
         word = syntax.quote_regex(f"(^|{JAVA_SPACE}){syntax.literal_regex(lit, ci)}({JAVA_SPACE}|$)")
-        whole = f"{col} {'=~' if ci else '=='} {syntax.quote(lit)}"
+        # the whole text, compared as Elasticsearch compares a keyword: Kusto's =~ folds more than
+        # ASCII letters (É and é, the Kelvin sign and k, İ and i are equal to it), so a
+        # case-insensitive comparison is the ASCII-folding regex the word branch uses (audit6)
+        whole = (f"{col} matches regex {syntax.quote_regex(syntax.anchored(syntax.literal_regex(lit, True)))}" if ci
+                 else f"{col} == {syntax.quote(lit)}")
         parts.append(f"(EventID in ({split_ids}) and {col} matches regex {word}) or "
                      f"(EventID !in ({split_ids}) and {whole})")
     return "(" + " or ".join(parts) + ")"
@@ -657,6 +661,26 @@ def java_long_leaf(e: ir.Expr, fm: FieldMap) -> str:
     if not nums:
         return "false"
     return " or ".join(f"{fm.text} matches regex {syntax.quote_regex(java_long_regex(n))}" for n in dict.fromkeys(nums))
+
+
+@dataclasses.dataclass(frozen=True)
+class JavaLong:
+    """A ``java_long`` field's ECS values are what Long.decode gives: one integer in Java's long
+    range. The fixture adapter writes the integer's decimal text into the column (a spelling the
+    query's regex reads); an event whose value is a string ("0x1f4", "-0"), a float or a boolean is
+    no event Elastic's pipeline writes, and its text would be compared as the matcher cannot
+    (audit6: "-0" is 0 for Long.decode, a string other than 0 for the matcher)."""
+
+    field: str
+
+    def violation(self, event: dict) -> Optional[str]:
+        vals = values(event, split_path(self.field))
+        if len(vals) > 1:
+            return f"{self.field} {vals!r} is not one value, as Long.decode gives"
+        for v in vals:
+            if type(v) is not int or not -(2**63) <= v < 2**63:
+                return f"{self.field} {v!r} is not a Java long, the value Long.decode gives"
+        return None
 
 
 def describe_field(fm: FieldMap) -> str:

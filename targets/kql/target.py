@@ -87,11 +87,12 @@ class KqlTarget:
         """``_id`` -> reason for every event on which a stated assumption of ``translation`` is
         false: the adapter leaves these out of the tables, since the translation is only claimed
         exact where its assumptions hold (see :data:`eqlc.target.OUTSIDE_ASSUMPTIONS`)."""
-        from .adapter import dependents, exclusions, until_ties
+        from .adapter import dependents, exclusions, step_ties, until_ties
 
         events = list(events)
         out = exclusions(translation, events, profile or translation.profile or DEFAULT_PROFILE, mapping)
         out.update(until_ties(rule, events, out))  # a sequence's until events tied with its events
+        out.update(step_ties(rule, events, out))  # step events of one key tied in time (audit6)
         if out and (rule.query.kind != "event" or rule.query.pipes):
             out.update(dependents(rule, events, out))
         return out

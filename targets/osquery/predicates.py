@@ -238,22 +238,15 @@ class StringFunction(Pred):
 
     def render(self, v: str, ftype: str) -> tuple[str, str]:
         self.literal_ok(ftype)
-        t = self.text
-        if self.name != "startsWith":
-            # Elasticsearch's wildcard query "*t" / "*t*" with t unescaped: *, ? and \ in t are
-            # wildcard syntax, and stringContains(f, "") matches every value (eqlc.native_wildcard)
-            pat = NativePattern.of(self.name, t)
-            if self.case_insensitive:
-                lp = sqltext.like_pattern(pat)  # type: ignore[arg-type]
-                return sqltext.like(v, lp), sqltext.like(v, lp, negate=True)
-            gp = sqltext.glob_pattern(pat)  # type: ignore[arg-type]
-            return sqltext.glob(v, gp), sqltext.glob(v, gp, negate=True)
-        # startsWith is a prefix query: t is text
+        # startsWith is a prefix query (the text is literal); endsWith/stringContains Elasticsearch's
+        # wildcard query "*t" / "*t*" with t unescaped: *, ? and \ in t are wildcard syntax, and
+        # stringContains(f, "") matches every value (eqlc.native_wildcard.query_parts)
+        pat = NativePattern.of(self.name, self.text)
         if self.case_insensitive:
-            lt = sqltext.like_literal(t) + "%"
-            return sqltext.like(v, lt), sqltext.like(v, lt, negate=True)
-        gt = sqltext.glob_literal(t) + "*"
-        return sqltext.glob(v, gt), sqltext.glob(v, gt, negate=True)
+            lp = sqltext.like_pattern(pat)  # type: ignore[arg-type]
+            return sqltext.like(v, lp), sqltext.like(v, lp, negate=True)
+        gp = sqltext.glob_pattern(pat)  # type: ignore[arg-type]
+        return sqltext.glob(v, gp), sqltext.glob(v, gp, negate=True)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ Elasticsearch's ``?`` does.
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Callable, Union
 
 from eqlc.ir import Pattern, Wildcard
 from eqlc.result import Refused
@@ -83,28 +83,18 @@ def like_literal(text: str) -> str:
 
 def glob_pattern(pattern: Pattern) -> str:
     """An EQL wildcard pattern as a GLOB pattern (case-sensitive, whole value)."""
-    out = []
-    for part in pattern.parts:
-        if part is Wildcard.STAR:
-            out.append("*")
-        elif part is Wildcard.QUESTION:
-            out.append("?")
-        else:
-            out.append(glob_literal(part))
-    return "".join(out)
+    return _spell(pattern, "*", "?", glob_literal)
 
 
 def like_pattern(pattern: Pattern) -> str:
     """An EQL wildcard pattern as a LIKE pattern (ASCII-case-insensitive, whole value)."""
-    out = []
-    for part in pattern.parts:
-        if part is Wildcard.STAR:
-            out.append("%")
-        elif part is Wildcard.QUESTION:
-            out.append("_")
-        else:
-            out.append(like_literal(part))
-    return "".join(out)
+    return _spell(pattern, "%", "_", like_literal)
+
+
+def _spell(pattern: Pattern, star: str, question: str, literal: Callable[[str], str]) -> str:
+    """``pattern``'s parts in a SQL pattern language: its two wildcards and its literal escaping."""
+    return "".join(star if part is Wildcard.STAR else question if part is Wildcard.QUESTION else literal(part)
+                   for part in pattern.parts)
 
 
 def like(value_sql: str, like_text: str, negate: bool = False) -> str:

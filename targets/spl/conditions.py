@@ -27,7 +27,7 @@ from typing import Optional
 
 from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, parse_regex, to_pattern
-from eqlc.native_wildcard import native_parts
+from eqlc.native_wildcard import query_parts
 from eqlc.result import Refused, about
 
 from . import literals as L
@@ -316,15 +316,7 @@ class ConditionBuilder:
                         fold_fields = frozenset([name])
                 except ValueError:
                     search = None
-            alts = []
-            single = False
-            for p in patterns:
-                body, one = L.wildcard_regex(p, True)
-                alts.append(body)
-                single = single or one
-            if single:
-                notes.append(_utf8_note(name))
-            where = f"isnotnull(mvfind({ref}, {L.eval_string(L.anchored(alts))}))"
+            where = _mvfind_wildcards(ref, patterns, True, name, notes)
             return Cond(where, search, None, fold_fields, tuple(notes))
         # case-sensitive: equality for exact patterns, like() where possible, else one regex
         exact = [p[0] if p else "" for p in patterns if all(isinstance(x, str) for x in p)]
@@ -342,13 +334,7 @@ class ConditionBuilder:
                 preds.append(f"in({ref}, {', '.join(L.eval_string(v) for v in exact)})")
             preds.extend(f"like({ref}, {L.eval_string(p)})" for p in likes)
             return Cond(f"isnotnull(mvfilter({' OR '.join(preds)}))", prefilter=prefilter)
-        alts = []
-        for p in patterns:
-            body, one = L.wildcard_regex(p, False)
-            alts.append(body)
-            if one:
-                notes.append(_utf8_note(name))
-        where = f"isnotnull(mvfind({ref}, {L.eval_string(L.anchored(alts))}))"
+        where = _mvfind_wildcards(ref, patterns, False, name, notes)
         return Cond(where, prefilter=prefilter, notes=tuple(dict.fromkeys(notes)))
 
     def _wild_prefilter(self, name: str, patterns: list[tuple]) -> Optional[str]:
@@ -388,13 +374,11 @@ class ConditionBuilder:
         if n in ("startsWith", "endsWith", "stringContains"):
             if len(e.args) != 2 or not isinstance(e.args[0], ir.Field) or not isinstance(e.args[1], ir.String):
                 raise Refused(f"{n}() is translated only as {n}(field, \"literal\")")
-            f, lit = e.args[0], e.args[1].value
-            if n == "startsWith":  # a prefix query: the literal is text
-                parts = (lit, ir.Wildcard.STAR) if lit else (ir.Wildcard.STAR,)
-            else:  # Elasticsearch's wildcard query "*lit" / "*lit*", lit unescaped (eqlc.native_wildcard)
-                parts = native_parts(n, lit)
-            # literal runs may hold '*' / '?' / '\\' as characters
-            return self.wildcard(f, [parts], e.case_insensitive, literal=True)
+            # startsWith: a prefix query (the literal is text); endsWith/stringContains: Elasticsearch's
+            # wildcard query "*lit" / "*lit*", lit unescaped (eqlc.native_wildcard.query_parts).
+            # Literal runs may hold '*' / '?' / '\\' as characters.
+            parts = query_parts(n, e.args[1].value)
+            return self.wildcard(e.args[0], [parts], e.case_insensitive, literal=True)
         if n == "cidrMatch":
             if not e.args or not isinstance(e.args[0], ir.Field) or not all(isinstance(a, ir.String) for a in e.args[1:]):
                 raise Refused("cidrMatch() is translated only as cidrMatch(field, \"cidr\", ...)")
@@ -459,6 +443,21 @@ def _describe(e: ir.Expr) -> str:
     if isinstance(e, ir.FunctionCall):
         return f"{e.name}()"
     return type(e).__name__.lower()
+
+
+def _mvfind_wildcards(ref: str, patterns: list, ci: bool, name: str, notes: list[str]) -> str:
+    """Some value of ``ref`` matches one of the wildcard ``patterns`` (their parts) as a whole:
+    ``mvfind`` with one anchored PCRE of the alternatives. A one-character wildcard adds the UTF-8
+    note for ``name`` to ``notes`` (once)."""
+    alts = []
+    single = False
+    for p in patterns:
+        body, one = L.wildcard_regex(p, ci)
+        alts.append(body)
+        single = single or one
+    if single:
+        notes.append(_utf8_note(name))
+    return f"isnotnull(mvfind({ref}, {L.eval_string(L.anchored(alts))}))"
 
 
 def _utf8_note(name: str) -> str:

@@ -28,7 +28,7 @@ from typing import Callable, Optional
 
 from eqlc import ir
 from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
-from eqlc.native_wildcard import native_parts
+from eqlc.native_wildcard import query_parts
 from eqlc.printer import expr as print_expr
 from eqlc.result import Refused
 
@@ -204,7 +204,7 @@ def value_mapped(b, e: ir.Expr, f: ir.Field, fm: FieldMap):
 
 # ---- arguments from a command line --------------------------------------------------------------------
 def arguments(b, e: ir.Expr, f: ir.Field, fm: FieldMap):
-    from .conditions import Cond, _search_term, _utf8_note
+    from .conditions import Cond, _mvfind_wildcards, _search_term, _utf8_note
 
     ds = b.dataset
     line_ecs = fm.argv_of or fm.argc_of
@@ -243,11 +243,9 @@ def arguments(b, e: ir.Expr, f: ir.Field, fm: FieldMap):
         words_of = [p.parts for p in e.patterns]
         ci = e.case_insensitive
     elif isinstance(e, ir.FunctionCall) and e.name in ("startsWith", "endsWith", "stringContains") and len(e.args) == 2:
-        lit = e.args[1].value
-        star = ir.Wildcard.STAR
         # startsWith is a prefix query (text); endsWith/stringContains Elasticsearch's wildcard
-        # query "*lit" / "*lit*" with lit unescaped (eqlc.native_wildcard)
-        words_of = [((lit, star) if lit else (star,)) if e.name == "startsWith" else native_parts(e.name, lit)]
+        # query "*lit" / "*lit*" with lit unescaped (eqlc.native_wildcard.query_parts)
+        words_of = [query_parts(e.name, e.args[1].value)]
         ci = e.case_insensitive
     elif isinstance(e, ir.RegexMatch):
         try:
@@ -268,13 +266,7 @@ def arguments(b, e: ir.Expr, f: ir.Field, fm: FieldMap):
                           f"control character, but {f.name} is read from {line} split on single spaces", e)
         if w in ((), ("",)):
             raise Refused(f"{f.name} compared with \"\": an empty argument cannot be found in {line} split on single spaces", e)
-    alts = []
-    for w in words_of:
-        body, one = L.wildcard_regex(w, ci)
-        alts.append(body)
-        if one:
-            notes.append(_utf8_note(line))
-    where = f"isnotnull(mvfind({words}, {L.eval_string(L.anchored(alts))}))"
+    where = _mvfind_wildcards(words, words_of, ci, line, notes)
     search = _word_search(line, words_of) if ci and b.profile.case_insensitive == "search" and b.searchable(line) else None
     prefilter = None
     if search is None and b.profile.prefilter and b.searchable(line):
