@@ -27,7 +27,7 @@ from tests.test_deploy_sentinel import columns_of, entity_problems
 from tests.test_kql_sentinel_aks import EXEC, K8S, _audit
 from tests.test_kql_sentinel import _rule
 
-# the sentinel-profile translations that had no entity mapping before (AKSAudit, OktaV2_CL)
+# sentinel-profile translations over tables whose entity columns are objects or were unmapped
 RULES = (
     "integrations/kubernetes/defense_evasion_events_deleted.toml",
     "integrations/kubernetes/execution_forbidden_creation_request.toml",
@@ -35,6 +35,10 @@ RULES = (
     "integrations/kubernetes/privilege_escalation_sensitive_rbac_change_followed_by_workload_modification.toml",
     "integrations/okta/credential_access_okta_mfa_bombing_via_push_notifications.toml",
     "integrations/okta/credential_access_okta_potentially_successful_okta_bombing_via_push_notifications.toml",
+    # AADServicePrincipalSignInLogs + AzureActivity, AuditLogs (InitiatedBy extended), Jamf Protect (DvcHostname extended)
+    "integrations/azure/credential_access_azure_service_principal_signin_then_arc_credential_listing.toml",
+    "integrations/azure/persistence_entra_id_suspicious_cloud_device_registration.toml",
+    "macos/privilege_escalation_user_added_to_admin_group.toml",
 )
 
 

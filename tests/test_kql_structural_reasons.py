@@ -30,7 +30,8 @@ def _refusal(text: str, profile: str) -> str:
     # kqlentra: an until term on one table translates (tests/test_kql_sequence_until.py); over several not yet
     ('sequence by host.id [process where process.name == "a"] [process where process.name == "b"] '
      'until [any where event.category in ("process", "file") and process.name == "c"]', "sequence with `until` over several tables"),
-    ('sequence by host.id with maxspan=1m [process where process.name == "a"] ![process where process.name == "b"]',
+    # kqlmiss: one trailing missing-event term translates (tests/test_kql_missing_events.py); a leading one not yet
+    ('sequence by host.id with maxspan=1m ![process where process.name == "b"] [process where process.name == "a"]',
      "sequence with a missing-event term"),
 ])
 def test_the_construct_is_the_reason_when_every_term_translates(profile, text, structural):

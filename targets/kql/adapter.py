@@ -55,7 +55,7 @@ from .absent import Absent, breaks, truth
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
 from .entity import scattered, unpaired
-from .scan import SequencePlan, run_scan
+from .scan import SequencePlan, run_scan, scan_rows
 from .hives import Respelt
 from .profile import ANY_CATEGORY, KV_PAIR, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
 from .shapes import breaks as shape_breaks
@@ -516,6 +516,11 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             elif vals and fm.column:
                 row[fm.column] = json.dumps(json_list.to_json(fm, vals), separators=(",", ":"))
             continue
+        if fm.list_key:  # one key of each object of a dynamic list column (OktaV2_CL.OriginalTarget)
+            vals = [v for v in values(event, split_path(fm.field)) if v is not None]
+            if vals:  # one object per value, as the source's list holds them (query.KeyValues checks them)
+                row[fm.list_key[0]] = json.dumps([{fm.list_key[1]: v} for v in vals], separators=(",", ":"))
+            continue
         if fm.json_path:
             why = _put_json(docs, fm, values(event, split_path(fm.field)))
             if why:
@@ -531,6 +536,17 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
             if why:
                 problems[fm.kv_path[0]] = f"outside the stated assumption on {fm.field}: {why}"
             continue
+        if fm.object_key:  # the name of a JSON object column's member (Jamf's event: {"od_group_add": {}})
+            for v in values(event, split_path(fm.field)):
+                if isinstance(v, str) and v:
+                    objects.setdefault(fm.object_key, {}).setdefault(v, {})
+            continue
+        if fm.object_member:  # a key of the member another field names (group.name of event["od_group_add"])
+            kinds = [v for v in values(event, split_path(fm.member_by or "")) if isinstance(v, str)]
+            if len(kinds) == 1 and kinds[0] in fm.members:
+                _put_object_value(objects, (fm.object_member[0], kinds[0], fm.object_member[1]),
+                                  values(event, split_path(fm.field)))
+            continue  # else not written: the computed-field check sets apart a value the query reads as ""
         if fm.object_path:  # a value inside a JSON object column (AKSAudit.ObjectRef["resource"])
             vals = values(event, split_path(fm.field))
             _put_object_value(objects, fm.object_path, [list(vals)] if fm.is_array and vals else vals)
@@ -932,8 +948,21 @@ def step_ties(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[st
         cond = q.condition if q.category is None else _ir.And((category_leaf_of(q.category), q.condition))
         return truth(cond, event)
 
-    def key(term: Any, event: dict) -> tuple:
-        return tuple(tuple(values(event, k.path)) if isinstance(k, _ir.Field) else () for k in body.keys(term))
+    def join_keys(term: Any, event: dict) -> list[tuple]:
+        # kqlmiss: the keys the event joins on, one per combination of the key fields' values (a
+        # multi-valued key such as okta.target.id joins on each value); none when a non-optional
+        # key field has no value (such an event joins no sequence, so it ties with none)
+        import itertools
+
+        per = []
+        for k in body.keys(term):
+            vals = list(dict.fromkeys(repr(v) for v in values(event, k.path))) if isinstance(k, _ir.Field) else ["()"]
+            if not vals:
+                if not (isinstance(k, _ir.Field) and k.optional):
+                    return []
+                vals = ["None"]
+            per.append(vals)
+        return list(itertools.product(*per))
 
     seen: dict[tuple, str] = {}
     out: dict[str, str] = {}
@@ -946,7 +975,7 @@ def step_ties(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[st
         ts = _timestamp((values(e, ("@timestamp",)) or [None])[0])
         if ts is None:
             continue
-        for k in dict.fromkeys(key(t, e) for t in body.terms if not t.missing and holds(t, e)):
+        for k in dict.fromkeys(jk for t in body.terms if not t.missing and holds(t, e) for jk in join_keys(t, e)):
             other = seen.setdefault((k, ts), eid)
             if other != eid:
                 out.setdefault(eid, why)
@@ -1016,7 +1045,7 @@ def run(translation: Translation, events: list[dict], profile: Optional[str] = N
     loaded = load_for(translation, events, profile, mapping)
     plan = getattr(translation, "plan", None)
     if plan is not None:
-        return _run_sequence(plan, loaded, events, profile or translation.profile, mapping)
+        return _run_sequence(plan, loaded, events, profile or translation.profile, mapping, translation.output)
     con = connect(loaded, translation.output)
     try:
         rel = duckdb_kql.kql(con, translation.output)
@@ -1035,7 +1064,8 @@ def run(translation: Translation, events: list[dict], profile: Optional[str] = N
     return out
 
 
-def _run_sequence(plan: SequencePlan, loaded: Loaded, events: list[dict], profile: Optional[str], mapping: Optional[str]) -> list[str]:
+def _run_sequence(plan: SequencePlan, loaded: Loaded, events: list[dict], profile: Optional[str], mapping: Optional[str],
+                  query_text: Optional[str] = None) -> list[str]:
     """A sequence query: its legs on duckdb-kql, its ``scan`` by the model of Kusto's scan logic
     (:mod:`eqlc.targets.kql.scan`: duckdb-kql has no ``scan``/``partition``)."""
     import duckdb_kql
@@ -1049,4 +1079,41 @@ def _run_sequence(plan: SequencePlan, loaded: Loaded, events: list[dict], profil
         raise EngineCannotRun(f"duckdb-kql, the offline KQL engine, cannot run this sequence's legs ({err}); its syntax "
                               f"is checked by Microsoft's Kusto parser only, its selection is unverified") from None
     order = {str(e.get("_id", i)): i for i, e in enumerate(events)}
+    if (plan.missing or plan.until) and query_text is not None:
+        return _run_after_scan(plan, loaded, query_text, prof.timestamp, scan_rows(plan, rows, order))
     return run_scan(plan, rows, order)
+
+
+SCAN_TABLE = "EqlcScanRows"
+
+
+def _run_after_scan(plan: SequencePlan, loaded: Loaded, query: str, timestamp: str,
+                    accepted: list[tuple[str, Any, str, int, int]]) -> list[str]:
+    """The query's joins after its scan, run on duckdb-kql as written: ``__rows`` (what the scan
+    accepted, from the model of Kusto's scan) becomes a table, and the emitted text that follows
+    ``let __rows = ...`` (the ``__cut`` join of an until term or of a trailing missing-event term)
+    runs over it and the legs. So the window condition the query states is the one executed, not a
+    model of it (scan.run_scan's own ``__cut`` model serves callers without the query text)."""
+    import dataclasses
+
+    import duckdb_kql
+
+    lines = query.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("let __rows = "))
+    end = next(i for i in range(start, len(lines)) if lines[i] == "    );")
+    text = "\n".join(plan.lets) + f"\nlet __rows = {SCAN_TABLE};\n" + "\n".join(lines[end + 1:])
+    cols = {ID_COLUMN: "string", timestamp: "datetime", "__key": "string", "__match": "long", "__step": "long"}
+    table = [dict(zip(cols, row)) for row in accepted]
+    con = connect(dataclasses.replace(loaded, tables={**loaded.tables, SCAN_TABLE: (cols, table)}), text)
+    try:
+        rel = duckdb_kql.kql(con, text)
+    except duckdb_kql.KqlUnsupportedError as err:
+        raise EngineCannotRun(f"duckdb-kql, the offline KQL engine, cannot run this sequence's joins ({err}); its syntax "
+                              f"is checked by Microsoft's Kusto parser only, its selection is unverified") from None
+    names = [d[0] for d in rel.description]
+    pos = names.index(ID_COLUMN)
+    out: list[str] = []
+    for row in rel.fetchall():
+        if row[pos] not in out:
+            out.append(row[pos])
+    return out

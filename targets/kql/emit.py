@@ -213,7 +213,7 @@ class Emitter:
             if d not in self.derived:
                 self.derived.append(d)
         elif (fm.expr or fm.value_when) and fm.field not in self.computed and not (fm.object_path and fm.is_array) \
-                and not fm.words_of and not fm.key_list:  # words_of: the adapter writes the column from the words
+                and not fm.words_of and not fm.key_list and not fm.list_key:  # words_of: the adapter writes the column from the words
             # (raw_tables.fill_words); key_list: from the values (json_list.to_json), checked by PlainValues
             self.computed.append(fm.field)
         if fm.ip_text:  # an ip field compared as a column's text (sentinel.yaml source.ip)
@@ -380,6 +380,9 @@ class Emitter:
         if f.name in self.table.absent and not f.has_index and f.name not in self.table.fields:
             return self.absent_leaf(e, f, negated)
         fm = self.fieldmap(f)
+        if fm.list_key:
+            raise Refused(f"{describe(e)}: {f.name} is the list of the {fm.list_key[1]} values of the objects of "
+                          f"{fm.list_key[0]}: only a sequence join key reads it (a test on it is not translated)")
         if fm.key_only:
             raise Refused(f"{describe(e)}: {f.name} is read from {fm.text}, the vendor's own process identifier, whose "
                           f"values differ from Elastic's: only a sequence join key may use it")

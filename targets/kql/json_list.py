@@ -165,3 +165,30 @@ def breaks(v: object) -> Optional[str]:
 def to_json(fm: FieldMap, vals: list) -> list:
     """The JSON list the column holds for the ECS values: one object per value."""
     return [{fm.key_list: v} for v in vals]
+
+
+def distinct_keys_note(fm: FieldMap) -> str:
+    """The assumption a join key on a ``list_key`` field states (query.list_key_rows)."""
+    col, key = fm.list_key
+    return (f"{fm.field} is the list of the {key} values of the objects of {col} (a dynamic list): as a join key each "
+            f"object gives one row, so each value is taken to be text, not empty (the source drops empty values) and "
+            f"held by one object of the list only")
+
+
+@dataclasses.dataclass(frozen=True)
+class DistinctKeys:
+    """The fixture adapter's check of :func:`distinct_keys_note`: Elasticsearch joins a multi-valued
+    key once per distinct value, the query once per object of the list."""
+
+    field: str
+
+    def violation(self, event: dict) -> Optional[str]:
+        vals = [v for v in values(event, split_path(self.field)) if v is not None]
+        for v in vals:
+            if not isinstance(v, str):
+                return f"{self.field} {v!r} is not text"
+            if v == "":
+                return f"{self.field} holds an empty value, which the source drops"
+        if len(set(vals)) != len(vals):
+            return f"{self.field} {vals!r} holds a value twice, one row per object in the query"
+        return None

@@ -34,10 +34,12 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "unique_within": None, "key_only": None, "key": None, "event_data_from": None,
                 "event_ids": None, "event_ids_unread": None, "ip_text": None,
                 "java_map": None, "json_path": None, "one_to_one": None, "key_list": None,
-                "object_path": None, "value_when": {ANY: None}, "kv_path": None,
+                "object_path": None, "json_text": None, "value_when": {ANY: None}, "kv_path": None, "list_key": None,
                 "cef_text": None, "words_of": {"column": None, "ids": None},
-                "java_long": None, "shape": {"regex": None, "name": None, "os": None}}
+                "java_long": None, "shape": {"regex": None, "name": None, "os": None},
+                "object_key": None, "members": None, "object_member": None, "by": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None, "route": None,
+          "categories": None, "categories_note": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
           "where": {ANY: None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
@@ -175,6 +177,21 @@ class FieldMap:
     # value it can hold (GitHub's event.type from the action's words): a literal test reads the
     # listed values' predicates, an unlisted value is one the source never sets (kqlraw)
     value_when: Optional[dict[str, str]] = None
+    # a keyword list field holding one key's values of the objects of a dynamic list column, as
+    # (column, key): OktaV2_CL's OriginalTarget, key id, for okta.target.id. Read only as a sequence
+    # join key, one leg row per distinct value (query.list_key_rows); no condition reads it (kqlmiss)
+    list_key: tuple[str, ...] = ()
+    # the field's value is the name of the one member of a JSON object column (Jamf Protect's
+    # telemetry ``event``: {"od_group_add": {...}}; Elastic's event.action is that member's name):
+    # read per value as ``isnotnull(column["value"])`` (``value_when``), written by the fixture
+    # adapter as that member (kqlsys)
+    object_key: Optional[str] = None
+    # a key of whichever member of a JSON object column the event has, the member named by another
+    # field (``member_by``: event.action), one of ``members``: group.name from
+    # event["od_group_add"]["group_name"] (kqlsys); ``expr`` joins the members' values (one holds)
+    object_member: tuple[str, ...] = ()
+    member_by: Optional[str] = None
+    members: tuple[str, ...] = ()
 
     @property
     def derived_from_command_line(self) -> bool:
@@ -247,6 +264,11 @@ class Table:
     # AADRiskyUsers and AADUserRiskEvents, by the record's category): an event is a row of the
     # table when each of these fields has one of the table's fact values (raw_tables.routes).
     route: tuple[str, ...] = ()
+    # A raw table whose mapping reads only the events of these categories of its source (Syslog:
+    # the Linux auth log's account-management lines, iam): a rule with a query of another category
+    # (or `any`) is refused as reading data no table mapping holds (raw_tables.narrow; kqlsys).
+    categories: tuple[str, ...] = ()
+    categories_note: str = ""
 
     @functools.cached_property
     def field_sets(self) -> frozenset[str]:
@@ -403,12 +425,41 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         path = tuple(x if isinstance(x, int) and not isinstance(x, bool) else str(x) for x in spec["object_path"])
         if len(path) < 2 or not isinstance(path[0], str):
             raise ValueError(f"object_path of {ecs!r} must name a column and at least one key, not {path!r}")
-        value = _ident(path[0]) + "".join(f"[{k}]" if isinstance(k, int) else f"[{_kql_literal(k)}]" for k in path[1:])
+        head = _ident(path[0])
+        if spec.get("json_text"):  # the column holds the object as JSON text (AADNonInteractiveUserSignInLogs.
+            head = f"parse_json({head})"  # DeviceDetail); parse_json returns a dynamic column's value as it is
+        value = head + "".join(f"[{k}]" if isinstance(k, int) else f"[{_kql_literal(k)}]" for k in path[1:])
+        if spec.get("type") == "bool":  # a JSON true/false inside the object (DeviceDetail.isManaged)
+            return FieldMap(ecs, None, "bool", note=str(spec.get("note", "")).strip(), expr=f"tobool({value})",
+                            columns=(path[0],), object_path=path)
         if spec.get("type") == "dynamic":  # a list of strings inside the object (AKSAudit User["groups"])
             return FieldMap(ecs, None, "dynamic", note=str(spec.get("note", "")).strip(), expr=value, columns=(path[0],),
                             object_path=path)
         return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=f"tostring({value})",
                         columns=(path[0],), object_path=path)
+    if spec.get("list_key"):
+        path = tuple(str(x) for x in spec["list_key"])
+        if len(path) != 2:
+            raise ValueError(f"list_key of {ecs!r} must name a column and one key, not {path!r}")
+        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), expr=_ident(path[0]),
+                        columns=(path[0],), list_key=path)
+    if spec.get("object_key"):
+        col, members = str(spec["object_key"]), tuple(str(m) for m in spec.get("members") or ())
+        if not members:
+            raise ValueError(f"object_key of {ecs!r} must list the members it reads")
+        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(), columns=(col,), object_key=col,
+                        members=members,
+                        value_when={m: f"isnotnull({_ident(col)}[{_kql_literal(m)}])" for m in members})
+    if spec.get("object_member"):
+        path = tuple(str(x) for x in spec["object_member"])
+        members = tuple(str(m) for m in spec.get("members") or ())
+        if len(path) != 2 or not members or not spec.get("by"):
+            raise ValueError(f"object_member of {ecs!r} must name a column and a key, with `by` and `members`")
+        col, key = path
+        parts = [f"tostring({_ident(col)}[{_kql_literal(m)}][{_kql_literal(key)}])" for m in members]
+        return FieldMap(ecs, None, "string", note=str(spec.get("note", "")).strip(),
+                        expr=f"strcat({', '.join(parts)})" if len(parts) > 1 else parts[0], columns=(col,),
+                        object_member=path, member_by=str(spec["by"]), members=members)
     if spec.get("words_of"):
         w = spec["words_of"]
         col, ids = str(w["column"]), tuple(int(i) for i in w.get("ids") or ())
@@ -509,7 +560,9 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                                                       tspec["username"].get("only_type"))
                               if tspec.get("username") else None,
                               others_in=str(tspec["others_in"]) if tspec.get("others_in") else None,
-                              route=tuple(str(x) for x in tspec.get("route") or ()))
+                              route=tuple(str(x) for x in tspec.get("route") or ()),
+                              categories=tuple(str(x) for x in tspec.get("categories") or ()),
+                              categories_note=" ".join(str(tspec.get("categories_note") or "").split()))
     for t in tables.values():
         other = tables.get(t.others_in) if t.others_in else None
         if t.others_in and (other is None or other.category != t.category or other.chosen_by or not t.rows_need):

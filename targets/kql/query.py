@@ -47,6 +47,21 @@ def argv_key(expand: list[str], line: str, n: int) -> str:
     expand.append(f'| where array_index_of(split({line}, " "), {col}) == {idx}')
     return col
 
+def list_key_rows(expand: list[str], profile: Profile, col: str, key: str, n: int) -> str:
+    """A join key on one key of the objects of a dynamic list column (okta.target.id: OktaV2_CL's
+    OriginalTarget, key id): one leg row per object whose key is not empty (Elasticsearch joins a
+    multi-valued key on each of its values; the source's pipeline drops empty values). Each value
+    is taken to appear once per event (stated; :class:`eqlc.targets.kql.json_list.DistinctKeys`
+    checks it), so the rows are one per distinct value. Appends the ``mv-expand`` lines to
+    ``expand`` and returns the key column."""
+    item, name = f"__item{n}", f"__lk{n}"
+    source = col if profile.types.get(col) == "dynamic" else f"parse_json({col})"
+    expand.append(f"| mv-expand {item} = {source} to typeof(dynamic)")
+    expand.append(f"| extend {name} = tostring({item}[{syntax.quote(key)}])")
+    expand.append(f"| where isnotempty({name})")
+    return name
+
+
 def render_where(cond: Cond) -> Optional[str]:
     """``| where`` with one top-level conjunct per line, or None when the condition is always true."""
     if cond is True:
@@ -371,13 +386,19 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     if seq.until is not None and (why := term_refusal(profile, seq.terms + (seq.until,))) is not None:
         raise why
     if any(t.missing for t in seq.terms):
-        raise term_refusal(profile, seq.terms) or Refused(
-            "sequence with a missing-event term ![...]: not translated (Elasticsearch's time-window checks have no exact scan form here)")
+        if (why := term_refusal(profile, seq.terms)) is not None:
+            raise why
+        if not trailing_missing_only(seq):
+            raise Refused(
+                "sequence with a missing-event term ![...]: not translated (only one trailing missing-event term in a "
+                "sequence without until is: Elasticsearch's time-window checks of a leading or middle one, or of "
+                "several, have no exact scan form here)")
     seq = with_copied_key_constraints(seq)
     ts = profile.timestamp
     checks = Checks()
     lets: list[str] = []
     leg_names: list[str] = []
+    miss_names: list[str] = []  # the rows of a trailing missing-event term (trailing_missing_only)
     nkeys = None
     for i, term, table, leg in sequence_legs(profile, seq, notes):
         em = Emitter(profile, table, notes, leg=bool(leg), routed=routed_leg(profile, leg, table) if isinstance(leg, list) else None)
@@ -408,6 +429,17 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
                 raise Refused("a sequence join key that is not a field is not translated", k)
             with about(k):  # a refusal names the join key it is about (eqlc.broaden)
                 fm = em.fieldmap(k)
+            if fm.list_key:  # one key of each object of a dynamic list column (okta.target.id)
+                if k.optional:
+                    raise Refused(f"optional join key ?{k.name} read from a list of objects: not translated", k)
+                from . import json_list
+
+                key_texts.append(list_key_rows(expand, profile, fm.list_key[0], fm.list_key[1], len(expand)))
+                distinct = json_list.DistinctKeys(k.name)
+                if distinct not in em.derived:
+                    em.derived.append(distinct)  # type: ignore[arg-type]
+                notes.assume(json_list.distinct_keys_note(fm))
+                continue
             if fm.argv_of and not fm.argc_of and k.name not in em._winargv and not fm.is_array and fm.values is None \
                     and fm.value_when is None:
                 # the arguments read from a command line (split on single spaces, the assumption
@@ -452,11 +484,16 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         body.extend(expand)
         key_expr = f"tostring(pack_array({', '.join(key_texts)}))" if key_texts else '""'
         body.append(f"| extend __stage = {i}, __key = {key_expr}")
-        name = f"__leg{len(leg_names) + 1}"
+        if term.missing:  # a trailing missing-event term's rows: not a scan step (the __cut below)
+            name = f"__miss{i}"
+            miss_names.append(name)
+        else:
+            name = f"__leg{len(leg_names) + 1}"
+            leg_names.append(name)
         lets.append(f"let {name} = " + "\n    ".join(body) + ";")
-        leg_names.append(name)
         checks.merge(em.checks)
-    missing = [i for i, term in enumerate(seq.terms, start=1) if f"__stage = {i}," not in "\n".join(lets)]
+    missing = [i for i, term in enumerate(seq.terms, start=1)
+               if not term.missing and f"__stage = {i}," not in "\n".join(lets)]
     if missing:
         raise Refused(f"step {missing[0]} of the sequence can never hold on any table its categories name (a condition "
                       f"implied by each table is false)")
@@ -466,10 +503,14 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     until = until_leg(profile, seq, notes, checks) if seq.until is not None else None
     if until is not None:
         lets.append(until)
-    checks.plan = SequencePlan(tuple(lets), tuple(leg_names), tuple(i for i, t in enumerate(seq.terms, start=1) for _ in range(t.runs)),
+    checks.plan = SequencePlan(tuple(lets), tuple(leg_names),
+                               tuple(i for i, t in enumerate(seq.terms, start=1) if not t.missing for _ in range(t.runs)),
                                seq.maxspan.millis if seq.maxspan is not None else None,
-                               "__until" if until is not None else None)
+                               "__until" if until is not None else None,
+                               tuple(miss_names), len(seq.terms) if miss_names else None)
     for i, term in enumerate(seq.terms, start=1):
+        if term.missing:
+            continue
         for _ in range(term.runs):
             n += 1
             name = f"s{n}"
@@ -494,7 +535,22 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         "        )",
         "    );",
     ]
-    if until is None:
+    if miss_names:  # a completed match is dropped when a missing-term event of its key lies in (last event, first + maxspan]
+        assert seq.maxspan is not None
+        out += [
+            f"let __done = __rows | where __step == {n} | project __key, __match, __end = {ts};",
+            "let __cut = __rows",
+            "    | where __step == 1",
+            f"    | project __key, __match, __begin = {ts}",
+            "    | join kind=inner (__done) on __key, __match",
+            f"    | join kind=inner ({miss_names[0] if len(miss_names) == 1 else 'union ' + ', '.join(miss_names)} "
+            f"| project __key, __mt = {ts}) on __key",
+            f"    | where __mt > __end and __mt <= __begin + {syntax.timespan(seq.maxspan.millis)}",
+            "    | distinct __key, __match;",
+            "__rows",
+            "| join kind=leftsemi (__done | join kind=leftanti (__cut) on __key, __match | project __key, __match) on __key, __match",
+        ]
+    elif until is None:
         out += ["__rows", f"| join kind=leftsemi (__rows | where __step == {n} | project __key, __match) on __key, __match"]
     else:  # a completed match is dropped when an until event of its key lies in [first event, last event)
         out += [
@@ -511,6 +567,22 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         ]
     out.append(f"| sort by {ts} asc")
     return "\n".join(out), checks
+
+
+def trailing_missing_only(seq: ir.Sequence) -> bool:
+    """Whether the sequence's missing-event terms are one trailing ``![...]`` (after every positive
+    term, no ``until``; Elasticsearch requires a maxspan with missing events).
+
+    Elasticsearch keeps a completed sequence unless the first event of that term with its join key
+    after its last positive event (strictly later timestamp) lies at most maxspan after its first
+    event (TumblingWindow.doCheckMissingEvents; shared/research/eql-semantics.md 7.2; the reference
+    matcher's ``_check_trailing``): it is dropped exactly when some such event has a timestamp in
+    (last event, first event + maxspan]. That is a join of the scan's completed matches with the
+    term's rows of their key, filtered to that window (the query's ``__cut``): no event order
+    beyond timestamps is read, so equal timestamps need no assumption."""
+    missing = [i for i, t in enumerate(seq.terms) if t.missing]
+    return (len(missing) == 1 and missing[0] == len(seq.terms) - 1 and seq.until is None and seq.maxspan is not None
+            and seq.terms[-1].runs == 1 and any(not t.missing for t in seq.terms))
 
 
 def until_leg(profile: Profile, seq: ir.Sequence, notes: Notes, checks: Checks) -> str:
@@ -547,7 +619,7 @@ def until_leg(profile: Profile, seq: ir.Sequence, notes: Notes, checks: Checks) 
         with about(k):
             fm = em.fieldmap(k)
         if (fm.is_array or fm.key_list or fm.values is not None or fm.derived_from_command_line or fm.value_when is not None
-                or fm.key_only):
+                or fm.key_only or fm.list_key):
             raise Refused(f"until join key {k.name} ({fm.text}) is an array, value-mapped, read from a command line or "
                           f"an identifier with a scope: not translated", k)
         key_texts.append(fm.text)

@@ -94,6 +94,13 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
         why = _why_no_table(profile, index)
         raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(index)}" + (f"; {why}" if why else ""))
     t = found[0]
+    if t.categories:
+        odd = sorted({c or "any" for c in _categories(rule.query)} - set(t.categories))
+        if odd or rule.event_category_override:
+            raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(index)}; "
+                          f"{t.name} is read for their {', '.join(t.categories)} events only, and the rule has "
+                          f"{', '.join(f'`{c}`' for c in odd) or 'an event_category_override'} queries"
+                          + (f" ({t.categories_note})" if t.categories_note else ""))
     if t.source_note:
         notes.assume(t.source_note)
     extra = {f.name: fm for f in _fields(rule.query) if (fm := xml_field(t, f.name)) is not None}
@@ -144,6 +151,18 @@ def _why_no_table(profile: Profile, index: tuple[str, ...]) -> str:
         if any(fnmatch.fnmatchcase(p, q) or p == q for p in index for q in pats):
             return " ".join(str(entry.get("reason", "")).split())
     return ""
+
+
+def _categories(node: Any):
+    """The category of every event query anywhere in a rule's query (None for `any`)."""
+    if isinstance(node, ir.EventQuery):
+        yield node.category
+    elif isinstance(node, (tuple, list)):
+        for x in node:
+            yield from _categories(x)
+    elif dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            yield from _categories(getattr(node, f.name))
 
 
 def _fields(node: Any):

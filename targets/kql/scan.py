@@ -12,7 +12,9 @@ the previous step's state when the record meets the step's condition, Check 2 re
 step, or repeats a step with an active sequence) for the steps :func:`eqlc.targets.kql.query.
 sequence_query` emits. It is a model of Kusto, written from that reference and not from EQL's
 semantics (the reference matcher judges the result), so a wrong scan emission shows up as a
-disagreement.
+disagreement. For a sequence with an ``until`` or a trailing missing-event term, the rows the scan
+accepted (:func:`scan_rows`) go back to duckdb-kql, which runs the query's own joins after the scan
+(the ``__cut`` window; adapter._run_after_scan).
 
 Rows whose ``Timestamp`` and stage are equal are taken in the order of the events given (Kusto's
 ``sort`` leaves their order open; the translation states that equal timestamps are ordered by
@@ -37,17 +39,34 @@ class SequencePlan:
     stages: tuple[int, ...]
     maxspan_ms: Optional[int]
     until: Optional[str] = None  # the ``let`` of the until term's rows (stage 0), if any
+    # the ``let``s of a trailing missing-event term's rows (query.trailing_missing_only), whose
+    # __stage is ``missing_stage`` (the term's position)
+    missing: tuple[str, ...] = ()
+    missing_stage: Optional[int] = None
 
     def rows_query(self, timestamp: str, id_column: str) -> str:
         """The part of the query duckdb-kql runs: every leg's rows with their stage and key (the
-        until term's rows too, as stage 0)."""
-        legs = self.legs + ((self.until,) if self.until else ())
+        until term's rows too, as stage 0; a missing-event term's as its own stage)."""
+        legs = self.legs + ((self.until,) if self.until else ()) + self.missing
         return "\n".join(self.lets) + f"\nunion {', '.join(legs)}\n| project {id_column}, {timestamp}, __stage, __key"
 
 
 def run_scan(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: dict[str, int]) -> list[str]:
     """The ids the sequence query returns for ``rows`` (id, timestamp, stage, key), in its output
     order (timestamp ascending), distinct."""
+    return _scan(plan, rows, order)[0]
+
+
+def scan_rows(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: dict[str, int]) -> list[tuple[str, Any, str, int, int]]:
+    """What the query's ``let __rows`` holds for ``rows``: every row a scan step accepted, as (id,
+    timestamp, key, match id, step), before any match is filtered (completed or not). The rest of
+    the query (the joins after the scan) can then run on duckdb-kql over these rows
+    (adapter._run_sequence does for a missing-event term)."""
+    return _scan(plan, rows, order)[1]
+
+
+def _scan(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: dict[str, int]) -> tuple[list[str], list[tuple[str, Any, str, int, int]]]:
+    accepted: list[tuple[str, Any, str, int, int]] = []
     # an until row tied (same key, same timestamp) with another event's step row: both events are
     # outside the translation's stated assumption (adapter.until_ties reports them): not in the data
     untils: dict[tuple, set] = {}
@@ -58,9 +77,13 @@ def run_scan(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: d
     rows = [r for r in rows if r[0] not in tied]
     by_key: dict[str, list[tuple[str, Any, int, str]]] = {}
     until: dict[str, list[Any]] = {}
+    absent: dict[str, list[Any]] = {}  # a trailing missing-event term's timestamps, per key
     for r in rows:
         if r[2] == 0:  # an until row: it drops the completed matches of its key it falls in
             until.setdefault(r[3], []).append(r[1])
+            continue
+        if plan.missing_stage is not None and r[2] == plan.missing_stage:
+            absent.setdefault(r[3], []).append(r[1])
             continue
         by_key.setdefault(r[3], []).append(r)
     n = len(plan.stages)
@@ -94,6 +117,7 @@ def run_scan(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: d
                 match_of[1] = next_match
                 next_match += 1
                 out.append((r, match_of[1], 1))
+        accepted.extend((r[0], r[1], key, m, step) for r, m, step in out)
         done = {m for _r, m, step in out if step == n}
         if until.get(key):
             # the query's __cut: an until event of the key in [first event, last event) drops the match
@@ -101,13 +125,20 @@ def run_scan(plan: SequencePlan, rows: list[tuple[str, Any, int, str]], order: d
             end = {m: r[1] for r, m, step in out if step == n}
             done = {m for m in done if not any(u is not None and begin[m] is not None and end[m] is not None
                                                and begin[m] <= u < end[m] for u in until[key])}
+        if absent.get(key) and span is not None:
+            # the query's __cut for a trailing missing-event term: an event of it with the key in
+            # (last event, first event + maxspan] drops the match (null timestamps compare false)
+            begin = {m: r[1] for r, m, step in out if step == 1}
+            end = {m: r[1] for r, m, step in out if step == n}
+            done = {m for m in done if not any(u is not None and begin[m] is not None and end[m] is not None
+                                               and end[m] < u <= begin[m] + span for u in absent[key])}
         selected.extend((r[1], order.get(r[0], 0), r[0]) for r, m, _step in out if m in done)
     selected.sort(key=lambda x: (x[0] is not None, x[0] or dt.datetime.min, x[1]))
     ids: list[str] = []
     for _ts, _o, rid in selected:
         if rid not in ids:
             ids.append(rid)
-    return ids
+    return ids, accepted
 
 
 def _within(span: Optional[dt.timedelta], first: Any, ts: Any) -> bool:

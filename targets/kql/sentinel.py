@@ -276,7 +276,7 @@ def windowed_query(profile: Profile, query: str, window: schedule.Window, lookup
     if lines[0].startswith("let __leg"):
         out: list[str] = []
         for line in lines:
-            m = re.match(r"^(let __(?:leg\d+|until) = \S+)$", line)
+            m = re.match(r"^(let __(?:leg\d+|until|miss\d+) = \S+)$", line)
             out.append(line)
             if m:
                 out.append(f"    | where {ts} >= ago({lookback})")
@@ -286,7 +286,11 @@ def windowed_query(profile: Profile, query: str, window: schedule.Window, lookup
                           text)
         until = re.search(r"let __done = __rows \| where __step == (\d+) \|", text)
         cut = "| join kind=leftsemi (__done | join kind=leftanti (__cut) on __key, __match | project __key, __match) on __key, __match"
-        if final is None and until is not None and cut in text:  # with until (query.until_leg): the same freshness
+        # with until (query.until_leg) or a trailing missing-event term (query.trailing_missing_only): the
+        # same freshness. A match is reported by the run that ingests its last event, as Elasticsearch's
+        # rule reports it then: a missing-term event ingested by a later run does not retract it
+        # (elastic/elasticsearch#145323, shared/research/eql-semantics.md 7.2)
+        if final is None and until is not None and cut in text:
             n = until.group(1)
             return text.replace(cut, (
                 f"| join kind=leftsemi (__rows | summarize __done = max(__step), __last = max(__ingested) by __key, __match "
