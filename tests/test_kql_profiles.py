@@ -26,8 +26,15 @@ def test_every_mapped_column_exists_with_the_vendor_type(profile):
     checked = 0
     for table in prof.tables.values():
         assert table.name in vendor, f"{table.name} is not a {profile} table"
+        # columns read only through parse_json (`json_text`: DeviceDetail is JSON text in
+        # AADNonInteractiveUserSignInLogs and dynamic in SigninLogs): parse_json returns a dynamic
+        # value as it is ("If json is of type dynamic, its value is used as-is", Kusto parse_json
+        # reference), so the profile declares the text the fixture rows hold, for both tables
+        parsed = {c for fm in table.fields.values() for c in fm.columns if fm.expr and f"parse_json({c})" in fm.expr}
         for column, typ in prof.columns_of(table).items():
             assert column in vendor[table.name], f"{table.name}.{column} is not in the vendor schema"
+            if column in parsed and typ == "string" and vendor[table.name][column] == "dynamic":
+                continue
             assert kusto.kusto_type(typ) == vendor[table.name][column], f"{table.name}.{column}: {typ} vs {vendor[table.name][column]}"
             checked += 1
     for lk in prof.lookups.values():

@@ -19,6 +19,7 @@ through the MatcherSet (``DispatchSet.dispatched`` is empty and ``reason`` says 
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable, Iterator, Optional, Union
 
 from .. import ir
@@ -104,8 +105,10 @@ class DispatchSet:
         for i, sets in sorted(candidates.items()):
             if not sets:
                 continue
-            best = min(sets, key=lambda s: (sum(share[n] for n in s), len(s)))
-            self.share[i] = sum(share[n] for n in best)
+            # fsum: a float total independent of the frozenset's (hash-seeded) order, so ties and
+            # near-ties between sets are broken the same way in every run
+            best = min(sets, key=lambda s: (math.fsum(share[n] for n in s), len(s)))
+            self.share[i] = math.fsum(share[n] for n in best)
             if self.share[i] <= MAX_SHARE:
                 self.chosen[i] = best
                 good.append(i)

@@ -43,6 +43,7 @@ the raw line does not hold).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
@@ -87,7 +88,10 @@ class Needle:
 
 
 def set_cost(needles: Iterable[Needle]) -> float:
-    return sum(n.static_cost for n in needles)
+    """The static cost of a needle set. ``math.fsum`` is correctly rounded, so the total does not
+    depend on the order of the (frozen)set, which follows PYTHONHASHSEED: a plain ``sum`` of floats
+    does, and the choice between sets of (almost) equal cost then changed from run to run."""
+    return math.fsum(n.static_cost for n in needles)
 
 
 @dataclass(frozen=True)
@@ -379,5 +383,5 @@ def _best(sets: list) -> list:
     """Distinct sets, best static cost first (then fewer needles), at most LIMIT."""
     unique = list(dict.fromkeys(sets))
     if len(unique) > 1:
-        unique.sort(key=lambda s: (set_cost(s), len(s), sorted((n.text, n.ci) for n in s)))
+        unique.sort(key=lambda s: (set_cost(s), len(s), sorted((n.text, n.ci, n.generic) for n in s)))
     return unique[:LIMIT]
