@@ -358,6 +358,21 @@ SYSMON_CASES = [
     (_sysmon("file-nodot", "2", "file", TargetFilename="C:\\dir.d\\a"), {"file.extension": "d\\a"}),
     (_sysmon("file-noslash", "2", "file", TargetFilename="a.exe"), {"file.extension": ""}),
     (_sysmon("driver", "6", "driver", ImageLoaded="C:\\w\\d.sys"), {"file.path": "C:\\w\\d.sys"}),
+    # kqlhb: the parent name from ParentImage, the command lines, the process GUIDs in the
+    # pipeline's rename order (ProcessGuid, SourceProcessGuid, SourceProcessGUID; the zero GUID is
+    # dropped first), and the older TargetProcessGuid spelling renamed to TargetProcessGUID
+    (_sysmon("parent", "1", ParentImage="C:\\Program Files\\Office\\WINWORD.EXE", CommandLine='"C:\\a b\\x.exe" -c 1',
+             ParentCommandLine="winword.exe /n", ProcessGuid="{aa-1}", ParentProcessGuid="{aa-0}"),
+     {"process.parent.name": "WINWORD.EXE", "process.command_line": '"C:\\a b\\x.exe" -c 1',
+      "process.parent.command_line": "winword.exe /n", "process.entity_id": "{aa-1}", "process.parent.entity_id": "{aa-0}"}),
+    (_sysmon("parent-bare", "1", ParentImage="winword.exe", ParentCommandLine="-"),
+     {"process.parent.name": "", "process.parent.command_line": ""}),
+    (_sysmon("access-guid", "10", SourceProcessGUID="{bb-1}", TargetProcessGUID="{bb-2}"),
+     {"process.entity_id": "{bb-1}", "winlog.event_data.TargetProcessGUID": "{bb-2}"}),
+    (_sysmon("access-old", "10", SourceProcessGuid="{cc-1}", TargetProcessGuid="{cc-2}"),
+     {"process.entity_id": "{cc-1}", "winlog.event_data.TargetProcessGUID": "{cc-2}"}),
+    (_sysmon("zero-guid", "8", ProcessGuid="{00000000-0000-0000-0000-000000000000}", SourceProcessGuid="{dd-1}"),
+     {"process.entity_id": "{dd-1}"}),
 ]
 
 
@@ -561,3 +576,71 @@ def test_filtering_platform_events_on_duckdb_kql():
     assert "EventID in (5157, 5152)" in tr.output and "Application" in tr.output
     assert set(out) <= {"wrong-id"}, out
     assert got == want == ["block", "drop-upper", "name-only"]
+
+
+# ---- kqlhb: a Sysmon sequence joined on the host and the process GUIDs (the calltrace rule's shape)
+CALLTRACE = r'''
+sequence by host.id with maxspan=1m
+  [process where host.os.type == "windows" and event.code == "1" and
+   process.parent.name : ("winword.exe", "rundll32.exe", "regsvr32.exe") and
+   not (process.args in ("8192", "12288") and process.parent.name : "winword.exe") and
+   not (process.parent.name : "regsvr32.exe" and process.parent.args : ("?:\\Program Files\\*", "?:\\Program Files (x86)\\*"))
+  ] by process.parent.entity_id, process.entity_id
+  [process where host.os.type == "windows" and event.code == "10" and winlog.event_data.CallTrace : "*UNKNOWN*"]
+   by process.entity_id, winlog.event_data.TargetProcessGUID
+'''
+
+
+def _start(_id: str, ts: str, host: str, parent: str, parent_line: str, parent_args: list, line: str, args: list,
+           guid: str, parent_guid: str) -> dict:
+    e = _sysmon(_id, "1")
+    e["@timestamp"] = ts
+    e["host"]["id"] = host
+    e["process"] = {"entity_id": guid, "command_line": line, "args": args,
+                    "parent": {"name": parent, "entity_id": parent_guid, "command_line": parent_line, "args": parent_args}}
+    return e
+
+
+def _access(_id: str, ts: str, host: str, guid: str, target: str, trace: str) -> dict:
+    e = _sysmon(_id, "10", CallTrace=trace, TargetProcessGUID=target)
+    e["@timestamp"] = ts
+    e["host"]["id"] = host
+    e["process"] = {"entity_id": guid}
+    return e
+
+
+def test_calltrace_sequence_on_hand_written_events():
+    """Parent name, the parent's command line split as Windows splits it (a quoted path with a
+    space), the process GUIDs as join keys and host.id joined on Computer, run on duckdb-kql with
+    the scan model against the matcher."""
+    events = [
+        _start("w-start", "2026-01-01T00:00:00Z", "h1", "WINWORD.EXE", "winword.exe /n", ["winword.exe", "/n"],
+               "x.exe 4096", ["x.exe", "4096"], "{p1}", "{w1}"),
+        _access("w-access", "2026-01-01T00:00:10Z", "h1", "{w1}", "{p1}", "ntdll.dll+1|UNKNOWN(00007FF)"),
+        # the same GUIDs on another host: host.id (Computer) keeps them apart
+        _access("other-host", "2026-01-01T00:00:11Z", "h2", "{w1}", "{p1}", "UNKNOWN(1)"),
+        # the excluded argument
+        _start("w-8192", "2026-01-01T00:00:20Z", "h1", "winword.exe", "winword.exe", ["winword.exe"],
+               "splwow64.exe 8192", ["splwow64.exe", "8192"], "{p2}", "{w2}"),
+        _access("w-8192-access", "2026-01-01T00:00:21Z", "h1", "{w2}", "{p2}", "UNKNOWN"),
+        # regsvr32 with a quoted Program Files argument (excluded) and one outside it (kept)
+        _start("r-pf", "2026-01-01T00:00:30Z", "h1", "regsvr32.exe", 'regsvr32.exe /s "C:\\Program Files\\a b\\x.dll"',
+               ["regsvr32.exe", "/s", "C:\\Program Files\\a b\\x.dll"], "y.exe", ["y.exe"], "{p3}", "{r3}"),
+        _access("r-pf-access", "2026-01-01T00:00:31Z", "h1", "{r3}", "{p3}", "UNKNOWN"),
+        _start("r-tmp", "2026-01-01T00:00:40Z", "h1", "regsvr32.exe", 'regsvr32.exe /s "C:\\Temp\\a b\\x.dll"',
+               ["regsvr32.exe", "/s", "C:\\Temp\\a b\\x.dll"], "z.exe", ["z.exe"], "{p4}", "{r4}"),
+        _access("r-tmp-access", "2026-01-01T00:00:41Z", "h1", "{r4}", "{p4}", "x|UNKNOWN|y"),
+        # a known call trace: no match
+        _start("k-start", "2026-01-01T00:00:50Z", "h1", "rundll32.exe", "rundll32.exe a,b", ["rundll32.exe", "a,b"],
+               "q.exe", ["q.exe"], "{p5}", "{k5}"),
+        _access("k-access", "2026-01-01T00:00:51Z", "h1", "{k5}", "{p5}", "ntdll.dll+1|kernelbase.dll+2"),
+    ]
+    rule = Rule(query=parse_query(CALLTRACE), query_text=CALLTRACE, name="calltrace", index=SYSMON)
+    tr = TARGET.compile(rule, profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    assert "__winargs_process_parent_args" in tr.output
+    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
+    assert not out, out
+    got = sorted(TARGET.execute(tr, events, profile="sentinel"))
+    want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule).run(events, sort=True) for e in m.events))
+    assert got == want == ["r-tmp", "r-tmp-access", "w-access", "w-start"], (got, want)

@@ -106,8 +106,11 @@ def test_events_route_to_the_table_of_their_category():
     assert tr.tables == ["AADRiskyUsers", "AADUserRiskEvents", "AuditLogs"], tr.tables
     loaded = load_for(tr, [_risk("r", "00:00", "u", "RiskyUsers"), _risk("e", "00:00", "u"), _audit("a", "00:00", "u")],
                       profile="sentinel")
-    assert {n: [r["__eqlc_id"] for r in rows] for n, (_c, rows) in loaded.tables.items()} == {
+    from eqlc.targets.kql.profile import load_profile
+    lookup_tables = {lk.table for lk in load_profile("sentinel").lookups.values()}  # Heartbeat (kqlhb): no rows here
+    assert {n: [r["__eqlc_id"] for r in rows] for n, (_c, rows) in loaded.tables.items() if n not in lookup_tables} == {
         "AADRiskyUsers": ["r"], "AADUserRiskEvents": ["e"], "AuditLogs": ["a"]}
+    assert all(not loaded.tables[n][1] for n in lookup_tables)
     _cols, [row] = loaded.tables["AuditLogs"]
     assert json.loads(row["InitiatedBy"]) == {"user": {"userPrincipalName": "u"}} and row["OperationName"] == "Register device"
 

@@ -226,8 +226,11 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         cols[ID_COLUMN] = "string"
         out.tables[t.name] = (cols, [])
     for name, lk in profile.lookups.items():
-        cols = {lk.on: profile.types.get(lk.on, "string"), profile.timestamp: "datetime", **lk.columns}
+        cols = {lk.on: profile.types.get(lk.on, "string"), profile.timestamp: "datetime",
+                **{lk.stored_as_list.get(c, c): ("dynamic" if c in lk.stored_as_list else t) for c, t in lk.columns.items()}}
         out.tables[lk.table] = (cols, [])
+    # (lookup, key) -> [(event id, table, value)]: the events that stated a lookup row's value
+    stated: dict[tuple[str, str], list[tuple[str, str, Any]]] = {}
     for idx, event in enumerate(events):
         eid = str(event.get("_id", idx))
         cats = [c for c in values(event, ("event", "category")) if isinstance(c, str)]
@@ -279,6 +282,12 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
             if not reason:
                 reason = next((why for col, why in problems.items() if read is None or col in read), None)
             for lk_name, dev, lk_row in contributions:
+                lk = profile.lookups[lk_name]
+                if lk.on in row:  # keyed by the row's own join column (Heartbeat on Computer)
+                    dev = row[lk.on]
+                    lk_row[lk.on] = dev
+                stated.setdefault((lk_name, str(dev)), []).append(
+                    (eid, t.name, tuple(v for k, v in lk_row.items() if k not in (lk.on, profile.timestamp))))
                 prev = lookup_rows[lk_name].get(dev)
                 ts = lk_row[profile.timestamp]
                 if prev is None or (ts and prev[profile.timestamp] and ts > prev[profile.timestamp]):
@@ -290,8 +299,14 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
                 continue
             row[ID_COLUMN] = eid
             out.tables[t.name][1].append(row)
+    _drop_restated(profile, out, lookup_rows, stated)
     for name, rows in lookup_rows.items():
-        out.tables[profile.lookups[name].table][1].extend(rows.values())
+        lk = profile.lookups[name]
+        for r in rows.values():
+            for col, stored in lk.stored_as_list.items():
+                v = r.pop(col, "")
+                r[stored] = json.dumps([] if v in ("", None) else [v])
+        out.tables[lk.table][1].extend(rows.values())
     by_id = {str(e.get("_id", i)): e for i, e in enumerate(events)}
     # DeviceFileCertificateInfo rows from the events' signatures, and the rows outside that reading
     out.excluded.update(certificates.attach(profile, out.tables, by_id, list(signed), read, ID_COLUMN))
@@ -432,6 +447,26 @@ def _spelling_breaks(hives: HiveColumn, name: str, ecs: str, kql: str, event: di
 _ROWS: dict[tuple, tuple] = {}
 
 
+def _drop_restated(profile: Profile, out: Loaded, lookup_rows: dict, stated: dict) -> None:
+    """A lookup holds one row per key, the latest (Heartbeat's latest row per Computer): an event
+    whose value differs from that row's cannot be read through the lookup, so it is left out
+    (outside the lookup's stated assumption) and its rows removed. Lookups keyed by device split
+    the devices instead (_device_ids), so their values agree per key already."""
+    for (name, key), events in stated.items():
+        final = lookup_rows[name].get(key)
+        if final is None:
+            continue
+        lk = profile.lookups[name]
+        want = tuple(v for k, v in final.items() if k not in (lk.on, profile.timestamp))
+        for eid, table, got in events:
+            if got == want or eid in out.excluded:
+                continue
+            out.excluded[eid] = (f"outside the stated assumption on {lk.table}: the latest {lk.table} row of {lk.on} "
+                                 f"{key!r} states {dict(zip(lk.columns, want))}, the event {dict(zip(lk.columns, got))}")
+            rows = out.tables[table][1]
+            rows[:] = [r for r in rows if r.get(ID_COLUMN) != eid]
+
+
 def _cached_row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tuple[dict, Optional[str], list, dict]:
     """:func:`_row`, remembered by the event's content (and profile, table, position, device):
     the test suites load the same fixtures for hundreds of queries. The entry keeps the profile
@@ -540,6 +575,8 @@ def _row(profile: Profile, t: Table, event: dict, idx: int, devices: dict) -> tu
                 column_value = ""
             elif fm.values and str(raw) in fm.values:
                 column_value = fm.values[str(raw)][0]
+            elif fm.values is None:  # the value itself (Heartbeat's address)
+                column_value = str(raw)
             else:
                 column_value = f"<unmapped ECS value: {raw}>"
             dev = devices[idx]

@@ -884,6 +884,8 @@ class Emitter:
         return conj(guards), text
 
     def bool_expr(self, e: ir.Expr, used: dict) -> str:
+        if isinstance(e, ir.IsNull) and isinstance(e.expr, ir.FunctionCall) and e.expr.name.lower() == "indexof":
+            return self.index_of_absent(e.expr, used)
         if isinstance(e, ir.Compare):
             lt, ltype = self.value(e.left, used)
             rt, rtype = self.value(e.right, used)
@@ -911,6 +913,22 @@ class Emitter:
             text, _ = self.string_leaf(e, t)
             return text
         raise Refused(f"unsupported condition {describe(e)}")
+
+    def index_of_absent(self, call: ir.FunctionCall, used: dict) -> str:
+        """``indexOf(text, part) == null`` (the IR's IsNull of the call): Elasticsearch's indexOf gives null when ``part`` does
+        not occur in ``text`` (a case-sensitive search; ``indexOf~`` folds case) or when an argument
+        is null. The script's presence guards require both fields, so the test is that ``part`` does
+        not occur: Kusto's ``indexof`` is case-sensitive and returns -1 when the match is not found
+        (Kusto reference, indexof-function: "The indexof() function is case-sensitive", "Returns -1
+        if match isn't found in string"). Only the two-argument case-sensitive form is read."""
+        if len(call.args) != 2:
+            raise Refused("indexOf() with a start offset is not translated")
+        if call.case_insensitive:
+            raise Refused("indexOf~() (case-insensitive) is not translated")
+        (a, at), (b, bt) = self.value(call.args[0], used), self.value(call.args[1], used)
+        if at != "string" or bt != "string":
+            raise Refused("indexOf() over non-strings")
+        return f"indexof({a}, {b}) < 0"
 
     def order_safe_value(self, e: ir.FunctionCall, used: dict) -> None:
         """``stringContains(rendered, field)`` (cloudtrail.check_rendered_literals let it through):
@@ -1240,3 +1258,4 @@ def _lit(v: ir.Expr) -> str:
     if isinstance(v, ir.Boolean):
         return "true" if v.value else "false"
     return repr(getattr(v, "value", v))
+

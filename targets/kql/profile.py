@@ -48,7 +48,8 @@ _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": Non
           "registry_hives": {"column": None, "hive_field": None, "key_field": None, "names": {ANY: None}}}
 SCHEMA = {
     "profile": None, "timestamp": None, "case_insensitive": None, "argv_from_command_line": None, "event_id": None,
-    "lookups": {ANY: {"table": None, "join_on": None, "query": None, "columns": {ANY: None}, "note": None, "period": None}},
+    "lookups": {ANY: {"table": None, "join_on": None, "query": None, "columns": {ANY: None}, "note": None, "period": None,
+                      "stored_as_list": {ANY: None}}},
     "common_fields": {ANY: _FIELD_ENTRY}, "tables": {ANY: _TABLE}, "types": {ANY: None},
     "extra_columns": {ANY: {ANY: None}},
     "acting_process": {ANY: _FIELD_ENTRY},  # defender.yaml: the anchor of the initiating-process fields
@@ -75,6 +76,9 @@ class Lookup:
     query: str
     columns: dict[str, str]
     note: str = ""
+    # output column -> the table's dynamic column the query reads it from as a one-element list
+    # (Heartbeat's ComputerPrivateIPs): the fixture adapter writes the value there, as a list
+    stored_as_list: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -518,7 +522,8 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
     data = load_mapping(PROFILE_FILES[name], mapping, SCHEMA)
     types = {str(k): str(v) for k, v in (data.get("types") or {}).items()}
     lookups = {
-        k: Lookup(k, v["table"], v["join_on"], v["query"], dict(v.get("columns", {})), str(v.get("note", "")).strip())
+        k: Lookup(k, v["table"], v["join_on"], v["query"], dict(v.get("columns", {})), str(v.get("note", "")).strip(),
+                  {str(a): str(b) for a, b in (v.get("stored_as_list") or {}).items()})
         for k, v in (data.get("lookups") or {}).items()
     }
     common = data.get("common_fields") or {}

@@ -561,9 +561,11 @@ EXTEND_OVER = 200  # characters of expression
 def extended(em: Any, fm: FieldMap) -> FieldMap:
     """``fm`` read through a column that an ``| extend`` stage of the query computes, when the table
     is a raw table and the field's expression is long; else ``fm`` itself."""
-    if em.table.category != ANY_CATEGORY or not fm.expr or len(fm.expr) <= EXTEND_OVER or fm.derived_from_command_line:
+    if em.table.category != ANY_CATEGORY or not fm.expr or len(fm.expr) <= EXTEND_OVER or fm.argc_of:
         return fm
-    alias = "__" + re.sub(r"[^A-Za-z0-9_]", "_", fm.field)
+    # an argument field reads its command line's column, computed once under the line's name
+    # (Event's process.args from the Sysmon CommandLine: each leaf repeats the line)
+    alias = "__" + re.sub(r"[^A-Za-z0-9_]", "_", fm.argv_of or fm.field)
     line = f"| extend {alias} = {fm.expr}"
     if line not in em.prep:
         em.prep.append(line)
