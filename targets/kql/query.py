@@ -29,6 +29,8 @@ from eqlc.checks import fields_in
 from eqlc.result import Notes, Refused, about
 from eqlc.rule import Rule
 
+from eqlc.sequence_keys import with_copied_key_constraints
+
 from . import cloudtrail, entity, raw_tables, shapes, syntax
 from .absent import truth
 from .emit import Checks, Cond, Emitter, Routed, eq_fold, leaf_field, literal_values
@@ -348,38 +350,6 @@ def term_refusal(profile: Profile, terms: tuple[ir.SequenceTerm, ...]) -> Option
         except Refused as why:
             return why
     return None
-
-
-def with_copied_key_constraints(seq: ir.Sequence) -> ir.Sequence:
-    """``seq`` with the conditions Elasticsearch's PropagateJoinKeyConstraints adds (the reference
-    matcher applies the same rule, eqlc.matcher.optimize.propagate_key_constraints): a conjunct
-    (with no ``or``) of one step that reads a join key is copied to every other step, that step's
-    key at the same position in its place. Only the conjuncts that also read another field are
-    copied here: they change what the other step selects (``startsWith~(winlog.computer_name,
-    substring(user.name, 0, -1))`` copied reads that step's own user.name), whereas one on the key
-    alone is implied there by the join (the key values are equal)."""
-    from eqlc.matcher.optimize import propagate_key_constraints, split_and
-
-    terms = seq.terms
-    keys = [tuple(seq.keys(t)) for t in terms]
-    conds = [t.query.condition for t in terms]
-    added = propagate_key_constraints(conds, keys)
-    out = []
-    changed = False
-    for t, cond, new, ks in zip(terms, conds, added, keys):
-        own = split_and(cond)
-        extra = [c for c in split_and(new)[len(own):] if _reads_beyond(c, ks)]
-        if extra:
-            changed = True
-            t = dataclasses.replace(t, query=dataclasses.replace(t.query, condition=ir.And(tuple(own + extra))))
-        out.append(t)
-    return dataclasses.replace(seq, terms=tuple(out)) if changed else seq
-
-
-def _reads_beyond(node: ir.Expr, keys: tuple) -> bool:
-    """Whether ``node`` reads a field that is not one of ``keys``."""
-    key_paths = {k.path for k in keys if isinstance(k, ir.Field)}
-    return any(isinstance(n, ir.Field) and n.path not in key_paths for n in raw_tables._nodes(node))
 
 
 def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[str, Checks]:

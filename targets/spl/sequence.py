@@ -47,6 +47,7 @@ from typing import Optional
 from eqlc import ir
 from eqlc.result import Notes, Refused
 from eqlc.rule import Rule
+from eqlc.sequence_keys import with_copied_key_constraints
 
 from . import literals as L
 from .conditions import ConditionBuilder
@@ -255,6 +256,10 @@ def _differing_positions(seq: ir.Sequence, terms: list[ir.SequenceTerm]) -> list
 def sequence_query(rule: Rule, seq: ir.Sequence, profile: Profile, notes: Notes) -> str:
     if seq.until is not None:
         raise Refused("sequence ... until [...] is not translated: until events cancel pending sequences between stages, which the streamstats form does not model")
+    # Elasticsearch's PropagateJoinKeyConstraints: a step's conjunct that reads a join key and another
+    # field is copied to the other steps (eqlc.sequence_keys); the streamstats form reads each step's
+    # condition, so it translates the copied sequence
+    seq = with_copied_key_constraints(seq)
     terms = _expand(seq)
     datasets = _datasets(rule, terms, profile)
     if profile.is_datamodel and len({d.label for d in datasets if d is not None}) > 1:
