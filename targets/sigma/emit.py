@@ -20,7 +20,7 @@ from eqlc.printer import expr as eql_text
 from eqlc.oneline import one_line
 from eqlc.result import Refused
 from eqlc.rule import Rule
-from eqlc.sequence_keys import copies_other_fields
+from eqlc.sequence_keys import with_copied_key_constraints
 
 from . import adapter, metadata
 from .assumptions import AssumptionLog
@@ -425,10 +425,9 @@ def _header(rule: Rule, log: AssumptionLog) -> list[str]:
 def _sequence(rule: Rule, seq: ir.Sequence, mapping: Mapping, profile: str, log: AssumptionLog) -> Emission:
     if seq.until is not None:
         raise Refused("`until` (drop a sequence when an event occurs) has no Sigma correlation equivalent")
-    if copies_other_fields(seq):
-        raise Refused("a step's condition reads a join key together with another field: Elasticsearch copies it to the "
-                      "other steps (PropagateJoinKeyConstraints, eqlc.sequence_keys), which a Sigma correlation of the "
-                      "steps as written does not")
+    # Elasticsearch's PropagateJoinKeyConstraints: a step's conjunct that reads a join key and another
+    # field is copied to the other steps (eqlc.sequence_keys); each step's rule reads the copied condition
+    seq = with_copied_key_constraints(seq)
     for t in seq.terms:
         if t.missing:
             raise Refused("missing events `![...]` have no Sigma correlation equivalent")
