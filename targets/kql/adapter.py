@@ -1053,6 +1053,11 @@ def run(translation: Translation, events: list[dict], profile: Optional[str] = N
         # an engine limit, not a wrong translation (tests/data/kql/engine_limits.yaml): say so
         raise EngineCannotRun(f"duckdb-kql, the offline KQL engine, cannot run this query ({err}); its syntax "
                               f"is checked by Microsoft's Kusto parser only, its selection is unverified") from None
+    return _ids_of(rel)
+
+
+def _ids_of(rel) -> list[str]:
+    """The event ids a query's result holds, each once, in row order."""
     names = [d[0] for d in rel.description]
     if ID_COLUMN not in names:
         raise ValueError(f"the query's output has no {ID_COLUMN} column (it projected it away)")
@@ -1110,10 +1115,4 @@ def _run_after_scan(plan: SequencePlan, loaded: Loaded, query: str, timestamp: s
     except duckdb_kql.KqlUnsupportedError as err:
         raise EngineCannotRun(f"duckdb-kql, the offline KQL engine, cannot run this sequence's joins ({err}); its syntax "
                               f"is checked by Microsoft's Kusto parser only, its selection is unverified") from None
-    names = [d[0] for d in rel.description]
-    pos = names.index(ID_COLUMN)
-    out: list[str] = []
-    for row in rel.fetchall():
-        if row[pos] not in out:
-            out.append(row[pos])
-    return out
+    return _ids_of(rel)
