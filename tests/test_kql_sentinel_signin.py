@@ -120,8 +120,11 @@ def test_events_route_to_the_table_of_their_category_with_json_text_objects():
     assert tr.tables == ["SigninLogs", "AADNonInteractiveUserSignInLogs", "AADServicePrincipalSignInLogs"], tr.tables
     loaded = load_for(tr, [_signin("n", "00:00", "u", "d", "refreshToken", managed=False),
                            _signin("i", "00:00", "u", "d", "primaryRefreshToken", category="SignInLogs")], profile="sentinel")
-    assert {n: [r["__eqlc_id"] for r in rows] for n, (_c, rows) in loaded.tables.items()} == {
+    from eqlc.targets.kql.profile import load_profile
+    lookup_tables = {lk.table for lk in load_profile("sentinel").lookups.values()}  # Heartbeat (kqlhb): no rows here
+    assert {n: [r["__eqlc_id"] for r in rows] for n, (_c, rows) in loaded.tables.items() if n not in lookup_tables} == {
         "AADNonInteractiveUserSignInLogs": ["n"], "SigninLogs": ["i"], "AADServicePrincipalSignInLogs": []}
+    assert all(not loaded.tables[n][1] for n in lookup_tables if n in loaded.tables)
     _cols, [row] = loaded.tables["AADNonInteractiveUserSignInLogs"]
     assert json.loads(row["DeviceDetail"]) == {"deviceId": "d", "trustType": "Azure AD joined", "isManaged": False}
     assert json.loads(row["TokenProtectionStatusDetails"]) == {"signInSessionStatus": "unbound"}
