@@ -19,6 +19,7 @@ import pytest
 
 from eqlc.result import Status
 from tests.test_kql_sentinel import _rule, matcher
+from tests.test_kql_sentinel_entra import _sequence
 
 SIGNIN = ("filebeat-*", "logs-azure.signinlogs-*")
 AUDIT = ("logs-azure.auditlogs-*",)
@@ -56,19 +57,6 @@ def _signin(_id: str, ts: str, user, device, token: str, category="NonInteractiv
     if agent is not None:
         ev["user_agent"] = {"original": agent}
     return ev
-
-
-def _sequence(text: str, index: tuple[str, ...], events: list[dict]):
-    from eqlc.targets.kql import TARGET
-
-    rule = _rule(text, index)
-    tr = TARGET.compile(rule, profile="sentinel")
-    assert tr.status is Status.ASSUMPTIONS, tr.notes
-    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
-    inside = [e for e in events if e["_id"] not in out]
-    got = sorted(TARGET.execute(tr, inside, profile="sentinel"))
-    want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule).run(inside, sort=True) for e in m.events))
-    return tr, got, want, out
 
 
 def test_refresh_token_then_prt_reads_both_sign_in_tables_by_category():
