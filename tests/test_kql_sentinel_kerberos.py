@@ -129,3 +129,120 @@ def test_sequence_joins_the_two_spellings_of_one_address():
     want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule, mapping=IP_MAPPING).run(raw, sort=True) for e in m.events))
     assert got == want == ["tgs", "tgs-b", "tgt", "tgt-b"], (got, want)
     assert analyse([tr.output], declared_tables("sentinel")) == [[]], tr.output
+
+
+# ---- Sysmon 3's network fields on Event (the network step of the Kerberos correlation rule) -----
+SYSMON = ("logs-windows.sysmon_operational-*",)
+# the network step of windows/lateral_movement_credential_access_kerberos_correlation.toml, its
+# Sysmon event pinned (event.code 3) and without its user.id clause (user.id of a Sysmon event is
+# the System UserID, which Event records only as the rendered UserName: not mapped)
+KERBEROS_CONNECTION = r'''
+network where host.os.type == "windows" and event.code == "3" and destination.port == 88 and
+  process.executable != null and process.pid != 4 and
+  not process.executable : (
+        "?:\\Windows\\system32\\lsass.exe",
+        "\\device\\harddiskvolume*\\windows\\system32\\lsass.exe",
+        "\\device\\harddiskvolume*\\windows\\system32\\svchost.exe"
+  ) and
+  source.ip != "127.0.0.1" and destination.ip != "::1" and destination.ip != "127.0.0.1"
+'''
+
+
+def _sysmon_rule(text: str) -> Rule:
+    return Rule(query=parse_query(text), query_text=text, name="kql sysmon network", index=SYSMON)
+
+
+def _connection(_id: str, exe: str | None, pid: int, src: str, sport: int, dst: str, dport: int,
+                ts: str = "2026-01-01T00:00:00Z", code: str = "3") -> dict:
+    e: dict = {"_id": _id, "@timestamp": ts, "event": {"category": ["network"], "code": code},
+               "host": {"os": {"type": "windows"}}, "process": {"pid": pid},
+               "source": {"ip": src, "port": sport}, "destination": {"ip": dst, "port": dport}}
+    if exe is not None:
+        e["process"]["executable"] = exe
+    return e
+
+
+CONNECTIONS = [
+    _connection("hit", "C:\\Users\\a\\rubeus.exe", 4412, "10.0.0.5", 50000, "10.0.0.1", 88),
+    _connection("hit-v6", "C:\\Users\\a\\rubeus.exe", 4412, "fe80::5", 50001, "fe80::1", 88),
+    _connection("lsass", "C:\\Windows\\System32\\lsass.exe", 700, "10.0.0.5", 50002, "10.0.0.1", 88),
+    _connection("svchost-wfp", "\\device\\harddiskvolume2\\windows\\system32\\svchost.exe", 900, "10.0.0.5", 50003,
+                "10.0.0.1", 88),
+    _connection("system", "System", 4, "10.0.0.5", 50004, "10.0.0.1", 88),
+    _connection("https", "C:\\Users\\a\\rubeus.exe", 4412, "10.0.0.5", 50005, "10.0.0.1", 443),
+    _connection("loopback", "C:\\Users\\a\\rubeus.exe", 4412, "127.0.0.1", 50006, "10.0.0.1", 88),
+    _connection("to-loopback6", "C:\\Users\\a\\rubeus.exe", 4412, "::1", 50007, "::1", 88),
+    _connection("no-image", None, 4412, "10.0.0.5", 50008, "10.0.0.1", 88),
+    # an address spelled otherwise than Elasticsearch prints it: outside the ip_text assumption
+    _connection("v6-spelling", "C:\\Users\\a\\rubeus.exe", 4412, "fe80:0:0:0:0:0:0:5", 50009, "fe80::1", 88),
+]
+
+
+def test_sysmon_network_connection_on_duckdb_kql():
+    rule = _sysmon_rule(KERBEROS_CONNECTION)
+    tr = TARGET.compile(rule, profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS and tr.output, tr.notes
+    assert tr.output.startswith("Event\n") and 'EventLog == "Microsoft-Windows-Sysmon/Operational"' in tr.output
+    assert '<Data Name="DestinationPort">' in tr.output and '<Data Name="SourceIp">' in tr.output
+    out = TARGET.outside_assumptions(rule, tr, CONNECTIONS, profile="sentinel")
+    assert set(out) == {"v6-spelling"}, out
+    got = sorted(TARGET.execute(tr, CONNECTIONS, profile="sentinel"))
+    m = matcher(rule)
+    want = sorted(e["_id"] for e in CONNECTIONS if m.match(e) and e["_id"] not in out)
+    assert got == want == ["hit", "hit-v6"], (got, want)
+    assert analyse([tr.output], declared_tables("sentinel")) == [[]], tr.output
+
+
+def test_sysmon_process_id_of_process_access_is_the_source_process():
+    """process.pid of Sysmon 10 (ProcessAccess) is its SourceProcessId (the pipeline's later convert)."""
+    rule = _sysmon_rule('process where event.code == "10" and process.pid == 4412')
+    events = [
+        {"_id": "src", "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": ["process"], "code": "10"},
+         "process": {"pid": 4412}},
+        {"_id": "other", "@timestamp": "2026-01-01T00:00:01Z", "event": {"category": ["process"], "code": "10"},
+         "process": {"pid": 4413}},
+    ]
+    tr = TARGET.compile(rule, profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS and tr.output, tr.notes
+    assert '<Data Name="SourceProcessId">' in tr.output
+    assert TARGET.outside_assumptions(rule, tr, events, profile="sentinel") == {}
+    assert TARGET.execute(tr, events, profile="sentinel") == ["src"]
+    # the row Windows writes for it holds SourceProcessId (not ProcessId): the adapter wrote it there
+    loaded = load_for(tr, events, "sentinel")
+    _cols, rows = loaded.tables["Event"]
+    assert any('<Data Name="SourceProcessId">4412</Data>' in r["EventData"] for r in rows)
+
+
+def test_sysmon_connections_joined_on_the_client_socket():
+    """Two Sysmon 3 connections of one client socket (source.port, source.ip), the sequence keys of
+    the Kerberos correlation rule, read from Event's EventData."""
+    text = ('sequence by source.port, source.ip with maxspan=3s '
+            '[network where event.code == "3" and destination.port == 88] '
+            '[network where event.code == "3" and destination.port == 389]')
+    rule = _sysmon_rule(text)
+    events = [
+        _connection("k1", "C:\\a.exe", 10, "10.0.0.5", 50000, "10.0.0.1", 88, "2026-01-01T00:00:00Z"),
+        _connection("l1", "C:\\a.exe", 10, "10.0.0.5", 50000, "10.0.0.1", 389, "2026-01-01T00:00:01Z"),
+        # another port of the same client: no pair
+        _connection("k2", "C:\\a.exe", 10, "10.0.0.6", 50001, "10.0.0.1", 88, "2026-01-01T00:01:00Z"),
+        _connection("l2", "C:\\a.exe", 10, "10.0.0.6", 50002, "10.0.0.1", 389, "2026-01-01T00:01:01Z"),
+        # past maxspan
+        _connection("k3", "C:\\a.exe", 10, "10.0.0.7", 50003, "10.0.0.1", 88, "2026-01-01T00:02:00Z"),
+        _connection("l3", "C:\\a.exe", 10, "10.0.0.7", 50003, "10.0.0.1", 389, "2026-01-01T00:02:04Z"),
+    ]
+    tr = TARGET.compile(rule, profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS and tr.output, tr.notes
+    assert TARGET.outside_assumptions(rule, tr, events, profile="sentinel") == {}
+    got = sorted(TARGET.execute(tr, events, profile="sentinel"))
+    want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule).run(events, sort=True) for e in m.events))
+    assert got == want == ["k1", "l1"], (got, want)
+    assert analyse([tr.output], declared_tables("sentinel")) == [[]], tr.output
+
+
+def test_sysmon_network_rule_verifies_on_its_witnesses():
+    from eqlc.verify import target_specs, verify_rule
+
+    v = verify_rule(_sysmon_rule(KERBEROS_CONNECTION), target_specs(["kql:sentinel"]))
+    run = v.runs[0]
+    assert run.verdict == "verified", (run.verdict, run.scope)
+    assert run.scope.in_scope_positives > 0
