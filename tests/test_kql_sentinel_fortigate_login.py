@@ -171,6 +171,13 @@ LOGS = [
     ("no-message", {"type": "event", "subtype": "system", "ui": "sso-x"}),
     ("logout", {"type": "event", "subtype": "system", "msg": "Administrator admin logged out from GUI(1.1.1.1)", "ui": "GUI(1.1.1.1)"}),
 ]
+# FortiOS values of N/A, which Elastic's pipeline drops (default.yml): (id, as Elastic has the log,
+# the CEF row's values where they differ)
+NA = [
+    ("na-message", {"type": "event", "result": "OK"}, {"msg": "N/A"}),
+    ("na-desc", {"type": "event", "subtype": "user", "msg": "user login ok", "result": "OK"}, {"desc": "N/A"}),
+    ("na-action", {"type": "traffic", "msg": "login page"}, {"action": "N/A"}),
+]
 # messages repeating a delimiter of their dissect: outside the stated reading (fortigate.breaks)
 DOUBLED = [
     ("double-space", {"type": "event", "msg": "Administrator  bob login failed from ssh(1.2.3.4) x"}),
@@ -208,6 +215,13 @@ def test_the_columns_give_what_elastics_pipeline_sets():
     assert elastic(dict(LOGS)["sso-success"]) == {"event.action": "login", "event.outcome": "success", "fortinet.firewall.ui": None}
     assert elastic(dict(LOGS)["eventtype-login"])["fortinet.firewall.ui"] == "sso-portal"
     assert elastic(dict(LOGS)["traffic-action"])["event.action"] == "accept"
+
+
+def test_na_values_read_as_elastic_drops_them():
+    got = _computed([(i, {**fw, **raw}) for i, fw, raw in NA])
+    for _id, fw, _raw in NA:
+        want = {k: v or "" for k, v in elastic(fw).items()}
+        assert {k: v or "" for k, v in got[_id].items()} == want, (_id, got[_id], want)
 
 
 def test_repeated_delimiters_are_set_apart():
