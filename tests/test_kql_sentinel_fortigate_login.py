@@ -48,42 +48,47 @@ def _pattern(pattern: str) -> tuple[str, list[tuple[str, str]]]:
 
 
 def dissect(pattern: str, text: str) -> Optional[dict[str, str]]:
-    """DissectParser.parse: the keys' values, or None when the text does not match."""
+    """DissectParser.parse: the keys' values (skip keys left out, empty values kept, as DissectMatch
+    keeps them and DissectProcessor writes them), or None when the text does not match."""
     leading, pairs = _pattern(pattern)
     if not (len(text) > len(leading) and text.startswith(leading)):
         return None
-    data, out = text.encode(), {}
+    data, out, matches = text.encode(), {}, 0
     it = iter(pairs)
     key, delim = next(it)
     d = delim.encode()
     i = start = len(leading.encode())
-    done = False
+
+    def add(k: str, v: str) -> None:
+        nonlocal matches
+        matches += 1
+        if k:
+            out[k] = v
+
     while i < len(data):
         if d and data[i:i + len(d)] == d:
-            out[key] = data[start:i].decode()
+            add(key, data[start:i].decode())
             i += len(d)
+            last = False
             while i < len(data) and data[i:i + len(d)] == d:  # consecutive delimiters
                 i += len(d)
                 nxt = next(it, None)
                 if nxt is None:
-                    done = True
+                    last = True
                     break
                 key, _ = nxt
-                out[key] = ""
-            if done:
-                break
-            nxt = next(it, None)
+                add(key, "")
+            nxt = None if last else next(it, None)
             if nxt is None:
-                done = True
                 break
             key, delim = nxt
             d = delim.encode()
             start = i
         else:
             i += 1
-    if len(out) < len(pairs) and not d:
-        out[key] = data[start:].decode()
-    return out if all(k in out for k, _ in pairs) else None
+    if matches < len(pairs) and not d:
+        add(key, data[start:].decode())
+    return out if matches == len(pairs) else None
 
 
 def elastic(fw: dict) -> dict:

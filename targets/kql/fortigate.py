@@ -13,8 +13,9 @@ pipeline); the dissects are read there as leftmost-first regular expressions.
 Elasticsearch's dissect (libs/dissect DissectParser.parse) has one behaviour no such expression
 states: a delimiter found twice in a row gives the next key an empty value and skips that key's
 own delimiter. The translation states that a login message holds no delimiter of its pattern
-twice in a row and no dissect captures an empty outcome (whether the processor then writes "" is
-not read here); :func:`breaks` is that check, per event, beside the fixture adapter's
+twice in a row; and an empty captured outcome, which Elasticsearch writes as "" (DissectMatch keeps
+empty values, DissectProcessor sets every result) and Kusto cannot tell from no value, is set apart
+too. :func:`breaks` is that check, per event, beside the fixture adapter's
 computed-field check (which compares the expressions' values with the event's ECS values).
 
 The fixture events are ECS documents: a witness of event.action "login" carries no message text.
@@ -75,7 +76,8 @@ def breaks(message: str) -> Optional[str]:
                     f"gives the next key an empty value and skips its delimiter, which the query does not read)")
         m = rx.search(message)
         if m is not None and m.group(group) == "":
-            return "the message's dissect captures an empty outcome (the query reads no such case)"
+            return ("the message's dissect captures an empty outcome, which Elasticsearch writes as \"\" and "
+                    "Kusto cannot tell from no value")
         return None
     return None
 
