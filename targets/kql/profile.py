@@ -138,6 +138,10 @@ class FieldMap:
     event_ids_unread: tuple[int, ...] = ()
     # an ECS ip field read from a text column (raw_tables.IpText states how the two compare)
     ip_text: bool = False
+    # ``ip_text: v4_mapped``: the field's expression reads an IPv4-mapped address written
+    # ``::ffff:a.b.c.d`` as ``a.b.c.d`` (kqlkerb: SecurityEvent.IpAddress of Kerberos events), so
+    # that spelling is no break of the ip_text assumption (raw_tables.IpText)
+    ip_v4_mapped: bool = False
     # the ECS field is Java's toString of the JSON object the column holds (aws.cloudtrail.
     # request_parameters from AWSCloudTrail.RequestParameters; targets/kql/cloudtrail.py)
     java_map: bool = False
@@ -491,6 +495,7 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         event_ids=tuple(int(i) for i in spec.get("event_ids") or ()),
         event_ids_unread=tuple(int(i) for i in spec.get("event_ids_unread") or ()),
         ip_text=bool(spec.get("ip_text")),
+        ip_v4_mapped=spec.get("ip_text") == "v4_mapped",
         cef_text=bool(spec.get("cef_text")),
         java_long=bool(spec.get("java_long")),
         java_map=bool(spec.get("java_map")),
