@@ -33,6 +33,7 @@ from eqlc.lucene_regex import RegexError, Untranslatable
 from eqlc.native_wildcard import native_parts
 from eqlc.printer import expr as eql_text
 from eqlc.result import Refused, about
+from eqlc import windows_argv
 
 from . import regex as sigma_regex
 from . import spelling
@@ -190,6 +191,10 @@ def _short(values) -> str:
 # line, for log sources of raw text such as linux/auth); written as an Item with an empty field
 KEYWORDS = "keywords"
 
+# one argument of a command line in the plain form of eqlc.windows_argv: quoted, or bare (Sigma's regex
+# subset, sigma-appendix-modifiers "Regular Expression": classes, groups, alternation, quantifiers)
+WIN_TOKEN = '("[^"]*"|[^ \t"]+)'
+
 
 def _case_holds(cases: dict, key: str, get: Callable[[str], list]) -> bool:
     """Does an event whose Sigma fields ``get(name)`` returns give ECS value ``key`` of a ``cases``
@@ -242,6 +247,8 @@ class Converter:
         self.log = log
         self.used: dict[str, FieldSpec] = {}  # ECS field -> spec, in order of first use
         self.ip_fields: set[str] = set()  # ECS fields matched with |cidr
+        # argument fields read as Windows splits the command line (windows_argv_fields)
+        self.winargv: frozenset[str] = frozenset()
 
     # ---- fields ---------------------------------------------------------------------------
     def where(self) -> str:
@@ -297,8 +304,12 @@ class Converter:
             self._assume_one_column(spec)
         if spec.kind == "tail":
             self._assume_tail(spec)
+        elif spec.kind == "argv" and spec.ecs in self.winargv:
+            self._assume_win_argv(spec)
         elif spec.kind == "argv":
             self._assume_argv(spec)
+        elif spec.kind == "argc" and self._args_of(spec) in self.winargv:
+            self._assume_win_argc(spec)
         elif spec.kind == "argc":
             self._assume_argc(spec)
         elif spec.kind == "words":
@@ -584,6 +595,88 @@ class Converter:
             return names != [tail]
 
         self.log.assume(text, violated)
+
+    # ---- Windows arguments: quoted arguments with spaces (eqlc.windows_argv) ------------------
+    def windows_argv_fields(self, expr: ir.Expr) -> frozenset:
+        """The argument fields read from a command line that ``expr`` compares with a value holding a
+        space or tab, in a rule for product windows: those are read as Windows splits the command line,
+        in the plain form eqlc.windows_argv states (every comparison on them alike, one assumption per
+        field); other rules, and other fields, keep the single-space reading. The same choice as the KQL
+        target's (targets/kql/emit.py windows_argv_fields). Linux and macOS record argv joined by spaces
+        with no quoting, so a value with a space stays refused there."""
+        if self.product != "windows":
+            return frozenset()
+        out = set()
+        stack = [expr]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, (ir.And, ir.Or)):
+                stack.extend(e.terms)
+                continue
+            if isinstance(e, ir.Not):
+                stack.append(e.expr)
+                continue
+            if isinstance(e, (ir.IsNull, ir.RegexMatch)):
+                continue
+            f = e.left if isinstance(e, ir.Compare) else e.expr if isinstance(e, (ir.InSet, ir.WildcardMatch)) else \
+                e.args[0] if isinstance(e, ir.FunctionCall) and e.args else None
+            if not isinstance(f, ir.Field) or f.has_index:
+                continue
+            spec = self.ls.field(f.name, self.product, self.mapping.separators, self.codes)
+            if spec is not None and spec.kind == "argv" and any(" " in v or "\t" in v for v in _str_values(e)):
+                out.add(f.name)
+        return frozenset(out)
+
+    @staticmethod
+    def _args_of(spec: FieldSpec) -> str:
+        """The argument field an argument count (process.args_count) counts."""
+        return spec.ecs.rsplit(".", 1)[0] + ".args"
+
+    def _win_line_check(self, spec: FieldSpec, count: bool) -> Callable[[dict], bool]:
+        """The check of :func:`eqlc.windows_argv.win_argv_note` (``count``: win_argc_note) on one event."""
+        src = self._source_of(spec.sigma) or ""
+        src_path = tuple(src.split(".")) if src else ()
+
+        def violated(event: dict) -> bool:
+            lines = ecs_values(event, src_path) if src_path else []
+            if len(lines) > 1 or (lines and not isinstance(lines[0], str)):
+                return True
+            line = lines[0] if lines else ""
+            check = windows_argv.win_count_violation if count else windows_argv.win_args_violation
+            return check(event, spec.ecs, src, line) is not None
+
+        return violated
+
+    def _assume_win_argv(self, spec: FieldSpec) -> None:
+        src = self._source_of(spec.sigma) or "?"
+        self.log.assume(windows_argv.win_argv_note(spec.ecs, spec.sigma, src), self._win_line_check(spec, False))
+
+    def _assume_win_argc(self, spec: FieldSpec) -> None:
+        src = self._source_of(spec.sigma) or "?"
+        self.log.assume(windows_argv.win_argc_note(spec.ecs, spec.sigma, src), self._win_line_check(spec, True))
+
+    def win_argv_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list, ci: bool) -> SExpr:
+        """Some argument of a plain-form command line, split as Windows splits it, matches one of the
+        patterns: a regex from the line's start over whole arguments (``TOKEN`` = one quoted or bare
+        argument, each followed by its separators), then the argument itself, quoted (wildcards any
+        character but a double quote) or bare (wildcards no space, tab or double quote; only a value
+        without a space or tab), then a separator or the end. Anchoring at the start is what keeps a
+        pattern from matching words inside a quoted argument (``x "a b" y`` has no argument ``b``)."""
+        words, dropped = windows_argv.win_possible([tuple(p) or ("",) for p in parts_list], f.name, spec.sigma)
+        if dropped:
+            self.log.assume(windows_argv.win_dropped_note(f.name, dropped), self._win_line_check(spec, False))
+        if any(windows_argv.is_any_word(w) for w in words):
+            # any argument: under the plain form, a non-empty command line has at least one
+            return s_not(Item(spec.sigma, (), (None, SigmaText(""))))
+        regexes = []
+        for w in words:
+            q = wildcard_regex(w, ci, ['"'])
+            alts = ['"' + q + '"']
+            if not windows_argv.has_space([w]):
+                alts.append(wildcard_regex(w, ci, [" ", "\t", '"']))
+            regexes.append(SigmaText(f"^({WIN_TOKEN}[ \t]+)*({'|'.join(alts)})([ \t]|$)"))
+        self._assume_regex_newline(spec.sigma)
+        return Item(spec.sigma, ("re",), tuple(dict.fromkeys(regexes)))
 
     def _assume_argv(self, spec: FieldSpec) -> None:
         src = self._source_of(spec.sigma)
@@ -918,6 +1011,10 @@ class Converter:
             return SConst(False)
         rep = f"{{{lo - 1}}}" if hi == lo else f"{{{lo - 1},}}" if hi is None else f"{{{lo - 1},{hi - 1}}}"
         self._assume_regex_newline(spec.sigma)
+        if self._args_of(spec) in self.winargv:
+            # arguments as Windows splits a plain-form line (win_argc_note): whole quoted or bare arguments
+            # separated by runs of spaces or tabs, the line possibly ending with some
+            return Item(spec.sigma, ("re",), (SigmaText(f"^{WIN_TOKEN}([ \t]+{WIN_TOKEN}){rep}[ \t]*$"),))
         return Item(spec.sigma, ("re",), (SigmaText(f"^[^ ]+( [^ ]+){rep}$"),))
 
     def string_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list: Sequence[Sequence[Part]], ci: bool) -> SExpr:
@@ -929,6 +1026,8 @@ class Converter:
 
         if spec.kind == "tail":
             return self.tail_match(node, f, spec, parts_list, ci, matcher)
+        if spec.kind == "argv" and spec.ecs in self.winargv:
+            return self.win_argv_match(node, f, spec, parts_list, ci)
         if spec.kind == "argv":
             return self.argv_match(node, f, spec, parts_list, ci, matcher)
         if spec.kind == "words":
@@ -1324,6 +1423,9 @@ class Converter:
         segment = None
         if spec.kind == "tail" and set(spec.after) == set(spec.excludes) and spec.sigma not in self.mapping.composed:
             segment = ("".join(spec.after), False)  # a file name: the path's last segment
+        elif spec.kind == "argv" and spec.ecs in self.winargv:
+            raise Refused(f"`{eql_text(node)[:120]}`: a regex on {f.name}, which is read from {spec.sigma} as Windows splits "
+                          f"it, is not translated")
         elif spec.kind == "argv":
             segment = (" ", True)  # one argument: a word of the command line
         elif spec.kind != "plain":
