@@ -153,3 +153,42 @@ def test_the_corpus_rules_read_the_windows_way_convert():
     assert "CommandLine|re" in t.output
     for backend in ("splunk", "kusto"):
         assert validate.convert(t.output, backend)
+
+
+# ---- the Security log's ProcessId (hex text) as process.pid ---------------------------------------
+
+def logon(i: str, pid=None, raw=None, **kw) -> dict:
+    """A 4624 logon as Elastic's System integration writes it: process.pid decoded from ProcessId."""
+    fields = dict(event__code="4624", event__action="logged-in", event__category=["authentication"],
+                  event__type=["start"], event__outcome="success", host__os__type="windows",
+                  winlog__logon__type="Network", **kw)
+    if pid is not None:
+        fields["process__pid"] = pid
+    if raw is not None:
+        fields["winlog__event_data__ProcessId"] = raw
+    return ev(i, **fields)
+
+
+def test_process_pid_of_a_logon_is_processid_in_hex():
+    """standard.yml "Rename Common Auth Fields": process.pid = Long.decode(ProcessId), which Windows writes
+    as 0x and hex digits ("0x44c"): `process.pid == n` is a regex on the text, any letter case and leading
+    zeros."""
+    r = rule('authentication where host.os.type == "windows" and event.action == "logged-in" and '
+             'process.pid in (0, 1100) and winlog.logon.type == "Network"')
+    t = TARGET.compile(r)
+    assert t.status is Status.ASSUMPTIONS, t.notes
+    [d] = docs(t)
+    assert d["logsource"] == {"product": "windows", "service": "security"}
+    assert "ProcessId|re" in t.output and any("ProcessId decoded" in n for n in t.notes)
+    events = [logon("zero", 0), logon("hex", 1100), logon("other", 0x288), logon("none"),
+              logon("raw_zero", 0, raw="0x0"), logon("raw_upper", 1100, raw="0x0000044C"),
+              logon("raw_other", 1100, raw="0x288"), logon("decimal", 1100, raw="1100")]
+    got, want, outside = agree(r, events, must_agree=["zero", "hex", "other", "none", "raw_zero", "raw_upper"])
+    assert got == {"zero", "hex", "raw_zero", "raw_upper"}
+    assert {"raw_other", "decimal"} <= set(outside)
+
+
+def test_process_pid_compared_otherwise_is_refused():
+    t = TARGET.compile(rule('authentication where host.os.type == "windows" and event.action == "logged-in" and '
+                            'process.pid > 4'))
+    assert t.status is Status.REFUSED and "hex text" in t.notes[0]

@@ -318,7 +318,52 @@ class Converter:
             self._assume_flags(spec)
         elif spec.kind == "target":
             self._assume_target(spec)
+        elif spec.kind == "hex":
+            self._assume_hex(spec)
         return f, spec
+
+    def _assume_hex(self, spec: FieldSpec) -> None:
+        """The ECS number is ``spec.sigma``'s text decoded (Elastic's System integration, standard.yml "Rename
+        Common Auth Fields": ``Long.decode`` of EventData ProcessId into process.pid), and Windows writes that
+        text as 0x and hex digits (Microsoft Learn, "4624(S): An account was successfully logged on", event
+        XML: ProcessId "0x44c"). ``Long.decode`` also reads decimal, octal and ``#`` text, which Windows does
+        not write: exact where the event's number is one non-negative integer and the text, when the event
+        carries it, is 0x and hex digits giving that number."""
+        import re as _re
+
+        path = tuple(spec.ecs.split("."))
+
+        def violated(event: dict) -> bool:
+            numbers = ecs_values(event, path)
+            if len(numbers) > 1 or any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in numbers):
+                return True
+            # the text, when the event carries it (winlog.event_data.ProcessId); otherwise the adapter writes the
+            # number as Windows does
+            raw = self.column_values(spec.sigma, event)
+            if not raw:
+                return False
+            if len(raw) != 1 or not isinstance(raw[0], str) or not _re.fullmatch(r"0[xX][0-9a-fA-F]+", raw[0]):
+                return True
+            return numbers != [int(raw[0], 16)]
+
+        self.log.assume(
+            f"{spec.ecs} is {spec.sigma} decoded ({spec.source or 'targets/sigma/mapping.yaml'}): assumes {spec.sigma} is "
+            f"written as 0x and hex digits, as Windows writes it, and {spec.ecs} is one non-negative number",
+            violated,
+        )
+
+    def hex_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, value: object) -> SExpr:
+        """``f == n``: the text is 0x, any leading zeros, then n's hex digits in either letter case (a regex:
+        Windows writes "0x44c", and the number has no other spelling under the assumption :meth:`_assume_hex`
+        states); a negative or fractional n is no such number."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise Refused(f"`{eql_text(node)[:120]}`: {f.name} is a number read from {spec.sigma}; compared here with {value!r}")
+        if value < 0 or (isinstance(value, float) and not value.is_integer()):
+            return SConst(False)
+        digits = f"{int(value):x}".lstrip("0")
+        body = "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in digits)
+        self._assume_regex_newline(spec.sigma)
+        return Item(spec.sigma, ("re",), (SigmaText(f"^0[xX]0*{body}$" if body else "^0[xX]0+$"),))
 
     def _assume_target(self, spec: FieldSpec) -> None:
         """A web request target (url.original) is the access log's path column, then ``?`` and its query
@@ -883,6 +928,9 @@ class Converter:
                 # under the tail assumption stated by spec() (its check sets apart an event whose path has a
                 # file name its ECS field lacks, or the reverse), the name has no value exactly when the path has none
                 return Item(spec.sigma, (), (None,))
+            if spec.kind == "hex":
+                # the producer sets the number exactly when the text is there (standard.yml: `if ProcessId != null`)
+                return Item(spec.sigma, (), (None,))
             if spec.kind == "argv":
                 # under the argv assumption spec() stated (its check sets apart an event with a command line but
                 # no arguments), the arguments have no value exactly when the command line is missing or empty
@@ -922,6 +970,10 @@ class Converter:
         rv = node.right.value
         if spec.kind == "argc":
             return self.argc(node, f, spec, node.op, rv)
+        if spec.kind == "hex":
+            if node.op is not ir.CompareOp.EQ:
+                raise Refused(f"`{eql_text(node)}`: {f.name} is read from {spec.sigma}'s hex text; no numeric comparison")
+            return self.hex_match(node, f, spec, rv)
         if node.op is ir.CompareOp.EQ:
             if isinstance(node.right, ir.String):
                 return self.string_match(node, f, spec, [(rv,)] if rv else [("",)], False)
@@ -975,6 +1027,8 @@ class Converter:
         others = [v.value for v in node.values if not isinstance(v, ir.String)]
         if spec.kind == "argc":
             return s_or(self.argc(node, f, spec, ir.CompareOp.EQ, v.value) for v in node.values)
+        if spec.kind == "hex":
+            return s_or(self.hex_match(node, f, spec, v.value) for v in node.values)
         out: list[SExpr] = []
         if strs:
             out.append(self.string_match(node, f, spec, [(s,) if s else ("",) for s in strs], node.case_insensitive))
