@@ -39,7 +39,7 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "java_long": None, "shape": {"regex": None, "name": None, "os": None},
                 "object_key": None, "members": None, "object_member": None, "by": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None, "route": None,
-          "categories": None, "categories_note": None,
+          "categories": None, "categories_note": None, "fill": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
           "where": {ANY: None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
@@ -269,6 +269,9 @@ class Table:
     # (or `any`) is refused as reading data no table mapping holds (raw_tables.narrow; kqlsys).
     categories: tuple[str, ...] = ()
     categories_note: str = ""
+    # The fixture adapter's writer of source text the table's expressions read and ECS documents do
+    # not carry (``fortigate_login``: the message of a FortiGate login; targets/kql/fortigate.py)
+    fill: str = ""
 
     @functools.cached_property
     def field_sets(self) -> frozenset[str]:
@@ -562,7 +565,8 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                               others_in=str(tspec["others_in"]) if tspec.get("others_in") else None,
                               route=tuple(str(x) for x in tspec.get("route") or ()),
                               categories=tuple(str(x) for x in tspec.get("categories") or ()),
-                              categories_note=" ".join(str(tspec.get("categories_note") or "").split()))
+                              categories_note=" ".join(str(tspec.get("categories_note") or "").split()),
+                              fill=str(tspec.get("fill") or ""))
     for t in tables.values():
         other = tables.get(t.others_in) if t.others_in else None
         if t.others_in and (other is None or other.category != t.category or other.chosen_by or not t.rows_need):
