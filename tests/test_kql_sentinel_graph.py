@@ -72,7 +72,7 @@ def test_user_agent_rule_reads_every_data_set_that_records_one_as_a_union():
     for table in ("AuditLogs", "AzureActivity", "AADServicePrincipalSignInLogs", "AADRiskyUsers"):
         assert f"({table}\n" not in tr.output, (table, tr.output)
     notes = " ".join(tr.notes)
-    assert "(not AADRiskyUsers, AADUserRiskEvents)" in notes and "no leg searches them" in notes
+    assert "(not AADRiskyUsers, AADUserRiskEvents, AADGraphActivityLogs)" in notes and "no leg searches them" in notes
     # in no table read (another data set spelling, category or data set): the routing sets them apart
     assert {k for k, v in out.items() if "row of none of" in v} == {"graph-dataset-upper", "mi-agent", "risk", "platform"}, out
     # a user agent where the pipeline never writes one (or the table has no column): absent.py's check
@@ -137,3 +137,83 @@ def test_the_corpus_user_agent_rule_verifies_on_its_witnesses():
     run = verify_rule(rule, target_specs(["kql:sentinel"])).runs[0]
     assert run.verdict == "verified", (run.verdict, run.scope)
     assert run.scope.in_scope_positives > 0 and run.scope.in_scope > run.scope.in_scope_positives
+
+
+# ---- the device-code sign-in rule's first step: protocol, resource, user, tenant and outcome ----
+
+SIGNIN_INDEX = ("logs-azure.signinlogs-*",)
+DEVICE_CODE = ('authentication where data_stream.dataset == "azure.signinlogs" and event.outcome == "success" and '
+               'azure.signinlogs.properties.authentication_protocol == "deviceCode" and '
+               'azure.signinlogs.properties.resource_id == "00000002-0000-0000-c000-000000000000" and '
+               'azure.signinlogs.category == "SignInLogs" and user.id == "u-1" and azure.tenant_id == "t-1"')
+
+
+def _signin(_id: str, error=None, outcome="success", protocol="deviceCode", resource="00000002-0000-0000-c000-000000000000",
+            user="u-1", tenant="t-1", category="SignInLogs") -> dict:
+    props: dict = {"authentication_protocol": protocol, "resource_id": resource}
+    if error is not None:
+        props["status"] = {"error_code": error}
+    ev: dict = {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "data_stream": {"dataset": SIGNIN},
+                "event": {"dataset": SIGNIN, "module": "azure", "category": ["authentication"]},
+                "azure": {"tenant_id": tenant, "signinlogs": {"category": category, "properties": props}}}
+    if outcome is not None:
+        ev["event"]["outcome"] = outcome
+    if user is not None:
+        ev["user"] = {"id": user}
+    return ev
+
+
+def test_device_code_sign_in_fields_run_on_duckdb_kql_as_the_matcher_decides():
+    events = [
+        _signin("ok"), _signin("ok-zero", error=0),
+        _signin("failed", error=50126, outcome="failure"), _signin("other-protocol", protocol="oAuth2"),
+        _signin("other-resource", resource="00000003-0000-0000-c000-000000000000"), _signin("other-user", user="u-2"),
+        _signin("other-tenant", tenant="t-2"), _signin("no-user", user=None),
+        _signin("protocol-case", protocol="DeviceCode"),  # == is case-sensitive
+        # outside: an outcome the pipeline would not have written from the error code
+        _signin("odd-outcome", error=50126, outcome="success"), _signin("no-outcome", outcome=None),
+    ]
+    tr, got, want, out = _run(_rule(DEVICE_CODE, SIGNIN_INDEX), events)
+    assert tr.output.splitlines()[0] == "SigninLogs", tr.output
+    for text in ('AuthenticationProtocol == "deviceCode"', 'ResourceIdentity == "00000002', 'AADTenantId == "t-1"',
+                 'UserId == "u-1"', 'parse_json(Status)["errorCode"]'):
+        assert text in tr.output, (text, tr.output)
+    assert set(out) == {"odd-outcome", "no-outcome"}, out
+    assert got == want == ["ok", "ok-zero"], (got, want)
+
+
+def test_a_non_interactive_sign_in_has_no_tenant_column_so_the_device_code_rule_is_refused():
+    from eqlc.targets.kql import TARGET
+    from tests.node.kusto import declared_tables
+
+    # the schema copy of Microsoft's reference (signin_source): the record's tenant has no column
+    columns = declared_tables("sentinel")["AADNonInteractiveUserSignInLogs"]
+    assert "AADTenantId" not in columns and {"TenantId", "HomeTenantId", "ResourceTenantId"} <= set(columns)
+    assert "AADTenantId" in declared_tables("sentinel")["SigninLogs"]
+    # the outcome, protocol and user read from both sign-in tables
+    text = DEVICE_CODE.replace(' and azure.tenant_id == "t-1"', "").replace('"SignInLogs"', '"NonInteractiveUserSignInLogs"')
+    tr = TARGET.compile(_rule(text, SIGNIN_INDEX), profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS and tr.output.splitlines()[0] == "AADNonInteractiveUserSignInLogs", tr.notes
+    tr = TARGET.compile(_rule(DEVICE_CODE.replace('"SignInLogs"', '"NonInteractiveUserSignInLogs"'), SIGNIN_INDEX),
+                        profile="sentinel")
+    assert tr.status is Status.REFUSED and "azure.tenant_id has no column in AADNonInteractiveUserSignInLogs" in tr.notes[0]
+    if CORPUS.is_dir():
+        from eqlc.loaders import load_file
+
+        rule = load_file(CORPUS / "credential_access_device_code_signin_aad_graph_enum.toml")[0]
+        tr = TARGET.compile(rule, profile="sentinel")
+        assert tr.status is Status.REFUSED, tr.notes
+        assert tr.notes[0].startswith("field azure.tenant_id has no column in AADNonInteractiveUserSignInLogs"), tr.notes
+
+
+def test_device_code_fields_parse_with_microsofts_parser():
+    from eqlc.targets.kql import TARGET
+    from tests.node.kusto import analyse, declared_tables
+
+    text = DEVICE_CODE.replace(' and azure.tenant_id == "t-1"', "").replace('azure.signinlogs.category == "SignInLogs" and ', "")
+    queries = [TARGET.compile(_rule(DEVICE_CODE, SIGNIN_INDEX), profile="sentinel").output,
+               TARGET.compile(_rule(text, SIGNIN_INDEX), profile="sentinel").output,
+               TARGET.compile(_rule('any where azure.tenant_id == "t"',
+                                    ("logs-azure.aadgraphactivitylogs-*",)), profile="sentinel").output]
+    assert all(queries), queries
+    assert analyse(queries, declared_tables("sentinel")) == [[] for _ in queries]
