@@ -217,3 +217,34 @@ def test_device_code_fields_parse_with_microsofts_parser():
                                     ("logs-azure.aadgraphactivitylogs-*",)), profile="sentinel").output]
     assert all(queries), queries
     assert analyse(queries, declared_tables("sentinel")) == [[] for _ in queries]
+
+
+@pytest.mark.parametrize("index, column, dataset", [
+    (("logs-azure.activitylogs-*",), "ActivityStatusValue", "azure.activitylogs"),
+    (("logs-azure.auditlogs-*",), "Result", "azure.auditlogs"),
+])
+def test_activity_and_audit_outcomes_are_read_in_lower_case_as_the_shared_pipeline_writes_them(index, column, dataset):
+    """Elastic's azure-shared-pipeline (called last by the activitylogs and auditlogs pipelines)
+    lower-cases event.outcome, while AzureActivity's ActivityStatusValue holds "Success" / "Failure"
+    (Microsoft's queries compare it with =~): a row holding the status in upper case must be read as
+    the lower-case outcome Elastic indexes. The rows are written as the table holds them (the fixture
+    adapter would write the event's own lower-case value)."""
+    import duckdb_kql
+
+    from eqlc.targets.kql import TARGET
+    from eqlc.targets.kql.adapter import ID_COLUMN, Loaded, connect, load_for
+
+    tr = TARGET.compile(_rule('any where event.outcome == "success"', index), profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    event = {"_id": "e", "@timestamp": "2026-01-01T00:00:00Z", "data_stream": {"dataset": dataset},
+             "event": {"dataset": dataset, "module": "azure", "outcome": "success"}}
+    loaded = load_for(tr, [event], profile="sentinel")
+    table = tr.output.splitlines()[0]
+    cols, [row] = loaded.tables[table]
+    assert row[column] == "success"
+    rows = [{**row, ID_COLUMN: v, column: v} for v in ("Success", "success", "SUCCESS", "Failure", "Started")]
+    tables = {n: (c, rows if n == table else r) for n, (c, r) in loaded.tables.items()}
+    con = connect(Loaded(tables), tr.output)
+    got = sorted(r[list(r).index(ID_COLUMN)] if isinstance(r, dict) else r[0]
+                 for r in duckdb_kql.kql(con, f"{tr.output} | project {ID_COLUMN}").fetchall())
+    assert got == ["SUCCESS", "Success", "success"], got
