@@ -80,3 +80,47 @@ def test_host_ip_from_heartbeat_agrees_with_the_matcher(rows, cond):
         ips = COMPUTERS[computer] if own else other
         events.append(_logon(f"e{i}", computer, "DC1$", src, ips, ts=f"2026-01-01T{ts}Z"))
     _agree(LOGON + cond, events)
+
+
+# ---- one trailing missing-event term in a one-table sequence (Okta) --------------------------------
+from tests.test_kql_missing_events import ACTIVATE, DEACTIVATE, NO_REACTIVATION, TWO_STEPS, _ev, _run as _okta_run  # noqa: E402
+
+SESSION = 'any where data_stream.dataset == "okta.system" and okta.event_type == "user.session.start"'
+THEN_ACTIVATED = f"sequence by okta.target.id with maxspan=10m [{DEACTIVATE}] [{ACTIVATE}] ![{SESSION}]"
+
+
+def test_events_of_a_key_with_tied_steps_are_set_apart_with_them():
+    """Two events of target u1 fill steps 1 and 2 at one timestamp: the tie check set those two
+    apart, but the order the query gives them (not the matcher's) also decides whether a later
+    activation of u1 completes the deactivation, so that event was selected by the query and not by
+    the matcher while inside the assumptions (the verifier, which runs both on every event, would
+    report it). Every event of a tied key is now outside, with its reason."""
+    events = [_ev("off", "00:00", "user.mfa.factor.reset_all", ["u1"]),
+              _ev("on-tied", "00:00", "user.mfa.factor.activate", ["u1"], result="FAILURE"),
+              _ev("on-later", "00:05", "user.mfa.factor.activate", ["u1", "u2"]),
+              _ev("session", "00:00", "user.session.start", ["u1", "u2"]),
+              _ev("other-off", "00:00", "user.mfa.factor.deactivate", ["u3"]),
+              _ev("other-on", "00:01", "user.mfa.factor.activate", ["u3"])]
+    tr, got, want, out = _okta_run(THEN_ACTIVATED, events)
+    assert {"off", "on-tied"} <= set(out) and "on-later" in out and "order decides" in out["on-later"], out
+    assert got == want == ["other-off", "other-on"], (got, want)
+
+
+OKTA_TYPES = ["user.mfa.factor.deactivate", "user.mfa.factor.reset_all", "user.mfa.factor.activate", "user.session.start",
+              "USER.MFA.FACTOR.ACTIVATE"]
+OKTA_TIMES = ["00:00", "00:05", "00:10", "00:10:00.001", "00:09:59.999", "12:00", "12:00:00.001", "11:59:59.999"]
+OKTA_TARGETS = [["u1"], ["u2"], ["u1", "u2"], ["U1"], None, ["u2", "u1"]]
+OKTA_EVENT = st.tuples(st.sampled_from(OKTA_TIMES), st.sampled_from(OKTA_TYPES), st.sampled_from(OKTA_TARGETS),
+                       st.sampled_from(["a", "b", "A"]), st.sampled_from(["SUCCESS", "FAILURE", None]))
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(rows=st.lists(OKTA_EVENT, min_size=2, max_size=10),
+       query=st.sampled_from([NO_REACTIVATION, TWO_STEPS, THEN_ACTIVATED,
+                              f"sequence by okta.actor.id with maxspan=10m [{DEACTIVATE}] ![{ACTIVATE}]"]))
+def test_trailing_missing_term_agrees_with_the_matcher_on_every_event(rows, query):
+    """As the verifier compares: both run on every event, the events set apart are not compared."""
+    events = [_ev(f"e{i}", ts, kind, targets, actor=actor, result=result)
+              for i, (ts, kind, targets, actor, result) in enumerate(rows)]
+    tr, got, want, out = _okta_run(query, events)
+    assert got == want, (got, want, out)
