@@ -5,7 +5,13 @@ reason). Events are generated around each construct's edges: missing and empty v
 quotes and backslashes, equal timestamps and the maxspan edge.
 
 Covered here: the Heartbeat lookup for host.ip (latest Heartbeat per Computer, one private address)
-and the scripts that read it (``indexOf(...) == null``, ``endswith``, ``string()``).
+and the scripts that read it (``indexOf(...) == null``, ``endswith``, ``string()``); one trailing
+missing-event term in a one-table sequence (Okta), compared as the verifier compares (both engines on
+every event); the Entra sign-in tables (``json_text`` columns, dynamic in one table and JSON text in
+the other), AADServicePrincipalSignInLogs and AzureActivity; ``key_list`` (a regex over a list's
+compact JSON); CloudTrail ``stringContains(request_parameters, another field)``; the Syslog account
+lines; Jamf Protect's ``object_key`` / ``object_member``. Two wrong translations were found and fixed
+(the first two tests of their sections are their regression tests).
 """
 
 from __future__ import annotations
@@ -124,3 +130,143 @@ def test_trailing_missing_term_agrees_with_the_matcher_on_every_event(rows, quer
               for i, (ts, kind, targets, actor, result) in enumerate(rows)]
     tr, got, want, out = _okta_run(query, events)
     assert got == want, (got, want, out)
+
+
+# ---- single-event constructs: one query, generated events, the matcher as the judge ---------------
+from tests.test_kql_json_list import _put  # noqa: E402
+from tests.test_kql_sentinel import CLOUDTRAIL, _rule as _indexed_rule, _run as _indexed_run  # noqa: E402
+from tests.test_kql_sentinel_cloudtrail import _policy  # noqa: E402
+from tests.test_kql_sentinel_jamf import JAMF, _jamf  # noqa: E402
+from tests.test_kql_sentinel_signin import _activity, _sp, LIST  # noqa: E402
+from tests.test_kql_sentinel_syslog import AUTH, _line  # noqa: E402
+
+
+def _same(query: str, index: tuple, events: list[dict], profile: str = "sentinel", override=None) -> None:
+    tr, got, want, out = _indexed_run(_indexed_rule(query, index, override), events, profile=profile)
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    assert all(isinstance(r, str) and r for r in out.values()), out
+    assert got == want, f"{query}\n{tr.output}\nKQL only: {sorted(set(got) - set(want))}, matcher only: {sorted(set(want) - set(got))}"
+
+
+# strings at the edges: quotes, backslashes, case, accents, empty, JSON-looking text, lists, nulls
+TEXT = st.sampled_from(["dev-a", "DEV-A", 'de"v', "de\\v", "d'v", "", "123", "dév", "DÉV", "a\nb", "dev-a ", '{"a":1}', "true",
+                        "\U0001F600v"])
+VALUE = st.one_of(st.none(), TEXT, st.lists(st.one_of(st.none(), TEXT), max_size=2), st.just("MISSING"))
+SIGNIN_CATEGORY = st.sampled_from(["SignInLogs", "NonInteractiveUserSignInLogs", "ServicePrincipalSignInLogs"])
+P = "azure.signinlogs.properties."
+SIGNIN_CONDITIONS = [f"{P}{f} {op}" for f in ("device_detail.device_id", "device_detail.trust_type", "user_id",
+                                               "token_protection_status_details.sign_in_session_status")
+                     for op in ('== "dev-a"', ': "DEV-A"', '!= "dev-a"', '== ""', '== null', 'like~ "*v*"', 'in ("123", "dév")')] + [
+    f"{P}device_detail.is_managed == true", f"{P}device_detail.is_managed != true", f"not {P}device_detail.is_managed == false"]
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(rows=st.lists(st.tuples(SIGNIN_CATEGORY, VALUE, VALUE, VALUE, VALUE,
+                               st.sampled_from([True, False, None, "true", [True], "MISSING"])), min_size=2, max_size=12),
+       cond=st.sampled_from(SIGNIN_CONDITIONS))
+def test_sign_in_tables_json_text_and_dynamic_columns_agree_with_the_matcher(rows, cond):
+    """DeviceDetail / TokenProtectionStatusDetails are JSON text in AADNonInteractiveUserSignInLogs
+    and dynamic in SigninLogs (json_text: parse_json of either)."""
+    events = []
+    for i, (category, device, trust, user, session, managed) in enumerate(rows):
+        detail = {k: v for k, v in (("device_id", device), ("trust_type", trust), ("is_managed", managed)) if v != "MISSING"}
+        props: dict = {"device_detail": detail}
+        if user != "MISSING":
+            props["user_id"] = user
+        if session != "MISSING":
+            props["token_protection_status_details"] = {"sign_in_session_status": session}
+        events.append({"_id": f"e{i}", "@timestamp": "2026-01-01T00:00:00Z", "data_stream": {"dataset": "azure.signinlogs"},
+                       "event": {"module": "azure", "dataset": "azure.signinlogs", "category": ["authentication"]},
+                       "azure": {"signinlogs": {"category": category, "properties": props}}})
+    _same(f'authentication where data_stream.dataset == "azure.signinlogs" and {cond}', ("filebeat-*", "logs-azure.signinlogs-*"),
+          events)
+
+
+ACTIVITY_CONDITIONS = [f'event.action == "{LIST}"', f'event.action : "{LIST.lower()}"', 'event.outcome == "Success"',
+                       'event.outcome : "success"', 'event.outcome != "Success"', 'not event.outcome : "failure"',
+                       'azure.activitylogs.identity.claims.appid : "APP-A"']
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(rows=st.lists(st.tuples(st.sampled_from([LIST, LIST.lower(), "MICROSOFT.HYBRIDCOMPUTE/MACHINES/READ", ""]),
+                               st.sampled_from(["Success", "success", "Failure", "unknown", None, "Start"]),
+                               st.sampled_from(["app-a", "APP-A", "", None, 'a"b', ["app-a", "x"]])), min_size=2, max_size=12),
+       cond=st.sampled_from(ACTIVITY_CONDITIONS))
+def test_azure_activity_agrees_with_the_matcher(rows, cond):
+    events = [_activity(f"e{i}", "00:00", app, operation=op, outcome=outcome) for i, (op, outcome, app) in enumerate(rows)]
+    _same(f'any where data_stream.dataset == "azure.activitylogs" and {cond}',
+          ("filebeat-*", "logs-azure.signinlogs-*", "logs-azure.activitylogs-*"), events)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(rows=st.lists(st.tuples(st.sampled_from([0, "0", 50140, "50140", None, 7000215]),
+                               st.sampled_from(["app-a", "APP-A", "", None, ["app-a", "x"]])), min_size=2, max_size=12),
+       cond=st.sampled_from([f"{P}status.error_code == 0", f"{P}status.error_code != 0", f"not {P}status.error_code == 50140",
+                             f'{P}app_id : "APP-A"', f'{P}app_id == "app-a"']))
+def test_service_principal_sign_ins_agree_with_the_matcher(rows, cond):
+    events = [_sp(f"e{i}", "00:00", app, code) for i, (code, app) in enumerate(rows)]
+    _same(f'any where data_stream.dataset == "azure.signinlogs" and azure.signinlogs.category == "ServicePrincipalSignInLogs" '
+          f"and {cond}", ("filebeat-*", "logs-azure.signinlogs-*", "logs-azure.activitylogs-*"), events)
+
+
+ARN_PART = st.sampled_from(["a", "A", "b", "/", ":", "*", "?", ".", " ", ",", "{", "}", "[", "]", '"', "\\", "é", "\n"])
+ARN = st.lists(ARN_PART, max_size=5).map("".join)
+ARNS = st.one_of(st.none(), st.just([]), ARN, st.lists(st.one_of(ARN, st.none()), min_size=1, max_size=3))
+F = "aws.cloudtrail.resources.arn"
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(arns=st.lists(ARNS, min_size=2, max_size=12), profile=st.sampled_from(["sentinel", "defender"]),
+       cond=st.sampled_from([f'{F} == "a"', f'{F} == ""', f'{F} : "A"', f'{F} != "a"', f'{F} like~ "*a?"', f'{F} like "*,*"',
+                             f'{F} regex~ "A[^/]*"', f'{F} regex ".*(a|b).*"', f'{F} in ("a", "b")', f'not {F} like~ "*b*"',
+                             f'{F} like "*\\\\*"', f'{F} regex ".+"']))
+def test_key_list_regex_over_compact_json_agrees_with_the_matcher(arns, profile, cond):
+    """key_list: a regex search of the list's compact JSON for '"ARN":"(R)"'."""
+    events = [_put(f"e{i}", a) for i, a in enumerate(arns)]
+    _same(f'file where data_stream.dataset == "aws.cloudtrail" and event.action == "PutObject" and {cond}', CLOUDTRAIL, events,
+          profile=profile)
+
+
+RENDER_VALUE = st.sampled_from(["1", "11", "a", "A1", "x:y", "é", "arn:aws:iam::1:root", "Allow"])
+RENDERED = st.lists(st.tuples(st.sampled_from(["bucketName", "Effect", "k", "a1"]),
+                              st.one_of(RENDER_VALUE, st.lists(RENDER_VALUE, min_size=1, max_size=2).map(lambda v: "[" + ", ".join(v) + "]"),
+                                        st.tuples(RENDER_VALUE, RENDER_VALUE).map(lambda v: "{x=" + v[0] + ", Effect=" + v[1] + "}"))),
+                    min_size=1, max_size=3, unique_by=lambda kv: kv[0]).map(lambda kv: "{" + ", ".join(f"{k}={v}" for k, v in kv) + "}")
+RECIPIENT = st.one_of(st.none(), st.just(""), st.lists(st.sampled_from(["1", "11", "=1", ":", "é", " ", "[", "]", "x y", "Effect=Allow", "a"]),
+                                                     min_size=1, max_size=3).map("".join),
+                      st.lists(st.sampled_from(["1", "a"]), min_size=2, max_size=2))
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(rows=st.lists(st.tuples(RENDERED, RECIPIENT), min_size=2, max_size=12), profile=st.sampled_from(["sentinel", "defender"]),
+       negate=st.booleans())
+def test_request_parameters_containing_another_fields_value_agrees_with_the_matcher(rows, profile, negate):
+    events = [_policy(f"e{i}", rp, who) for i, (rp, who) in enumerate(rows)]
+    test = "stringContains(aws.cloudtrail.request_parameters, aws.cloudtrail.recipient_account_id)"
+    _same(f'info where event.action == "PutBucketPolicy" and {"not " if negate else ""}{test}', CLOUDTRAIL, events, profile=profile,
+          override="event.type")
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(rows=st.lists(st.tuples(st.sampled_from(["groupadd", "groupdel", "useradd", "userdel", "usermod", "groupmod", "sshd"]),
+                               st.sampled_from([None, "", "fail", "Fail", "FAIL", "x ﬁ", 'a"b\\fail', "faİl", "ok"]),
+                               st.sampled_from([None, "success", "failure"])), min_size=2, max_size=12),
+       cond=st.sampled_from(['event.outcome == "success"', 'event.outcome : "SUCCESS"', 'not event.outcome == "failure"',
+                             'event.type == "user" and event.type == "creation"', 'event.type : "GROUP"', 'not event.type == "deletion"',
+                             'process.name : "GROUPADD"', 'message : "*fail*"', 'stringContains(message, "fail")']))
+def test_syslog_account_lines_agree_with_the_matcher(rows, cond):
+    events = [_line(f"e{i}", program, message, outcome) for i, (program, message, outcome) in enumerate(rows)]
+    _same(f"iam where {cond}", AUTH, events)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(rows=st.lists(st.tuples(st.sampled_from(["od_group_add", "od_group_remove", "od_create_group", "od_group_set", "od_delete_group",
+                                                "od_create_user", "exec"]),
+                               st.sampled_from([None, "", "admin", "Admin", 'ad"min', "ad\\min", "admın", ["admin"], ["admin", "x"], "*"])),
+                     min_size=2, max_size=12),
+       cond=st.sampled_from(['group.name : "admin"', 'group.name == "admin"', 'group.name != "admin"', 'not group.name : "admin"',
+                             'group.name like~ "ad*"', 'group.name == null', 'event.action == "od_group_add"', 'event.type == "creation"',
+                             'event.type != "change"', 'length(group.name) == 5']))
+def test_jamf_object_key_and_member_agree_with_the_matcher(rows, cond):
+    events = [_jamf(f"e{i}", action, group) for i, (action, group) in enumerate(rows)]
+    _same(f"configuration where {cond}", JAMF, events)
