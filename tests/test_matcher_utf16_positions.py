@@ -81,3 +81,60 @@ def test_units_round_trip_keeps_lone_surrogates():
         assert _from_units(_units(s)) == s
     u = _units(SMILE)
     assert len(u) == 2 and _from_units(u[:1]) == "\ud83d" and _from_units(u[:1] + u[1:]) == SMILE
+
+
+# ---- the runtime functions against a Java model built on UTF-16 bytes (independent of _units) ------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from eqlc.matcher.runtime import _fn_between, _fn_index_of, _fn_substring  # noqa: E402
+
+TEXT = st.lists(st.sampled_from(["a", "b", "A", "\u00e9", SMILE, GRIN, "\ud83d", "\ude00", "\U00010400"]), max_size=6).map("".join)
+
+
+def _java(s: str) -> bytes:
+    return s.encode("utf-16-le", "surrogatepass")
+
+
+def _str(b: bytes) -> str:
+    return b.decode("utf-16-le", "surrogatepass")
+
+
+def _java_substring_slice(s: str, start: int, end: int) -> str:
+    """StringUtils.substringSlice over the string's UTF-16 code units (2 bytes each)."""
+    b = _java(s)
+    n = len(b) // 2
+    if not s:
+        return s
+    if start < 0:
+        start += n
+    start = max(start, 0)
+    if end < 0:
+        end += n
+    end = min(max(end, 0), n)
+    return "" if start >= end else _str(b[2 * start:2 * end])
+
+
+def _java_index_of(s: str, p: str, start: int) -> int:
+    """String.indexOf(p, start): the first code-unit position >= start where p's units occur."""
+    b, q = _java(s), _java(p)
+    n = len(b) // 2
+    for i in range(min(max(start, 0), n), n + 1):  # Java: a start past the end is the end
+        if b[2 * i:2 * i + len(q)] == q:
+            return i
+    return -1
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(s=TEXT, p=TEXT, a=st.integers(-8, 8), b=st.integers(-8, 8))
+def test_runtime_string_positions_are_javas(s, p, a, b):
+    s = _from_units(_units(s))  # a pair written as two surrogates is one character, as in Java
+    p = _from_units(_units(p))
+    assert _fn_substring(s, a, b) == _java_substring_slice(s, a, b)
+    assert _fn_substring(s, a) == _java_substring_slice(s, a, len(_java(s)) // 2)
+    r = _java_index_of(s, p, a)
+    assert _fn_index_of(s, p, a) == (None if r < 0 else r)
+    if s and p:
+        i = _java_index_of(s, p, 0)
+        want = "" if i < 0 else (lambda st_: "" if (j := _java_index_of(s, p, st_)) < 0 else _str(_java(s)[2 * st_:2 * j]))(i + len(_java(p)) // 2)
+        assert _fn_between(s, p, p) == want
