@@ -149,11 +149,3 @@ def test_queries_parse_with_microsofts_parser():
     outs = [TARGET.compile(_corpus(n), profile="sentinel").output for n in names]
     assert all(outs)
     assert analyse(outs, declared_tables("sentinel")) == [[] for _ in outs]
-
-
-def test_sso_login_rule_stays_refused_with_its_reason():
-    """event.action and event.outcome of a FortiGate login come from login.yml's dissects of the
-    message text: no CommonSecurityLog column is mapped to them."""
-    tr = TARGET.compile(_corpus("persistence_fortigate_sso_login_followed_by_admin_creation.toml"), profile="sentinel")
-    assert tr.status is Status.REFUSED
-    assert any("event.action has no column in CommonSecurityLog" in n for n in tr.notes), tr.notes

@@ -57,6 +57,7 @@ from .emit import Fact, eq_fold, literal_values, leaf_field
 from .entity import scattered, unpaired
 from .scan import SequencePlan, run_scan, scan_rows
 from .hives import Respelt
+from . import fortigate
 from .profile import ANY_CATEGORY, KV_PAIR, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
 from .shapes import breaks as shape_breaks
 from .raw_tables import event_data_xml, event_id_column, fill_event_data, fill_words, keyword_number_breaks, routes, without_raw, xml_field
@@ -273,7 +274,15 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         for t in profile.tables.values():
             if not _lands(t, cats, event, split_by):
                 continue
-            row, reason, contributions, problems = _cached_row(profile, t, event, idx, devices)
+            source = event  # what the row is written from
+            if t.fill == fortigate.FILL:
+                written, why = fortigate.fill(event)
+                if why:
+                    out.excluded[eid] = f"{t.name}: outside the stated assumption on event.outcome: {why}"
+                    continue
+                for path, text in written:  # the message of a login, which ECS documents do not carry
+                    source = _with_value(source, path, text)
+            row, reason, contributions, problems = _cached_row(profile, t, source, idx, devices)
             if t.category == ANY_CATEGORY and (idc := event_id_column(t)) and (fill := fill_event_data(t, event, row.get(idc))):
                 raw = event  # the raw row holds the EventData the event's derived fields came from
                 for path, text in fill:

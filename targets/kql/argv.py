@@ -43,13 +43,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-import re
-
 import re2
 
 from eqlc import ir
 from eqlc import lucene_regex as lr
 from eqlc.events import split_path, values
+from eqlc.windows_argv import (  # the plain form, stated once for every target (re-exported here)
+    has_space,
+    is_any_word,
+    win_argc_note,
+    win_args_violation,
+    win_count_violation,
+    win_dropped_note,
+    win_possible,
+    win_split,
+)
+from eqlc.windows_argv import win_argv_note as shared_argv_note
 
 from . import syntax
 
@@ -165,11 +174,6 @@ def check_literals(words: list[Word], field: str, column: str) -> None:
             raise Refused(f"{field} compared with \"\": an empty argument cannot be found in {column} split on single spaces")
 
 
-def is_any_word(word: Word) -> bool:
-    """``*``: any (non-empty, by the assumption) argument."""
-    return bool(word) and all(x is ir.Wildcard.STAR for x in word)
-
-
 # ---- the assumption, checked on ECS events ------------------------------------------------------
 @dataclass(frozen=True)
 class Derived:
@@ -208,85 +212,35 @@ class Derived:
             return f"{self.source} {line!r} is not the {self.field} values joined by single spaces"
         return None
 
-    def _not_plain(self, line: str) -> str:
-        """Why ``line`` is outside the plain form both Windows readings assume."""
-        return (f"{self.source} {line!r} is not in the plain form (arguments bare or in one pair of double quotes "
-                f"with none inside, no backslash before a closing quote, no leading whitespace)")
-
     def win_count_violation(self, event: dict, line: str) -> Optional[str]:
         """Why ``event`` is outside :func:`win_argc_note` (None if it is inside)."""
-        split = win_split(line)
-        if split is None:
-            return self._not_plain(line)
-        have = values(event, split_path(self.field))
-        want = [len(split)] if split else []
-        if have != want or any(isinstance(v, bool) for v in have):
-            return f"{self.field} {have!r} is not the number of arguments of {self.source} split as Windows splits it ({want or 'none'})"
-        return None
+        return win_count_violation(event, self.field, self.source, line)
 
     def win_violation(self, event: dict, line: str) -> Optional[str]:
         """Why ``event`` is outside :func:`win_argv_note` (None if it is inside)."""
-        split = win_split(line)
-        if split is None:
-            return self._not_plain(line)
-        args = values(event, split_path(self.field))
-        if not all(isinstance(a, str) for a in args):
-            return f"{self.field} has a value that is not a string"
-        if args != split:
-            return f"{self.field} {args!r} is not the Windows split of {self.source} {line!r} ({split!r})"
-        return None
+        return win_args_violation(event, self.field, self.source, line)
 
 
 # ---- Windows arguments: quoted arguments with spaces -----------------------------------------
-# A rule about Windows hosts that compares process.args with a value containing a space (``net
-# group "Domain Admins"``) cannot be read under the single-space assumption above. Elastic Defend
-# on Windows derives process.args from the command line with CommandLineToArgvW (elastic/endpoint
-# issue #83, "Elastic Defend for Windows parses command lines using the CommandLineToArgvW Windows
-# API"), and Kusto's parse_command_line(cmd, "windows") "parses the command line the same way as
-# CommandLineToArgvW" (MicrosoftDocs, kusto/query/parse-command-line-function). duckdb-kql (the
-# engine the translations are verified on) has no parse_command_line, and a regex following all of
-# CommandLineToArgvW's rules (runs of backslashes before a quote, doubled quotes, the first
-# argument's own rule; leading whitespace makes an empty first argument, per Microsoft's
-# CommandLineToArgvW reference) would have to be built from a transducer; Elastic's own Windows
-# integration splitter (packages/windows sysmon_operational pipeline, a Painless port of Go's
-# commandLineToArgv using the "prior to 2008" rule) also differs from CommandLineToArgvW on a first
-# argument with inner quotes and on leading whitespace.
-#
-# So the translation states the form of command line on which all of these agree: arguments
-# separated by spaces or tabs, each written bare (no space, tab or double quote) or inside ONE pair
-# of double quotes (no double quote inside, no backslash just before the closing quote), with no
-# leading whitespace. On it every splitter returns the arguments with their quotes removed. The
-# query rewrites the command line once (an ``extend``) into those arguments each followed by a
-# double quote, with a double quote for each separator run: ``replace_regex(line,
-# @'"([^"]*)"|([^ \t"]+)|[ \t]+', @'\1\2"')`` (RE2 global replace, leftmost-first, an unmatched
-# group rewritten as empty: Kusto's replace_regex, MicrosoftDocs kusto/query/replace-regex-function).
-# No argument of the form holds a double quote, so the maximal runs without one are exactly the
-# non-empty arguments, and "some argument matches P" is ``(?:^|")P'"`` on the rewritten text, with
-# P's wildcards over characters other than ``"``: one short regex per leaf (Sentinel's analytics
-# rules take at most 10,000 characters of query).
+# A rule about Windows hosts that compares process.args with a value containing a space is read as
+# Windows splits the command line, in the plain form eqlc.windows_argv states (its sources and why
+# that form). Kusto's parse_command_line(cmd, "windows") "parses the command line the same way as
+# CommandLineToArgvW" (MicrosoftDocs, kusto/query/parse-command-line-function), but duckdb-kql (the
+# engine the translations are verified on) has no parse_command_line. So the query rewrites the
+# command line once (an ``extend``) into those arguments each followed by a double quote, with a
+# double quote for each separator run: ``replace_regex(line, @'"([^"]*)"|([^ \t"]+)|[ \t]+',
+# @'\1\2"')`` (RE2 global replace, leftmost-first, an unmatched group rewritten as empty: Kusto's
+# replace_regex, MicrosoftDocs kusto/query/replace-regex-function). No argument of the form holds a
+# double quote, so the maximal runs without one are exactly the non-empty arguments, and "some
+# argument matches P" is ``(?:^|")P'"`` on the rewritten text, with P's wildcards over characters
+# other than ``"``: one short regex per leaf (Sentinel's analytics rules take at most 10,000
+# characters of query).
 WIN_SPLIT_REGEX = '"([^"]*)"|([^ \\t"]+)|[ \\t]+'
 WIN_SPLIT_REWRITE = '\\1\\2"'
-# the form, for the fixture adapter's check (Python's re, same syntax for this pattern)
-_WIN_ARG = r'(?:"(?:[^"]*[^"\\])?"|[^ \t"]+)'
-_WIN_FORM = re.compile(f"{_WIN_ARG}(?:[ \\t]+{_WIN_ARG})*[ \\t]*\\Z")
 
 
 def win_argv_note(ecs: str, column: str, source: str) -> str:
-    return (
-        f"{ecs} is read from {column} ({source}) as Windows splits a command line (CommandLineToArgvW, as Elastic "
-        f"Defend does; Kusto's parse_command_line(..., \"windows\") does the same): assumes {ecs} is that split of "
-        f"{column} and {column} is written in the plain form on which every Windows splitter agrees: arguments "
-        f"separated by spaces or tabs, each bare (no space, tab or double quote) or in one pair of double quotes "
-        f"(no double quote inside, no backslash before the closing quote), no leading whitespace"
-    )
-
-
-def win_argc_note(ecs: str, column: str, source: str) -> str:
-    return (
-        f"{ecs} is counted as the arguments of {column} ({source}) split as Windows splits a command line, in the plain "
-        f"form stated for the arguments (bare or in one pair of double quotes): assumes {ecs} is their number (as ECS "
-        f"defines it; missing when {column} is empty)"
-    )
+    return shared_argv_note(ecs, column, source, also='; Kusto\'s parse_command_line(..., "windows") does the same')
 
 
 def win_argc_expr(line: str) -> str:
@@ -319,45 +273,3 @@ def win_joined_regex(words: list[Word], ci: bool) -> str:
     bodies = list(dict.fromkeys(win_word_regex(w, ci) for w in words))
     body = bodies[0] if len(bodies) == 1 else "(?:" + "|".join(bodies) + ")"
     return f'(?:^|"){body}"'
-
-
-def win_possible(words: list[Word], field: str, column: str) -> tuple[list[Word], list[str]]:
-    """The patterns an argument of a plain-form command line can match, and the texts of those it
-    cannot (a literal with a double quote: the form has no argument holding one, so that
-    alternative is false on every event inside the stated assumption, and the caller states so).
-    Refuses an empty literal, and a leaf none of whose patterns is possible (it would be constant)."""
-    from eqlc.result import Refused
-
-    keep: list[Word] = []
-    dropped: list[str] = []
-    for w in words:
-        text = "".join(x if isinstance(x, str) else x.value for x in w)
-        if w == ("",):
-            raise Refused(f"{field} compared with \"\": an empty argument is not read from {column}")
-        if any(isinstance(x, str) and '"' in x for x in w):
-            dropped.append(text)
-        else:
-            keep.append(w)
-    if dropped and not keep:
-        raise Refused(f"{field} value {dropped[0]!r} contains a double quote, but {field} is read from {column} as Windows "
-                      f"splits it, in the stated form where no argument holds a double quote")
-    return keep, dropped
-
-
-def win_dropped_note(field: str, dropped: list[str]) -> str:
-    return (f"{field} values with a double quote ({', '.join(repr(d) for d in dropped)}) are no argument of a command line "
-            f"in the stated plain form (the Windows split removes quotes): those alternatives are false")
-
-
-def has_space(words: list[Word]) -> bool:
-    return any(isinstance(x, str) and (" " in x or "\t" in x) for w in words for x in w)
-
-
-def win_split(line: str) -> Optional[list[str]]:
-    """The arguments of a plain-form command line (quotes removed), None if it is not one."""
-    if line == "":
-        return []
-    if not _WIN_FORM.match(line):
-        return None
-    return [t[1:-1] if t.startswith('"') else t for t in re.findall(r'"[^"]*"|[^ \t"]+', line)]
-

@@ -473,6 +473,24 @@ def canonical_ip(text: str) -> Optional[str]:
     return str(a)
 
 
+# Windows writes the client address of Kerberos events (4768, 4769, 4771) as IPv6 text, an IPv4
+# client as the IPv4-mapped ``::ffff:a.b.c.d`` (MicrosoftDocs windows-itpro-docs, auditing/
+# event-4768.md: "Client Address ... Formats vary, and include: IPv6 or IPv4 address;
+# ::ffff:IPv4_address; ::1", its sample event's IpAddress ``::ffff:10.0.0.12``). Elastic's System
+# integration copies IpAddress into source.ip unchanged ("Rename Common Auth Fields", standard.yml
+# 057f555), an ``ip`` field: Elasticsearch stores every address as 16 bytes, IPv4 mapped, and
+# compares, joins and prints ``::ffff:10.0.0.12`` as ``10.0.0.12``. A field marked ``ip_text:
+# v4_mapped`` reads that spelling as the IPv4 address in its expression (sentinel.yaml source.ip).
+V4_MAPPED = re.compile(r"::[fF]{4}:[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
+
+
+def v4_mapped_reading(text: str) -> str:
+    """What an ``ip_text: v4_mapped`` expression gives for ``text``: the dotted part of an
+    IPv4-mapped ``::ffff:a.b.c.d``, other text unchanged (tests/test_kql_sentinel_kerberos.py
+    checks duckdb-kql's answer against it)."""
+    return text[7:] if V4_MAPPED.fullmatch(text) else text
+
+
 @dataclasses.dataclass(frozen=True)
 class IpText:
     """An ECS ``ip`` field read from a text column (SecurityEvent.IpAddress for source.ip).
@@ -481,7 +499,14 @@ class IpText:
     Kusto's ``==`` compares the column's text. They agree when the column holds each address in
     its canonical spelling and the rule's literals are canonical too; the translation states the
     first (the check below leaves out an event spelling its address otherwise) and refuses a rule
-    whose literal is not canonical (:func:`check_ip_literals`)."""
+    whose literal is not canonical (:func:`check_ip_literals`).
+
+    A ``v4_mapped`` field's expression also reads ``::ffff:a.b.c.d`` as ``a.b.c.d``
+    (:func:`v4_mapped_reading`), as Elasticsearch reads it in an ip field, so real Kerberos events
+    meet the query right; the check still leaves such events out, because the reference matcher,
+    given no index mapping, reads source.ip as a dynamic keyword and compares its text (kqlkerb:
+    tests/test_kql_sentinel_kerberos.py runs the reading on duckdb-kql against the matcher given
+    the ip mapping)."""
 
     field: str
 
@@ -498,9 +523,11 @@ class IpText:
 
 
 def ip_text_note(fm: FieldMap) -> str:
+    mapped = (" (the query also reads ::ffff:a.b.c.d, as Windows writes an IPv4 client of the Kerberos events, "
+              "as a.b.c.d, Elasticsearch's reading)" if fm.ip_v4_mapped else "")
     return (f"{fm.field} is an IP address compared as the text of {', '.join(c for c in fm.columns if c != 'EventID') or fm.text}, "
             f"taken to spell each address canonically (IPv4 dotted, IPv4-mapped IPv6 as IPv4, IPv6 compressed in "
-            f"lower case) as Elasticsearch compares it")
+            f"lower case) as Elasticsearch compares it{mapped}")
 
 
 def check_ip_literals(table: Table, cond: Any) -> None:

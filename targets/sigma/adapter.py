@@ -128,6 +128,12 @@ def flags_text(number: int) -> str:
     return f"0x{number:X}"
 
 
+def hex_text(number: int) -> str:
+    """A number as Windows writes a HexInt64 EventData field (4624's ProcessId "0x44c", Microsoft Learn
+    "4624(S): An account was successfully logged on", event XML)."""
+    return f"0x{number:x}"
+
+
 def _cell(v: Any) -> Any:
     if isinstance(v, bool):
         return int(v)
@@ -243,6 +249,18 @@ def columns(event: dict, mapping: Mapping) -> list[tuple[LogSource, dict, dict[s
                 names = [v for v in values(event, split_path(s.ecs)) if isinstance(v, str)]
                 if names:
                     choices[col] = [flags_text(sum({table.get(n, 0) for n in names}))]
+                    break
+        for col, specs in ls.column_sources(product, mapping.separators, "hex").items():
+            # a number Windows writes as 0x and hex digits (the Security log's ProcessId, "0x44c"), which the
+            # producer decoded into the ECS number
+            if any(_prefixed(event, prefix, ()).get(col) for prefix in ls.prefixes):
+                continue  # the event carries the text itself (copied below from its prefix)
+            for s in specs:
+                if s.codes is not None and not (codes and set(codes) <= set(s.codes)):
+                    continue
+                numbers = [v for v in values(event, split_path(s.ecs)) if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
+                if numbers:
+                    choices[col] = [hex_text(n) for n in numbers]
                     break
         for col, vals in composed_values(event, ls, product, mapping).items():
             if choices.get(col, [None]) == [None]:

@@ -79,7 +79,14 @@ REASON_FAMILIES: list[tuple[str, str, str]] = [
      _field(r"auditd\.\S+"), "inexpressible"),
     # Linux OriginalFileName, argv of a file event, the Kubernetes groups list, Sysmon 11 outcome, Sysmon 6 pid
     ("a field the chosen log source does not record", _FIELD, "inexpressible"),
-    ("process.args value with a space", r"contains a space, but", "inexpressible"),
+    # Windows rules read process.args as Windows splits the command line (eqlc.windows_argv, the plain form the
+    # KQL target states too: Elastic Defend splits with CommandLineToArgvW, elastic/endpoint issue #83), so a
+    # value with a space is a quoted argument there. What is left reads argv from a line Linux/macOS record as
+    # the arguments joined by spaces with no quoting (Elastic Defend's Linux/macOS command_line; Sysmon for
+    # Linux's CommandLine likewise), or a rule naming no OS, written once per product, whose Linux/macOS part
+    # cannot tell a value with a space from two arguments
+    ("process.args value with a space (Linux/macOS argv joined by spaces without quoting; OS not pinned)",
+     r"contains a space, but", "inexpressible"),
     # a regex on a file name or an argument is rendered on its segment (regex.render_segment) and a file name's
     # `== null` is its path's; what is left: `== null` of an extension or of the arguments, regexes on a head
     # or an extension -- each expressible with the same kind of rewrite, not built

@@ -33,6 +33,7 @@ from eqlc.lucene_regex import RegexError, Untranslatable
 from eqlc.native_wildcard import native_parts
 from eqlc.printer import expr as eql_text
 from eqlc.result import Refused, about
+from eqlc import windows_argv
 
 from . import regex as sigma_regex
 from . import spelling
@@ -190,6 +191,10 @@ def _short(values) -> str:
 # line, for log sources of raw text such as linux/auth); written as an Item with an empty field
 KEYWORDS = "keywords"
 
+# one argument of a command line in the plain form of eqlc.windows_argv: quoted, or bare (Sigma's regex
+# subset, sigma-appendix-modifiers "Regular Expression": classes, groups, alternation, quantifiers)
+WIN_TOKEN = '("[^"]*"|[^ \t"]+)'
+
 
 def _case_holds(cases: dict, key: str, get: Callable[[str], list]) -> bool:
     """Does an event whose Sigma fields ``get(name)`` returns give ECS value ``key`` of a ``cases``
@@ -242,6 +247,8 @@ class Converter:
         self.log = log
         self.used: dict[str, FieldSpec] = {}  # ECS field -> spec, in order of first use
         self.ip_fields: set[str] = set()  # ECS fields matched with |cidr
+        # argument fields read as Windows splits the command line (windows_argv_fields)
+        self.winargv: frozenset[str] = frozenset()
 
     # ---- fields ---------------------------------------------------------------------------
     def where(self) -> str:
@@ -297,8 +304,12 @@ class Converter:
             self._assume_one_column(spec)
         if spec.kind == "tail":
             self._assume_tail(spec)
+        elif spec.kind == "argv" and spec.ecs in self.winargv:
+            self._assume_win_argv(spec)
         elif spec.kind == "argv":
             self._assume_argv(spec)
+        elif spec.kind == "argc" and self._args_of(spec) in self.winargv:
+            self._assume_win_argc(spec)
         elif spec.kind == "argc":
             self._assume_argc(spec)
         elif spec.kind == "words":
@@ -307,7 +318,52 @@ class Converter:
             self._assume_flags(spec)
         elif spec.kind == "target":
             self._assume_target(spec)
+        elif spec.kind == "hex":
+            self._assume_hex(spec)
         return f, spec
+
+    def _assume_hex(self, spec: FieldSpec) -> None:
+        """The ECS number is ``spec.sigma``'s text decoded (Elastic's System integration, standard.yml "Rename
+        Common Auth Fields": ``Long.decode`` of EventData ProcessId into process.pid), and Windows writes that
+        text as 0x and hex digits (Microsoft Learn, "4624(S): An account was successfully logged on", event
+        XML: ProcessId "0x44c"). ``Long.decode`` also reads decimal, octal and ``#`` text, which Windows does
+        not write: exact where the event's number is one non-negative integer and the text, when the event
+        carries it, is 0x and hex digits giving that number."""
+        import re as _re
+
+        path = tuple(spec.ecs.split("."))
+
+        def violated(event: dict) -> bool:
+            numbers = ecs_values(event, path)
+            if len(numbers) > 1 or any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in numbers):
+                return True
+            # the text, when the event carries it (winlog.event_data.ProcessId); otherwise the adapter writes the
+            # number as Windows does
+            raw = self.column_values(spec.sigma, event)
+            if not raw:
+                return False
+            if len(raw) != 1 or not isinstance(raw[0], str) or not _re.fullmatch(r"0[xX][0-9a-fA-F]+", raw[0]):
+                return True
+            return numbers != [int(raw[0], 16)]
+
+        self.log.assume(
+            f"{spec.ecs} is {spec.sigma} decoded ({spec.source or 'targets/sigma/mapping.yaml'}): assumes {spec.sigma} is "
+            f"written as 0x and hex digits, as Windows writes it, and {spec.ecs} is one non-negative number",
+            violated,
+        )
+
+    def hex_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, value: object) -> SExpr:
+        """``f == n``: the text is 0x, any leading zeros, then n's hex digits in either letter case (a regex:
+        Windows writes "0x44c", and the number has no other spelling under the assumption :meth:`_assume_hex`
+        states); a negative or fractional n is no such number."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise Refused(f"`{eql_text(node)[:120]}`: {f.name} is a number read from {spec.sigma}; compared here with {value!r}")
+        if value < 0 or (isinstance(value, float) and not value.is_integer()):
+            return SConst(False)
+        digits = f"{int(value):x}".lstrip("0")
+        body = "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in digits)
+        self._assume_regex_newline(spec.sigma)
+        return Item(spec.sigma, ("re",), (SigmaText(f"^0[xX]0*{body}$" if body else "^0[xX]0+$"),))
 
     def _assume_target(self, spec: FieldSpec) -> None:
         """A web request target (url.original) is the access log's path column, then ``?`` and its query
@@ -585,6 +641,88 @@ class Converter:
 
         self.log.assume(text, violated)
 
+    # ---- Windows arguments: quoted arguments with spaces (eqlc.windows_argv) ------------------
+    def windows_argv_fields(self, expr: ir.Expr) -> frozenset:
+        """The argument fields read from a command line that ``expr`` compares with a value holding a
+        space or tab, in a rule for product windows: those are read as Windows splits the command line,
+        in the plain form eqlc.windows_argv states (every comparison on them alike, one assumption per
+        field); other rules, and other fields, keep the single-space reading. The same choice as the KQL
+        target's (targets/kql/emit.py windows_argv_fields). Linux and macOS record argv joined by spaces
+        with no quoting, so a value with a space stays refused there."""
+        if self.product != "windows":
+            return frozenset()
+        out = set()
+        stack = [expr]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, (ir.And, ir.Or)):
+                stack.extend(e.terms)
+                continue
+            if isinstance(e, ir.Not):
+                stack.append(e.expr)
+                continue
+            if isinstance(e, (ir.IsNull, ir.RegexMatch)):
+                continue
+            f = e.left if isinstance(e, ir.Compare) else e.expr if isinstance(e, (ir.InSet, ir.WildcardMatch)) else \
+                e.args[0] if isinstance(e, ir.FunctionCall) and e.args else None
+            if not isinstance(f, ir.Field) or f.has_index:
+                continue
+            spec = self.ls.field(f.name, self.product, self.mapping.separators, self.codes)
+            if spec is not None and spec.kind == "argv" and any(" " in v or "\t" in v for v in _str_values(e)):
+                out.add(f.name)
+        return frozenset(out)
+
+    @staticmethod
+    def _args_of(spec: FieldSpec) -> str:
+        """The argument field an argument count (process.args_count) counts."""
+        return spec.ecs.rsplit(".", 1)[0] + ".args"
+
+    def _win_line_check(self, spec: FieldSpec, count: bool) -> Callable[[dict], bool]:
+        """The check of :func:`eqlc.windows_argv.win_argv_note` (``count``: win_argc_note) on one event."""
+        src = self._source_of(spec.sigma) or ""
+        src_path = tuple(src.split(".")) if src else ()
+
+        def violated(event: dict) -> bool:
+            lines = ecs_values(event, src_path) if src_path else []
+            if len(lines) > 1 or (lines and not isinstance(lines[0], str)):
+                return True
+            line = lines[0] if lines else ""
+            check = windows_argv.win_count_violation if count else windows_argv.win_args_violation
+            return check(event, spec.ecs, src, line) is not None
+
+        return violated
+
+    def _assume_win_argv(self, spec: FieldSpec) -> None:
+        src = self._source_of(spec.sigma) or "?"
+        self.log.assume(windows_argv.win_argv_note(spec.ecs, spec.sigma, src), self._win_line_check(spec, False))
+
+    def _assume_win_argc(self, spec: FieldSpec) -> None:
+        src = self._source_of(spec.sigma) or "?"
+        self.log.assume(windows_argv.win_argc_note(spec.ecs, spec.sigma, src), self._win_line_check(spec, True))
+
+    def win_argv_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list, ci: bool) -> SExpr:
+        """Some argument of a plain-form command line, split as Windows splits it, matches one of the
+        patterns: a regex from the line's start over whole arguments (``TOKEN`` = one quoted or bare
+        argument, each followed by its separators), then the argument itself, quoted (wildcards any
+        character but a double quote) or bare (wildcards no space, tab or double quote; only a value
+        without a space or tab), then a separator or the end. Anchoring at the start is what keeps a
+        pattern from matching words inside a quoted argument (``x "a b" y`` has no argument ``b``)."""
+        words, dropped = windows_argv.win_possible([tuple(p) or ("",) for p in parts_list], f.name, spec.sigma)
+        if dropped:
+            self.log.assume(windows_argv.win_dropped_note(f.name, dropped), self._win_line_check(spec, False))
+        if any(windows_argv.is_any_word(w) for w in words):
+            # any argument: under the plain form, a non-empty command line has at least one
+            return s_not(Item(spec.sigma, (), (None, SigmaText(""))))
+        regexes = []
+        for w in words:
+            q = wildcard_regex(w, ci, ['"'])
+            alts = ['"' + q + '"']
+            if not windows_argv.has_space([w]):
+                alts.append(wildcard_regex(w, ci, [" ", "\t", '"']))
+            regexes.append(SigmaText(f"^({WIN_TOKEN}[ \t]+)*({'|'.join(alts)})([ \t]|$)"))
+        self._assume_regex_newline(spec.sigma)
+        return Item(spec.sigma, ("re",), tuple(dict.fromkeys(regexes)))
+
     def _assume_argv(self, spec: FieldSpec) -> None:
         src = self._source_of(spec.sigma)
         text = (
@@ -790,6 +928,9 @@ class Converter:
                 # under the tail assumption stated by spec() (its check sets apart an event whose path has a
                 # file name its ECS field lacks, or the reverse), the name has no value exactly when the path has none
                 return Item(spec.sigma, (), (None,))
+            if spec.kind == "hex":
+                # the producer sets the number exactly when the text is there (standard.yml: `if ProcessId != null`)
+                return Item(spec.sigma, (), (None,))
             if spec.kind == "argv":
                 # under the argv assumption spec() stated (its check sets apart an event with a command line but
                 # no arguments), the arguments have no value exactly when the command line is missing or empty
@@ -829,6 +970,10 @@ class Converter:
         rv = node.right.value
         if spec.kind == "argc":
             return self.argc(node, f, spec, node.op, rv)
+        if spec.kind == "hex":
+            if node.op is not ir.CompareOp.EQ:
+                raise Refused(f"`{eql_text(node)}`: {f.name} is read from {spec.sigma}'s hex text; no numeric comparison")
+            return self.hex_match(node, f, spec, rv)
         if node.op is ir.CompareOp.EQ:
             if isinstance(node.right, ir.String):
                 return self.string_match(node, f, spec, [(rv,)] if rv else [("",)], False)
@@ -882,6 +1027,8 @@ class Converter:
         others = [v.value for v in node.values if not isinstance(v, ir.String)]
         if spec.kind == "argc":
             return s_or(self.argc(node, f, spec, ir.CompareOp.EQ, v.value) for v in node.values)
+        if spec.kind == "hex":
+            return s_or(self.hex_match(node, f, spec, v.value) for v in node.values)
         out: list[SExpr] = []
         if strs:
             out.append(self.string_match(node, f, spec, [(s,) if s else ("",) for s in strs], node.case_insensitive))
@@ -918,6 +1065,10 @@ class Converter:
             return SConst(False)
         rep = f"{{{lo - 1}}}" if hi == lo else f"{{{lo - 1},}}" if hi is None else f"{{{lo - 1},{hi - 1}}}"
         self._assume_regex_newline(spec.sigma)
+        if self._args_of(spec) in self.winargv:
+            # arguments as Windows splits a plain-form line (win_argc_note): whole quoted or bare arguments
+            # separated by runs of spaces or tabs, the line possibly ending with some
+            return Item(spec.sigma, ("re",), (SigmaText(f"^{WIN_TOKEN}([ \t]+{WIN_TOKEN}){rep}[ \t]*$"),))
         return Item(spec.sigma, ("re",), (SigmaText(f"^[^ ]+( [^ ]+){rep}$"),))
 
     def string_match(self, node: ir.Expr, f: ir.Field, spec: FieldSpec, parts_list: Sequence[Sequence[Part]], ci: bool) -> SExpr:
@@ -929,6 +1080,8 @@ class Converter:
 
         if spec.kind == "tail":
             return self.tail_match(node, f, spec, parts_list, ci, matcher)
+        if spec.kind == "argv" and spec.ecs in self.winargv:
+            return self.win_argv_match(node, f, spec, parts_list, ci)
         if spec.kind == "argv":
             return self.argv_match(node, f, spec, parts_list, ci, matcher)
         if spec.kind == "words":
@@ -1324,6 +1477,9 @@ class Converter:
         segment = None
         if spec.kind == "tail" and set(spec.after) == set(spec.excludes) and spec.sigma not in self.mapping.composed:
             segment = ("".join(spec.after), False)  # a file name: the path's last segment
+        elif spec.kind == "argv" and spec.ecs in self.winargv:
+            raise Refused(f"`{eql_text(node)[:120]}`: a regex on {f.name}, which is read from {spec.sigma} as Windows splits "
+                          f"it, is not translated")
         elif spec.kind == "argv":
             segment = (" ", True)  # one argument: a word of the command line
         elif spec.kind != "plain":

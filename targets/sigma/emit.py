@@ -84,6 +84,7 @@ def _detection_doc(rule: Rule, query: ir.EventQuery, mapping: Mapping, profile: 
     conv = Converter(sel.logsource, sel.product, mapping, profile, log, sel.codes)
     conv.foreign_absent = in_collection
     body = sel.remaining[0] if len(sel.remaining) == 1 else ir.And(tuple(sel.remaining))
+    conv.winargv = conv.windows_argv_fields(body)
     sexpr = conv.convert(body)
     if isinstance(sexpr, SConst):
         if not sexpr.value:

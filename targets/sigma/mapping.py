@@ -30,7 +30,7 @@ _FIELD_ENTRY = {"field": None, "type": None, "assume": None, "products": None, "
                 "cases": None, "cases_of": None, "fill": None, "from_string": None, "pattern": None, "prefix_of": None,
                 "sep": None, "codes": None, "constant": None, "fold": None, "count_of": None, "unless": {ANY: None},
                 "words_of": None, "flags_of": None, "flags": {ANY: None}, "absent": None, "fallback": None,
-                "target_of": None, "query": None}
+                "target_of": None, "query": None, "hex_of": None}
 _LOGSOURCE = {
     "category": None, "event_type": None, "products": None, "fields": {ANY: _FIELD_ENTRY},
     "datasets": None, "key": None, "present": None, "codes": None, "prefixes": None, "requires": None, "indices": None,
@@ -56,7 +56,8 @@ class FieldSpec:
     array is ``sigma`` split on single spaces), ``argc`` (the ECS number is how many words
     ``sigma`` splits into on single spaces), ``words`` (the ECS array is ``sigma`` split on runs of
     whitespace: the Security log's PrivilegeList), ``flags`` (the ECS array names the bits set in the hex
-    number ``sigma``: NewUACList from NewUacValue) or ``cases`` (the ECS value is decided by a condition
+    number ``sigma``: NewUACList from NewUacValue), ``hex`` (the ECS number is ``sigma``'s text, 0x and hex
+    digits, decoded: the Security log's ProcessId) or ``cases`` (the ECS value is decided by a condition
     on Sigma fields, one per value: GitHub's event.type from its action).
 
     A plain field may carry ``values`` (ECS value -> the Sigma value or values it stands for: a
@@ -201,6 +202,8 @@ class LogSource:
                              flags=tuple((str(k), int(v)) for k, v in raw["flags"].items()), **common)
         if "count_of" in raw:
             return FieldSpec(ecs, raw["count_of"], kind="argc", **common)
+        if "hex_of" in raw:
+            return FieldSpec(ecs, raw["hex_of"], kind="hex", **common)
         if "tail_of" in raw:
             after = chars(raw.get("after"))
             excludes = chars(raw.get("excludes")) if raw.get("excludes") else after
@@ -286,7 +289,7 @@ def column_of(raw: object) -> list[str]:
     if isinstance(raw, list):
         return [c for r in raw for c in column_of(r)]
     if isinstance(raw, dict):
-        for key in ("field", "tail_of", "argv_of", "count_of", "cases_of", "prefix_of", "target_of"):
+        for key in ("field", "tail_of", "argv_of", "count_of", "cases_of", "prefix_of", "target_of", "hex_of"):
             if raw.get(key):
                 return [raw[key]] + ([raw["query"]] if key == "target_of" and raw.get("query") else [])
     return []
