@@ -10,7 +10,8 @@ missing-event term in a one-table sequence (Okta), compared as the verifier comp
 every event); the Entra sign-in tables (``json_text`` columns, dynamic in one table and JSON text in
 the other), AADServicePrincipalSignInLogs and AzureActivity; ``key_list`` (a regex over a list's
 compact JSON); CloudTrail ``stringContains(request_parameters, another field)``; the Syslog account
-lines; Jamf Protect's ``object_key`` / ``object_member``. Two wrong translations were found and fixed
+lines; Jamf Protect's ``object_key`` / ``object_member``; Sysmon's parent name and argument readings on Event;
+defender's user.id SID shape. Two wrong translations were found and fixed
 (the first two tests of their sections are their regression tests).
 """
 
@@ -270,3 +271,69 @@ def test_syslog_account_lines_agree_with_the_matcher(rows, cond):
 def test_jamf_object_key_and_member_agree_with_the_matcher(rows, cond):
     events = [_jamf(f"e{i}", action, group) for i, (action, group) in enumerate(rows)]
     _same(f"configuration where {cond}", JAMF, events)
+
+
+# ---- Sysmon on Event: process.parent.name after ParentImage's last '\', arguments from the lines --
+from eqlc import parse_query  # noqa: E402
+from eqlc.rule import Rule  # noqa: E402
+from tests.test_kql_sentinel_derived import SYSMON, _sysmon  # noqa: E402
+
+PARENT = st.sampled_from(["winword.exe", "WINWORD.EXE", "cmd.exe", "a b.exe", "", 'x"y.exe', "é.exe", None])
+ARG = st.sampled_from(["cmd.exe", "/c", "-enc", "-ENC", "x\\y", "\\\\srv\\share", "é", "C:\\w\\x.exe", "b", 'a"b', "a b", ""])
+SYSMON_EVENT = st.tuples(PARENT, st.sampled_from(["C:\\Program Files\\", "D:\\x y\\", None]),
+                         st.one_of(st.none(), st.lists(ARG, min_size=1, max_size=4)), st.one_of(st.none(), st.lists(ARG, min_size=1, max_size=3)),
+                         st.booleans())
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(rows=st.lists(SYSMON_EVENT, min_size=2, max_size=10),
+       cond=st.sampled_from(['process.parent.name : "winword.exe"', 'process.parent.name != "cmd.exe"', 'process.parent.name like~ "*.exe"',
+                             'process.parent.name == null', 'not process.parent.name : "winword.exe"', 'process.args == "-enc"',
+                             'process.args : "-ENC*"', 'process.args like~ "*b*"', 'not process.args == "/c"', 'process.parent.args == "-enc"',
+                             'process.parent.args : "*\\\\*"', 'process.args in ("/c", "cmd.exe")', 'process.command_line : "*-enc*"']))
+def test_sysmon_parent_and_argument_readings_agree_with_the_matcher(rows, cond):
+    events = []
+    for i, (parent, folder, args, parent_args, lines) in enumerate(rows):
+        process: dict = {}
+        if parent is not None:
+            process["parent"] = {"name": parent}
+            if folder is not None:
+                process["parent"]["executable"] = folder + parent
+        if args is not None:
+            process["args"] = args
+            if lines:
+                process["command_line"] = " ".join(args)
+        if parent_args is not None:
+            process.setdefault("parent", {})["args"] = parent_args
+            if lines:
+                process["parent"]["command_line"] = " ".join(parent_args)
+        events.append({**_sysmon(f"e{i}", "1"), "process": process})
+    text = f'process where event.code == "1" and {cond}'
+    rule = Rule(query=parse_query(text), query_text=text, name="sysmon", index=SYSMON)
+    tr = TARGET.compile(rule, profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
+    got = sorted(TARGET.execute(tr, events, profile="sentinel"))
+    want = sorted(e["_id"] for e in events if matcher(rule).match(e) and e["_id"] not in out)
+    assert got == want, (text, tr.output, out)
+
+
+# ---- defender user.id: a Windows SID (shapes.py) ---------------------------------------------------
+SID_VALUE = st.sampled_from(["S-1-5-18", "S-1-5-21-1-2-3-500", "s-1-5-18", "S-1-0x000000000005-18", "0", "1000", "", None,
+                             ["S-1-5-18", "S-1-5-19"], ["S-1-5-18", "0"], "S-1-5-18 ", "S-1-5-", "S-1-5-18\n", "S-1-\u0665-18", "MISSING"])
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(rows=st.lists(st.tuples(SID_VALUE, st.sampled_from(["windows", "linux"])), min_size=2, max_size=12),
+       cond=st.sampled_from(['user.id == "S-1-5-18"', 'user.id != "S-1-5-18"', 'user.id : "S-1-5-18"', 'user.id like "S-1-5-21-*"',
+                             'user.id like~ "*-500"', 'not user.id in ("S-1-5-18", "S-1-5-19")', 'user.id regex "S-1-5-21-.*-50[0-9]"',
+                             'user.id == null', 'user.id != null', 'startsWith(user.id, "S-1-5-21")']))
+def test_defender_user_id_sid_shape_agrees_with_the_matcher(rows, cond):
+    events = []
+    for i, (sid, os_type) in enumerate(rows):
+        e = {"_id": f"e{i}", "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": ["process"], "type": ["start"], "action": "start"},
+             "host": {"os": {"type": os_type}}, "process": {"name": "x.exe", "executable": "C:\\x.exe"}}
+        if sid != "MISSING":
+            e["user"] = {"id": sid}
+        events.append(e)
+    _same(f'process where host.os.type == "windows" and {cond}', ("logs-endpoint.events.*",), events, profile="defender")
