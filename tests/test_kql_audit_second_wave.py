@@ -11,8 +11,9 @@ every event); the Entra sign-in tables (``json_text`` columns, dynamic in one ta
 the other), AADServicePrincipalSignInLogs and AzureActivity; ``key_list`` (a regex over a list's
 compact JSON); CloudTrail ``stringContains(request_parameters, another field)``; the Syslog account
 lines; Jamf Protect's ``object_key`` / ``object_member``; Sysmon's parent name and argument readings on Event;
-defender's user.id SID shape. Two wrong translations were found and fixed
-(the first two tests of their sections are their regression tests).
+defender's user.id SID shape. Two wrong translations were found and fixed; their regression tests are
+``test_index_of_is_null_when_the_host_has_no_address`` and
+``test_events_of_a_key_with_tied_steps_are_set_apart_with_them`` (both fail on the old code).
 """
 
 from __future__ import annotations

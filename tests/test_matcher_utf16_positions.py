@@ -6,7 +6,9 @@ Elasticsearch runs ``substring`` as ``StringUtils.substringSlice`` (x-pack/plugi
 ``String.indexOf(substring, startIndex)`` (``IndexOfFunctionProcessor``) and ``between`` as
 ``indexOf``/``lastIndexOf`` then ``string.substring(start, idx)`` (``StringUtils.between``): every
 position is a UTF-16 code unit, so a character above U+FFFF (U+1F600) is two positions, and a cut
-between them leaves a lone surrogate (``String.substring`` does not check pairs). ``startsWith`` /
+between them leaves a lone surrogate (OpenJDK ``String.substring`` copies the code-unit range,
+``StringUTF16.newString(value, beginIndex, subLen)``, without checking pairs; a Python string holds it
+as a lone surrogate code point). ``startsWith`` /
 ``endsWith`` / ``stringContains`` compare UTF-16 units too, so a lone high surrogate is a prefix of
 every character it starts. ``SubstringFunctionProcessor.doProcess`` returns the input unchanged when
 the start is null. The matcher sliced Python code points (``length()`` already counted units, so
