@@ -338,3 +338,36 @@ def test_defender_user_id_sid_shape_agrees_with_the_matcher(rows, cond):
             e["user"] = {"id": sid}
         events.append(e)
     _same(f'process where host.os.type == "windows" and {cond}', ("logs-endpoint.events.*",), events, profile="defender")
+
+
+# ---- a sequence over the two user sign-in tables joined on a json_text property ------------------
+KEY = st.sampled_from(["u", "U", "", None, "MISSING", ["u", "v"], 'u\\"', "ü", "123"])
+SIGNIN_TIMES = ["00:00:00", "00:30:00", "01:00:00", "01:00:00.001", "00:59:59.999"]
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(rows=st.lists(st.tuples(KEY, KEY, st.sampled_from(["a", "b", "A"]), SIGNIN_CATEGORY, st.sampled_from(SIGNIN_TIMES)),
+                     min_size=2, max_size=12),
+       query=st.sampled_from([
+           f'sequence by {P}user_id, {P}device_detail.device_id with maxspan=1h [authentication where {P}incoming_token_type == "a"] '
+           f'[authentication where {P}incoming_token_type : "b"]',
+           f'sequence with maxspan=1h [authentication where {P}incoming_token_type == "a"] by {P}user_id '
+           f'[authentication where {P}incoming_token_type == "b"] by {P}device_detail.device_id']))
+def test_sign_in_sequence_joined_on_json_text_agrees_with_the_matcher_on_every_event(rows, query):
+    """As the verifier compares: both engines on every event, the events set apart not compared."""
+    events = []
+    for i, (user, device, token, category, ts) in enumerate(rows):
+        props: dict = {"device_detail": {} if device == "MISSING" else {"device_id": device}, "incoming_token_type": token}
+        if user != "MISSING":
+            props["user_id"] = user
+        events.append({"_id": f"e{i}", "@timestamp": f"2026-01-01T{ts}Z", "data_stream": {"dataset": "azure.signinlogs"},
+                       "event": {"module": "azure", "dataset": "azure.signinlogs", "category": ["authentication"]},
+                       "azure": {"signinlogs": {"category": category, "properties": props}}})
+    rule = _indexed_rule(query, ("filebeat-*", "logs-azure.signinlogs-*"))
+    tr = TARGET.compile(rule, profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
+    got = sorted(g for g in TARGET.execute(tr, events, profile="sentinel") if g not in out)
+    want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule).run(events, sort=True) for e in m.events
+                                if e is not None and e["_id"] not in out))
+    assert got == want, (got, want, out)
