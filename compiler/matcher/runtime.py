@@ -886,9 +886,41 @@ def _s_cmp(a, b):
 
 def _utf16_key(s):
     # Java String.compareTo orders UTF-16 code units; only astral characters differ from code points.
-    if s.isascii() or max(s) <= "\ud7ff":
+    # One code point per unit (_units) orders as the units do, and takes the lone surrogates a
+    # substring() cut can leave, which s.encode("utf-16-be") refused.
+    return _units(s)
+
+
+def _units(s):
+    """``s`` as Java sees it: one Python code point per UTF-16 code unit.
+
+    Java strings are UTF-16 and every EQL string function of Elasticsearch indexes them by code
+    unit (``String.length/substring/indexOf`` in x-pack/plugin/eql ``StringUtils``), so a character
+    above U+FFFF is two positions, its surrogate pair. Python strings index code points; here such a
+    character is split into its two surrogates (Python strings may hold lone surrogates), so
+    Python's slicing, ``find`` and ``startswith`` on the result run on Java's positions."""
+    if s.isascii() or max(s) <= "\uffff":
         return s
-    return s.encode("utf-16-be")
+    out = []
+    for c in s:
+        o = ord(c)
+        if o > 0xFFFF:
+            o -= 0x10000
+            out.append(chr(0xD800 + (o >> 10)))
+            out.append(chr(0xDC00 + (o & 0x3FF)))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _from_units(u):
+    """Back from :func:`_units`: a high surrogate followed by a low one is the one character they
+    encode (as in a Java string, where the pair is that character); a surrogate left alone by a cut
+    (Java's ``"\ud83d\ude00".substring(0, 1)``, a lone high surrogate) stays a lone surrogate code
+    point, the only way a Python string can hold it."""
+    if u.isascii() or max(u) < "\ud800":
+        return u
+    return u.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
 def _s_eq(a, b):
@@ -1144,9 +1176,12 @@ def _fn_between(s, left, right, greedy=False, ci=False):
         greedy = False
     if not s or not left or not right:
         return s
+    # StringUtils.between: positions found in the (lower-cased) match string cut the original one,
+    # all in UTF-16 units (_units).
     m = s
     if ci:
         m, left, right = s.lower(), left.lower(), right.lower()
+    m, left, right, su = _units(m), _units(left), _units(right), _units(s)
     i = m.find(left)
     if i < 0:
         return ""
@@ -1156,7 +1191,9 @@ def _fn_between(s, left, right, greedy=False, ci=False):
         return ""
     if j < start:  # greedy: the last `right` lies before `left` ends - Java substring() throws
         raise _ArithError("between: bounds out of order")
-    return s[start:j]
+    if j > len(su):  # lower-casing lengthened the match string past the original: Java throws
+        raise _ArithError("between: bound past the string")
+    return _from_units(su[start:j])
 
 
 def _fn_starts_with(s, p, ci=False):
@@ -1165,8 +1202,8 @@ def _fn_starts_with(s, p, ci=False):
     if not (isinstance(s, str) and isinstance(p, str)):
         raise _ArithError("startsWith needs strings")
     if ci:
-        return s.lower().startswith(p.lower())
-    return s.startswith(p)
+        return _units(s.lower()).startswith(_units(p.lower()))
+    return _units(s).startswith(_units(p))
 
 
 def _fn_ends_with(s, p, ci=False):
@@ -1175,8 +1212,8 @@ def _fn_ends_with(s, p, ci=False):
     if not (isinstance(s, str) and isinstance(p, str)):
         raise _ArithError("endsWith needs strings")
     if ci:
-        return s.lower().endswith(p.lower())
-    return s.endswith(p)
+        return _units(s.lower()).endswith(_units(p.lower()))
+    return _units(s).endswith(_units(p))
 
 
 def _fn_string_contains(s, p, ci=False):
@@ -1187,8 +1224,8 @@ def _fn_string_contains(s, p, ci=False):
     if not s or not p:
         return False
     if ci:
-        return p.lower() in s.lower()
-    return p in s
+        return _units(p.lower()) in _units(s.lower())
+    return _units(p) in _units(s)
 
 
 def _fn_index_of(s, p, start=None, ci=False):
@@ -1201,6 +1238,7 @@ def _fn_index_of(s, p, start=None, ci=False):
     i = 0 if start is None else int(start)
     if ci:
         s, p = s.lower(), p.lower()
+    s, p = _units(s), _units(p)  # String.indexOf: the start and the result are UTF-16 positions
     i = max(0, min(i, len(s)))
     r = s.find(p, i)
     return None if r < 0 else r
@@ -1211,14 +1249,19 @@ def _fn_substring(s, start, end=None):
         return None
     if s.__class__ is not str:
         raise _ArithError("substring needs a string")
-    if start is not None and not _java_type_num(start):
+    if start is None:  # SubstringFunctionProcessor: a null start returns the input unchanged
+        return s
+    if not _java_type_num(start):
         raise _ArithError("substring start must be a number")
     if end is not None and not _java_type_num(end):
         raise _ArithError("substring end must be a number")
     if not s:
         return s
+    # StringUtils.substringSlice cuts Java string indices: UTF-16 units (_units), so a cut can
+    # halve a character above U+FFFF and leave a lone surrogate, as Java's String.substring does.
+    s = _units(s)
     n = len(s)
-    a = 0 if start is None else int(start)
+    a = int(start)
     b = n if end is None else int(end)
     if a < 0:
         a += n
@@ -1232,7 +1275,7 @@ def _fn_substring(s, start, end=None):
         b = n
     if a >= b:
         return ""
-    return s[a:b]
+    return _from_units(s[a:b])
 
 
 _DECIMAL = _re.compile(r"^-?(?:\d+\.?\d*|\.\d+)$")

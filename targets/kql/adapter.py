@@ -977,6 +977,7 @@ def step_ties(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[st
 
     seen: dict[tuple, str] = {}
     out: dict[str, str] = {}
+    tied: set = set()
     why = ("outside the stated assumption on the order of concurrent events: another event of its join key fills a "
            "sequence step at the same timestamp")
     for i, e in enumerate(events):
@@ -991,6 +992,21 @@ def step_ties(rule: Any, events: list[dict], outside: dict[str, str]) -> dict[st
             if other != eid:
                 out.setdefault(eid, why)
                 out.setdefault(other, why)
+                tied.add(k)
+    if tied:
+        # audit7: the order of the tied events decides which sequences their key forms, so every
+        # other event of that key can be selected otherwise too (a step-1 event taken by the tied
+        # step-2 event in one order completes with a later one in the other); the query runs on all
+        # events, so `dependents` (the matcher without the events set apart) does not see it
+        terms = list(body.terms) + ([body.until] if body.until is not None else [])
+        why_key = ("outside the stated assumption on the order of concurrent events: events of its join key fill "
+                   "sequence steps at one timestamp, and their order decides the key's sequences")
+        for i, e in enumerate(events):
+            eid = str(e.get("_id", i))
+            if eid in outside or eid in out:
+                continue
+            if any(jk in tied for t in terms if holds(t, e) for jk in join_keys(t, e)):
+                out[eid] = why_key
     return out
 
 

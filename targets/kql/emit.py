@@ -319,6 +319,10 @@ class Emitter:
         with about(e):
             if is_script(e):
                 guard, text = self.script(e)
+                if _true_when_absent(e):
+                    # indexOf(a, b) == null: a missing argument makes indexOf null and the test
+                    # true (audit7), so the presence guards decide the other way round here
+                    return disj([negate(guard), text])
                 return conj([guard, text])
             return self.leaf(e, negated)
 
@@ -1116,6 +1120,14 @@ def _or_text(parts: list[str]) -> str:
     if not parts:
         return "false"
     return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
+
+
+def _true_when_absent(e: ir.Expr) -> bool:
+    """``indexOf(a, b) == null`` (IsNull of the call, :meth:`Emitter.index_of_absent`): unlike the
+    other scripts it is never null. Elasticsearch's IndexOfFunctionProcessor returns null when an
+    argument is null, and the script's IsNull of that is true, so an event missing ``a`` or ``b``
+    is selected (its negation, ``not ... == null``, is not: both present and ``b`` found)."""
+    return isinstance(e, ir.IsNull) and isinstance(e.expr, ir.FunctionCall) and e.expr.name.lower() == "indexof"
 
 
 def is_script(e: ir.Expr) -> bool:
