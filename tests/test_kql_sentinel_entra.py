@@ -120,8 +120,8 @@ def test_one_routed_table_is_read_alone_and_unrouted_patterns_stay_refused():
 
     tr = TARGET.compile(_rule('any where event.action == "Add device"', ("logs-azure.auditlogs-*",)), profile="sentinel")
     assert tr.status is Status.ASSUMPTIONS and tr.output.splitlines()[0] == "AuditLogs", tr.notes
-    # Graph activity logs are no table of this profile: the pattern beside an audit pattern is refused
-    tr = TARGET.compile(_rule('any where event.action == "x"', ("logs-azure.auditlogs-*", "logs-azure.graphactivitylogs-*")),
+    # platform logs are no table of this profile: the pattern beside an audit pattern is refused
+    tr = TARGET.compile(_rule('any where event.action == "x"', ("logs-azure.auditlogs-*", "logs-azure.platformlogs-*")),
                         profile="sentinel")
     assert tr.status is Status.REFUSED and "no sentinel table holds the rule's data" in " ".join(tr.notes), tr.notes
 

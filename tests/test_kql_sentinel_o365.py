@@ -97,7 +97,8 @@ def test_office_activity_query_parses_with_microsofts_parser_and_names_its_conne
 
 
 @pytest.mark.parametrize("index, why", [
-    (("logs-azure.signinlogs-*", "logs-azure.graphactivitylogs-*"), "Graph activity logs (MicrosoftGraphActivityLogs"),
+    # kqlgraph: Graph activity logs are read from MicrosoftGraphActivityLogs; platform logs from no table
+    (("logs-azure.signinlogs-*", "logs-azure.platformlogs-*"), "no table mapping is built for the other Elastic azure data"),
     (("logs-okta*", ".alerts-security.*"), "OktaV2_CL"),  # kqlraw: logs-okta.system* alone reads OktaV2_CL
     (("filebeat-*", "logs-google_workspace.drive-*"), "GWorkspace_ReportsAPI_"),
     # an index no entry names keeps the plain reason

@@ -331,9 +331,9 @@ def _edge_file(rng: random.Random, n: int) -> bytes:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_read_ahead_windows_equal_full_path(tmp_path: Path, seed: int) -> None:
     """Hits on window boundaries, lines longer than a window, CRLF, blank lines, no final newline,
-    escapes next to a needle: with windows of 4-64 KiB (the helper thread finds the triggers, and
-    with a small probe part of the needles) and without the helper thread, with either scan, adaptive or not, the matches and the
-    line count are the full path's."""
+    escapes next to a needle: with windows of 4-64 KiB (the helper thread finds the triggers, the
+    main thread the needles, probe first) and without the helper thread, with either scan, adaptive
+    or not, the matches and the line count are the full path's."""
     import gzip
 
     rng = random.Random(seed)
@@ -351,8 +351,8 @@ def test_read_ahead_windows_equal_full_path(tmp_path: Path, seed: int) -> None:
             for window in (4097, 5003, 8192, 1 << 16):
                 for read_ahead in (True, False):
                     for adaptive, probe in ((True, 1 << 20), (False, 1 << 20), (True, 1500), (False, 3000)):
-                        # a probe smaller than the window: the helper thread scans the needles of
-                        # the window's second half (HyperscanScanner.helper_share)
+                        # a probe smaller than the window: the main thread scans the probe's
+                        # needles first, decides, then the rest of the window
                         reader = m.read([str(p)], scan=scan)
                         reader.window, reader.read_ahead, reader.adaptive = window, read_ahead, adaptive
                         reader.probe_bytes = probe
@@ -387,6 +387,42 @@ def test_trigger_and_needle_scans_agree_on_large_buffers(data) -> None:
         got.update(trig)
         assert got == expected, cls.__name__
         assert sc.scan(buf, end, start) == expected
+
+
+@pytest.mark.parametrize("scan", BACKENDS)
+def test_read_ahead_helper_scans_triggers_only(tmp_path: Path, scan: str) -> None:
+    """The helper thread reads and finds trigger escapes; every needle scan runs in the thread that
+    decodes (a needle hit is a Python callback that takes the GIL: in the helper it made the two
+    threads wait for each other, perf6.md). The helper scans the triggers of every window above
+    4 KiB (the main thread none of them), and the matches are the full path's."""
+    import threading
+
+    path = tmp_path / "edge.ndjson"
+    path.write_bytes(_edge_file(random.Random(5), 900))
+    m = matcher('any where process.name == "dracut"')
+    full, _ = _run(m, path, prefilter=False)
+    reader = m.read([str(path)], scan=scan)
+    reader.window = 8192
+    calls: list = []
+    scanner = reader.scanner
+    cls = type(scanner)
+
+    class Watched(cls):  # type: ignore[misc, valid-type]
+        def scan_needles(self, buf, end, start=0):
+            calls.append(("needles", threading.current_thread() is threading.main_thread()))
+            return cls.scan_needles(self, buf, end, start)
+
+        def scan_triggers(self, buf, end, start=0):
+            # the helper leaves a window of 4 KiB or less to the main thread (the input's last)
+            calls.append(("triggers", threading.current_thread() is threading.main_thread() and end > 4096))
+            return cls.scan_triggers(self, buf, end, start)
+
+    scanner.__class__ = Watched
+    reader.adaptive = False  # a paused scan (a window decoded whole) is scanned by neither thread
+    reader.probe_bytes = 1500  # the main thread scans a window in two parts (probe, rest)
+    assert _ids(m.run(reader)) == full
+    assert ("needles", True) in calls and ("needles", False) not in calls
+    assert ("triggers", False) in calls and ("triggers", True) not in calls
 
 
 def test_readers_sharing_a_scanner_run_side_by_side(tmp_path: Path) -> None:

@@ -18,15 +18,20 @@ ASCII-lowered window (``bytes.lower`` folds ASCII only, as the matcher does) or 
 CASELESS flag (ASCII only too). Both backends return the same candidate lines; tests assert it.
 
 Two cores (``read_ahead``; regular and ``.gz`` files, not stdin): a helper thread reads the next
-window and finds its trigger lines, and with Hyperscan also scans the needles of the second half
-of the window (``helper_share``), while the main thread scans the rest, counts the window's lines
-and decodes its candidates. Reading, ``hs_scan`` (the binding releases the GIL) and memmem (a
+window and finds its trigger lines, while the main thread scans the needles, counts the window's
+lines and decodes its candidates. Reading, ``hs_scan`` (the binding releases the GIL) and memmem (a
 ctypes call) run without the GIL, so the two threads overlap; the results are the same as with
-one thread (tests compare). Measured and not taken (perf3.md): one Hyperscan database for the
-needles and the triggers is slower than two single-literal passes (the multi-literal engine
-runs at 40% of the single-literal one); counting lines with ``bytes.count`` (a byte loop) or
-``bytes.replace`` is slower than ``BytesIO.readlines`` (memchr per line), which stays the one
-full pass the main thread makes over every window.
+one thread (tests compare). Why the helper scans no needles (perf6.md): every hit is a Python
+callback, which takes the GIL back; a thread that needs the GIL while the other holds it (counting
+lines, decoding) waits until the other lets it go, so a helper scanning needles (a frequent
+needle's hits, or a selective one's ~80 per 4 MiB window on the benchmark) ran in step with the
+main thread instead of beside it: the main thread waited ~0.15 s per 614 MB for it. The trigger
+escapes are rare in real logs, so the helper's scan seldom calls back. Measured and not taken
+(perf3.md, perf6.md): one Hyperscan database for the needles and the triggers is slower than two
+single-literal passes (the multi-literal engine runs at half the single-literal one's speed);
+counting lines with ``bytes.count`` (a byte loop) or ``bytes.replace`` is slower than
+``BytesIO.readlines`` (memchr per line), which stays the one full pass the main thread makes
+over every window.
 
 When most lines are candidates anyway (a rule whose best literal is in most lines), scanning costs
 more than it saves: when the first 256 KiB of a window show a candidate share above ``ADAPT_SHARE``,
@@ -46,8 +51,7 @@ WINDOW = 1 << 22
 ADAPT_SHARE = 0.6  # candidate share of a window above which scanning stops paying
 ADAPT_SKIP = 4  # windows decoded in full before scanning is tried again (doubling up to the max)
 ADAPT_SKIP_MAX = 64
-# the part of a window scanned first, to decide whether to scan the rest: 1/16 of a window (the main
-# thread scans it alone, before the helper's share of the window is set; perf5.md)
+# the part of a window scanned first, to decide whether to scan the rest: 1/16 of a window (perf5.md)
 PROBE_BYTES = WINDOW >> 4
 _NL = b"\n"
 _BACKSLASH = 92
@@ -136,7 +140,6 @@ class Scanner:
     real ``\\u``."""
 
     backend = "stdlib"
-    helper_share = 0.0  # the share of a window's needle scan the reader's helper thread takes
 
     def __init__(self, groups):
         self.ngroups = len(groups)
@@ -204,8 +207,6 @@ class StdlibScanner(Scanner):
     case-insensitive ones); after a hit the search resumes at the end of the line. The cost grows
     with the number of distinct needles: meant for one rule's needles, not for hundreds."""
 
-    helper_share = 0.0  # the helper thread's memmem trigger search already matches the main thread's work
-
     def scan_needles(self, buf, end, start=0):
         out = {}
         find = _finder(buf)
@@ -235,7 +236,6 @@ class HyperscanScanner(Scanner):
     the triggers are unlike the needles, so two passes beat one. A Python callback per hit."""
 
     backend = "hyperscan"
-    helper_share = 0.5  # of a window's needle scan, done by the reader's helper thread (see NdjsonReader)
 
     def __init__(self, groups):
         import hyperscan
@@ -369,7 +369,6 @@ class NdjsonReader:
         self.read_ahead = read_ahead
         self.probe_bytes = PROBE_BYTES
         self._pause = 0
-        self._helper_needles = False  # the helper scans needles once a window was found worth scanning
         self.lines = 0
         self.decoded = 0
         self.events = 0
@@ -454,12 +453,7 @@ class NdjsonReader:
             if scanner is not None and self._pause <= 0 and end > _SMALL:
                 if not own:
                     own.append(scanner.for_thread())
-                helper = own[0]
-                # the needle half only while windows are being scanned: a frequent needle's hits
-                # cost a callback each, wasted on a window that is then decoded whole
-                share = helper.helper_share if self._helper_needles else 0.0
-                mid = self._split(buf, end, self._probe(buf, end), share)
-                pre = helper.scan_triggers(buf, end), mid, helper.scan_needles(buf, end, mid) if mid < end else {}
+                pre = own[0].scan_triggers(buf, end)
             box[0] = (buf, end, pos, pre), None
 
         go = threading.Semaphore(0)  # main -> helper: the last window was taken, read the next
@@ -622,27 +616,15 @@ class NdjsonReader:
             return buf.rfind(_NL, 0, self.probe_bytes) + 1 or end
         return end
 
-    @staticmethod
-    def _split(buf, end, probe, share):
-        """Where the helper thread's part of a window's needle scan starts: a line start after the
-        probe leaving about ``share`` of the window to the helper, or ``end`` (no part)."""
-        if share <= 0 or probe >= end:
-            return end
-        mid = buf.rfind(_NL, probe, probe + int((end - probe) * (1 - share))) + 1
-        return mid if mid > probe else end
-
-    def _scan_window(self, buf, end, n, pre):
+    def _scan_window(self, buf, end, n, trig):
         """The hits of a window, or None when most of its lines are candidates (then the whole
         window is cheaper to decode, and the next windows are not scanned at all: ``pause``
         windows, doubling while the data stays like this). Only the window's first ``probe_bytes``
-        are scanned to decide. ``pre``: what the read-ahead thread found, ``(trigger lines, mid, needle hits
-        in buf[mid:end])``, or None."""
+        are scanned to decide. ``trig``: the trigger lines the read-ahead thread found, or None."""
         scanner = self.scanner
         probe = self._probe(buf, end)
-        if pre is None:
-            trig, mid, part = scanner.scan_triggers(buf, end), end, None
-        else:
-            trig, mid, part = pre
+        if trig is None:
+            trig = scanner.scan_triggers(buf, end)
         head = scanner.scan_needles(buf, probe)
         self.windows_scanned += 1
         if self.adaptive:
@@ -652,14 +634,10 @@ class NdjsonReader:
             candidates = len(head) + sum(1 for s in trig if s < probe and s not in head)
             if candidates > ADAPT_SHARE * lines_in_probe:
                 self._pause, self._skip = self._skip, min(self._skip * 2, ADAPT_SKIP_MAX)
-                self._helper_needles = False
                 return None
             self._skip = ADAPT_SKIP
-        self._helper_needles = True
-        if probe < mid:
-            head.update(scanner.scan_needles(buf, mid, probe))
-        if part:
-            head.update(part)  # other lines than the main thread's
+        if probe < end:
+            head.update(scanner.scan_needles(buf, end, probe))
         head.update(trig)  # ALL wins over any group set
         return head
 
@@ -710,7 +688,7 @@ class NdjsonReader:
                     yield event, ALL
             else:
                 hits = scanner.scan_needles(buf, end)
-                hits.update(scanner.scan_triggers(buf, end) if pre is None else pre[0])
+                hits.update(scanner.scan_triggers(buf, end) if pre is None else pre)
                 self.windows_scanned += 1
                 if skip:
                     yield from self._decode_hits(path, base, buf, hits)

@@ -61,7 +61,7 @@ from . import fortigate
 from .profile import ANY_CATEGORY, KV_PAIR, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
 from .shapes import breaks as shape_breaks
 from .raw_tables import (event_data_xml, event_id_column, fill_event_data, fill_words, jointly_routed, keyword_number_breaks, routes,
-                         without_raw, xml_field)
+                         union_legs, without_raw, xml_field)
 
 ID_COLUMN = "__eqlc_id"
 SQL_TYPES = {"string": "VARCHAR", "long": "BIGINT", "int": "BIGINT", "real": "DOUBLE", "datetime": "TIMESTAMP",
@@ -895,8 +895,11 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     # a raw-tables translation reads the one table its rule's index patterns chose (raw_tables.narrow):
     # only its rows are built, so that the checks of a table the query does not read (AWSCloudTrail's
     # user.name expression on a SecurityEvent rule) never leave an event out
-    used = (dataclasses.replace(prof, tables={t.name: t for t in jointly_routed([t for n, t in prof.tables.items() if n in raw])})
-            if raw else without_raw(prof))
+    # (routed as the emitter routes them: a wide pattern's union by data set, kqlgraph; the Sysmon
+    # and Security logs read together by channel, kqlkerb2)
+    used = dataclasses.replace(
+        prof, tables={t.name: t for t in jointly_routed(union_legs([t for n, t in prof.tables.items() if n in raw]))}) \
+        if raw else without_raw(prof)
     loaded = load(used, events, *checks, columns=columns, keyed=keyed, signed=signed, split_by=routed)
     _LOADED[key] = (loaded, prof)  # the entry keeps the profile alive, so its id is not reused
     while len(_LOADED) > 32:

@@ -451,6 +451,9 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
         if spec.get("type") == "bool":  # a JSON true/false inside the object (DeviceDetail.isManaged)
             return FieldMap(ecs, None, "bool", note=str(spec.get("note", "")).strip(), expr=f"tobool({value})",
                             columns=(path[0],), object_path=path)
+        if spec.get("type") == "long":  # a JSON number inside the object (SigninLogs Status.errorCode: kqlgraph)
+            return FieldMap(ecs, None, "long", note=str(spec.get("note", "")).strip(), expr=f"tolong({value})",
+                            columns=(path[0],), object_path=path)
         if spec.get("type") == "dynamic":  # a list of strings inside the object (AKSAudit User["groups"])
             return FieldMap(ecs, None, "dynamic", note=str(spec.get("note", "")).strip(), expr=value, columns=(path[0],),
                             object_path=path)

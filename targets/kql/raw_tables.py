@@ -82,6 +82,7 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
              and all(p in t.sources or p in t.shared_sources for p in index) and any(p in t.sources for p in index)]
     multi = _routed(profile, index)
     if multi:
+        multi = _within_data_sets(profile, rule, index, multi, notes)
         for t in multi:
             if t.source_note:
                 notes.assume(t.source_note)
@@ -118,12 +119,15 @@ def _routed(profile: Profile, index: tuple[str, ...]) -> list[Table]:
     (own or shared); otherwise [] (one table, or none, decides as before). A rule then reads each
     table as a union leg (targets/kql/query.py), and the fixture adapter puts an event in the table
     its route fields name (adapter._lands)."""
-    own = [t for t in profile.tables.values() if t.category == ANY_CATEGORY and any(p in t.sources for p in index)]
-    if not any(all(p in t.sources or p in t.shared_sources for p in index) for t in own):
-        own = jointly_routed(own)  # only where no one table holds every pattern's data
+    own = [t for t in profile.tables.values() if t.category == ANY_CATEGORY
+           and any(p in t.sources or _covers(p, t) for p in index)]
+    if any(_covers(p, t) for p in index for t in own):  # a wide pattern (logs-azure.*): route every table
+        own = union_legs(own)  # by its data set, as Elastic names it
+    elif not any(all(p in t.sources or p in t.shared_sources for p in index) for t in own):
+        own = jointly_routed(own)  # kqlkerb2: only where no one table holds every pattern's data
     if len(own) < 2 or not all(t.route for t in own):
         return []
-    if not all(any(p in t.sources or p in t.shared_sources for t in own) for p in index):
+    if not all(any(p in t.sources or p in t.shared_sources or _covers(p, t) for t in own) for p in index):
         return []
     return own
 
@@ -136,6 +140,112 @@ def jointly_routed(tables: list[Table]) -> list[Table]:
     if len(tables) >= 2 and not any(t.route for t in tables) and all(t.joint_route for t in tables):
         return [dataclasses.replace(t, route=tuple(t.joint_route)) for t in tables]
     return tables
+
+
+# ---- kqlgraph: one index pattern wider than the tables' own (issue 13) ----
+# Elastic names a data stream's indices logs-<data set>-<namespace> (the data stream naming scheme:
+# elastic.co/guide/en/fleet/current/data-streams.html), so a rule's pattern such as logs-azure.*
+# reads every data set whose name starts with azure. : the data sets some routed tables stand for
+# (logs-azure.signinlogs-*, ...) and every other one. Such a pattern is read as the union of the
+# tables whose own patterns it covers only when every query of the rule requires data_stream.dataset
+# to be one of the data sets those tables hold (or another table of the union holds): events of the
+# other data sets then match no query, and leaving them unread changes nothing.
+
+def _covers(pattern: str, t: Table) -> bool:
+    """Whether the rule's index ``pattern`` is wider than one of ``t``'s own patterns (every index
+    that own pattern names, the rule's pattern names too): fnmatch of the own pattern's text, whose
+    ``*`` then stands for itself."""
+    return any(s != pattern and "*" in pattern and fnmatch.fnmatchcase(s, pattern) for s in t.sources)
+
+
+def union_legs(tables: list[Table]) -> list[Table]:
+    """Routed raw tables read together (a wide pattern's union), each table without a route of its
+    own routed by its data set (:func:`_routed_by_data_set`); the fixture adapter loads the same
+    legs, so an event lands in the table of its data set only."""
+    if len(tables) < 2 or not any(t.route for t in tables):
+        return tables
+    return [t if t.route else _routed_by_data_set(t) for t in tables]
+
+
+def _routed_by_data_set(t: Table) -> Table:
+    """A raw table read as one leg of a wide pattern's union when it declares no route of its own:
+    its rows are the events of its data set (its ``data_stream.dataset`` fact); without that fact
+    it cannot be routed (and the union is not built)."""
+    if not t.facts.get(DATA_SET):
+        return t
+    return dataclasses.replace(t, route=(DATA_SET,))
+
+
+DATA_SET = "data_stream.dataset"
+
+
+def _within_data_sets(profile: Profile, rule: Rule, index: tuple[str, ...], tables: list[Table],
+                      notes: Notes) -> list[Table]:
+    """The routed tables a wide pattern's rule reads, after checking that the pattern's other data
+    sets can match no query (see above): every event query of the rule restricts data_stream.dataset
+    to data sets the tables' facts name; otherwise refused, naming the pattern. A table none of whose
+    data sets any query allows holds no row a query selects, and is left out (stated)."""
+    wide = [p for p in index if any(_covers(p, t) for t in tables)]
+    if not wide:
+        return tables
+    held = [v for t in tables for v in t.facts.get(DATA_SET, ())]
+    allowed_all: list[tuple[str, bool]] = []
+    for q in _event_queries(rule.query):
+        allowed = _restricted(q.condition, DATA_SET)
+        if allowed is None or not all(any(_fold_eq(v, h, ci) for h in held) for v, ci in allowed):
+            raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(index)}; "
+                          f"{', '.join(wide)} reads every data set of its name, and the rule does not require "
+                          f"{DATA_SET} to be one of those the tables {', '.join(t.name for t in tables)} hold "
+                          f"({', '.join(sorted(set(held)))})")
+        allowed_all.extend(allowed)
+    kept = [t for t in tables if any(_fold_eq(v, h, ci) for v, ci in allowed_all for h in t.facts.get(DATA_SET, ()))]
+    left = [t.name for t in tables if t not in kept]
+    notes.assume(f"{', '.join(wide)} names every data set of its prefix; every query of the rule requires "
+                 f"{DATA_SET} to be {' or '.join(repr(v) for v in dict.fromkeys(v for v, _ in allowed_all))}, so only "
+                 f"the tables holding those data sets are read"
+                 + (f" (not {', '.join(left)})" if left else "") + ", and events of the others match no query")
+    return kept
+
+
+def _fold_eq(a: str, b: str, ci: bool) -> bool:
+    from .emit import eq_fold
+    return eq_fold(a, b, ci)
+
+
+def _event_queries(node: Any):
+    """Every event query anywhere in a rule's query (a sequence's or join's steps)."""
+    if isinstance(node, ir.EventQuery):
+        yield node
+    elif isinstance(node, (tuple, list)):
+        for x in node:
+            yield from _event_queries(x)
+    elif dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            yield from _event_queries(getattr(node, f.name))
+
+
+def _restricted(e: ir.Expr, field: str) -> Optional[list[tuple[str, bool]]]:
+    """The values of ``field`` (each with its case-insensitivity) one of which every event satisfying
+    ``e`` has, or None when ``e`` does not restrict the field to listed values: a positive literal test
+    restricts it, ``and`` by any of its terms, ``or`` only when each of its terms does; ``not`` and
+    everything else restrict nothing (query.restricted_categories, for any field)."""
+    from .emit import leaf_field, literal_values
+
+    if isinstance(e, ir.Boolean):
+        return None if e.value else []
+    if isinstance(e, ir.And):
+        found = [r for r in (_restricted(t, field) for t in e.terms) if r is not None]
+        return min(found, key=len) if found else None
+    if isinstance(e, ir.Or):
+        parts = [_restricted(t, field) for t in e.terms]
+        if any(p is None for p in parts):
+            return None
+        return list(dict.fromkeys(v for p in parts for v in p))  # type: ignore[union-attr]
+    f = leaf_field(e)
+    if f is None or f.name != field or not isinstance(e, (ir.Compare, ir.InSet, ir.WildcardMatch)):
+        return None
+    values, ci = literal_values(e)
+    return None if values is None else [(v, ci) for v in values]
 
 
 def is_multi(profile: Profile) -> bool:
