@@ -195,3 +195,15 @@ def test_a_sysmon_event_logged_later_than_its_utc_time_is_outside():
     ticket = {**EVENTS[1], "event": {**EVENTS[1]["event"], "created": "2026-01-01T00:00:09.000Z"}}  # Security: not Event's
     out = TARGET.outside_assumptions(_rule(), tr, [same, late, ticket], profile="sentinel")
     assert set(out) == {"late"} and "event.created" in out["late"], out
+
+
+def test_the_rules_user_id_clause_is_what_is_left_on_event():
+    """The corpus rule's network step also excludes svchost and a few services when user.id is
+    S-1-5-18 or S-1-5-20: a Sysmon event's user.id is its System UserID, which Event does not record
+    as a SID, so the joint reading refuses there (the rule's remaining blocker, with Defend's index)."""
+    text = QUERY.replace('''      "C:\\\\Program Files\\\\VMware\\\\VMware View\\\\Server\\\\bin\\\\ws_TomcatService.exe"
+  ) and''', '''      "C:\\\\Program Files\\\\VMware\\\\VMware View\\\\Server\\\\bin\\\\ws_TomcatService.exe"
+  ) and user.id in ("S-1-5-20", "S-1-5-18") and''')
+    assert text != QUERY
+    tr = TARGET.compile(Rule(query=parse_query(text), query_text=text, name="k", index=INDEX), profile="sentinel")
+    assert tr.status is Status.REFUSED and "user.id has no column in Event" in tr.notes[0], tr.notes
