@@ -440,8 +440,12 @@ def test_sysmon_table_choice_and_refusals():
     # values the pipeline moves out of winlog.event_data: refused, not read from the XML
     tr = comp('process where event.code == "1" and winlog.event_data.Image : "*x*"')
     assert tr.status is Status.REFUSED and "winlog.event_data.Image has no column in Event" in tr.notes[0]
-    # derived fields need the event ids pinned (the fixture adapter writes them back per id)
+    # derived fields need the event ids pinned (the fixture adapter writes them back per id); kqlkerb2:
+    # Event computes event.category per event id (the pipeline's categorization script), so the
+    # query's category pins them, as on SecurityEvent
     tr = comp('process where process.name : "x.exe"')
+    assert tr.status is Status.ASSUMPTIONS and "EventID in (1, 4, 5, 7, 8, 9, 10, 19, 20, 21, 25, 255)" in tr.output, tr.output
+    tr = comp('any where process.name : "x.exe"')
     assert tr.status is Status.REFUSED and "does not pin the event ids" in tr.notes[0]
     # event.provider is a table fact: a rule testing another provider selects nothing
     tr = comp('process where event.code == "8" and event.provider == "Microsoft-Windows-Sysmon"')

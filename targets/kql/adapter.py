@@ -60,8 +60,8 @@ from .hives import Respelt
 from . import fortigate
 from .profile import ANY_CATEGORY, KV_PAIR, FieldMap, HiveColumn, Profile, Table, UsernameColumn, load_profile
 from .shapes import breaks as shape_breaks
-from .raw_tables import (event_data_xml, event_id_column, fill_event_data, fill_words, keyword_number_breaks, routes, union_legs,
-                         without_raw, xml_field)
+from .raw_tables import (event_data_xml, event_id_column, fill_event_data, fill_words, jointly_routed, keyword_number_breaks, routes,
+                         union_legs, without_raw, xml_field)
 
 ID_COLUMN = "__eqlc_id"
 SQL_TYPES = {"string": "VARCHAR", "long": "BIGINT", "int": "BIGINT", "real": "DOUBLE", "datetime": "TIMESTAMP",
@@ -115,6 +115,18 @@ def _lands(t: Table, cats: list[str], event: dict, split_by: Iterable[Any] = ())
         if r.table == t.name and any(v not in (None, "") for v in values(event, split_path(r.field))):
             return False
     return True
+
+
+def _created_breaks(name: str, event: dict) -> Optional[str]:
+    """Why ``event``'s ``name`` (a table's ``created_field``: the time its time column records)
+    differs from its @timestamp, which the query reads from that column, or None (equal, or absent)."""
+    have = [v for v in values(event, split_path(name)) if v is not None]
+    if not have:
+        return None
+    ts = _timestamp((values(event, ("@timestamp",)) or [None])[0])
+    if len(have) > 1 or _timestamp(have[0]) is None or _timestamp(have[0]) != ts:
+        return f"{name} {have!r} is not the event's @timestamp, which the query reads from the table's time column"
+    return None
 
 
 def _fact_holds(fact: Fact, event: dict) -> bool:
@@ -243,6 +255,11 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
             out.excluded[eid] = (f"outside the stated source mapping: the event is a row of none of "
                                  f"{', '.join(t.name for t in routed)} (its {', '.join(dict.fromkeys(f for t in routed for f in t.route))} "
                                  f"is none of the values those tables hold)")
+            continue
+        late = next((t for t in profile.tables.values() if t.name in landed and t.created_field
+                     and (why := _created_breaks(t.created_field, event))), None)
+        if late is not None:
+            out.excluded[eid] = f"outside the stated assumption on @timestamp ({late.name}): {_created_breaks(late.created_field, event)}"
             continue
         failed = next((f for f in facts if (not f.table or f.table in landed) and _fact_holds(f, event) != f.value
                        and (f.when is None or truth(f.when, event))), None)
@@ -878,7 +895,10 @@ def load_for(translation: Translation, events: list[dict], profile: Optional[str
     # a raw-tables translation reads the one table its rule's index patterns chose (raw_tables.narrow):
     # only its rows are built, so that the checks of a table the query does not read (AWSCloudTrail's
     # user.name expression on a SecurityEvent rule) never leave an event out
-    used = dataclasses.replace(prof, tables={t.name: t for t in union_legs([t for n, t in prof.tables.items() if n in raw])}) \
+    # (routed as the emitter routes them: a wide pattern's union by data set, kqlgraph; the Sysmon
+    # and Security logs read together by channel, kqlkerb2)
+    used = dataclasses.replace(
+        prof, tables={t.name: t for t in jointly_routed(union_legs([t for n, t in prof.tables.items() if n in raw]))}) \
         if raw else without_raw(prof)
     loaded = load(used, events, *checks, columns=columns, keyed=keyed, signed=signed, split_by=routed)
     _LOADED[key] = (loaded, prof)  # the entry keeps the profile alive, so its id is not reused

@@ -39,7 +39,7 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "java_long": None, "shape": {"regex": None, "name": None, "os": None},
                 "object_key": None, "members": None, "object_member": None, "by": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None, "route": None,
-          "categories": None, "categories_note": None, "fill": None,
+          "joint_route": {ANY: None}, "created_field": None, "categories": None, "categories_note": None, "fill": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
                              "moved": None},
           "where": {ANY: None}, "facts": {ANY: None}, "fields": {ANY: _FIELD_ENTRY},
@@ -268,6 +268,18 @@ class Table:
     # AADRiskyUsers and AADUserRiskEvents, by the record's category): an event is a row of the
     # table when each of these fields has one of the table's fact values (raw_tables.routes).
     route: tuple[str, ...] = ()
+    # Route values that apply only when a rule's index patterns name this table's sources together
+    # with another such table's (kqlkerb2: a rule reading both the Sysmon log, Event, and the Security
+    # log, SecurityEvent): field -> the values an event of this table has there (winlog.channel, as
+    # Elastic's Windows event-log input writes it). Alone, the table is read as before
+    # (raw_tables._routed turns these into ``route`` for the joint reading only).
+    joint_route: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The ECS field holding the time the table's time column records when that is not the event's
+    # @timestamp in Elastic's pipeline (Event: TimeGenerated is the record's creation time, Elastic's
+    # event.created; the Sysmon pipeline sets @timestamp from UtcTime): the table's source_note
+    # states the two equal, and the fixture adapter leaves out an event whose value here differs
+    # from its @timestamp (kqlkerb2).
+    created_field: Optional[str] = None
     # A raw table whose mapping reads only the events of these categories of its source (Syslog:
     # the Linux auth log's account-management lines, iam): a rule with a query of another category
     # (or `any`) is refused as reading data no table mapping holds (raw_tables.narrow; kqlsys).
@@ -572,6 +584,9 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                               if tspec.get("username") else None,
                               others_in=str(tspec["others_in"]) if tspec.get("others_in") else None,
                               route=tuple(str(x) for x in tspec.get("route") or ()),
+                              created_field=str(tspec["created_field"]) if tspec.get("created_field") else None,
+                              joint_route={str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v]))
+                                           for k, v in (tspec.get("joint_route") or {}).items()},
                               categories=tuple(str(x) for x in tspec.get("categories") or ()),
                               categories_note=" ".join(str(tspec.get("categories_note") or "").split()),
                               fill=str(tspec.get("fill") or ""))

@@ -123,11 +123,23 @@ def _routed(profile: Profile, index: tuple[str, ...]) -> list[Table]:
            and any(p in t.sources or _covers(p, t) for p in index)]
     if any(_covers(p, t) for p in index for t in own):  # a wide pattern (logs-azure.*): route every table
         own = union_legs(own)  # by its data set, as Elastic names it
+    elif not any(all(p in t.sources or p in t.shared_sources for p in index) for t in own):
+        own = jointly_routed(own)  # kqlkerb2: only where no one table holds every pattern's data
     if len(own) < 2 or not all(t.route for t in own):
         return []
     if not all(any(p in t.sources or p in t.shared_sources or _covers(p, t) for t in own) for p in index):
         return []
     return own
+
+
+def jointly_routed(tables: list[Table]) -> list[Table]:
+    """``tables`` (raw tables a rule reads together) with each one's ``joint_route`` as its route
+    when none has a route of its own and every one has a joint route (Event's Sysmon log beside
+    SecurityEvent's Security log, routed by winlog.channel; kqlkerb2); otherwise unchanged. The
+    emitter (:func:`_routed`) and the fixture adapter (adapter.load_for) both read them so."""
+    if len(tables) >= 2 and not any(t.route for t in tables) and all(t.joint_route for t in tables):
+        return [dataclasses.replace(t, route=tuple(t.joint_route)) for t in tables]
+    return tables
 
 
 # ---- kqlgraph: one index pattern wider than the tables' own (issue 13) ----
@@ -247,7 +259,7 @@ def routes(t: Table, event: dict) -> bool:
     fact values (exact, as Elastic's pipelines write them)."""
     for name in t.route:
         have = [v for v in values(event, split_path(name)) if isinstance(v, str)]
-        if not any(v in t.facts.get(name, ()) for v in have):
+        if not any(v in (t.joint_route.get(name) or t.facts.get(name, ())) for v in have):
             return False
     return True
 

@@ -1,0 +1,209 @@
+"""One sequence over the Sysmon log (Event) and the Security log (SecurityEvent) on the sentinel
+profile (kqlkerb2, issue 13): the Kerberos correlation rule's shape.
+
+windows/lateral_movement_credential_access_kerberos_correlation.toml joins a connection to port 88
+(Sysmon 3, or the Security log's Windows Filtering Platform 5156) with a Kerberos ticket request
+(Security 4768/4769) by source.ip and source.port. A rule naming both logs' indices reads both
+tables: each step is a union of one leg per table (the routed-tables machinery, raw_tables._routed,
+with ``joint_route``: an event is a row of the table its winlog.channel names), each leg with its
+own columns; a leg whose condition no row of its table can satisfy is dropped.
+
+The generated witnesses of such a rule carry Elastic Defend's shape (no event.code, no channel),
+which this profile reads as no row of either table, so the rule would verify vacuously on them.
+These tests verify on hand-written events shaped as Elastic's pipelines write them instead:
+
+* Sysmon 3 (elastic/integrations packages/windows/data_stream/sysmon_operational/elasticsearch/
+  ingest_pipeline/default.yml bf3be6b): event.code "3", event.category [network], process.executable
+  from Image, process.pid from ProcessId, source/destination ip and port from SourceIp, SourcePort,
+  DestinationIp, DestinationPort; winlog.channel as Elastic's event-log input writes it.
+* Security 5156 (packages/windows/data_stream/forwarded/elasticsearch/ingest_pipeline/
+  security_standard.yml 06a5bac, "Add Connection Events"): Application -> process.executable (the
+  \\device\\harddiskvolumeN spelling), SourceAddress/SourcePort/DestAddress/DestPort -> source.* and
+  destination.*, no process.pid.
+* Security 4768/4769 ("Rename Common Auth Fields"): IpAddress/IpPort -> source.ip/source.port.
+
+They run through the same fixture adapter as corpus verification (eqlc.verify.verify_rule with a
+fixtures file), on duckdb-kql against the matcher, and Microsoft's parser checks the query."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from eqlc import parse_query
+from eqlc.result import Status
+from eqlc.rule import Rule
+from eqlc.targets.kql import TARGET
+from eqlc.verify import target_specs, verify_rule
+from tests.node.kusto import analyse, declared_tables
+
+INDEX = ("logs-windows.sysmon_operational-*", "logs-system.security*", "logs-windows.forwarded*", "winlogbeat-*")
+SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
+
+# the corpus rule's query without its user.id clause (user.id of a Sysmon event is the System
+# UserID, which Event does not record as a SID: not mapped, the rule's remaining blocker)
+QUERY = r'''
+sequence by source.port, source.ip with maxspan=3s
+ [network where host.os.type == "windows" and destination.port == 88 and
+  process.executable != null and process.pid != 4 and
+  not process.executable : (
+        "?:\\Windows\\system32\\lsass.exe",
+        "\\device\\harddiskvolume*\\windows\\system32\\lsass.exe",
+        "\\device\\harddiskvolume*\\windows\\system32\\svchost.exe"
+  ) and
+  not process.executable : (
+      "C:\\Windows\\System32\\svchost.exe",
+      "C:\\Program Files\\VMware\\VMware View\\Server\\bin\\ws_TomcatService.exe"
+  ) and
+  source.ip != "127.0.0.1" and destination.ip != "::1" and destination.ip != "127.0.0.1"]
+ [authentication where host.os.type == "windows" and event.code in ("4768", "4769")]
+'''
+
+
+def _rule() -> Rule:
+    return Rule(query=parse_query(QUERY), query_text=QUERY, name="kql kerberos joint", index=INDEX)
+
+
+def _sysmon3(_id: str, ts: str, exe: str, pid: int, src: str, sport: int, dst: str, dport: int) -> dict:
+    return {"_id": _id, "@timestamp": ts,
+            "event": {"category": ["network"], "type": ["start", "connection", "protocol"], "code": "3",
+                      "action": "Network connection", "kind": "event", "provider": "Microsoft-Windows-Sysmon"},
+            "host": {"os": {"type": "windows"}},
+            "winlog": {"channel": SYSMON_CHANNEL, "provider_name": "Microsoft-Windows-Sysmon", "event_id": "3"},
+            "process": {"executable": exe, "pid": pid},
+            "source": {"ip": src, "port": sport}, "destination": {"ip": dst, "port": dport}}
+
+
+def _wfp5156(_id: str, ts: str, app: str, src: str, sport: int, dst: str, dport: int) -> dict:
+    return {"_id": _id, "@timestamp": ts,
+            "event": {"category": ["network"], "type": ["connection", "allowed", "start"], "code": "5156",
+                      "kind": "event", "provider": "Microsoft-Windows-Security-Auditing"},
+            "host": {"os": {"type": "windows"}},
+            "winlog": {"channel": "Security", "provider_name": "Microsoft-Windows-Security-Auditing", "event_id": "5156"},
+            "process": {"executable": app, "name": app.rsplit("\\", 1)[-1]},
+            "source": {"ip": src, "port": sport}, "destination": {"ip": dst, "port": dport}}
+
+
+def _ticket(_id: str, ts: str, code: str, src: str, sport: int) -> dict:
+    return {"_id": _id, "@timestamp": ts,
+            "event": {"category": ["authentication"], "type": ["start"], "code": code, "kind": "event",
+                      "provider": "Microsoft-Windows-Security-Auditing"},
+            "host": {"os": {"type": "windows"}},
+            "winlog": {"channel": "Security", "provider_name": "Microsoft-Windows-Security-Auditing", "event_id": code,
+                       "event_data": {"TargetUserName": "alice", "TargetDomainName": "CORP"}},
+            "source": {"ip": src, "port": sport}}
+
+
+RUBEUS = "C:\\Users\\a\\rubeus.exe"
+EVENTS = [
+    # a Sysmon 3 connection to a DC's port 88, then the DC's 4768 from that socket: a match
+    _sysmon3("s3-hit", "2026-01-01T00:00:00.000Z", RUBEUS, 4412, "10.0.0.5", 50000, "10.0.0.1", 88),
+    _ticket("tgt-hit", "2026-01-01T00:00:01.000Z", "4768", "10.0.0.5", 50000),
+    # the Security log's own record of such a connection (WFP 5156), then a 4769: a match
+    _wfp5156("wfp-hit", "2026-01-01T00:01:00.000Z", "\\device\\harddiskvolume2\\users\\a\\rubeus.exe",
+             "10.0.0.6", 50100, "10.0.0.1", 88),
+    _ticket("tgs-hit", "2026-01-01T00:01:02.000Z", "4769", "10.0.0.6", 50100),
+    # lsass (Sysmon) and svchost (WFP spelling): excluded processes, no match
+    _sysmon3("s3-lsass", "2026-01-01T00:02:00.000Z", "C:\\Windows\\System32\\lsass.exe", 700, "10.0.0.7", 50200,
+             "10.0.0.1", 88),
+    _ticket("tgt-lsass", "2026-01-01T00:02:01.000Z", "4768", "10.0.0.7", 50200),
+    _wfp5156("wfp-svchost", "2026-01-01T00:03:00.000Z", "\\device\\harddiskvolume2\\windows\\system32\\svchost.exe",
+             "10.0.0.8", 50300, "10.0.0.1", 88),
+    _ticket("tgs-svchost", "2026-01-01T00:03:01.000Z", "4769", "10.0.0.8", 50300),
+    # the ticket more than 3s after the connection: no match
+    _sysmon3("s3-late", "2026-01-01T00:04:00.000Z", RUBEUS, 4412, "10.0.0.9", 50400, "10.0.0.1", 88),
+    _ticket("tgt-late", "2026-01-01T00:04:05.000Z", "4768", "10.0.0.9", 50400),
+    # another source port: no join
+    _sysmon3("s3-port", "2026-01-01T00:05:00.000Z", RUBEUS, 4412, "10.0.0.10", 50500, "10.0.0.1", 88),
+    _ticket("tgt-port", "2026-01-01T00:05:01.000Z", "4768", "10.0.0.10", 50501),
+    # not port 88, and a 4624 logon (not a ticket): no match
+    _sysmon3("s3-https", "2026-01-01T00:06:00.000Z", RUBEUS, 4412, "10.0.0.11", 50600, "10.0.0.1", 443),
+    _ticket("tgt-https", "2026-01-01T00:06:01.000Z", "4768", "10.0.0.11", 50600),
+    _sysmon3("s3-logon", "2026-01-01T00:07:00.000Z", RUBEUS, 4412, "10.0.0.12", 50700, "10.0.0.1", 88),
+    _ticket("logon", "2026-01-01T00:07:01.000Z", "4624", "10.0.0.12", 50700),
+    # the ticket first, the connection after: no match
+    _ticket("tgt-first", "2026-01-01T00:08:00.000Z", "4768", "10.0.0.13", 50800),
+    _sysmon3("s3-after", "2026-01-01T00:08:01.000Z", RUBEUS, 4412, "10.0.0.13", 50800, "10.0.0.1", 88),
+]
+EXPECTED = ["s3-hit", "tgs-hit", "tgt-hit", "wfp-hit"]
+
+
+def _fixtures(tmp_path: Path, events: list[dict]) -> Path:
+    path = tmp_path / "kerberos.ndjson"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    return path
+
+
+def test_sequence_reads_both_logs_each_step_a_union_of_their_legs():
+    tr = TARGET.compile(_rule(), profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS and tr.output, tr.notes
+    heads = [line.split(" = ")[1] for line in tr.output.splitlines() if line.startswith("let __leg")]
+    # step 1 on SecurityEvent (5156) and Event (Sysmon 3); step 2 on SecurityEvent only (no Sysmon
+    # event is an authentication event: Event's category per event id)
+    assert heads == ["SecurityEvent", "Event", "SecurityEvent"], heads
+    assert "EventID in (3, 22)" in tr.output and "EventID in (4768, 4769)" in tr.output
+    assert any("step 2's condition is false for every row of Event" in n for n in tr.notes), tr.notes
+    assert analyse([tr.output], declared_tables("sentinel")) == [[]], tr.output
+
+
+def test_sequence_over_sysmon_and_security_rows_verifies_on_duckdb_kql(tmp_path):
+    path = _fixtures(tmp_path, EVENTS)
+    v = verify_rule(_rule(), target_specs(["kql:sentinel"]), fixtures=path)
+    assert sorted(v.reference) == EXPECTED
+    run = v.runs[0]
+    assert run.error is None and not run.refused and not run.internal_error, run
+    assert run.outside == {}, run.outside
+    assert sorted(run.selected) == EXPECTED, run.selected
+    assert run.verified and not run.vacuous, run.verdict
+
+
+def test_an_event_of_neither_channel_is_outside(tmp_path):
+    """An event whose winlog.channel is neither log's (Elastic Defend's shape, the generated
+    witnesses) is a row of neither table: left out, said so, not read as a non-match."""
+    defend = {k: v for k, v in EVENTS[0].items() if k != "winlog"}
+    defend = {**defend, "_id": "defend", "event": {"category": ["network"]}}
+    tr = TARGET.compile(_rule(), profile="sentinel")
+    out = TARGET.outside_assumptions(_rule(), tr, [defend, *EVENTS[:2]], profile="sentinel")
+    assert set(out) == {"defend"} and "row of none of" in out["defend"], out
+
+
+def test_sysmon_and_security_indices_read_both_tables_only_together():
+    """Sysmon's and the Security log's indices together read both tables (a union, each event in its
+    channel's table); each log's own indices still read its one table, as before (winlogbeat-*, which
+    both logs' events fill, beside Sysmon's index is the Sysmon log: Event alone)."""
+    text = 'any where event.code == "4624"'
+    both = TARGET.compile(Rule(query=parse_query(text), query_text=text, name="both",
+                               index=("logs-windows.sysmon_operational-*", "logs-system.security*")), profile="sentinel")
+    assert both.status is Status.ASSUMPTIONS, both.notes
+    assert both.output.startswith("union\n") and "    (SecurityEvent\n" in both.output and "    (Event\n" in both.output, both.output
+    assert analyse([both.output], declared_tables("sentinel")) == [[]], both.output
+    sysmon = TARGET.compile(Rule(query=parse_query(text), query_text=text, name="sysmon",
+                                 index=("logs-windows.sysmon_operational-*", "winlogbeat-*")), profile="sentinel")
+    assert sysmon.status is Status.ASSUMPTIONS and sysmon.output.startswith("Event\n"), (sysmon.notes, sysmon.output)
+
+
+def test_a_sysmon_event_logged_later_than_its_utc_time_is_outside():
+    """The query orders and spans Event rows by TimeGenerated, the time Windows logged the record
+    (Elastic's event.created), while Elastic's @timestamp of a Sysmon event is its UtcTime: stated
+    equal, and an event whose event.created differs is left out (a 2.5s logging delay would move the
+    connection out of, or into, the 3s span)."""
+    tr = TARGET.compile(_rule(), profile="sentinel")
+    assert any("event.created differs is outside" in n for n in tr.notes), tr.notes
+    same = {**EVENTS[0], "event": {**EVENTS[0]["event"], "created": EVENTS[0]["@timestamp"]}}
+    late = {**EVENTS[0], "_id": "late", "source": {"ip": "10.0.0.99", "port": 50999},
+            "event": {**EVENTS[0]["event"], "created": "2026-01-01T00:00:02.500Z"}}
+    ticket = {**EVENTS[1], "event": {**EVENTS[1]["event"], "created": "2026-01-01T00:00:09.000Z"}}  # Security: not Event's
+    out = TARGET.outside_assumptions(_rule(), tr, [same, late, ticket], profile="sentinel")
+    assert set(out) == {"late"} and "event.created" in out["late"], out
+
+
+def test_the_rules_user_id_clause_is_what_is_left_on_event():
+    """The corpus rule's network step also excludes svchost and a few services when user.id is
+    S-1-5-18 or S-1-5-20: a Sysmon event's user.id is its System UserID, which Event does not record
+    as a SID, so the joint reading refuses there (the rule's remaining blocker, with Defend's index)."""
+    text = QUERY.replace('''      "C:\\\\Program Files\\\\VMware\\\\VMware View\\\\Server\\\\bin\\\\ws_TomcatService.exe"
+  ) and''', '''      "C:\\\\Program Files\\\\VMware\\\\VMware View\\\\Server\\\\bin\\\\ws_TomcatService.exe"
+  ) and user.id in ("S-1-5-20", "S-1-5-18") and''')
+    assert text != QUERY
+    tr = TARGET.compile(Rule(query=parse_query(text), query_text=text, name="k", index=INDEX), profile="sentinel")
+    assert tr.status is Status.REFUSED and "user.id has no column in Event" in tr.notes[0], tr.notes
