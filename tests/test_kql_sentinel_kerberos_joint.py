@@ -36,6 +36,7 @@ from eqlc.rule import Rule
 from eqlc.targets.kql import TARGET
 from eqlc.verify import target_specs, verify_rule
 from tests.node.kusto import analyse, declared_tables
+from tests.test_kql_sentinel_kerberos import KERBEROS_EXCLUDED_PROCESSES, KERBEROS_NOT_LOOPBACK
 
 INDEX = ("logs-windows.sysmon_operational-*", "logs-system.security*", "logs-windows.forwarded*", "winlogbeat-*")
 SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
@@ -45,19 +46,14 @@ SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
 QUERY = r'''
 sequence by source.port, source.ip with maxspan=3s
  [network where host.os.type == "windows" and destination.port == 88 and
-  process.executable != null and process.pid != 4 and
-  not process.executable : (
-        "?:\\Windows\\system32\\lsass.exe",
-        "\\device\\harddiskvolume*\\windows\\system32\\lsass.exe",
-        "\\device\\harddiskvolume*\\windows\\system32\\svchost.exe"
-  ) and
+@EXCLUDED@
   not process.executable : (
       "C:\\Windows\\System32\\svchost.exe",
       "C:\\Program Files\\VMware\\VMware View\\Server\\bin\\ws_TomcatService.exe"
   ) and
-  source.ip != "127.0.0.1" and destination.ip != "::1" and destination.ip != "127.0.0.1"]
+  @NOT_LOOPBACK@]
  [authentication where host.os.type == "windows" and event.code in ("4768", "4769")]
-'''
+'''.replace("\n@EXCLUDED@", KERBEROS_EXCLUDED_PROCESSES).replace("@NOT_LOOPBACK@", KERBEROS_NOT_LOOPBACK)
 
 
 def _rule() -> Rule:
