@@ -78,6 +78,7 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
         return without_raw(profile)
     if not index:
         raise Refused(f"the rule names no index pattern: the {profile.name} profile picks its raw table by the rule's data source")
+    full, index = index, _present(profile, index, notes)  # refusals name every pattern of the rule
     found = [t for t in profile.tables.values() if t.category == ANY_CATEGORY
              and all(p in t.sources or p in t.shared_sources for p in index) and any(p in t.sources for p in index)]
     multi = _routed(profile, index)
@@ -89,16 +90,16 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
         return dataclasses.replace(profile, tables={t.name: t for t in multi},
                                    category_field=rule.event_category_override or "event.category")
     if len(found) > 1:
-        raise Refused(f"the rule's index patterns fit several {profile.name} tables: {', '.join(index)} "
+        raise Refused(f"the rule's index patterns fit several {profile.name} tables: {', '.join(full)} "
                       f"({', '.join(t.name for t in found)})")
     if not found:
-        why = _why_no_table(profile, index)
-        raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(index)}" + (f"; {why}" if why else ""))
+        why = _why_no_table(profile, full)
+        raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(full)}" + (f"; {why}" if why else ""))
     t = found[0]
     if t.categories:
         odd = sorted({c or "any" for c in _categories(rule.query)} - set(t.categories))
         if odd or rule.event_category_override:
-            raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(index)}; "
+            raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(full)}; "
                           f"{t.name} is read for their {', '.join(t.categories)} events only, and the rule has "
                           f"{', '.join(f'`{c}`' for c in odd) or 'an event_category_override'} queries"
                           + (f" ({t.categories_note})" if t.categories_note else ""))
@@ -108,6 +109,22 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
     if extra:
         t = dataclasses.replace(t, fields={**t.fields, **extra})
     return dataclasses.replace(profile, tables={t.name: t}, category_field=rule.event_category_override or "event.category")
+
+
+def _present(profile: Profile, index: tuple[str, ...], notes: Notes) -> tuple[str, ...]:
+    """``index`` without the patterns of data the profile takes to be absent (``absent_sources``)
+    when other patterns remain: the rule is read from those, and the absence is stated (kqlkerb3:
+    Elastic Defend's logs-endpoint.* beside the Windows logs, the reverse of the defender profile,
+    which reads logs-endpoint.* and takes the Windows logs to be absent; the fixture adapter leaves
+    out events of the absent data sets, adapter._absent_source). A rule naming only such patterns
+    is left as it is (refused: no table holds its data)."""
+    for entry in profile.raw.get("absent_sources") or ():
+        pats = [str(p) for p in entry.get("sources") or ()]
+        gone = [p for p in index if any(fnmatch.fnmatchcase(p, q) for q in pats)]
+        if gone and len(gone) < len(index):
+            index = tuple(p for p in index if p not in gone)
+            notes.assume(" ".join(str(entry.get("reason", "")).split()) + f" ({', '.join(gone)})")
+    return index
 
 
 def _routed(profile: Profile, index: tuple[str, ...]) -> list[Table]:
