@@ -141,7 +141,8 @@ def test_sequence_joins_the_two_spellings_of_one_address():
 SYSMON = ("logs-windows.sysmon_operational-*",)
 # the network step of windows/lateral_movement_credential_access_kerberos_correlation.toml, its
 # Sysmon event pinned (event.code 3) and without its user.id clause (user.id of a Sysmon event is
-# the System UserID, which Event records only as the rendered UserName: not mapped)
+# the System UserID, which Event records only as the rendered UserName: value-mapped since kqlkerb3,
+# tests/test_kql_sentinel_kerberos_joint.py)
 # the rule's process exclusions of that step (also read by tests/test_kql_sentinel_kerberos_joint.py)
 KERBEROS_EXCLUDED_PROCESSES = r'''
   process.executable != null and process.pid != 4 and
