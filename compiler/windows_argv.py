@@ -26,7 +26,7 @@ check on ECS events and the words no argument of it can be are stated here once.
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Iterator, Optional
 
 from eqlc import ir
 from eqlc.events import split_path, values
@@ -101,6 +101,22 @@ def win_count_violation(event: dict, field: str, source: str, line: str) -> Opti
     if have != want or any(isinstance(v, bool) for v in have):
         return f"{field} {have!r} is not the number of arguments of {source} split as Windows splits it ({want or 'none'})"
     return None
+
+
+def compared_leaves(expr: ir.Expr) -> Iterator[ir.Expr]:
+    """The leaves of ``expr``'s and/or/not tree that can compare an argument field with a value: a
+    target reads a field as Windows splits the command line when one of them compares it with a
+    value holding a space (both targets choose so, each with its own field mapping); null tests and
+    regexes are left out (a regex is not rewritten to the quoted form, and a null test names no value)."""
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, (ir.And, ir.Or)):
+            stack.extend(e.terms)
+        elif isinstance(e, ir.Not):
+            stack.append(e.expr)
+        elif not isinstance(e, (ir.IsNull, ir.RegexMatch)):
+            yield e
 
 
 def has_space(words: list[Word]) -> bool:

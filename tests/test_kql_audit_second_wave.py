@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from eqlc.matcher import matcher
 from eqlc.result import Status
 from eqlc.targets.kql import TARGET
+from tests.test_kql_sentinel import _sequence_run
 from tests.test_kql_sentinel_heartbeat import _logon, _rule as _windows_rule
 
 LOGON = 'authentication where host.os.type == "windows" and event.code in ("4624", "4625") and '
@@ -364,10 +365,6 @@ def test_sign_in_sequence_joined_on_json_text_agrees_with_the_matcher_on_every_e
                        "event": {"module": "azure", "dataset": "azure.signinlogs", "category": ["authentication"]},
                        "azure": {"signinlogs": {"category": category, "properties": props}}})
     rule = _indexed_rule(query, ("filebeat-*", "logs-azure.signinlogs-*"))
-    tr = TARGET.compile(rule, profile="sentinel")
+    tr, got, want, out = _sequence_run(rule, events, whole=True)
     assert tr.status is Status.ASSUMPTIONS, tr.notes
-    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
-    got = sorted(g for g in TARGET.execute(tr, events, profile="sentinel") if g not in out)
-    want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule).run(events, sort=True) for e in m.events
-                                if e is not None and e["_id"] not in out))
     assert got == want, (got, want, out)

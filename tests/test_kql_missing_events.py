@@ -18,7 +18,7 @@ import pytest
 
 from eqlc.result import Status
 from tests.corpus import CORPUS
-from tests.test_kql_sentinel import _rule, matcher
+from tests.test_kql_sentinel import _rule, _sequence_run
 from tests.test_kql_sentinel_okta import OKTA
 
 CORPUS_RULE = CORPUS / "integrations" / "okta" / "persistence_mfa_deactivation_with_no_reactivation.toml"
@@ -42,15 +42,9 @@ def _ev(_id: str, ts: str, event_type: str, targets=None, actor: str = "a", resu
 
 
 def _run(text_or_rule, events: list[dict]):
-    from eqlc.targets.kql import TARGET
-
     rule = _rule(text_or_rule, OKTA) if isinstance(text_or_rule, str) else text_or_rule
-    tr = TARGET.compile(rule, profile="sentinel")
+    tr, got, want, out = _sequence_run(rule, events, whole=True)
     assert tr.status is Status.ASSUMPTIONS, tr.notes
-    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
-    got = sorted(g for g in TARGET.execute(tr, events, profile="sentinel") if g not in out)
-    want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule).run(events, sort=True) for e in m.events
-                                if e is not None and e["_id"] not in out))
     return tr, got, want, out
 
 

@@ -42,6 +42,22 @@ def _run(rule: Rule, events: list[dict], profile: str = "sentinel"):
     return tr, got, want, out
 
 
+def _sequence_run(rule: Rule, events: list[dict], *, whole: bool = False, profile: str = "sentinel"):
+    """A sequence rule's translation, the ids duckdb-kql selects, the ids of the matcher's sequences,
+    and the events outside the stated assumptions (with why). By default both engines run on the
+    events inside the assumptions only; ``whole``: both run on every event and the outside ones are
+    left out of their results afterwards, as the verifier compares them (an event outside can then
+    still change which sequences the events inside form)."""
+    tr = TARGET.compile(rule, profile=profile)
+    assert tr.output is not None, tr.notes
+    out = TARGET.outside_assumptions(rule, tr, events, profile=profile)
+    run_on = events if whole else [e for e in events if e["_id"] not in out]
+    got = sorted(g for g in TARGET.execute(tr, run_on, profile=profile) if g not in out)
+    want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule).run(run_on, sort=True) for e in m.events
+                                if e is not None and e["_id"] not in out))
+    return tr, got, want, out
+
+
 def _win(_id: str, code, delegate: str = "krbtgt/CORP", category: str = "iam", os: str = "windows") -> dict:
     return {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": [category], "code": code},
             "host": {"os": {"type": os}}, "winlog": {"event_data": {"AllowedToDelegateTo": delegate, "SubjectUserSid": "S-1-5-21-1"}}}

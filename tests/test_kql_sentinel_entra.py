@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from eqlc.result import Status
-from tests.test_kql_sentinel import _rule, matcher
+from tests.test_kql_sentinel import _rule, _sequence_run
 
 IDP = ("logs-azure.identity_protection-*",)
 IDP_AUDIT = ("logs-azure.identity_protection-*", "logs-azure.auditlogs-*")
@@ -48,15 +48,8 @@ def _audit(_id: str, ts: str, upn, action="Register device", operation_name=None
 
 
 def _sequence(text: str, index: tuple[str, ...], events: list[dict]):
-    from eqlc.targets.kql import TARGET
-
-    rule = _rule(text, index)
-    tr = TARGET.compile(rule, profile="sentinel")
+    tr, got, want, out = _sequence_run(_rule(text, index), events)
     assert tr.status is Status.ASSUMPTIONS, tr.notes
-    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
-    inside = [e for e in events if e["_id"] not in out]
-    got = sorted(TARGET.execute(tr, inside, profile="sentinel"))
-    want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule).run(inside, sort=True) for e in m.events))
     return tr, got, want, out
 
 

@@ -28,7 +28,7 @@ from eqlc.result import Status
 from eqlc.targets.kql import TARGET, fortigate
 from eqlc.targets.kql.adapter import ID_COLUMN, Loaded, connect
 from eqlc.targets.kql.profile import load_profile
-from eqlc.matcher import matcher
+from tests.test_kql_sentinel import _sequence_run
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "elastic-detection-rules" / "network"
 RULE = "persistence_fortigate_sso_login_followed_by_admin_creation.toml"
@@ -305,13 +305,7 @@ def _corpus():
 def _run(rule, events: list[dict]):
     """The translation, the ids duckdb-kql selects, the ids of the matcher's sequences over the
     events inside the stated assumptions, and the events outside them (with why)."""
-    tr = TARGET.compile(rule, profile="sentinel")
-    assert tr.output is not None, tr.notes
-    out = TARGET.outside_assumptions(rule, tr, events, profile="sentinel")
-    inside = [e for e in events if e["_id"] not in out]
-    got = sorted(TARGET.execute(tr, inside, profile="sentinel"))
-    want = sorted(dict.fromkeys(e["_id"] for m in matcher(rule).run(inside, sort=True) for e in m.events))
-    return tr, got, want, out
+    return _sequence_run(rule, events)
 
 
 def test_sso_login_sequence_runs_on_duckdb_kql_as_the_matcher_decides():

@@ -31,7 +31,7 @@ from typing import Optional, Union
 
 import re2
 
-from eqlc import ir
+from eqlc import ir, windows_argv
 from eqlc.lucene_regex import RegexError, Untranslatable, to_pattern
 from eqlc.native_wildcard import NativePattern, native_parts
 from eqlc.result import Notes, Refused, about
@@ -282,18 +282,10 @@ class Emitter:
                    for t in self._top_terms):
             return frozenset()
         out = set()
-        stack = [expr]
-        while stack:
-            e = stack.pop()
-            if isinstance(e, (ir.And, ir.Or)):
-                stack.extend(e.terms)
-                continue
-            if isinstance(e, ir.Not):
-                stack.append(e.expr)
-                continue
+        for e in windows_argv.compared_leaves(expr):
             f = leaf_field(e)
             fm = self.table.fields.get(f.name) if f is not None and not f.has_index else None
-            if fm is None or not fm.argv_of or isinstance(e, (ir.IsNull, ir.RegexMatch)):
+            if fm is None or not fm.argv_of:
                 continue
             try:
                 words, _ci = argv_patterns(e)

@@ -231,14 +231,7 @@ def _fold_eq(a: str, b: str, ci: bool) -> bool:
 
 def _event_queries(node: Any):
     """Every event query anywhere in a rule's query (a sequence's or join's steps)."""
-    if isinstance(node, ir.EventQuery):
-        yield node
-    elif isinstance(node, (tuple, list)):
-        for x in node:
-            yield from _event_queries(x)
-    elif dataclasses.is_dataclass(node):
-        for f in dataclasses.fields(node):
-            yield from _event_queries(getattr(node, f.name))
+    return (n for n in _nodes(node) if isinstance(n, ir.EventQuery))
 
 
 def _restricted(e: ir.Expr, field: str) -> Optional[list[tuple[str, bool]]]:
@@ -294,26 +287,12 @@ def _why_no_table(profile: Profile, index: tuple[str, ...]) -> str:
 
 def _categories(node: Any):
     """The category of every event query anywhere in a rule's query (None for `any`)."""
-    if isinstance(node, ir.EventQuery):
-        yield node.category
-    elif isinstance(node, (tuple, list)):
-        for x in node:
-            yield from _categories(x)
-    elif dataclasses.is_dataclass(node):
-        for f in dataclasses.fields(node):
-            yield from _categories(getattr(node, f.name))
+    return (q.category for q in _event_queries(node))
 
 
 def _fields(node: Any):
     """Every ir.Field anywhere in a query (conditions, sequence keys)."""
-    if isinstance(node, ir.Field):
-        yield node
-    elif isinstance(node, (tuple, list)):
-        for x in node:
-            yield from _fields(x)
-    elif dataclasses.is_dataclass(node):
-        for f in dataclasses.fields(node):
-            yield from _fields(getattr(node, f.name))
+    return (n for n in _nodes(node) if isinstance(n, ir.Field))
 
 
 def raw_table(profile: Profile) -> Optional[Table]:

@@ -56,6 +56,11 @@ from .values import (
 
 Value = Union[SigmaText, int, float, bool, None, str]
 
+# a number as Windows writes it in an event's text (ProcessId "0x44c", NewUacValue "0x15")
+_HEX_TEXT = re.compile(r"0[xX][0-9a-fA-F]+")
+# :meth:`Converter._carried_hex` of an event that carries no text
+_NO_TEXT = object()
+
 
 def _dedupe(values: tuple, folded: bool) -> tuple:
     """Values without repeats; case-insensitive items also drop values differing only in ASCII case
@@ -322,6 +327,17 @@ class Converter:
             self._assume_hex(spec)
         return f, spec
 
+    def _carried_hex(self, spec: FieldSpec, event: dict):
+        """The number the event's own text of ``spec.sigma`` spells as Windows writes it (0x and hex digits):
+        ``_NO_TEXT`` when the event carries no such text (the adapter then writes the number itself), None
+        when the text is not one string of that form."""
+        raw = self.column_values(spec.sigma, event)
+        if not raw:
+            return _NO_TEXT
+        if len(raw) != 1 or not isinstance(raw[0], str) or not _HEX_TEXT.fullmatch(raw[0]):
+            return None
+        return int(raw[0], 16)
+
     def _assume_hex(self, spec: FieldSpec) -> None:
         """The ECS number is ``spec.sigma``'s text decoded (Elastic's System integration, standard.yml "Rename
         Common Auth Fields": ``Long.decode`` of EventData ProcessId into process.pid), and Windows writes that
@@ -329,8 +345,6 @@ class Converter:
         XML: ProcessId "0x44c"). ``Long.decode`` also reads decimal, octal and ``#`` text, which Windows does
         not write: exact where the event's number is one non-negative integer and the text, when the event
         carries it, is 0x and hex digits giving that number."""
-        import re as _re
-
         path = tuple(spec.ecs.split("."))
 
         def violated(event: dict) -> bool:
@@ -339,12 +353,8 @@ class Converter:
                 return True
             # the text, when the event carries it (winlog.event_data.ProcessId); otherwise the adapter writes the
             # number as Windows does
-            raw = self.column_values(spec.sigma, event)
-            if not raw:
-                return False
-            if len(raw) != 1 or not isinstance(raw[0], str) or not _re.fullmatch(r"0[xX][0-9a-fA-F]+", raw[0]):
-                return True
-            return numbers != [int(raw[0], 16)]
+            carried = self._carried_hex(spec, event)
+            return carried is not _NO_TEXT and (carried is None or numbers != [carried])
 
         self.log.assume(
             f"{spec.ecs} is {spec.sigma} decoded ({spec.source or 'targets/sigma/mapping.yaml'}): assumes {spec.sigma} is "
@@ -397,8 +407,6 @@ class Converter:
         """The ECS list names the bits set in ``spec.sigma`` (Elastic's pipeline: ``Long.decode`` of the
         text, every table flag with ``(value & flag) == flag``): exact where every name is in the table and
         the number, when the event carries it, is written 0x + hex digits and sets exactly those bits."""
-        import re as _re
-
         table = dict(spec.flags or ())
         path = tuple(spec.ecs.split("."))
 
@@ -406,13 +414,10 @@ class Converter:
             names = ecs_values(event, path)
             if any(not isinstance(n, str) or n not in table for n in names):
                 return True
-            raw = self.column_values(spec.sigma, event)
-            if not raw:
+            number = self._carried_hex(spec, event)
+            if number is _NO_TEXT:
                 return False
-            if len(raw) != 1 or not isinstance(raw[0], str) or not _re.fullmatch(r"0[xX][0-9a-fA-F]+", raw[0]):
-                return True
-            number = int(raw[0], 16)
-            return {n for n, bit in table.items() if number & bit == bit} != set(names)
+            return number is None or {n for n, bit in table.items() if number & bit == bit} != set(names)
 
         self.log.assume(
             f"{spec.ecs} names the bits set in {spec.sigma} ({spec.source or 'targets/sigma/mapping.yaml'}): assumes "
@@ -652,17 +657,7 @@ class Converter:
         if self.product != "windows":
             return frozenset()
         out = set()
-        stack = [expr]
-        while stack:
-            e = stack.pop()
-            if isinstance(e, (ir.And, ir.Or)):
-                stack.extend(e.terms)
-                continue
-            if isinstance(e, ir.Not):
-                stack.append(e.expr)
-                continue
-            if isinstance(e, (ir.IsNull, ir.RegexMatch)):
-                continue
+        for e in windows_argv.compared_leaves(expr):
             f = e.left if isinstance(e, ir.Compare) else e.expr if isinstance(e, (ir.InSet, ir.WildcardMatch)) else \
                 e.args[0] if isinstance(e, ir.FunctionCall) and e.args else None
             if not isinstance(f, ir.Field) or f.has_index:
