@@ -103,7 +103,10 @@ def test_security_event_refusals(text, reason):
 @pytest.mark.parametrize("index, reason", [
     ((), "names no index pattern"),
     (("logs-endpoint.events.process-*",), "no sentinel table holds the rule's data"),
-    (("logs-system.security*", "logs-endpoint.events.*"), "no sentinel table holds the rule's data"),
+    # kqlkerb3: Elastic Defend's logs-endpoint.* beside the Security log is stated absent (the rule
+    # reads SecurityEvent, tests/test_kql_sentinel_absent_defend.py); beside another vendor's index too,
+    # no table holds that vendor's data
+    (("logs-system.security*", "logs-endpoint.events.*", "logs-crowdstrike.fdr*"), "no sentinel table holds the rule's data"),
     # Sysmon is the Event table's, the Security log SecurityEvent's: no one table holds both; kqlkerb2:
     # such a rule reads both, routed by winlog.channel (tests/test_kql_sentinel_kerberos_joint.py)
     # filebeat-* holds every Filebeat module: CloudTrail only beside logs-aws.cloudtrail-*

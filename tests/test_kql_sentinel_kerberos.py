@@ -67,14 +67,25 @@ def _select(tr, loaded) -> list[str]:
     return sorted(_ids_of(duckdb_kql.kql(con, tr.output)))
 
 
-TICKETS = [
-    _ticket("mapped", "4768", "10.0.0.5", 49273, "2026-01-01T00:00:00Z"),
-    _ticket("mapped-upper", "4769", "10.0.0.5", 49274, "2026-01-01T00:00:01Z"),
-    _ticket("dotted", "4769", "10.0.0.5", 49275, "2026-01-01T00:00:02Z"),
-    _ticket("other", "4768", "10.0.0.6", 49276, "2026-01-01T00:00:03Z"),
-    _ticket("ipv6", "4768", "fe80::1", 49277, "2026-01-01T00:00:04Z"),
-    _ticket("loopback", "4768", "127.0.0.1", 49278, "2026-01-01T00:00:05Z"),
-]
+def _tickets(*specs: tuple[str, str, str, int, str]) -> list[dict]:
+    """One Kerberos ticket event per (id, event code, client address, client port, time)."""
+    return [_ticket(*spec) for spec in specs]
+
+
+def _ticket_pair(tgt: str, tgs: str, tgt_ip: str, tgs_ip: str, port: int, hour: int) -> list[dict]:
+    """A TGT request (4768) and, a second later from the next client port, a service ticket request (4769)."""
+    return _tickets((tgt, "4768", tgt_ip, port, f"2026-01-01T{hour:02d}:00:00Z"),
+                    (tgs, "4769", tgs_ip, port + 1, f"2026-01-01T{hour:02d}:00:01Z"))
+
+
+TICKETS = _tickets(
+    ("mapped", "4768", "10.0.0.5", 49273, "2026-01-01T00:00:00Z"),
+    ("mapped-upper", "4769", "10.0.0.5", 49274, "2026-01-01T00:00:01Z"),
+    ("dotted", "4769", "10.0.0.5", 49275, "2026-01-01T00:00:02Z"),
+    ("other", "4768", "10.0.0.6", 49276, "2026-01-01T00:00:03Z"),
+    ("ipv6", "4768", "fe80::1", 49277, "2026-01-01T00:00:04Z"),
+    ("loopback", "4768", "127.0.0.1", 49278, "2026-01-01T00:00:05Z"),
+)
 SPELLED = {"mapped": "::ffff:10.0.0.5", "mapped-upper": "::FFFF:10.0.0.5", "other": "::ffff:10.0.0.6",
            "loopback": "::ffff:127.0.0.1"}
 
@@ -114,14 +125,9 @@ def test_sequence_joins_the_two_spellings_of_one_address():
     text = ('sequence by source.ip with maxspan=5s [authentication where event.code == "4768"] '
             '[authentication where event.code == "4769"]')
     rule = _rule(text)
-    events = [
-        _ticket("tgt", "4768", "10.0.0.7", 50001, "2026-01-01T01:00:00Z"),
-        _ticket("tgs", "4769", "10.0.0.7", 50002, "2026-01-01T01:00:01Z"),
-        _ticket("tgt-b", "4768", "10.0.0.8", 50003, "2026-01-01T02:00:00Z"),
-        _ticket("tgs-b", "4769", "10.0.0.8", 50004, "2026-01-01T02:00:01Z"),
-        _ticket("tgt-c", "4768", "10.0.0.9", 50005, "2026-01-01T03:00:00Z"),
-        _ticket("tgs-c", "4769", "10.0.0.10", 50006, "2026-01-01T03:00:01Z"),
-    ]
+    events = [*_ticket_pair("tgt", "tgs", "10.0.0.7", "10.0.0.7", 50001, 1),
+              *_ticket_pair("tgt-b", "tgs-b", "10.0.0.8", "10.0.0.8", 50003, 2),
+              *_ticket_pair("tgt-c", "tgs-c", "10.0.0.9", "10.0.0.10", 50005, 3)]
     spelled = {"tgt": "::ffff:10.0.0.7", "tgs-b": "::ffff:10.0.0.8", "tgt-c": "::ffff:10.0.0.9",
                "tgs-c": "::ffff:10.0.0.10"}
     tr, loaded, raw = _as_windows_writes(rule, events, spelled)
@@ -135,17 +141,20 @@ def test_sequence_joins_the_two_spellings_of_one_address():
 SYSMON = ("logs-windows.sysmon_operational-*",)
 # the network step of windows/lateral_movement_credential_access_kerberos_correlation.toml, its
 # Sysmon event pinned (event.code 3) and without its user.id clause (user.id of a Sysmon event is
-# the System UserID, which Event records only as the rendered UserName: not mapped)
-KERBEROS_CONNECTION = r'''
-network where host.os.type == "windows" and event.code == "3" and destination.port == 88 and
+# the System UserID, which Event records only as the rendered UserName: value-mapped since kqlkerb3,
+# tests/test_kql_sentinel_kerberos_joint.py)
+# the rule's process exclusions of that step (also read by tests/test_kql_sentinel_kerberos_joint.py)
+KERBEROS_EXCLUDED_PROCESSES = r'''
   process.executable != null and process.pid != 4 and
   not process.executable : (
         "?:\\Windows\\system32\\lsass.exe",
         "\\device\\harddiskvolume*\\windows\\system32\\lsass.exe",
         "\\device\\harddiskvolume*\\windows\\system32\\svchost.exe"
-  ) and
-  source.ip != "127.0.0.1" and destination.ip != "::1" and destination.ip != "127.0.0.1"
-'''
+  ) and'''
+# the rule's loopback exclusions of that step
+KERBEROS_NOT_LOOPBACK = 'source.ip != "127.0.0.1" and destination.ip != "::1" and destination.ip != "127.0.0.1"'
+KERBEROS_CONNECTION = ('\nnetwork where host.os.type == "windows" and event.code == "3" and destination.port == 88 and'
+                       + KERBEROS_EXCLUDED_PROCESSES + "\n  " + KERBEROS_NOT_LOOPBACK + "\n")
 
 
 def _sysmon_rule(text: str) -> Rule:

@@ -35,29 +35,26 @@ from eqlc.result import Status
 from eqlc.rule import Rule
 from eqlc.targets.kql import TARGET
 from eqlc.verify import target_specs, verify_rule
+from tests.corpus import all_rules, rule_id
 from tests.node.kusto import analyse, declared_tables
+from tests.test_kql_sentinel_kerberos import KERBEROS_EXCLUDED_PROCESSES, KERBEROS_NOT_LOOPBACK
 
 INDEX = ("logs-windows.sysmon_operational-*", "logs-system.security*", "logs-windows.forwarded*", "winlogbeat-*")
 SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
 
-# the corpus rule's query without its user.id clause (user.id of a Sysmon event is the System
-# UserID, which Event does not record as a SID: not mapped, the rule's remaining blocker)
+# the corpus rule's query without its user.id clause (kqlkerb2; the whole corpus rule, user.id read
+# from Event's UserName, is verified below: test_the_corpus_rule_verifies_on_sysmon_and_security_rows)
 QUERY = r'''
 sequence by source.port, source.ip with maxspan=3s
  [network where host.os.type == "windows" and destination.port == 88 and
-  process.executable != null and process.pid != 4 and
-  not process.executable : (
-        "?:\\Windows\\system32\\lsass.exe",
-        "\\device\\harddiskvolume*\\windows\\system32\\lsass.exe",
-        "\\device\\harddiskvolume*\\windows\\system32\\svchost.exe"
-  ) and
+@EXCLUDED@
   not process.executable : (
       "C:\\Windows\\System32\\svchost.exe",
       "C:\\Program Files\\VMware\\VMware View\\Server\\bin\\ws_TomcatService.exe"
   ) and
-  source.ip != "127.0.0.1" and destination.ip != "::1" and destination.ip != "127.0.0.1"]
+  @NOT_LOOPBACK@]
  [authentication where host.os.type == "windows" and event.code in ("4768", "4769")]
-'''
+'''.replace("\n@EXCLUDED@", KERBEROS_EXCLUDED_PROCESSES).replace("@NOT_LOOPBACK@", KERBEROS_NOT_LOOPBACK)
 
 
 def _rule() -> Rule:
@@ -197,13 +194,79 @@ def test_a_sysmon_event_logged_later_than_its_utc_time_is_outside():
     assert set(out) == {"late"} and "event.created" in out["late"], out
 
 
-def test_the_rules_user_id_clause_is_what_is_left_on_event():
-    """The corpus rule's network step also excludes svchost and a few services when user.id is
-    S-1-5-18 or S-1-5-20: a Sysmon event's user.id is its System UserID, which Event does not record
-    as a SID, so the joint reading refuses there (the rule's remaining blocker, with Defend's index)."""
-    text = QUERY.replace('''      "C:\\\\Program Files\\\\VMware\\\\VMware View\\\\Server\\\\bin\\\\ws_TomcatService.exe"
-  ) and''', '''      "C:\\\\Program Files\\\\VMware\\\\VMware View\\\\Server\\\\bin\\\\ws_TomcatService.exe"
-  ) and user.id in ("S-1-5-20", "S-1-5-18") and''')
-    assert text != QUERY
-    tr = TARGET.compile(Rule(query=parse_query(text), query_text=text, name="k", index=INDEX), profile="sentinel")
-    assert tr.status is Status.REFUSED and "user.id has no column in Event" in tr.notes[0], tr.notes
+def _corpus_rule() -> Rule:
+    return next(r for r in all_rules() if rule_id(r) == "windows/lateral_movement_credential_access_kerberos_correlation.toml")
+
+
+def _as_local_system(event: dict, sid: str = "S-1-5-18") -> dict:
+    """A Sysmon event as Elastic's pipeline writes it: user.id is the System UserID, the account
+    that logged the event (the Sysmon service, Local System; sysmon_operational default.yml "User
+    fields", test-events.json)."""
+    return {**event, "user": {"id": sid}}
+
+
+def test_the_corpus_rule_verifies_on_sysmon_and_security_rows(tmp_path):
+    """kqlkerb3: the corpus rule itself, with its user.id clause (Event's UserName, value-mapped to
+    the well-known SIDs' names) and Elastic Defend's index (stated absent): svchost.exe seen by
+    Sysmon is left out only by that clause, for Local System and Network Service; under another
+    account it is kept, as in Elasticsearch. A Defend network event is outside, said so."""
+    tr = TARGET.compile(_corpus_rule(), profile="sentinel")
+    assert tr.status is Status.ASSUMPTIONS, tr.notes
+    assert 'UserName in (@"NT AUTHORITY\\NETWORK SERVICE", @"NT AUTHORITY\\SYSTEM")' in tr.output, tr.output
+    assert any("logs-endpoint.events.network-*" in n and "taken to be absent" in n for n in tr.notes), tr.notes
+    assert analyse([tr.output], declared_tables("sentinel")) == [[]], tr.output
+    svchost = "C:\\Windows\\System32\\svchost.exe"
+    events = [_as_local_system(e) if e["winlog"]["channel"] == SYSMON_CHANNEL else e for e in EVENTS] + [
+        _as_local_system(_sysmon3("svc-system", "2026-01-01T00:10:00.000Z", svchost, 1200, "10.0.0.20", 51000, "10.0.0.1", 88)),
+        _ticket("tgt-svc-system", "2026-01-01T00:10:01.000Z", "4768", "10.0.0.20", 51000),
+        _as_local_system(_sysmon3("svc-network", "2026-01-01T00:11:00.000Z", svchost, 1300, "10.0.0.21", 51100, "10.0.0.1", 88),
+                         "S-1-5-20"),
+        _ticket("tgt-svc-network", "2026-01-01T00:11:01.000Z", "4768", "10.0.0.21", 51100),
+        _as_local_system(_sysmon3("svc-user", "2026-01-01T00:12:00.000Z", svchost, 1400, "10.0.0.22", 51200, "10.0.0.1", 88),
+                         "S-1-5-21-1004336348-1177238915-682003330-1001"),
+        _ticket("tgt-svc-user", "2026-01-01T00:12:01.000Z", "4768", "10.0.0.22", 51200),
+        {**_sysmon3("defend", "2026-01-01T00:13:00.000Z", RUBEUS, 4412, "10.0.0.23", 51300, "10.0.0.1", 88),
+         "event": {"category": ["network"], "type": ["start"], "module": "endpoint", "dataset": "endpoint.events.network"}},
+    ]
+    path = _fixtures(tmp_path, events)
+    v = verify_rule(_corpus_rule(), target_specs(["kql:sentinel"]), fixtures=path)
+    want = sorted([*EXPECTED, "svc-user", "tgt-svc-user"])
+    assert sorted(v.reference) == want, v.reference
+    run = v.runs[0]
+    assert run.error is None and not run.refused and not run.internal_error, run
+    assert set(run.outside) == {"defend"} and "logs-endpoint.* is absent" in run.outside["defend"], run.outside
+    assert sorted(run.selected) == want, run.selected
+    assert run.verified and not run.vacuous, run.verdict
+
+
+def test_user_id_on_event_translates_only_for_the_well_known_sids():
+    """Event records the account only as its rendered name: a SID without a documented name (or any
+    other comparison) is refused, not read as absent."""
+    for text in ('network where event.code == "3" and user.id == "S-1-5-21-1-2-3-1001"',
+                 'network where event.code == "3" and user.id : "S-1-5-*"'):
+        tr = TARGET.compile(Rule(query=parse_query(text), query_text=text, name="u",
+                                 index=("logs-windows.sysmon_operational-*",)), profile="sentinel")
+        assert tr.status is Status.REFUSED and "user.id" in tr.notes[0], (text, tr.notes)
+
+
+def test_a_legs_per_id_expressions_are_cut_to_its_event_ids():
+    """kqlkerb3: each sequence leg computes SecurityEvent's per-id fields only for the ids its filter
+    lets through (the ~70 "Rename Common Auth Fields" ids cut to 4768/4769 on the ticket leg), so the
+    corpus rule fits Sentinel's 10,000-character query limit and deploys; the cut expressions parse
+    (Microsoft's parser), and string literals holding parentheses or commas are left whole."""
+    from eqlc.targets.kql.raw_tables import narrowed_prep
+    from eqlc.targets.kql.profile import load_profile
+
+    table = load_profile("sentinel").tables["SecurityEvent"]
+    prep = ['| extend __x = case(EventID in (4624, 4768), a, EventID == 4688, @"(,)", EventID in (5156), '
+            'iff(EventID == 5156, "x, (", b), "")',
+            '| where EventID in (4624, 4768)']
+    assert narrowed_prep(table, prep, frozenset({4768, 4769})) == [
+        '| extend __x = case(EventID in (4768), a, "")', prep[1]]
+    assert narrowed_prep(table, prep, frozenset({5156})) == [
+        '| extend __x = case(EventID in (5156), iff(EventID == 5156, "x, (", b), "")', prep[1]]
+    assert narrowed_prep(table, prep, None) == prep
+    tr = TARGET.compile(_corpus_rule(), profile="sentinel")
+    ticket_leg = tr.output.split("let __leg3 = ")[1].split(";")[0]
+    assert "4624" not in ticket_leg and "EventID in (4768, 4769) and IpPort" in ticket_leg, ticket_leg
+    assert len(tr.output) < 10_000 and any(name.endswith(".sentinel.yaml") for name in tr.artifacts), list(tr.artifacts)

@@ -117,6 +117,23 @@ def _lands(t: Table, cats: list[str], event: dict, split_by: Iterable[Any] = ())
     return True
 
 
+def _absent_source(profile: Profile, event: dict) -> Optional[str]:
+    """Why ``event`` is outside the raw-tables profile's statement that a data source is absent
+    (``absent_sources``, kqlkerb3: Elastic Defend's logs-endpoint.*): its event.module,
+    event.dataset or data_stream.dataset names that source's data sets; or None."""
+    if not any(t.category == ANY_CATEGORY for t in profile.tables.values()):
+        return None
+    for entry in profile.raw.get("absent_sources") or ():
+        names = [str(d) for d in entry.get("datasets") or ()]
+        for path in ("event.module", "event.dataset", "data_stream.dataset"):
+            hit = next((v for v in values(event, split_path(path)) if isinstance(v, str)
+                        and any(v == d or v.startswith(d + ".") for d in names)), None)
+            if hit is not None:
+                return (f"outside the stated assumption that {', '.join(map(str, entry.get('sources') or ()))} "
+                        f"is absent: its {path} is {hit!r}")
+    return None
+
+
 def _created_breaks(name: str, event: dict) -> Optional[str]:
     """Why ``event``'s ``name`` (a table's ``created_field``: the time its time column records)
     differs from its @timestamp, which the query reads from that column, or None (equal, or absent)."""
@@ -255,6 +272,10 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
             out.excluded[eid] = (f"outside the stated source mapping: the event is a row of none of "
                                  f"{', '.join(t.name for t in routed)} (its {', '.join(dict.fromkeys(f for t in routed for f in t.route))} "
                                  f"is none of the values those tables hold)")
+            continue
+        gone = _absent_source(profile, event) if landed else None
+        if gone is not None:
+            out.excluded[eid] = gone
             continue
         late = next((t for t in profile.tables.values() if t.name in landed and t.created_field
                      and (why := _created_breaks(t.created_field, event))), None)

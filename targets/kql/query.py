@@ -447,7 +447,9 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         from .emit import conj
 
         full = conj([cond, *presence])
-        body = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
+        prep = raw_tables.narrowed_prep(table, em.prep, raw_tables.leg_event_ids(
+            table, term.query.condition, term.query.category, profile.category_field))
+        body = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + prep
         where = render_where(full)
         if where:
             body.append(where)

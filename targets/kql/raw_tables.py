@@ -78,6 +78,7 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
         return without_raw(profile)
     if not index:
         raise Refused(f"the rule names no index pattern: the {profile.name} profile picks its raw table by the rule's data source")
+    full, index = index, _present(profile, index, notes)  # refusals name every pattern of the rule
     found = [t for t in profile.tables.values() if t.category == ANY_CATEGORY
              and all(p in t.sources or p in t.shared_sources for p in index) and any(p in t.sources for p in index)]
     multi = _routed(profile, index)
@@ -89,16 +90,16 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
         return dataclasses.replace(profile, tables={t.name: t for t in multi},
                                    category_field=rule.event_category_override or "event.category")
     if len(found) > 1:
-        raise Refused(f"the rule's index patterns fit several {profile.name} tables: {', '.join(index)} "
+        raise Refused(f"the rule's index patterns fit several {profile.name} tables: {', '.join(full)} "
                       f"({', '.join(t.name for t in found)})")
     if not found:
-        why = _why_no_table(profile, index)
-        raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(index)}" + (f"; {why}" if why else ""))
+        why = _why_no_table(profile, full)
+        raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(full)}" + (f"; {why}" if why else ""))
     t = found[0]
     if t.categories:
         odd = sorted({c or "any" for c in _categories(rule.query)} - set(t.categories))
         if odd or rule.event_category_override:
-            raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(index)}; "
+            raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(full)}; "
                           f"{t.name} is read for their {', '.join(t.categories)} events only, and the rule has "
                           f"{', '.join(f'`{c}`' for c in odd) or 'an event_category_override'} queries"
                           + (f" ({t.categories_note})" if t.categories_note else ""))
@@ -108,6 +109,22 @@ def narrow(profile: Profile, rule: Rule, notes: Notes) -> Profile:
     if extra:
         t = dataclasses.replace(t, fields={**t.fields, **extra})
     return dataclasses.replace(profile, tables={t.name: t}, category_field=rule.event_category_override or "event.category")
+
+
+def _present(profile: Profile, index: tuple[str, ...], notes: Notes) -> tuple[str, ...]:
+    """``index`` without the patterns of data the profile takes to be absent (``absent_sources``)
+    when other patterns remain: the rule is read from those, and the absence is stated (kqlkerb3:
+    Elastic Defend's logs-endpoint.* beside the Windows logs, the reverse of the defender profile,
+    which reads logs-endpoint.* and takes the Windows logs to be absent; the fixture adapter leaves
+    out events of the absent data sets, adapter._absent_source). A rule naming only such patterns
+    is left as it is (refused: no table holds its data)."""
+    for entry in profile.raw.get("absent_sources") or ():
+        pats = [str(p) for p in entry.get("sources") or ()]
+        gone = [p for p in index if any(fnmatch.fnmatchcase(p, q) for q in pats)]
+        if gone and len(gone) < len(index):
+            index = tuple(p for p in index if p not in gone)
+            notes.assume(" ".join(str(entry.get("reason", "")).split()) + f" ({', '.join(gone)})")
+    return index
 
 
 def _routed(profile: Profile, index: tuple[str, ...]) -> list[Table]:
@@ -518,6 +535,90 @@ def pinned_event_ids(table: Table, cond: Any) -> Optional[frozenset[int]]:
         if len(ids) != len(texts):
             return None
     return frozenset(int(x) for x in ids)
+
+
+def leg_event_ids(table: Table, cond: ir.Expr, category: Optional[str], category_field: Optional[str]) -> Optional[frozenset[int]]:
+    """The event ids every row a raw-table leg selects has (None: not known): those its condition
+    pins, else those of its category where the table computes the category per event id (the leg's
+    filter then tests it, :func:`with_category`)."""
+    if table.category != ANY_CATEGORY:
+        return None
+    ids = pinned_event_ids(table, cond)
+    if ids is None and category is not None and category_field is not None and category_mapped(table, category_field):
+        ids = _category_ids(table, category_field, category)
+    return ids
+
+
+def narrowed_prep(table: Table, prep: list[str], ids: Optional[frozenset[int]]) -> list[str]:
+    """``prep`` (a leg's ``| extend`` stages) with each event-id test in a computed field's expression
+    (``EventID in (...)``, ``EventID == N``) cut to the ids the leg's filter lets through (``false``
+    when none).
+    Exact on every row the filter keeps, the only rows the column is read on (the filter follows the
+    stages). kqlkerb3: SecurityEvent's per-id expressions list the ~70 "Rename Common Auth Fields"
+    ids; a sequence reading several of them on two legs (the Kerberos correlation rule) exceeded
+    Sentinel's 10,000-character query limit."""
+    column = event_id_column(table)
+    if ids is None or not column:
+        return prep
+    test = re.compile(rf"(?<![\w.]){re.escape(column)} in \(([0-9]+(?:, *[0-9]+)*)\)")
+
+    def cut(m: re.Match) -> str:
+        keep = [x.strip() for x in m.group(1).split(",") if int(x) in ids]
+        return f"{column} in ({', '.join(keep)})" if keep else "false"
+
+    one = re.compile(rf"(?<![\w.]){re.escape(column)} == ([0-9]+)(?![\w.])")
+
+    def cut_one(m: re.Match) -> str:
+        return m.group(0) if int(m.group(1)) in ids else "false"
+
+    return [_without_false_branches(one.sub(cut_one, test.sub(cut, line))) if line.startswith("| extend __") else line
+            for line in prep]
+
+
+def _kusto_args(text: str, start: int) -> tuple[list[str], int]:
+    """The top-level arguments of the call whose "(" is at ``start`` in Kusto ``text``, and the index
+    of its ")"; string literals ('...', "...", their @ verbatim forms) are skipped whole."""
+    args, depth, i, begin = [], 0, start, start + 1
+    while i < len(text):
+        ch = text[i]
+        if ch in "'\"":
+            verbatim = i > 0 and text[i - 1] == "@"
+            i += 1
+            while i < len(text) and text[i] != ch:
+                i += 2 if (text[i] == "\\" and not verbatim) else 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                args.append(text[begin:i].strip())
+                return args, i
+        elif ch == "," and depth == 1:
+            args.append(text[begin:i].strip())
+            begin = i + 1
+        i += 1
+    raise ValueError(f"unbalanced Kusto call at {start}")
+
+
+def _without_false_branches(line: str) -> str:
+    """``line`` with the branches of ``case(...)`` whose predicate is the literal ``false`` (left by
+    :func:`narrowed_prep`) removed, and ``iff(false, a, b)`` read as ``b``: the same value on every row."""
+    out, i = [], 0
+    for m in re.finditer(r"(?<![\w.])(case|iff)\(", line):
+        if m.start() < i:
+            continue
+        args, end = _kusto_args(line, m.end() - 1)
+        if m.group(1) == "iff" and len(args) == 3 and args[0] == "false":
+            new = _without_false_branches(args[2])
+        elif m.group(1) == "case" and any(args[k] == "false" for k in range(0, len(args) - 1, 2)):
+            kept = [x for k in range(0, len(args) - 1, 2) if args[k] != "false" for x in (args[k], args[k + 1])]
+            kept = [_without_false_branches(x) for x in kept + [args[-1]]]
+            new = f"case({', '.join(kept)})" if len(kept) > 1 else kept[0]
+        else:
+            continue
+        out.append(line[i:m.start()] + new)
+        i = end + 1
+    return "".join(out) + line[i:]
 
 
 def check_event_id_pinned(table: Table, cond: ir.Expr, keys: tuple = (), category: Optional[str] = None,
