@@ -51,7 +51,7 @@ from eqlc.events import replaced, split_path, values
 from eqlc.result import Status, Translation
 
 from . import certificates, syntax
-from .absent import Absent, breaks, truth
+from .absent import Absent, breaks, truth, with_value
 from .argv import Derived
 from .emit import Fact, eq_fold, literal_values, leaf_field
 from .entity import scattered, unpaired
@@ -886,7 +886,10 @@ def _mapped_breaks(checks: list, table: str, row: dict, event: dict) -> Optional
             es = not values(event, f.path)
         else:
             lits, ci = literal_values(m.leaf)
-            es = any(eq_fold(h, lit, ci) for h in have for lit in (lits or []))
+            # a pattern leaf (kqldns: `event.action : "Image loaded*"` on Sysmon's action map) by
+            # the reference matcher, on the field's values alone
+            es = (any(eq_fold(h, lit, ci) for h in have for lit in lits) if lits is not None
+                  else any(truth(m.leaf, with_value(f.path, h)) for h in have))
         if es != (("" if row[m.column] is None else str(row[m.column])) in m.allowed):
             return (f"outside the stated value mapping: {f.name} {have!r} makes the leaf {es}, but the row's "
                     f"{m.column} {row[m.column]!r} makes its translation ({m.column} in {list(m.allowed)}) {not es}")

@@ -565,6 +565,13 @@ class Emitter:
             self._map(Mapped(e, self.table.name, fm.text, ("",)))
             return f"isnull({fm.text})" if fm.is_numeric else f"isempty({fm.text})"
         values, ci = literal_values(e)
+        f = leaf_field(e)
+        if values is None and fm.is_numeric and fm.lookup is None and f is not None and isinstance(e, ir.WildcardMatch):
+            # kqldns: a pattern on an action mapped to event ids (Sysmon's event.action -> EventID),
+            # decided against each listed action as on the emitter's implied fields (`fact`)
+            values, ci = raw_tables.pattern_keys(e, f, fm), False
+            self.notes.assume(f"{describe(e)} is decided against the actions {fm.field}'s value map lists: an event whose "
+                              f"{fm.field} is another text the pattern matches is outside the mapping")
         if values is None:
             raise Refused(f"{describe(e)}: {fm.field} is value-mapped to {fm.text}; only literal comparisons with {', '.join(map(repr, fm.values))} translate")
         out: list[str] = []

@@ -521,6 +521,13 @@ def pinned_event_ids(table: Table, cond: Any) -> Optional[frozenset[int]]:
         f, lits = cond.expr, list(cond.values)
     elif isinstance(cond, ir.WildcardMatch) and all(p.kind is ir.PatternKind.EXACT for p in cond.patterns):
         f, lits = cond.expr, [ir.String(p.text) for p in cond.patterns]
+    elif isinstance(cond, ir.WildcardMatch) and isinstance(cond.expr, ir.Field) and cond.expr.name in EVENT_ID_FIELDS:
+        # kqldns: a pattern on value-mapped event.action (`event.action : "Image loaded*"`) pins the
+        # ids of the listed actions it matches, decided as the emitter decides it (pattern_keys)
+        fm = table.fields.get(cond.expr.name)
+        if fm is None or fm.values is None or fm.lookup is not None:
+            return None
+        return frozenset(int(x) for k in pattern_keys(cond, cond.expr, fm) for x in fm.values[k])
     if not isinstance(f, ir.Field) or f.name not in EVENT_ID_FIELDS:
         return None
     fm = table.fields.get(f.name)
@@ -535,6 +542,18 @@ def pinned_event_ids(table: Table, cond: Any) -> Optional[frozenset[int]]:
         if len(ids) != len(texts):
             return None
     return frozenset(int(x) for x in ids)
+
+
+def pattern_keys(e: ir.Expr, f: ir.Field, fm: FieldMap) -> list[str]:
+    """The values of ``fm``'s value map on which the pattern leaf ``e`` (wildcard, regex,
+    startswith...) holds, decided as Elasticsearch decides it on an event holding that value (by the
+    reference matcher). Exact where the map lists every value the source sets (the Sysmon pipeline's
+    event.action per id): the translation states that the field's values are spelled as the map
+    lists them, and the fixture adapter leaves out events whose value is not (emit.Mapped)."""
+    from .absent import truth, with_value
+
+    assert fm.values is not None
+    return [k for k in fm.values if truth(e, with_value(f.path, k))]
 
 
 def leg_event_ids(table: Table, cond: ir.Expr, category: Optional[str], category_field: Optional[str]) -> Optional[frozenset[int]]:
