@@ -59,6 +59,9 @@ SCHEMA = {
     "datasets": {"fields": None, "endpoint": None},  # data-source fields and the endpoint data sets tables stand for
     # raw-tables profile: index patterns whose data no table of the profile holds, with why (raw_tables.narrow)
     "no_raw_table": None,
+    # raw-tables profile: index patterns whose data the profile takes to be absent when the rule names other
+    # indices beside them (Elastic Defend's logs-endpoint.*: the defender profile's data; raw_tables._present)
+    "absent_sources": None,
 }
 
 STRING_TYPES = {"string"}
