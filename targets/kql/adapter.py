@@ -277,10 +277,10 @@ def load(profile: Profile, events: list[dict], facts: Iterable[Fact] = (), deriv
         if gone is not None:
             out.excluded[eid] = gone
             continue
-        late = next((t for t in profile.tables.values() if t.name in landed and t.created_field
+        late = next(((t.name, why) for t in profile.tables.values() if t.name in landed and t.created_field
                      and (why := _created_breaks(t.created_field, event))), None)
         if late is not None:
-            out.excluded[eid] = f"outside the stated assumption on @timestamp ({late.name}): {_created_breaks(late.created_field, event)}"
+            out.excluded[eid] = f"outside the stated assumption on @timestamp ({late[0]}): {late[1]}"
             continue
         failed = next((f for f in facts if (not f.table or f.table in landed) and _fact_holds(f, event) != f.value
                        and (f.when is None or truth(f.when, event))), None)

@@ -33,7 +33,7 @@ from eqlc.sequence_keys import with_copied_key_constraints
 
 from . import cloudtrail, entity, raw_tables, shapes, syntax
 from .absent import truth
-from .emit import Checks, Cond, Emitter, Routed, eq_fold, leaf_field, literal_values
+from .emit import Checks, Cond, Emitter, Routed, eq_fold, leaf_field
 from .profile import Profile, Table
 from .scan import SequencePlan
 
@@ -185,27 +185,10 @@ def category_from_condition(e: ir.Expr) -> Optional[str]:
 
 def restricted_categories(e: ir.Expr) -> Optional[list[tuple[str, bool]]]:
     """The event.category values (each with its case-insensitivity) one of which every event
-    satisfying ``e`` has, or None when ``e`` does not restrict the category to listed values.
-
-    A positive literal test on event.category restricts it; ``and`` is restricted by any of its
-    terms (the shortest list is kept: event.category is multi-valued, so two terms do not
-    intersect); ``or`` only when each of its terms is; ``not`` and everything else restrict
-    nothing."""
-    if isinstance(e, ir.Boolean):
-        return None if e.value else []
-    if isinstance(e, ir.And):
-        found = [r for r in (restricted_categories(t) for t in e.terms) if r is not None]
-        return min(found, key=len) if found else None
-    if isinstance(e, ir.Or):
-        parts = [restricted_categories(t) for t in e.terms]
-        if any(p is None for p in parts):
-            return None
-        return list(dict.fromkeys(v for p in parts for v in p))  # type: ignore[union-attr]
-    f = leaf_field(e)
-    if f is None or f.name != "event.category" or not isinstance(e, (ir.Compare, ir.InSet, ir.WildcardMatch)):
-        return None
-    values, ci = literal_values(e)
-    return None if values is None else [(v, ci) for v in values]
+    satisfying ``e`` has, or None when ``e`` does not restrict the category to listed values
+    (raw_tables.restricted_values: a positive literal test restricts it; ``and`` by any of its terms,
+    the shortest list kept, since event.category is multi-valued; ``or`` only when each term does)."""
+    return raw_tables.restricted_values(e, "event.category")
 
 
 def union_tables(profile: Profile, q: ir.EventQuery) -> list[Table]:

@@ -208,7 +208,7 @@ def _within_data_sets(profile: Profile, rule: Rule, index: tuple[str, ...], tabl
     held = [v for t in tables for v in t.facts.get(DATA_SET, ())]
     allowed_all: list[tuple[str, bool]] = []
     for q in _event_queries(rule.query):
-        allowed = _restricted(q.condition, DATA_SET)
+        allowed = restricted_values(q.condition, DATA_SET)
         if allowed is None or not all(any(_fold_eq(v, h, ci) for h in held) for v, ci in allowed):
             raise Refused(f"no {profile.name} table holds the rule's data: index patterns {', '.join(index)}; "
                           f"{', '.join(wide)} reads every data set of its name, and the rule does not require "
@@ -234,20 +234,22 @@ def _event_queries(node: Any):
     return (n for n in _nodes(node) if isinstance(n, ir.EventQuery))
 
 
-def _restricted(e: ir.Expr, field: str) -> Optional[list[tuple[str, bool]]]:
+def restricted_values(e: ir.Expr, field: str) -> Optional[list[tuple[str, bool]]]:
     """The values of ``field`` (each with its case-insensitivity) one of which every event satisfying
     ``e`` has, or None when ``e`` does not restrict the field to listed values: a positive literal test
-    restricts it, ``and`` by any of its terms, ``or`` only when each of its terms does; ``not`` and
-    everything else restrict nothing (query.restricted_categories, for any field)."""
+    restricts it; ``and`` by any of its terms (the shortest list is kept: the field may be multi-valued,
+    as event.category is, so two terms do not intersect); ``or`` only when each of its terms does;
+    ``not`` and everything else restrict nothing. The data sets a wide index pattern's rule reads
+    (:func:`_within_data_sets`) and the categories of an ``any`` query (query.restricted_categories)."""
     from .emit import leaf_field, literal_values
 
     if isinstance(e, ir.Boolean):
         return None if e.value else []
     if isinstance(e, ir.And):
-        found = [r for r in (_restricted(t, field) for t in e.terms) if r is not None]
+        found = [r for r in (restricted_values(t, field) for t in e.terms) if r is not None]
         return min(found, key=len) if found else None
     if isinstance(e, ir.Or):
-        parts = [_restricted(t, field) for t in e.terms]
+        parts = [restricted_values(t, field) for t in e.terms]
         if any(p is None for p in parts):
             return None
         return list(dict.fromkeys(v for p in parts for v in p))  # type: ignore[union-attr]
