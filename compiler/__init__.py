@@ -22,19 +22,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .errors import EqlError, MappingError, UnknownProfile, UnknownTarget, UsageError
-from .ir import Query
-from .loaders import load_rules
-from .parser import parse_query
-from .rule import Rule
 
 if TYPE_CHECKING:
+    from .ir import Query
+    from .loaders import load_rules
+    from .parser import parse_query
     from .printer import to_eql
     from .result import Status, Translation
+    from .rule import Rule
     from .target import TargetSpec
 
-# Public names imported on first use (module ``__getattr__``): `eqlc match` needs none of them, and
-# every module imported at ``import eqlc`` is start-up time of every command.
-_LAZY = {"to_eql": ".printer", "Status": ".result", "Translation": ".result", "TargetSpec": ".target"}
+# Public names imported on first use (module ``__getattr__``): every module imported at ``import
+# eqlc`` is start-up time of every command, and `eqlc match` with its compiled-matcher cache
+# (eqlc.match_cache) needs none of these: not even the parser or the IR.
+_LAZY = {"to_eql": ".printer", "Status": ".result", "Translation": ".result", "TargetSpec": ".target",
+         "Query": ".ir", "load_rules": ".loaders", "parse_query": ".parser", "Rule": ".rule"}
 
 __all__ = ["EqlError", "MappingError", "Query", "Rule", "Status", "TargetSpec", "Translation", "UnknownProfile",
            "UnknownTarget", "UsageError", "__version__", "compile", "load_rules", "matcher", "parse_query", "to_eql"]
@@ -68,6 +70,10 @@ def __getattr__(name: str) -> Any:
 def as_rule(source: Union[Rule, Query, str]) -> Rule:
     """A :class:`Rule` for a rule, a parsed query (IR) or EQL text (parsed here, so a syntax
     error is an :class:`EqlError` located in ``source``)."""
+    from .ir import Query
+    from .parser import parse_query
+    from .rule import Rule
+
     if isinstance(source, Rule):
         return source
     if isinstance(source, str):
@@ -98,6 +104,20 @@ def compile(  # noqa: A001 - the documented name: eqlc.compile
                        broader=broader)
 
 
-# Imported eagerly on purpose: ``eqlc.matcher`` is also the name of the sub-package, and only an
-# import here makes the attribute the function (a lazy import would leave it the module).
-from .matcher import matcher  # noqa: E402
+# ``eqlc.matcher`` is also the name of the sub-package: importing the package here (it is light:
+# eqlc/matcher/__init__.py imports its names on first use) lets the function defined below keep
+# the attribute; a sub-package imported after the function was defined would take it back.
+from . import matcher as _matcher_package  # noqa: E402,F401
+
+
+def matcher(  # noqa: F811 - replaces the sub-package as the attribute, on purpose (above)
+    query_or_rule: Union[Rule, Query, str], dialect: str = "elasticsearch",
+    mapping: Any = None, event_category_field: str = "event.category",
+    timestamp_field: str = "@timestamp", tiebreaker_field: Optional[str] = None,
+) -> Any:
+    """Compile an EQL query (text, IR ``Query`` or ``Rule``) into a matcher: see
+    :func:`eqlc.matcher.from_ir.matcher` (imported on the first call, so that ``import eqlc``
+    does not import the compiler; tests/test_api.py checks that the two signatures agree)."""
+    from .matcher.from_ir import matcher as build
+
+    return build(query_or_rule, dialect, mapping, event_category_field, timestamp_field, tiebreaker_field)

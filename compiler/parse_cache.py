@@ -25,26 +25,15 @@ broken.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import sys
 from pathlib import Path
 from typing import Optional
 
 from . import ir
+from .cache_dir import default_dir, private_write  # noqa: F401 - default_dir: this module's API too
 
 _FORMAT = b"eqlc-parse-cache-1"
-
-
-def default_dir() -> Optional[Path]:
-    """The cache directory the environment names, or ``None`` when caching is turned off."""
-    if os.environ.get("EQLC_NO_CACHE", "") not in ("", "0"):
-        return None
-    explicit = os.environ.get("EQLC_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "eqlc"
 
 
 def fingerprint_files() -> list[Path]:
@@ -98,15 +87,6 @@ class ParseCache:
     def store(self, text: str, dialect: str, query: ir.Query) -> None:
         """Write the entry (atomically: a reader sees the old state or the whole new file)."""
         try:
-            path = self._path(text, dialect)
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(pickle.dumps(query, protocol=pickle.HIGHEST_PROTOCOL))
-            os.replace(tmp, path)
+            private_write(self._path(text, dialect), pickle.dumps(query, protocol=pickle.HIGHEST_PROTOCOL))
         except Exception:  # noqa: BLE001 - a cache that cannot be written only costs time
-            try:
-                tmp.unlink()  # type: ignore[possibly-undefined]
-            except Exception:  # noqa: BLE001
-                pass
+            pass

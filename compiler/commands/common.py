@@ -13,12 +13,14 @@ from __future__ import annotations
 import glob
 import sys
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NoReturn, Optional, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, NoReturn, Optional, Sequence, TypeVar
 
 import orjson
 
 from ..errors import EqlError, UsageError
-from ..rule import Rule
+
+if TYPE_CHECKING:
+    from ..rule import Rule
 
 T = TypeVar("T")
 
@@ -167,6 +169,7 @@ def expand_paths(values: Optional[Sequence[str]]) -> list[Path]:
 def inline_rule(query: str) -> Rule:
     """A rule for ``--query TEXT`` (no file: named ``query``; errors are located in the text)."""
     from ..parser import parse_query
+    from ..rule import Rule
 
     return Rule(query=parse_query(query), query_text=query.strip(), name="query")
 

@@ -21,9 +21,7 @@ import orjson
 import typer
 
 from ..errors import EqlError
-from ..loaders import load_rules
 from ..matcher.scan import NdjsonReader
-from ..parser import parse_query
 from .common import EXIT_BAD_INPUT, EXIT_IO_ERROR, err, fail
 
 _REPORT_LIMIT = 20  # malformed lines reported individually; the rest only counted
@@ -37,7 +35,9 @@ class Reader(NdjsonReader):
 
 
 def _load_matcher(rule: str, dialect: str, mapping: Optional[Path], category: str, timestamp: str, tiebreaker: Optional[str]):
+    from ..loaders import load_rules
     from ..matcher import matcher
+    from ..parser import parse_query
 
     kwargs = dict(
         dialect=dialect,
@@ -60,19 +60,35 @@ def _load_matcher(rule: str, dialect: str, mapping: Optional[Path], category: st
 
 def _load_matcher_cached(rule: str, dialect: str, mapping: Optional[Path], category: str, timestamp: str,
                          tiebreaker: Optional[str], use_cache: bool):
-    """:func:`_load_matcher` with the parse cache on (eqlc.parse_cache: the same rule is parsed at
-    every start, and parsing is more than half of the start-up), restored afterwards so that an
-    in-process caller (tests, a library user) is not left with it on."""
-    from .. import parser
-    from ..parse_cache import ParseCache, default_dir
+    """:func:`_load_matcher` through eqlc's caches (unless ``use_cache`` is off or the environment
+    turns them off): the compiled matcher from the compiled-matcher cache (eqlc.match_cache: no
+    parser, IR or code generator imported), else the rule compiled with the parse cache on
+    (eqlc.parse_cache, restored afterwards so that an in-process caller is not left with it on)
+    and stored for the next start."""
+    from ..cache_dir import default_dir
 
     directory = default_dir() if use_cache else None
-    before = parser.DISK_CACHE
-    parser.DISK_CACHE = ParseCache(directory) if directory is not None else None
-    try:
+    if directory is None:
         return _load_matcher(rule, dialect, mapping, category, timestamp, tiebreaker)
+    from .. import match_cache
+
+    blob = match_cache.key(rule, dialect, str(mapping) if mapping else None, category, timestamp, tiebreaker)
+    if blob is not None:
+        m = match_cache.load(directory, blob)
+        if m is not None:
+            return m
+    from .. import parser
+    from ..parse_cache import ParseCache
+
+    before = parser.DISK_CACHE
+    parser.DISK_CACHE = ParseCache(directory)
+    try:
+        m = _load_matcher(rule, dialect, mapping, category, timestamp, tiebreaker)
     finally:
         parser.DISK_CACHE = before
+    if blob is not None:
+        match_cache.store(directory, blob, m)
+    return m
 
 
 def match_cmd(
@@ -88,7 +104,7 @@ def match_cmd(
     no_prefilter: bool = typer.Option(False, "--no-prefilter", help="Decode and validate every line (by default only lines holding one of the rule's literals are decoded; the matches are the same)."),
     scan: str = typer.Option("auto", "--scan", help="Prefilter scan: auto (Hyperscan when installed), hyperscan or stdlib."),
     jobs: str = typer.Option("auto", "--jobs", help="Processes reading the input: auto (one per CPU for a single-event rule over regular files of 64 MB or more, unless a progress bar is shown) or a number (1: one process). The matches, their order and the summary are the same."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Parse the rule afresh instead of loading its parse from the cache (EQLC_CACHE_DIR, default ~/.cache/eqlc; EQLC_NO_CACHE=1 also turns it off)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Compile the rule afresh instead of loading it from the cache (EQLC_CACHE_DIR, default ~/.cache/eqlc; EQLC_NO_CACHE=1 also turns it off)."),
 ) -> None:
     """Run a rule over NDJSON events and print the matches as NDJSON."""
     from ..errors import RegexBudgetExceeded  # not from safe_regex: importing it costs start-up time

@@ -48,7 +48,7 @@ class DispatchSet:
 
     def __init__(self, rules: list, *, mapping: Any = None, event_category_field: str = "event.category",
                  scan: str = "auto", min_needle: int = MIN_NEEDLE, sample: Any = None) -> None:
-        from . import parse_query
+        from ..parser import parse_query
         from .multi import matcher_set
 
         im = load_index_mapping(mapping)

@@ -58,7 +58,8 @@ class MatcherSet:
 
 def matcher_set(rules: Iterable[Union[str, ir.Query, Rule]], mapping=None, event_category_field: str = "event.category") -> MatcherSet:
     """Compile single-event rules to be evaluated together (see MatcherSet)."""
-    from . import load_index_mapping, parse_query
+    from ..parser import parse_query
+    from .esmapping import load_index_mapping
 
     im = load_index_mapping(mapping)
     m = ModuleBuilder()

@@ -86,9 +86,9 @@ def auto_jobs() -> int:
 
 def eligible(m: Any, paths: List[str], sort: bool = False) -> bool:
     """Can ``m`` over ``paths`` be split across processes with the same results (module docstring)?"""
-    if not hasattr(os, "fork") or sort or m.kind != "event" or m.query.pipes or m.pruned:
+    if not hasattr(os, "fork") or sort or m.kind != "event" or m.has_pipes or m.pruned:
         return False
-    if m.options.dialect != "elasticsearch":
+    if m.dialect != "elasticsearch":
         return False
     for p in paths:
         if p == "-" or p.endswith(".gz") or not os.path.isfile(p) or not os.access(p, os.R_OK):
