@@ -1,5 +1,5 @@
-"""``python -m eqlc`` runs the ``eqlc`` command line."""
+"""``python -m eqlc`` runs the ``eqlc`` command line (the same entry point as the ``eqlc`` command)."""
 
-from .cli import main
+from .launch import main
 
 main()

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import sys
 from typing import Optional
 
 import typer
+
+from .commands.exits import EXIT_INTERNAL, run_guarded  # noqa: F401 - EXIT_INTERNAL: this module's API too
 
 try:  # typer >= 0.2x carries its own copy of click; older versions use click itself
     from typer._click import Context  # type: ignore[attr-defined]
@@ -37,7 +38,6 @@ app = typer.Typer(
 
 COMMAND_MODULES = ("check", "parse", "compile", "match", "fixtures", "verify", "report")
 EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 3
 
 
 def _version(value: bool) -> None:
@@ -159,63 +159,23 @@ def main(argv: Optional[list[str]] = None) -> None:
     _register(argv)
     args = sys.argv[1:] if argv is None else argv
     command = typer.main.get_command(app)
-    code: object = 0
-    try:
-        code = command.main(args=args, prog_name="eqlc", standalone_mode=False)
-    except click_errors.UsageError as e:
-        if type(e).__name__ == "NoArgsIsHelpError":  # `eqlc` alone: the help was printed
-            sys.exit(0)
-        sys.stderr.write(_usage_line(e) + "\n")
-        code = EXIT_BAD_INPUT
-    except click_errors.ClickException as e:
-        sys.stderr.write(f"error: {e.format_message()}\n")
-        code = e.exit_code
-    except (typer.Abort, KeyboardInterrupt) as e:
-        cause = e.__cause__ or e.__context__
-        if isinstance(cause, EOFError):  # click turns an EOFError into Abort: input that ends too early
-            sys.stderr.write(f"error: the input ends too early ({cause})\n")
-            code = EXIT_BAD_INPUT
-        else:
-            sys.stderr.write("interrupted\n")
-            code = 130
-    except SystemExit as done:
-        code = done.code
-    except BrokenPipeError:
-        _quiet_stdout()
-        code = 0  # the reader went away (``| head``): not an error
-    except OSError as exc:  # writing standard output failed (disk full, I/O error) or reading an input did
-        code = _os_error(exc)
-    except Exception as exc:  # noqa: BLE001 - a bug in eqlc: one line and exit 3, never a traceback
-        if os.environ.get("EQLC_DEBUG"):
-            raise
-        from .result import describe_exception
 
-        sys.stderr.write(f"eqlc: internal error: {describe_exception(exc)} (set EQLC_DEBUG=1 for the traceback)\n")
-        code = EXIT_INTERNAL
-    try:
-        sys.stdout.flush()  # buffered output fails here, not in the command, when the disk is full
-    except BrokenPipeError:
-        _quiet_stdout()
-    except OSError as exc:
-        code = _os_error(exc)
-    sys.exit(code if isinstance(code, int) else 0)
+    def invoke() -> object:
+        try:
+            return command.main(args=args, prog_name="eqlc", standalone_mode=False)
+        except click_errors.UsageError as e:
+            if type(e).__name__ == "NoArgsIsHelpError":  # `eqlc` alone: the help was printed
+                return 0
+            sys.stderr.write(_usage_line(e) + "\n")
+            return EXIT_BAD_INPUT
+        except click_errors.ClickException as e:
+            sys.stderr.write(f"error: {e.format_message()}\n")
+            return e.exit_code
+        except typer.Abort as e:
+            cause = e.__cause__ or e.__context__
+            if isinstance(cause, EOFError):  # click turns an EOFError into Abort: input that ends too early
+                sys.stderr.write(f"error: the input ends too early ({cause})\n")
+                return EXIT_BAD_INPUT
+            raise KeyboardInterrupt from None
 
-
-def _quiet_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's own final flush cannot fail again."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
-def _os_error(exc: OSError) -> int:
-    from .commands.common import EXIT_IO_ERROR
-
-    where = f"{exc.filename}: " if getattr(exc, "filename", None) else "standard output: "
-    try:
-        sys.stderr.write(f"{where}error: {exc.strerror or exc}\n")
-    except OSError:
-        pass
-    _quiet_stdout()
-    return EXIT_IO_ERROR
+    sys.exit(run_guarded(invoke))

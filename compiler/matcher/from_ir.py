@@ -16,8 +16,7 @@ from ..rule import Rule
 from .build import Generated, generate
 from .compiled import CompiledMatcher
 from .codegen import Options
-from .esmapping import IndexMapping, infer_mapping, load_index_mapping, merge_mappings
-from .runtime import EventOrderError, Match
+from .esmapping import IndexMapping, load_index_mapping
 
 _DEFAULT_CATEGORY = "event.category"
 # "endgame": the eql package's semantics (case-insensitive, its default); "endgame-cs": the same
