@@ -42,6 +42,8 @@ while the data stays so), then scans again. Results never change; only the work.
 import io as _io
 import json as _json
 import sys as _sys
+from collections import deque as _deque
+from itertools import count as _count
 
 # bytes per read: large enough that per-window costs vanish (150 windows per 614 MB), small enough
 # that the allocator reuses the freed windows' memory: with 16 MiB windows the reads' memory came
@@ -698,10 +700,16 @@ class NdjsonReader:
 
 
 def _count_lines(buf, end):
-    """The number of lines of ``buf[:end]`` (the last may lack its newline). ``BytesIO.readlines``
-    finds newlines with memchr: in CPython 3.11 it is faster than ``bytes.count`` (a byte loop),
-    even though it makes a bytes object of every line (measured: perf3.md)."""
-    return len(_split_lines(buf, end))
+    """The number of lines of ``buf[:end]`` (the last may lack its newline; ``buf[end:]`` is at
+    most one partial line). ``BytesIO`` finds newlines with memchr; iterating it inside ``zip`` and
+    a ``deque`` of no length keeps the loop in C and frees each line as soon as it is made, which
+    is ~10% faster than ``len(readlines())`` (a list of every line, freed at the end) and several
+    times faster than ``bytes.count`` (a byte loop in CPython 3.11; measured: perf3.md, and
+    on the benchmark's 614 MB file: 77 vs 86 vs 181 ms)."""
+    counter = _count()
+    _deque(zip(_io.BytesIO(buf), counter), maxlen=0)
+    n = next(counter)
+    return n - 1 if end < len(buf) else n
 
 
 def _tell(tell):
