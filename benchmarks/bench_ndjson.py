@@ -103,7 +103,7 @@ def interleaved(fns: dict, repeat: int) -> dict:
 
 
 # The environment of every `eqlc match` subprocess: eqlc as installed (see _cached_env: bytecode
-# cached, the rule's parse in eqlc's parse cache after its first run), set by main() before the
+# cached, the rule's compiled matcher in eqlc's cache after its first run), set by main() before the
 # goals run. Before 2026-12-06 the CLI contenders ran in the environment as it is, which on this
 # machine (PYTHONDONTWRITEBYTECODE=1, an editable install) compiled eqlc's sources at every start.
 CLI_ENV: Optional[dict] = None
@@ -356,7 +356,7 @@ def _cached_env(data: Path) -> dict:
     left as it is) and one warm-up run fills it."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "EQLC_NO_CACHE")}
     env["PYTHONPYCACHEPREFIX"] = str(data / f"pycache-{sys.implementation.cache_tag}")
-    env["EQLC_CACHE_DIR"] = str(data / "eqlc-parse-cache")  # eqlc.parse_cache: filled by the same warm-up run
+    env["EQLC_CACHE_DIR"] = str(data / "eqlc-parse-cache")  # eqlc.match_cache (and parse_cache): filled by the same warm-up run
     return env
 
 
@@ -391,8 +391,9 @@ def bench_startup(repeat: int, callgrind: bool, data: Path) -> dict:
                  # without PYTHONDONTWRITEBYTECODE, or with eqlc's __pycache__ already written, the
                  # environment's runs read bytecode too
                  "environment_bytecode_cache": package_cache or not os.environ.get("PYTHONDONTWRITEBYTECODE")}
-    # "installed": the rule's parse loaded from eqlc's parse cache, as every run after a rule's
-    # first; "installed, first run of a rule": the cache turned off, so the rule is parsed (Lark)
+    # "installed": the rule's compiled matcher loaded from eqlc's cache, as every run after a
+    # rule's first; "installed, first run of a rule": the caches turned off, so the rule is parsed
+    # (Lark) and compiled
     cold = dict(cached, EQLC_NO_CACHE="1")
     for label, env in (("installed", cached), ("installed, first run of a rule", cold), ("environment", dict(os.environ))):
         best = float("inf")
@@ -623,8 +624,8 @@ def main() -> None:
     empty = args.data / "empty.ndjson"
     empty.write_bytes(b"")
     for rule in (SEED_RULE, *([corpus_rule(FREQUENT_RULE).path] if "frequent" in only else [])):
-        cli_count(str(rule), str(empty))  # fills the bytecode and parse caches, as a user's first run does
-    report["cli_environment"] = "as installed: bytecode cached, the rule's parse cached (first run done before timing)"
+        cli_count(str(rule), str(empty))  # fills the bytecode and matcher caches, as a user's first run does
+    report["cli_environment"] = "as installed: bytecode cached, the rule's compiled matcher cached (first run done before timing)"
     for name, step in steps.items():
         if name in only:
             report[name] = step()
@@ -724,8 +725,8 @@ def print_report(r: dict) -> None:
     if "startup" in r:
         s = r["startup"]
         print(f"\n5. start-up: `{s['command']}`")
-        for label, what in (("installed", "as installed (bytecode cached; the rule's parse from eqlc's parse cache)"),
-                            ("installed, first run of a rule", "as installed, the rule parsed (parse cache off)"),
+        for label, what in (("installed", "as installed (bytecode cached; the rule's compiled matcher from eqlc's cache)"),
+                            ("installed, first run of a rule", "as installed, the rule parsed and compiled (caches off)"),
                             ("environment", "this environment" + ("" if s["environment_bytecode_cache"] else
                                                                   " (PYTHONDONTWRITEBYTECODE, no __pycache__: eqlc compiled at each start)"))):
             v = s.get(label)
