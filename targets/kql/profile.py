@@ -37,7 +37,8 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "object_path": None, "json_text": None, "value_when": {ANY: None}, "kv_path": None, "list_key": None,
                 "cef_text": None, "words_of": {"column": None, "ids": None},
                 "java_long": None, "shape": {"regex": None, "name": None, "os": None},
-                "object_key": None, "members": None, "object_member": None, "by": None}
+                "object_key": None, "members": None, "object_member": None, "by": None,
+                "source_table": {"log": None, "key": None, "column": None}}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None, "route": None,
           "joint_route": {ANY: None}, "created_field": None, "categories": None, "categories_note": None, "fill": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
@@ -421,11 +422,32 @@ def _ident(name: str) -> str:
     return "['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']"
 
 
+def _from_source_table(ecs: str, spec: dict) -> dict:
+    """A field the source's pipeline sets per event id (``source_table``: Elastic's Sysmon pipeline's
+    event.action, event.category, event.type), read from the source facts the witness generator
+    shapes its events with (eqlc.fixtures.winlog_facts), so that each fact is written once: an
+    action becomes a value map on the id column, a category or type one predicate per value."""
+    from eqlc.fixtures.winlog_facts import ids_by_value
+
+    st = spec["source_table"]
+    key, col = str(st.get("key")), str(st.get("column") or "EventID")
+    if key not in ("action", "category", "type"):
+        raise ValueError(f"source_table of {ecs!r}: key must be action, category or type, not {key!r}")
+    table = ids_by_value(str(st.get("log")), key)
+    rest = {k: v for k, v in spec.items() if k != "source_table"}
+    if key == "action":
+        return {**rest, "column": col, "values": {v: list(ids) for v, ids in table.items()}}
+    return {**rest, "columns": [col],
+            "value_when": {v: f"isnotnull({col}) and {col} in ({', '.join(map(str, ids))})" for v, ids in sorted(table.items())}}
+
+
 def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lookup]) -> FieldMap:
     if isinstance(spec, str):
         return FieldMap(ecs, spec, types.get(spec, "string"))
     if not isinstance(spec, dict):
         raise ValueError(f"mapping for {ecs!r} must be a column name or a table, not {spec!r}")
+    if spec.get("source_table"):
+        spec = _from_source_table(ecs, spec)
     values = spec.get("values")
     if values is not None:
         values = {str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in values.items()}
