@@ -83,9 +83,10 @@ def test_check_nonexist_says_so_without_json(capsys) -> None:
     ("spl", "scope:\n  indx: main\n", 2, 3, "'indx' under scope", "index, patterns, sourcetype_prefix"),
     ("kql", "tables:\n  DeviceProcessEvents:\n    fields:\n      process.name: {colum: FileName}\n", 4, 22,
      "'colum' under tables > DeviceProcessEvents > fields > process.name",
-     "argc_of, argv_of, by, cef_text, column, columns, event_data_from, event_ids, event_ids_unread, expr, hive_spelling, "
-     "ip_text, java_long, java_map, json_path, json_text, key, key_list, key_only, keyword_number, kv_path, list_key, lookup, "
-     "members, note, object_key, object_member, object_path, one_to_one, shape, source_table, type, unique_within, value_when, values, words_of"),
+     "argc_of, argv_of, around, by, by_event_id, cef_text, column, columns, event_data_from, event_ids, event_ids_unread, expr, "
+     "hive_spelling, ip_text, java_long, java_map, json_path, json_text, key, key_list, key_only, keyword_number, kv_path, "
+     "list_key, lookup, members, note, object_key, object_member, object_path, one_to_one, otherwise, shape, source_table, type, "
+     "unique_within, value_when, values, words_of"),
     ("sigma", "logsources:\n  process_creation:\n    sigma: {categroy: x}\n", 3, 13,
      "'categroy' under logsources > process_creation > sigma", "category, definition, product, service"),
     ("osquery", "tables:\n  process_events:\n    feilds: {}\n", 3, 5, "'feilds' under tables > process_events",

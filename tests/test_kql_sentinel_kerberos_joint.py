@@ -252,21 +252,13 @@ def test_user_id_on_event_translates_only_for_the_well_known_sids():
 def test_a_legs_per_id_expressions_are_cut_to_its_event_ids():
     """kqlkerb3: each sequence leg computes SecurityEvent's per-id fields only for the ids its filter
     lets through (the ~70 "Rename Common Auth Fields" ids cut to 4768/4769 on the ticket leg), so the
-    corpus rule fits Sentinel's 10,000-character query limit and deploys; the cut expressions parse
-    (Microsoft's parser), and string literals holding parentheses or commas are left whole."""
-    from eqlc.targets.kql.raw_tables import narrowed_prep
+    corpus rule fits Sentinel's 10,000-character query limit and deploys. The leg's stage is rendered
+    from the field's branches for those ids (targets/kql/per_event_id.py; tests/test_kql_per_event_id.py)."""
     from eqlc.targets.kql.profile import load_profile
 
-    table = load_profile("sentinel").tables["SecurityEvent"]
-    prep = ['| extend __x = case(EventID in (4624, 4768), a, EventID == 4688, @"(,)", EventID in (5156), '
-            'iff(EventID == 5156, "x, (", b), "")',
-            '| where EventID in (4624, 4768)']
-    assert narrowed_prep(table, prep, frozenset({4768, 4769})) == [
-        '| extend __x = case(EventID in (4768), a, "")', prep[1]]
-    assert narrowed_prep(table, prep, frozenset({5156})) == [
-        '| extend __x = case(EventID in (5156), iff(EventID == 5156, "x, (", b), "")', prep[1]]
-    assert narrowed_prep(table, prep, None) == prep
+    source_ip = load_profile("sentinel").tables["SecurityEvent"].fields["source.ip"].by_event_id
     tr = TARGET.compile(_corpus_rule(), profile="sentinel")
     ticket_leg = tr.output.split("let __leg3 = ")[1].split(";")[0]
     assert "4624" not in ticket_leg and "EventID in (4768, 4769) and IpPort" in ticket_leg, ticket_leg
+    assert f"| extend __source_ip = {source_ip.render(frozenset({4768, 4769}))}" in ticket_leg, ticket_leg
     assert len(tr.output) < 10_000 and any(name.endswith(".sentinel.yaml") for name in tr.artifacts), list(tr.artifacts)

@@ -150,6 +150,9 @@ class Emitter:
     # a leg of a union split by a field (Routed): the events with a value in it are rows of the
     # other leg, so this leg reads the fields of its field sets (dns) as absent
     routed: Optional[Routed] = None
+    # the event ids every row a sequence leg reads has (raw_tables.leg_event_ids; None: any): its
+    # per-event-id fields are rendered for those ids only (raw_tables.extended)
+    event_ids: Optional[frozenset[int]] = None
     _folded_now: bool = False
     _arrays: int = 0
     _top: set = field(default_factory=set)  # ids of the condition's top-level conjuncts

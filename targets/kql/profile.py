@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 from eqlc.errors import MappingError
 from eqlc.mapping import ANY, load_mapping
 
+from . import per_event_id
+from .per_event_id import PerEventId
+
 if TYPE_CHECKING:
     from .hives import HiveNames
 
@@ -38,7 +41,8 @@ _FIELD_ENTRY = {"column": None, "note": None, "values": None, "lookup": None, "e
                 "cef_text": None, "words_of": {"column": None, "ids": None},
                 "java_long": None, "shape": {"regex": None, "name": None, "os": None},
                 "object_key": None, "members": None, "object_member": None, "by": None,
-                "source_table": {"log": None, "key": None, "column": None}}
+                "source_table": {"log": None, "key": None, "column": None},
+                "by_event_id": None, "otherwise": None, "around": None}
 _TABLE = {"category": None, "note": None, "sources": None, "shared_sources": None, "source_note": None, "route": None,
           "joint_route": {ANY: None}, "created_field": None, "categories": None, "categories_note": None, "fill": None,
           "event_data_xml": {"column": None, "prefix": None, "note": None, "not_in_xml": None, "empty_values": None,
@@ -200,6 +204,10 @@ class FieldMap:
     object_member: tuple[str, ...] = ()
     member_by: Optional[str] = None
     members: tuple[str, ...] = ()
+    # a field the source derives per event id, as branches (sentinel.yaml ``by_event_id``): ``expr``
+    # is their rendering for every id; a sequence leg pinning some ids renders only theirs
+    # (per_event_id.py, raw_tables.extended)
+    by_event_id: Optional[PerEventId] = None
 
     @property
     def derived_from_command_line(self) -> bool:
@@ -524,9 +532,14 @@ def _field_map(ecs: str, spec: Any, types: dict[str, str], lookups: dict[str, Lo
                         value_when=when)
     column = spec.get("column")
     typ = spec.get("type") or (lookup.columns.get(column) if lookup and column else None) or types.get(column or "", "string")
+    by_id = per_event_id.parse(ecs, spec["by_event_id"], spec.get("otherwise"), spec.get("around")) \
+        if spec.get("by_event_id") else None
+    if by_id is not None and spec.get("expr"):
+        raise ValueError(f"{ecs!r} has both `expr` and `by_event_id`: one expression or the other "
+                         f"(`by_event_id: null` drops the profile's branches)")
     return FieldMap(
         ecs, column, typ, note=str(spec.get("note", "")).strip(), values=values, lookup=lookup,
-        expr=spec.get("expr"), columns=tuple(spec.get("columns", ())),
+        expr=spec.get("expr"), columns=tuple(spec.get("columns", ())), by_event_id=by_id,
         hive_spelling=spec.get("hive_spelling"), keyword_number=bool(spec.get("keyword_number")),
         unique_within=spec.get("unique_within"), key_only=bool(spec.get("key_only") or spec.get("unique_within") or spec.get("one_to_one")),
         one_to_one=spec.get("one_to_one"),
@@ -586,7 +599,7 @@ def _load_profile(name: str, mapping: Optional[str], _stamp: tuple) -> Profile:
                 fields.pop(ecs, None)
                 continue
             fields[ecs] = _field_map(ecs, spec, types, lookups)
-        fields = _resolve_argv(fields, tname, argv_on)
+        fields = _resolve_argv(_bind_event_ids(fields, tname), tname, argv_on)
         xml = _xml_data(tspec.get("event_data_xml"))
         if xml is not None:
             fields = {k: _expand_xml(fm, xml) for k, fm in fields.items()}
@@ -671,9 +684,30 @@ def _expand_xml(fm: FieldMap, xml: XmlData) -> FieldMap:
     Data element N (:func:`xml_extract`), for EventData values no column of their own holds."""
     if not fm.expr or "{EventData:" not in fm.expr:
         return fm
-    expr = _XML_PLACEHOLDER.sub(lambda m: xml_extract(xml.column, m.group(1), xml.empty_values), fm.expr)
+
+    def expand(text: str) -> str:
+        return _XML_PLACEHOLDER.sub(lambda m: xml_extract(xml.column, m.group(1), xml.empty_values), text)
+
+    by_id = fm.by_event_id.mapped(expand) if fm.by_event_id is not None else None
     cols = fm.columns if xml.column in fm.columns else (*fm.columns, xml.column)
-    return dataclasses.replace(fm, expr=expr, columns=cols)
+    return dataclasses.replace(fm, expr=expand(fm.expr), columns=cols, by_event_id=by_id)
+
+
+def _bind_event_ids(fields: dict[str, FieldMap], table: str) -> dict[str, FieldMap]:
+    """The ``by_event_id`` fields of a table bound to its event id column (the ``keyword_number``
+    column event.code is read from), each with its expression for every id rendered."""
+    if not any(fm.by_event_id for fm in fields.values()):
+        return fields
+    code = fields.get("event.code")
+    if code is None or not code.keyword_number or not code.column:
+        raise ValueError(f"{table}: a by_event_id field needs event.code mapped to the event id column (keyword_number)")
+    out = {}
+    for k, fm in fields.items():
+        if fm.by_event_id is not None:
+            by_id = dataclasses.replace(fm.by_event_id, column=code.column)
+            fm = dataclasses.replace(fm, by_event_id=by_id, expr=by_id.render())
+        out[k] = fm
+    return out
 
 
 def _xml_data(spec: Any) -> Optional[XmlData]:

@@ -354,7 +354,8 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
     miss_names: list[str] = []  # the rows of a trailing missing-event term (trailing_missing_only)
     nkeys = None
     for i, term, table, leg in sequence_legs(profile, seq, notes):
-        em = Emitter(profile, table, notes, leg=bool(leg), routed=routed_leg(profile, leg, table) if isinstance(leg, list) else None)
+        em = Emitter(profile, table, notes, leg=bool(leg), routed=routed_leg(profile, leg, table) if isinstance(leg, list) else None,
+                     event_ids=raw_tables.leg_event_ids(table, term.query.condition, term.query.category, profile.category_field))
         raw_tables.check_event_id_pinned(table, term.query.condition, tuple(seq.keys(term)), category=term.query.category,
                                         category_field=profile.category_field)
         raw_tables.check_ip_literals(table, term.query.condition)
@@ -430,9 +431,7 @@ def sequence_query(profile: Profile, seq: ir.Sequence, notes: Notes) -> tuple[st
         from .emit import conj
 
         full = conj([cond, *presence])
-        prep = raw_tables.narrowed_prep(table, em.prep, raw_tables.leg_event_ids(
-            table, term.query.condition, term.query.category, profile.category_field))
-        body = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + prep
+        body = [table.name] + raw_tables.where_lines(table) + lookup_lines(em) + em.prep
         where = render_where(full)
         if where:
             body.append(where)

@@ -561,85 +561,14 @@ def pattern_keys(e: ir.Expr, f: ir.Field, fm: FieldMap) -> list[str]:
 def leg_event_ids(table: Table, cond: ir.Expr, category: Optional[str], category_field: Optional[str]) -> Optional[frozenset[int]]:
     """The event ids every row a raw-table leg selects has (None: not known): those its condition
     pins, else those of its category where the table computes the category per event id (the leg's
-    filter then tests it, :func:`with_category`)."""
+    filter then tests it, :func:`with_category`). The leg's per-event-id fields are rendered for
+    these ids only (:func:`extended`)."""
     if table.category != ANY_CATEGORY:
         return None
     ids = pinned_event_ids(table, cond)
     if ids is None and category is not None and category_field is not None and category_mapped(table, category_field):
         ids = _category_ids(table, category_field, category)
     return ids
-
-
-def narrowed_prep(table: Table, prep: list[str], ids: Optional[frozenset[int]]) -> list[str]:
-    """``prep`` (a leg's ``| extend`` stages) with each event-id test in a computed field's expression
-    (``EventID in (...)``, ``EventID == N``) cut to the ids the leg's filter lets through (``false``
-    when none).
-    Exact on every row the filter keeps, the only rows the column is read on (the filter follows the
-    stages). kqlkerb3: SecurityEvent's per-id expressions list the ~70 "Rename Common Auth Fields"
-    ids; a sequence reading several of them on two legs (the Kerberos correlation rule) exceeded
-    Sentinel's 10,000-character query limit."""
-    column = event_id_column(table)
-    if ids is None or not column:
-        return prep
-    test = re.compile(rf"(?<![\w.]){re.escape(column)} in \(([0-9]+(?:, *[0-9]+)*)\)")
-
-    def cut(m: re.Match) -> str:
-        keep = [x.strip() for x in m.group(1).split(",") if int(x) in ids]
-        return f"{column} in ({', '.join(keep)})" if keep else "false"
-
-    one = re.compile(rf"(?<![\w.]){re.escape(column)} == ([0-9]+)(?![\w.])")
-
-    def cut_one(m: re.Match) -> str:
-        return m.group(0) if int(m.group(1)) in ids else "false"
-
-    return [_without_false_branches(one.sub(cut_one, test.sub(cut, line))) if line.startswith("| extend __") else line
-            for line in prep]
-
-
-def _kusto_args(text: str, start: int) -> tuple[list[str], int]:
-    """The top-level arguments of the call whose "(" is at ``start`` in Kusto ``text``, and the index
-    of its ")"; string literals ('...', "...", their @ verbatim forms) are skipped whole."""
-    args, depth, i, begin = [], 0, start, start + 1
-    while i < len(text):
-        ch = text[i]
-        if ch in "'\"":
-            verbatim = i > 0 and text[i - 1] == "@"
-            i += 1
-            while i < len(text) and text[i] != ch:
-                i += 2 if (text[i] == "\\" and not verbatim) else 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                args.append(text[begin:i].strip())
-                return args, i
-        elif ch == "," and depth == 1:
-            args.append(text[begin:i].strip())
-            begin = i + 1
-        i += 1
-    raise ValueError(f"unbalanced Kusto call at {start}")
-
-
-def _without_false_branches(line: str) -> str:
-    """``line`` with the branches of ``case(...)`` whose predicate is the literal ``false`` (left by
-    :func:`narrowed_prep`) removed, and ``iff(false, a, b)`` read as ``b``: the same value on every row."""
-    out, i = [], 0
-    for m in re.finditer(r"(?<![\w.])(case|iff)\(", line):
-        if m.start() < i:
-            continue
-        args, end = _kusto_args(line, m.end() - 1)
-        if m.group(1) == "iff" and len(args) == 3 and args[0] == "false":
-            new = _without_false_branches(args[2])
-        elif m.group(1) == "case" and any(args[k] == "false" for k in range(0, len(args) - 1, 2)):
-            kept = [x for k in range(0, len(args) - 1, 2) if args[k] != "false" for x in (args[k], args[k + 1])]
-            kept = [_without_false_branches(x) for x in kept + [args[-1]]]
-            new = f"case({', '.join(kept)})" if len(kept) > 1 else kept[0]
-        else:
-            continue
-        out.append(line[i:m.start()] + new)
-        i = end + 1
-    return "".join(out) + line[i:]
 
 
 def check_event_id_pinned(table: Table, cond: ir.Expr, keys: tuple = (), category: Optional[str] = None,
@@ -810,13 +739,20 @@ EXTEND_OVER = 200  # characters of expression
 
 def extended(em: Any, fm: FieldMap) -> FieldMap:
     """``fm`` read through a column that an ``| extend`` stage of the query computes, when the table
-    is a raw table and the field's expression is long; else ``fm`` itself."""
+    is a raw table and the field's expression is long; else ``fm`` itself.
+
+    A per-event-id field (``by_event_id``) in a sequence leg whose rows all have one of
+    ``em.event_ids`` is computed for those ids only (:meth:`PerEventId.render`): the stage runs before
+    the leg's filter, but its column is read only on the rows the filter keeps, where the two
+    expressions agree (kqlkerb3: the Kerberos correlation rule's legs over the ~70-id expressions
+    exceeded Sentinel's 10,000-character query limit)."""
     if em.table.category != ANY_CATEGORY or not fm.expr or len(fm.expr) <= EXTEND_OVER or fm.argc_of:
         return fm
     # an argument field reads its command line's column, computed once under the line's name
     # (Event's process.args from the Sysmon CommandLine: each leaf repeats the line)
     alias = "__" + re.sub(r"[^A-Za-z0-9_]", "_", fm.argv_of or fm.field)
-    line = f"| extend {alias} = {fm.expr}"
+    expr = fm.by_event_id.render(em.event_ids) if fm.by_event_id is not None and em.event_ids is not None else fm.expr
+    line = f"| extend {alias} = {expr}"
     if line not in em.prep:
         em.prep.append(line)
     return dataclasses.replace(fm, expr=alias)
