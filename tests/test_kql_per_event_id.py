@@ -20,6 +20,7 @@ from eqlc.targets.kql.profile import load_profile
 from tests.corpus import all_rules, rule_id
 from tests.node.kusto import analyse, declared_tables
 from tests.test_kql_sentinel import _sequence_run
+from tests.winlog_outcome import with_outcome
 
 WINDOWS = ("logs-system.security*", "logs-windows.forwarded*", "winlogbeat-*")
 
@@ -56,7 +57,9 @@ def test_a_leg_renders_only_the_branches_of_its_ids():
         'case(EventID == 4648, iff(isnotempty(SubjectUserName), SubjectUserName, tostring(split(TargetUserName, "@")[0])), '
         'EventID in (4624, 4625), tostring(split(TargetUserName, "@")[0]), "")')
     # no branch for the ids: the value of every other id; the expression around it stays
-    assert f["event.outcome"].by_event_id.render(frozenset({4688})) == '""'
+    assert f["event.outcome"].by_event_id.render(frozenset({4768})) == '""'
+    assert f["event.outcome"].by_event_id.render(frozenset({4688, 4771})) == (
+        'case(EventID in (4688), "success", EventID in (4771), "failure", "")')
     assert f["destination.port"].by_event_id.render(frozenset({4624})) == "long(null)"
     assert f["process.parent.name"].by_event_id.render(frozenset({4624})) == 'extract(@"([^\\\\]*)$", 1, "")'
     # a branch without ids is on every id (winlog.logon.id: SubjectLogonId when set)
@@ -93,10 +96,10 @@ def test_a_compiled_leg_carries_the_rendering_for_its_ids():
 
 
 def _logon(_id: str, ts: str, code: str, user: str, host: str = "WS1", **data) -> dict:
-    return {"_id": _id, "@timestamp": ts,
-            "event": {"category": ["authentication"], "type": ["start"], "code": code},
-            "host": {"os": {"type": "windows"}}, "user": {"name": user},
-            "winlog": {"computer_name": host, "event_data": data}}
+    return with_outcome({"_id": _id, "@timestamp": ts,
+                         "event": {"category": ["authentication"], "type": ["start"], "code": code},
+                         "host": {"os": {"type": "windows"}}, "user": {"name": user},
+                         "winlog": {"computer_name": host, "event_data": data}})
 
 
 def test_narrowed_legs_agree_with_the_matcher_on_duckdb_kql():
@@ -137,10 +140,10 @@ def test_the_secondary_logon_rule_agrees_with_the_matcher_on_duckdb_kql():
                 "winlog": {"computer_name": "WS1", "event_data": {"LogonProcessName": process, "TargetLogonId": logon_id}}}
 
     def start(_id: str, ts: str, logon_id: str) -> dict:
-        return {"_id": _id, "@timestamp": ts,
-                "event": {"category": ["process"], "type": ["start"], "code": "4688"},
-                "host": {"os": {"type": "windows"}},
-                "winlog": {"computer_name": "WS1", "event_data": {"TargetLogonId": logon_id}}}
+        return with_outcome({"_id": _id, "@timestamp": ts,
+                             "event": {"category": ["process"], "type": ["start"], "code": "4688"},
+                             "host": {"os": {"type": "windows"}},
+                             "winlog": {"computer_name": "WS1", "event_data": {"TargetLogonId": logon_id}}})
 
     events = [
         logon("seclogon", "2026-01-01T00:00:00Z", svchost, "::1", "0x100"), start("child", "2026-01-01T00:00:05Z", "0x100"),

@@ -31,13 +31,14 @@ from eqlc.targets.kql import TARGET
 from eqlc.targets.kql.adapter import ID_COLUMN, connect, load
 from eqlc.targets.kql.profile import load_profile
 from tests.test_kql_sentinel import _run as _run_rule
+from tests.winlog_outcome import with_outcome
 
 WINDOWS = ("logs-system.security*", "logs-windows.forwarded*", "winlogbeat-*")
 
 
 def _ev(_id: str, code: str, category: str = "iam", **data) -> dict:
-    return {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": [category], "code": code},
-            "host": {"os": {"type": "windows"}}, "winlog": {"event_data": data}}
+    return with_outcome({"_id": _id, "@timestamp": "2026-01-01T00:00:00Z", "event": {"category": [category], "code": code},
+                         "host": {"os": {"type": "windows"}}, "winlog": {"event_data": data}})
 
 
 # event, and the ECS values Elastic's pipeline sets for it (read from standard.yml by hand)
@@ -283,7 +284,7 @@ def test_outcome_and_source_ip_on_duckdb_kql():
 
 
 @pytest.mark.parametrize("text, reason", [
-    ('authentication where event.code == "4648" and event.outcome == "success"', "event.outcome of SecurityEvent event ids 4648"),
+    ('authentication where event.code == "4768" and event.outcome == "success"', "event.outcome of SecurityEvent event ids 4768"),
     ('iam where event.code == "1102" and user.name == "x"', "user.name of SecurityEvent event ids 1102"),
     ('authentication where event.code == "4624" and source.ip == "::ffff:10.0.0.1"', "not an IP address spelled canonically"),
     ('authentication where event.code == "4624" and source.ip : "10.*"', "a pattern match on it is not translated"),
@@ -305,10 +306,11 @@ RESET = ('sequence by winlog.computer_name with maxspan=1m '
 
 def test_sequence_steps_of_two_categories_on_one_raw_table():
     def ev(_id, ts, category, action, **data):
-        e = {"_id": _id, "@timestamp": f"2026-01-01T00:00:{ts:02d}Z", "event": {"category": [category], "action": action},
+        # both actions are success-only audits (4624(S), 4724(S)): Elastic writes outcome success on each
+        e = {"_id": _id, "@timestamp": f"2026-01-01T00:00:{ts:02d}Z",
+             "event": {"category": [category], "action": action, "outcome": "success"},
              "host": {"os": {"type": "windows"}}, "winlog": {"computer_name": "dc1", "event_data": data}}
         if category == "authentication":
-            e["event"]["outcome"] = "success"
             e["source"] = {"ip": "10.0.0.9"}
         return e
     events = [ev("logon", 1, "authentication", "logged-in", TargetLogonId="0x1"),
@@ -464,7 +466,8 @@ def test_service_installed_by_unusual_client_on_hand_written_events():
 
     def ev(_id, domain, computer, client="0", account="LocalSystem", file="C:\\x.exe"):
         return {"_id": _id, "@timestamp": "2026-01-01T00:00:00Z",
-                "event": {"category": ["iam", "configuration"], "action": "service-installed", "code": "4697"},
+                "event": {"category": ["iam", "configuration"], "action": "service-installed", "code": "4697",
+                          "outcome": "success"},
                 "host": {"os": {"type": "windows"}}, "user": {"domain": domain},
                 "winlog": {"computer_name": computer, "event_data": {
                     "SubjectDomainName": domain, "ClientProcessId": client, "ServiceAccount": account,
@@ -498,7 +501,8 @@ def test_logon_id_sequence_on_hand_written_events():
 
     def service(_id, ts, lid):
         return {"_id": _id, "@timestamp": f"2026-01-01T00:00:{ts:02d}Z",
-                "event": {"category": ["iam", "configuration"], "action": "service-installed", "code": "4697"},
+                "event": {"category": ["iam", "configuration"], "action": "service-installed", "code": "4697",
+                          "outcome": "success"},
                 "host": {"os": {"type": "windows"}},
                 "winlog": {"computer_name": "srv", "logon": {"id": lid}, "event_data": {"SubjectLogonId": lid}}}
     events = [logon("l1", 1, "0x1"), service("s1", 2, "0x1"), service("s2", 3, "0x2"),

@@ -23,6 +23,7 @@ from eqlc.targets.kql import TARGET
 from eqlc.targets.kql.adapter import ID_COLUMN, Loaded, connect
 from eqlc.targets.kql.profile import load_profile
 from tests.test_kql_sentinel import _rule
+from tests.winlog_outcome import with_outcome
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "elastic-detection-rules" / "windows"
 
@@ -73,7 +74,7 @@ def _ev(_id: str, second: int, code: str, logon: str, pid=None, ip: str = "127.0
         ev["winlog"]["event_data"]["SubjectLogonId"] = logon
     if pid is not None:
         ev["process"] = {"pid": pid}
-    return ev
+    return with_outcome(ev)
 
 
 def test_krbrelayup_rule_runs_on_duckdb_kql_as_the_matcher_decides():

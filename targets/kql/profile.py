@@ -432,17 +432,28 @@ def _ident(name: str) -> str:
 
 def _from_source_table(ecs: str, spec: dict) -> dict:
     """A field the source's pipeline sets per event id (``source_table``: Elastic's Sysmon pipeline's
-    event.action, event.category, event.type), read from the source facts the witness generator
+    event.action, event.category, event.type; the Security log's event.outcome of the ids Microsoft
+    documents as success-only or failure-only audits), read from the source facts the witness generator
     shapes its events with (eqlc.fixtures.winlog_facts), so that each fact is written once: an
-    action becomes a value map on the id column, a category or type one predicate per value."""
-    from eqlc.fixtures.winlog_facts import ids_by_value
+    action becomes a value map on the id column, a category or type one predicate per value, an
+    outcome per-event-id branches (``by_event_id``) over the ids whose ``event_ids`` a rule reading it
+    must pin."""
+    from eqlc.fixtures.winlog_facts import ids_by_value, outcome_ids
 
     st = spec["source_table"]
     key, col = str(st.get("key")), str(st.get("column") or "EventID")
-    if key not in ("action", "category", "type"):
-        raise ValueError(f"source_table of {ecs!r}: key must be action, category or type, not {key!r}")
-    table = ids_by_value(str(st.get("log")), key)
+    if key not in ("action", "category", "type", "outcome"):
+        raise ValueError(f"source_table of {ecs!r}: key must be action, category, type or outcome, not {key!r}")
     rest = {k: v for k, v in spec.items() if k != "source_table"}
+    if key == "outcome":
+        ids = outcome_ids(str(st.get("log")))
+        if not ids:
+            raise ValueError(f"source_table of {ecs!r}: the {st.get('log')!r} log documents no outcome per event id")
+        # per-event-id branches (per_event_id.py): a sequence leg renders only the ids it can hold
+        branches = [{"ids": list(v), "value": _kql_literal(k)} for k, v in sorted(ids.items(), reverse=True)]
+        return {**rest, "by_event_id": branches, "otherwise": '""', "columns": [col],
+                "event_ids": sorted(i for v in ids.values() for i in v)}
+    table = ids_by_value(str(st.get("log")), key)
     if key == "action":
         return {**rest, "column": col, "values": {v: list(ids) for v, ids in table.items()}}
     return {**rest, "columns": [col],
