@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 
 def default_dir() -> Optional[Path]:
@@ -21,6 +21,26 @@ def default_dir() -> Optional[Path]:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "eqlc"
+
+
+def code_files(packages: Iterable[str], dists: Iterable[str], suffixes: tuple[str, ...]) -> list[Path]:
+    """The files a cache entry depends on, found without importing them: those with ``suffixes``
+    directly in each of eqlc's ``packages`` (``eqlc``, ``eqlc.grammar``...: located through their
+    import specs, since the grammar is a package of its own folder in a checkout) and the
+    ``__init__.py`` of each distribution in ``dists`` (Lark's holds its version). The parse cache
+    hashes their contents; the compiled-matcher cache, read at every start, takes their stats."""
+    from importlib.util import find_spec
+
+    files: list[Path] = []
+    for name in packages:
+        spec = find_spec(name)
+        for d in (spec.submodule_search_locations or ()) if spec is not None else ():
+            files.extend(f for f in sorted(Path(d).iterdir()) if f.suffix in suffixes and f.is_file())
+    for name in dists:
+        spec = find_spec(name)
+        if spec is not None and spec.origin:
+            files.append(Path(spec.origin))
+    return files
 
 
 def private_write(path: Path, data: bytes) -> None:

@@ -39,32 +39,17 @@ _FIELDS = {"key": bytes, "kind": str, "dialect": str, "has_pipes": bool, "needle
 
 
 def _code_fingerprint() -> list:
-    """(name, size, mtime) of every file the compiled code of a rule depends on (module docstring)."""
-    from importlib.util import find_spec
+    """(folder, name, size, mtime) of every file the compiled code of a rule depends on (module
+    docstring)."""
+    from .cache_dir import code_files
 
-    root = Path(__file__).resolve().parent
-    dirs = [root, root / "matcher", root / "loaders"]
-    grammar = find_spec("eqlc.grammar")
-    if grammar is not None and grammar.submodule_search_locations:
-        dirs.extend(Path(p) for p in grammar.submodule_search_locations)
     out = []
-    for d in dirs:
+    for f in code_files(("eqlc", "eqlc.matcher", "eqlc.loaders", "eqlc.grammar"), ("lark", "yaml"), (".py", ".lark", ".yaml")):
         try:
-            entries = sorted(os.scandir(d), key=lambda e: e.name)
+            st = f.stat()
         except OSError:
             continue
-        for e in entries:
-            if e.name.endswith((".py", ".lark", ".yaml")) and e.is_file():
-                st = e.stat()
-                out.append((str(d.name), e.name, st.st_size, st.st_mtime_ns))
-    for dist in ("lark", "yaml"):
-        spec = find_spec(dist)
-        if spec is not None and spec.origin:
-            try:
-                st = os.stat(spec.origin)
-            except OSError:
-                continue
-            out.append((dist, spec.origin, st.st_size, st.st_mtime_ns))
+        out.append((f.parent.name, f.name, st.st_size, st.st_mtime_ns))
     return out
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import ir
-from .cache_dir import default_dir, private_write  # noqa: F401 - default_dir: this module's API too
+from .cache_dir import code_files, default_dir, private_write  # noqa: F401 - default_dir: this module's API too
 
 _FORMAT = b"eqlc-parse-cache-1"
 
@@ -40,17 +40,7 @@ def fingerprint_files() -> list[Path]:
     """The files whose contents a parse depends on: every module and grammar file of the package
     root and of ``eqlc.grammar``, and Lark's ``__init__.py`` (it holds Lark's version), found
     without importing Lark."""
-    from importlib.util import find_spec
-
-    dirs = [Path(__file__).resolve().parent]
-    grammar = find_spec("eqlc.grammar")
-    if grammar is not None and grammar.submodule_search_locations:
-        dirs.extend(Path(p) for p in grammar.submodule_search_locations)
-    files = [f for d in dirs for f in sorted(d.iterdir()) if f.suffix in (".py", ".lark")]
-    lark = find_spec("lark")
-    if lark is not None and lark.origin:
-        files.append(Path(lark.origin))
-    return files
+    return code_files(("eqlc", "eqlc.grammar"), ("lark",), (".py", ".lark"))
 
 
 def _code_fingerprint() -> bytes:
