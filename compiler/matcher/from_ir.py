@@ -108,8 +108,6 @@ def matcher(
         query = parse_query(query_or_rule, dialect="elasticsearch" if dialect == "elasticsearch" else "endgame")
     else:
         raise TypeError(f"expected EQL text, an IR Query or a Rule, not {type(query_or_rule).__name__}")
-    if dialect not in DIALECTS:
-        raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
     options = Options(
         dialect=dialect,
         mapping=load_index_mapping(mapping),
